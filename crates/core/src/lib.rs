@@ -1,0 +1,12 @@
+//! Domain types and rules of Parley with no I/O.
+//!
+//! Everything here is shared by the store, the services and the HTTP layer, so the
+//! vocabulary (statuses, roles, message kinds) is spelled once and the wire names
+//! (which follow Chatwoot's API) live next to the types they name.
+
+pub mod enums;
+pub mod time;
+pub mod validate;
+
+pub use enums::*;
+pub use time::now_ms;

@@ -1,0 +1,49 @@
+//! Persistence for Parley: one [`Store`] over the sqlx `Any` driver, serving the embedded
+//! SQLite database and PostgreSQL with the same SQL.
+//!
+//! Why one implementation instead of one per backend: nearly every query is portable
+//! (`$n` placeholders, `RETURNING`, `ON CONFLICT`, partial indexes), so a second copy would
+//! only be a second place for bugs. What differs — migrations, connection pragmas, row
+//! locking — is decided by [`Backend`] in one place each. Times are epoch milliseconds,
+//! flags 0/1 integers and JSON text, which both backends decode identically through `Any`.
+
+mod error;
+mod pool;
+
+pub mod accounts;
+pub mod canned;
+pub mod contacts;
+pub mod conversations;
+pub mod inboxes;
+pub mod labels;
+pub mod messages;
+pub mod teams;
+pub mod users;
+
+pub use error::StoreError;
+pub use pool::{Backend, Store, StoreOptions};
+
+/// Result of store operations.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A 0/1 flag as stored.
+#[allow(dead_code)] // used by the feature modules
+pub(crate) fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+/// A random URL-safe token of `bytes` random bytes, hex encoded. Used for public
+/// identifiers (inbox identifiers, contact source ids, pubsub tokens) and credentials.
+pub fn random_token(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+/// SHA-256 of a high-entropy secret, hex encoded: how tokens and sessions are stored, so a
+/// leaked database does not leak usable credentials.
+pub fn token_hash(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(token.as_bytes()))
+}

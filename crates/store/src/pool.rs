@@ -1,0 +1,166 @@
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+use crate::Result;
+
+/// Which database is behind the store. Decides migrations, connection settings and the
+/// few SQL clauses that are not portable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Connection settings that are not part of the URL.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Connections for reads (and, on PostgreSQL, writes).
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { max_connections: 8 }
+    }
+}
+
+/// The database handle shared by every service.
+///
+/// On SQLite all writes go through one connection (`write`), which serialises writers
+/// in-process instead of letting them collide on the file lock, while reads use a pool
+/// of WAL readers. On PostgreSQL both handles are the same pool.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+    read: AnyPool,
+    write: AnyPool,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`), creating the SQLite file if
+    /// needed. Does not migrate; call [`Store::migrate`].
+    pub async fn connect(url: &str, opts: StoreOptions) -> Result<Store> {
+        install_default_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(crate::StoreError::Database(sqlx::Error::Configuration(
+                format!("unsupported database URL scheme in {url:?}; use sqlite:// or postgres://")
+                    .into(),
+            )));
+        };
+        match backend {
+            Backend::Sqlite => {
+                let url = sqlite_url(url);
+                let write = sqlite_pool(&url, 1).await?;
+                let read = sqlite_pool(&url, opts.max_connections.max(1)).await?;
+                Ok(Store {
+                    backend,
+                    read,
+                    write,
+                })
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(opts.max_connections.max(2))
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("SET synchronous_commit = on").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(url)
+                    .await?;
+                Ok(Store {
+                    backend,
+                    read: pool.clone(),
+                    write: pool,
+                })
+            }
+        }
+    }
+
+    /// Applies the migrations of this backend. Safe to run on every start.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => {
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&self.write)
+                    .await?
+            }
+            Backend::Postgres => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&self.write)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A cheap round trip for health checks.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// Pool for reads.
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// Pool for writes (a single connection on SQLite).
+    pub fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
+    /// Closes both pools, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+/// `sqlite://path` with `mode=rwc` so a fresh data directory just works.
+fn sqlite_url(url: &str) -> String {
+    if url.contains("mode=") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+async fn sqlite_pool(url: &str, max: u32) -> Result<AnyPool> {
+    // Validate the URL early with a clear error instead of at first query.
+    let _ = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(max)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // Durability first: FULL makes every commit survive power loss; WAL lets
+                // readers run while the writer commits.
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = FULL").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?;
+    Ok(pool)
+}

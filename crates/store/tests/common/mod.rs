@@ -1,0 +1,63 @@
+//! Fresh databases for the conformance suite: a temporary SQLite file always, and a
+//! freshly created PostgreSQL database when `PARLEY_TEST_POSTGRES_URL` is set.
+
+use parley_store::{Store, StoreOptions};
+
+/// A store on a fresh database plus what keeps it alive.
+pub struct TestDb {
+    pub store: Store,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = Store::connect(&url, StoreOptions::default())
+        .await
+        .expect("connect sqlite");
+    store.migrate().await.expect("migrate sqlite");
+    TestDb {
+        store,
+        _dir: Some(dir),
+    }
+}
+
+/// `None` (with a printed reason) when PostgreSQL is not configured.
+pub async fn postgres() -> Option<TestDb> {
+    let Ok(base) = std::env::var("PARLEY_TEST_POSTGRES_URL") else {
+        eprintln!("skipping PostgreSQL conformance: PARLEY_TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    let name = format!("parley_t_{}", parley_store::random_token(6));
+    let admin = Store::connect(&base, StoreOptions { max_connections: 2 })
+        .await
+        .expect("connect postgres");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(admin.writer())
+        .await
+        .expect("create database");
+    admin.close().await;
+    let url = replace_db(&base, &name);
+    let store = Store::connect(&url, StoreOptions::default())
+        .await
+        .expect("connect test db");
+    store.migrate().await.expect("migrate postgres");
+    Some(TestDb { store, _dir: None })
+}
+
+/// Swaps the database name in a PostgreSQL URL.
+pub fn replace_db(base: &str, name: &str) -> String {
+    let (before_query, query) = match base.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (base, None),
+    };
+    let scheme_end = before_query.find("://").map(|i| i + 3).unwrap_or(0);
+    let root = match before_query[scheme_end..].find('/') {
+        Some(i) => &before_query[..scheme_end + i],
+        None => before_query,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
