@@ -108,7 +108,7 @@ fn created(r: MessageInsert) -> (i64, parley_store::conversations::ConversationR
     match r {
         MessageInsert::Created {
             message_id, after, ..
-        } => (message_id, after),
+        } => (message_id, *after),
         MessageInsert::Duplicate { .. } => panic!("expected a new message"),
     }
 }
@@ -554,7 +554,7 @@ async fn status_priority_assignee_updates(s: &Store) {
     assert_eq!(a.custom_attributes, "{\"order\":42}");
     let a = s.touch_contact_last_seen(c.id).await.unwrap();
     assert!(a.contact_last_seen_at.is_some());
-    assert!(s.is_inbox_member(w.inbox, agent).await.unwrap() == false);
+    assert!(!s.is_inbox_member(w.inbox, agent).await.unwrap());
     fixtures::inbox_member(s, w.inbox, agent).await.unwrap();
     assert!(s.is_inbox_member(w.inbox, agent).await.unwrap());
     assert!(s.team_ref(w.account, team).await.unwrap().is_some());
