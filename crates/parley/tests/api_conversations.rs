@@ -953,6 +953,7 @@ async fn attachments_round_trip_and_limits(s: &TestServer) {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "image/png");
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(res.headers()["content-length"], "5000");
     assert!(
         res.headers()["content-disposition"]
             .to_str()
@@ -1082,6 +1083,33 @@ async fn attachments_round_trip_and_limits(s: &TestServer) {
     assert_eq!(messages_of(s, &w, 1).await.len(), before_msgs);
     assert_eq!(files_in(&files_dir), before_files);
 
+    // Files under the per-file limit but over the per-message total: 413, nothing stored.
+    let mut form = Form::new().text("content", "three big ones");
+    for i in 0..3 {
+        form = form.part(
+            "attachments[]",
+            Part::bytes(vec![3u8; 900 * 1024]).file_name(format!("p{i}.bin")),
+        );
+    }
+    let res = s
+        .http
+        .post(&url)
+        .header("api_access_token", &w.admin.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(files_in(&files_dir), before_files);
+    assert_eq!(
+        s.svc()
+            .store
+            .count_attachments(w.admin.account_id)
+            .await
+            .unwrap(),
+        before_rows
+    );
+
     // Too many files: 422, nothing stored.
     let mut form = Form::new().text("content", "many");
     for i in 0..16 {
@@ -1185,6 +1213,13 @@ async fn client_api_flow_and_visitor_isolation(s: &TestServer) {
     let (_, agent_view) = s.get(&w.admin.token, &format!("{}/1", base(&w))).await;
     assert_eq!(agent_view["messages"][0]["content"], "Where is my order?");
     assert_eq!(agent_view["unread_count"], 1);
+    assert!(
+        agent_view["meta"]["sender"]["last_activity_at"]
+            .as_i64()
+            .unwrap()
+            > 0,
+        "the contact's activity is recorded"
+    );
     send(
         s,
         &w,

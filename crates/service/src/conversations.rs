@@ -635,9 +635,10 @@ impl Services {
             .store
             .list_conversations(&f, CONTACT_CONVERSATIONS_LIMIT, 0)
             .await?;
+        let audience = self.public_audience(ident).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            out.push(self.public_view(ident, &r).await?);
+            out.push(self.public_view(&r, &audience).await?);
         }
         Ok(out)
     }
@@ -683,20 +684,21 @@ impl Services {
             .conversation_detail(ident.account_id, display_id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
-        self.public_view(ident, &row).await
+        let audience = self.public_audience(ident).await?;
+        self.public_view(&row, &audience).await
     }
 
+    /// The visitor's view: one query for the newest page of public messages.
     async fn public_view(
         &self,
-        ident: &PublicIdentity,
         r: &ConversationDetailRow,
+        audience: &Audience,
     ) -> Result<PublicConversationView> {
         let c = &r.conv;
         let msgs = self
             .store
             .messages_page(c.id, None, None, crate::messages::PAGE_SIZE, true)
             .await?;
-        let audience = self.public_audience(ident).await?;
         Ok(PublicConversationView {
             id: c.display_id,
             uuid: c.uuid.clone(),
@@ -704,7 +706,7 @@ impl Services {
             status: c.status.clone(),
             messages: msgs
                 .iter()
-                .map(|m| self.public_message_view(m, &audience))
+                .map(|m| self.public_message_view(m, audience))
                 .collect(),
             contact: PublicContact {
                 id: c.contact_id,

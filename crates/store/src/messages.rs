@@ -334,6 +334,14 @@ impl Store {
             .bind(i64::from(fx.reopen))
             .fetch_one(&mut *tx)
             .await?;
+        if fx.waiting == Waiting::Start {
+            // The contact just wrote: the contact list sorts and filters by this.
+            sqlx::query("UPDATE contacts SET last_activity_at = $2 WHERE id = $1")
+                .bind(after.contact_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(MessageInsert::Created {
             message_id,

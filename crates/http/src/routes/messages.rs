@@ -40,6 +40,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Text fields of a multipart form are bounded too: enough for the longest allowed
 /// message in 4-byte characters.
 const MAX_TEXT_FIELD_BYTES: usize = 1024 * 1024;
+/// All text fields of one form together.
+const MAX_TEXT_TOTAL_BYTES: usize = 2 * 1024 * 1024;
+/// All files of one message together may use this many times `max_upload_bytes`: uploads
+/// are held in memory until stored, so one request must not pin 15 full-size files.
+const UPLOAD_TOTAL_FACTOR: usize = 2;
 
 fn too_large(what: &str) -> ApiError {
     ApiError::new(
@@ -118,6 +123,8 @@ async fn read_multipart<T: DeserializeOwned>(
         .await
         .map_err(|e| ApiError::bad_request("malformed_multipart", e.body_text()))?;
     let max_file = st.svc.config.max_upload_bytes;
+    let max_total_files = max_file.saturating_mul(UPLOAD_TOTAL_FACTOR);
+    let (mut file_bytes, mut text_bytes) = (0usize, 0usize);
     let mut fields = Map::new();
     let mut uploads = Vec::new();
     while let Some(mut field) = mp.next_field().await.map_err(bad)? {
@@ -143,6 +150,16 @@ async fn read_multipart<T: DeserializeOwned>(
         while let Some(chunk) = field.chunk().await.map_err(bad)? {
             if buf.len() + chunk.len() > limit {
                 return Err(too_large(if is_file { "attachment" } else { "form field" }));
+            }
+            let total = if is_file {
+                file_bytes += chunk.len();
+                file_bytes > max_total_files
+            } else {
+                text_bytes += chunk.len();
+                text_bytes > MAX_TEXT_TOTAL_BYTES
+            };
+            if total {
+                return Err(too_large("the message's attachments"));
             }
             buf.extend_from_slice(&chunk);
         }
@@ -197,10 +214,11 @@ pub(crate) async fn file_response(
     att: &AttachmentRow,
     path: &std::path::Path,
 ) -> ApiResult<Response> {
-    let bytes = tokio::fs::read(path).await.map_err(|e| {
+    let file = tokio::fs::File::open(path).await.map_err(|e| {
         tracing::warn!(path = ?path, error = %e, "attachment file missing");
         ApiError::not_found("attachment")
     })?;
+    let len = file.metadata().await.map(|m| m.len()).ok();
     let media = ["image/", "audio/", "video/"]
         .iter()
         .any(|p| att.content_type.starts_with(p))
@@ -231,8 +249,11 @@ pub(crate) async fn file_response(
         "{}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}",
         if media { "inline" } else { "attachment" }
     );
-    let mut res = Response::new(Body::from(Bytes::from(bytes)));
+    let mut res = Response::new(Body::from_stream(file_chunks(file)));
     let h = res.headers_mut();
+    if let Some(len) = len {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_str(&att.content_type)
@@ -255,6 +276,18 @@ pub(crate) async fn file_response(
         HeaderValue::from_static("private, max-age=3600"),
     );
     Ok(res.into_response())
+}
+
+/// The file's bytes in 64 KiB chunks, so a large download does not sit in memory.
+fn file_chunks(
+    file: tokio::fs::File,
+) -> impl futures::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    use tokio::io::AsyncReadExt;
+    futures::stream::try_unfold(file, |mut f| async move {
+        let mut buf = BytesMut::with_capacity(64 * 1024);
+        let n = f.read_buf(&mut buf).await?;
+        Ok((n > 0).then(|| (buf.freeze(), f)))
+    })
 }
 
 /// Paging of the message list by message id.
