@@ -321,6 +321,36 @@ async fn list_filters_pagination_and_meta(s: &TestServer) {
     assert_eq!(first["id"], 5);
     assert_eq!(first["messages"][0]["content"], "latest news");
 
+    // Search in messages (`q`), case-insensitive, with LIKE wildcards taken literally.
+    send(
+        s,
+        &w,
+        &w.admin.token,
+        7,
+        json!({"content": "Your PARCEL is 100% on its way"}),
+    )
+    .await;
+    let (_, found) = s
+        .get(&w.admin.token, &format!("{}?q=parcel", base(&w)))
+        .await;
+    let found: Vec<i64> = found["data"]["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(found, vec![7]);
+    let (_, pct) = s
+        .get(&w.admin.token, &format!("{}?q=100%25", base(&w)))
+        .await;
+    assert_eq!(pct["data"]["meta"]["all_count"], 1);
+    let (_, wild) = s.get(&w.admin.token, &format!("{}?q=%25", base(&w))).await;
+    assert_eq!(wild["data"]["meta"]["all_count"], 1, "% is not a wildcard");
+    let (_, none) = s
+        .get(&w.admin.token, &format!("{}?q=nothing-like-this", base(&w)))
+        .await;
+    assert_eq!(none["data"]["meta"]["all_count"], 0);
+
     // meta alone.
     let (st, m) = s
         .get(&w.admin.token, &format!("{}/meta?status=all", base(&w)))
@@ -443,6 +473,37 @@ async fn status_priority_assignment_labels_attributes(s: &TestServer) {
         .await;
     let (_, c) = s.get(&w.admin.token, &format!("{}/1", base(&w))).await;
     assert_eq!(c["priority"], Value::Null);
+    // PATCH sets it too and returns the conversation; a bodiless toggle clears it.
+    let (st, c) = s
+        .patch(
+            &w.admin.token,
+            &format!("{}/1", base(&w)),
+            json!({"priority": "low"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    assert_eq!(c["priority"], "low");
+    assert_eq!(c["id"], 1);
+    let res = s
+        .http
+        .post(s.url(&url("toggle_priority")))
+        .header("api_access_token", &w.admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (_, c) = s.get(&w.admin.token, &format!("{}/1", base(&w))).await;
+    assert_eq!(c["priority"], Value::Null);
+
+    // Typing indicators of agents.
+    let (st, t) = s
+        .post(
+            &w.admin.token,
+            &url("toggle_typing_status"),
+            json!({"typing_status": "on", "is_private": true}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{t}");
 
     // Assignment: an agent of the inbox, then a team, then unassign.
     let agent = s.member(w.admin.account_id, "Maria", Role::Agent).await;
@@ -502,6 +563,16 @@ async fn status_priority_assignment_labels_attributes(s: &TestServer) {
         )
         .await;
     assert_error(st, &body, 422, "invalid_field");
+    // With both, the agent wins (Chatwoot ignores team_id then).
+    let (st, a) = s
+        .post(
+            &w.admin.token,
+            &url("assignments"),
+            json!({"assignee_id": agent.user_id, "team_id": 0}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{a}");
+    assert_eq!(a["id"], agent.user_id);
     let (st, a) = s
         .post(
             &w.admin.token,
@@ -1070,6 +1141,11 @@ async fn attachments_round_trip_and_limits(s: &TestServer) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        res.headers()["connection"],
+        "close",
+        "the unread rest of the body"
+    );
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "payload_too_large");
     assert_eq!(
@@ -1396,6 +1472,8 @@ async fn bad_input_on_write_endpoints(s: &TestServer) {
         (Method::POST, b.clone()),
         (Method::POST, format!("{b}/1/toggle_status")),
         (Method::POST, format!("{b}/1/toggle_priority")),
+        (Method::PATCH, format!("{b}/1")),
+        (Method::POST, format!("{b}/1/toggle_typing_status")),
         (Method::POST, format!("{b}/1/assignments")),
         (Method::POST, format!("{b}/1/labels")),
         (Method::POST, format!("{b}/1/custom_attributes")),
@@ -1514,9 +1592,30 @@ async fn bad_input_on_write_endpoints(s: &TestServer) {
         (
             Method::POST,
             format!("{b}/1/toggle_priority"),
-            json!({}),
+            json!({"priority": 5}),
+            422,
+            "invalid_request",
+        ),
+        (
+            Method::PATCH,
+            format!("{b}/1"),
+            json!({"priority": "asap"}),
             422,
             "invalid_field",
+        ),
+        (
+            Method::POST,
+            format!("{b}/1/toggle_typing_status"),
+            json!({"typing_status": "loud"}),
+            422,
+            "invalid_field",
+        ),
+        (
+            Method::POST,
+            format!("{b}/1/toggle_typing_status"),
+            json!({}),
+            422,
+            "invalid_request",
         ),
         (
             Method::POST,
@@ -1778,6 +1877,16 @@ async fn tenant_isolation_on_every_route(s: &TestServer) {
             Some(json!({"priority": "high"})),
         ),
         (
+            Method::PATCH,
+            format!("{ab}/1"),
+            Some(json!({"priority": "high"})),
+        ),
+        (
+            Method::POST,
+            format!("{ab}/1/toggle_typing_status"),
+            Some(json!({"typing_status": "on"})),
+        ),
+        (
             Method::POST,
             format!("{ab}/1/assignments"),
             Some(json!({"assignee_id": b.admin.user_id})),
@@ -1907,6 +2016,16 @@ async fn agents_see_only_their_inboxes(s: &TestServer) {
             Method::POST,
             format!("{b}/1/toggle_priority"),
             Some(json!({"priority": "low"})),
+        ),
+        (
+            Method::PATCH,
+            format!("{b}/1"),
+            Some(json!({"priority": "low"})),
+        ),
+        (
+            Method::POST,
+            format!("{b}/1/toggle_typing_status"),
+            Some(json!({"typing_status": "on"})),
         ),
         (
             Method::POST,

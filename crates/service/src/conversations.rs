@@ -203,6 +203,8 @@ pub struct ListQuery {
     pub inbox_id: Option<i64>,
     pub team_id: Option<i64>,
     pub labels: Vec<String>,
+    /// Text that one of the conversation's messages contains.
+    pub q: Option<String>,
     /// 1-based.
     pub page: Option<i64>,
 }
@@ -334,6 +336,10 @@ impl Services {
         f.inbox_id = q.inbox_id;
         f.team_id = q.team_id;
         f.labels = clean_labels(&q.labels)?;
+        f.search = match q.q.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(t) => Some(validate::bounded_text("q", t, 200)?.to_lowercase()),
+        };
         Ok(f)
     }
 
@@ -1007,6 +1013,30 @@ impl Services {
         self.public_conversation(ident, display_id).await
     }
 
+    /// An agent started or stopped typing: an event only, nothing is stored.
+    pub async fn agent_typing(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+        typing_status: &str,
+        is_private: bool,
+    ) -> Result<()> {
+        let c = self.visible_conversation(ctx, display_id).await?;
+        let name = typing_event(typing_status)?;
+        self.bus.publish(Event {
+            account_id: c.account_id,
+            name: name.into(),
+            conversation_id: Some(c.id),
+            inbox_id: Some(c.inbox_id),
+            data: serde_json::json!({
+                "conversation": {"id": c.display_id, "inbox_id": c.inbox_id},
+                "user": {"id": ctx.user_id, "name": ctx.user_name, "type": "user"},
+                "is_private": is_private,
+            }),
+        });
+        Ok(())
+    }
+
     /// The visitor started or stopped typing: an event only, nothing is stored.
     pub async fn public_typing(
         &self,
@@ -1015,13 +1045,7 @@ impl Services {
         typing_status: &str,
     ) -> Result<()> {
         let c = self.public_conversation_row(ident, display_id).await?;
-        let name = match typing_status {
-            "on" => "conversation.typing_on",
-            "off" => "conversation.typing_off",
-            _ => {
-                return Err(validate::FieldError::new("typing_status", "must be on or off").into());
-            }
-        };
+        let name = typing_event(typing_status)?;
         self.bus.publish(Event {
             account_id: c.account_id,
             name: name.into(),
@@ -1051,5 +1075,14 @@ impl Services {
             inbox_id: Some(c.inbox_id),
             data,
         });
+    }
+}
+
+/// The event name of a typing status.
+fn typing_event(typing_status: &str) -> Result<&'static str> {
+    match typing_status {
+        "on" => Ok("conversation.typing_on"),
+        "off" => Ok("conversation.typing_off"),
+        _ => Err(validate::FieldError::new("typing_status", "must be on or off").into()),
     }
 }

@@ -124,6 +124,8 @@ pub struct ConversationFilter {
     pub display_id: Option<i64>,
     /// Any of these labels.
     pub labels: Vec<String>,
+    /// Lower-cased text one of the conversation's messages contains.
+    pub search: Option<String>,
 }
 
 impl ConversationFilter {
@@ -140,6 +142,7 @@ impl ConversationFilter {
             contact_id: None,
             display_id: None,
             labels: Vec::new(),
+            search: None,
         }
     }
 }
@@ -252,6 +255,20 @@ fn filter_sql(f: &ConversationFilter, with_assignee: bool) -> (String, Vec<Arg>)
             push(&mut sql, "?", Arg::S(l.clone()));
         }
         sql.push_str("))");
+    }
+    if let Some(term) = &f.search {
+        // A plain substring match until the full-text index exists; bounded to the
+        // account's messages and escaped so `%` and `_` match themselves.
+        let escaped = term
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        push(
+            &mut sql,
+            " AND c.id IN (SELECT sm.conversation_id FROM messages sm WHERE sm.account_id = $1 \
+               AND LOWER(sm.content) LIKE ? ESCAPE '\\')",
+            Arg::S(format!("%{escaped}%")),
+        );
     }
     if with_assignee {
         match f.assignee {

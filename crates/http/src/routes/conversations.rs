@@ -5,7 +5,9 @@
 //! Response bodies are the service's Chatwoot-shaped views (the same JSON the event bus
 //! carries), so they are documented as objects here.
 
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -15,15 +17,16 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::Acct;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Json, Path, Query};
+use crate::extract::{Json, Path, Query, json_rejection};
 use parley_service::conversations::{CreateConversation, ListQuery};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(meta))
-        .routes(routes!(show))
+        .routes(routes!(show, update))
         .routes(routes!(toggle_status))
+        .routes(routes!(toggle_typing_status))
         .routes(routes!(toggle_priority))
         .routes(routes!(assignments))
         .routes(routes!(labels, set_labels))
@@ -38,6 +41,52 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(d).map(Some)
+}
+
+/// A JSON body that may be absent: Chatwoot's clients post some actions
+/// (`toggle_priority`, `toggle_status`) with no body at all. An empty body reads as
+/// `T::default()`; anything else must be JSON, judged like [`Json`].
+pub(crate) struct OptJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for OptJson<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase);
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        "request body is larger than the limit",
+                    )
+                } else {
+                    ApiError::bad_request("bad_request", e.body_text())
+                }
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptJson(T::default()));
+        }
+        if !ct.is_some_and(|c| c.starts_with("application/json") || c.contains("+json")) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected a request body with Content-Type: application/json",
+            ));
+        }
+        let axum::Json(v) = axum::Json::<T>::from_bytes(&bytes).map_err(json_rejection)?;
+        Ok(OptJson(v))
+    }
 }
 
 /// Query parameters of the conversation list (`labels[]` may repeat).
@@ -55,6 +104,8 @@ pub struct ListParams {
     #[serde(rename = "labels[]")]
     #[param(rename = "labels[]")]
     labels: Option<Vec<String>>,
+    /// Conversations with a message containing this text.
+    q: Option<String>,
     /// 1-based page of 25.
     page: Option<i64>,
 }
@@ -75,6 +126,7 @@ fn list_query(pairs: Vec<(String, String)>) -> Result<ListQuery, ApiError> {
             "team_id" if !v.is_empty() => q.team_id = Some(int_param("team_id", &v)?),
             "page" if !v.is_empty() => q.page = Some(int_param("page", &v)?),
             "labels[]" | "labels" if !v.is_empty() => q.labels.push(v),
+            "q" if !v.trim().is_empty() => q.q = Some(v),
             _ => {}
         }
     }
@@ -188,7 +240,7 @@ async fn toggle_status(
     State(st): State<AppState>,
     Acct(ctx): Acct,
     Path((_account, id)): Path<(i64, i64)>,
-    Json(b): Json<ToggleStatusRequest>,
+    OptJson(b): OptJson<ToggleStatusRequest>,
 ) -> ApiResult<Json<Value>> {
     let r = st
         .svc
@@ -198,12 +250,10 @@ async fn toggle_status(
 }
 
 /// A new priority.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema, Default)]
 pub struct TogglePriorityRequest {
-    /// `urgent`, `high`, `medium`, `low`, or `none`/null to clear.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub priority: Option<Option<String>>,
+    /// `urgent`, `high`, `medium`, `low`; `none`, null or omitted clears it.
+    pub priority: Option<String>,
 }
 
 /// Sets the priority.
@@ -216,12 +266,12 @@ async fn toggle_priority(
     State(st): State<AppState>,
     Acct(ctx): Acct,
     Path((_account, id)): Path<(i64, i64)>,
-    Json(b): Json<TogglePriorityRequest>,
+    OptJson(b): OptJson<TogglePriorityRequest>,
 ) -> ApiResult<Json<Value>> {
-    let Some(p) = b.priority else {
-        return Err(ApiError::unprocessable("priority", "is required"));
-    };
-    let view = st.svc.toggle_priority(&ctx, id, p.as_deref()).await?;
+    let view = st
+        .svc
+        .toggle_priority(&ctx, id, b.priority.as_deref())
+        .await?;
     Ok(Json(json!({
         "meta": {},
         "payload": {"success": true, "priority": view.priority, "conversation_id": view.id}
@@ -240,7 +290,8 @@ pub struct AssignmentRequest {
 }
 
 /// Assigns an agent (who must be a member of the account, and of the inbox unless an
-/// administrator or supervisor) or a team; returns the assignee or the team.
+/// administrator or supervisor) or, without `assignee_id`, a team; returns the assignee
+/// or the team.
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/assignments", tag = "Conversations",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
     request_body = AssignmentRequest,
@@ -253,14 +304,15 @@ async fn assignments(
     Json(b): Json<AssignmentRequest>,
 ) -> ApiResult<Json<Value>> {
     let zero_is_none = |v: Option<i64>| v.filter(|&x| x != 0);
+    // As in Chatwoot, `team_id` is ignored when `assignee_id` is present.
     match (b.assignee_id, b.team_id) {
-        (_, Some(team)) => {
-            let t = st.svc.assign_team(&ctx, id, zero_is_none(team)).await?;
-            Ok(Json(json!(t)))
-        }
-        (Some(agent), None) => {
+        (Some(agent), _) => {
             let a = st.svc.assign_agent(&ctx, id, zero_is_none(agent)).await?;
             Ok(Json(json!(a)))
+        }
+        (None, Some(team)) => {
+            let t = st.svc.assign_team(&ctx, id, zero_is_none(team)).await?;
+            Ok(Json(json!(t)))
         }
         (None, None) => Err(ApiError::unprocessable(
             "assignee_id",
@@ -337,4 +389,59 @@ async fn update_last_seen(
     Path((_account, id)): Path<(i64, i64)>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!(st.svc.agent_seen(&ctx, id).await?)))
+}
+
+/// Conversation fields Chatwoot lets `PATCH` change.
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateConversationRequest {
+    /// `urgent`, `high`, `medium`, `low`; `none` or null clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub priority: Option<Option<String>>,
+}
+
+/// Updates conversation attributes (the priority).
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}", tag = "Conversations",
+    security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
+    request_body = UpdateConversationRequest,
+    responses((status = 200, description = "The conversation", body = Value), (status = 422, body = ErrorBody)))]
+async fn update(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path((_account, id)): Path<(i64, i64)>,
+    Json(b): Json<UpdateConversationRequest>,
+) -> ApiResult<Json<Value>> {
+    let view = match b.priority {
+        Some(p) => st.svc.toggle_priority(&ctx, id, p.as_deref()).await?,
+        None => st.svc.show_conversation(&ctx, id).await?,
+    };
+    Ok(Json(json!(view)))
+}
+
+/// An agent's typing indicator.
+#[derive(Deserialize, ToSchema)]
+pub struct AgentTypingRequest {
+    /// `on` or `off`.
+    pub typing_status: String,
+    /// Typing a private note (not shown to the contact).
+    #[serde(default)]
+    pub is_private: bool,
+}
+
+/// Tells the others in the conversation that the agent is typing (an event; nothing is
+/// stored).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/toggle_typing_status", tag = "Conversations",
+    security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
+    request_body = AgentTypingRequest,
+    responses((status = 200, description = "`{}`", body = Value), (status = 422, body = ErrorBody)))]
+async fn toggle_typing_status(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path((_account, id)): Path<(i64, i64)>,
+    Json(b): Json<AgentTypingRequest>,
+) -> ApiResult<Json<Value>> {
+    st.svc
+        .agent_typing(&ctx, id, &b.typing_status, b.is_private)
+        .await?;
+    Ok(Json(json!({})))
 }

@@ -62,6 +62,16 @@ fn content_type_of(req: &Request) -> String {
         .to_ascii_lowercase()
 }
 
+/// The response to a body that was refused part-way: the rest of it is still on the
+/// wire, so the connection cannot carry another request; saying so keeps clients from
+/// reusing it (and failing their next request with a broken pipe).
+pub(crate) fn close_connection(e: ApiError) -> Response {
+    let mut r = e.into_response();
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
 /// A message body: the text fields as `T`, and the uploaded files.
 pub(crate) struct MessageBody<T> {
     pub fields: T,
@@ -345,10 +355,13 @@ async fn create(
     Acct(ctx): Acct,
     Path((_account, id)): Path<(i64, i64)>,
     req: Request,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>, Response> {
+    let fail = |e: parley_service::ServiceError| ApiError::from(e).into_response();
     // Visibility first, so another tenant learns nothing from how its body is judged.
-    st.svc.visible_conversation(&ctx, id).await?;
-    let body = read_message_body::<NewMessageRequest>(&st, req).await?;
+    st.svc.visible_conversation(&ctx, id).await.map_err(fail)?;
+    let body = read_message_body::<NewMessageRequest>(&st, req)
+        .await
+        .map_err(close_connection)?;
     let f = body.fields;
     let input = CreateMessage {
         content: f.content,
@@ -360,7 +373,11 @@ async fn create(
         source_id: f.source_id,
         uploads: body.uploads,
     };
-    let m = st.svc.agent_create_message(&ctx, id, input).await?;
+    let m = st
+        .svc
+        .agent_create_message(&ctx, id, input)
+        .await
+        .map_err(fail)?;
     Ok(Json(json!(m)))
 }
 

@@ -5,16 +5,16 @@
 //! contact's conversations in that inbox, and private notes never leave the server.
 
 use axum::extract::{Request, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::messages::{MessagePaging, file_response, read_message_body};
+use super::messages::{MessagePaging, close_connection, file_response, read_message_body};
 use crate::AppState;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::public_auth::PubContact;
 
@@ -118,19 +118,21 @@ async fn create_message(
     PubContact(ident): PubContact,
     Path((_inbox, _contact, id)): ConvPath,
     req: Request,
-) -> ApiResult<Json<Value>> {
-    st.svc.public_conversation_row(&ident, id).await?;
-    let body = read_message_body::<PublicNewMessage>(&st, req).await?;
+) -> Result<Json<Value>, Response> {
+    let fail = |e: parley_service::ServiceError| ApiError::from(e).into_response();
+    st.svc
+        .public_conversation_row(&ident, id)
+        .await
+        .map_err(fail)?;
+    let body = read_message_body::<PublicNewMessage>(&st, req)
+        .await
+        .map_err(close_connection)?;
+    let f = body.fields;
     let m = st
         .svc
-        .public_create_message(
-            &ident,
-            id,
-            body.fields.content,
-            body.fields.echo_id,
-            body.uploads,
-        )
-        .await?;
+        .public_create_message(&ident, id, f.content, f.echo_id, body.uploads)
+        .await
+        .map_err(fail)?;
     Ok(Json(json!(m)))
 }
 
