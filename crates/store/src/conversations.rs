@@ -429,7 +429,7 @@ impl Store {
     }
 
     /// Whether a user is a member of an inbox.
-    pub async fn is_inbox_member(&self, inbox_id: i64, user_id: i64) -> Result<bool> {
+    pub async fn is_member_of_inbox(&self, inbox_id: i64, user_id: i64) -> Result<bool> {
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT 1 FROM inbox_members WHERE inbox_id = $1 AND user_id = $2")
                 .bind(inbox_id)
