@@ -26,6 +26,8 @@ use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
 
 /// Conversations per page of the list, as in Chatwoot.
 pub const PAGE_SIZE: i64 = 25;
+/// Tab counts stop here (see `Store::count_conversations`).
+pub const COUNT_CAP: i64 = 10_000;
 /// Most conversations returned for one contact (the contact panel's history).
 pub const CONTACT_CONVERSATIONS_LIMIT: i64 = 100;
 
@@ -309,16 +311,23 @@ impl Services {
         Ok(c)
     }
 
-    fn filter_for(&self, ctx: &AccountCtx) -> ConversationFilter {
+    /// What the caller may see: everything for administrators and supervisors, the
+    /// inboxes they are members of for agents (one small query, so the list itself can
+    /// use the inbox ids directly).
+    async fn filter_for(&self, ctx: &AccountCtx) -> Result<ConversationFilter> {
         let mut f = ConversationFilter::all(ctx.account_id, ctx.user_id);
         if !ctx.sees_all_inboxes() {
-            f.member_of = Some(ctx.user_id);
+            f.inboxes = Some(
+                self.store
+                    .member_inbox_ids(ctx.account_id, ctx.user_id)
+                    .await?,
+            );
         }
-        f
+        Ok(f)
     }
 
-    fn list_filter(&self, ctx: &AccountCtx, q: &ListQuery) -> Result<ConversationFilter> {
-        let mut f = self.filter_for(ctx);
+    async fn list_filter(&self, ctx: &AccountCtx, q: &ListQuery) -> Result<ConversationFilter> {
+        let mut f = self.filter_for(ctx).await?;
         f.status = match q.status.as_deref() {
             None | Some("") => Some(ConversationStatus::Open),
             Some("all") => None,
@@ -355,7 +364,7 @@ impl Services {
         ctx: &AccountCtx,
         q: &ListQuery,
     ) -> Result<ConversationPage> {
-        let f = self.list_filter(ctx, q)?;
+        let f = self.list_filter(ctx, q).await?;
         let page = q.page.unwrap_or(1);
         if !(1..=100_000).contains(&page) {
             return Err(validate::FieldError::new("page", "must be between 1 and 100000").into());
@@ -365,7 +374,7 @@ impl Services {
             .list_conversations(&f, PAGE_SIZE, (page - 1) * PAGE_SIZE)
             .await?;
         let payload = self.render_conversations(rows).await?;
-        let meta = self.store.count_conversations(&f).await?;
+        let meta = self.store.count_conversations(&f, COUNT_CAP).await?;
         Ok(ConversationPage { meta, payload })
     }
 
@@ -375,8 +384,8 @@ impl Services {
         ctx: &AccountCtx,
         q: &ListQuery,
     ) -> Result<ConversationCounts> {
-        let f = self.list_filter(ctx, q)?;
-        Ok(self.store.count_conversations(&f).await?)
+        let f = self.list_filter(ctx, q).await?;
+        Ok(self.store.count_conversations(&f, COUNT_CAP).await?)
     }
 
     /// The conversations of one contact the caller may see, newest activity first
@@ -390,7 +399,7 @@ impl Services {
             .contact(ctx.account_id, contact_id)
             .await
             .or_not_found("contact")?;
-        let mut f = self.filter_for(ctx);
+        let mut f = self.filter_for(ctx).await?;
         f.contact_id = Some(contact_id);
         let rows = self
             .store

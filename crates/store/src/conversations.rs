@@ -116,8 +116,9 @@ pub struct ConversationFilter {
     pub assignee: AssigneeFilter,
     /// The caller, for `assignee_type=me` and the `mine_count`.
     pub user_id: i64,
-    /// Set for agents: only inboxes this user is a member of.
-    pub member_of: Option<i64>,
+    /// Set for agents: only these inboxes (the ones they are a member of). An empty
+    /// list matches nothing.
+    pub inboxes: Option<Vec<i64>>,
     pub inbox_id: Option<i64>,
     pub team_id: Option<i64>,
     pub contact_id: Option<i64>,
@@ -136,7 +137,7 @@ impl ConversationFilter {
             status: None,
             assignee: AssigneeFilter::All,
             user_id,
-            member_of: None,
+            inboxes: None,
             inbox_id: None,
             team_id: None,
             contact_id: None,
@@ -148,7 +149,7 @@ impl ConversationFilter {
 }
 
 /// The four counts of the conversation list's tabs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromRow, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ConversationCounts {
     pub mine_count: i64,
     pub unassigned_count: i64,
@@ -225,12 +226,14 @@ fn filter_sql(f: &ConversationFilter, with_assignee: bool) -> (String, Vec<Arg>)
     if let Some(s) = f.status {
         push(&mut sql, " AND c.status = ?", Arg::S(s.as_str().into()));
     }
-    if let Some(u) = f.member_of {
-        push(
-            &mut sql,
-            " AND c.inbox_id IN (SELECT inbox_id FROM inbox_members WHERE user_id = ?)",
-            Arg::I(u),
-        );
+    if let Some(ids) = &f.inboxes {
+        // Inlined integers (no injection possible): with the ids known, the planner can
+        // weigh each inbox's index range, and an agent without inboxes costs nothing.
+        if ids.is_empty() {
+            sql.push_str(" AND 1 = 0");
+        } else {
+            sql.push_str(&format!(" AND c.inbox_id IN ({})", id_list(ids)));
+        }
     }
     if let Some(i) = f.inbox_id {
         push(&mut sql, " AND c.inbox_id = ?", Arg::I(i));
@@ -314,20 +317,47 @@ impl Store {
             .await?)
     }
 
-    /// The tab counts for `f`, ignoring its assignee filter, in one query.
-    pub async fn count_conversations(&self, f: &ConversationFilter) -> Result<ConversationCounts> {
+    /// The tab counts for `f`, ignoring its assignee filter. Each count stops at `cap`:
+    /// counting is a scan of every matching row, and past a few thousand the console
+    /// shows "many" anyway, so the cap keeps the list fast in accounts with a million
+    /// conversations. Exact below the cap; one query, two when the total reaches it.
+    pub async fn count_conversations(
+        &self,
+        f: &ConversationFilter,
+        cap: i64,
+    ) -> Result<ConversationCounts> {
         let (where_sql, mut args) = filter_sql(f, false);
         args.push(Arg::I(f.user_id));
         let me = args.len();
+        args.push(Arg::I(cap.max(1)));
+        let lim = args.len();
+        let capped = |extra: &str| {
+            format!(
+                "(SELECT COUNT(*) FROM (SELECT 1 FROM conversations c WHERE {where_sql}{extra} LIMIT ${lim}) capped)"
+            )
+        };
         let sql = format!(
-            "SELECT COUNT(CASE WHEN c.assignee_id = ${me} THEN 1 END) AS mine_count,
-                    COUNT(CASE WHEN c.assignee_id IS NULL THEN 1 END) AS unassigned_count,
-                    COUNT(c.assignee_id) AS assigned_count,
-                    COUNT(*) AS all_count
-             FROM conversations c WHERE {where_sql}"
+            "SELECT {} AS all_count, {} AS unassigned_count, {} AS mine_count",
+            capped(""),
+            capped(" AND c.assignee_id IS NULL"),
+            capped(&format!(" AND c.assignee_id = ${me}")),
         );
-        let q = sqlx::query_as::<_, ConversationCounts>(sqlx::AssertSqlSafe(sql));
-        Ok(bind_as(q, &args).fetch_one(self.reader()).await?)
+        let q = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
+        let (all_count, unassigned_count, mine_count) =
+            bind_as(q, &args).fetch_one(self.reader()).await?;
+        let assigned_count = if all_count < cap {
+            all_count - unassigned_count
+        } else {
+            let sql = format!("SELECT {}", capped(" AND c.assignee_id IS NOT NULL"));
+            let q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
+            bind_as(q, &args).fetch_one(self.reader()).await?.0
+        };
+        Ok(ConversationCounts {
+            mine_count,
+            unassigned_count,
+            assigned_count,
+            all_count,
+        })
     }
 
     /// One conversation by its per-account number, with joined details.
@@ -426,6 +456,19 @@ impl Store {
         .bind(team_id)
         .fetch_optional(self.reader())
         .await?)
+    }
+
+    /// The account's inboxes a user is a member of.
+    pub async fn member_inbox_ids(&self, account_id: i64, user_id: i64) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT m.inbox_id FROM inbox_members m JOIN inboxes i ON i.id = m.inbox_id
+             WHERE i.account_id = $1 AND m.user_id = $2 ORDER BY m.inbox_id",
+        )
+        .bind(account_id)
+        .bind(user_id)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// Whether a user is a member of an inbox.

@@ -198,7 +198,7 @@ async fn list_filters_counts_and_order(s: &Store) {
     );
     let page3 = s.list_conversations(&f, 10, 20).await.unwrap();
     assert_eq!(page3.len(), 5);
-    let counts = s.count_conversations(&f).await.unwrap();
+    let counts = s.count_conversations(&f, 10_000).await.unwrap();
     assert_eq!(counts.all_count, 25);
     assert_eq!(
         counts.mine_count,
@@ -209,6 +209,14 @@ async fn list_filters_counts_and_order(s: &Store) {
         (0..25).filter(|i| i % 5 >= 2).count() as i64
     );
     assert_eq!(counts.assigned_count, 25 - counts.unassigned_count);
+    // Counts stop at the cap, each on its own.
+    let capped = s.count_conversations(&f, 6).await.unwrap();
+    assert_eq!(capped.all_count, 6);
+    assert_eq!(capped.mine_count, 5, "below the cap stays exact");
+    assert_eq!(capped.unassigned_count, 6);
+    assert_eq!(capped.assigned_count, 6);
+    let capped = s.count_conversations(&f, 11).await.unwrap();
+    assert_eq!((capped.all_count, capped.assigned_count), (11, 10));
 
     f.assignee = AssigneeFilter::Me;
     assert!(
@@ -221,9 +229,15 @@ async fn list_filters_counts_and_order(s: &Store) {
     );
     f.assignee = AssigneeFilter::All;
     f.status = None;
-    assert_eq!(s.count_conversations(&f).await.unwrap().all_count, 30);
+    assert_eq!(
+        s.count_conversations(&f, 10_000).await.unwrap().all_count,
+        30
+    );
     f.inbox_id = Some(inbox2);
-    assert_eq!(s.count_conversations(&f).await.unwrap().all_count, 10);
+    assert_eq!(
+        s.count_conversations(&f, 10_000).await.unwrap().all_count,
+        10
+    );
     f.inbox_id = None;
     f.team_id = Some(team);
     let with_team = s.list_conversations(&f, 50, 0).await.unwrap();
@@ -235,11 +249,17 @@ async fn list_filters_counts_and_order(s: &Store) {
     );
     f.team_id = None;
     // An agent sees only the inboxes they are a member of.
-    f.member_of = Some(agent);
-    assert_eq!(s.count_conversations(&f).await.unwrap().all_count, 10);
-    f.member_of = Some(other);
-    assert_eq!(s.count_conversations(&f).await.unwrap().all_count, 0);
-    f.member_of = None;
+    f.inboxes = Some(vec![inbox2]);
+    assert_eq!(
+        s.count_conversations(&f, 10_000).await.unwrap().all_count,
+        10
+    );
+    f.inboxes = Some(vec![]);
+    assert_eq!(
+        s.count_conversations(&f, 10_000).await.unwrap().all_count,
+        0
+    );
+    f.inboxes = None;
     // Labels: any of them.
     s.replace_conversation_labels(ids[0].id, &["vip".into(), "billing".into()])
         .await
@@ -248,7 +268,10 @@ async fn list_filters_counts_and_order(s: &Store) {
         .await
         .unwrap();
     f.labels = vec!["vip".into()];
-    assert_eq!(s.count_conversations(&f).await.unwrap().all_count, 1);
+    assert_eq!(
+        s.count_conversations(&f, 10_000).await.unwrap().all_count,
+        1
+    );
     f.labels = vec!["vip".into(), "billing".into()];
     assert_eq!(s.list_conversations(&f, 50, 0).await.unwrap().len(), 2);
     // Unread: incoming messages after the agents' last visit.
@@ -272,7 +295,10 @@ async fn list_filters_counts_and_order(s: &Store) {
     // Contact filter.
     let mut f = ConversationFilter::all(w.account, agent);
     f.contact_id = Some(contact2);
-    assert_eq!(s.count_conversations(&f).await.unwrap().all_count, 10);
+    assert_eq!(
+        s.count_conversations(&f, 10_000).await.unwrap().all_count,
+        10
+    );
 }
 
 async fn message_effects_on_conversation(s: &Store) {
