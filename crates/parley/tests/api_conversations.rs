@@ -452,6 +452,25 @@ async fn status_priority_assignment_labels_attributes(s: &TestServer) {
     )
     .await;
 
+    // A snooze that has run out is ended by the worker, with an activity message.
+    let past = parley_core::now_ms() / 1000 - 5;
+    s.post(
+        &w.admin.token,
+        &url("toggle_status"),
+        json!({"status": "snoozed", "snoozed_until": past}),
+    )
+    .await;
+    assert_eq!(s.svc().reopen_due_snoozed().await.unwrap(), 1);
+    assert_eq!(s.svc().reopen_due_snoozed().await.unwrap(), 0);
+    let (_, c) = s.get(&w.admin.token, &format!("{}/1", base(&w))).await;
+    assert_eq!(c["status"], "open");
+    assert_eq!(c["snoozed_until"], Value::Null);
+    let act = messages_of(s, &w, 1).await.last().unwrap().clone();
+    assert_eq!(
+        act["content"],
+        "Conversation was reopened as the snooze ended"
+    );
+
     // Priority.
     let (st, r) = s
         .post(

@@ -20,6 +20,7 @@ use parley_store::public::PublicIdentity;
 use parley_store::users::AgentRow;
 use serde::Serialize;
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::messages::{Audience, MessageInput, MessageView, PublicMessageView, Sender};
 use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
@@ -806,6 +807,52 @@ impl Services {
             self.publish_conversation("conversation.status_changed", &after, &view);
         }
         Ok(after)
+    }
+
+    /// Reopens snoozed conversations whose `snoozed_until` has passed, in batches, with
+    /// the usual activity message and events. Safe to run on several nodes at once: a
+    /// conversation another node already reopened is left alone. Returns how many.
+    pub async fn reopen_due_snoozed(&self) -> Result<usize> {
+        let mut reopened = 0;
+        loop {
+            let due = self.store.due_snoozed(parley_core::now_ms(), 100).await?;
+            let n = due.len();
+            for c in due {
+                let after = self
+                    .set_status(
+                        &c,
+                        ConversationStatus::Open,
+                        None,
+                        Sender::System,
+                        "as the snooze ended",
+                    )
+                    .await?;
+                if after.status() == ConversationStatus::Open {
+                    reopened += 1;
+                }
+            }
+            if n < 100 {
+                return Ok(reopened);
+            }
+        }
+    }
+
+    /// Runs [`Services::reopen_due_snoozed`] every `every` until the task is aborted.
+    pub fn spawn_snooze_worker(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let svc = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let span = tracing::info_span!("job", name = "reopen_snoozed");
+                match svc.reopen_due_snoozed().instrument(span).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(reopened = n, "reopened snoozed conversations"),
+                    Err(e) => tracing::warn!(error = %e, "reopening snoozed conversations failed"),
+                }
+            }
+        })
     }
 
     /// Sets the priority (`toggle_priority`); `none` or null clears it.

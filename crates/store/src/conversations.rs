@@ -671,6 +671,22 @@ impl Store {
         Ok(after)
     }
 
+    /// Snoozed conversations whose snooze ended at or before `now`, oldest first.
+    pub async fn due_snoozed(&self, now: i64, limit: i64) -> Result<Vec<ConversationRow>> {
+        let sql = format!(
+            "SELECT {CONVERSATION_COLS} FROM conversations
+             WHERE status = 'snoozed' AND snoozed_until IS NOT NULL AND snoozed_until <= $1
+             ORDER BY snoozed_until LIMIT $2"
+        );
+        Ok(
+            sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+                .bind(now)
+                .bind(limit)
+                .fetch_all(self.reader())
+                .await?,
+        )
+    }
+
     /// Records that the contact looked at the conversation.
     pub async fn touch_contact_last_seen(&self, id: i64) -> Result<ConversationRow> {
         let (_, after) = self

@@ -552,11 +552,16 @@ async fn status_priority_assignee_updates(s: &Store) {
         .unwrap();
     assert_eq!((b.status.as_str(), a.status.as_str()), ("open", "snoozed"));
     assert_eq!(a.snoozed_until, Some(5_000_000));
+    assert!(s.due_snoozed(4_999_999, 10).await.unwrap().is_empty());
+    let due = s.due_snoozed(5_000_000, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].id, c.id);
     let (_, a) = s
         .set_conversation_status(c.id, ConversationStatus::Open, Some(7))
         .await
         .unwrap();
     assert_eq!(a.snoozed_until, None, "only snoozed keeps a deadline");
+    assert!(s.due_snoozed(i64::MAX, 10).await.unwrap().is_empty());
     let (_, a) = s
         .set_conversation_priority(c.id, Some("urgent"))
         .await
