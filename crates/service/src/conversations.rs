@@ -768,9 +768,7 @@ impl Services {
             None => None,
         };
         let by = format!("by {}", ctx.user_name);
-        let after = self
-            .set_status(&c, target, snooze_ms, Sender::User(ctx.user_id), &by)
-            .await?;
+        let after = self.set_status(&c, target, snooze_ms, &by).await?;
         Ok(StatusToggled {
             success: true,
             current_status: after.status.clone(),
@@ -786,7 +784,6 @@ impl Services {
         c: &ConversationRow,
         target: ConversationStatus,
         snooze_ms: Option<i64>,
-        _actor: Sender,
         who: &str,
     ) -> Result<ConversationRow> {
         let (before, after) = self
@@ -819,13 +816,7 @@ impl Services {
             let n = due.len();
             for c in due {
                 let after = self
-                    .set_status(
-                        &c,
-                        ConversationStatus::Open,
-                        None,
-                        Sender::System,
-                        "as the snooze ended",
-                    )
+                    .set_status(&c, ConversationStatus::Open, None, "as the snooze ended")
                     .await?;
                 if after.status() == ConversationStatus::Open {
                     reopened += 1;
@@ -1062,14 +1053,8 @@ impl Services {
     ) -> Result<PublicConversationView> {
         let c = self.public_conversation_row(ident, display_id).await?;
         if c.status() != ConversationStatus::Resolved {
-            self.set_status(
-                &c,
-                ConversationStatus::Resolved,
-                None,
-                Sender::Contact(ident.contact_id),
-                "by the contact",
-            )
-            .await?;
+            self.set_status(&c, ConversationStatus::Resolved, None, "by the contact")
+                .await?;
         }
         self.public_conversation(ident, display_id).await
     }
