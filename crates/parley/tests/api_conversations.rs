@@ -149,6 +149,30 @@ async fn create_show_and_display_ids(s: &TestServer) {
     assert_eq!(c2["last_non_activity_message"]["id"], last["id"]);
     assert!(c2["first_reply_created_at"].as_i64().unwrap() > 0);
 
+    // A source id names one contact's identity in the inbox: reusing it for another
+    // contact is refused and creates nothing.
+    let (other, _, _) = fixtures::contact(&s.svc().store, a.admin.account_id, a.inbox, "Olga")
+        .await
+        .unwrap();
+    let (st, body) = s
+        .post(
+            &a.admin.token,
+            &base(&a),
+            json!({"inbox_id": a.inbox, "contact_id": other, "source_id": a.source}),
+        )
+        .await;
+    assert_error(st, &body, 422, "invalid_field");
+    let (st, c) = s
+        .post(
+            &a.admin.token,
+            &base(&a),
+            json!({"inbox_id": a.inbox, "contact_id": a.contact, "source_id": a.source}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    assert_eq!(c["id"], 3, "the refused attempt used no number");
+    assert_eq!(c["meta"]["sender"]["id"], a.contact);
+
     // Numbers are per account.
     let d1 = new_conversation(s, &b, json!({})).await;
     assert_eq!(d1["id"], 1);
@@ -170,6 +194,7 @@ async fn create_show_and_display_ids(s: &TestServer) {
         json!({"status": "pending", "assignee_id": a.admin.user_id, "team_id": team, "custom_attributes": {"order": 7}}),
     )
     .await;
+    assert_eq!(c3["id"], 4);
     assert_eq!(c3["status"], "pending");
     assert_eq!(c3["meta"]["assignee"]["id"], a.admin.user_id);
     assert_eq!(c3["meta"]["assignee"]["role"], "administrator");
@@ -683,6 +708,7 @@ async fn messages_create_list_edit_delete(s: &TestServer) {
         "message_type",
         "content_type",
         "content_attributes",
+        "additional_attributes",
         "private",
         "status",
         "source_id",
