@@ -1,1 +1,142 @@
+//! The HTTP face of Parley: the Chatwoot-compatible REST API, the public Client API,
+//! operations endpoints and the OpenAPI document, on axum.
+//!
+//! Handlers only translate between HTTP and the use cases in `parley-service`; they never
+//! talk to SQL.
 
+pub mod auth;
+pub mod error;
+pub mod extract;
+mod ops;
+pub mod public_auth;
+pub mod routes;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::PrometheusHandle;
+use parley_service::Services;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ApiError;
+
+/// HTTP-level settings.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Largest accepted JSON body, in bytes.
+    pub json_body_limit: usize,
+    /// Mark cookies `Secure` (when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            json_body_limit: 1024 * 1024,
+            secure_cookies: false,
+        }
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub svc: Services,
+    pub cfg: Arc<HttpConfig>,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+/// The OpenAPI document's frame; paths are added by the routers that serve them.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Parley API",
+        description = "Parley's REST API. Paths, verbs, the `api_access_token` header and JSON field names follow Chatwoot's API wherever Parley has the same feature.",
+    ),
+    modifiers(&SecurityAddon),
+    components(schemas(error::ErrorBody, error::ErrorDetail))
+)]
+pub struct ApiDoc;
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_access_token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("api_access_token"))),
+        );
+    }
+}
+
+/// The OpenAPI document and the API router, built together so the document lists
+/// exactly what is served.
+pub fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::router())
+        .split_for_parts()
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let (api, openapi) = api_parts();
+    let body_limit = state.cfg.json_body_limit;
+    Router::new()
+        .merge(api)
+        .merge(ops::router())
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        // The console arrives with its own issue; until then the root shows the API docs.
+        .route("/", axum::routing::get(|| async { axum::response::Redirect::temporary("/api/docs/") }))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(track_metrics))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error").into_response()
+        }))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this method is not allowed on this path",
+    )
+}
+
+/// Counts requests and their latency by route template (not raw path, to bound cardinality).
+async fn track_metrics(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().to_string();
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    let labels = [("method", method), ("path", path), ("status", status)];
+    metrics::counter!("parley_http_requests_total", &labels).increment(1);
+    metrics::histogram!("parley_http_request_duration_seconds", &labels)
+        .record(start.elapsed().as_secs_f64());
+    res
+}

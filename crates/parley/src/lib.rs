@@ -1,1 +1,142 @@
+//! The Parley binary's library part: configuration, wiring and the server lifecycle, so
+//! tests start exactly what `parley serve` starts.
 
+pub mod config;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use parley_bus::LocalBus;
+use parley_http::{AppState, HttpConfig};
+use parley_service::{ServiceConfig, Services};
+use parley_store::{Store, StoreOptions};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::Config;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("database: {0}")]
+    Store(#[from] parley_store::StoreError),
+    #[error("cannot create data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(String, std::io::Error),
+}
+
+/// The process-wide Prometheus recorder (a process has one global recorder).
+pub fn metrics_handle() -> Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok().map(|_| handle)
+        })
+        .clone()
+}
+
+/// Opens the database of a configuration and applies migrations.
+pub async fn open_store(cfg: &Config) -> Result<Store, StartError> {
+    let url = cfg.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&cfg.data_dir)
+            .map_err(|e| StartError::DataDir(cfg.data_dir.display().to_string(), e))?;
+    }
+    let store = Store::connect(
+        &url,
+        StoreOptions {
+            max_connections: cfg.db_max_connections,
+        },
+    )
+    .await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Builds the use-case layer over a store.
+pub fn services(cfg: &Config, store: Store) -> Services {
+    if cfg.nats_url.is_some() {
+        tracing::warn!(
+            "PARLEY_NATS_URL is set but this build shares events in-process only; running as a single node"
+        );
+    }
+    let svc_cfg = ServiceConfig {
+        files_dir: cfg.data_dir.join("files"),
+        public_url: cfg.public_url(),
+        max_upload_bytes: cfg.max_upload_bytes,
+        ..ServiceConfig::default()
+    };
+    Services::new(store, Arc::new(LocalBus::default()), svc_cfg)
+}
+
+/// A running server.
+pub struct Server {
+    /// The address actually bound (useful with port 0).
+    pub addr: SocketAddr,
+    /// The use cases behind it, for tests and the CLI.
+    pub services: Services,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Stops accepting, finishes in-flight requests and closes the database.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+        self.services.store.close().await;
+    }
+
+    /// Waits until the server ends (on Ctrl-C for `parley serve`).
+    pub async fn wait(self) -> std::io::Result<()> {
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+}
+
+/// Opens the database, migrates, binds the listener and serves until stopped.
+pub async fn start(cfg: &Config) -> Result<Server, StartError> {
+    cfg.check()?;
+    let store = open_store(cfg).await?;
+    let services = services(cfg, store);
+    let listener = TcpListener::bind(&cfg.listen)
+        .await
+        .map_err(|e| StartError::Listen(cfg.listen.clone(), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(cfg.listen.clone(), e))?;
+    let state = AppState {
+        svc: services.clone(),
+        cfg: Arc::new(HttpConfig {
+            json_body_limit: cfg.max_body_bytes,
+            secure_cookies: cfg.public_url().starts_with("https://"),
+        }),
+        metrics: metrics_handle(),
+    };
+    let app = parley_http::app(state);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(Server {
+        addr,
+        services,
+        shutdown: Some(tx),
+        task,
+    })
+}

@@ -1,1 +1,82 @@
+//! Use cases of Parley. Every entry point (REST, Client API, WebSocket, channel adapters,
+//! CLI) goes through these functions, so a rule is enforced in one place whatever the door.
 
+mod auth;
+mod context;
+mod error;
+pub mod ratelimit;
+
+pub mod agents;
+pub mod canned;
+pub mod contacts;
+pub mod conversations;
+pub mod inboxes;
+pub mod labels;
+pub mod messages;
+pub mod profile;
+pub mod public;
+pub mod teams;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use parley_bus::EventBus;
+use parley_store::Store;
+
+pub use auth::{AdminCreated, Principal, SetupDone};
+pub use context::AccountCtx;
+pub use error::{OrNotFound, ServiceError};
+/// Row types of the store, for the layers above that render them.
+pub use parley_store as store;
+
+/// Result of a use case.
+pub type Result<T> = std::result::Result<T, ServiceError>;
+
+/// Settings the use cases need.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Where attachments are stored.
+    pub files_dir: PathBuf,
+    /// Public base URL, used in links and the widget snippet.
+    pub public_url: String,
+    /// Largest accepted attachment, in bytes.
+    pub max_upload_bytes: usize,
+    /// How long a browser session lives, in milliseconds.
+    pub session_ttl_ms: i64,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            files_dir: PathBuf::from("./parley-data/files"),
+            public_url: "http://127.0.0.1:8080".into(),
+            max_upload_bytes: 40 * 1024 * 1024,
+            session_ttl_ms: 30 * 24 * 3600 * 1000,
+        }
+    }
+}
+
+/// The use cases, sharing one store and one event bus.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Store,
+    pub bus: Arc<dyn EventBus>,
+    pub config: Arc<ServiceConfig>,
+    /// Failed sign-ins per e-mail: 10 per 15 minutes.
+    pub login_limiter: Arc<ratelimit::RateLimiter>,
+}
+
+impl Services {
+    pub fn new(store: Store, bus: Arc<dyn EventBus>, config: ServiceConfig) -> Self {
+        let login_limiter = Arc::new(ratelimit::RateLimiter::new(
+            10,
+            std::time::Duration::from_secs(15 * 60),
+        ));
+        Self {
+            store,
+            bus,
+            config: Arc::new(config),
+            login_limiter,
+        }
+    }
+}

@@ -18,6 +18,7 @@ pub mod conversations;
 pub mod inboxes;
 pub mod labels;
 pub mod messages;
+pub mod public;
 pub mod teams;
 pub mod users;
 

@@ -164,3 +164,19 @@ async fn sqlite_pool(url: &str, max: u32) -> Result<AnyPool> {
         .await?;
     Ok(pool)
 }
+
+impl Store {
+    /// Creates a database on this PostgreSQL server (tests make one per case). The name
+    /// must be a plain identifier.
+    pub async fn create_database_for_tests(&self, name: &str) -> Result<()> {
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(crate::StoreError::Corrupt(format!(
+                "bad database name {name:?}"
+            )));
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+}

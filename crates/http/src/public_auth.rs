@@ -1,0 +1,77 @@
+//! Extractors of the public Client API. `{inbox_identifier}` must name an inbox and
+//! `{contact_identifier}` a contact identity of that inbox; anything else is a 404 that
+//! says nothing about which part was wrong.
+
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use parley_service::store::public::{PublicIdentity, PublicInbox};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+fn param(params: &RawPathParams, name: &str) -> Option<String> {
+    params
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+async fn params(parts: &mut Parts, state: &AppState) -> Result<RawPathParams, ApiError> {
+    RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| ApiError::not_found("inbox"))
+}
+
+/// The inbox named by `{inbox_identifier}`.
+pub struct PubInbox(pub PublicInbox);
+
+impl FromRequestParts<AppState> for PubInbox {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let p = params(parts, state).await?;
+        let id = param(&p, "inbox_identifier")
+            .filter(|s| s.len() <= 128)
+            .ok_or_else(|| ApiError::not_found("inbox"))?;
+        let inbox = state
+            .svc
+            .store
+            .public_inbox(&id)
+            .await
+            .map_err(parley_service::ServiceError::from)?;
+        inbox
+            .map(PubInbox)
+            .ok_or_else(|| ApiError::not_found("inbox"))
+    }
+}
+
+/// The visitor identified by `{inbox_identifier}` + `{contact_identifier}`.
+pub struct PubContact(pub PublicIdentity);
+
+impl FromRequestParts<AppState> for PubContact {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let p = params(parts, state).await?;
+        let inbox = param(&p, "inbox_identifier");
+        let contact = param(&p, "contact_identifier");
+        let (Some(inbox), Some(contact)) = (inbox, contact) else {
+            return Err(ApiError::not_found("contact"));
+        };
+        let ident = state
+            .svc
+            .store
+            .public_identity(&inbox, &contact)
+            .await
+            .map_err(parley_service::ServiceError::from)?;
+        ident
+            .map(PubContact)
+            .ok_or_else(|| ApiError::not_found("contact"))
+    }
+}

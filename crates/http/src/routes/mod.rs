@@ -1,0 +1,44 @@
+//! Every API route, one module per resource. Each module's `routes()` registers its
+//! handlers with their OpenAPI descriptions.
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+
+pub mod agents;
+pub mod canned;
+pub mod contacts;
+pub mod conversations;
+pub mod inboxes;
+pub mod labels;
+pub mod messages;
+pub mod profile;
+pub mod public;
+pub mod session;
+pub mod teams;
+
+/// All API routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(session::routes())
+        .merge(profile::routes())
+        .merge(agents::routes())
+        .merge(inboxes::routes())
+        .merge(teams::routes())
+        .merge(labels::routes())
+        .merge(canned::routes())
+        .merge(contacts::routes())
+        .merge(conversations::routes())
+        .merge(messages::routes())
+        .merge(public::routes())
+}
+
+/// Seconds since the epoch, Chatwoot's time format in JSON, from stored milliseconds.
+pub fn secs(ms: i64) -> i64 {
+    parley_core::time::ms_to_secs(ms)
+}
+
+/// Parses a stored JSON text column, falling back to an empty object.
+pub fn json_text(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|_| serde_json::json!({}))
+}

@@ -1,0 +1,135 @@
+//! Configuration: defaults, then a TOML file, then `PARLEY_*` environment variables, then
+//! command-line flags, each overriding the one before.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Every setting of a Parley node. Each field is also a `PARLEY_<NAME>` variable.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address to listen on (`PARLEY_LISTEN`).
+    pub listen: String,
+    /// Directory for the SQLite database and stored files (`PARLEY_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: `parley.db` in the data directory.
+    pub database_url: Option<String>,
+    /// NATS server shared by several nodes; unset means a single node.
+    pub nats_url: Option<String>,
+    /// Base URL users reach this server at, used in links and the widget snippet.
+    pub public_url: Option<String>,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// Log filter, e.g. `info` or `parley=debug,info` (overridden by `RUST_LOG`).
+    pub log_level: String,
+    /// Largest JSON request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest attachment upload, in bytes.
+    pub max_upload_bytes: usize,
+    /// Database connections per pool.
+    pub db_max_connections: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./parley-data"),
+            database_url: None,
+            nats_url: None,
+            public_url: None,
+            log_format: "text".into(),
+            log_level: "info".into(),
+            max_body_bytes: 1024 * 1024,
+            max_upload_bytes: 40 * 1024 * 1024,
+            db_max_connections: 8,
+        }
+    }
+}
+
+/// Why configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads defaults, the TOML file (if given, or `./parley.toml` if present) and
+    /// `PARLEY_*` variables. Flags are applied by the caller afterwards.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(f) => {
+                if !f.exists() {
+                    return Err(ConfigError::Invalid(format!(
+                        "config file {} does not exist",
+                        f.display()
+                    )));
+                }
+                fig = fig.merge(Toml::file(f));
+            }
+            None => {
+                if Path::new("parley.toml").exists() {
+                    fig = fig.merge(Toml::file("parley.toml"));
+                }
+            }
+        }
+        fig = fig.merge(Env::prefixed("PARLEY_").ignore(&["config"]));
+        let cfg: Config = fig
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Rejects values that cannot work, with the setting's name in the message.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "listen: {:?} is not an address like 127.0.0.1:8080",
+                self.listen
+            )));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError::Invalid(format!(
+                "log_format: {:?} must be text or json",
+                self.log_format
+            )));
+        }
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid(
+                "database_url: must start with sqlite: or postgres://".into(),
+            ));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "max_body_bytes: must be at least 1024".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("parley.db").display()))
+    }
+
+    /// The public URL in effect.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_string()
+    }
+}

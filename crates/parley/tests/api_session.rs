@@ -1,0 +1,357 @@
+//! First-run setup, sign in/out with the session cookie, profile, API token, operations
+//! endpoints and the API's error conventions.
+
+mod common;
+
+use common::{TestServer, assert_error};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+both_backends!(
+    setup_works_once,
+    sign_in_cookie_profile_and_sign_out,
+    profile_update_and_password_change,
+    access_token_reset,
+    bad_input_on_session_routes,
+    unauthenticated_and_unknown_routes,
+    health_metrics_and_openapi,
+    login_is_rate_limited
+);
+
+async fn login_is_rate_limited(s: &TestServer) {
+    let admin = s.admin("Shop").await;
+    for _ in 0..10 {
+        let (st, _) = s
+            .call(
+                Method::POST,
+                None,
+                "/auth/sign_in",
+                Some(json!({"email": admin.email, "password": "guess-guess"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+    }
+    // Even the right password is refused while the window lasts.
+    let (st, body) = s
+        .call(
+            Method::POST,
+            None,
+            "/auth/sign_in",
+            Some(json!({"email": admin.email, "password": "password123"})),
+        )
+        .await;
+    assert_error(st, &body, 429, "rate_limited");
+    // Other users are not affected.
+    let other = s.admin("Other").await;
+    let (st, _) = s
+        .call(
+            Method::POST,
+            None,
+            "/auth/sign_in",
+            Some(json!({"email": other.email, "password": "password123"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+}
+
+async fn setup_works_once(s: &TestServer) {
+    let (st, body) = s.call(Method::GET, None, "/api/v1/setup", None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(body["setup_needed"], true);
+
+    let req = json!({"name": "Maria", "email": "Maria@Shop.test", "password": "correct horse", "account_name": "Shop", "locale": "ru"});
+    let (st, body) = s
+        .call(Method::POST, None, "/api/v1/setup", Some(req.clone()))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_string();
+    assert_eq!(body["user"]["email"], "maria@shop.test");
+    assert_eq!(body["user"]["accounts"][0]["role"], "administrator");
+    let account_id = body["account_id"].as_i64().unwrap();
+
+    // The token works, and the cookie set by setup signs the browser in.
+    let (st, me) = s.get(&token, "/api/v1/profile").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(me["account_id"], account_id);
+    let (st, _) = s.call(Method::GET, None, "/api/v1/profile", None).await;
+    assert_eq!(st, StatusCode::OK, "setup should sign the browser in");
+
+    // A second setup is refused and creates nothing.
+    let again = json!({"name": "Eve", "email": "eve@evil.test", "password": "password123", "account_name": "Evil"});
+    let (st, body) = s
+        .call(Method::POST, None, "/api/v1/setup", Some(again))
+        .await;
+    assert_error(st, &body, 409, "conflict");
+    assert_eq!(s.svc().store.count_users().await.unwrap(), 1);
+    let (_, body) = s.call(Method::GET, None, "/api/v1/setup", None).await;
+    assert_eq!(body["setup_needed"], false);
+}
+
+async fn sign_in_cookie_profile_and_sign_out(s: &TestServer) {
+    let admin = s.admin("Shop").await;
+    let (st, body) = s
+        .call(
+            Method::POST,
+            None,
+            "/auth/sign_in",
+            Some(json!({"email": admin.email, "password": "wrong-password"})),
+        )
+        .await;
+    assert_error(st, &body, 401, "invalid_credentials");
+    let (st, body) = s
+        .call(
+            Method::POST,
+            None,
+            "/auth/sign_in",
+            Some(json!({"email": "nobody@x.test", "password": "password123"})),
+        )
+        .await;
+    assert_error(st, &body, 401, "invalid_credentials");
+
+    let res = s
+        .http
+        .post(s.url("/auth/sign_in"))
+        .json(&json!({"email": admin.email.to_uppercase(), "password": "password123"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["data"]["email"], admin.email);
+    assert!(
+        body["data"].get("access_token").is_none(),
+        "tokens are stored hashed and never echoed"
+    );
+
+    // The cookie authenticates reads...
+    let (st, _) = s.call(Method::GET, None, "/api/v1/profile", None).await;
+    assert_eq!(st, StatusCode::OK);
+    // ...but a cookie-only write without same-origin proof is refused (CSRF).
+    let (st, body) = s
+        .call(
+            Method::PUT,
+            None,
+            "/api/v1/profile",
+            Some(json!({"profile": {"name": "X"}})),
+        )
+        .await;
+    assert_error(st, &body, 403, "csrf");
+    let res = s
+        .http
+        .put(s.url("/api/v1/profile"))
+        .header("x-requested-with", "XMLHttpRequest")
+        .json(&json!({"profile": {"name": "Maria"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let (st, _) = s.call(Method::DELETE, None, "/auth/sign_out", None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, body) = s.call(Method::GET, None, "/api/v1/profile", None).await;
+    assert_error(st, &body, 401, "unauthorized");
+}
+
+async fn profile_update_and_password_change(s: &TestServer) {
+    let admin = s.admin("Shop").await;
+    let (st, body) = s
+        .put(
+            &admin.token,
+            "/api/v1/profile",
+            json!({"profile": {"name": "Maria", "display_name": "Masha"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body["available_name"], "Masha");
+
+    // Password change needs the current password.
+    let (st, body) = s
+        .put(
+            &admin.token,
+            "/api/v1/profile",
+            json!({"profile": {"password": "new-password-1"}}),
+        )
+        .await;
+    assert_error(st, &body, 422, "invalid_field");
+    assert_eq!(body["error"]["field"], "current_password");
+    let (st, _) = s
+        .put(&admin.token, "/api/v1/profile", json!({"profile": {"password": "new-password-1", "password_confirmation": "new-password-1", "current_password": "password123"}}))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s
+        .call(
+            Method::POST,
+            None,
+            "/auth/sign_in",
+            Some(json!({"email": admin.email, "password": "new-password-1"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s
+        .call(
+            Method::POST,
+            None,
+            "/auth/sign_in",
+            Some(json!({"email": admin.email, "password": "password123"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+
+    // E-mail taken by another user: conflict, nothing changes.
+    let other = s.admin("Other").await;
+    let (st, body) = s
+        .put(
+            &admin.token,
+            "/api/v1/profile",
+            json!({"profile": {"email": other.email, "current_password": "new-password-1"}}),
+        )
+        .await;
+    assert_error(st, &body, 409, "conflict");
+    let (_, me) = s.get(&admin.token, "/api/v1/profile").await;
+    assert_eq!(me["email"], admin.email);
+}
+
+async fn access_token_reset(s: &TestServer) {
+    let admin = s.admin("Shop").await;
+    let (st, body) = s
+        .post(&admin.token, "/api/v1/profile/access_token", json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let new_token = body["access_token"].as_str().unwrap().to_string();
+    let (st, _) = s.get(&admin.token, "/api/v1/profile").await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "old token must stop working");
+    let (st, _) = s.get(&new_token, "/api/v1/profile").await;
+    assert_eq!(st, StatusCode::OK);
+}
+
+async fn bad_input_on_session_routes(s: &TestServer) {
+    let admin = s.admin("Shop").await;
+    // Malformed JSON, wrong content type, wrong types, missing fields, unknown fields, oversize.
+    let (st, body) = s
+        .raw(
+            Method::PUT,
+            Some(&admin.token),
+            "/api/v1/profile",
+            "application/json",
+            b"{\"profile\": ".to_vec(),
+        )
+        .await;
+    assert_error(st, &body, 400, "malformed_json");
+    let (st, body) = s
+        .raw(
+            Method::PUT,
+            Some(&admin.token),
+            "/api/v1/profile",
+            "text/plain",
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_error(st, &body, 415, "unsupported_media_type");
+    let (st, body) = s
+        .put(
+            &admin.token,
+            "/api/v1/profile",
+            json!({"profile": {"name": 42}}),
+        )
+        .await;
+    assert_error(st, &body, 422, "invalid_request");
+    let (st, body) = s.put(&admin.token, "/api/v1/profile", json!({})).await;
+    assert_error(st, &body, 422, "invalid_request");
+    let (st, body) = s
+        .put(
+            &admin.token,
+            "/api/v1/profile",
+            json!({"profile": {"role": "administrator"}}),
+        )
+        .await;
+    assert_error(st, &body, 422, "invalid_request");
+    let (st, body) = s
+        .put(
+            &admin.token,
+            "/api/v1/profile",
+            json!({"profile": {"name": "x".repeat(300)}}),
+        )
+        .await;
+    assert_error(st, &body, 422, "invalid_field");
+    let huge = json!({"profile": {"name": "x".repeat(100 * 1024)}});
+    let (st, body) = s.put(&admin.token, "/api/v1/profile", huge).await;
+    assert_error(st, &body, 413, "payload_too_large");
+    let (st, body) = s
+        .put(
+            &admin.token,
+            "/api/v1/profile",
+            json!({"profile": {"email": "not-an-email", "current_password": "password123"}}),
+        )
+        .await;
+    assert_error(st, &body, 422, "invalid_field");
+    // Nothing changed.
+    let (_, me) = s.get(&admin.token, "/api/v1/profile").await;
+    assert_eq!(me["name"], "Admin");
+    assert_eq!(me["email"], admin.email);
+
+    let (st, body) = s.call(Method::POST, None, "/api/v1/setup", Some(json!({"name": "A", "email": "bad", "password": "password123", "account_name": "S"}))).await;
+    assert!(
+        st == StatusCode::CONFLICT || st == StatusCode::UNPROCESSABLE_ENTITY,
+        "{st} {body}"
+    );
+    let (st, body) = s
+        .call(
+            Method::POST,
+            None,
+            "/auth/sign_in",
+            Some(json!({"email": "a@b.test"})),
+        )
+        .await;
+    assert_error(st, &body, 422, "invalid_request");
+}
+
+async fn unauthenticated_and_unknown_routes(s: &TestServer) {
+    let (st, body) = s.call(Method::GET, None, "/api/v1/profile", None).await;
+    assert_error(st, &body, 401, "unauthorized");
+    let (st, body) = s
+        .call(Method::GET, Some("not-a-token"), "/api/v1/profile", None)
+        .await;
+    assert_error(st, &body, 401, "unauthorized");
+    let (st, body) = s
+        .call(Method::GET, None, "/api/v1/no/such/route", None)
+        .await;
+    assert_error(st, &body, 404, "not_found");
+    let (st, body) = s.call(Method::DELETE, None, "/api/v1/setup", None).await;
+    assert_error(st, &body, 405, "method_not_allowed");
+}
+
+async fn health_metrics_and_openapi(s: &TestServer) {
+    let (st, body) = s.call(Method::GET, None, "/healthz", None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(body["database"], "ok");
+    let text = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("parley_http_requests_total"),
+        "metrics: {text}"
+    );
+    let (st, doc) = s.call(Method::GET, None, "/api/openapi.json", None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(doc["paths"]["/api/v1/profile"]["get"].is_object());
+    assert!(doc["components"]["securitySchemes"]["api_access_token"].is_object());
+    let html = s.http.get(s.url("/api/docs/")).send().await.unwrap();
+    assert_eq!(html.status(), StatusCode::OK);
+}

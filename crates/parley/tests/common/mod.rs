@@ -1,0 +1,278 @@
+//! Test harness: a real Parley server on a random loopback port with a fresh database,
+//! SQLite always and PostgreSQL when `PARLEY_TEST_POSTGRES_URL` is set, driven by a real
+//! HTTP client.
+//!
+//! Use [`both_backends!`] to run one async test function against both backends.
+#![allow(dead_code)]
+
+use parley::{Config, Server};
+use parley_core::Role;
+use parley_store::users::NewUser;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// Runs each named `async fn(TestServer)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { let s = $crate::common::TestServer::sqlite().await; super::$name(&s).await; s.stop().await; } )+
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() {
+                   if let Some(s) = $crate::common::TestServer::postgres().await { super::$name(&s).await; s.stop().await; }
+               } )+
+        }
+    };
+}
+
+/// A running server with its own database.
+pub struct TestServer {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub server: Option<Server>,
+    pub dir: tempfile::TempDir,
+}
+
+/// A user with an API token inside an account.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub account_id: i64,
+    pub user_id: i64,
+    pub token: String,
+    pub email: String,
+}
+
+impl TestServer {
+    fn config(dir: &tempfile::TempDir, database_url: Option<String>) -> Config {
+        Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.path().to_path_buf(),
+            database_url,
+            max_body_bytes: 64 * 1024,
+            max_upload_bytes: 1024 * 1024,
+            ..Config::default()
+        }
+    }
+
+    /// A server on a fresh SQLite database.
+    pub async fn sqlite() -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Self::start(Self::config(&dir, None), dir).await
+    }
+
+    /// A server on a fresh PostgreSQL database, or `None` (with a printed reason) when
+    /// `PARLEY_TEST_POSTGRES_URL` is not set.
+    pub async fn postgres() -> Option<TestServer> {
+        let Ok(base) = std::env::var("PARLEY_TEST_POSTGRES_URL") else {
+            eprintln!("skipping the PostgreSQL run: PARLEY_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        let url = fresh_postgres_database(&base).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        Some(Self::start(Self::config(&dir, Some(url)), dir).await)
+    }
+
+    /// Starts a server with a custom configuration (listen/data_dir are filled in).
+    pub async fn start(cfg: Config, dir: tempfile::TempDir) -> TestServer {
+        let server = parley::start(&cfg).await.expect("server starts");
+        let base = format!("http://{}", server.addr);
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client");
+        TestServer {
+            base,
+            http,
+            server: Some(server),
+            dir,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+    }
+
+    pub fn svc(&self) -> &parley_service::Services {
+        &self.server.as_ref().expect("running").services
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Creates an account with an administrator (through the same use case as the CLI).
+    pub async fn admin(&self, account: &str) -> Actor {
+        let email = format!(
+            "admin-{}@{}.test",
+            parley_store::random_token(4),
+            account.to_lowercase().replace(' ', "-")
+        );
+        let done = self
+            .svc()
+            .admin_create(&email, "password123", Some("Admin"), account)
+            .await
+            .expect("admin create");
+        Actor {
+            account_id: done.account_id,
+            user_id: done.user_id,
+            token: done.access_token,
+            email,
+        }
+    }
+
+    /// Adds a user with `role` (and an API token) to an account. The password is unusable.
+    pub async fn member(&self, account_id: i64, name: &str, role: Role) -> Actor {
+        let store = &self.svc().store;
+        let email = format!(
+            "{}-{}@staff.test",
+            name.to_lowercase(),
+            parley_store::random_token(4)
+        );
+        let user = store
+            .create_user(&NewUser {
+                name,
+                display_name: None,
+                email: &email,
+                password_hash: "!",
+            })
+            .await
+            .expect("create user");
+        store
+            .upsert_membership(account_id, user.id, role)
+            .await
+            .expect("membership");
+        let token = parley_store::random_token(32);
+        store
+            .add_access_token(user.id, &token)
+            .await
+            .expect("token");
+        Actor {
+            account_id,
+            user_id: user.id,
+            token,
+            email,
+        }
+    }
+
+    /// Sends a request with an optional token and JSON body; returns status and JSON
+    /// (`Value::Null` when the body is not JSON).
+    pub async fn call(
+        &self,
+        method: Method,
+        token: Option<&str>,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.header("api_access_token", t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Sends a raw body with a content type (for malformed-input tests).
+    pub async fn raw(
+        &self,
+        method: Method,
+        token: Option<&str>,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(t) = token {
+            req = req.header("api_access_token", t);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, Some(token), path, None).await
+    }
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, Some(token), path, Some(body)).await
+    }
+    pub async fn put(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, Some(token), path, Some(body)).await
+    }
+    pub async fn patch(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, Some(token), path, Some(body))
+            .await
+    }
+    pub async fn delete(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, Some(token), path, None).await
+    }
+}
+
+/// Asserts the API's error shape and code.
+pub fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_code: &str) {
+    assert_eq!(
+        status.as_u16(),
+        want_status,
+        "unexpected status, body: {body}"
+    );
+    assert_eq!(
+        body["error"]["code"], want_code,
+        "unexpected error code, body: {body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "error without message: {body}"
+    );
+}
+
+/// Creates a database with a random name on the server of `base` and returns its URL.
+pub async fn fresh_postgres_database(base: &str) -> String {
+    let name = format!("parley_t_{}", parley_store::random_token(6));
+    let admin =
+        parley_store::Store::connect(base, parley_store::StoreOptions { max_connections: 1 })
+            .await
+            .expect("connect postgres");
+    sqlx_create_database(&admin, &name).await;
+    admin.close().await;
+    replace_db(base, &name)
+}
+
+async fn sqlx_create_database(store: &parley_store::Store, name: &str) {
+    store
+        .create_database_for_tests(name)
+        .await
+        .expect("create database");
+}
+
+/// Swaps the database name in a PostgreSQL URL.
+pub fn replace_db(base: &str, name: &str) -> String {
+    let (before_query, query) = match base.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (base, None),
+    };
+    let scheme_end = before_query.find("://").map(|i| i + 3).unwrap_or(0);
+    let root = match before_query[scheme_end..].find('/') {
+        Some(i) => &before_query[..scheme_end + i],
+        None => before_query,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}

@@ -1,0 +1,287 @@
+//! Credentials: passwords (argon2), API access tokens and browser sessions (random,
+//! stored as hashes), first-run setup and the CLI's administrator creation.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use parley_core::{Role, now_ms, validate};
+use parley_store::random_token;
+use parley_store::users::{MembershipRow, NewUser, UserRow};
+
+use crate::{AccountCtx, Result, ServiceError, Services};
+
+/// A verified user with the accounts they belong to.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: UserRow,
+    pub memberships: Vec<MembershipRow>,
+}
+
+impl Principal {
+    /// The user's context inside `account_id`, or `None` when they are not a member
+    /// (callers answer 404 so other accounts' existence does not leak).
+    pub fn in_account(&self, account_id: i64) -> Option<AccountCtx> {
+        self.memberships
+            .iter()
+            .find(|m| m.account_id == account_id)
+            .map(|m| AccountCtx {
+                account_id,
+                user_id: self.user.id,
+                role: m.role(),
+                user_name: self.user.name.clone(),
+            })
+    }
+}
+
+/// What first-run setup created.
+#[derive(Debug, Clone)]
+pub struct SetupDone {
+    pub user: UserRow,
+    pub account_id: i64,
+    pub access_token: String,
+    pub session_token: String,
+}
+
+/// What `parley admin create` created or updated.
+#[derive(Debug, Clone)]
+pub struct AdminCreated {
+    pub account_id: i64,
+    pub user_id: i64,
+    pub access_token: String,
+    pub created_account: bool,
+    pub created_user: bool,
+}
+
+/// A new random secret for tokens and sessions: 256 bits, hex.
+pub fn new_secret() -> String {
+    random_token(32)
+}
+
+/// Hashes a password with argon2id on a blocking thread (it costs tens of milliseconds of
+/// CPU by design, which must not stall the async workers).
+pub async fn hash_password(password: &str) -> Result<String> {
+    let pw = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut salt_bytes = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut salt_bytes);
+        let salt = SaltString::encode_b64(&salt_bytes)
+            .map_err(|e| ServiceError::Internal(format!("salt: {e}")))?;
+        Argon2::default()
+            .hash_password(pw.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| ServiceError::Internal(format!("hashing password: {e}")))
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(e.to_string()))?
+}
+
+/// Checks a password against a stored hash, on a blocking thread.
+pub async fn verify_password(hash: &str, password: &str) -> bool {
+    let (hash, pw) = (hash.to_owned(), password.to_owned());
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(pw.as_bytes(), &parsed)
+                .is_ok()
+        })
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash of a random password nobody knows, verified when the e-mail is unknown so a
+/// failed login takes as long whether or not the account exists.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2oKcLgwYy1PuVQb8WuPXwQlwd0r1rRMBKN4ZVmQ/8zs";
+
+impl Services {
+    /// The user behind an API access token.
+    pub async fn authenticate_token(&self, token: &str) -> Result<Option<Principal>> {
+        if token.is_empty() || token.len() > 256 {
+            return Ok(None);
+        }
+        match self.store.user_by_access_token(token).await? {
+            Some(user) => Ok(Some(self.principal(user).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The user behind a browser session cookie.
+    pub async fn authenticate_session(&self, token: &str) -> Result<Option<Principal>> {
+        if token.is_empty() || token.len() > 256 {
+            return Ok(None);
+        }
+        match self.store.user_by_session(token).await? {
+            Some(user) => Ok(Some(self.principal(user).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn principal(&self, user: UserRow) -> Result<Principal> {
+        let memberships = self.store.memberships(user.id).await?;
+        Ok(Principal { user, memberships })
+    }
+
+    /// Checks e-mail and password and opens a session. The same error for an unknown
+    /// e-mail and a wrong password.
+    pub async fn login(&self, email: &str, password: &str) -> Result<(Principal, String)> {
+        let email = email.trim().to_lowercase();
+        if email.is_empty() || password.is_empty() || password.len() > 1024 {
+            return Err(ServiceError::Unauthorized);
+        }
+        if !self.login_limiter.allowed(&email) {
+            return Err(ServiceError::RateLimited);
+        }
+        let user = self.store.user_by_email(&email).await?;
+        let hash = user
+            .as_ref()
+            .map(|u| u.password_hash.as_str())
+            .unwrap_or(DUMMY_HASH);
+        let ok = verify_password(hash, password).await;
+        let Some(user) = user.filter(|_| ok) else {
+            self.login_limiter.hit(&email);
+            return Err(ServiceError::Unauthorized);
+        };
+        self.login_limiter.reset(&email);
+        let token = new_secret();
+        self.store
+            .create_session(user.id, &token, now_ms() + self.config.session_ttl_ms)
+            .await?;
+        Ok((self.principal(user).await?, token))
+    }
+
+    /// Ends a browser session.
+    pub async fn logout(&self, session_token: &str) -> Result<()> {
+        self.store.delete_session(session_token).await?;
+        Ok(())
+    }
+
+    /// True while the installation has no user: the console shows its setup page.
+    pub async fn setup_needed(&self) -> Result<bool> {
+        Ok(self.store.count_users().await? == 0)
+    }
+
+    /// Creates the first administrator and account. Refused once any user exists.
+    pub async fn setup(
+        &self,
+        name: &str,
+        email: &str,
+        password: &str,
+        account_name: &str,
+        locale: &str,
+    ) -> Result<SetupDone> {
+        let name = validate::required_text("name", name, 255)?;
+        let email = validate::email("email", email)?;
+        validate::password("password", password)?;
+        let account_name = validate::required_text("account_name", account_name, 255)?;
+        let locale = if locale == "ru" { "ru" } else { "en" };
+        if !self.setup_needed().await? {
+            return Err(ServiceError::Conflict(
+                "setup is already done; sign in instead".into(),
+            ));
+        }
+        let hash = hash_password(password).await?;
+        let new = NewUser {
+            name: &name,
+            display_name: None,
+            email: &email,
+            password_hash: &hash,
+        };
+        let Some((user, account_id)) = self
+            .store
+            .create_first_admin(&new, &account_name, locale)
+            .await?
+        else {
+            return Err(ServiceError::Conflict(
+                "setup is already done; sign in instead".into(),
+            ));
+        };
+        let access_token = new_secret();
+        self.store.add_access_token(user.id, &access_token).await?;
+        let session_token = new_secret();
+        self.store
+            .create_session(
+                user.id,
+                &session_token,
+                now_ms() + self.config.session_ttl_ms,
+            )
+            .await?;
+        Ok(SetupDone {
+            user,
+            account_id,
+            access_token,
+            session_token,
+        })
+    }
+
+    /// `parley admin create`: makes sure the account (by name, created if missing) and the
+    /// user (by e-mail, created if missing, password set either way) exist, makes the user
+    /// an administrator of the account and issues a fresh API access token.
+    pub async fn admin_create(
+        &self,
+        email: &str,
+        password: &str,
+        name: Option<&str>,
+        account_name: &str,
+    ) -> Result<AdminCreated> {
+        let email = validate::email("email", email)?;
+        validate::password("password", password)?;
+        let account_name = validate::required_text("account", account_name, 255)?;
+        let default_name = email
+            .split('@')
+            .next()
+            .unwrap_or("Administrator")
+            .to_string();
+        let name = validate::required_text("name", name.unwrap_or(&default_name), 255)?;
+        let hash = hash_password(password).await?;
+
+        let (account_id, created_account) = match self.store.account_by_name(&account_name).await? {
+            Some(a) => (a.id, false),
+            None => (
+                self.store.create_account(&account_name, "en").await?.id,
+                true,
+            ),
+        };
+        let (user_id, created_user) = match self.store.user_by_email(&email).await? {
+            Some(u) => {
+                self.store
+                    .update_user(u.id, None, None, None, Some(&hash))
+                    .await?;
+                (u.id, false)
+            }
+            None => {
+                let new = NewUser {
+                    name: &name,
+                    display_name: None,
+                    email: &email,
+                    password_hash: &hash,
+                };
+                (self.store.create_user(&new).await?.id, true)
+            }
+        };
+        self.store
+            .upsert_membership(account_id, user_id, Role::Administrator)
+            .await?;
+        let access_token = new_secret();
+        self.store.add_access_token(user_id, &access_token).await?;
+        Ok(AdminCreated {
+            account_id,
+            user_id,
+            access_token,
+            created_account,
+            created_user,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn password_round_trip_and_dummy_hash_parses() {
+        let h = hash_password("correct horse").await.unwrap();
+        assert!(verify_password(&h, "correct horse").await);
+        assert!(!verify_password(&h, "wrong horse").await);
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+        assert!(!verify_password(DUMMY_HASH, "anything").await);
+    }
+}

@@ -1,0 +1,1 @@
+//! Placeholder: filled in by the feature that owns this area.

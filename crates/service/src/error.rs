@@ -1,0 +1,59 @@
+use parley_core::validate::FieldError;
+use parley_store::StoreError;
+use thiserror::Error;
+
+/// Why a use case refused or failed. The HTTP layer maps each kind to one status code;
+/// `NotFound` is also what a caller gets for another tenant's objects, so existence never leaks.
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("too many requests, try again later")]
+    RateLimited,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ServiceError::NotFound("record"),
+            StoreError::Conflict(c) => ServiceError::Conflict(format!("already exists ({c})")),
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Names the missing thing when the store says "not found".
+pub trait OrNotFound<T> {
+    fn or_not_found(self, what: &'static str) -> Result<T, ServiceError>;
+}
+
+impl<T> OrNotFound<T> for Result<T, StoreError> {
+    fn or_not_found(self, what: &'static str) -> Result<T, ServiceError> {
+        self.map_err(|e| match e {
+            StoreError::NotFound => ServiceError::NotFound(what),
+            other => other.into(),
+        })
+    }
+}
+
+impl<T> OrNotFound<T> for Result<Option<T>, StoreError> {
+    fn or_not_found(self, what: &'static str) -> Result<T, ServiceError> {
+        match self {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) | Err(StoreError::NotFound) => Err(ServiceError::NotFound(what)),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
