@@ -47,8 +47,11 @@ pub fn parse_availability(field: &str, v: &str) -> Result<Availability> {
     match v.trim() {
         "available" => Ok(Availability::Online),
         other => Availability::parse(other).ok_or_else(|| {
-            validate::FieldError::new(field, format!("must be one of {}", Availability::expected()))
-                .into()
+            validate::FieldError::new(
+                field,
+                format!("must be one of {}", Availability::expected()),
+            )
+            .into()
         }),
     }
 }
@@ -90,9 +93,9 @@ pub(crate) fn members_or_invalid(o: MembersOutcome) -> Result<Vec<AgentRow>> {
 
 fn last_admin(e: StoreError) -> ServiceError {
     match e {
-        StoreError::Conflict(c) if c == LAST_ADMINISTRATOR => ServiceError::Conflict(
-            "the account must keep at least one administrator".into(),
-        ),
+        StoreError::Conflict(c) if c == LAST_ADMINISTRATOR => {
+            ServiceError::Conflict("the account must keep at least one administrator".into())
+        }
         StoreError::NotFound => ServiceError::NotFound("agent"),
         other => other.into(),
     }
@@ -121,7 +124,8 @@ impl Services {
         if let Some(pw) = req.password.as_deref() {
             validate::password("password", pw)?;
         }
-        let already = || ServiceError::Conflict("this user is already an agent of this account".into());
+        let already =
+            || ServiceError::Conflict("this user is already an agent of this account".into());
         if let Some(user) = self.store.user_by_email(&email).await? {
             return self
                 .store

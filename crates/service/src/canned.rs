@@ -36,7 +36,11 @@ fn short_code(v: &str) -> Result<String> {
 impl Services {
     /// The account's canned responses, optionally filtered by a case-insensitive search
     /// of short code and content.
-    pub async fn list_canned(&self, ctx: &AccountCtx, search: Option<&str>) -> Result<Vec<CannedRow>> {
+    pub async fn list_canned(
+        &self,
+        ctx: &AccountCtx,
+        search: Option<&str>,
+    ) -> Result<Vec<CannedRow>> {
         if let Some(s) = search {
             validate::bounded_text("search", s, MAX_SEARCH_CHARS)?;
         }

@@ -69,9 +69,13 @@ fn channel_spec(t: ChannelType) -> &'static [(&'static str, Kind)] {
             ("reply_time", Kind::OneOf(REPLY_TIMES)),
             ("pre_chat_form_enabled", Kind::Bool),
             ("continuity_via_email", Kind::Bool),
+            ("allowed_domains", Kind::Text(2_000)),
         ],
         ChannelType::Api => &[("webhook_url", Kind::Url)],
-        ChannelType::Telegram => &[("bot_token", Kind::Secret(256)), ("bot_name", Kind::Text(255))],
+        ChannelType::Telegram => &[
+            ("bot_token", Kind::Secret(256)),
+            ("bot_name", Kind::Text(255)),
+        ],
         ChannelType::Email => &[
             ("email", Kind::Email),
             ("provider", Kind::Text(64)),
@@ -121,7 +125,10 @@ fn check_url(field: &str, v: &str) -> Result<String> {
         Some(host) if !host.is_empty() && v.len() <= 2048 && !v.contains(char::is_whitespace) => {
             Ok(v.to_string())
         }
-        _ => Err(bad(field, "must be an http(s) URL of at most 2048 characters")),
+        _ => Err(bad(
+            field,
+            "must be an http(s) URL of at most 2048 characters",
+        )),
     }
 }
 
@@ -138,7 +145,10 @@ fn channel_settings(t: ChannelType, channel: &Map<String, Value>) -> Result<Map<
         }
         let text = || v.as_str().ok_or_else(|| bad(&field, "must be a string"));
         let value = match kind {
-            Kind::Bool => Value::Bool(v.as_bool().ok_or_else(|| bad(&field, "must be a boolean"))?),
+            Kind::Bool => Value::Bool(
+                v.as_bool()
+                    .ok_or_else(|| bad(&field, "must be a boolean"))?,
+            ),
             Kind::Port => Value::from(
                 v.as_u64()
                     .filter(|n| (1..=65_535).contains(n))
@@ -153,7 +163,10 @@ fn channel_settings(t: ChannelType, channel: &Map<String, Value>) -> Result<Map<
             Kind::OneOf(allowed) => {
                 let s = text()?;
                 if !allowed.contains(&s) {
-                    return Err(bad(&field, format!("must be one of {}", allowed.join(", "))));
+                    return Err(bad(
+                        &field,
+                        format!("must be one of {}", allowed.join(", ")),
+                    ));
                 }
                 Value::String(s.to_string())
             }
@@ -172,7 +185,10 @@ fn check_timezone(v: &str) -> Result<String> {
     if ok {
         Ok(v.to_string())
     } else {
-        Err(bad("timezone", "must be an IANA time zone name such as Europe/Moscow"))
+        Err(bad(
+            "timezone",
+            "must be an IANA time zone name such as Europe/Moscow",
+        ))
     }
 }
 
@@ -330,13 +346,18 @@ impl Services {
             .inbox(ctx.account_id, id)
             .await
             .or_not_found("inbox")?;
-        let t = current
-            .channel()
-            .ok_or_else(|| ServiceError::Internal(format!("inbox {id} has an unknown channel type")))?;
+        let t = current.channel().ok_or_else(|| {
+            ServiceError::Internal(format!("inbox {id} has an unknown channel type"))
+        })?;
         if let Some(v) = channel.get("type") {
-            let given = v.as_str().ok_or_else(|| bad("channel.type", "must be a string"))?;
+            let given = v
+                .as_str()
+                .ok_or_else(|| bad("channel.type", "must be a string"))?;
             if parse_channel_type(given)? != t {
-                return Err(bad("channel.type", "the channel type of an inbox cannot change"));
+                return Err(bad(
+                    "channel.type",
+                    "the channel type of an inbox cannot change",
+                ));
             }
         }
         let mut patch = options_patch(&opts)?;
@@ -405,8 +426,10 @@ mod tests {
     fn channel_settings_are_checked_per_type() {
         let s = channel_settings(
             ChannelType::WebWidget,
-            &map(json!({"website_url": "https://shop.test", "widget_color": "#FF0000",
-                        "webhook_url": "https://ignored.test", "welcome_title": ""})),
+            &map(
+                json!({"website_url": "https://shop.test", "widget_color": "#FF0000",
+                        "webhook_url": "https://ignored.test", "welcome_title": ""}),
+            ),
         )
         .unwrap();
         assert_eq!(s["website_url"], "https://shop.test");
@@ -414,12 +437,13 @@ mod tests {
         assert!(s["welcome_title"].is_null());
         assert!(!s.contains_key("webhook_url"));
         assert!(
-            channel_settings(ChannelType::WebWidget, &map(json!({"website_url": "ftp://x"})))
-                .is_err()
+            channel_settings(
+                ChannelType::WebWidget,
+                &map(json!({"website_url": "ftp://x"}))
+            )
+            .is_err()
         );
-        assert!(
-            channel_settings(ChannelType::Email, &map(json!({"imap_port": 70000}))).is_err()
-        );
+        assert!(channel_settings(ChannelType::Email, &map(json!({"imap_port": 70000}))).is_err());
         assert!(
             channel_settings(ChannelType::WebWidget, &map(json!({"reply_time": "soon"}))).is_err()
         );

@@ -74,7 +74,12 @@ impl Services {
     }
 
     /// Updates a team; an empty description clears it.
-    pub async fn update_team(&self, ctx: &AccountCtx, id: i64, input: TeamInput) -> Result<TeamRow> {
+    pub async fn update_team(
+        &self,
+        ctx: &AccountCtx,
+        id: i64,
+        input: TeamInput,
+    ) -> Result<TeamRow> {
         ctx.require_admin()?;
         let patch = TeamPatch {
             name: input
