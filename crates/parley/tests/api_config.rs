@@ -332,7 +332,9 @@ async fn inboxes_crud_and_fields(s: &TestServer) {
                 "greeting_enabled": true, "greeting_message": "Hello!",
                 "enable_auto_assignment": false, "working_hours_enabled": true,
                 "timezone": "Europe/Moscow", "out_of_office_message": "We are closed",
-                "hmac_mandatory": true, "csat_survey_enabled": true
+                "hmac_mandatory": true, "csat_survey_enabled": true,
+                "working_hours": [{"day_of_week": 6, "open_hour": 10, "open_minutes": 30,
+                                   "close_hour": 14, "close_minutes": 0}]
             }),
         )
         .await;
@@ -377,6 +379,33 @@ async fn inboxes_crud_and_fields(s: &TestServer) {
     assert_eq!(w["timezone"], "Europe/Moscow");
     assert_eq!(w["hmac_mandatory"], true);
     assert_eq!(w["csat_survey_enabled"], true);
+    let week = w["working_hours"].as_array().expect("working_hours");
+    assert_eq!(week.len(), 7);
+    has_fields(
+        &week[0],
+        &[
+            "day_of_week",
+            "closed_all_day",
+            "open_all_day",
+            "open_hour",
+            "open_minutes",
+            "close_hour",
+            "close_minutes",
+        ],
+    );
+    assert_eq!(week[0]["closed_all_day"], true, "Sunday closed by default");
+    assert_eq!(
+        (&week[1]["open_hour"], &week[1]["close_hour"]),
+        (&json!(9), &json!(17))
+    );
+    assert_eq!(
+        (
+            &week[6]["open_hour"],
+            &week[6]["open_minutes"],
+            &week[6]["closed_all_day"]
+        ),
+        (&json!(10), &json!(30), &json!(false))
+    );
     let ident = w["inbox_identifier"].as_str().expect("identifier");
     assert_eq!(w["website_token"], ident);
     let script = w["web_widget_script"].as_str().expect("script");
@@ -440,7 +469,8 @@ async fn inboxes_crud_and_fields(s: &TestServer) {
             &admin.token,
             &format!("{b}/inboxes/{wid}"),
             json!({"name": "Web", "channel": {"widget_color": "#000000", "welcome_tagline": ""},
-                   "greeting_message": "", "timezone": "UTC"}),
+                   "greeting_message": "", "timezone": "UTC",
+                   "working_hours": [{"day_of_week": 0, "open_all_day": true}]}),
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{up}");
@@ -454,6 +484,12 @@ async fn inboxes_crud_and_fields(s: &TestServer) {
     assert_eq!(up["timezone"], "UTC");
     assert_eq!(up["inbox_identifier"], ident);
     assert_eq!(up["hmac_token"], w["hmac_token"]);
+    assert_eq!(up["working_hours"][0]["open_all_day"], true);
+    assert_eq!(up["working_hours"][0]["closed_all_day"], false);
+    assert_eq!(
+        up["working_hours"][6], week[6],
+        "days not named keep their hours"
+    );
 
     // Agents never see the HMAC secret, and see only their inboxes.
     s.post(

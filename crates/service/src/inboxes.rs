@@ -32,6 +32,109 @@ pub struct InboxOptions {
     pub avatar_url: Option<String>,
     /// Chatwoot's extra inbox flags, kept in the settings object.
     pub flags: Vec<(&'static str, bool)>,
+    /// Opening hours of the given days of the week; other days keep their hours.
+    pub working_hours: Option<Vec<WorkingDay>>,
+}
+
+/// Opening hours of one day of the week, Chatwoot's shape. Kept in the inbox settings
+/// under `working_hours`, one entry per day, Sunday (0) to Saturday (6).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WorkingDay {
+    pub day_of_week: u8,
+    #[serde(default)]
+    pub closed_all_day: bool,
+    #[serde(default)]
+    pub open_all_day: bool,
+    pub open_hour: Option<u8>,
+    pub open_minutes: Option<u8>,
+    pub close_hour: Option<u8>,
+    pub close_minutes: Option<u8>,
+}
+
+impl WorkingDay {
+    fn hours(day: u8, open: Option<(u8, u8)>) -> Self {
+        Self {
+            day_of_week: day,
+            closed_all_day: open.is_none(),
+            open_all_day: false,
+            open_hour: open.map(|(o, _)| o),
+            open_minutes: open.map(|_| 0),
+            close_hour: open.map(|(_, c)| c),
+            close_minutes: open.map(|_| 0),
+        }
+    }
+}
+
+/// The week of an inbox that never set its hours: Monday to Friday 9:00–17:00, closed
+/// at the weekend (what Chatwoot gives a new inbox).
+pub fn default_week() -> Vec<WorkingDay> {
+    (0..7)
+        .map(|d| WorkingDay::hours(d, (1..=5).contains(&d).then_some((9, 17))))
+        .collect()
+}
+
+/// The stored week of an inbox's settings, or the default week.
+pub fn working_week(settings: &Map<String, Value>) -> Vec<WorkingDay> {
+    settings
+        .get("working_hours")
+        .and_then(|v| serde_json::from_value::<Vec<WorkingDay>>(v.clone()).ok())
+        .filter(|w| w.len() == 7)
+        .unwrap_or_else(default_week)
+}
+
+/// Checks days of a request and lays them over `week`.
+fn merge_week(mut week: Vec<WorkingDay>, days: &[WorkingDay]) -> Result<Vec<WorkingDay>> {
+    const F: &str = "working_hours";
+    if days.len() > 7 {
+        return Err(bad(F, "must have at most 7 days"));
+    }
+    let mut seen = [false; 7];
+    for d in days {
+        let i = usize::from(d.day_of_week);
+        if i > 6 {
+            return Err(bad(F, "day_of_week must be 0 (Sunday) to 6 (Saturday)"));
+        }
+        if std::mem::replace(&mut seen[i], true) {
+            return Err(bad(F, "each day_of_week may appear once"));
+        }
+        let mut day = d.clone();
+        if day.closed_all_day && day.open_all_day {
+            return Err(bad(
+                F,
+                "a day cannot be both closed_all_day and open_all_day",
+            ));
+        }
+        if day.closed_all_day || day.open_all_day {
+            (
+                day.open_hour,
+                day.open_minutes,
+                day.close_hour,
+                day.close_minutes,
+            ) = (None, None, None, None);
+        } else {
+            let (Some(oh), Some(ch)) = (day.open_hour, day.close_hour) else {
+                return Err(bad(
+                    F,
+                    "open_hour and close_hour are required for an open day",
+                ));
+            };
+            let (om, cm) = (
+                day.open_minutes.unwrap_or(0),
+                day.close_minutes.unwrap_or(0),
+            );
+            if oh > 23 || ch > 23 || om > 59 || cm > 59 {
+                return Err(bad(F, "hours must be 0 to 23 and minutes 0 to 59"));
+            }
+            if (oh, om) >= (ch, cm) {
+                return Err(bad(F, "a day must close after it opens"));
+            }
+            (day.open_minutes, day.close_minutes) = (Some(om), Some(cm));
+        }
+        if let Some(slot) = week.get_mut(i) {
+            *slot = day;
+        }
+    }
+    Ok(week)
 }
 
 /// Chatwoot's inbox flags Parley stores and returns (behaviour comes with their features).
@@ -176,6 +279,10 @@ fn channel_settings(t: ChannelType, channel: &Map<String, Value>) -> Result<Map<
     Ok(out)
 }
 
+fn week_value(week: &[WorkingDay]) -> Result<Value> {
+    serde_json::to_value(week).map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
 fn check_timezone(v: &str) -> Result<String> {
     let v = v.trim();
     let ok = !v.is_empty()
@@ -316,6 +423,10 @@ impl Services {
             }
         }
         settings.extend(patch.settings);
+        if let Some(days) = &opts.working_hours {
+            let week = merge_week(default_week(), days)?;
+            settings.insert("working_hours".into(), week_value(&week)?);
+        }
         let mut new = NewInbox::new(patch.name.unwrap_or_default(), t);
         new.hmac_mandatory = patch.hmac_mandatory.unwrap_or(false);
         new.enable_auto_assignment = patch.enable_auto_assignment.unwrap_or(true);
@@ -368,6 +479,10 @@ impl Services {
             }
         }
         settings.extend(std::mem::take(&mut patch.settings));
+        if let Some(days) = &opts.working_hours {
+            let week = merge_week(working_week(&current.settings_map()), days)?;
+            settings.insert("working_hours".into(), week_value(&week)?);
+        }
         patch.settings = settings;
         self.store
             .update_inbox(ctx.account_id, id, &patch)
@@ -449,6 +564,41 @@ mod tests {
         );
         assert!(is_secret_setting(ChannelType::Telegram, "bot_token"));
         assert!(!is_secret_setting(ChannelType::WebWidget, "website_url"));
+    }
+
+    #[test]
+    fn working_hours_merge_and_checks() {
+        let day = |d: u8, o: Option<u8>, c: Option<u8>| WorkingDay {
+            day_of_week: d,
+            closed_all_day: false,
+            open_all_day: false,
+            open_hour: o,
+            open_minutes: None,
+            close_hour: c,
+            close_minutes: None,
+        };
+        let week = merge_week(default_week(), &[day(6, Some(10), Some(14))]).unwrap();
+        assert_eq!(week.len(), 7);
+        assert_eq!(week[6].open_hour, Some(10));
+        assert_eq!(week[6].close_minutes, Some(0));
+        assert!(!week[6].closed_all_day);
+        assert!(week[0].closed_all_day);
+        assert_eq!(week[1].open_hour, Some(9));
+        assert!(merge_week(default_week(), &[day(7, Some(9), Some(10))]).is_err());
+        assert!(merge_week(default_week(), &[day(1, Some(18), Some(9))]).is_err());
+        assert!(merge_week(default_week(), &[day(1, Some(9), None)]).is_err());
+        assert!(merge_week(default_week(), &[day(1, Some(24), Some(25))]).is_err());
+        assert!(
+            merge_week(
+                default_week(),
+                &[day(1, Some(9), Some(10)), day(1, Some(9), Some(10))]
+            )
+            .is_err()
+        );
+        let mut v = serde_json::Map::new();
+        v.insert("working_hours".into(), serde_json::to_value(&week).unwrap());
+        assert_eq!(working_week(&v), week);
+        assert_eq!(working_week(&serde_json::Map::new()), default_week());
     }
 
     #[test]

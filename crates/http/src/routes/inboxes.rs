@@ -16,7 +16,9 @@ use crate::auth::Acct;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use parley_service::AccountCtx;
-use parley_service::inboxes::{INBOX_FLAGS, InboxOptions, is_secret_setting};
+use parley_service::inboxes::{
+    INBOX_FLAGS, InboxOptions, WorkingDay, is_secret_setting, working_week,
+};
 use parley_service::store::agents::MemberOp;
 use parley_service::store::inboxes::InboxRow;
 
@@ -71,6 +73,9 @@ pub struct InboxView {
     pub enable_email_collect: bool,
     pub allow_messages_after_resolved: bool,
     pub lock_to_single_conversation: bool,
+    /// Opening hours per day of the week (used when `working_hours_enabled`).
+    #[schema(value_type = Vec<WorkingDayDoc>)]
+    pub working_hours: Vec<WorkingDay>,
     /// Non-secret channel options as stored (secrets such as bot tokens and mail
     /// passwords are never returned).
     pub channel_settings: Value,
@@ -101,7 +106,7 @@ pub fn inbox_view(i: &InboxRow, public_url: &str, ctx: &AccountCtx) -> InboxView
     });
     let visible: Map<String, Value> = settings
         .iter()
-        .filter(|(k, _)| !channel.is_some_and(|c| is_secret_setting(c, k)))
+        .filter(|(k, _)| *k != "working_hours" && !channel.is_some_and(|c| is_secret_setting(c, k)))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     InboxView {
@@ -137,8 +142,25 @@ pub fn inbox_view(i: &InboxRow, public_url: &str, ctx: &AccountCtx) -> InboxView
         enable_email_collect: b("enable_email_collect"),
         allow_messages_after_resolved: b("allow_messages_after_resolved"),
         lock_to_single_conversation: b("lock_to_single_conversation"),
+        working_hours: working_week(&settings),
         channel_settings: Value::Object(visible),
     }
+}
+
+/// Opening hours of one day, Chatwoot's shape. A day that is neither closed nor open all
+/// day needs `open_hour` and `close_hour` (minutes default to 0) and must close after it
+/// opens.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documentation of `WorkingDay`
+pub struct WorkingDayDoc {
+    /// 0 (Sunday) to 6 (Saturday).
+    pub day_of_week: u8,
+    pub closed_all_day: bool,
+    pub open_all_day: bool,
+    pub open_hour: Option<u8>,
+    pub open_minutes: Option<u8>,
+    pub close_hour: Option<u8>,
+    pub close_minutes: Option<u8>,
 }
 
 /// `{"payload": [...]}`, Chatwoot's list envelope for inboxes.
@@ -211,6 +233,9 @@ pub struct InboxRequest {
     pub enable_email_collect: Option<bool>,
     pub allow_messages_after_resolved: Option<bool>,
     pub lock_to_single_conversation: Option<bool>,
+    /// Days to set; days not named keep their hours.
+    #[schema(value_type = Option<Vec<WorkingDayDoc>>)]
+    pub working_hours: Option<Vec<WorkingDay>>,
 }
 
 impl InboxRequest {
@@ -236,6 +261,7 @@ impl InboxRequest {
                 .zip(flags)
                 .filter_map(|(k, v)| v.map(|v| (*k, v)))
                 .collect(),
+            working_hours: self.working_hours,
         };
         (opts, self.channel.unwrap_or_default())
     }
