@@ -77,7 +77,9 @@ impl Store {
             .await?)
     }
 
-    /// Updates a label; `NotFound` or `Conflict` (title taken).
+    /// Updates a label; `NotFound` or `Conflict` (title taken). A new title is carried
+    /// over, in the same transaction, to the account's conversations and contacts tagged
+    /// with the old one, since they refer to labels by title.
     pub async fn update_label(
         &self,
         account_id: i64,
@@ -88,6 +90,15 @@ impl Store {
             None => (0i64, None),
             Some(d) => (1i64, d.as_deref()),
         };
+        let mut tx = self.writer().begin().await?;
+        let old = sqlx::query_as::<_, (String,)>(
+            "SELECT title FROM labels WHERE id = $1 AND account_id = $2",
+        )
+        .bind(id)
+        .bind(account_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .0;
         let sql = format!(
             "UPDATE labels SET title = COALESCE($3, title),
                description = CASE WHEN $4 = 1 THEN $5 ELSE description END,
@@ -95,7 +106,7 @@ impl Store {
                updated_at = $8
              WHERE id = $1 AND account_id = $2 RETURNING {LABEL_COLS}"
         );
-        Ok(sqlx::query_as::<_, LabelRow>(sqlx::AssertSqlSafe(sql))
+        let row = sqlx::query_as::<_, LabelRow>(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(account_id)
             .bind(patch.title.as_deref())
@@ -104,8 +115,35 @@ impl Store {
             .bind(patch.color.as_deref())
             .bind(patch.show_on_sidebar.map(i64::from))
             .bind(now_ms())
-            .fetch_one(self.writer())
-            .await?)
+            .fetch_one(&mut *tx)
+            .await?;
+        if row.title != old {
+            for (table, key, owner) in [
+                ("conversation_labels", "conversation_id", "conversations"),
+                ("contact_labels", "contact_id", "contacts"),
+            ] {
+                // Rows already carrying the new title would collide with the renamed ones.
+                let dedupe = format!(
+                    "DELETE FROM {table} WHERE label = $2
+                       AND {key} IN (SELECT id FROM {owner} WHERE account_id = $1)
+                       AND {key} IN (SELECT {key} FROM {table} WHERE label = $3)"
+                );
+                let rename = format!(
+                    "UPDATE {table} SET label = $3 WHERE label = $2
+                       AND {key} IN (SELECT id FROM {owner} WHERE account_id = $1)"
+                );
+                for sql in [dedupe, rename] {
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(account_id)
+                        .bind(&old)
+                        .bind(&row.title)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(row)
     }
 
     /// Deletes a label definition.

@@ -27,6 +27,7 @@ both_backends!(
     inbox_membership_helpers,
     teams_crud_and_members,
     labels_crud_unique_titles,
+    label_rename_retags_conversations_and_contacts,
     canned_search_case_insensitive,
     agents_create_add_update_remove,
     last_administrator_is_kept,
@@ -683,4 +684,137 @@ async fn last_administrator_is_kept(s: &Store) {
     s.update_agent(w.a, w.admin_a, &demote).await.unwrap();
     s.remove_agent(w.a, w.admin_a).await.unwrap();
     assert_eq!(s.agents(w.a).await.unwrap().len(), 1);
+}
+
+/// A contact and a conversation in `account`, tagged with `labels`; returns their ids.
+async fn tagged(s: &Store, account: i64, inbox: i64, labels: &[&str]) -> (i64, i64) {
+    let now = parley_core::now_ms();
+    let (contact,): (i64,) = sqlx::query_as(
+        "INSERT INTO contacts (account_id, name, created_at, updated_at) VALUES ($1, 'C', $2, $2) RETURNING id",
+    )
+    .bind(account)
+    .bind(now)
+    .fetch_one(s.writer())
+    .await
+    .unwrap();
+    let display = Store::next_display_id(s.writer(), account).await.unwrap();
+    let (conv,): (i64,) = sqlx::query_as(
+        "INSERT INTO conversations (account_id, display_id, uuid, inbox_id, contact_id, last_activity_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $6) RETURNING id",
+    )
+    .bind(account)
+    .bind(display)
+    .bind(parley_store::random_token(16))
+    .bind(inbox)
+    .bind(contact)
+    .bind(now)
+    .fetch_one(s.writer())
+    .await
+    .unwrap();
+    for l in labels {
+        for (sql, id) in [
+            (
+                "INSERT INTO conversation_labels (conversation_id, label) VALUES ($1, $2)",
+                conv,
+            ),
+            (
+                "INSERT INTO contact_labels (contact_id, label) VALUES ($1, $2)",
+                contact,
+            ),
+        ] {
+            sqlx::query(sql)
+                .bind(id)
+                .bind(*l)
+                .execute(s.writer())
+                .await
+                .unwrap();
+        }
+    }
+    (contact, conv)
+}
+
+async fn labels_of(s: &Store, table: &str, key: &str, id: i64) -> Vec<String> {
+    let sql = format!("SELECT label FROM {table} WHERE {key} = $1 ORDER BY label");
+    sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_all(s.reader())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(l,)| l)
+        .collect()
+}
+
+async fn label_rename_retags_conversations_and_contacts(s: &Store) {
+    let w = world(s).await;
+    let ia = s
+        .create_inbox(w.a, &NewInbox::new("A", ChannelType::Api))
+        .await
+        .unwrap();
+    let ib = s
+        .create_inbox(w.b, &NewInbox::new("B", ChannelType::Api))
+        .await
+        .unwrap();
+    let l = s
+        .create_label(w.a, "delivery", None, "#000000", true)
+        .await
+        .unwrap();
+    s.create_label(w.b, "delivery", None, "#000000", true)
+        .await
+        .unwrap();
+    let (ca, va) = tagged(s, w.a, ia.id, &["delivery", "vip"]).await;
+    let (ca2, va2) = tagged(s, w.a, ia.id, &["delivery", "shipping"]).await;
+    let (cb, vb) = tagged(s, w.b, ib.id, &["delivery"]).await;
+
+    // Changing only the colour touches no tags.
+    s.update_label(
+        w.a,
+        l.id,
+        &LabelPatch {
+            color: Some("#ffffff".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        labels_of(s, "conversation_labels", "conversation_id", va).await,
+        vec!["delivery", "vip"]
+    );
+
+    s.update_label(
+        w.a,
+        l.id,
+        &LabelPatch {
+            title: Some("shipping".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        labels_of(s, "conversation_labels", "conversation_id", va).await,
+        vec!["shipping", "vip"]
+    );
+    assert_eq!(
+        labels_of(s, "contact_labels", "contact_id", ca).await,
+        vec!["shipping", "vip"]
+    );
+    assert_eq!(
+        labels_of(s, "conversation_labels", "conversation_id", va2).await,
+        vec!["shipping"]
+    );
+    assert_eq!(
+        labels_of(s, "contact_labels", "contact_id", ca2).await,
+        vec!["shipping"]
+    );
+    // Another account's tags with the same title are untouched.
+    assert_eq!(
+        labels_of(s, "conversation_labels", "conversation_id", vb).await,
+        vec!["delivery"]
+    );
+    assert_eq!(
+        labels_of(s, "contact_labels", "contact_id", cb).await,
+        vec!["delivery"]
+    );
 }
