@@ -23,6 +23,7 @@ both_backends!(
     agents_and_supervisors_cannot_configure,
     bad_input_changes_nothing,
     other_accounts_get_404_on_every_object_route,
+    openapi_lists_every_config_route,
 );
 
 fn base(a: &Actor) -> String {
@@ -1710,4 +1711,57 @@ async fn other_accounts_get_404_on_every_object_route(s: &TestServer) {
 
     assert_eq!(snapshot(s, &a.admin).await, before, "A's data changed");
     assert_eq!(snapshot(s, &bf.admin).await, before_b, "B's data changed");
+}
+
+async fn openapi_lists_every_config_route(s: &TestServer) {
+    let (st, doc) = s.call(Method::GET, None, "/api/openapi.json", None).await;
+    assert_eq!(st, StatusCode::OK);
+    let a = "/api/v1/accounts/{account_id}";
+    let want: Vec<(String, &[&str])> = vec![
+        (format!("{a}/agents"), &["get", "post"]),
+        (format!("{a}/agents/{{id}}"), &["patch", "delete"]),
+        (format!("{a}/inboxes"), &["get", "post"]),
+        (format!("{a}/inboxes/{{id}}"), &["get", "patch", "delete"]),
+        (format!("{a}/inbox_members/{{inbox_id}}"), &["get"]),
+        (format!("{a}/inbox_members"), &["post", "patch", "delete"]),
+        (format!("{a}/teams"), &["get", "post"]),
+        (
+            format!("{a}/teams/{{team_id}}"),
+            &["get", "patch", "delete"],
+        ),
+        (
+            format!("{a}/teams/{{team_id}}/team_members"),
+            &["get", "post", "patch", "delete"],
+        ),
+        (format!("{a}/labels"), &["get", "post"]),
+        (format!("{a}/labels/{{id}}"), &["get", "patch", "delete"]),
+        (format!("{a}/canned_responses"), &["get", "post"]),
+        (format!("{a}/canned_responses/{{id}}"), &["patch", "delete"]),
+    ];
+    for (path, methods) in want {
+        for m in methods {
+            let op = &doc["paths"][&path][*m];
+            assert!(
+                op.is_object(),
+                "{m} {path} missing from the OpenAPI document"
+            );
+            assert!(
+                op["responses"]["200"].is_object(),
+                "{m} {path}: no 200 response"
+            );
+        }
+    }
+    for schema in [
+        "AgentView",
+        "InboxView",
+        "TeamView",
+        "LabelView",
+        "CannedView",
+        "WorkingDayDoc",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "schema {schema} missing"
+        );
+    }
 }
