@@ -547,7 +547,8 @@ impl Store {
     }
 
     /// Test support only: inserts a bare inbox so contact tests do not depend on the inbox
-    /// feature's API. Returns `(id, identifier, hmac_token)`.
+    /// feature's API. A fixed `hmac_token` lets tests use published HMAC test vectors.
+    /// Returns `(id, identifier, hmac_token)`.
     #[doc(hidden)]
     pub async fn insert_inbox_for_contact_tests(
         &self,
@@ -555,9 +556,12 @@ impl Store {
         name: &str,
         channel_type: &str,
         hmac_mandatory: bool,
+        hmac_token: Option<&str>,
     ) -> Result<(i64, String, String)> {
         let identifier = crate::random_token(12);
-        let hmac_token = crate::random_token(16);
+        let hmac_token = hmac_token
+            .map(str::to_string)
+            .unwrap_or_else(|| crate::random_token(16));
         let now = now_ms();
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO inboxes (account_id, name, channel_type, identifier, hmac_token, hmac_mandatory, created_at, updated_at)

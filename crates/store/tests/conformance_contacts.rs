@@ -306,11 +306,11 @@ async fn identities_and_inbox_ownership(s: &Store) {
     let a = s.create_account("A", "en").await.unwrap();
     let b = s.create_account("B", "en").await.unwrap();
     let (inbox_a, ident_a, _) = s
-        .insert_inbox_for_contact_tests(a.id, "Site", "web_widget", false)
+        .insert_inbox_for_contact_tests(a.id, "Site", "Channel::WebWidget", false, None)
         .await
         .unwrap();
     let (inbox_b, _, _) = s
-        .insert_inbox_for_contact_tests(b.id, "Other site", "web_widget", false)
+        .insert_inbox_for_contact_tests(b.id, "Other site", "Channel::WebWidget", false, None)
         .await
         .unwrap();
 
@@ -327,7 +327,7 @@ async fn identities_and_inbox_ownership(s: &Store) {
     assert_eq!(ci.inbox_id, inbox_a);
     assert_eq!(ci.source_id, "src-1");
     assert_eq!(ci.inbox_name, "Site");
-    assert_eq!(ci.channel_type, "web_widget");
+    assert_eq!(ci.channel_type, "Channel::WebWidget");
     assert_eq!(ci.hmac_verified, 0);
 
     // Another account's inbox: refused, and the contact of that request is not kept.
@@ -416,7 +416,7 @@ async fn labels_replace_and_scope(s: &Store) {
 async fn delete_cascades(s: &Store) {
     let a = s.create_account("A", "en").await.unwrap();
     let (inbox, ident, _) = s
-        .insert_inbox_for_contact_tests(a.id, "Site", "web_widget", false)
+        .insert_inbox_for_contact_tests(a.id, "Site", "Channel::WebWidget", false, None)
         .await
         .unwrap();
     let (c, _) = s

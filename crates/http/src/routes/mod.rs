@@ -14,6 +14,7 @@ pub mod labels;
 pub mod messages;
 pub mod profile;
 pub mod public;
+pub mod public_contacts;
 pub mod session;
 pub mod teams;
 
@@ -31,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(conversations::routes())
         .merge(messages::routes())
         .merge(public::routes())
+        .merge(public_contacts::routes())
 }
 
 /// Seconds since the epoch, Chatwoot's time format in JSON, from stored milliseconds.
