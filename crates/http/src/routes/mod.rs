@@ -15,6 +15,7 @@ pub mod messages;
 pub mod profile;
 pub mod public;
 pub mod public_contacts;
+pub mod public_conversations;
 pub mod session;
 pub mod teams;
 
@@ -33,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(messages::routes())
         .merge(public::routes())
         .merge(public_contacts::routes())
+        .merge(public_conversations::routes())
 }
 
 /// Seconds since the epoch, Chatwoot's time format in JSON, from stored milliseconds.
