@@ -20,7 +20,8 @@ both_backends!(
     other_accounts_get_404_everywhere,
     public_contact_lifecycle_and_isolation,
     public_hmac_identity,
-    public_bad_input_and_claimed_email
+    public_bad_input_and_claimed_email,
+    contact_conversations_visible_and_scoped
 );
 
 /// RFC 4231 test case 2: HMAC-SHA256(key "Jefe", "what do ya want for nothing?").
@@ -827,6 +828,11 @@ async fn other_accounts_get_404_everywhere(s: &TestServer) {
         (Method::DELETE, contact(&a, id), None),
         (Method::GET, format!("{}/labels", contact(&a, id)), None),
         (
+            Method::GET,
+            format!("{}/conversations", contact(&a, id)),
+            None,
+        ),
+        (
             Method::POST,
             format!("{}/labels", contact(&a, id)),
             Some(json!({"labels": []})),
@@ -848,6 +854,11 @@ async fn other_accounts_get_404_everywhere(s: &TestServer) {
         (Method::PATCH, contact(&b, id), Some(json!({"name": "x"}))),
         (Method::DELETE, contact(&b, id), None),
         (Method::GET, format!("{}/labels", contact(&b, id)), None),
+        (
+            Method::GET,
+            format!("{}/conversations", contact(&b, id)),
+            None,
+        ),
         (
             Method::POST,
             format!("{}/labels", contact(&b, id)),
@@ -1298,4 +1309,89 @@ async fn public_bad_input_and_claimed_email(s: &TestServer) {
         .await;
     assert_eq!(real["payload"]["email"], "vip@x.test");
     assert_eq!(real["payload"]["name"], "Real customer");
+}
+
+async fn contact_conversations_visible_and_scoped(s: &TestServer) {
+    let admin = s.admin("Shop").await;
+    let agent = s.member(admin.account_id, "Olga", Role::Agent).await;
+    let other = s.admin("Other").await;
+    let site = inbox(s, admin.account_id, "Site", false).await;
+    let c1 = create(
+        s,
+        &admin,
+        json!({"name": "One", "email": "one@x.test", "inbox_id": site.id}),
+    )
+    .await;
+    let c2 = create(
+        s,
+        &admin,
+        json!({"name": "Two", "email": "two@x.test", "inbox_id": site.id}),
+    )
+    .await;
+    let id1 = c1["id"].as_i64().unwrap();
+    let conversations = format!("/api/v1/accounts/{}/conversations", admin.account_id);
+    let mut display_ids = Vec::new();
+    for (contact_id, text) in [
+        (id1, "first"),
+        (id1, "second"),
+        (c2["id"].as_i64().unwrap(), "other"),
+    ] {
+        let (st, conv) = s
+            .post(
+                &admin.token,
+                &conversations,
+                json!({"inbox_id": site.id, "contact_id": contact_id, "message": {"content": text}}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{conv}");
+        display_ids.push(conv["id"].as_i64().unwrap());
+    }
+
+    let path = format!("{}/conversations", contact(&admin, id1));
+    let (st, body) = s.get(&admin.token, &path).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let list = body["payload"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{body}");
+    let mut ids: Vec<i64> = list.iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    ids.sort();
+    assert_eq!(ids, display_ids[..2]);
+    for conv in list {
+        assert_eq!(conv["meta"]["sender"]["id"], id1);
+        assert_eq!(conv["inbox_id"], site.id);
+        assert_eq!(conv["status"], "open");
+    }
+    // An agent who is not a member of the inbox sees none of them.
+    let (st, body) = s.get(&agent.token, &path).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(body["payload"], json!([]));
+    // Other accounts and unknown contacts: 404.
+    let (st, body) = s.get(&other.token, &path).await;
+    assert_error(st, &body, 404, "not_found");
+    let (st, body) = s
+        .get(
+            &other.token,
+            &format!("{}/conversations", contact(&other, id1)),
+        )
+        .await;
+    assert_error(st, &body, 404, "not_found");
+    let (st, body) = s
+        .get(
+            &admin.token,
+            &format!("{}/conversations", contact(&admin, 999_999)),
+        )
+        .await;
+    assert_error(st, &body, 404, "not_found");
+
+    // Deleting the contact deletes its conversations, not the other contact's.
+    let (st, _) = s.delete(&admin.token, &contact(&admin, id1)).await;
+    assert_eq!(st, StatusCode::OK);
+    for (i, d) in display_ids.iter().enumerate() {
+        let (st, _) = s.get(&admin.token, &format!("{conversations}/{d}")).await;
+        let want = if i < 2 {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(st, want, "conversation {d}");
+    }
 }

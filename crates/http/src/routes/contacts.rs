@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(show, update_put, update_patch, destroy))
         .routes(routes!(labels, set_labels))
         .routes(routes!(create_contact_inbox))
+        .routes(routes!(conversations))
 }
 
 /// The inbox of a contact identity.
@@ -482,4 +483,20 @@ async fn create_contact_inbox(
         .create_contact_inbox(&ctx, p.id, b.inbox_id, b.source_id)
         .await?;
     Ok(Json(contact_inbox_view(&ci)))
+}
+
+/// The contact's conversations that the caller may see (agents: only their inboxes'),
+/// newest activity first, as `{"payload": [conversation]}`.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/contacts/{id}/conversations", tag = "Contacts",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path), ("id" = i64, Path)),
+    responses((status = 200, description = "`{\"payload\": [conversation]}`", body = Object),
+        (status = 404, body = ErrorBody)))]
+async fn conversations(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(p): Path<ContactPath>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let payload = st.svc.contact_conversations(&ctx, p.id).await?;
+    Ok(Json(serde_json::json!({ "payload": payload })))
 }
