@@ -21,7 +21,8 @@ both_backends!(
     public_contact_lifecycle_and_isolation,
     public_hmac_identity,
     public_bad_input_and_claimed_email,
-    contact_conversations_visible_and_scoped
+    contact_conversations_visible_and_scoped,
+    openapi_documents_contact_routes
 );
 
 /// RFC 4231 test case 2: HMAC-SHA256(key "Jefe", "what do ya want for nothing?").
@@ -1394,4 +1395,54 @@ async fn contact_conversations_visible_and_scoped(s: &TestServer) {
         };
         assert_eq!(st, want, "conversation {d}");
     }
+}
+
+async fn openapi_documents_contact_routes(s: &TestServer) {
+    let (st, doc) = s.call(Method::GET, None, "/api/openapi.json", None).await;
+    assert_eq!(st, StatusCode::OK);
+    let paths = &doc["paths"];
+    for (path, methods) in [
+        (
+            "/api/v1/accounts/{account_id}/contacts",
+            &["get", "post"][..],
+        ),
+        ("/api/v1/accounts/{account_id}/contacts/search", &["get"]),
+        (
+            "/api/v1/accounts/{account_id}/contacts/{id}",
+            &["get", "put", "patch", "delete"],
+        ),
+        (
+            "/api/v1/accounts/{account_id}/contacts/{id}/labels",
+            &["get", "post"],
+        ),
+        (
+            "/api/v1/accounts/{account_id}/contacts/{id}/contact_inboxes",
+            &["post"],
+        ),
+        (
+            "/api/v1/accounts/{account_id}/contacts/{id}/conversations",
+            &["get"],
+        ),
+        (
+            "/public/api/v1/inboxes/{inbox_identifier}/contacts",
+            &["post"],
+        ),
+        (
+            "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}",
+            &["get", "patch"],
+        ),
+    ] {
+        for m in methods {
+            let op = &paths[path][*m];
+            assert!(op.is_object(), "{m} {path} is not documented");
+            let tag = op["tags"][0].as_str().unwrap_or_default();
+            let want = if path.starts_with("/public") {
+                "Client API"
+            } else {
+                "Contacts"
+            };
+            assert_eq!(tag, want, "{m} {path}");
+        }
+    }
+    assert!(doc["components"]["schemas"]["ContactView"].is_object());
 }
