@@ -228,9 +228,9 @@ fn object_text(m: Option<Map<String, Value>>) -> String {
 }
 
 /// The `sort` parameter as a column and a direction.
-fn parse_sort(sort: Option<&str>) -> Result<(ContactSort, bool)> {
+fn parse_sort(sort: Option<&str>, default: ContactSort) -> Result<(ContactSort, bool)> {
     let Some(s) = sort.map(str::trim).filter(|s| !s.is_empty()) else {
-        return Ok((ContactSort::LastActivityAt, true));
+        return Ok((default, true));
     };
     let (name, desc) = match s.strip_prefix('-') {
         Some(rest) => (rest, true),
@@ -282,9 +282,10 @@ impl Services {
         ctx: &AccountCtx,
         search: Option<String>,
         params: &ListParams,
+        default_sort: ContactSort,
         count_cap: i64,
     ) -> Result<ContactPage> {
-        let (sort, descending) = parse_sort(params.sort.as_deref())?;
+        let (sort, descending) = parse_sort(params.sort.as_deref(), default_sort)?;
         let page = params.page.unwrap_or(1).max(1);
         let q = ContactQuery {
             search,
@@ -329,11 +330,12 @@ impl Services {
     /// A page of the account's contacts that have an e-mail, phone or identifier
     /// (Chatwoot lists only these "resolved" contacts; anonymous visitors stay out).
     pub async fn list_contacts(&self, ctx: &AccountCtx, params: ListParams) -> Result<ContactPage> {
-        self.page(ctx, None, &params, i64::MAX).await
+        self.page(ctx, None, &params, ContactSort::LastActivityAt, i64::MAX)
+            .await
     }
 
     /// Case-insensitive substring search over name, e-mail, phone and identifier of the
-    /// account's resolved contacts; newest activity first unless `sort` says otherwise.
+    /// account's resolved contacts; newest contacts first unless `sort` says otherwise.
     pub async fn search_contacts(
         &self,
         ctx: &AccountCtx,
@@ -341,7 +343,8 @@ impl Services {
         params: ListParams,
     ) -> Result<ContactPage> {
         let q = validate::required_text("q", q.unwrap_or(""), MAX_QUERY)?;
-        self.page(ctx, Some(q), &params, SEARCH_COUNT_CAP).await
+        self.page(ctx, Some(q), &params, ContactSort::Newest, SEARCH_COUNT_CAP)
+            .await
     }
 
     /// One contact of the account.
@@ -748,18 +751,18 @@ mod tests {
     #[test]
     fn sort_and_merge() {
         assert_eq!(
-            parse_sort(None).unwrap(),
+            parse_sort(None, ContactSort::LastActivityAt).unwrap(),
             (ContactSort::LastActivityAt, true)
         );
         assert_eq!(
-            parse_sort(Some("-name")).unwrap(),
+            parse_sort(Some("-name"), ContactSort::Newest).unwrap(),
             (ContactSort::Name, true)
         );
         assert_eq!(
-            parse_sort(Some("email")).unwrap(),
+            parse_sort(Some("email"), ContactSort::Newest).unwrap(),
             (ContactSort::Email, false)
         );
-        assert!(parse_sort(Some("password")).is_err());
+        assert!(parse_sort(Some("password"), ContactSort::Newest).is_err());
         let merged = merge_attributes(
             "custom_attributes",
             r#"{"a":1,"b":2}"#,

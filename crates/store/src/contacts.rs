@@ -136,6 +136,9 @@ pub enum ContactSort {
     PhoneNumber,
     LastActivityAt,
     CreatedAt,
+    /// Newest contacts first, by id: walks the `(account_id, id)` index and stops at the
+    /// page, so a broad search stays bounded. Not a client-facing sort name.
+    Newest,
 }
 
 impl ContactSort {
@@ -158,6 +161,7 @@ impl ContactSort {
             Self::PhoneNumber => "phone_number",
             Self::LastActivityAt => "last_activity_at",
             Self::CreatedAt => "created_at",
+            Self::Newest => "id",
         }
     }
 }
@@ -411,9 +415,13 @@ impl Store {
         let dir = if q.descending { "DESC" } else { "ASC" };
         let (limit_n, offset_n) = if pattern.is_some() { (3, 4) } else { (2, 3) };
         // NULLs last whatever the direction, then newest first as a stable tie-breaker.
+        let order = if q.sort == ContactSort::Newest {
+            "id DESC".to_string()
+        } else {
+            format!("{col} {dir} NULLS LAST, id DESC")
+        };
         let sql = format!(
-            "SELECT {CONTACT_COLS} FROM contacts WHERE {filter}
-             ORDER BY CASE WHEN {col} IS NULL THEN 1 ELSE 0 END, {col} {dir}, id DESC
+            "SELECT {CONTACT_COLS} FROM contacts WHERE {filter} ORDER BY {order}
              LIMIT ${limit_n} OFFSET ${offset_n}"
         );
         let mut query = sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(sql)).bind(account_id);

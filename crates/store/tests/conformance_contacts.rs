@@ -256,8 +256,31 @@ async fn sorting_paging_and_counting(s: &Store) {
             .collect::<Vec<_>>()
     };
     let mut q = query(None);
-    q.sort = ContactSort::Name;
+    q.sort = ContactSort::Newest;
+    assert_eq!(
+        names(s.list_contacts(a.id, &q).await.unwrap()),
+        ["dave", "Bob", "alice", "Charlie"]
+    );
+    // Activity order: NULLs last in both directions, ties newest first.
+    for (id, at) in [(ids[0], 5_i64), (ids[2], 10)] {
+        sqlx::query("UPDATE contacts SET last_activity_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(s.writer())
+            .await
+            .unwrap();
+    }
+    q.sort = ContactSort::LastActivityAt;
+    assert_eq!(
+        names(s.list_contacts(a.id, &q).await.unwrap()),
+        ["Bob", "Charlie", "dave", "alice"]
+    );
     q.descending = false;
+    assert_eq!(
+        names(s.list_contacts(a.id, &q).await.unwrap()),
+        ["Charlie", "Bob", "dave", "alice"]
+    );
+    q.sort = ContactSort::Name;
     assert_eq!(
         names(s.list_contacts(a.id, &q).await.unwrap()),
         ["alice", "Bob", "Charlie", "dave"]
