@@ -346,6 +346,18 @@ async fn search_finds_by_every_field(s: &TestServer) {
         )
         .await;
     assert_eq!(body["meta"]["count"], 2);
+    assert_eq!(body["payload"][0]["name"], "Anna", "newest first: {body}");
+    assert_eq!(body["payload"][1]["id"], petr["id"]);
+    let (_, body) = s
+        .get(
+            &admin.token,
+            &format!("{}/search?q=.test&sort=-name", contacts(&admin)),
+        )
+        .await;
+    assert_eq!(
+        body["payload"][0]["id"], petr["id"],
+        "explicit sort: {body}"
+    );
     let (_, body) = s
         .get(
             &admin.token,
