@@ -26,7 +26,8 @@ use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
 
 /// Contacts per page, as in Chatwoot.
 pub const PAGE_SIZE: i64 = 15;
-/// Search results are counted up to this many, so a broad query stays cheap.
+/// Search results are counted up to this many, so a broad query stays cheap; pages past
+/// this many results come back empty (narrow the query instead).
 pub const SEARCH_COUNT_CAP: i64 = 10_000;
 /// Longest accepted search query, in characters.
 const MAX_QUERY: usize = 200;
