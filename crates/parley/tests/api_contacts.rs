@@ -205,6 +205,17 @@ async fn create_show_update_delete(s: &TestServer) {
     assert_eq!(shown["payload"]["name"], "Ivan P");
     assert_eq!(shown["payload"]["identifier"], "crm-1b");
 
+    // Activity recorded by the store shows as epoch seconds.
+    assert!(
+        s.svc()
+            .store
+            .touch_contact_activity(admin.account_id, id, 1_700_000_000_999)
+            .await
+            .unwrap()
+    );
+    let (_, shown) = s.get(&admin.token, &contact(&admin, id)).await;
+    assert_eq!(shown["payload"]["last_activity_at"], 1_700_000_000_i64);
+
     let (st, _) = s.delete(&admin.token, &contact(&admin, id)).await;
     assert_eq!(st, StatusCode::OK);
     let (st, body) = s.get(&admin.token, &contact(&admin, id)).await;

@@ -391,6 +391,33 @@ impl Store {
         Ok(row)
     }
 
+    /// Records activity of a contact (an incoming message, a widget visit) at `at_ms`,
+    /// never moving it back in time, so the list's default order is "recently active
+    /// first". Returns whether the contact exists in the account.
+    pub async fn touch_contact_activity(
+        &self,
+        account_id: i64,
+        contact_id: i64,
+        at_ms: i64,
+    ) -> Result<bool> {
+        sqlx::query(
+            "UPDATE contacts SET last_activity_at = $3
+             WHERE account_id = $1 AND id = $2 AND (last_activity_at IS NULL OR last_activity_at < $3)",
+        )
+        .bind(account_id)
+        .bind(contact_id)
+        .bind(at_ms)
+        .execute(self.writer())
+        .await?;
+        let found: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM contacts WHERE account_id = $1 AND id = $2")
+                .bind(account_id)
+                .bind(contact_id)
+                .fetch_optional(self.writer())
+                .await?;
+        Ok(found.is_some())
+    }
+
     /// Deletes a contact with its identities, labels and conversations (by cascade).
     pub async fn delete_contact(&self, account_id: i64, id: i64) -> Result<()> {
         let r = sqlx::query("DELETE FROM contacts WHERE account_id = $1 AND id = $2")

@@ -261,15 +261,25 @@ async fn sorting_paging_and_counting(s: &Store) {
         names(s.list_contacts(a.id, &q).await.unwrap()),
         ["dave", "Bob", "alice", "Charlie"]
     );
-    // Activity order: NULLs last in both directions, ties newest first.
-    for (id, at) in [(ids[0], 5_i64), (ids[2], 10)] {
-        sqlx::query("UPDATE contacts SET last_activity_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(id)
-            .execute(s.writer())
-            .await
-            .unwrap();
+    // Activity order: NULLs last in both directions, ties newest first. Activity never
+    // moves back in time, and another account cannot touch these contacts.
+    for (id, at) in [(ids[0], 5_i64), (ids[2], 10), (ids[2], 7)] {
+        assert!(s.touch_contact_activity(a.id, id, at).await.unwrap());
     }
+    let other_account = s.create_account("Other", "en").await.unwrap();
+    assert!(
+        !s.touch_contact_activity(other_account.id, ids[3], 99)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.contact(a.id, ids[2]).await.unwrap().last_activity_at,
+        Some(10)
+    );
+    assert_eq!(
+        s.contact(a.id, ids[3]).await.unwrap().last_activity_at,
+        None
+    );
     q.sort = ContactSort::LastActivityAt;
     assert_eq!(
         names(s.list_contacts(a.id, &q).await.unwrap()),
