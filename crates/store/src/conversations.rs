@@ -619,3 +619,93 @@ impl Store {
         Ok(after)
     }
 }
+
+/// Minimal rows for tests of conversations before the inbox, team and contact features
+/// exist on this branch. Not used by the server.
+#[doc(hidden)]
+pub mod fixtures {
+    use parley_core::now_ms;
+
+    use crate::{Result, Store, random_token};
+
+    /// An inbox of `channel_type` (e.g. `Channel::Api`); returns `(id, identifier)`.
+    pub async fn inbox(
+        s: &Store,
+        account_id: i64,
+        name: &str,
+        channel_type: &str,
+    ) -> Result<(i64, String)> {
+        let identifier = random_token(12);
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO inboxes (account_id, name, channel_type, identifier, hmac_token, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(name.to_string())
+        .bind(channel_type.to_string())
+        .bind(identifier.clone())
+        .bind(random_token(12))
+        .bind(now_ms())
+        .fetch_one(s.writer())
+        .await?;
+        Ok((id, identifier))
+    }
+
+    /// Makes a user a member of an inbox.
+    pub async fn inbox_member(s: &Store, inbox_id: i64, user_id: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO inbox_members (inbox_id, user_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(inbox_id)
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(s.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// A team; returns its id.
+    pub async fn team(s: &Store, account_id: i64, name: &str) -> Result<i64> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO teams (account_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(name.to_string())
+        .bind(now_ms())
+        .fetch_one(s.writer())
+        .await?;
+        Ok(id)
+    }
+
+    /// A contact with an identity in `inbox_id`; returns `(contact_id, contact_inbox_id,
+    /// source_id)` — the source id is the visitor's Client API identifier.
+    pub async fn contact(
+        s: &Store,
+        account_id: i64,
+        inbox_id: i64,
+        name: &str,
+    ) -> Result<(i64, i64, String)> {
+        let now = now_ms();
+        let (contact_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO contacts (account_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(name.to_string())
+        .bind(now)
+        .fetch_one(s.writer())
+        .await?;
+        let source_id = random_token(16);
+        let (ci,): (i64,) = sqlx::query_as(
+            "INSERT INTO contact_inboxes (contact_id, inbox_id, source_id, pubsub_token, created_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(contact_id)
+        .bind(inbox_id)
+        .bind(source_id.clone())
+        .bind(random_token(16))
+        .bind(now)
+        .fetch_one(s.writer())
+        .await?;
+        Ok((contact_id, ci, source_id))
+    }
+}

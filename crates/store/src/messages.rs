@@ -177,8 +177,8 @@ pub enum MessageInsert {
     /// Stored; the conversation before and after its bookkeeping.
     Created {
         message_id: i64,
-        before: ConversationRow,
-        after: ConversationRow,
+        before: Box<ConversationRow>,
+        after: Box<ConversationRow>,
     },
     /// A message with the same `echo_id` (same conversation) or `source_id` (same inbox)
     /// already exists; nothing was written.
@@ -337,8 +337,8 @@ impl Store {
         tx.commit().await?;
         Ok(MessageInsert::Created {
             message_id,
-            before,
-            after,
+            before: Box::new(before),
+            after: Box::new(after),
         })
     }
 
