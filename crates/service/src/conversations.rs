@@ -1,1 +1,1053 @@
-//! Placeholder: filled in by the feature that owns this area.
+//! Conversations: listing with the console's filters and tab counts, creation, status,
+//! priority, assignment, labels and attributes — for agents (scoped by account and, for
+//! the agent role, by inbox membership) and for visitors on the Client API (scoped by their
+//! contact identity).
+//!
+//! The JSON shapes live here rather than in the HTTP layer because events published on the
+//! bus carry the same Chatwoot-shaped payloads as the API responses; one renderer keeps
+//! them identical.
+
+use std::collections::HashMap;
+
+use parley_bus::Event;
+use parley_core::{AssigneeFilter, ConversationStatus, MessageType, Priority, Role, validate};
+use parley_store::conversations::{
+    ConversationCounts, ConversationDetailRow, ConversationFilter, ConversationRow,
+    NewConversation, TeamRef,
+};
+use parley_store::messages::MessageWithAttachments;
+use parley_store::public::PublicIdentity;
+use parley_store::users::AgentRow;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::messages::{Audience, MessageInput, MessageView, PublicMessageView, Sender};
+use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
+
+/// Conversations per page of the list, as in Chatwoot.
+pub const PAGE_SIZE: i64 = 25;
+/// Most conversations returned for one contact (the contact panel's history).
+pub const CONTACT_CONVERSATIONS_LIMIT: i64 = 100;
+
+/// Epoch milliseconds to Chatwoot's epoch seconds.
+pub(crate) fn secs(ms: i64) -> i64 {
+    parley_core::time::ms_to_secs(ms)
+}
+
+/// Optional epoch milliseconds as Chatwoot renders them (`nil.to_i` is 0).
+pub(crate) fn secs0(ms: Option<i64>) -> i64 {
+    ms.map(secs).unwrap_or(0)
+}
+
+/// A stored JSON text column; unreadable text reads as an empty object.
+pub(crate) fn json_obj(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|_| Value::Object(Default::default()))
+}
+
+/// The contact as shown in `meta.sender`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactSummary {
+    pub id: i64,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+    pub identifier: Option<String>,
+    pub thumbnail: String,
+    pub availability_status: String,
+    pub additional_attributes: Value,
+    pub custom_attributes: Value,
+    pub last_activity_at: Option<i64>,
+    pub created_at: i64,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// An agent as Chatwoot renders one (assignments, `meta.assignee`).
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentView {
+    pub id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub available_name: String,
+    pub email: String,
+    pub role: String,
+    pub availability_status: String,
+    pub auto_offline: bool,
+    pub confirmed: bool,
+    pub thumbnail: String,
+    pub avatar_url: String,
+}
+
+impl AgentView {
+    pub fn from_agent(a: &AgentRow) -> Self {
+        Self {
+            id: a.id,
+            account_id: a.account_id,
+            name: a.name.clone(),
+            available_name: a.display_name.clone().unwrap_or_else(|| a.name.clone()),
+            email: a.email.clone(),
+            role: a.role.clone(),
+            availability_status: a.availability.clone(),
+            auto_offline: a.auto_offline != 0,
+            confirmed: true,
+            thumbnail: a.avatar_url.clone().unwrap_or_default(),
+            avatar_url: a.avatar_url.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// A team as Chatwoot renders one.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamView {
+    pub id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub allow_auto_assign: bool,
+}
+
+impl TeamView {
+    pub fn from_team(t: &TeamRef) -> Self {
+        Self {
+            id: t.id,
+            account_id: t.account_id,
+            name: t.name.clone(),
+            description: t.description.clone(),
+            allow_auto_assign: t.allow_auto_assign != 0,
+        }
+    }
+}
+
+/// `meta` of a conversation.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationMeta {
+    pub sender: ContactSummary,
+    pub assignee: Option<AgentView>,
+    pub team: Option<TeamView>,
+    pub channel: String,
+    pub hmac_verified: bool,
+}
+
+/// A conversation with Chatwoot's field names; `id` is the per-account `display_id`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationView {
+    pub meta: ConversationMeta,
+    pub id: i64,
+    pub account_id: i64,
+    pub uuid: String,
+    pub inbox_id: i64,
+    pub status: String,
+    pub priority: Option<String>,
+    pub labels: Vec<String>,
+    /// The last message (Chatwoot sends a one-element list).
+    pub messages: Vec<MessageView>,
+    pub last_non_activity_message: Option<MessageView>,
+    pub additional_attributes: Value,
+    pub custom_attributes: Value,
+    pub agent_last_seen_at: i64,
+    pub assignee_last_seen_at: i64,
+    pub contact_last_seen_at: i64,
+    pub unread_count: i64,
+    pub snoozed_until: Option<i64>,
+    pub timestamp: i64,
+    pub last_activity_at: i64,
+    pub first_reply_created_at: i64,
+    pub waiting_since: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub can_reply: bool,
+    pub muted: bool,
+    /// Parley's internal id is not exposed; the contact's id is, as in Chatwoot's `contact_id`.
+    pub contact_id: i64,
+}
+
+/// A conversation as the visitor sees it on the Client API.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicConversationView {
+    pub id: i64,
+    pub uuid: String,
+    pub inbox_id: i64,
+    pub status: String,
+    pub messages: Vec<PublicMessageView>,
+    pub contact: PublicContact,
+    pub agent_last_seen_at: i64,
+    pub contact_last_seen_at: i64,
+    pub created_at: i64,
+    pub last_activity_at: i64,
+    pub custom_attributes: Value,
+}
+
+/// The contact inside a public conversation.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicContact {
+    pub id: i64,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+}
+
+/// The list response's data.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationPage {
+    pub meta: ConversationCounts,
+    pub payload: Vec<ConversationView>,
+}
+
+/// Filters of the conversation list, as parsed from Chatwoot's query parameters.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// `open` (default), `resolved`, `pending`, `snoozed` or `all`.
+    pub status: Option<String>,
+    /// `me`, `unassigned`, `assigned` or `all` (default).
+    pub assignee_type: Option<String>,
+    pub inbox_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub labels: Vec<String>,
+    /// 1-based.
+    pub page: Option<i64>,
+}
+
+/// Fields of `POST /conversations`.
+#[derive(Debug, Clone, Default)]
+pub struct CreateConversation {
+    pub inbox_id: i64,
+    pub contact_id: i64,
+    pub source_id: Option<String>,
+    pub status: Option<String>,
+    pub assignee_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub additional_attributes: Option<Value>,
+    pub custom_attributes: Option<Value>,
+    /// An initial outgoing message from the calling agent.
+    pub message: Option<String>,
+}
+
+/// Result of toggling a status.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusToggled {
+    pub success: bool,
+    pub current_status: String,
+    pub conversation_id: i64,
+    pub snoozed_until: Option<i64>,
+}
+
+fn parse_status(s: &str) -> Result<ConversationStatus> {
+    ConversationStatus::parse(s).ok_or_else(|| {
+        validate::FieldError::new(
+            "status",
+            format!("must be one of {}", ConversationStatus::expected()),
+        )
+        .into()
+    })
+}
+
+fn attrs_text(field: &str, v: Option<&Value>) -> Result<String> {
+    match v {
+        None | Some(Value::Null) => Ok("{}".into()),
+        Some(v) => {
+            validate::attributes(field, v)?;
+            Ok(v.to_string())
+        }
+    }
+}
+
+/// Label titles of a request: validated, lower-cased, de-duplicated, at most 100.
+pub fn clean_labels(labels: &[String]) -> Result<Vec<String>> {
+    if labels.len() > 100 {
+        return Err(validate::FieldError::new("labels", "at most 100 labels").into());
+    }
+    let mut out = Vec::with_capacity(labels.len());
+    for l in labels {
+        let t = validate::label_title("labels", l)?;
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+impl Services {
+    /// The conversation `display_id` of the caller's account, if the caller may see it
+    /// (agents only in inboxes they are members of). Anything else is "not found".
+    pub async fn visible_conversation(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+    ) -> Result<ConversationRow> {
+        let c = self
+            .store
+            .conversation(ctx.account_id, display_id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
+        if !ctx.sees_all_inboxes() && !self.store.is_inbox_member(c.inbox_id, ctx.user_id).await? {
+            return Err(ServiceError::NotFound("conversation"));
+        }
+        Ok(c)
+    }
+
+    /// The visitor's own conversation `display_id`; another contact's is "not found".
+    pub async fn public_conversation_row(
+        &self,
+        ident: &PublicIdentity,
+        display_id: i64,
+    ) -> Result<ConversationRow> {
+        let c = self
+            .store
+            .conversation(ident.account_id, display_id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
+        if c.contact_id != ident.contact_id || c.inbox_id != ident.inbox_id {
+            return Err(ServiceError::NotFound("conversation"));
+        }
+        Ok(c)
+    }
+
+    fn filter_for(&self, ctx: &AccountCtx) -> ConversationFilter {
+        let mut f = ConversationFilter::all(ctx.account_id, ctx.user_id);
+        if !ctx.sees_all_inboxes() {
+            f.member_of = Some(ctx.user_id);
+        }
+        f
+    }
+
+    fn list_filter(&self, ctx: &AccountCtx, q: &ListQuery) -> Result<ConversationFilter> {
+        let mut f = self.filter_for(ctx);
+        f.status = match q.status.as_deref() {
+            None | Some("") => Some(ConversationStatus::Open),
+            Some("all") => None,
+            Some(s) => Some(ConversationStatus::parse(s).ok_or_else(|| {
+                validate::FieldError::new(
+                    "status",
+                    format!("must be one of {}, all", ConversationStatus::expected()),
+                )
+            })?),
+        };
+        f.assignee = match q.assignee_type.as_deref() {
+            None | Some("") => AssigneeFilter::All,
+            Some(s) => AssigneeFilter::parse(s).ok_or_else(|| {
+                validate::FieldError::new(
+                    "assignee_type",
+                    format!("must be one of {}", AssigneeFilter::expected()),
+                )
+            })?,
+        };
+        f.inbox_id = q.inbox_id;
+        f.team_id = q.team_id;
+        f.labels = clean_labels(&q.labels)?;
+        Ok(f)
+    }
+
+    /// A page of the conversation list with the tab counts: at most three queries for the
+    /// page (rows with joins, last messages, labels) plus one for the counts.
+    pub async fn list_conversations(
+        &self,
+        ctx: &AccountCtx,
+        q: &ListQuery,
+    ) -> Result<ConversationPage> {
+        let f = self.list_filter(ctx, q)?;
+        let page = q.page.unwrap_or(1);
+        if !(1..=100_000).contains(&page) {
+            return Err(validate::FieldError::new("page", "must be between 1 and 100000").into());
+        }
+        let rows = self
+            .store
+            .list_conversations(&f, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+            .await?;
+        let payload = self.render_conversations(rows).await?;
+        let meta = self.store.count_conversations(&f).await?;
+        Ok(ConversationPage { meta, payload })
+    }
+
+    /// The tab counts alone (`GET /conversations/meta`).
+    pub async fn conversation_counts(
+        &self,
+        ctx: &AccountCtx,
+        q: &ListQuery,
+    ) -> Result<ConversationCounts> {
+        let f = self.list_filter(ctx, q)?;
+        Ok(self.store.count_conversations(&f).await?)
+    }
+
+    /// The conversations of one contact the caller may see, newest activity first
+    /// (`GET /contacts/{id}/conversations`). The contact must belong to the account.
+    pub async fn contact_conversations(
+        &self,
+        ctx: &AccountCtx,
+        contact_id: i64,
+    ) -> Result<Vec<ConversationView>> {
+        self.store
+            .contact(ctx.account_id, contact_id)
+            .await
+            .or_not_found("contact")?;
+        let mut f = self.filter_for(ctx);
+        f.contact_id = Some(contact_id);
+        let rows = self
+            .store
+            .list_conversations(&f, CONTACT_CONVERSATIONS_LIMIT, 0)
+            .await?;
+        self.render_conversations(rows).await
+    }
+
+    /// One conversation as the API renders it.
+    pub async fn show_conversation(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+    ) -> Result<ConversationView> {
+        self.visible_conversation(ctx, display_id).await?;
+        self.conversation_view(ctx.account_id, display_id).await
+    }
+
+    /// Renders a conversation by account and `display_id`, without a visibility check
+    /// (callers have checked; events use it).
+    pub async fn conversation_view(
+        &self,
+        account_id: i64,
+        display_id: i64,
+    ) -> Result<ConversationView> {
+        let row = self
+            .store
+            .conversation_detail(account_id, display_id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
+        self.render_conversations(vec![row])
+            .await?
+            .pop()
+            .ok_or(ServiceError::NotFound("conversation"))
+    }
+
+    /// Renders rows with their last messages and labels: two queries for any number of rows.
+    pub async fn render_conversations(
+        &self,
+        rows: Vec<ConversationDetailRow>,
+    ) -> Result<Vec<ConversationView>> {
+        let ids: Vec<i64> = rows.iter().map(|r| r.conv.id).collect();
+        let mut last: HashMap<i64, Vec<MessageWithAttachments>> = HashMap::new();
+        for m in self.store.last_messages(&ids).await? {
+            last.entry(m.message.conversation_id).or_default().push(m);
+        }
+        let mut labels: HashMap<i64, Vec<String>> = HashMap::new();
+        for (cid, l) in self.store.labels_of(&ids).await? {
+            labels.entry(cid).or_default().push(l);
+        }
+        let audience = Audience::Agent;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let msgs = last.remove(&r.conv.id).unwrap_or_default();
+                let last_any = msgs.iter().max_by_key(|m| m.message.id);
+                let last_chat = msgs
+                    .iter()
+                    .filter(|m| m.message.message_type != MessageType::Activity.code())
+                    .max_by_key(|m| m.message.id);
+                let messages = last_any
+                    .map(|m| vec![self.message_view(m, &audience)])
+                    .unwrap_or_default();
+                let last_non_activity_message = last_chat.map(|m| self.message_view(m, &audience));
+                let l = labels.remove(&r.conv.id).unwrap_or_default();
+                conversation_from_row(r, l, messages, last_non_activity_message)
+            })
+            .collect())
+    }
+}
+
+fn conversation_from_row(
+    r: ConversationDetailRow,
+    labels: Vec<String>,
+    messages: Vec<MessageView>,
+    last_non_activity_message: Option<MessageView>,
+) -> ConversationView {
+    let c = &r.conv;
+    let assignee = c.assignee_id.and_then(|id| {
+        let name = r.assignee_name.clone()?;
+        Some(AgentView {
+            id,
+            account_id: c.account_id,
+            available_name: r
+                .assignee_display_name
+                .clone()
+                .unwrap_or_else(|| name.clone()),
+            name,
+            email: r.assignee_email.clone().unwrap_or_default(),
+            role: r
+                .assignee_role
+                .clone()
+                .unwrap_or_else(|| Role::Agent.as_str().into()),
+            availability_status: r
+                .assignee_availability
+                .clone()
+                .unwrap_or_else(|| "offline".into()),
+            auto_offline: true,
+            confirmed: true,
+            thumbnail: r.assignee_avatar_url.clone().unwrap_or_default(),
+            avatar_url: r.assignee_avatar_url.clone().unwrap_or_default(),
+        })
+    });
+    let team = c.team_id.and_then(|id| {
+        Some(TeamView {
+            id,
+            account_id: c.account_id,
+            name: r.team_name.clone()?,
+            description: r.team_description.clone(),
+            allow_auto_assign: r.team_allow_auto_assign.unwrap_or(1) != 0,
+        })
+    });
+    ConversationView {
+        meta: ConversationMeta {
+            sender: ContactSummary {
+                id: c.contact_id,
+                name: r.contact_name.clone(),
+                email: r.contact_email.clone(),
+                phone_number: r.contact_phone_number.clone(),
+                identifier: r.contact_identifier.clone(),
+                thumbnail: r.contact_avatar_url.clone().unwrap_or_default(),
+                availability_status: "offline".into(),
+                additional_attributes: json_obj(&r.contact_additional_attributes),
+                custom_attributes: json_obj(&r.contact_custom_attributes),
+                last_activity_at: r.contact_last_activity_at.map(secs),
+                created_at: secs(r.contact_created_at),
+                kind: "contact",
+            },
+            assignee,
+            team,
+            channel: r.channel_type.clone(),
+            hmac_verified: r.hmac_verified.unwrap_or(0) != 0,
+        },
+        id: c.display_id,
+        account_id: c.account_id,
+        uuid: c.uuid.clone(),
+        inbox_id: c.inbox_id,
+        status: c.status.clone(),
+        priority: c.priority.clone(),
+        labels,
+        messages,
+        last_non_activity_message,
+        additional_attributes: json_obj(&c.additional_attributes),
+        custom_attributes: json_obj(&c.custom_attributes),
+        agent_last_seen_at: secs0(c.agent_last_seen_at),
+        assignee_last_seen_at: secs0(c.assignee_last_seen_at),
+        contact_last_seen_at: secs0(c.contact_last_seen_at),
+        unread_count: r.unread_count,
+        snoozed_until: c.snoozed_until.map(secs),
+        timestamp: secs(c.last_activity_at),
+        last_activity_at: secs(c.last_activity_at),
+        first_reply_created_at: secs0(c.first_reply_created_at),
+        waiting_since: secs0(c.waiting_since),
+        created_at: secs(c.created_at),
+        updated_at: secs(c.updated_at),
+        can_reply: true,
+        muted: false,
+        contact_id: c.contact_id,
+    }
+}
+
+impl Services {
+    /// Creates a conversation (`POST /conversations`). The inbox must be visible to the
+    /// caller; contact, assignee and team must belong to the account.
+    pub async fn create_conversation(
+        &self,
+        ctx: &AccountCtx,
+        input: CreateConversation,
+    ) -> Result<ConversationView> {
+        let inbox = self
+            .store
+            .inbox_ref(ctx.account_id, input.inbox_id)
+            .await?
+            .ok_or_else(|| validate::FieldError::new("inbox_id", "no such inbox"))?;
+        if !ctx.sees_all_inboxes() && !self.store.is_inbox_member(inbox.id, ctx.user_id).await? {
+            return Err(validate::FieldError::new("inbox_id", "no such inbox").into());
+        }
+        self.store
+            .contact(ctx.account_id, input.contact_id)
+            .await
+            .map_err(|e| match e {
+                parley_store::StoreError::NotFound => {
+                    validate::FieldError::new("contact_id", "no such contact").into()
+                }
+                other => ServiceError::from(other),
+            })?;
+        let status = match input.status.as_deref() {
+            None => ConversationStatus::Open,
+            Some(s) => parse_status(s)?,
+        };
+        if let Some(a) = input.assignee_id {
+            self.check_assignee(ctx.account_id, inbox.id, a).await?;
+        }
+        if let Some(t) = input.team_id {
+            self.store
+                .team_ref(ctx.account_id, t)
+                .await?
+                .ok_or_else(|| validate::FieldError::new("team_id", "no such team"))?;
+        }
+        let source_id = validate::optional_text("source_id", input.source_id.as_deref(), 255)?;
+        let custom = attrs_text("custom_attributes", input.custom_attributes.as_ref())?;
+        let additional = attrs_text(
+            "additional_attributes",
+            input.additional_attributes.as_ref(),
+        )?;
+        let message = match input.message.as_deref() {
+            Some(m) => Some(crate::messages::check_content(Some(m), false)?),
+            None => None,
+        };
+        let row = self
+            .store
+            .create_conversation(&NewConversation {
+                account_id: ctx.account_id,
+                inbox_id: inbox.id,
+                contact_id: input.contact_id,
+                contact_inbox_id: None,
+                source_id,
+                status,
+                assignee_id: input.assignee_id,
+                team_id: input.team_id,
+                custom_attributes: custom,
+                additional_attributes: additional,
+            })
+            .await
+            .map_err(|e| match e {
+                parley_store::StoreError::Conflict(_) => ServiceError::Invalid(
+                    validate::FieldError::new("source_id", "belongs to another contact"),
+                ),
+                other => other.into(),
+            })?;
+        let view = self
+            .conversation_view(ctx.account_id, row.display_id)
+            .await?;
+        self.publish_conversation("conversation.created", &row, &view);
+        if let Some(content) = message.flatten() {
+            let input = MessageInput::text(MessageType::Outgoing, content);
+            self.create_message(&row, Sender::User(ctx.user_id), input)
+                .await?;
+            return self.conversation_view(ctx.account_id, row.display_id).await;
+        }
+        Ok(view)
+    }
+
+    /// The visitor's conversations in this inbox, newest activity first.
+    pub async fn public_conversations(
+        &self,
+        ident: &PublicIdentity,
+    ) -> Result<Vec<PublicConversationView>> {
+        let mut f = ConversationFilter::all(ident.account_id, 0);
+        f.contact_id = Some(ident.contact_id);
+        f.inbox_id = Some(ident.inbox_id);
+        let rows = self
+            .store
+            .list_conversations(&f, CONTACT_CONVERSATIONS_LIMIT, 0)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(self.public_view(ident, &r).await?);
+        }
+        Ok(out)
+    }
+
+    /// Creates a conversation for the visitor (`POST …/contacts/{id}/conversations`).
+    pub async fn public_create_conversation(
+        &self,
+        ident: &PublicIdentity,
+        custom_attributes: Option<Value>,
+    ) -> Result<PublicConversationView> {
+        let custom = attrs_text("custom_attributes", custom_attributes.as_ref())?;
+        let row = self
+            .store
+            .create_conversation(&NewConversation {
+                account_id: ident.account_id,
+                inbox_id: ident.inbox_id,
+                contact_id: ident.contact_id,
+                contact_inbox_id: Some(ident.contact_inbox_id),
+                source_id: None,
+                status: ConversationStatus::Open,
+                assignee_id: None,
+                team_id: None,
+                custom_attributes: custom,
+                additional_attributes: "{}".into(),
+            })
+            .await?;
+        let view = self
+            .conversation_view(ident.account_id, row.display_id)
+            .await?;
+        self.publish_conversation("conversation.created", &row, &view);
+        self.public_conversation(ident, row.display_id).await
+    }
+
+    /// The visitor's own conversation.
+    pub async fn public_conversation(
+        &self,
+        ident: &PublicIdentity,
+        display_id: i64,
+    ) -> Result<PublicConversationView> {
+        self.public_conversation_row(ident, display_id).await?;
+        let row = self
+            .store
+            .conversation_detail(ident.account_id, display_id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
+        self.public_view(ident, &row).await
+    }
+
+    async fn public_view(
+        &self,
+        ident: &PublicIdentity,
+        r: &ConversationDetailRow,
+    ) -> Result<PublicConversationView> {
+        let c = &r.conv;
+        let msgs = self
+            .store
+            .messages_page(c.id, None, None, crate::messages::PAGE_SIZE, true)
+            .await?;
+        let audience = self.public_audience(ident).await?;
+        Ok(PublicConversationView {
+            id: c.display_id,
+            uuid: c.uuid.clone(),
+            inbox_id: c.inbox_id,
+            status: c.status.clone(),
+            messages: msgs
+                .iter()
+                .map(|m| self.public_message_view(m, &audience))
+                .collect(),
+            contact: PublicContact {
+                id: c.contact_id,
+                name: r.contact_name.clone(),
+                email: r.contact_email.clone(),
+                phone_number: r.contact_phone_number.clone(),
+            },
+            agent_last_seen_at: secs0(c.agent_last_seen_at),
+            contact_last_seen_at: secs0(c.contact_last_seen_at),
+            created_at: secs(c.created_at),
+            last_activity_at: secs(c.last_activity_at),
+            custom_attributes: json_obj(&c.custom_attributes),
+        })
+    }
+
+    /// Changes the status (`toggle_status`): without a status, open ↔ resolved. Records an
+    /// activity message and publishes `conversation.status_changed` when it changed.
+    pub async fn toggle_status(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+        status: Option<&str>,
+        snoozed_until_secs: Option<i64>,
+    ) -> Result<StatusToggled> {
+        let c = self.visible_conversation(ctx, display_id).await?;
+        let target = match status {
+            Some(s) => parse_status(s)?,
+            None if c.status() == ConversationStatus::Open => ConversationStatus::Resolved,
+            None => ConversationStatus::Open,
+        };
+        let snooze_ms = match snoozed_until_secs {
+            Some(s) if !(0..=253_402_300_799).contains(&s) => {
+                return Err(
+                    validate::FieldError::new("snoozed_until", "is not a valid time").into(),
+                );
+            }
+            Some(s) => Some(s * 1000),
+            None => None,
+        };
+        let by = format!("by {}", ctx.user_name);
+        let after = self
+            .set_status(&c, target, snooze_ms, Sender::User(ctx.user_id), &by)
+            .await?;
+        Ok(StatusToggled {
+            success: true,
+            current_status: after.status.clone(),
+            conversation_id: after.display_id,
+            snoozed_until: after.snoozed_until.map(secs),
+        })
+    }
+
+    /// Applies a status change with its activity message and events; `who` ends the
+    /// activity text ("by Maria").
+    async fn set_status(
+        &self,
+        c: &ConversationRow,
+        target: ConversationStatus,
+        snooze_ms: Option<i64>,
+        _actor: Sender,
+        who: &str,
+    ) -> Result<ConversationRow> {
+        let (before, after) = self
+            .store
+            .set_conversation_status(c.id, target, snooze_ms)
+            .await?;
+        if before.status != after.status || before.snoozed_until != after.snoozed_until {
+            let text = match target {
+                ConversationStatus::Resolved => format!("Conversation was marked resolved {who}"),
+                ConversationStatus::Open => format!("Conversation was reopened {who}"),
+                ConversationStatus::Pending => format!("Conversation was marked as pending {who}"),
+                ConversationStatus::Snoozed => format!("Conversation was snoozed {who}"),
+            };
+            self.activity(&after, text).await?;
+            let view = self
+                .conversation_view(after.account_id, after.display_id)
+                .await?;
+            self.publish_conversation("conversation.status_changed", &after, &view);
+        }
+        Ok(after)
+    }
+
+    /// Sets the priority (`toggle_priority`); `none` or null clears it.
+    pub async fn toggle_priority(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+        priority: Option<&str>,
+    ) -> Result<ConversationView> {
+        let c = self.visible_conversation(ctx, display_id).await?;
+        let p = match priority {
+            None => None,
+            Some(s) => match Priority::parse(s) {
+                Some(Priority::None) => None,
+                Some(p) => Some(p),
+                None => {
+                    return Err(validate::FieldError::new(
+                        "priority",
+                        format!("must be one of {}", Priority::expected()),
+                    )
+                    .into());
+                }
+            },
+        };
+        let (before, after) = self
+            .store
+            .set_conversation_priority(c.id, p.map(Priority::as_str))
+            .await?;
+        let view = self
+            .conversation_view(after.account_id, after.display_id)
+            .await?;
+        if before.priority != after.priority {
+            self.publish_conversation("conversation.updated", &after, &view);
+        }
+        Ok(view)
+    }
+
+    async fn check_assignee(
+        &self,
+        account_id: i64,
+        inbox_id: i64,
+        user_id: i64,
+    ) -> Result<AgentRow> {
+        let agent = self
+            .store
+            .agent(account_id, user_id)
+            .await
+            .map_err(|e| match e {
+                parley_store::StoreError::NotFound => ServiceError::Invalid(
+                    validate::FieldError::new("assignee_id", "is not a member of this account"),
+                ),
+                other => other.into(),
+            })?;
+        let role = Role::parse(&agent.role).unwrap_or(Role::Agent);
+        if !role.sees_all_inboxes() && !self.store.is_inbox_member(inbox_id, user_id).await? {
+            return Err(validate::FieldError::new(
+                "assignee_id",
+                "is not a member of this conversation's inbox",
+            )
+            .into());
+        }
+        Ok(agent)
+    }
+
+    /// Assigns an agent (`None` unassigns). Returns the assignee.
+    pub async fn assign_agent(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+        assignee_id: Option<i64>,
+    ) -> Result<Option<AgentView>> {
+        let c = self.visible_conversation(ctx, display_id).await?;
+        let agent = match assignee_id {
+            Some(id) => Some(self.check_assignee(ctx.account_id, c.inbox_id, id).await?),
+            None => None,
+        };
+        let (before, after) = self
+            .store
+            .set_conversation_assignee(c.id, assignee_id)
+            .await?;
+        if before.assignee_id != after.assignee_id {
+            let text = match &agent {
+                Some(a) if a.id == ctx.user_id => {
+                    format!("{} self-assigned this conversation", ctx.user_name)
+                }
+                Some(a) => format!(
+                    "Assigned to {} by {}",
+                    a.display_name.as_deref().unwrap_or(&a.name),
+                    ctx.user_name
+                ),
+                None => format!("Conversation unassigned by {}", ctx.user_name),
+            };
+            self.activity(&after, text).await?;
+            let view = self
+                .conversation_view(after.account_id, after.display_id)
+                .await?;
+            self.publish_conversation("assignee.changed", &after, &view);
+        }
+        Ok(agent.as_ref().map(AgentView::from_agent))
+    }
+
+    /// Assigns a team (`None` removes it). Returns the team.
+    pub async fn assign_team(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+        team_id: Option<i64>,
+    ) -> Result<Option<TeamView>> {
+        let c = self.visible_conversation(ctx, display_id).await?;
+        let team = match team_id {
+            Some(id) => Some(
+                self.store
+                    .team_ref(ctx.account_id, id)
+                    .await?
+                    .ok_or_else(|| validate::FieldError::new("team_id", "no such team"))?,
+            ),
+            None => None,
+        };
+        let (before, after) = self.store.set_conversation_team(c.id, team_id).await?;
+        if before.team_id != after.team_id {
+            let text = match &team {
+                Some(t) => format!("Assigned to {} team by {}", t.name, ctx.user_name),
+                None => format!("Unassigned from team by {}", ctx.user_name),
+            };
+            self.activity(&after, text).await?;
+            let view = self
+                .conversation_view(after.account_id, after.display_id)
+                .await?;
+            self.publish_conversation("team.changed", &after, &view);
+        }
+        Ok(team.as_ref().map(TeamView::from_team))
+    }
+
+    /// Labels of a conversation.
+    pub async fn conversation_labels(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+    ) -> Result<Vec<String>> {
+        let c = self.visible_conversation(ctx, display_id).await?;
+        Ok(self
+            .store
+            .labels_of(&[c.id])
+            .await?
+            .into_iter()
+            .map(|(_, l)| l)
+            .collect())
+    }
+
+    /// Replaces the labels of a conversation.
+    pub async fn set_conversation_labels(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+        labels: &[String],
+    ) -> Result<Vec<String>> {
+        let c = self.visible_conversation(ctx, display_id).await?;
+        let labels = clean_labels(labels)?;
+        let out = self
+            .store
+            .replace_conversation_labels(c.id, &labels)
+            .await?;
+        let view = self.conversation_view(c.account_id, c.display_id).await?;
+        self.publish_conversation("conversation.updated", &c, &view);
+        Ok(out)
+    }
+
+    /// Replaces the custom attributes of a conversation.
+    pub async fn set_conversation_custom_attributes(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+        attrs: &Value,
+    ) -> Result<Value> {
+        let c = self.visible_conversation(ctx, display_id).await?;
+        validate::attributes("custom_attributes", attrs)?;
+        let (_, after) = self
+            .store
+            .set_conversation_custom_attributes(c.id, &attrs.to_string())
+            .await?;
+        let view = self
+            .conversation_view(after.account_id, after.display_id)
+            .await?;
+        self.publish_conversation("conversation.updated", &after, &view);
+        Ok(json_obj(&after.custom_attributes))
+    }
+
+    /// Marks the conversation seen by the calling agent.
+    pub async fn agent_seen(&self, ctx: &AccountCtx, display_id: i64) -> Result<ConversationView> {
+        let c = self.visible_conversation(ctx, display_id).await?;
+        self.store.touch_agent_last_seen(c.id, ctx.user_id).await?;
+        self.conversation_view(c.account_id, c.display_id).await
+    }
+
+    /// Marks the conversation seen by the visitor.
+    pub async fn public_seen(&self, ident: &PublicIdentity, display_id: i64) -> Result<()> {
+        let c = self.public_conversation_row(ident, display_id).await?;
+        self.store.touch_contact_last_seen(c.id).await?;
+        Ok(())
+    }
+
+    /// The visitor resolves their conversation (Client API `toggle_status`).
+    pub async fn public_resolve(
+        &self,
+        ident: &PublicIdentity,
+        display_id: i64,
+    ) -> Result<PublicConversationView> {
+        let c = self.public_conversation_row(ident, display_id).await?;
+        if c.status() != ConversationStatus::Resolved {
+            self.set_status(
+                &c,
+                ConversationStatus::Resolved,
+                None,
+                Sender::Contact(ident.contact_id),
+                "by the contact",
+            )
+            .await?;
+        }
+        self.public_conversation(ident, display_id).await
+    }
+
+    /// The visitor started or stopped typing: an event only, nothing is stored.
+    pub async fn public_typing(
+        &self,
+        ident: &PublicIdentity,
+        display_id: i64,
+        typing_status: &str,
+    ) -> Result<()> {
+        let c = self.public_conversation_row(ident, display_id).await?;
+        let name = match typing_status {
+            "on" => "conversation.typing_on",
+            "off" => "conversation.typing_off",
+            _ => {
+                return Err(validate::FieldError::new("typing_status", "must be on or off").into());
+            }
+        };
+        self.bus.publish(Event {
+            account_id: c.account_id,
+            name: name.into(),
+            conversation_id: Some(c.id),
+            inbox_id: Some(c.inbox_id),
+            data: serde_json::json!({
+                "conversation": {"id": c.display_id, "inbox_id": c.inbox_id},
+                "user": {"id": ident.contact_id, "type": "contact"},
+                "is_private": false,
+            }),
+        });
+        Ok(())
+    }
+
+    /// Publishes a conversation event after the change is committed.
+    pub(crate) fn publish_conversation(
+        &self,
+        name: &str,
+        c: &ConversationRow,
+        view: &ConversationView,
+    ) {
+        let data = serde_json::to_value(view).unwrap_or(Value::Null);
+        self.bus.publish(Event {
+            account_id: c.account_id,
+            name: name.into(),
+            conversation_id: Some(c.id),
+            inbox_id: Some(c.inbox_id),
+            data,
+        });
+    }
+}

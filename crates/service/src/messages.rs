@@ -1,1 +1,929 @@
-//! Placeholder: filled in by the feature that owns this area.
+//! Messages: the one path every message takes into Parley, whatever the door (REST API,
+//! Client API, WebSocket, channel adapters) — validate, deduplicate on `echo_id`, store the
+//! message with its attachments and the conversation's bookkeeping in one transaction,
+//! then publish events and count it.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use parley_bus::Event;
+use parley_core::{ContentType, ConversationStatus, FileType, MessageType, validate};
+use parley_store::conversations::ConversationRow;
+use parley_store::messages::{
+    AttachmentRow, ConversationEffects, MessageInsert, MessageWithAttachments, NewAttachment,
+    NewMessage, Waiting,
+};
+use parley_store::public::PublicIdentity;
+use parley_store::random_token;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::conversations::{AgentView, ContactSummary, json_obj, secs};
+use crate::{AccountCtx, Result, ServiceError, Services};
+
+/// Messages per page of a conversation, as in Chatwoot.
+pub const PAGE_SIZE: i64 = 20;
+/// Longest message text, in characters. Chatwoot's limit too: long enough for a pasted
+/// e-mail or log, short enough that one message cannot bloat every list that shows it.
+pub const MAX_CONTENT_CHARS: usize = 150_000;
+/// Most attachments on one message (Chatwoot's limit).
+pub const MAX_ATTACHMENTS: usize = 15;
+/// Content of a deleted message, as Chatwoot writes it.
+pub const DELETED_CONTENT: &str = "This message was deleted";
+
+/// Who sends a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender {
+    /// An agent (user id).
+    User(i64),
+    /// The contact (contact id).
+    Contact(i64),
+    /// Parley itself: activity messages, bots, templates.
+    System,
+}
+
+/// Who a rendering is for; decides attachment URLs and whether e-mails are shown.
+#[derive(Debug, Clone)]
+pub enum Audience {
+    /// Agents of the account (API responses, agent events).
+    Agent,
+    /// The visitor identified by these public identifiers.
+    Public {
+        inbox_identifier: String,
+        contact_identifier: String,
+    },
+}
+
+/// An uploaded file, already bounded in size by the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// As the client named it; only its last path component is kept.
+    pub file_name: String,
+    /// MIME type (`type/subtype`).
+    pub content_type: String,
+    pub bytes: Bytes,
+}
+
+/// A message to store, independent of where it came from.
+#[derive(Debug, Clone)]
+pub struct MessageInput {
+    pub message_type: MessageType,
+    pub content: Option<String>,
+    pub private: bool,
+    pub content_type: ContentType,
+    pub content_attributes: Option<Value>,
+    pub echo_id: Option<String>,
+    pub source_id: Option<String>,
+    pub uploads: Vec<Upload>,
+}
+
+impl MessageInput {
+    /// A plain text message.
+    pub fn text(message_type: MessageType, content: impl Into<String>) -> Self {
+        Self {
+            message_type,
+            content: Some(content.into()),
+            private: false,
+            content_type: ContentType::Text,
+            content_attributes: None,
+            echo_id: None,
+            source_id: None,
+            uploads: Vec::new(),
+        }
+    }
+}
+
+/// Fields of `POST /conversations/{id}/messages`, as the API names them.
+#[derive(Debug, Clone, Default)]
+pub struct CreateMessage {
+    pub content: Option<String>,
+    pub message_type: Option<String>,
+    pub private: Option<bool>,
+    pub content_type: Option<String>,
+    pub content_attributes: Option<Value>,
+    pub echo_id: Option<String>,
+    pub source_id: Option<String>,
+    pub uploads: Vec<Upload>,
+}
+
+/// A stored message and whether this call created it (false: an `echo_id` retry).
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub message: MessageWithAttachments,
+    pub created: bool,
+}
+
+/// An attachment as Chatwoot renders one.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttachmentView {
+    pub id: i64,
+    pub message_id: i64,
+    pub file_type: String,
+    pub account_id: i64,
+    pub extension: Option<String>,
+    pub data_url: String,
+    pub thumb_url: String,
+    pub file_size: i64,
+    pub file_name: String,
+    pub content_type: String,
+}
+
+/// The sender of a message.
+#[derive(Debug, Clone, Serialize)]
+pub struct SenderView {
+    pub id: i64,
+    pub name: Option<String>,
+    pub available_name: Option<String>,
+    pub avatar_url: String,
+    pub thumbnail: String,
+    /// `user` or `contact`, as in Chatwoot's push payloads.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// A message with Chatwoot's field names (`message_type` is the integer code).
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageView {
+    pub id: i64,
+    pub content: Option<String>,
+    pub account_id: i64,
+    pub inbox_id: i64,
+    /// The conversation's `display_id`.
+    pub conversation_id: i64,
+    pub message_type: i64,
+    pub content_type: String,
+    pub content_attributes: Value,
+    pub private: bool,
+    pub status: String,
+    pub source_id: Option<String>,
+    pub echo_id: Option<String>,
+    pub sender_type: Option<String>,
+    pub sender_id: Option<i64>,
+    pub sender: Option<SenderView>,
+    pub external_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub attachments: Vec<AttachmentView>,
+}
+
+/// A message as the visitor sees it on the Client API.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicMessageView {
+    pub id: i64,
+    pub content: Option<String>,
+    pub message_type: i64,
+    pub content_type: String,
+    pub content_attributes: Value,
+    pub status: String,
+    pub created_at: i64,
+    pub conversation_id: i64,
+    pub echo_id: Option<String>,
+    pub attachments: Vec<AttachmentView>,
+    pub sender: Option<SenderView>,
+}
+
+/// `meta` of the message list: the conversation's context, as Chatwoot sends it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessagesMeta {
+    pub labels: Vec<String>,
+    pub additional_attributes: Value,
+    pub contact: ContactSummary,
+    pub assignee: Option<AgentView>,
+    pub agent_last_seen_at: i64,
+    pub assignee_last_seen_at: i64,
+}
+
+/// A page of messages.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessagesPage {
+    pub meta: MessagesMeta,
+    pub payload: Vec<MessageView>,
+}
+
+/// Checks message text: at most [`MAX_CONTENT_CHARS`]; blank text reads as none unless
+/// `keep_blank`. Returns the text as typed (not trimmed) when kept.
+pub fn check_content(content: Option<&str>, keep_blank: bool) -> Result<Option<String>> {
+    match content {
+        None => Ok(None),
+        Some(c) if c.trim().is_empty() && !keep_blank => Ok(None),
+        Some(c) => {
+            if c.chars().count() > MAX_CONTENT_CHARS {
+                return Err(validate::FieldError::new(
+                    "content",
+                    format!("must be at most {MAX_CONTENT_CHARS} characters"),
+                )
+                .into());
+            }
+            Ok(Some(c.to_string()))
+        }
+    }
+}
+
+fn check_id(field: &str, v: Option<&str>, max: usize) -> Result<Option<String>> {
+    match v {
+        None => Ok(None),
+        Some(s) if s.is_empty() || s.len() > max || s.chars().any(char::is_control) => Err(
+            validate::FieldError::new(field, format!("must be 1 to {max} printable characters"))
+                .into(),
+        ),
+        Some(s) => Ok(Some(s.to_string())),
+    }
+}
+
+/// The last path component of a client's file name, without control characters, bounded.
+fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"')
+        .take(200)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
+    if cleaned.is_empty() {
+        "file".into()
+    } else {
+        cleaned
+    }
+}
+
+fn clean_mime(m: &str) -> String {
+    let m = m
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let ok = m.len() <= 100
+        && m.split_once('/').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && m.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/.+-_".contains(c))
+        });
+    if ok {
+        m
+    } else {
+        "application/octet-stream".into()
+    }
+}
+
+fn extension(file_name: &str) -> Option<String> {
+    let (_, ext) = file_name.rsplit_once('.')?;
+    (!ext.is_empty() && ext.len() <= 10).then(|| ext.to_ascii_lowercase())
+}
+
+fn is_deleted(m: &MessageWithAttachments) -> bool {
+    json_obj(&m.message.content_attributes)
+        .get("deleted")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+impl Services {
+    /// Where an attachment's bytes live. Storage keys are generated by us (hex and one
+    /// slash), checked again here so a corrupt row can never point outside the directory.
+    pub fn attachment_path(&self, storage_key: &str) -> Result<PathBuf> {
+        let ok = !storage_key.is_empty()
+            && storage_key
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == '/')
+            && !storage_key.starts_with('/');
+        if !ok {
+            return Err(ServiceError::Internal(format!(
+                "bad storage key {storage_key:?}"
+            )));
+        }
+        Ok(self.config.files_dir.join(storage_key))
+    }
+
+    /// Writes uploads to disk under random names; on error removes what was written.
+    async fn write_uploads(&self, uploads: &[Upload]) -> Result<Vec<NewAttachment>> {
+        let mut out: Vec<NewAttachment> = Vec::with_capacity(uploads.len());
+        for u in uploads {
+            let key = random_token(16);
+            let storage_key = format!("{}/{}", &key[..2], key);
+            let res = async {
+                let path = self.attachment_path(&storage_key)?;
+                if let Some(dir) = path.parent() {
+                    tokio::fs::create_dir_all(dir)
+                        .await
+                        .map_err(|e| ServiceError::Internal(format!("creating {dir:?}: {e}")))?;
+                }
+                tokio::fs::write(&path, &u.bytes)
+                    .await
+                    .map_err(|e| ServiceError::Internal(format!("writing {path:?}: {e}")))
+            }
+            .await;
+            if let Err(e) = res {
+                self.remove_files(out.iter().map(|a| a.storage_key.as_str()))
+                    .await;
+                return Err(e);
+            }
+            let content_type = clean_mime(&u.content_type);
+            out.push(NewAttachment {
+                file_type: FileType::from_mime(&content_type).as_str().into(),
+                file_name: clean_file_name(&u.file_name),
+                content_type,
+                file_size: u.bytes.len() as i64,
+                storage_key,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn remove_files<'a>(&self, keys: impl Iterator<Item = &'a str>) {
+        for k in keys {
+            if let Ok(p) = self.attachment_path(k)
+                && let Err(e) = tokio::fs::remove_file(&p).await
+            {
+                tracing::warn!(path = ?p, error = %e, "could not remove attachment file");
+            }
+        }
+    }
+
+    /// Stores a message in `conv` from `sender`: the single write path of every message.
+    ///
+    /// A retry with an `echo_id` already used in this conversation (or a channel
+    /// `source_id` already used in this inbox) returns the stored message and changes
+    /// nothing. Events are published only after the transaction committed.
+    pub async fn create_message(
+        &self,
+        conv: &ConversationRow,
+        sender: Sender,
+        input: MessageInput,
+    ) -> Result<StoredMessage> {
+        let content = check_content(input.content.as_deref(), false)?;
+        if content.is_none() && input.uploads.is_empty() && input.content_type == ContentType::Text
+        {
+            return Err(validate::FieldError::new("content", "must not be empty").into());
+        }
+        if input.private && input.message_type != MessageType::Outgoing {
+            return Err(validate::FieldError::new(
+                "private",
+                "only outgoing messages can be private notes",
+            )
+            .into());
+        }
+        let content_attributes = match &input.content_attributes {
+            None | Some(Value::Null) => "{}".to_string(),
+            Some(v) => {
+                validate::attributes("content_attributes", v)?;
+                v.to_string()
+            }
+        };
+        let echo_id = check_id("echo_id", input.echo_id.as_deref(), 128)?;
+        let source_id = check_id("source_id", input.source_id.as_deref(), 255)?;
+        if input.uploads.len() > MAX_ATTACHMENTS {
+            return Err(validate::FieldError::new(
+                "attachments",
+                format!("at most {MAX_ATTACHMENTS} files per message"),
+            )
+            .into());
+        }
+        if input
+            .uploads
+            .iter()
+            .any(|u| u.bytes.len() > self.config.max_upload_bytes)
+        {
+            return Err(validate::FieldError::new("attachments", "file is too large").into());
+        }
+        let fx = match (input.message_type, sender) {
+            (MessageType::Incoming, _) => ConversationEffects {
+                first_reply: false,
+                waiting: Waiting::Start,
+                reopen: true,
+            },
+            (MessageType::Outgoing, Sender::User(_)) if !input.private => ConversationEffects {
+                first_reply: true,
+                waiting: Waiting::Stop,
+                reopen: false,
+            },
+            _ => ConversationEffects {
+                first_reply: false,
+                waiting: Waiting::Keep,
+                reopen: false,
+            },
+        };
+        let (sender_type, sender_id) = match sender {
+            Sender::User(id) => (Some("User".to_string()), Some(id)),
+            Sender::Contact(id) => (Some("Contact".to_string()), Some(id)),
+            Sender::System => (None, None),
+        };
+        let attachments = self.write_uploads(&input.uploads).await?;
+        let new = NewMessage {
+            account_id: conv.account_id,
+            inbox_id: conv.inbox_id,
+            conversation_id: conv.id,
+            message_type: input.message_type.code(),
+            content,
+            content_type: input.content_type.as_str().into(),
+            content_attributes,
+            additional_attributes: "{}".into(),
+            private: input.private,
+            status: "sent".into(),
+            sender_type,
+            sender_id,
+            echo_id,
+            source_id,
+            attachments,
+        };
+        let outcome = self.store.insert_message(&new, fx).await;
+        let keys = || new.attachments.iter().map(|a| a.storage_key.as_str());
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                self.remove_files(keys()).await;
+                return Err(match e {
+                    parley_store::StoreError::Conflict(_) => ServiceError::Conflict(
+                        "source_id is already used by a message of another conversation".into(),
+                    ),
+                    other => other.into(),
+                });
+            }
+        };
+        match outcome {
+            MessageInsert::Duplicate { message_id } => {
+                self.remove_files(keys()).await;
+                let message = self
+                    .store
+                    .message(conv.id, message_id)
+                    .await?
+                    .ok_or(ServiceError::NotFound("message"))?;
+                Ok(StoredMessage {
+                    message,
+                    created: false,
+                })
+            }
+            MessageInsert::Created {
+                message_id,
+                before,
+                after,
+            } => {
+                metrics::counter!("parley_messages_stored_total").increment(1);
+                let message = self
+                    .store
+                    .message(conv.id, message_id)
+                    .await?
+                    .ok_or(ServiceError::NotFound("message"))?;
+                self.publish_message("message.created", &after, &message);
+                if before.status != after.status {
+                    let view = self
+                        .conversation_view(after.account_id, after.display_id)
+                        .await?;
+                    self.publish_conversation("conversation.status_changed", &after, &view);
+                }
+                Ok(StoredMessage {
+                    message,
+                    created: true,
+                })
+            }
+        }
+    }
+
+    /// An activity message ("Conversation was marked resolved by Maria").
+    pub(crate) async fn activity(&self, conv: &ConversationRow, text: String) -> Result<()> {
+        let mut input = MessageInput::text(MessageType::Activity, text);
+        input.content = input
+            .content
+            .map(|c| c.chars().take(MAX_CONTENT_CHARS).collect());
+        self.create_message(conv, Sender::System, input).await?;
+        Ok(())
+    }
+
+    fn publish_message(&self, name: &str, conv: &ConversationRow, m: &MessageWithAttachments) {
+        let data =
+            serde_json::to_value(self.message_view(m, &Audience::Agent)).unwrap_or(Value::Null);
+        self.bus.publish(Event {
+            account_id: conv.account_id,
+            name: name.into(),
+            conversation_id: Some(conv.id),
+            inbox_id: Some(conv.inbox_id),
+            data,
+        });
+    }
+
+    /// An agent (or an API client with an agent's token) posts a message.
+    pub async fn agent_create_message(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+        req: CreateMessage,
+    ) -> Result<MessageView> {
+        let conv = self.visible_conversation(ctx, display_id).await?;
+        let message_type = match req.message_type.as_deref() {
+            None => MessageType::Outgoing,
+            Some(s) => MessageType::parse(s).ok_or_else(|| {
+                validate::FieldError::new("message_type", "must be outgoing, incoming or template")
+            })?,
+        };
+        let sender = match message_type {
+            MessageType::Outgoing => Sender::User(ctx.user_id),
+            MessageType::Template => Sender::System,
+            MessageType::Incoming => {
+                // Only API inboxes take incoming messages posted by an integration on the
+                // contact's behalf; other channels receive them from the contact directly.
+                let inbox = self
+                    .store
+                    .inbox_ref(ctx.account_id, conv.inbox_id)
+                    .await?
+                    .ok_or(ServiceError::NotFound("inbox"))?;
+                if inbox.channel_type != parley_core::ChannelType::Api.as_str() {
+                    return Err(validate::FieldError::new(
+                        "message_type",
+                        "incoming messages can be created only in API inboxes",
+                    )
+                    .into());
+                }
+                Sender::Contact(conv.contact_id)
+            }
+            MessageType::Activity => {
+                return Err(validate::FieldError::new(
+                    "message_type",
+                    "must be outgoing, incoming or template",
+                )
+                .into());
+            }
+        };
+        let content_type = match req.content_type.as_deref() {
+            None => ContentType::Text,
+            Some(s) => ContentType::parse(s).ok_or_else(|| {
+                validate::FieldError::new(
+                    "content_type",
+                    format!("must be one of {}", ContentType::expected()),
+                )
+            })?,
+        };
+        let input = MessageInput {
+            message_type,
+            content: req.content,
+            private: req.private.unwrap_or(false),
+            content_type,
+            content_attributes: req.content_attributes,
+            echo_id: req.echo_id,
+            source_id: req.source_id,
+            uploads: req.uploads,
+        };
+        let stored = self.create_message(&conv, sender, input).await?;
+        Ok(self.message_view(&stored.message, &Audience::Agent))
+    }
+
+    /// A page of a conversation's messages with the conversation's context.
+    pub async fn list_messages(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+        before: Option<i64>,
+        after: Option<i64>,
+    ) -> Result<MessagesPage> {
+        let conv = self.visible_conversation(ctx, display_id).await?;
+        let rows = self
+            .store
+            .messages_page(conv.id, before, after, PAGE_SIZE, false)
+            .await?;
+        let view = self
+            .conversation_view(conv.account_id, conv.display_id)
+            .await?;
+        Ok(MessagesPage {
+            meta: MessagesMeta {
+                labels: view.labels,
+                additional_attributes: view.additional_attributes,
+                contact: view.meta.sender,
+                assignee: view.meta.assignee,
+                agent_last_seen_at: view.agent_last_seen_at,
+                assignee_last_seen_at: view.assignee_last_seen_at,
+            },
+            payload: rows
+                .iter()
+                .map(|m| self.message_view(m, &Audience::Agent))
+                .collect(),
+        })
+    }
+
+    async fn visible_message(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+        message_id: i64,
+    ) -> Result<(ConversationRow, MessageWithAttachments)> {
+        let conv = self.visible_conversation(ctx, display_id).await?;
+        let m = self
+            .store
+            .message(conv.id, message_id)
+            .await?
+            .ok_or(ServiceError::NotFound("message"))?;
+        Ok((conv, m))
+    }
+
+    /// Edits the content or content attributes of one's own outgoing message.
+    pub async fn update_message(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+        message_id: i64,
+        content: Option<String>,
+        content_attributes: Option<Value>,
+    ) -> Result<MessageView> {
+        let (conv, m) = self.visible_message(ctx, display_id, message_id).await?;
+        let own = m.message.message_type == MessageType::Outgoing.code()
+            && m.message.sender_type.as_deref() == Some("User")
+            && m.message.sender_id == Some(ctx.user_id);
+        if !own {
+            return Err(ServiceError::Forbidden(
+                "only your own outgoing messages can be edited".into(),
+            ));
+        }
+        if is_deleted(&m) {
+            return Err(validate::FieldError::new("content", "the message was deleted").into());
+        }
+        if content.is_none() && content_attributes.is_none() {
+            return Err(validate::FieldError::new(
+                "content",
+                "content or content_attributes is required",
+            )
+            .into());
+        }
+        let new_content = match content {
+            Some(c) => {
+                let c = check_content(Some(&c), false)?;
+                if c.is_none() && m.attachments.is_empty() {
+                    return Err(validate::FieldError::new("content", "must not be empty").into());
+                }
+                c
+            }
+            None => m.message.content.clone(),
+        };
+        let attrs = match content_attributes {
+            Some(v) => {
+                validate::attributes("content_attributes", &v)?;
+                v.to_string()
+            }
+            None => m.message.content_attributes.clone(),
+        };
+        self.store
+            .update_message(m.message.id, new_content.as_deref(), &attrs)
+            .await?;
+        let updated = self
+            .store
+            .message(conv.id, message_id)
+            .await?
+            .ok_or(ServiceError::NotFound("message"))?;
+        self.publish_message("message.updated", &conv, &updated);
+        Ok(self.message_view(&updated, &Audience::Agent))
+    }
+
+    /// Deletes a message the way Chatwoot does: the row stays (so the thread keeps its
+    /// shape) with "This message was deleted" and `content_attributes.deleted = true`;
+    /// its attachments and their files are removed. Administrators and supervisors may
+    /// delete any message, agents their own.
+    pub async fn delete_message(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+        message_id: i64,
+    ) -> Result<MessageView> {
+        let (conv, m) = self.visible_message(ctx, display_id, message_id).await?;
+        let own = m.message.sender_type.as_deref() == Some("User")
+            && m.message.sender_id == Some(ctx.user_id);
+        if !own && !ctx.sees_all_inboxes() {
+            return Err(ServiceError::Forbidden(
+                "agents can delete only their own messages".into(),
+            ));
+        }
+        let mut attrs = json_obj(&m.message.content_attributes);
+        if let Value::Object(map) = &mut attrs {
+            map.insert("deleted".into(), Value::Bool(true));
+        }
+        let removed = self
+            .store
+            .delete_message(m.message.id, DELETED_CONTENT, &attrs.to_string())
+            .await?;
+        self.remove_files(removed.iter().map(|a| a.storage_key.as_str()))
+            .await;
+        let updated = self
+            .store
+            .message(conv.id, message_id)
+            .await?
+            .ok_or(ServiceError::NotFound("message"))?;
+        self.publish_message("message.updated", &conv, &updated);
+        Ok(self.message_view(&updated, &Audience::Agent))
+    }
+
+    /// An attachment the agent may see, with the path of its bytes.
+    pub async fn attachment_file(
+        &self,
+        ctx: &AccountCtx,
+        attachment_id: i64,
+    ) -> Result<(AttachmentRow, PathBuf)> {
+        let (att, conv, _) = self
+            .store
+            .attachment(ctx.account_id, attachment_id)
+            .await?
+            .ok_or(ServiceError::NotFound("attachment"))?;
+        self.visible_conversation(ctx, conv.display_id)
+            .await
+            .map_err(|_| ServiceError::NotFound("attachment"))?;
+        let path = self.attachment_path(&att.storage_key)?;
+        Ok((att, path))
+    }
+
+    /// An attachment of the visitor's own conversation (never of a private note).
+    pub async fn public_attachment_file(
+        &self,
+        ident: &PublicIdentity,
+        attachment_id: i64,
+    ) -> Result<(AttachmentRow, PathBuf)> {
+        let (att, conv, private) = self
+            .store
+            .attachment(ident.account_id, attachment_id)
+            .await?
+            .ok_or(ServiceError::NotFound("attachment"))?;
+        if private || conv.contact_id != ident.contact_id || conv.inbox_id != ident.inbox_id {
+            return Err(ServiceError::NotFound("attachment"));
+        }
+        let path = self.attachment_path(&att.storage_key)?;
+        Ok((att, path))
+    }
+
+    /// The visitor's public identifiers, for attachment URLs in their responses.
+    pub async fn public_audience(&self, ident: &PublicIdentity) -> Result<Audience> {
+        let inbox = self
+            .store
+            .inbox_ref(ident.account_id, ident.inbox_id)
+            .await?
+            .ok_or(ServiceError::NotFound("inbox"))?;
+        Ok(Audience::Public {
+            inbox_identifier: inbox.identifier,
+            contact_identifier: ident.source_id.clone(),
+        })
+    }
+
+    /// Messages of the visitor's conversation, without private notes.
+    pub async fn public_messages(
+        &self,
+        ident: &PublicIdentity,
+        display_id: i64,
+        before: Option<i64>,
+        after: Option<i64>,
+    ) -> Result<Vec<PublicMessageView>> {
+        let conv = self.public_conversation_row(ident, display_id).await?;
+        let rows = self
+            .store
+            .messages_page(conv.id, before, after, PAGE_SIZE, true)
+            .await?;
+        let audience = self.public_audience(ident).await?;
+        Ok(rows
+            .iter()
+            .map(|m| self.public_message_view(m, &audience))
+            .collect())
+    }
+
+    /// The visitor writes in their conversation (an incoming message).
+    pub async fn public_create_message(
+        &self,
+        ident: &PublicIdentity,
+        display_id: i64,
+        content: Option<String>,
+        echo_id: Option<String>,
+        uploads: Vec<Upload>,
+    ) -> Result<PublicMessageView> {
+        let conv = self.public_conversation_row(ident, display_id).await?;
+        let input = MessageInput {
+            message_type: MessageType::Incoming,
+            content,
+            private: false,
+            content_type: ContentType::Text,
+            content_attributes: None,
+            echo_id,
+            source_id: None,
+            uploads,
+        };
+        let stored = self
+            .create_message(&conv, Sender::Contact(ident.contact_id), input)
+            .await?;
+        let audience = self.public_audience(ident).await?;
+        Ok(self.public_message_view(&stored.message, &audience))
+    }
+
+    fn attachment_view(&self, a: &AttachmentRow, audience: &Audience) -> AttachmentView {
+        let base = self.config.public_url.trim_end_matches('/');
+        let data_url = match audience {
+            Audience::Agent => format!(
+                "{base}/api/v1/accounts/{}/attachments/{}",
+                a.account_id, a.id
+            ),
+            Audience::Public {
+                inbox_identifier,
+                contact_identifier,
+            } => format!(
+                "{base}/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/attachments/{}",
+                a.id
+            ),
+        };
+        let thumb_url = if a.file_type == FileType::Image.as_str() {
+            data_url.clone()
+        } else {
+            String::new()
+        };
+        AttachmentView {
+            id: a.id,
+            message_id: a.message_id,
+            file_type: a.file_type.clone(),
+            account_id: a.account_id,
+            extension: extension(&a.file_name),
+            data_url,
+            thumb_url,
+            file_size: a.file_size,
+            file_name: a.file_name.clone(),
+            content_type: a.content_type.clone(),
+        }
+    }
+
+    fn sender_view(&self, m: &MessageWithAttachments, audience: &Audience) -> Option<SenderView> {
+        let r = &m.message;
+        let id = r.sender_id?;
+        let kind = match r.sender_type.as_deref() {
+            Some("User") => "user",
+            Some("Contact") => "contact",
+            _ => return None,
+        };
+        let avatar = r.sender_avatar_url.clone().unwrap_or_default();
+        Some(SenderView {
+            id,
+            name: r.sender_name.clone(),
+            available_name: r.sender_display_name.clone().or(r.sender_name.clone()),
+            avatar_url: avatar.clone(),
+            thumbnail: avatar,
+            kind,
+            email: match audience {
+                Audience::Agent => r.sender_email.clone(),
+                Audience::Public { .. } => None,
+            },
+        })
+    }
+
+    /// Renders a message for agents.
+    pub fn message_view(&self, m: &MessageWithAttachments, audience: &Audience) -> MessageView {
+        let r = &m.message;
+        MessageView {
+            id: r.id,
+            content: r.content.clone(),
+            account_id: r.account_id,
+            inbox_id: r.inbox_id,
+            conversation_id: r.display_id,
+            message_type: r.message_type,
+            content_type: r.content_type.clone(),
+            content_attributes: json_obj(&r.content_attributes),
+            private: r.private != 0,
+            status: r.status.clone(),
+            source_id: r.source_id.clone(),
+            echo_id: r.echo_id.clone(),
+            sender_type: r.sender_type.clone(),
+            sender_id: r.sender_id,
+            sender: self.sender_view(m, audience),
+            external_error: r.external_error.clone(),
+            created_at: secs(r.created_at),
+            updated_at: secs(r.updated_at),
+            attachments: m
+                .attachments
+                .iter()
+                .map(|a| self.attachment_view(a, audience))
+                .collect(),
+        }
+    }
+
+    /// Renders a message for the visitor.
+    pub fn public_message_view(
+        &self,
+        m: &MessageWithAttachments,
+        audience: &Audience,
+    ) -> PublicMessageView {
+        let r = &m.message;
+        PublicMessageView {
+            id: r.id,
+            content: r.content.clone(),
+            message_type: r.message_type,
+            content_type: r.content_type.clone(),
+            content_attributes: json_obj(&r.content_attributes),
+            status: r.status.clone(),
+            created_at: secs(r.created_at),
+            conversation_id: r.display_id,
+            echo_id: r.echo_id.clone(),
+            attachments: m
+                .attachments
+                .iter()
+                .map(|a| self.attachment_view(a, audience))
+                .collect(),
+            sender: self.sender_view(m, audience),
+        }
+    }
+}
+
+/// Whether a status counts as closed for reopening rules (used by channel adapters).
+pub fn is_closed(status: ConversationStatus) -> bool {
+    matches!(
+        status,
+        ConversationStatus::Resolved | ConversationStatus::Snoozed
+    )
+}

@@ -1,1 +1,711 @@
-//! Placeholder: filled in by the feature that owns this table.
+//! Conversations: one thread between a contact and the account in one inbox.
+//!
+//! Every lookup is scoped by account (and `display_id`, the per-account number Chatwoot's
+//! API uses as the conversation id), so a guessed id from another tenant reads as missing.
+//! The list query is built for the hot path of the operator console: one query returns a
+//! page of conversations with their contact, assignee, team and inbox joined in, and two
+//! more fetch the page's last messages and labels by id — never one query per row.
+
+use parley_core::{AssigneeFilter, ConversationStatus, now_ms};
+use sqlx::any::AnyArguments;
+use sqlx::{Any, FromRow};
+
+use crate::{Result, Store, StoreError, random_token};
+
+/// A stored conversation.
+#[derive(Debug, Clone, FromRow)]
+pub struct ConversationRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub display_id: i64,
+    pub uuid: String,
+    pub inbox_id: i64,
+    pub contact_id: i64,
+    pub contact_inbox_id: Option<i64>,
+    pub status: String,
+    pub priority: Option<String>,
+    pub assignee_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub snoozed_until: Option<i64>,
+    pub custom_attributes: String,
+    pub additional_attributes: String,
+    pub first_reply_created_at: Option<i64>,
+    pub waiting_since: Option<i64>,
+    pub agent_last_seen_at: Option<i64>,
+    pub assignee_last_seen_at: Option<i64>,
+    pub contact_last_seen_at: Option<i64>,
+    pub last_activity_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ConversationRow {
+    /// The status; an unknown stored value reads as open rather than failing the request.
+    pub fn status(&self) -> ConversationStatus {
+        ConversationStatus::parse(&self.status).unwrap_or(ConversationStatus::Open)
+    }
+}
+
+/// Columns of [`ConversationRow`], unqualified (valid in SQLite's RETURNING).
+pub const CONVERSATION_COLS: &str = "id, account_id, display_id, uuid, inbox_id, contact_id, contact_inbox_id, status, priority, \
+     assignee_id, team_id, snoozed_until, custom_attributes, additional_attributes, first_reply_created_at, \
+     waiting_since, agent_last_seen_at, assignee_last_seen_at, contact_last_seen_at, last_activity_at, created_at, updated_at";
+
+/// The same columns qualified with the `c` alias, for joins.
+const CONVERSATION_COLS_C: &str = "c.id, c.account_id, c.display_id, c.uuid, c.inbox_id, c.contact_id, c.contact_inbox_id, c.status, \
+     c.priority, c.assignee_id, c.team_id, c.snoozed_until, c.custom_attributes, c.additional_attributes, \
+     c.first_reply_created_at, c.waiting_since, c.agent_last_seen_at, c.assignee_last_seen_at, c.contact_last_seen_at, \
+     c.last_activity_at, c.created_at, c.updated_at";
+
+/// A conversation with everything the API renders around it, from one joined query.
+#[derive(Debug, Clone, FromRow)]
+pub struct ConversationDetailRow {
+    #[sqlx(flatten)]
+    pub conv: ConversationRow,
+    pub inbox_name: String,
+    pub channel_type: String,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_phone_number: Option<String>,
+    pub contact_identifier: Option<String>,
+    pub contact_avatar_url: Option<String>,
+    pub contact_custom_attributes: String,
+    pub contact_additional_attributes: String,
+    pub contact_last_activity_at: Option<i64>,
+    pub contact_created_at: i64,
+    pub assignee_name: Option<String>,
+    pub assignee_display_name: Option<String>,
+    pub assignee_email: Option<String>,
+    pub assignee_avatar_url: Option<String>,
+    pub assignee_role: Option<String>,
+    pub assignee_availability: Option<String>,
+    pub team_name: Option<String>,
+    pub team_description: Option<String>,
+    pub team_allow_auto_assign: Option<i64>,
+    pub hmac_verified: Option<i64>,
+    /// Incoming messages newer than the agents' last visit.
+    pub unread_count: i64,
+}
+
+const DETAIL_SELECT: &str = "SELECT {COLS},
+    i.name AS inbox_name, i.channel_type AS channel_type,
+    ct.name AS contact_name, ct.email AS contact_email, ct.phone_number AS contact_phone_number,
+    ct.identifier AS contact_identifier, ct.avatar_url AS contact_avatar_url,
+    ct.custom_attributes AS contact_custom_attributes, ct.additional_attributes AS contact_additional_attributes,
+    ct.last_activity_at AS contact_last_activity_at, ct.created_at AS contact_created_at,
+    u.name AS assignee_name, u.display_name AS assignee_display_name, u.email AS assignee_email,
+    u.avatar_url AS assignee_avatar_url, au.role AS assignee_role, au.availability AS assignee_availability,
+    t.name AS team_name, t.description AS team_description, t.allow_auto_assign AS team_allow_auto_assign,
+    ci.hmac_verified AS hmac_verified,
+    (SELECT COUNT(*) FROM messages um WHERE um.conversation_id = c.id AND um.message_type = 0
+        AND um.created_at > COALESCE(c.agent_last_seen_at, 0)) AS unread_count
+  FROM conversations c
+  JOIN inboxes i ON i.id = c.inbox_id
+  JOIN contacts ct ON ct.id = c.contact_id
+  LEFT JOIN users u ON u.id = c.assignee_id
+  LEFT JOIN account_users au ON au.account_id = c.account_id AND au.user_id = c.assignee_id
+  LEFT JOIN teams t ON t.id = c.team_id
+  LEFT JOIN contact_inboxes ci ON ci.id = c.contact_inbox_id";
+
+/// Which conversations to list. Every field narrows the set; `account_id` is mandatory.
+#[derive(Debug, Clone)]
+pub struct ConversationFilter {
+    pub account_id: i64,
+    /// `None` lists every status (Chatwoot's `status=all`).
+    pub status: Option<ConversationStatus>,
+    pub assignee: AssigneeFilter,
+    /// The caller, for `assignee_type=me` and the `mine_count`.
+    pub user_id: i64,
+    /// Set for agents: only inboxes this user is a member of.
+    pub member_of: Option<i64>,
+    pub inbox_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub display_id: Option<i64>,
+    /// Any of these labels.
+    pub labels: Vec<String>,
+}
+
+impl ConversationFilter {
+    /// Everything of an account visible to `user_id` (no status filter).
+    pub fn all(account_id: i64, user_id: i64) -> Self {
+        Self {
+            account_id,
+            status: None,
+            assignee: AssigneeFilter::All,
+            user_id,
+            member_of: None,
+            inbox_id: None,
+            team_id: None,
+            contact_id: None,
+            display_id: None,
+            labels: Vec::new(),
+        }
+    }
+}
+
+/// The four counts of the conversation list's tabs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromRow, serde::Serialize)]
+pub struct ConversationCounts {
+    pub mine_count: i64,
+    pub unassigned_count: i64,
+    pub assigned_count: i64,
+    pub all_count: i64,
+}
+
+/// An inbox as conversations need it.
+#[derive(Debug, Clone, FromRow)]
+pub struct InboxRef {
+    pub id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub channel_type: String,
+    pub identifier: String,
+}
+
+/// A team as conversations need it.
+#[derive(Debug, Clone, FromRow)]
+pub struct TeamRef {
+    pub id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub allow_auto_assign: i64,
+}
+
+/// Fields of a new conversation.
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    pub account_id: i64,
+    pub inbox_id: i64,
+    pub contact_id: i64,
+    /// The contact's identity in the inbox; found or created when `None`.
+    pub contact_inbox_id: Option<i64>,
+    /// Source id for a contact identity created on the fly (random when `None`).
+    pub source_id: Option<String>,
+    pub status: ConversationStatus,
+    pub assignee_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub custom_attributes: String,
+    pub additional_attributes: String,
+}
+
+/// A bind value of dynamically built SQL.
+#[derive(Debug, Clone)]
+enum Arg {
+    I(i64),
+    S(String),
+}
+
+fn bind_as<'q, O>(
+    mut q: sqlx::query::QueryAs<'q, Any, O, AnyArguments>,
+    args: &[Arg],
+) -> sqlx::query::QueryAs<'q, Any, O, AnyArguments> {
+    for a in args {
+        q = match a {
+            Arg::I(v) => q.bind(*v),
+            Arg::S(v) => q.bind(v.clone()),
+        };
+    }
+    q
+}
+
+/// Builds the WHERE clause of a filter (without the assignee part when `with_assignee`
+/// is false, for the tab counts). Placeholders are numbered from `$1`.
+fn filter_sql(f: &ConversationFilter, with_assignee: bool) -> (String, Vec<Arg>) {
+    let mut args = vec![Arg::I(f.account_id)];
+    let mut sql = String::from("c.account_id = $1");
+    let mut push = |sql: &mut String, clause: &str, arg: Arg| {
+        args.push(arg);
+        sql.push_str(&clause.replace('?', &format!("${}", args.len())));
+    };
+    if let Some(s) = f.status {
+        push(&mut sql, " AND c.status = ?", Arg::S(s.as_str().into()));
+    }
+    if let Some(u) = f.member_of {
+        push(
+            &mut sql,
+            " AND c.inbox_id IN (SELECT inbox_id FROM inbox_members WHERE user_id = ?)",
+            Arg::I(u),
+        );
+    }
+    if let Some(i) = f.inbox_id {
+        push(&mut sql, " AND c.inbox_id = ?", Arg::I(i));
+    }
+    if let Some(t) = f.team_id {
+        push(&mut sql, " AND c.team_id = ?", Arg::I(t));
+    }
+    if let Some(ct) = f.contact_id {
+        push(&mut sql, " AND c.contact_id = ?", Arg::I(ct));
+    }
+    if let Some(d) = f.display_id {
+        push(&mut sql, " AND c.display_id = ?", Arg::I(d));
+    }
+    if !f.labels.is_empty() {
+        sql.push_str(
+            " AND c.id IN (SELECT conversation_id FROM conversation_labels WHERE label IN (",
+        );
+        for (n, l) in f.labels.iter().enumerate() {
+            if n > 0 {
+                sql.push_str(", ");
+            }
+            push(&mut sql, "?", Arg::S(l.clone()));
+        }
+        sql.push_str("))");
+    }
+    if with_assignee {
+        match f.assignee {
+            AssigneeFilter::All => {}
+            AssigneeFilter::Me => push(&mut sql, " AND c.assignee_id = ?", Arg::I(f.user_id)),
+            AssigneeFilter::Unassigned => sql.push_str(" AND c.assignee_id IS NULL"),
+            AssigneeFilter::Assigned => sql.push_str(" AND c.assignee_id IS NOT NULL"),
+        }
+    }
+    (sql, args)
+}
+
+/// Comma-separated integer list for `IN (…)`; the values are integers, so inlining them
+/// cannot inject SQL, and it keeps the statement one round trip for any page size.
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    /// One page of conversations matching `f`, newest activity first, with joined details.
+    pub async fn list_conversations(
+        &self,
+        f: &ConversationFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<ConversationDetailRow>> {
+        let (where_sql, args) = filter_sql(f, true);
+        let n = args.len();
+        let sql = format!(
+            "{} WHERE {where_sql} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ${} OFFSET ${}",
+            DETAIL_SELECT.replace("{COLS}", CONVERSATION_COLS_C),
+            n + 1,
+            n + 2
+        );
+        let q = sqlx::query_as::<_, ConversationDetailRow>(sqlx::AssertSqlSafe(sql));
+        Ok(bind_as(q, &args)
+            .bind(limit)
+            .bind(offset.max(0))
+            .fetch_all(self.reader())
+            .await?)
+    }
+
+    /// The tab counts for `f`, ignoring its assignee filter, in one query.
+    pub async fn count_conversations(&self, f: &ConversationFilter) -> Result<ConversationCounts> {
+        let (where_sql, mut args) = filter_sql(f, false);
+        args.push(Arg::I(f.user_id));
+        let me = args.len();
+        let sql = format!(
+            "SELECT COUNT(CASE WHEN c.assignee_id = ${me} THEN 1 END) AS mine_count,
+                    COUNT(CASE WHEN c.assignee_id IS NULL THEN 1 END) AS unassigned_count,
+                    COUNT(c.assignee_id) AS assigned_count,
+                    COUNT(*) AS all_count
+             FROM conversations c WHERE {where_sql}"
+        );
+        let q = sqlx::query_as::<_, ConversationCounts>(sqlx::AssertSqlSafe(sql));
+        Ok(bind_as(q, &args).fetch_one(self.reader()).await?)
+    }
+
+    /// One conversation by its per-account number, with joined details.
+    pub async fn conversation_detail(
+        &self,
+        account_id: i64,
+        display_id: i64,
+    ) -> Result<Option<ConversationDetailRow>> {
+        let mut f = ConversationFilter::all(account_id, 0);
+        f.display_id = Some(display_id);
+        Ok(self.list_conversations(&f, 1, 0).await?.into_iter().next())
+    }
+
+    /// One conversation by its per-account number.
+    pub async fn conversation(
+        &self,
+        account_id: i64,
+        display_id: i64,
+    ) -> Result<Option<ConversationRow>> {
+        let sql = format!(
+            "SELECT {CONVERSATION_COLS} FROM conversations WHERE account_id = $1 AND display_id = $2"
+        );
+        Ok(
+            sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+                .bind(account_id)
+                .bind(display_id)
+                .fetch_optional(self.reader())
+                .await?,
+        )
+    }
+
+    /// Labels of several conversations (by internal id), as `(conversation_id, label)`
+    /// sorted by label.
+    pub async fn labels_of(&self, conversation_ids: &[i64]) -> Result<Vec<(i64, String)>> {
+        if conversation_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT conversation_id, label FROM conversation_labels WHERE conversation_id IN ({}) ORDER BY label",
+            id_list(conversation_ids)
+        );
+        Ok(sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.reader())
+            .await?)
+    }
+
+    /// Replaces the labels of a conversation; returns them sorted.
+    pub async fn replace_conversation_labels(
+        &self,
+        conversation_id: i64,
+        labels: &[String],
+    ) -> Result<Vec<String>> {
+        let mut tx = self.writer().begin().await?;
+        sqlx::query("DELETE FROM conversation_labels WHERE conversation_id = $1")
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await?;
+        for l in labels {
+            sqlx::query(
+                "INSERT INTO conversation_labels (conversation_id, label) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(conversation_id)
+            .bind(l)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE conversations SET updated_at = $2 WHERE id = $1")
+            .bind(conversation_id)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut out: Vec<String> = labels.to_vec();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// An inbox of an account.
+    pub async fn inbox_ref(&self, account_id: i64, inbox_id: i64) -> Result<Option<InboxRef>> {
+        Ok(sqlx::query_as::<_, InboxRef>(
+            "SELECT id, account_id, name, channel_type, identifier FROM inboxes WHERE account_id = $1 AND id = $2",
+        )
+        .bind(account_id)
+        .bind(inbox_id)
+        .fetch_optional(self.reader())
+        .await?)
+    }
+
+    /// A team of an account.
+    pub async fn team_ref(&self, account_id: i64, team_id: i64) -> Result<Option<TeamRef>> {
+        Ok(sqlx::query_as::<_, TeamRef>(
+            "SELECT id, account_id, name, description, allow_auto_assign FROM teams WHERE account_id = $1 AND id = $2",
+        )
+        .bind(account_id)
+        .bind(team_id)
+        .fetch_optional(self.reader())
+        .await?)
+    }
+
+    /// Whether a user is a member of an inbox.
+    pub async fn is_inbox_member(&self, inbox_id: i64, user_id: i64) -> Result<bool> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT 1 FROM inbox_members WHERE inbox_id = $1 AND user_id = $2")
+                .bind(inbox_id)
+                .bind(user_id)
+                .fetch_optional(self.reader())
+                .await?;
+        Ok(row.is_some())
+    }
+
+    /// Creates a conversation with the account's next `display_id`, finding or creating
+    /// the contact's identity in the inbox, in one transaction.
+    pub async fn create_conversation(&self, n: &NewConversation) -> Result<ConversationRow> {
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        let contact_inbox_id = match n.contact_inbox_id {
+            Some(id) => id,
+            None => {
+                let existing: Option<(i64,)> = match &n.source_id {
+                    Some(sid) => sqlx::query_as(
+                        "SELECT id FROM contact_inboxes WHERE inbox_id = $1 AND source_id = $2 AND contact_id = $3",
+                    )
+                    .bind(n.inbox_id)
+                    .bind(sid.clone())
+                    .bind(n.contact_id),
+                    None => sqlx::query_as(
+                        "SELECT id FROM contact_inboxes WHERE inbox_id = $1 AND contact_id = $2 ORDER BY id LIMIT 1",
+                    )
+                    .bind(n.inbox_id)
+                    .bind(n.contact_id),
+                }
+                .fetch_optional(&mut *tx)
+                .await?;
+                match existing {
+                    Some((id,)) => id,
+                    None => {
+                        let sid = n
+                            .source_id
+                            .clone()
+                            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                        let (id,): (i64,) = sqlx::query_as(
+                            "INSERT INTO contact_inboxes (contact_id, inbox_id, source_id, pubsub_token, created_at)
+                             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                        )
+                        .bind(n.contact_id)
+                        .bind(n.inbox_id)
+                        .bind(sid)
+                        .bind(random_token(24))
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        id
+                    }
+                }
+            }
+        };
+        let display_id = Store::next_display_id(&mut *tx, n.account_id).await?;
+        let sql = format!(
+            "INSERT INTO conversations (account_id, display_id, uuid, inbox_id, contact_id, contact_inbox_id, status,
+                assignee_id, team_id, custom_attributes, additional_attributes, last_activity_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12) RETURNING {CONVERSATION_COLS}"
+        );
+        let row = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+            .bind(n.account_id)
+            .bind(display_id)
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(n.inbox_id)
+            .bind(n.contact_id)
+            .bind(contact_inbox_id)
+            .bind(n.status.as_str())
+            .bind(n.assignee_id)
+            .bind(n.team_id)
+            .bind(n.custom_attributes.clone())
+            .bind(n.additional_attributes.clone())
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Applies `set` (a SET clause over `$2…`) to one conversation and returns it before
+    /// and after, read and written in one transaction so the pair is consistent.
+    async fn update_conversation(
+        &self,
+        id: i64,
+        set: &str,
+        args: Vec<Arg>,
+    ) -> Result<(ConversationRow, ConversationRow)> {
+        let mut tx = self.writer().begin().await?;
+        let sel = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
+        let before = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sel))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let sql =
+            format!("UPDATE conversations SET {set} WHERE id = $1 RETURNING {CONVERSATION_COLS}");
+        let q = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql)).bind(id);
+        let after = bind_as(q, &args).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok((before, after))
+    }
+
+    /// Sets the status (and the snooze deadline, cleared unless snoozed).
+    pub async fn set_conversation_status(
+        &self,
+        id: i64,
+        status: ConversationStatus,
+        snoozed_until: Option<i64>,
+    ) -> Result<(ConversationRow, ConversationRow)> {
+        let snooze = if status == ConversationStatus::Snoozed {
+            snoozed_until.unwrap_or(-1)
+        } else {
+            -1
+        };
+        self.update_conversation(
+            id,
+            "status = $2, snoozed_until = CASE WHEN $3 < 0 THEN NULL ELSE $3 END, updated_at = $4,
+             waiting_since = CASE WHEN $2 = 'resolved' THEN NULL ELSE waiting_since END",
+            vec![
+                Arg::S(status.as_str().into()),
+                Arg::I(snooze),
+                Arg::I(now_ms()),
+            ],
+        )
+        .await
+    }
+
+    /// Sets the priority (`None` clears it).
+    pub async fn set_conversation_priority(
+        &self,
+        id: i64,
+        priority: Option<&str>,
+    ) -> Result<(ConversationRow, ConversationRow)> {
+        let p = priority.unwrap_or("").to_string();
+        self.update_conversation(
+            id,
+            "priority = CASE WHEN $2 = '' THEN NULL ELSE $2 END, updated_at = $3",
+            vec![Arg::S(p), Arg::I(now_ms())],
+        )
+        .await
+    }
+
+    /// Sets or clears the assigned agent.
+    pub async fn set_conversation_assignee(
+        &self,
+        id: i64,
+        assignee_id: Option<i64>,
+    ) -> Result<(ConversationRow, ConversationRow)> {
+        self.update_conversation(
+            id,
+            "assignee_id = CASE WHEN $2 = 0 THEN NULL ELSE $2 END, updated_at = $3",
+            vec![Arg::I(assignee_id.unwrap_or(0)), Arg::I(now_ms())],
+        )
+        .await
+    }
+
+    /// Sets or clears the team.
+    pub async fn set_conversation_team(
+        &self,
+        id: i64,
+        team_id: Option<i64>,
+    ) -> Result<(ConversationRow, ConversationRow)> {
+        self.update_conversation(
+            id,
+            "team_id = CASE WHEN $2 = 0 THEN NULL ELSE $2 END, updated_at = $3",
+            vec![Arg::I(team_id.unwrap_or(0)), Arg::I(now_ms())],
+        )
+        .await
+    }
+
+    /// Replaces the custom attributes (a JSON object as text).
+    pub async fn set_conversation_custom_attributes(
+        &self,
+        id: i64,
+        json: &str,
+    ) -> Result<(ConversationRow, ConversationRow)> {
+        self.update_conversation(
+            id,
+            "custom_attributes = $2, updated_at = $3",
+            vec![Arg::S(json.into()), Arg::I(now_ms())],
+        )
+        .await
+    }
+
+    /// Records that an agent looked at the conversation (and the assignee, when it is them).
+    pub async fn touch_agent_last_seen(&self, id: i64, user_id: i64) -> Result<ConversationRow> {
+        let (_, after) = self
+            .update_conversation(
+                id,
+                "agent_last_seen_at = $2,
+                 assignee_last_seen_at = CASE WHEN assignee_id = $3 THEN $2 ELSE assignee_last_seen_at END",
+                vec![Arg::I(now_ms()), Arg::I(user_id)],
+            )
+            .await?;
+        Ok(after)
+    }
+
+    /// Records that the contact looked at the conversation.
+    pub async fn touch_contact_last_seen(&self, id: i64) -> Result<ConversationRow> {
+        let (_, after) = self
+            .update_conversation(id, "contact_last_seen_at = $2", vec![Arg::I(now_ms())])
+            .await?;
+        Ok(after)
+    }
+}
+
+/// Minimal rows for tests of conversations before the inbox, team and contact features
+/// exist on this branch. Not used by the server.
+#[doc(hidden)]
+pub mod fixtures {
+    use parley_core::now_ms;
+
+    use crate::{Result, Store, random_token};
+
+    /// An inbox of `channel_type` (e.g. `Channel::Api`); returns `(id, identifier)`.
+    pub async fn inbox(
+        s: &Store,
+        account_id: i64,
+        name: &str,
+        channel_type: &str,
+    ) -> Result<(i64, String)> {
+        let identifier = random_token(12);
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO inboxes (account_id, name, channel_type, identifier, hmac_token, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(name.to_string())
+        .bind(channel_type.to_string())
+        .bind(identifier.clone())
+        .bind(random_token(12))
+        .bind(now_ms())
+        .fetch_one(s.writer())
+        .await?;
+        Ok((id, identifier))
+    }
+
+    /// Makes a user a member of an inbox.
+    pub async fn inbox_member(s: &Store, inbox_id: i64, user_id: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO inbox_members (inbox_id, user_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(inbox_id)
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(s.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// A team; returns its id.
+    pub async fn team(s: &Store, account_id: i64, name: &str) -> Result<i64> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO teams (account_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(name.to_string())
+        .bind(now_ms())
+        .fetch_one(s.writer())
+        .await?;
+        Ok(id)
+    }
+
+    /// A contact with an identity in `inbox_id`; returns `(contact_id, contact_inbox_id,
+    /// source_id)` — the source id is the visitor's Client API identifier.
+    pub async fn contact(
+        s: &Store,
+        account_id: i64,
+        inbox_id: i64,
+        name: &str,
+    ) -> Result<(i64, i64, String)> {
+        let now = now_ms();
+        let (contact_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO contacts (account_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(name.to_string())
+        .bind(now)
+        .fetch_one(s.writer())
+        .await?;
+        let source_id = random_token(16);
+        let (ci,): (i64,) = sqlx::query_as(
+            "INSERT INTO contact_inboxes (contact_id, inbox_id, source_id, pubsub_token, created_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(contact_id)
+        .bind(inbox_id)
+        .bind(source_id.clone())
+        .bind(random_token(16))
+        .bind(now)
+        .fetch_one(s.writer())
+        .await?;
+        Ok((contact_id, ci, source_id))
+    }
+}

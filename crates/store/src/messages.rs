@@ -1,1 +1,521 @@
-//! Placeholder: filled in by the feature that owns this table.
+//! Messages and their attachments.
+//!
+//! [`Store::insert_message`] is the single write path of a message: idempotency on
+//! `echo_id` (and on the channel's `source_id`), the message, its attachments and the
+//! conversation's bookkeeping (activity time, first reply, waiting time, reopening) are one
+//! transaction, so a crash never leaves a message without its effects or the reverse.
+//! Reads always join the sender and the attachments in one query.
+
+use parley_core::now_ms;
+use sqlx::FromRow;
+
+use crate::conversations::{CONVERSATION_COLS, ConversationRow, id_list};
+use crate::{Result, Store, StoreError};
+
+/// A stored message with what rendering needs: the conversation's `display_id` and the
+/// sender's name and avatar (a user or a contact, by `sender_type`).
+#[derive(Debug, Clone, FromRow)]
+pub struct MessageRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub inbox_id: i64,
+    pub conversation_id: i64,
+    pub message_type: i64,
+    pub content: Option<String>,
+    pub content_type: String,
+    pub content_attributes: String,
+    pub additional_attributes: String,
+    pub private: i64,
+    pub status: String,
+    pub sender_type: Option<String>,
+    pub sender_id: Option<i64>,
+    pub echo_id: Option<String>,
+    pub source_id: Option<String>,
+    pub external_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub display_id: i64,
+    pub sender_name: Option<String>,
+    pub sender_display_name: Option<String>,
+    pub sender_avatar_url: Option<String>,
+    pub sender_email: Option<String>,
+}
+
+/// A stored attachment.
+#[derive(Debug, Clone, FromRow)]
+pub struct AttachmentRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub message_id: i64,
+    pub file_type: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub file_size: i64,
+    pub storage_key: String,
+    pub created_at: i64,
+}
+
+const ATTACHMENT_COLS: &str = "id, account_id, message_id, file_type, file_name, content_type, file_size, storage_key, created_at";
+
+/// A message with its attachments.
+#[derive(Debug, Clone)]
+pub struct MessageWithAttachments {
+    pub message: MessageRow,
+    pub attachments: Vec<AttachmentRow>,
+}
+
+/// One row of the message/attachment join.
+#[derive(FromRow)]
+struct JoinedRow {
+    #[sqlx(flatten)]
+    message: MessageRow,
+    a_id: Option<i64>,
+    a_file_type: Option<String>,
+    a_file_name: Option<String>,
+    a_content_type: Option<String>,
+    a_file_size: Option<i64>,
+    a_storage_key: Option<String>,
+    a_created_at: Option<i64>,
+}
+
+const MESSAGE_SELECT: &str = "SELECT m.id, m.account_id, m.inbox_id, m.conversation_id, m.message_type, m.content,
+    m.content_type, m.content_attributes, m.additional_attributes, m.private, m.status, m.sender_type, m.sender_id,
+    m.echo_id, m.source_id, m.external_error, m.created_at, m.updated_at, c.display_id,
+    COALESCE(u.name, ct.name) AS sender_name, u.display_name AS sender_display_name,
+    COALESCE(u.avatar_url, ct.avatar_url) AS sender_avatar_url, COALESCE(u.email, ct.email) AS sender_email,
+    a.id AS a_id, a.file_type AS a_file_type, a.file_name AS a_file_name, a.content_type AS a_content_type,
+    a.file_size AS a_file_size, a.storage_key AS a_storage_key, a.created_at AS a_created_at
+  FROM messages m
+  JOIN conversations c ON c.id = m.conversation_id
+  LEFT JOIN users u ON m.sender_type = 'User' AND u.id = m.sender_id
+  LEFT JOIN contacts ct ON m.sender_type = 'Contact' AND ct.id = m.sender_id
+  LEFT JOIN attachments a ON a.message_id = m.id";
+
+/// Groups joined rows (ordered by message id, then attachment id) into messages.
+fn group(rows: Vec<JoinedRow>) -> Vec<MessageWithAttachments> {
+    let mut out: Vec<MessageWithAttachments> = Vec::new();
+    for r in rows {
+        let att = match (r.a_id, r.a_storage_key) {
+            (Some(id), Some(storage_key)) => Some(AttachmentRow {
+                id,
+                account_id: r.message.account_id,
+                message_id: r.message.id,
+                file_type: r.a_file_type.unwrap_or_default(),
+                file_name: r.a_file_name.unwrap_or_default(),
+                content_type: r.a_content_type.unwrap_or_default(),
+                file_size: r.a_file_size.unwrap_or(0),
+                storage_key,
+                created_at: r.a_created_at.unwrap_or(0),
+            }),
+            _ => None,
+        };
+        match out.last_mut() {
+            Some(last) if last.message.id == r.message.id => last.attachments.extend(att),
+            _ => out.push(MessageWithAttachments {
+                message: r.message,
+                attachments: att.into_iter().collect(),
+            }),
+        }
+    }
+    out
+}
+
+/// How a new message changes its conversation's waiting clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// The contact now waits for an answer (kept if already waiting).
+    Start,
+    /// An agent answered.
+    Stop,
+    Keep,
+}
+
+/// What storing a message does to its conversation; decided by the service from the
+/// kind of message, applied here inside the message's transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct ConversationEffects {
+    /// Set `first_reply_created_at` if it is not set yet.
+    pub first_reply: bool,
+    pub waiting: Waiting,
+    /// Reopen a resolved or snoozed conversation.
+    pub reopen: bool,
+}
+
+/// A new attachment whose file is already on disk under `storage_key`.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub file_type: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub file_size: i64,
+    pub storage_key: String,
+}
+
+/// Fields of a new message.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub account_id: i64,
+    pub inbox_id: i64,
+    pub conversation_id: i64,
+    pub message_type: i64,
+    pub content: Option<String>,
+    pub content_type: String,
+    pub content_attributes: String,
+    pub additional_attributes: String,
+    pub private: bool,
+    pub status: String,
+    pub sender_type: Option<String>,
+    pub sender_id: Option<i64>,
+    pub echo_id: Option<String>,
+    pub source_id: Option<String>,
+    pub attachments: Vec<NewAttachment>,
+}
+
+/// Outcome of [`Store::insert_message`].
+#[derive(Debug, Clone)]
+pub enum MessageInsert {
+    /// Stored; the conversation before and after its bookkeeping.
+    Created {
+        message_id: i64,
+        before: Box<ConversationRow>,
+        after: Box<ConversationRow>,
+    },
+    /// A message with the same `echo_id` (same conversation) or `source_id` (same inbox)
+    /// already exists; nothing was written.
+    Duplicate { message_id: i64 },
+}
+
+impl Store {
+    /// Stores a message with its attachments and applies `fx` to its conversation, in one
+    /// transaction. A repeated `echo_id` or `source_id` returns the existing message,
+    /// including when two requests race (the unique index decides, the loser reads).
+    pub async fn insert_message(
+        &self,
+        m: &NewMessage,
+        fx: ConversationEffects,
+    ) -> Result<MessageInsert> {
+        match self.insert_message_tx(m, fx).await {
+            Err(StoreError::Conflict(c)) => match self.existing_duplicate(m).await? {
+                Some(message_id) => Ok(MessageInsert::Duplicate { message_id }),
+                None => Err(StoreError::Conflict(c)),
+            },
+            other => other,
+        }
+    }
+
+    async fn existing_duplicate(&self, m: &NewMessage) -> Result<Option<i64>> {
+        if let Some(echo) = &m.echo_id {
+            let row: Option<(i64,)> = sqlx::query_as(
+                "SELECT id FROM messages WHERE conversation_id = $1 AND echo_id = $2",
+            )
+            .bind(m.conversation_id)
+            .bind(echo.clone())
+            .fetch_optional(self.writer())
+            .await?;
+            if let Some((id,)) = row {
+                return Ok(Some(id));
+            }
+        }
+        if let Some(src) = &m.source_id {
+            let row: Option<(i64,)> = sqlx::query_as(
+                "SELECT id FROM messages WHERE inbox_id = $1 AND source_id = $2 AND conversation_id = $3",
+            )
+            .bind(m.inbox_id)
+            .bind(src.clone())
+            .bind(m.conversation_id)
+            .fetch_optional(self.writer())
+            .await?;
+            if let Some((id,)) = row {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn insert_message_tx(
+        &self,
+        m: &NewMessage,
+        fx: ConversationEffects,
+    ) -> Result<MessageInsert> {
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        if let Some(src) = &m.source_id {
+            let row: Option<(i64, i64)> = sqlx::query_as(
+                "SELECT id, conversation_id FROM messages WHERE inbox_id = $1 AND source_id = $2",
+            )
+            .bind(m.inbox_id)
+            .bind(src.clone())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((id, conv)) = row {
+                if conv == m.conversation_id {
+                    return Ok(MessageInsert::Duplicate { message_id: id });
+                }
+                return Err(StoreError::Conflict("messages_source".into()));
+            }
+        }
+        let inserted: Option<(i64,)> = sqlx::query_as(
+            "INSERT INTO messages (account_id, inbox_id, conversation_id, message_type, content, content_type,
+                content_attributes, additional_attributes, private, status, sender_type, sender_id, echo_id, source_id,
+                created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)
+             ON CONFLICT (conversation_id, echo_id) WHERE echo_id IS NOT NULL DO NOTHING
+             RETURNING id",
+        )
+        .bind(m.account_id)
+        .bind(m.inbox_id)
+        .bind(m.conversation_id)
+        .bind(m.message_type)
+        .bind(m.content.clone())
+        .bind(m.content_type.clone())
+        .bind(m.content_attributes.clone())
+        .bind(m.additional_attributes.clone())
+        .bind(i64::from(m.private))
+        .bind(m.status.clone())
+        .bind(m.sender_type.clone())
+        .bind(m.sender_id)
+        .bind(m.echo_id.clone())
+        .bind(m.source_id.clone())
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((message_id,)) = inserted else {
+            // The echo id is taken: this is a retry of a message already stored.
+            let (id,): (i64,) = sqlx::query_as(
+                "SELECT id FROM messages WHERE conversation_id = $1 AND echo_id = $2",
+            )
+            .bind(m.conversation_id)
+            .bind(m.echo_id.clone())
+            .fetch_one(&mut *tx)
+            .await?;
+            return Ok(MessageInsert::Duplicate { message_id: id });
+        };
+        for a in &m.attachments {
+            sqlx::query(
+                "INSERT INTO attachments (account_id, message_id, file_type, file_name, content_type, file_size,
+                    storage_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(m.account_id)
+            .bind(message_id)
+            .bind(a.file_type.clone())
+            .bind(a.file_name.clone())
+            .bind(a.content_type.clone())
+            .bind(a.file_size)
+            .bind(a.storage_key.clone())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let sel = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
+        let before = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sel))
+            .bind(m.conversation_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let waiting = match fx.waiting {
+            Waiting::Keep => 0i64,
+            Waiting::Start => 1,
+            Waiting::Stop => 2,
+        };
+        let upd = format!(
+            "UPDATE conversations SET last_activity_at = $2, updated_at = $2,
+                first_reply_created_at = CASE WHEN $3 = 1 AND first_reply_created_at IS NULL THEN $2
+                                              ELSE first_reply_created_at END,
+                waiting_since = CASE WHEN $4 = 1 THEN COALESCE(waiting_since, $2)
+                                     WHEN $4 = 2 THEN NULL ELSE waiting_since END,
+                snoozed_until = CASE WHEN $5 = 1 AND status IN ('resolved', 'snoozed') THEN NULL ELSE snoozed_until END,
+                status = CASE WHEN $5 = 1 AND status IN ('resolved', 'snoozed') THEN 'open' ELSE status END
+             WHERE id = $1 RETURNING {CONVERSATION_COLS}"
+        );
+        let after = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(upd))
+            .bind(m.conversation_id)
+            .bind(now)
+            .bind(i64::from(fx.first_reply))
+            .bind(waiting)
+            .bind(i64::from(fx.reopen))
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(MessageInsert::Created {
+            message_id,
+            before: Box::new(before),
+            after: Box::new(after),
+        })
+    }
+
+    /// One message by id, scoped to its conversation (internal id).
+    pub async fn message(
+        &self,
+        conversation_id: i64,
+        message_id: i64,
+    ) -> Result<Option<MessageWithAttachments>> {
+        let sql = format!(
+            "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.id = $2 ORDER BY m.id, a.id"
+        );
+        let rows = sqlx::query_as::<_, JoinedRow>(sqlx::AssertSqlSafe(sql))
+            .bind(conversation_id)
+            .bind(message_id)
+            .fetch_all(self.reader())
+            .await?;
+        Ok(group(rows).into_iter().next())
+    }
+
+    /// A page of a conversation's messages, oldest first within the page: the newest
+    /// `limit` before `before`, or the oldest `limit` after `after`, or the newest `limit`.
+    /// `public_only` leaves out private notes (the contact's view).
+    pub async fn messages_page(
+        &self,
+        conversation_id: i64,
+        before: Option<i64>,
+        after: Option<i64>,
+        limit: i64,
+        public_only: bool,
+    ) -> Result<Vec<MessageWithAttachments>> {
+        let private = if public_only { " AND private = 0" } else { "" };
+        let inner = match (before, after) {
+            (None, Some(_)) => format!(
+                "SELECT id FROM messages WHERE conversation_id = $1{private} AND id > $2 ORDER BY id ASC LIMIT $3"
+            ),
+            _ => format!(
+                "SELECT id FROM messages WHERE conversation_id = $1{private} AND id < $2 AND id > $4 ORDER BY id DESC LIMIT $3"
+            ),
+        };
+        let sql = format!("{MESSAGE_SELECT} WHERE m.id IN ({inner}) ORDER BY m.id, a.id");
+        let q = sqlx::query_as::<_, JoinedRow>(sqlx::AssertSqlSafe(sql)).bind(conversation_id);
+        let q = match (before, after) {
+            (None, Some(a)) => q.bind(a).bind(limit),
+            (b, a) => q
+                .bind(b.unwrap_or(i64::MAX))
+                .bind(limit)
+                .bind(a.unwrap_or(0)),
+        };
+        Ok(group(q.fetch_all(self.reader()).await?))
+    }
+
+    /// The last message and the last non-activity message of each conversation (by
+    /// internal id), in one query. Returns messages ordered by id.
+    pub async fn last_messages(
+        &self,
+        conversation_ids: &[i64],
+    ) -> Result<Vec<MessageWithAttachments>> {
+        if conversation_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = id_list(conversation_ids);
+        let sql = format!(
+            "{MESSAGE_SELECT} WHERE m.id IN (
+                SELECT MAX(id) FROM messages WHERE conversation_id IN ({ids}) GROUP BY conversation_id
+                UNION
+                SELECT MAX(id) FROM messages WHERE conversation_id IN ({ids}) AND message_type <> 2 GROUP BY conversation_id
+             ) ORDER BY m.id, a.id"
+        );
+        let rows = sqlx::query_as::<_, JoinedRow>(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.reader())
+            .await?;
+        Ok(group(rows))
+    }
+
+    /// Changes the content and content attributes of a message.
+    pub async fn update_message(
+        &self,
+        message_id: i64,
+        content: Option<&str>,
+        content_attributes: &str,
+    ) -> Result<()> {
+        let r = sqlx::query(
+            "UPDATE messages SET content = $2, content_attributes = $3, updated_at = $4 WHERE id = $1",
+        )
+        .bind(message_id)
+        .bind(content.map(str::to_string))
+        .bind(content_attributes.to_string())
+        .bind(now_ms())
+        .execute(self.writer())
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Marks a message deleted (new content and attributes) and removes its attachments;
+    /// returns the removed attachments so their files can be deleted after commit.
+    pub async fn delete_message(
+        &self,
+        message_id: i64,
+        content: &str,
+        content_attributes: &str,
+    ) -> Result<Vec<AttachmentRow>> {
+        let mut tx = self.writer().begin().await?;
+        let sql = format!("SELECT {ATTACHMENT_COLS} FROM attachments WHERE message_id = $1");
+        let removed = sqlx::query_as::<_, AttachmentRow>(sqlx::AssertSqlSafe(sql))
+            .bind(message_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM attachments WHERE message_id = $1")
+            .bind(message_id)
+            .execute(&mut *tx)
+            .await?;
+        let r = sqlx::query(
+            "UPDATE messages SET content = $2, content_attributes = $3, updated_at = $4 WHERE id = $1",
+        )
+        .bind(message_id)
+        .bind(content.to_string())
+        .bind(content_attributes.to_string())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    /// An attachment of an account, with the message and conversation it belongs to
+    /// (`(attachment, conversation internal id, inbox id, private)`).
+    pub async fn attachment(
+        &self,
+        account_id: i64,
+        attachment_id: i64,
+    ) -> Result<Option<(AttachmentRow, ConversationRow, bool)>> {
+        let sql =
+            format!("SELECT {ATTACHMENT_COLS} FROM attachments WHERE account_id = $1 AND id = $2");
+        let Some(att) = sqlx::query_as::<_, AttachmentRow>(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .bind(attachment_id)
+            .fetch_optional(self.reader())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let (conversation_id, private): (i64, i64) =
+            sqlx::query_as("SELECT conversation_id, private FROM messages WHERE id = $1")
+                .bind(att.message_id)
+                .fetch_one(self.reader())
+                .await?;
+        let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
+        let conv = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+            .bind(conversation_id)
+            .fetch_one(self.reader())
+            .await?;
+        Ok(Some((att, conv, private != 0)))
+    }
+
+    /// Number of attachment rows of an account (tests check that refused uploads store nothing).
+    pub async fn count_attachments(&self, account_id: i64) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM attachments WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_one(self.reader())
+            .await?;
+        Ok(n)
+    }
+
+    /// Number of messages in a conversation (internal id).
+    pub async fn count_messages(&self, conversation_id: i64) -> Result<i64> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM messages WHERE conversation_id = $1")
+                .bind(conversation_id)
+                .fetch_one(self.reader())
+                .await?;
+        Ok(n)
+    }
+}

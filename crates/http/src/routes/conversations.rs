@@ -1,9 +1,340 @@
-//! Placeholder: filled in by the feature that owns this resource.
+//! `/api/v1/accounts/{account_id}/conversations…`: Chatwoot's conversation API — list with
+//! filters and tab counts, create, show, status, priority, assignment, labels, custom
+//! attributes and "seen". `{conversation_id}` is the per-account `display_id`.
+//!
+//! Response bodies are the service's Chatwoot-shaped views (the same JSON the event bus
+//! carries), so they are documented as objects here.
 
+use axum::extract::State;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::auth::Acct;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Json, Path, Query};
+use parley_service::conversations::{CreateConversation, ListQuery};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(meta))
+        .routes(routes!(show))
+        .routes(routes!(toggle_status))
+        .routes(routes!(toggle_priority))
+        .routes(routes!(assignments))
+        .routes(routes!(labels, set_labels))
+        .routes(routes!(custom_attributes))
+        .routes(routes!(update_last_seen))
+}
+
+/// Distinguishes a missing field (`None`) from an explicit `null` (`Some(None)`).
+pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Query parameters of the conversation list (`labels[]` may repeat).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameters; parsed from the raw pairs
+pub struct ListParams {
+    /// `open` (default), `resolved`, `pending`, `snoozed` or `all`.
+    status: Option<String>,
+    /// `me`, `unassigned`, `assigned` or `all` (default).
+    assignee_type: Option<String>,
+    inbox_id: Option<i64>,
+    team_id: Option<i64>,
+    /// Conversations with any of these labels; repeat as `labels[]=a&labels[]=b`.
+    #[serde(rename = "labels[]")]
+    #[param(rename = "labels[]")]
+    labels: Option<Vec<String>>,
+    /// 1-based page of 25.
+    page: Option<i64>,
+}
+
+fn int_param(name: &str, v: &str) -> Result<i64, ApiError> {
+    v.parse()
+        .map_err(|_| ApiError::bad_request("invalid_query", format!("{name} must be an integer")))
+}
+
+/// Parses the list's query pairs; unknown parameters are ignored as Chatwoot does.
+fn list_query(pairs: Vec<(String, String)>) -> Result<ListQuery, ApiError> {
+    let mut q = ListQuery::default();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "status" => q.status = Some(v),
+            "assignee_type" => q.assignee_type = Some(v),
+            "inbox_id" if !v.is_empty() => q.inbox_id = Some(int_param("inbox_id", &v)?),
+            "team_id" if !v.is_empty() => q.team_id = Some(int_param("team_id", &v)?),
+            "page" if !v.is_empty() => q.page = Some(int_param("page", &v)?),
+            "labels[]" | "labels" if !v.is_empty() => q.labels.push(v),
+            _ => {}
+        }
+    }
+    Ok(q)
+}
+
+/// Lists conversations, 25 per page, newest activity first, with the tab counts in `meta`.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations", tag = "Conversations",
+    security(("api_access_token" = [])), params(("account_id" = i64, Path), ListParams),
+    responses((status = 200, description = "`{\"data\": {\"meta\": {mine_count, unassigned_count, assigned_count, all_count}, \"payload\": [conversation]}}`", body = Value),
+        (status = 422, body = ErrorBody)))]
+async fn list(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> ApiResult<Json<Value>> {
+    let q = list_query(pairs)?;
+    let page = st.svc.list_conversations(&ctx, &q).await?;
+    Ok(Json(json!({ "data": page })))
+}
+
+/// The tab counts for the same filters as the list.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/meta", tag = "Conversations",
+    security(("api_access_token" = [])), params(("account_id" = i64, Path), ListParams),
+    responses((status = 200, description = "`{\"meta\": {mine_count, unassigned_count, assigned_count, all_count}}`", body = Value)))]
+async fn meta(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> ApiResult<Json<Value>> {
+    let q = list_query(pairs)?;
+    let counts = st.svc.conversation_counts(&ctx, &q).await?;
+    Ok(Json(json!({ "meta": counts })))
+}
+
+/// An initial message of a new conversation.
+#[derive(Deserialize, ToSchema)]
+pub struct InitialMessage {
+    pub content: String,
+}
+
+/// Fields of a new conversation, Chatwoot's names.
+#[derive(Deserialize, ToSchema)]
+pub struct NewConversationRequest {
+    pub source_id: Option<String>,
+    pub inbox_id: i64,
+    pub contact_id: i64,
+    pub status: Option<String>,
+    pub assignee_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub additional_attributes: Option<Value>,
+    pub custom_attributes: Option<Value>,
+    /// Sent as an outgoing message from the calling agent.
+    pub message: Option<InitialMessage>,
+}
+
+/// Creates a conversation in an inbox for a contact of the account.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations", tag = "Conversations",
+    security(("api_access_token" = [])), params(("account_id" = i64, Path)),
+    request_body = NewConversationRequest,
+    responses((status = 200, description = "The conversation", body = Value),
+        (status = 422, body = ErrorBody)))]
+async fn create(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Json(b): Json<NewConversationRequest>,
+) -> ApiResult<Json<Value>> {
+    let input = CreateConversation {
+        inbox_id: b.inbox_id,
+        contact_id: b.contact_id,
+        source_id: b.source_id,
+        status: b.status,
+        assignee_id: b.assignee_id,
+        team_id: b.team_id,
+        additional_attributes: b.additional_attributes,
+        custom_attributes: b.custom_attributes,
+        message: b.message.map(|m| m.content),
+    };
+    let view = st.svc.create_conversation(&ctx, input).await?;
+    Ok(Json(json!(view)))
+}
+
+/// One conversation.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}", tag = "Conversations",
+    security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
+    responses((status = 200, description = "The conversation", body = Value), (status = 404, body = ErrorBody)))]
+async fn show(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path((_account, id)): Path<(i64, i64)>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(st.svc.show_conversation(&ctx, id).await?)))
+}
+
+/// A new status; without one, open and resolved alternate.
+#[derive(Deserialize, ToSchema, Default)]
+pub struct ToggleStatusRequest {
+    /// `open`, `resolved`, `pending` or `snoozed`.
+    pub status: Option<String>,
+    /// Epoch seconds, for `snoozed`.
+    pub snoozed_until: Option<i64>,
+}
+
+/// Changes the status and records an activity message.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/toggle_status", tag = "Conversations",
+    security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
+    request_body = ToggleStatusRequest,
+    responses((status = 200, description = "`{\"meta\": {}, \"payload\": {success, current_status, conversation_id}}`", body = Value),
+        (status = 422, body = ErrorBody)))]
+async fn toggle_status(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path((_account, id)): Path<(i64, i64)>,
+    Json(b): Json<ToggleStatusRequest>,
+) -> ApiResult<Json<Value>> {
+    let r = st
+        .svc
+        .toggle_status(&ctx, id, b.status.as_deref(), b.snoozed_until)
+        .await?;
+    Ok(Json(json!({ "meta": {}, "payload": r })))
+}
+
+/// A new priority.
+#[derive(Deserialize, ToSchema)]
+pub struct TogglePriorityRequest {
+    /// `urgent`, `high`, `medium`, `low`, or `none`/null to clear.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub priority: Option<Option<String>>,
+}
+
+/// Sets the priority.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/toggle_priority", tag = "Conversations",
+    security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
+    request_body = TogglePriorityRequest,
+    responses((status = 200, description = "`{\"meta\": {}, \"payload\": {success, priority, conversation_id}}`", body = Value),
+        (status = 422, body = ErrorBody)))]
+async fn toggle_priority(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path((_account, id)): Path<(i64, i64)>,
+    Json(b): Json<TogglePriorityRequest>,
+) -> ApiResult<Json<Value>> {
+    let Some(p) = b.priority else {
+        return Err(ApiError::unprocessable("priority", "is required"));
+    };
+    let view = st.svc.toggle_priority(&ctx, id, p.as_deref()).await?;
+    Ok(Json(json!({
+        "meta": {},
+        "payload": {"success": true, "priority": view.priority, "conversation_id": view.id}
+    })))
+}
+
+/// An agent or a team to assign; `null` (or 0) unassigns.
+#[derive(Deserialize, ToSchema)]
+pub struct AssignmentRequest {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub assignee_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub team_id: Option<Option<i64>>,
+}
+
+/// Assigns an agent (who must be a member of the account, and of the inbox unless an
+/// administrator or supervisor) or a team; returns the assignee or the team.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/assignments", tag = "Conversations",
+    security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
+    request_body = AssignmentRequest,
+    responses((status = 200, description = "The agent or team (null when unassigned)", body = Value),
+        (status = 422, body = ErrorBody)))]
+async fn assignments(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path((_account, id)): Path<(i64, i64)>,
+    Json(b): Json<AssignmentRequest>,
+) -> ApiResult<Json<Value>> {
+    let zero_is_none = |v: Option<i64>| v.filter(|&x| x != 0);
+    match (b.assignee_id, b.team_id) {
+        (_, Some(team)) => {
+            let t = st.svc.assign_team(&ctx, id, zero_is_none(team)).await?;
+            Ok(Json(json!(t)))
+        }
+        (Some(agent), None) => {
+            let a = st.svc.assign_agent(&ctx, id, zero_is_none(agent)).await?;
+            Ok(Json(json!(a)))
+        }
+        (None, None) => Err(ApiError::unprocessable(
+            "assignee_id",
+            "assignee_id or team_id is required",
+        )),
+    }
+}
+
+/// The labels of a conversation.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/labels", tag = "Conversations",
+    security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
+    responses((status = 200, description = "`{\"payload\": [label]}`", body = Value)))]
+async fn labels(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path((_account, id)): Path<(i64, i64)>,
+) -> ApiResult<Json<Value>> {
+    let l = st.svc.conversation_labels(&ctx, id).await?;
+    Ok(Json(json!({ "payload": l })))
+}
+
+/// The complete new list of labels.
+#[derive(Deserialize, ToSchema)]
+pub struct LabelsRequest {
+    pub labels: Vec<String>,
+}
+
+/// Replaces the labels of a conversation.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/labels", tag = "Conversations",
+    security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
+    request_body = LabelsRequest,
+    responses((status = 200, description = "`{\"payload\": [label]}`", body = Value), (status = 422, body = ErrorBody)))]
+async fn set_labels(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path((_account, id)): Path<(i64, i64)>,
+    Json(b): Json<LabelsRequest>,
+) -> ApiResult<Json<Value>> {
+    let l = st.svc.set_conversation_labels(&ctx, id, &b.labels).await?;
+    Ok(Json(json!({ "payload": l })))
+}
+
+/// The complete new custom attributes.
+#[derive(Deserialize, ToSchema)]
+pub struct CustomAttributesRequest {
+    pub custom_attributes: Value,
+}
+
+/// Replaces the custom attributes of a conversation.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/custom_attributes", tag = "Conversations",
+    security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
+    request_body = CustomAttributesRequest,
+    responses((status = 200, description = "`{\"custom_attributes\": {…}}`", body = Value), (status = 422, body = ErrorBody)))]
+async fn custom_attributes(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path((_account, id)): Path<(i64, i64)>,
+    Json(b): Json<CustomAttributesRequest>,
+) -> ApiResult<Json<Value>> {
+    let attrs = st
+        .svc
+        .set_conversation_custom_attributes(&ctx, id, &b.custom_attributes)
+        .await?;
+    Ok(Json(json!({ "custom_attributes": attrs })))
+}
+
+/// Marks the conversation as seen by the calling agent (resets `unread_count`).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/update_last_seen", tag = "Conversations",
+    security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
+    responses((status = 200, description = "The conversation", body = Value)))]
+async fn update_last_seen(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path((_account, id)): Path<(i64, i64)>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(st.svc.agent_seen(&ctx, id).await?)))
 }

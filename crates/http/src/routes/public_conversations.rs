@@ -1,0 +1,199 @@
+//! The Client API's conversations and messages:
+//! `/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations…`.
+//!
+//! The contact identifier is the visitor's credential; everything here is limited to that
+//! contact's conversations in that inbox, and private notes never leave the server.
+
+use axum::extract::{Request, State};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::messages::{MessagePaging, file_response, read_message_body};
+use crate::AppState;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Json, Path, Query};
+use crate::public_auth::PubContact;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    let create_message = OpenApiRouter::new()
+        .routes(routes!(messages, create_message))
+        .layer(axum::extract::DefaultBodyLimit::disable());
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show))
+        .merge(create_message)
+        .routes(routes!(toggle_status))
+        .routes(routes!(toggle_typing))
+        .routes(routes!(update_last_seen))
+        .routes(routes!(download))
+}
+
+type ConvPath = Path<(String, String, i64)>;
+
+/// The visitor's conversations in this inbox.
+#[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations",
+    tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path)),
+    responses((status = 200, description = "[conversation]", body = Value), (status = 404, body = ErrorBody)))]
+async fn list(State(st): State<AppState>, PubContact(ident): PubContact) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(st.svc.public_conversations(&ident).await?)))
+}
+
+/// Fields of a visitor's new conversation.
+#[derive(Deserialize, ToSchema, Default)]
+pub struct PublicNewConversation {
+    pub custom_attributes: Option<Value>,
+}
+
+/// Starts a conversation for the visitor.
+#[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations",
+    tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path)),
+    request_body = PublicNewConversation,
+    responses((status = 200, description = "The conversation", body = Value), (status = 422, body = ErrorBody)))]
+async fn create(
+    State(st): State<AppState>,
+    PubContact(ident): PubContact,
+    Json(b): Json<PublicNewConversation>,
+) -> ApiResult<Json<Value>> {
+    let c = st
+        .svc
+        .public_create_conversation(&ident, b.custom_attributes)
+        .await?;
+    Ok(Json(json!(c)))
+}
+
+/// One of the visitor's conversations.
+#[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}",
+    tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)),
+    responses((status = 200, description = "The conversation", body = Value), (status = 404, body = ErrorBody)))]
+async fn show(
+    State(st): State<AppState>,
+    PubContact(ident): PubContact,
+    Path((_inbox, _contact, id)): ConvPath,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(st.svc.public_conversation(&ident, id).await?)))
+}
+
+/// Messages of the visitor's conversation (never private notes), 20 per page.
+#[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/messages",
+    tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path), MessagePaging),
+    responses((status = 200, description = "[message]", body = Value), (status = 404, body = ErrorBody)))]
+async fn messages(
+    State(st): State<AppState>,
+    PubContact(ident): PubContact,
+    Path((_inbox, _contact, id)): ConvPath,
+    Query(p): Query<MessagePaging>,
+) -> ApiResult<Json<Value>> {
+    let m = st
+        .svc
+        .public_messages(&ident, id, p.before, p.after)
+        .await?;
+    Ok(Json(json!(m)))
+}
+
+/// A visitor's message.
+#[derive(Deserialize, ToSchema, Default)]
+pub struct PublicNewMessage {
+    pub content: Option<String>,
+    /// The client's id for this message; a retry with the same id returns the same message.
+    pub echo_id: Option<String>,
+}
+
+/// The visitor writes a message (JSON, or multipart/form-data with `attachments[]`).
+#[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/messages",
+    tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)),
+    request_body = PublicNewMessage,
+    responses((status = 200, description = "The message", body = Value), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn create_message(
+    State(st): State<AppState>,
+    PubContact(ident): PubContact,
+    Path((_inbox, _contact, id)): ConvPath,
+    req: Request,
+) -> ApiResult<Json<Value>> {
+    st.svc.public_conversation_row(&ident, id).await?;
+    let body = read_message_body::<PublicNewMessage>(&st, req).await?;
+    let m = st
+        .svc
+        .public_create_message(
+            &ident,
+            id,
+            body.fields.content,
+            body.fields.echo_id,
+            body.uploads,
+        )
+        .await?;
+    Ok(Json(json!(m)))
+}
+
+/// The visitor resolves the conversation.
+#[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/toggle_status",
+    tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)),
+    responses((status = 200, description = "The conversation", body = Value), (status = 404, body = ErrorBody)))]
+async fn toggle_status(
+    State(st): State<AppState>,
+    PubContact(ident): PubContact,
+    Path((_inbox, _contact, id)): ConvPath,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(st.svc.public_resolve(&ident, id).await?)))
+}
+
+/// Typing indicator.
+#[derive(Deserialize, ToSchema)]
+pub struct TypingRequest {
+    /// `on` or `off`.
+    pub typing_status: String,
+}
+
+/// Tells the agents the visitor is typing (an event; nothing is stored).
+#[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/toggle_typing",
+    tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)),
+    request_body = TypingRequest,
+    responses((status = 200, description = "`{}`", body = Value), (status = 422, body = ErrorBody)))]
+async fn toggle_typing(
+    State(st): State<AppState>,
+    PubContact(ident): PubContact,
+    Path((_inbox, _contact, id)): ConvPath,
+    Json(b): Json<TypingRequest>,
+) -> ApiResult<Json<Value>> {
+    st.svc.public_typing(&ident, id, &b.typing_status).await?;
+    Ok(Json(json!({})))
+}
+
+/// Records that the visitor has seen the conversation.
+#[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/update_last_seen",
+    tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)),
+    responses((status = 200, description = "`{}`", body = Value), (status = 404, body = ErrorBody)))]
+async fn update_last_seen(
+    State(st): State<AppState>,
+    PubContact(ident): PubContact,
+    Path((_inbox, _contact, id)): ConvPath,
+) -> ApiResult<Json<Value>> {
+    st.svc.public_seen(&ident, id).await?;
+    Ok(Json(json!({})))
+}
+
+/// Downloads an attachment of the visitor's own conversation (Parley's own route).
+#[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/attachments/{attachment_id}",
+    tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("attachment_id" = i64, Path)),
+    responses((status = 200, description = "The file's bytes"), (status = 404, body = ErrorBody)))]
+async fn download(
+    State(st): State<AppState>,
+    PubContact(ident): PubContact,
+    Path((_inbox, _contact, attachment_id)): ConvPath,
+) -> ApiResult<Response> {
+    let (att, path) = st.svc.public_attachment_file(&ident, attachment_id).await?;
+    file_response(&att, &path).await
+}

@@ -1,0 +1,562 @@
+//! Conversations and messages behave the same on SQLite and PostgreSQL.
+
+mod common;
+
+use parley_core::{AssigneeFilter, ConversationStatus, Role};
+use parley_store::Store;
+use parley_store::conversations::{ConversationFilter, NewConversation, fixtures};
+use parley_store::messages::{
+    ConversationEffects, MessageInsert, NewAttachment, NewMessage, Waiting,
+};
+use parley_store::users::NewUser;
+
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(&super::common::sqlite().await.store).await } )+ }
+        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { if let Some(db) = super::common::postgres().await { super::$name(&db.store).await } } )+ }
+    };
+}
+
+both_backends!(
+    create_assigns_display_ids_and_contact_identity,
+    list_filters_counts_and_order,
+    message_effects_on_conversation,
+    echo_id_is_idempotent_even_when_racing,
+    source_id_dedupes_per_inbox,
+    message_pages_and_private_notes,
+    last_messages_labels_and_deletion,
+    status_priority_assignee_updates,
+);
+
+struct World {
+    account: i64,
+    inbox: i64,
+    contact: i64,
+    contact_inbox: i64,
+}
+
+async fn world(s: &Store, name: &str) -> World {
+    let a = s.create_account(name, "en").await.unwrap();
+    let (inbox, _) = fixtures::inbox(s, a.id, "Site", "Channel::WebWidget")
+        .await
+        .unwrap();
+    let (contact, contact_inbox, _) = fixtures::contact(s, a.id, inbox, "Ivan").await.unwrap();
+    World {
+        account: a.id,
+        inbox,
+        contact,
+        contact_inbox,
+    }
+}
+
+fn new_conv(w: &World) -> NewConversation {
+    NewConversation {
+        account_id: w.account,
+        inbox_id: w.inbox,
+        contact_id: w.contact,
+        contact_inbox_id: Some(w.contact_inbox),
+        source_id: None,
+        status: ConversationStatus::Open,
+        assignee_id: None,
+        team_id: None,
+        custom_attributes: "{}".into(),
+        additional_attributes: "{}".into(),
+    }
+}
+
+fn msg(conv: &parley_store::conversations::ConversationRow, t: i64, content: &str) -> NewMessage {
+    NewMessage {
+        account_id: conv.account_id,
+        inbox_id: conv.inbox_id,
+        conversation_id: conv.id,
+        message_type: t,
+        content: Some(content.into()),
+        content_type: "text".into(),
+        content_attributes: "{}".into(),
+        additional_attributes: "{}".into(),
+        private: false,
+        status: "sent".into(),
+        sender_type: None,
+        sender_id: None,
+        echo_id: None,
+        source_id: None,
+        attachments: vec![],
+    }
+}
+
+const KEEP: ConversationEffects = ConversationEffects {
+    first_reply: false,
+    waiting: Waiting::Keep,
+    reopen: false,
+};
+
+async fn user(s: &Store, account: i64, email: &str, role: Role) -> i64 {
+    let u = s
+        .create_user(&NewUser {
+            name: email,
+            display_name: None,
+            email,
+            password_hash: "x",
+        })
+        .await
+        .unwrap();
+    s.upsert_membership(account, u.id, role).await.unwrap();
+    u.id
+}
+
+fn created(r: MessageInsert) -> (i64, parley_store::conversations::ConversationRow) {
+    match r {
+        MessageInsert::Created {
+            message_id, after, ..
+        } => (message_id, *after),
+        MessageInsert::Duplicate { .. } => panic!("expected a new message"),
+    }
+}
+
+async fn create_assigns_display_ids_and_contact_identity(s: &Store) {
+    let a = world(s, "A").await;
+    let b = world(s, "B").await;
+    let c1 = s.create_conversation(&new_conv(&a)).await.unwrap();
+    let c2 = s.create_conversation(&new_conv(&a)).await.unwrap();
+    let d1 = s.create_conversation(&new_conv(&b)).await.unwrap();
+    assert_eq!((c1.display_id, c2.display_id, d1.display_id), (1, 2, 1));
+    assert_ne!(c1.uuid, c2.uuid);
+    assert_eq!(c1.status(), ConversationStatus::Open);
+    // Another account's number reads as missing.
+    assert!(s.conversation(b.account, 2).await.unwrap().is_none());
+    assert_eq!(
+        s.conversation(a.account, 2).await.unwrap().unwrap().id,
+        c2.id
+    );
+    // Without an identity, the contact's identity in the inbox is found or created.
+    let mut n = new_conv(&a);
+    n.contact_inbox_id = None;
+    let c3 = s.create_conversation(&n).await.unwrap();
+    assert_eq!(c3.contact_inbox_id, Some(a.contact_inbox));
+    n.source_id = Some("ext-42".into());
+    let c4 = s.create_conversation(&n).await.unwrap();
+    assert_ne!(c4.contact_inbox_id, Some(a.contact_inbox));
+    let d = s
+        .conversation_detail(a.account, c1.display_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.contact_name.as_deref(), Some("Ivan"));
+    assert_eq!(d.channel_type, "Channel::WebWidget");
+    assert_eq!(d.unread_count, 0);
+}
+
+async fn list_filters_counts_and_order(s: &Store) {
+    let w = world(s, "A").await;
+    let (inbox2, _) = fixtures::inbox(s, w.account, "Api", "Channel::Api")
+        .await
+        .unwrap();
+    let (contact2, ci2, _) = fixtures::contact(s, w.account, inbox2, "Olga")
+        .await
+        .unwrap();
+    let agent = user(s, w.account, "agent@x.test", Role::Agent).await;
+    let other = user(s, w.account, "other@x.test", Role::Agent).await;
+    fixtures::inbox_member(s, inbox2, agent).await.unwrap();
+    let team = fixtures::team(s, w.account, "Delivery").await.unwrap();
+
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let mut n = new_conv(&w);
+        if i % 3 == 0 {
+            n.inbox_id = inbox2;
+            n.contact_id = contact2;
+            n.contact_inbox_id = Some(ci2);
+        }
+        n.assignee_id = match i % 5 {
+            0 => Some(agent),
+            1 => Some(other),
+            _ => None,
+        };
+        n.team_id = (i % 2 == 0).then_some(team);
+        n.status = if i < 25 {
+            ConversationStatus::Open
+        } else {
+            ConversationStatus::Resolved
+        };
+        let c = s.create_conversation(&n).await.unwrap();
+        // Distinct activity times so the order is defined.
+        s.insert_message(&msg(&c, 0, &format!("m{i}")), KEEP)
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        ids.push(c);
+    }
+    let mut f = ConversationFilter::all(w.account, agent);
+    f.status = Some(ConversationStatus::Open);
+    let page1 = s.list_conversations(&f, 10, 0).await.unwrap();
+    assert_eq!(page1.len(), 10);
+    assert_eq!(page1[0].conv.id, ids[24].id, "newest activity first");
+    assert!(
+        page1
+            .windows(2)
+            .all(|p| p[0].conv.last_activity_at >= p[1].conv.last_activity_at)
+    );
+    let page3 = s.list_conversations(&f, 10, 20).await.unwrap();
+    assert_eq!(page3.len(), 5);
+    let counts = s.count_conversations(&f).await.unwrap();
+    assert_eq!(counts.all_count, 25);
+    assert_eq!(
+        counts.mine_count,
+        (0..25).filter(|i| i % 5 == 0).count() as i64
+    );
+    assert_eq!(
+        counts.unassigned_count,
+        (0..25).filter(|i| i % 5 >= 2).count() as i64
+    );
+    assert_eq!(counts.assigned_count, 25 - counts.unassigned_count);
+
+    f.assignee = AssigneeFilter::Me;
+    assert!(
+        s.list_conversations(&f, 50, 0)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.conv.assignee_id == Some(agent)
+                && c.assignee_name.as_deref() == Some("agent@x.test"))
+    );
+    f.assignee = AssigneeFilter::All;
+    f.status = None;
+    assert_eq!(s.count_conversations(&f).await.unwrap().all_count, 30);
+    f.inbox_id = Some(inbox2);
+    assert_eq!(s.count_conversations(&f).await.unwrap().all_count, 10);
+    f.inbox_id = None;
+    f.team_id = Some(team);
+    let with_team = s.list_conversations(&f, 50, 0).await.unwrap();
+    assert_eq!(with_team.len(), 15);
+    assert!(
+        with_team
+            .iter()
+            .all(|c| c.team_name.as_deref() == Some("Delivery"))
+    );
+    f.team_id = None;
+    // An agent sees only the inboxes they are a member of.
+    f.member_of = Some(agent);
+    assert_eq!(s.count_conversations(&f).await.unwrap().all_count, 10);
+    f.member_of = Some(other);
+    assert_eq!(s.count_conversations(&f).await.unwrap().all_count, 0);
+    f.member_of = None;
+    // Labels: any of them.
+    s.replace_conversation_labels(ids[0].id, &["vip".into(), "billing".into()])
+        .await
+        .unwrap();
+    s.replace_conversation_labels(ids[1].id, &["billing".into()])
+        .await
+        .unwrap();
+    f.labels = vec!["vip".into()];
+    assert_eq!(s.count_conversations(&f).await.unwrap().all_count, 1);
+    f.labels = vec!["vip".into(), "billing".into()];
+    assert_eq!(s.list_conversations(&f, 50, 0).await.unwrap().len(), 2);
+    // Unread: incoming messages after the agents' last visit.
+    let d = s
+        .conversation_detail(w.account, ids[0].display_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.unread_count, 1);
+    s.touch_agent_last_seen(ids[0].id, agent).await.unwrap();
+    let d = s
+        .conversation_detail(w.account, ids[0].display_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.unread_count, 0);
+    assert!(
+        d.conv.assignee_last_seen_at.is_some(),
+        "the assignee's visit is recorded too"
+    );
+    // Contact filter.
+    let mut f = ConversationFilter::all(w.account, agent);
+    f.contact_id = Some(contact2);
+    assert_eq!(s.count_conversations(&f).await.unwrap().all_count, 10);
+}
+
+async fn message_effects_on_conversation(s: &Store) {
+    let w = world(s, "A").await;
+    let agent = user(s, w.account, "a@x.test", Role::Agent).await;
+    let c = s.create_conversation(&new_conv(&w)).await.unwrap();
+    let incoming = ConversationEffects {
+        first_reply: false,
+        waiting: Waiting::Start,
+        reopen: true,
+    };
+    let reply = ConversationEffects {
+        first_reply: true,
+        waiting: Waiting::Stop,
+        reopen: false,
+    };
+    let (_, after) = created(s.insert_message(&msg(&c, 0, "hi"), incoming).await.unwrap());
+    let waiting = after.waiting_since.expect("waiting starts");
+    assert!(after.first_reply_created_at.is_none());
+    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    let (_, after) = created(
+        s.insert_message(&msg(&c, 0, "hello?"), incoming)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        after.waiting_since,
+        Some(waiting),
+        "waiting keeps its start"
+    );
+    // A private note does not count as the reply.
+    let mut note = msg(&c, 1, "note");
+    note.private = true;
+    let (_, after) = created(s.insert_message(&note, KEEP).await.unwrap());
+    assert!(after.first_reply_created_at.is_none());
+    let mut r = msg(&c, 1, "answer");
+    r.sender_type = Some("User".into());
+    r.sender_id = Some(agent);
+    let (_, after) = created(s.insert_message(&r, reply).await.unwrap());
+    let first = after.first_reply_created_at.expect("first reply recorded");
+    assert!(after.waiting_since.is_none());
+    let (_, after) = created(s.insert_message(&r, reply).await.unwrap());
+    assert_eq!(
+        after.first_reply_created_at,
+        Some(first),
+        "only the first reply"
+    );
+    // An incoming message reopens a resolved conversation.
+    s.set_conversation_status(c.id, ConversationStatus::Resolved, None)
+        .await
+        .unwrap();
+    let res = s
+        .insert_message(&msg(&c, 0, "again"), incoming)
+        .await
+        .unwrap();
+    match res {
+        MessageInsert::Created { before, after, .. } => {
+            assert_eq!(before.status, "resolved");
+            assert_eq!(after.status, "open");
+            assert!(after.last_activity_at >= before.last_activity_at);
+        }
+        _ => panic!("expected created"),
+    }
+    let m = s.messages_page(c.id, None, None, 50, false).await.unwrap();
+    let last = m.last().unwrap();
+    assert_eq!(last.message.content.as_deref(), Some("again"));
+    let replies: Vec<_> = m
+        .iter()
+        .filter(|m| m.message.sender_id == Some(agent))
+        .collect();
+    assert_eq!(replies[0].message.sender_name.as_deref(), Some("a@x.test"));
+}
+
+async fn echo_id_is_idempotent_even_when_racing(s: &Store) {
+    let w = world(s, "A").await;
+    let c = s.create_conversation(&new_conv(&w)).await.unwrap();
+    let mut m = msg(&c, 0, "once");
+    m.echo_id = Some("echo-1".into());
+    let (id, _) = created(s.insert_message(&m, KEEP).await.unwrap());
+    match s.insert_message(&m, KEEP).await.unwrap() {
+        MessageInsert::Duplicate { message_id } => assert_eq!(message_id, id),
+        _ => panic!("retry must not store a second message"),
+    }
+    // The same echo id in another conversation is a different message.
+    let c2 = s.create_conversation(&new_conv(&w)).await.unwrap();
+    let mut m2 = msg(&c2, 0, "other");
+    m2.echo_id = Some("echo-1".into());
+    created(s.insert_message(&m2, KEEP).await.unwrap());
+    // Racing senders: exactly one row, everyone gets its id.
+    let mut race = msg(&c, 0, "race");
+    race.echo_id = Some("echo-race".into());
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (s, race) = (s.clone(), race.clone());
+        tasks.push(tokio::spawn(
+            async move { s.insert_message(&race, KEEP).await },
+        ));
+    }
+    let mut ids = Vec::new();
+    let mut new = 0;
+    for t in tasks {
+        match t.await.unwrap().unwrap() {
+            MessageInsert::Created { message_id, .. } => {
+                new += 1;
+                ids.push(message_id)
+            }
+            MessageInsert::Duplicate { message_id } => ids.push(message_id),
+        }
+    }
+    assert_eq!(new, 1);
+    assert!(ids.iter().all(|i| *i == ids[0]));
+    assert_eq!(s.count_messages(c.id).await.unwrap(), 2);
+}
+
+async fn source_id_dedupes_per_inbox(s: &Store) {
+    let w = world(s, "A").await;
+    let c = s.create_conversation(&new_conv(&w)).await.unwrap();
+    let c2 = s.create_conversation(&new_conv(&w)).await.unwrap();
+    let mut m = msg(&c, 0, "from telegram");
+    m.source_id = Some("tg-1".into());
+    let (id, _) = created(s.insert_message(&m, KEEP).await.unwrap());
+    match s.insert_message(&m, KEEP).await.unwrap() {
+        MessageInsert::Duplicate { message_id } => assert_eq!(message_id, id),
+        _ => panic!("a redelivered channel message must not be stored twice"),
+    }
+    let mut other = msg(&c2, 0, "x");
+    other.source_id = Some("tg-1".into());
+    assert!(matches!(
+        s.insert_message(&other, KEEP).await,
+        Err(parley_store::StoreError::Conflict(_))
+    ));
+}
+
+async fn message_pages_and_private_notes(s: &Store) {
+    let w = world(s, "A").await;
+    let c = s.create_conversation(&new_conv(&w)).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..45 {
+        let mut m = msg(&c, 1, &format!("m{i}"));
+        m.private = i % 10 == 9;
+        ids.push(created(s.insert_message(&m, KEEP).await.unwrap()).0);
+    }
+    let newest = s.messages_page(c.id, None, None, 20, false).await.unwrap();
+    let got: Vec<i64> = newest.iter().map(|m| m.message.id).collect();
+    assert_eq!(got, ids[25..].to_vec(), "newest 20, oldest first");
+    let before = s
+        .messages_page(c.id, Some(ids[25]), None, 20, false)
+        .await
+        .unwrap();
+    let got: Vec<i64> = before.iter().map(|m| m.message.id).collect();
+    assert_eq!(got, ids[5..25].to_vec());
+    let after = s
+        .messages_page(c.id, None, Some(ids[39]), 20, false)
+        .await
+        .unwrap();
+    let got: Vec<i64> = after.iter().map(|m| m.message.id).collect();
+    assert_eq!(got, ids[40..].to_vec());
+    let public = s.messages_page(c.id, None, None, 100, true).await.unwrap();
+    assert_eq!(public.len(), 41);
+    assert!(public.iter().all(|m| m.message.private == 0));
+}
+
+async fn last_messages_labels_and_deletion(s: &Store) {
+    let w = world(s, "A").await;
+    let c1 = s.create_conversation(&new_conv(&w)).await.unwrap();
+    let c2 = s.create_conversation(&new_conv(&w)).await.unwrap();
+    let mut m = msg(&c1, 0, "with files");
+    m.attachments = vec![
+        NewAttachment {
+            file_type: "image".into(),
+            file_name: "a.png".into(),
+            content_type: "image/png".into(),
+            file_size: 3,
+            storage_key: "aa/aa01".into(),
+        },
+        NewAttachment {
+            file_type: "file".into(),
+            file_name: "b.pdf".into(),
+            content_type: "application/pdf".into(),
+            file_size: 5,
+            storage_key: "bb/bb02".into(),
+        },
+    ];
+    let (with_files, _) = created(s.insert_message(&m, KEEP).await.unwrap());
+    created(
+        s.insert_message(&msg(&c1, 2, "activity"), KEEP)
+            .await
+            .unwrap(),
+    );
+    created(s.insert_message(&msg(&c2, 1, "only"), KEEP).await.unwrap());
+    let last = s.last_messages(&[c1.id, c2.id]).await.unwrap();
+    assert_eq!(
+        last.len(),
+        3,
+        "c1: last and last non-activity; c2: one message"
+    );
+    let files = last.iter().find(|m| m.message.id == with_files).unwrap();
+    assert_eq!(files.attachments.len(), 2);
+    assert_eq!(files.attachments[0].file_name, "a.png");
+    assert!(s.last_messages(&[]).await.unwrap().is_empty());
+
+    let labels = s
+        .replace_conversation_labels(c1.id, &["b".into(), "a".into(), "a".into()])
+        .await
+        .unwrap();
+    assert_eq!(labels, vec!["a", "b"]);
+    s.replace_conversation_labels(c2.id, &["c".into()])
+        .await
+        .unwrap();
+    let all = s.labels_of(&[c1.id, c2.id]).await.unwrap();
+    assert_eq!(all.len(), 3);
+    s.replace_conversation_labels(c1.id, &[]).await.unwrap();
+    assert_eq!(s.labels_of(&[c1.id]).await.unwrap().len(), 0);
+
+    // Attachments are account-scoped.
+    let att_id = files.attachments[0].id;
+    let other = s.create_account("B", "en").await.unwrap();
+    assert!(s.attachment(other.id, att_id).await.unwrap().is_none());
+    let (att, conv, private) = s.attachment(w.account, att_id).await.unwrap().unwrap();
+    assert_eq!(
+        (att.storage_key.as_str(), conv.id, private),
+        ("aa/aa01", c1.id, false)
+    );
+
+    let removed = s
+        .delete_message(with_files, "This message was deleted", "{\"deleted\":true}")
+        .await
+        .unwrap();
+    assert_eq!(removed.len(), 2);
+    assert_eq!(s.count_attachments(w.account).await.unwrap(), 0);
+    let m = s.message(c1.id, with_files).await.unwrap().unwrap();
+    assert_eq!(
+        m.message.content.as_deref(),
+        Some("This message was deleted")
+    );
+    assert!(m.attachments.is_empty());
+    assert!(
+        s.message(c2.id, with_files).await.unwrap().is_none(),
+        "scoped to its conversation"
+    );
+}
+
+async fn status_priority_assignee_updates(s: &Store) {
+    let w = world(s, "A").await;
+    let agent = user(s, w.account, "a@x.test", Role::Agent).await;
+    let team = fixtures::team(s, w.account, "Payments").await.unwrap();
+    let c = s.create_conversation(&new_conv(&w)).await.unwrap();
+    let (b, a) = s
+        .set_conversation_status(c.id, ConversationStatus::Snoozed, Some(5_000_000))
+        .await
+        .unwrap();
+    assert_eq!((b.status.as_str(), a.status.as_str()), ("open", "snoozed"));
+    assert_eq!(a.snoozed_until, Some(5_000_000));
+    let (_, a) = s
+        .set_conversation_status(c.id, ConversationStatus::Open, Some(7))
+        .await
+        .unwrap();
+    assert_eq!(a.snoozed_until, None, "only snoozed keeps a deadline");
+    let (_, a) = s
+        .set_conversation_priority(c.id, Some("urgent"))
+        .await
+        .unwrap();
+    assert_eq!(a.priority.as_deref(), Some("urgent"));
+    let (_, a) = s.set_conversation_priority(c.id, None).await.unwrap();
+    assert_eq!(a.priority, None);
+    let (_, a) = s
+        .set_conversation_assignee(c.id, Some(agent))
+        .await
+        .unwrap();
+    assert_eq!(a.assignee_id, Some(agent));
+    let (_, a) = s.set_conversation_team(c.id, Some(team)).await.unwrap();
+    assert_eq!(a.team_id, Some(team));
+    let (_, a) = s.set_conversation_assignee(c.id, None).await.unwrap();
+    assert_eq!(a.assignee_id, None);
+    let (_, a) = s
+        .set_conversation_custom_attributes(c.id, "{\"order\":42}")
+        .await
+        .unwrap();
+    assert_eq!(a.custom_attributes, "{\"order\":42}");
+    let a = s.touch_contact_last_seen(c.id).await.unwrap();
+    assert!(a.contact_last_seen_at.is_some());
+    assert!(!s.is_inbox_member(w.inbox, agent).await.unwrap());
+    fixtures::inbox_member(s, w.inbox, agent).await.unwrap();
+    assert!(s.is_inbox_member(w.inbox, agent).await.unwrap());
+    assert!(s.team_ref(w.account, team).await.unwrap().is_some());
+    assert!(s.team_ref(w.account + 1000, team).await.unwrap().is_none());
+}
