@@ -411,17 +411,6 @@ impl Store {
         .await?)
     }
 
-    /// Whether a user is a member of an inbox.
-    pub async fn is_inbox_member(&self, inbox_id: i64, user_id: i64) -> Result<bool> {
-        let row: Option<(i64,)> =
-            sqlx::query_as("SELECT 1 FROM inbox_members WHERE inbox_id = $1 AND user_id = $2")
-                .bind(inbox_id)
-                .bind(user_id)
-                .fetch_optional(self.reader())
-                .await?;
-        Ok(row.is_some())
-    }
-
     /// Creates a conversation with the account's next `display_id`, finding or creating
     /// the contact's identity in the inbox, in one transaction.
     pub async fn create_conversation(&self, n: &NewConversation) -> Result<ConversationRow> {
