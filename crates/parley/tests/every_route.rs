@@ -232,6 +232,7 @@ async fn isolation_and_bad_input_on_every_route(s: &TestServer) {
     let a = s.admin("Alpha").await;
     let b = s.admin("Beta").await;
     let w = build_world(s, &a.token, a.account_id).await;
+    let outsider = s.member(a.account_id, "Outsider", Role::Agent).await;
     // B has its own inbox so B-scoped object routes exist but hold none of A's ids.
     let (st, _) = s
         .post(
@@ -336,7 +337,6 @@ async fn isolation_and_bad_input_on_every_route(s: &TestServer) {
     assert!(checked >= 30, "only {checked} account routes checked");
 
     // 5. An agent of A who is not a member of A's inbox does not see its conversation.
-    let outsider = s.member(a.account_id, "Outsider", Role::Agent).await;
     let conv = &w.ids["conversations"];
     let (st, _) = s
         .get(
