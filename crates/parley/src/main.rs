@@ -205,6 +205,7 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(cfg: Config) -> Result<(), String> {
+    let stop = shutdown_signal();
     let server = parley::start(&cfg).await.map_err(|e| e.to_string())?;
     // With port 0 the configured address is not the one to visit: use the bound one.
     let public = cfg
@@ -242,7 +243,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
     let services = server.services.clone();
     tokio::select! {
         r = server.wait() => r.map_err(|e| e.to_string()),
-        signal = shutdown_signal() => {
+        signal = stop => {
             tracing::info!(signal, "shutting down");
             services.store.close().await;
             Ok(())
@@ -251,26 +252,34 @@ async fn serve(cfg: Config) -> Result<(), String> {
 }
 
 /// Resolves on Ctrl-C or, on Unix, SIGTERM (what systemd, Docker and Kubernetes send), so
-/// the database is closed cleanly instead of the process being cut off.
-async fn shutdown_signal() -> &'static str {
+/// the database is closed cleanly instead of the process being cut off. The handlers are
+/// installed when this is called, not when the future is first polled, so a signal that
+/// arrives right after start-up is not lost to the default action.
+fn shutdown_signal() -> impl std::future::Future<Output = &'static str> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-                _ = term.recv() => "SIGTERM",
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                "SIGINT"
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            match (term, int) {
+                (Some(mut term), Some(mut int)) => tokio::select! {
+                    _ = int.recv() => "SIGINT",
+                    _ = term.recv() => "SIGTERM",
+                },
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    "SIGINT"
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
-        "Ctrl-C"
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
     }
 }
 
