@@ -221,6 +221,30 @@ fn migrate_and_serve_on_postgres() {
     assert_eq!(status, 200, "{body}");
     let v: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(v["backend"], "postgres");
+
+    // Take the database away under the running server: health must say so with a 503
+    // (and the server must keep answering). Needs psql, which a PostgreSQL host has.
+    let dropped = std::process::Command::new("psql")
+        .args([
+            base.as_str(),
+            "-qc",
+            &format!("DROP DATABASE {name} WITH (FORCE)"),
+        ])
+        .status();
+    match dropped {
+        Ok(st) if st.success() => {
+            let (status, body) = server.get("/healthz", &[]);
+            assert_eq!(status, 503, "{body}");
+            let v: Value = serde_json::from_str(&body).expect("json");
+            assert_eq!(v["status"], "error");
+            assert_eq!(v["database"], "unreachable");
+            assert!(
+                !body.contains(&name),
+                "the body must not leak details: {body}"
+            );
+        }
+        other => eprintln!("skipping the unreachable-database check (psql: {other:?})"),
+    }
     assert!(server.terminate().success());
 }
 
