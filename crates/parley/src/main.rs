@@ -240,16 +240,26 @@ async fn serve(cfg: Config) -> Result<(), String> {
             server.addr
         );
     }
-    let services = server.services.clone();
-    tokio::select! {
-        r = server.wait() => r.map_err(|e| e.to_string()),
-        signal = stop => {
-            tracing::info!(signal, "shutting down");
-            services.store.close().await;
-            Ok(())
-        }
+    // axum's accept loop does not end by itself (accept errors are retried), so the signal
+    // is the only way out. Stopping is graceful: no new connections, in-flight requests
+    // finish, then the database is closed. Long-lived connections get a bounded wait;
+    // nothing acknowledged depends on it, since every acknowledged write is already durable.
+    let signal = stop.await;
+    tracing::info!(signal, "shutting down");
+    if tokio::time::timeout(SHUTDOWN_GRACE, server.stop())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_secs = SHUTDOWN_GRACE.as_secs(),
+            "connections still open after the grace period; exiting anyway"
+        );
     }
+    Ok(())
 }
+
+/// How long a stopping server waits for open requests and connections.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Resolves on Ctrl-C or, on Unix, SIGTERM (what systemd, Docker and Kubernetes send), so
 /// the database is closed cleanly instead of the process being cut off. The handlers are
