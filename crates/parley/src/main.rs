@@ -362,3 +362,26 @@ fn redact(url: &str) -> String {
         _ => url.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(
+            redact("postgres://parley:s3cret@db:5432/parley"),
+            "postgres://parley:***@db:5432/parley"
+        );
+        assert_eq!(
+            redact("postgres://parley@db/parley"),
+            "postgres://parley@db/parley"
+        );
+        assert_eq!(
+            redact("sqlite://./parley-data/parley.db"),
+            "sqlite://./parley-data/parley.db"
+        );
+        // An @ in the password must not leave part of it visible.
+        assert_eq!(redact("postgres://u:p@ss@db/x"), "postgres://u:***@db/x");
+    }
+}

@@ -308,6 +308,52 @@ fn no_subcommand_serves_with_first_run_hint_health_and_metrics() {
     );
 }
 
+fn connections_open(server: &Served) -> f64 {
+    let (_, metrics) = server.get("/metrics", &[]);
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("parley_http_connections_open "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no parley_http_connections_open in:\n{metrics}"))
+}
+
+#[test]
+fn open_connections_gauge_follows_connections() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = parley(dir.path());
+    cmd.args(["--listen", "127.0.0.1:0"]);
+    let mut server = Served::start(cmd);
+    // Three keep-alive connections that each made a request and stay open, idle.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut c = std::net::TcpStream::connect(server.addr).expect("connect");
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("send");
+        let mut buf = [0u8; 12];
+        c.read_exact(&mut buf).expect("response");
+        assert_eq!(&buf, b"HTTP/1.1 200");
+        held.push(c);
+    }
+    // Those three plus the one asking for /metrics.
+    assert_eq!(connections_open(&server), 4.0);
+    drop(held);
+    // The server notices the closes asynchronously.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let open = connections_open(&server);
+        if open == 1.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gauge stuck at {open} after the clients closed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(server.terminate().success());
+}
+
 #[test]
 fn json_log_format_makes_every_stderr_line_a_json_object() {
     let dir = tempfile::tempdir().expect("tempdir");
