@@ -43,3 +43,17 @@ export async function offlineExceptLoopback(page) {
   });
   return blocked;
 }
+
+/**
+ * A new page with the checks every UI test wants: requests leaving loopback are blocked and
+ * recorded (`blocked`), and uncaught JavaScript errors are recorded (`errors`). A test ends
+ * with `assert.deepEqual(blocked, [])` and `assert.deepEqual(errors, [])`.
+ */
+export async function openPage(browser, { viewport = { width: 1280, height: 900 }, locale = 'en-US' } = {}) {
+  const context = await browser.newContext({ viewport, locale });
+  const page = await context.newPage();
+  const blocked = await offlineExceptLoopback(page);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return { page, blocked, errors, close: () => context.close() };
+}

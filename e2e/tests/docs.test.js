@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 
 import { startParley } from '../lib/server.js';
-import { launch, offlineExceptLoopback } from '../lib/browser.js';
+import { launch, openPage } from '../lib/browser.js';
 
 let server;
 let browser;
@@ -23,10 +23,7 @@ after(async () => {
 });
 
 test('Swagger UI at /api/docs/ renders the Parley API offline', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const blocked = await offlineExceptLoopback(page);
-  const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  const { page, blocked, errors, close } = await openPage(browser);
 
   const res = await page.goto(`${server.base}/api/docs/`);
   assert.equal(res.status(), 200, 'docs page status');
@@ -44,10 +41,10 @@ test('Swagger UI at /api/docs/ renders the Parley API offline', async () => {
   await page.screenshot({ path: shot, fullPage: false });
   console.log(`screenshot: ${shot}`);
 
-  assert.deepEqual(pageErrors, [], 'JavaScript errors on the docs page');
+  assert.deepEqual(errors, [], 'JavaScript errors on the docs page');
   // Swagger UI's default online validator is one such request; the page must not need any.
   assert.deepEqual(blocked, [], 'the docs page tried to reach the internet');
-  await page.close();
+  await close();
 });
 
 test('the OpenAPI document is served as JSON and names the API', async () => {
