@@ -7,7 +7,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
-mod ops;
+pub mod ops;
 pub mod public_auth;
 pub mod routes;
 

@@ -10,6 +10,7 @@ pub mod agents;
 pub mod canned;
 pub mod contacts;
 pub mod conversations;
+pub mod health;
 pub mod inboxes;
 pub mod labels;
 pub mod messages;
