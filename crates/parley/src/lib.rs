@@ -119,14 +119,21 @@ impl Server {
 /// Opens the database, migrates, binds the listener and serves until stopped.
 pub async fn start(cfg: &Config) -> Result<Server, StartError> {
     cfg.check()?;
-    let store = open_store(cfg).await?;
-    let services = services(cfg, store);
     let listener = TcpListener::bind(&cfg.listen)
         .await
         .map_err(|e| StartError::Listen(cfg.listen.clone(), e))?;
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Listen(cfg.listen.clone(), e))?;
+    let store = open_store(cfg).await?;
+    // Without a configured public URL, links use the address actually bound (a port of 0
+    // in the configuration means "any free port").
+    let mut effective = cfg.clone();
+    if effective.public_url.is_none() {
+        effective.public_url = Some(format!("http://{addr}"));
+    }
+    let cfg = &effective;
+    let services = services(cfg, store);
     let state = AppState {
         svc: services.clone(),
         cfg: Arc::new(HttpConfig {
