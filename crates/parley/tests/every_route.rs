@@ -257,6 +257,19 @@ async fn isolation_and_bad_input_on_every_route(s: &TestServer) {
         before.keys()
     );
 
+    // B's browser session (cookie), with the header the console sends on writes.
+    let b_browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let res = b_browser
+        .post(s.url("/auth/sign_in"))
+        .json(&json!({"email": b.email, "password": "password123"}))
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(res.status(), StatusCode::OK);
+
     let mut checked = 0;
     for (path, method, json_body) in &ops {
         if !path.starts_with("/api/v1/accounts/") {
@@ -290,6 +303,19 @@ async fn isolation_and_bad_input_on_every_route(s: &TestServer) {
                 "{method} {url_b} (A's ids under B's account): {st} {resp}"
             );
         }
+        // 2b. B's session cookie on A's account.
+        let mut req = b_browser
+            .request(method.clone(), s.url(&url))
+            .header("x-requested-with", "XMLHttpRequest");
+        if let Some(b) = &body {
+            req = req.json(b);
+        }
+        let res = req.send().await.expect("request");
+        let st = res.status();
+        assert!(
+            matches!(st, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+            "{method} {url} with another account's session: {st}"
+        );
         // 3. No token at all.
         let (st, _) = s.call(method.clone(), None, &url, body.clone()).await;
         assert_eq!(
