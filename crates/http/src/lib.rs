@@ -7,7 +7,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
-mod ops;
+pub mod ops;
 pub mod public_auth;
 pub mod routes;
 
@@ -96,6 +96,8 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .merge(ops::router())
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        // The console arrives with its own issue; until then the root shows the API docs.
+        .route("/", axum::routing::get(|| async { axum::response::Redirect::temporary("/api/docs/") }))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -1,38 +1,145 @@
-//! Operations endpoints: liveness with database reachability, and Prometheus metrics.
+//! Operations endpoints: liveness with database reachability, and Prometheus metrics; plus
+//! the connection-counting listener that feeds the open-connections gauge.
+//!
+//! Metrics exposed (see docs/operations.md):
+//! - `parley_http_requests_total{method,path,status}` and
+//!   `parley_http_request_duration_seconds{method,path,status}` (recorded in `track_metrics`),
+//! - `parley_http_connections_open` (this module's [`CountingListener`]),
+//! - `parley_build_info{version}` = 1,
+//! - `parley_messages_stored_total` (incremented by the message service).
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::serve::Listener;
 use serde_json::json;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::AppState;
 
+/// Name of the open-connections gauge.
+pub const CONNECTIONS_OPEN: &str = "parley_http_connections_open";
+
 pub fn router() -> Router<AppState> {
+    // Set once per application: a constant series whose labels say which build is running,
+    // the usual Prometheus way to join a version onto other series.
+    metrics::gauge!("parley_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    // Registered up front so the gauge reads 0 rather than being absent before the first
+    // connection through a counting listener.
+    metrics::gauge!(CONNECTIONS_OPEN).increment(0.0);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
 }
 
-/// 200 when the process is up and the database answers, 503 otherwise.
+/// 200 when the process is up and the database answers, 503 otherwise. The body names no
+/// internals beyond the backend; the error goes to the log.
 async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
-    match st.svc.store.ping().await {
-        Ok(()) => (
+    let h = st.svc.health().await;
+    if h.ok() {
+        (
             StatusCode::OK,
-            axum::Json(json!({"status": "ok", "database": "ok"})),
-        ),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({"status": "error", "database": "unreachable"})),
-            )
-        }
+            axum::Json(json!({"status": "ok", "database": "ok", "backend": h.backend})),
+        )
+    } else {
+        tracing::warn!(
+            error = h.error.as_deref().unwrap_or(""),
+            "health check: database unreachable"
+        );
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "error", "database": "unreachable", "backend": h.backend})),
+        )
     }
 }
 
 async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
     let body = st.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}
+
+/// A listener that counts its open connections in the `parley_http_connections_open` gauge:
+/// +1 when a connection is accepted, -1 when its stream is dropped (closed by either side,
+/// including WebSockets, which keep the same stream after the upgrade). Costs one atomic
+/// add per connection, nothing per request.
+pub struct CountingListener<L> {
+    inner: L,
+}
+
+impl<L> CountingListener<L> {
+    pub fn new(inner: L) -> Self {
+        Self { inner }
+    }
+}
+
+impl<L: Listener> Listener for CountingListener<L> {
+    type Io = Counted<L::Io>;
+    type Addr = L::Addr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (io, addr) = self.inner.accept().await;
+        metrics::gauge!(CONNECTIONS_OPEN).increment(1.0);
+        (Counted { io }, addr)
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection's stream that takes itself off the gauge when dropped.
+pub struct Counted<T> {
+    io: T,
+}
+
+impl<T> Drop for Counted<T> {
+    fn drop(&mut self) {
+        metrics::gauge!(CONNECTIONS_OPEN).decrement(1.0);
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
 }

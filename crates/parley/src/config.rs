@@ -50,11 +50,45 @@ impl Default for Config {
     }
 }
 
+/// Every TOML key (and, in capitals after `PARLEY_`, every variable). A key outside this list
+/// in a configuration file is an error rather than silently ignored, so a typo such as
+/// `listn = …` cannot leave a server on its default address unnoticed.
+pub const KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "nats_url",
+    "public_url",
+    "log_format",
+    "log_level",
+    "max_body_bytes",
+    "max_upload_bytes",
+    "db_max_connections",
+];
+
 /// Why configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("configuration: {0}")]
     Invalid(String),
+}
+
+/// Parses a TOML file alone and rejects keys Parley does not know. Environment variables
+/// are not checked this way: `PARLEY_*` names belong to other tools too (test suites, CI).
+fn check_file_keys(f: &Path) -> Result<(), ConfigError> {
+    let dict: figment::value::Dict = Figment::from(Toml::file_exact(f))
+        .extract()
+        .map_err(|e| ConfigError::Invalid(format!("{}: {e}", f.display())))?;
+    for key in dict.keys() {
+        if !KEYS.contains(&key.as_str()) {
+            return Err(ConfigError::Invalid(format!(
+                "{}: unknown setting {key:?}; known settings: {}",
+                f.display(),
+                KEYS.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Config {
@@ -70,11 +104,14 @@ impl Config {
                         f.display()
                     )));
                 }
+                check_file_keys(f)?;
                 fig = fig.merge(Toml::file(f));
             }
             None => {
-                if Path::new("parley.toml").exists() {
-                    fig = fig.merge(Toml::file("parley.toml"));
+                let f = Path::new("parley.toml");
+                if f.exists() {
+                    check_file_keys(f)?;
+                    fig = fig.merge(Toml::file(f));
                 }
             }
         }

@@ -6,7 +6,7 @@ pub mod config;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use parley_bus::LocalBus;
 use parley_http::{AppState, HttpConfig};
 use parley_service::{ServiceConfig, Services};
@@ -35,7 +35,18 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
+            // Latencies as real histograms (not the exporter's default summaries) so that
+            // several nodes' series can be summed and quantiles taken across them.
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Suffix("_duration_seconds".into()),
+                    &[
+                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                        5.0,
+                    ],
+                )
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            let recorder = builder.build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok().map(|_| handle)
         })
@@ -108,14 +119,21 @@ impl Server {
 /// Opens the database, migrates, binds the listener and serves until stopped.
 pub async fn start(cfg: &Config) -> Result<Server, StartError> {
     cfg.check()?;
-    let store = open_store(cfg).await?;
-    let services = services(cfg, store);
     let listener = TcpListener::bind(&cfg.listen)
         .await
         .map_err(|e| StartError::Listen(cfg.listen.clone(), e))?;
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Listen(cfg.listen.clone(), e))?;
+    let store = open_store(cfg).await?;
+    // Without a configured public URL, links use the address actually bound (a port of 0
+    // in the configuration means "any free port").
+    let mut effective = cfg.clone();
+    if effective.public_url.is_none() {
+        effective.public_url = Some(format!("http://{addr}"));
+    }
+    let cfg = &effective;
+    let services = services(cfg, store);
     let state = AppState {
         svc: services.clone(),
         cfg: Arc::new(HttpConfig {
@@ -127,7 +145,7 @@ pub async fn start(cfg: &Config) -> Result<Server, StartError> {
     let app = parley_http::app(state);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
+        axum::serve(parley_http::ops::CountingListener::new(listener), app)
             .with_graceful_shutdown(async move {
                 let _ = rx.await;
             })

@@ -1,5 +1,6 @@
 //! `parley`: the command line. `parley` alone serves.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -10,12 +11,20 @@ use tracing_subscriber::EnvFilter;
 /// Parley: a self-hosted omnichannel customer-communication platform.
 ///
 /// Settings come from defaults, then a TOML file (--config, or ./parley.toml if present),
-/// then PARLEY_* environment variables, then these flags.
+/// then PARLEY_* environment variables, then these flags; each overrides the one before.
+/// A setting's TOML key is its flag name with `_` for `-` (listen, data_dir, database_url…)
+/// and its variable is PARLEY_ followed by the key in capitals.
 #[derive(Parser, Debug)]
-#[command(name = "parley", version, about, long_about)]
+#[command(
+    name = "parley",
+    version,
+    about,
+    long_about,
+    after_long_help = EXAMPLES
+)]
 struct Cli {
-    /// TOML configuration file [env: PARLEY_CONFIG]
-    #[arg(long, global = true, env = "PARLEY_CONFIG")]
+    /// TOML configuration file [default: ./parley.toml if it exists]
+    #[arg(long, global = true, env = "PARLEY_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(flatten)]
     settings: Settings,
@@ -23,32 +32,59 @@ struct Cli {
     command: Option<Command>,
 }
 
-/// Settings that flags can override.
+/// Settings that flags can override. Every one is also a TOML key (the flag's name with
+/// `_` for `-`) and a `PARLEY_<KEY>` variable; the defaults live in `Config::default`.
 #[derive(Args, Debug, Default)]
 struct Settings {
-    /// Address to listen on [default: 127.0.0.1:8080] [env: PARLEY_LISTEN]
-    #[arg(long, global = true)]
+    /// Address to listen on, IP:port [default: 127.0.0.1:8080] [env: PARLEY_LISTEN]
+    #[arg(long, global = true, value_name = "IP:PORT")]
     listen: Option<String>,
-    /// Data directory for the SQLite database and files [default: ./parley-data] [env: PARLEY_DATA_DIR]
-    #[arg(long, global = true)]
+    /// Data directory for the SQLite database and stored files [default: ./parley-data] [env: PARLEY_DATA_DIR]
+    #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Database URL, sqlite://… or postgres://… [default: <data-dir>/parley.db] [env: PARLEY_DATABASE_URL]
-    #[arg(long, global = true)]
+    /// Database URL, sqlite://… or postgres://… [default: sqlite://<data-dir>/parley.db] [env: PARLEY_DATABASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
     database_url: Option<String>,
     /// NATS URL for several nodes sharing events; unset = single node [env: PARLEY_NATS_URL]
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_name = "URL")]
     nats_url: Option<String>,
     /// Public base URL used in links and the widget snippet [default: http://<listen>] [env: PARLEY_PUBLIC_URL]
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_name = "URL")]
     public_url: Option<String>,
-    /// Log format: text or json [default: text] [env: PARLEY_LOG_FORMAT]
-    #[arg(long, global = true)]
+    /// Log format: text or json (one JSON object per line) [default: text] [env: PARLEY_LOG_FORMAT]
+    #[arg(long, global = true, value_name = "FORMAT")]
     log_format: Option<String>,
+    /// Log filter, e.g. info or parley=debug,info; RUST_LOG wins if set [default: info] [env: PARLEY_LOG_LEVEL]
+    #[arg(long, global = true, value_name = "FILTER")]
+    log_level: Option<String>,
+    /// Largest JSON request body in bytes; larger ones get 413 [default: 1048576] [env: PARLEY_MAX_BODY_BYTES]
+    #[arg(long, global = true, value_name = "BYTES")]
+    max_body_bytes: Option<usize>,
+    /// Largest attachment upload in bytes [default: 41943040] [env: PARLEY_MAX_UPLOAD_BYTES]
+    #[arg(long, global = true, value_name = "BYTES")]
+    max_upload_bytes: Option<usize>,
+    /// Database connections per pool [default: 8] [env: PARLEY_DB_MAX_CONNECTIONS]
+    #[arg(long, global = true, value_name = "N")]
+    db_max_connections: Option<u32>,
 }
+
+const EXAMPLES: &str = "\
+Examples:
+  parley                         serve on 127.0.0.1:8080 with SQLite in ./parley-data
+  parley admin create --email you@shop.example --password 'long secret' --account 'My shop'
+                                 first administrator; prints account_id= and api_access_token=
+  PARLEY_DATABASE_URL=postgres://parley@127.0.0.1/parley parley migrate
+                                 prepare a PostgreSQL database
+  PARLEY_LOG_FORMAT=json parley --listen 0.0.0.0:8080
+                                 JSON logs, all interfaces";
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the server (the default when no command is given): REST API, Client API, docs.
+    ///
+    /// Applies migrations, then serves the REST API, the Client API, /healthz, /metrics and
+    /// the API docs at /api/docs. Stops cleanly on Ctrl-C or SIGTERM. While no user exists
+    /// it prints how to create the first administrator.
     Serve,
     /// Apply database migrations and exit (serve also applies them at start).
     Migrate,
@@ -62,7 +98,8 @@ enum AdminCommand {
     /// Create (or update) an administrator and print the account id and a new API token.
     ///
     /// The account is found by name and created if missing; an existing user with the
-    /// e-mail gets the new password and becomes an administrator of the account.
+    /// e-mail gets the new password and becomes an administrator of the account. Prints
+    /// account_id=…, user_id=… and api_access_token=… lines on stdout for scripts.
     Create {
         /// E-mail address to sign in with.
         #[arg(long)]
@@ -98,8 +135,22 @@ fn apply_flags(cfg: &mut Config, s: Settings) {
     if let Some(v) = s.log_format {
         cfg.log_format = v;
     }
+    if let Some(v) = s.log_level {
+        cfg.log_level = v;
+    }
+    if let Some(v) = s.max_body_bytes {
+        cfg.max_body_bytes = v;
+    }
+    if let Some(v) = s.max_upload_bytes {
+        cfg.max_upload_bytes = v;
+    }
+    if let Some(v) = s.db_max_connections {
+        cfg.db_max_connections = v;
+    }
 }
 
+/// Text logs for people (coloured only on a terminal, so files and pipes stay clean), or
+/// one JSON object per line for log collectors.
 fn init_logging(cfg: &Config) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cfg.log_level));
@@ -109,7 +160,7 @@ fn init_logging(cfg: &Config) {
     if cfg.log_format == "json" {
         builder.json().flatten_event(true).init();
     } else {
-        builder.init();
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
     }
 }
 
@@ -129,6 +180,7 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     init_logging(&cfg);
+    let json_logs = cfg.log_format == "json";
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cfg).await,
         Command::Migrate => migrate(cfg).await,
@@ -142,40 +194,101 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("parley: {e}");
+            if json_logs {
+                tracing::error!(error = %e, "parley failed");
+            } else {
+                eprintln!("parley: {e}");
+            }
             ExitCode::FAILURE
         }
     }
 }
 
 async fn serve(cfg: Config) -> Result<(), String> {
+    let stop = shutdown_signal();
     let server = parley::start(&cfg).await.map_err(|e| e.to_string())?;
-    let public = cfg.public_url();
-    tracing::info!(addr = %server.addr, database = %redact(&cfg.database_url()), "parley is serving");
-    eprintln!(
-        "Parley is serving on http://{} (API docs: {public}/api/docs)",
-        server.addr
-    );
+    // With port 0 the configured address is not the one to visit: use the bound one.
+    let public = cfg
+        .public_url
+        .as_deref()
+        .map(|u| u.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("http://{}", server.addr));
+    let json = cfg.log_format == "json";
+    // The hint comes before the "serving" line so that a script (or test) that waits for
+    // "serving on" has already seen everything start-up prints.
     if server
         .services
         .setup_needed()
         .await
         .map_err(|e| e.to_string())?
     {
+        if json {
+            tracing::warn!(
+                setup_url = %format!("{public}/api/v1/setup"),
+                "no user exists yet: create the first administrator with `parley admin create` or POST /api/v1/setup"
+            );
+        } else {
+            eprintln!(
+                "No user exists yet. Create the first administrator with\n  parley admin create --email you@example.com --password '<password>' --account 'My shop'\nor POST {public}/api/v1/setup with name, email, password and account_name."
+            );
+        }
+    }
+    tracing::info!(addr = %server.addr, database = %redact(&cfg.database_url()), "parley is serving");
+    if !json {
         eprintln!(
-            "No user exists yet. Create the first administrator with\n  parley admin create --email you@example.com --password '<password>' --account 'My shop'\nor POST {public}/api/v1/setup with name, email, password and account_name."
+            "Parley is serving on http://{} (API docs: {public}/api/docs)",
+            server.addr
         );
     }
-    let services = server.services.clone();
-    let stop = tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-    });
-    tokio::select! {
-        r = server.wait() => r.map_err(|e| e.to_string()),
-        _ = stop => {
-            tracing::info!("shutting down");
-            services.store.close().await;
-            Ok(())
+    // axum's accept loop does not end by itself (accept errors are retried), so the signal
+    // is the only way out. Stopping is graceful: no new connections, in-flight requests
+    // finish, then the database is closed. Long-lived connections get a bounded wait;
+    // nothing acknowledged depends on it, since every acknowledged write is already durable.
+    let signal = stop.await;
+    tracing::info!(signal, "shutting down");
+    if tokio::time::timeout(SHUTDOWN_GRACE, server.stop())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_secs = SHUTDOWN_GRACE.as_secs(),
+            "connections still open after the grace period; exiting anyway"
+        );
+    }
+    Ok(())
+}
+
+/// How long a stopping server waits for open requests and connections.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Resolves on Ctrl-C or, on Unix, SIGTERM (what systemd, Docker and Kubernetes send), so
+/// the database is closed cleanly instead of the process being cut off. The handlers are
+/// installed when this is called, not when the future is first polled, so a signal that
+/// arrives right after start-up is not lost to the default action.
+fn shutdown_signal() -> impl std::future::Future<Output = &'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            match (term, int) {
+                (Some(mut term), Some(mut int)) => tokio::select! {
+                    _ = int.recv() => "SIGINT",
+                    _ = term.recv() => "SIGTERM",
+                },
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    "SIGINT"
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
         }
     }
 }
@@ -183,7 +296,10 @@ async fn serve(cfg: Config) -> Result<(), String> {
 async fn migrate(cfg: Config) -> Result<(), String> {
     let store = parley::open_store(&cfg).await.map_err(|e| e.to_string())?;
     store.close().await;
-    eprintln!("Migrations applied to {}", redact(&cfg.database_url()));
+    say(
+        &cfg,
+        &format!("Migrations applied to {}", redact(&cfg.database_url())),
+    );
     Ok(())
 }
 
@@ -201,7 +317,7 @@ async fn admin_create(
         .await
         .map_err(|e| e.to_string())?;
     store.close().await;
-    eprintln!(
+    let msg = format!(
         "{} administrator {email} in {} account \"{account}\".",
         if done.created_user {
             "Created"
@@ -214,10 +330,23 @@ async fn admin_create(
             "existing"
         }
     );
+    say(&cfg, &msg);
+    // The machine-readable part goes to stdout as KEY=VALUE lines, so a script can
+    // `eval "$(parley admin create …)"` or grep for the token.
     println!("account_id={}", done.account_id);
     println!("user_id={}", done.user_id);
     println!("api_access_token={}", done.access_token);
     Ok(())
+}
+
+/// A message for the person at the terminal: plain text, or a log event when logs are JSON
+/// so that stderr stays one JSON object per line.
+fn say(cfg: &Config, msg: &str) {
+    if cfg.log_format == "json" {
+        tracing::info!("{msg}");
+    } else {
+        eprintln!("{msg}");
+    }
 }
 
 /// Hides a password in a database URL before logging it.
@@ -231,5 +360,28 @@ fn redact(url: &str) -> String {
             }
         }
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(
+            redact("postgres://parley:s3cret@db:5432/parley"),
+            "postgres://parley:***@db:5432/parley"
+        );
+        assert_eq!(
+            redact("postgres://parley@db/parley"),
+            "postgres://parley@db/parley"
+        );
+        assert_eq!(
+            redact("sqlite://./parley-data/parley.db"),
+            "sqlite://./parley-data/parley.db"
+        );
+        // An @ in the password must not leave part of it visible.
+        assert_eq!(redact("postgres://u:p@ss@db/x"), "postgres://u:***@db/x");
     }
 }

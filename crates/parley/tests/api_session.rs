@@ -14,8 +14,45 @@ both_backends!(
     access_token_reset,
     bad_input_on_session_routes,
     unauthenticated_and_unknown_routes,
-    health_metrics_and_openapi
+    health_metrics_and_openapi,
+    login_is_rate_limited
 );
+
+async fn login_is_rate_limited(s: &TestServer) {
+    let admin = s.admin("Shop").await;
+    for _ in 0..10 {
+        let (st, _) = s
+            .call(
+                Method::POST,
+                None,
+                "/auth/sign_in",
+                Some(json!({"email": admin.email, "password": "guess-guess"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+    }
+    // Even the right password is refused while the window lasts.
+    let (st, body) = s
+        .call(
+            Method::POST,
+            None,
+            "/auth/sign_in",
+            Some(json!({"email": admin.email, "password": "password123"})),
+        )
+        .await;
+    assert_error(st, &body, 429, "rate_limited");
+    // Other users are not affected.
+    let other = s.admin("Other").await;
+    let (st, _) = s
+        .call(
+            Method::POST,
+            None,
+            "/auth/sign_in",
+            Some(json!({"email": other.email, "password": "password123"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+}
 
 async fn setup_works_once(s: &TestServer) {
     let (st, body) = s.call(Method::GET, None, "/api/v1/setup", None).await;

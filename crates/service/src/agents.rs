@@ -1,1 +1,218 @@
-//! Placeholder: filled in by the feature that owns this area.
+//! Agents of an account: listing them, inviting new or existing users, changing roles and
+//! availability, removing them. Only administrators change the list; an account always
+//! keeps at least one administrator so nobody can lock a shop out of its own settings.
+
+use parley_core::{Availability, Role, validate};
+use parley_store::StoreError;
+use parley_store::agents::{AgentPatch, LAST_ADMINISTRATOR, MembersOutcome};
+use parley_store::users::{AgentRow, NewUser};
+
+use crate::auth::{hash_password, new_secret};
+use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
+
+/// Most user ids one member-list request may name.
+pub const MAX_USER_IDS: usize = 500;
+
+/// A request to add an agent.
+#[derive(Debug, Clone, Default)]
+pub struct NewAgent {
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub availability_status: Option<String>,
+    pub auto_offline: Option<bool>,
+    /// Initial password of a new user. Without it the user gets a random one nobody
+    /// knows and must reset it; ignored when the e-mail belongs to an existing user,
+    /// whose password is theirs alone.
+    pub password: Option<String>,
+}
+
+/// Changes to an agent; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AgentUpdate {
+    pub role: Option<String>,
+    pub availability_status: Option<String>,
+    pub auto_offline: Option<bool>,
+}
+
+/// Parses a role name, as a field error.
+pub fn parse_role(field: &str, v: &str) -> Result<Role> {
+    Role::parse(v.trim()).ok_or_else(|| {
+        validate::FieldError::new(field, format!("must be one of {}", Role::expected())).into()
+    })
+}
+
+/// Parses an availability; Chatwoot's documentation also calls "online" "available".
+pub fn parse_availability(field: &str, v: &str) -> Result<Availability> {
+    match v.trim() {
+        "available" => Ok(Availability::Online),
+        other => Availability::parse(other).ok_or_else(|| {
+            validate::FieldError::new(
+                field,
+                format!("must be one of {}", Availability::expected()),
+            )
+            .into()
+        }),
+    }
+}
+
+/// Checks a list of user ids from a member-list request.
+pub fn check_user_ids(ids: &[i64]) -> Result<()> {
+    if ids.len() > MAX_USER_IDS {
+        return Err(validate::FieldError::new(
+            "user_ids",
+            format!("must name at most {MAX_USER_IDS} users"),
+        )
+        .into());
+    }
+    if ids.iter().any(|id| *id <= 0) {
+        return Err(validate::FieldError::new("user_ids", "must be positive integers").into());
+    }
+    Ok(())
+}
+
+/// Turns the outcome of a member-list change into the members or a 422 naming the
+/// users who are not agents of the account.
+pub(crate) fn members_or_invalid(o: MembersOutcome) -> Result<Vec<AgentRow>> {
+    match o {
+        MembersOutcome::Updated(v) => Ok(v),
+        MembersOutcome::NotAccountMembers(ids) => {
+            let list = ids
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            Err(validate::FieldError::new(
+                "user_ids",
+                format!("not agents of this account: {list}"),
+            )
+            .into())
+        }
+    }
+}
+
+fn last_admin(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::Conflict(c) if c == LAST_ADMINISTRATOR => {
+            ServiceError::Conflict("the account must keep at least one administrator".into())
+        }
+        StoreError::NotFound => ServiceError::NotFound("agent"),
+        other => other.into(),
+    }
+}
+
+impl Services {
+    /// All agents of the account; every member may see who their colleagues are.
+    pub async fn list_agents(&self, ctx: &AccountCtx) -> Result<Vec<AgentRow>> {
+        Ok(self.store.agents(ctx.account_id).await?)
+    }
+
+    /// Adds an agent: creates the user when the e-mail is new, otherwise adds the existing
+    /// user to this account. `Conflict` when they already are an agent here.
+    pub async fn create_agent(&self, ctx: &AccountCtx, req: NewAgent) -> Result<AgentRow> {
+        ctx.require_admin()?;
+        let name = validate::required_text("name", &req.name, 255)?;
+        let email = validate::email("email", &req.email)?;
+        let role = parse_role("role", &req.role)?;
+        let availability = req
+            .availability_status
+            .as_deref()
+            .map(|a| parse_availability("availability_status", a))
+            .transpose()?
+            .unwrap_or(Availability::Offline);
+        let auto_offline = req.auto_offline.unwrap_or(true);
+        if let Some(pw) = req.password.as_deref() {
+            validate::password("password", pw)?;
+        }
+        let already =
+            || ServiceError::Conflict("this user is already an agent of this account".into());
+        if let Some(user) = self.store.user_by_email(&email).await? {
+            return self
+                .store
+                .add_agent(ctx.account_id, user.id, role, availability, auto_offline)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => already(),
+                    other => other.into(),
+                });
+        }
+        let password = match req.password {
+            Some(pw) => pw,
+            None => new_secret(),
+        };
+        let hash = hash_password(&password).await?;
+        let new = NewUser {
+            name: &name,
+            display_name: None,
+            email: &email,
+            password_hash: &hash,
+        };
+        match self
+            .store
+            .create_agent(ctx.account_id, &new, role, availability, auto_offline)
+            .await
+        {
+            Ok((_, agent)) => Ok(agent),
+            // Someone registered the e-mail between our lookup and insert: add that user.
+            Err(StoreError::Conflict(_)) => {
+                let user = self
+                    .store
+                    .user_by_email(&email)
+                    .await?
+                    .ok_or_else(already)?;
+                self.store
+                    .add_agent(ctx.account_id, user.id, role, availability, auto_offline)
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::Conflict(_) => already(),
+                        other => other.into(),
+                    })
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Changes an agent's role, availability or auto-offline flag.
+    pub async fn update_agent(
+        &self,
+        ctx: &AccountCtx,
+        user_id: i64,
+        up: AgentUpdate,
+    ) -> Result<AgentRow> {
+        ctx.require_admin()?;
+        let patch = AgentPatch {
+            role: up
+                .role
+                .as_deref()
+                .map(|r| parse_role("role", r))
+                .transpose()?,
+            availability: up
+                .availability_status
+                .as_deref()
+                .map(|a| parse_availability("availability_status", a))
+                .transpose()?,
+            auto_offline: up.auto_offline,
+        };
+        self.store
+            .update_agent(ctx.account_id, user_id, &patch)
+            .await
+            .map_err(last_admin)
+    }
+
+    /// Removes an agent from the account (the user keeps their other accounts).
+    pub async fn remove_agent(&self, ctx: &AccountCtx, user_id: i64) -> Result<()> {
+        ctx.require_admin()?;
+        self.store
+            .remove_agent(ctx.account_id, user_id)
+            .await
+            .map_err(last_admin)
+    }
+
+    /// One agent of the account.
+    pub async fn agent(&self, ctx: &AccountCtx, user_id: i64) -> Result<AgentRow> {
+        self.store
+            .agent(ctx.account_id, user_id)
+            .await
+            .or_not_found("agent")
+    }
+}

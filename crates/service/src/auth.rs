@@ -127,6 +127,9 @@ impl Services {
         if email.is_empty() || password.is_empty() || password.len() > 1024 {
             return Err(ServiceError::Unauthorized);
         }
+        if !self.login_limiter.allowed(&email) {
+            return Err(ServiceError::RateLimited);
+        }
         let user = self.store.user_by_email(&email).await?;
         let hash = user
             .as_ref()
@@ -134,8 +137,10 @@ impl Services {
             .unwrap_or(DUMMY_HASH);
         let ok = verify_password(hash, password).await;
         let Some(user) = user.filter(|_| ok) else {
+            self.login_limiter.hit(&email);
             return Err(ServiceError::Unauthorized);
         };
+        self.login_limiter.reset(&email);
         let token = new_secret();
         self.store
             .create_session(user.id, &token, now_ms() + self.config.session_ttl_ms)

@@ -284,12 +284,7 @@ impl Services {
             .conversation(ctx.account_id, display_id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
-        if !ctx.sees_all_inboxes()
-            && !self
-                .store
-                .is_member_of_inbox(c.inbox_id, ctx.user_id)
-                .await?
-        {
+        if !ctx.sees_all_inboxes() && !self.store.is_inbox_member(c.inbox_id, ctx.user_id).await? {
             return Err(ServiceError::NotFound("conversation"));
         }
         Ok(c)
@@ -320,7 +315,7 @@ impl Services {
         if !ctx.sees_all_inboxes() {
             f.inboxes = Some(
                 self.store
-                    .member_inbox_ids(ctx.account_id, ctx.user_id)
+                    .inbox_ids_for_user(ctx.account_id, ctx.user_id)
                     .await?,
             );
         }
@@ -575,7 +570,7 @@ impl Services {
             .inbox_ref(ctx.account_id, input.inbox_id)
             .await?
             .ok_or_else(|| validate::FieldError::new("inbox_id", "no such inbox"))?;
-        if !ctx.sees_all_inboxes() && !self.store.is_member_of_inbox(inbox.id, ctx.user_id).await? {
+        if !ctx.sees_all_inboxes() && !self.store.is_inbox_member(inbox.id, ctx.user_id).await? {
             return Err(validate::FieldError::new("inbox_id", "no such inbox").into());
         }
         self.store
@@ -898,7 +893,7 @@ impl Services {
                 other => other.into(),
             })?;
         let role = Role::parse(&agent.role).unwrap_or(Role::Agent);
-        if !role.sees_all_inboxes() && !self.store.is_member_of_inbox(inbox_id, user_id).await? {
+        if !role.sees_all_inboxes() && !self.store.is_inbox_member(inbox_id, user_id).await? {
             return Err(validate::FieldError::new(
                 "assignee_id",
                 "is not a member of this conversation's inbox",

@@ -1,1 +1,610 @@
-//! Placeholder: filled in by the feature that owns this area.
+//! Inboxes and their members.
+//!
+//! Administrators configure inboxes; supervisors see all of them; an agent sees only the
+//! inboxes they are a member of (and so only those inboxes' conversations). Channel
+//! options arrive as a loose JSON object (Chatwoot's `channel`), are checked here against
+//! the option list of the inbox's channel type and stored in the inbox's settings; options
+//! that do not apply to the channel are dropped, as Chatwoot's permitted parameters do.
+
+use parley_core::{ChannelType, validate};
+use parley_store::agents::MemberOp;
+use parley_store::inboxes::{InboxPatch, InboxRow, NewInbox};
+use parley_store::users::AgentRow;
+use serde_json::{Map, Value};
+
+use crate::agents::{check_user_ids, members_or_invalid};
+use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
+
+/// Longest greeting / out-of-office message.
+pub const MAX_MESSAGE_CHARS: usize = 2_000;
+
+/// Inbox-level options (not tied to the channel type); `None` means "not given".
+#[derive(Debug, Clone, Default)]
+pub struct InboxOptions {
+    pub name: Option<String>,
+    pub greeting_enabled: Option<bool>,
+    pub greeting_message: Option<String>,
+    pub enable_auto_assignment: Option<bool>,
+    pub working_hours_enabled: Option<bool>,
+    pub timezone: Option<String>,
+    pub out_of_office_message: Option<String>,
+    pub hmac_mandatory: Option<bool>,
+    pub avatar_url: Option<String>,
+    /// Chatwoot's extra inbox flags, kept in the settings object.
+    pub flags: Vec<(&'static str, bool)>,
+    /// Opening hours of the given days of the week; other days keep their hours.
+    pub working_hours: Option<Vec<WorkingDay>>,
+}
+
+/// Opening hours of one day of the week, Chatwoot's shape. Kept in the inbox settings
+/// under `working_hours`, one entry per day, Sunday (0) to Saturday (6).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WorkingDay {
+    pub day_of_week: u8,
+    #[serde(default)]
+    pub closed_all_day: bool,
+    #[serde(default)]
+    pub open_all_day: bool,
+    pub open_hour: Option<u8>,
+    pub open_minutes: Option<u8>,
+    pub close_hour: Option<u8>,
+    pub close_minutes: Option<u8>,
+}
+
+impl WorkingDay {
+    fn hours(day: u8, open: Option<(u8, u8)>) -> Self {
+        Self {
+            day_of_week: day,
+            closed_all_day: open.is_none(),
+            open_all_day: false,
+            open_hour: open.map(|(o, _)| o),
+            open_minutes: open.map(|_| 0),
+            close_hour: open.map(|(_, c)| c),
+            close_minutes: open.map(|_| 0),
+        }
+    }
+}
+
+/// The week of an inbox that never set its hours: Monday to Friday 9:00–17:00, closed
+/// at the weekend (what Chatwoot gives a new inbox).
+pub fn default_week() -> Vec<WorkingDay> {
+    (0..7)
+        .map(|d| WorkingDay::hours(d, (1..=5).contains(&d).then_some((9, 17))))
+        .collect()
+}
+
+/// The stored week of an inbox's settings, or the default week.
+pub fn working_week(settings: &Map<String, Value>) -> Vec<WorkingDay> {
+    settings
+        .get("working_hours")
+        .and_then(|v| serde_json::from_value::<Vec<WorkingDay>>(v.clone()).ok())
+        .filter(|w| w.len() == 7)
+        .unwrap_or_else(default_week)
+}
+
+/// Checks days of a request and lays them over `week`.
+fn merge_week(mut week: Vec<WorkingDay>, days: &[WorkingDay]) -> Result<Vec<WorkingDay>> {
+    const F: &str = "working_hours";
+    if days.len() > 7 {
+        return Err(bad(F, "must have at most 7 days"));
+    }
+    let mut seen = [false; 7];
+    for d in days {
+        let i = usize::from(d.day_of_week);
+        if i > 6 {
+            return Err(bad(F, "day_of_week must be 0 (Sunday) to 6 (Saturday)"));
+        }
+        if std::mem::replace(&mut seen[i], true) {
+            return Err(bad(F, "each day_of_week may appear once"));
+        }
+        let mut day = d.clone();
+        if day.closed_all_day && day.open_all_day {
+            return Err(bad(
+                F,
+                "a day cannot be both closed_all_day and open_all_day",
+            ));
+        }
+        if day.closed_all_day || day.open_all_day {
+            (
+                day.open_hour,
+                day.open_minutes,
+                day.close_hour,
+                day.close_minutes,
+            ) = (None, None, None, None);
+        } else {
+            let (Some(oh), Some(ch)) = (day.open_hour, day.close_hour) else {
+                return Err(bad(
+                    F,
+                    "open_hour and close_hour are required for an open day",
+                ));
+            };
+            let (om, cm) = (
+                day.open_minutes.unwrap_or(0),
+                day.close_minutes.unwrap_or(0),
+            );
+            if oh > 23 || ch > 23 || om > 59 || cm > 59 {
+                return Err(bad(F, "hours must be 0 to 23 and minutes 0 to 59"));
+            }
+            if (oh, om) >= (ch, cm) {
+                return Err(bad(F, "a day must close after it opens"));
+            }
+            (day.open_minutes, day.close_minutes) = (Some(om), Some(cm));
+        }
+        if let Some(slot) = week.get_mut(i) {
+            *slot = day;
+        }
+    }
+    Ok(week)
+}
+
+/// Chatwoot's inbox flags Parley stores and returns (behaviour comes with their features).
+pub const INBOX_FLAGS: &[&str] = &[
+    "csat_survey_enabled",
+    "enable_email_collect",
+    "allow_messages_after_resolved",
+    "lock_to_single_conversation",
+];
+
+#[derive(Clone, Copy)]
+enum Kind {
+    /// An http(s) URL.
+    Url,
+    Color,
+    Text(usize),
+    /// Like text, but never shown in API responses.
+    Secret(usize),
+    Bool,
+    Email,
+    Port,
+    OneOf(&'static [&'static str]),
+}
+
+const REPLY_TIMES: &[&str] = &["in_a_few_minutes", "in_a_few_hours", "in_a_day"];
+
+/// The channel options of each channel type.
+fn channel_spec(t: ChannelType) -> &'static [(&'static str, Kind)] {
+    match t {
+        ChannelType::WebWidget => &[
+            ("website_url", Kind::Url),
+            ("widget_color", Kind::Color),
+            ("welcome_title", Kind::Text(255)),
+            ("welcome_tagline", Kind::Text(500)),
+            ("reply_time", Kind::OneOf(REPLY_TIMES)),
+            ("pre_chat_form_enabled", Kind::Bool),
+            ("continuity_via_email", Kind::Bool),
+            ("allowed_domains", Kind::Text(2_000)),
+        ],
+        ChannelType::Api => &[("webhook_url", Kind::Url)],
+        ChannelType::Telegram => &[
+            ("bot_token", Kind::Secret(256)),
+            ("bot_name", Kind::Text(255)),
+        ],
+        ChannelType::Email => &[
+            ("email", Kind::Email),
+            ("provider", Kind::Text(64)),
+            ("imap_enabled", Kind::Bool),
+            ("imap_address", Kind::Text(255)),
+            ("imap_port", Kind::Port),
+            ("imap_login", Kind::Text(255)),
+            ("imap_password", Kind::Secret(255)),
+            ("imap_enable_ssl", Kind::Bool),
+            ("smtp_enabled", Kind::Bool),
+            ("smtp_address", Kind::Text(255)),
+            ("smtp_port", Kind::Port),
+            ("smtp_login", Kind::Text(255)),
+            ("smtp_password", Kind::Secret(255)),
+            ("smtp_enable_ssl_tls", Kind::Bool),
+        ],
+    }
+}
+
+/// Channel options that must be present when the inbox is created.
+fn required_on_create(t: ChannelType) -> &'static [&'static str] {
+    match t {
+        ChannelType::WebWidget => &["website_url"],
+        ChannelType::Api => &[],
+        ChannelType::Telegram => &["bot_token"],
+        ChannelType::Email => &["email"],
+    }
+}
+
+/// Whether a settings key is a secret that must never be rendered.
+pub fn is_secret_setting(t: ChannelType, key: &str) -> bool {
+    channel_spec(t)
+        .iter()
+        .any(|(k, kind)| *k == key && matches!(kind, Kind::Secret(_)))
+}
+
+fn bad(field: &str, msg: impl Into<String>) -> ServiceError {
+    validate::FieldError::new(field, msg).into()
+}
+
+fn check_url(field: &str, v: &str) -> Result<String> {
+    let v = v.trim();
+    let rest = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && v.len() <= 2048 && !v.contains(char::is_whitespace) => {
+            Ok(v.to_string())
+        }
+        _ => Err(bad(
+            field,
+            "must be an http(s) URL of at most 2048 characters",
+        )),
+    }
+}
+
+/// Checks the channel options against the channel type's list. Returns the settings to
+/// merge: a JSON `null` (or an empty text) clears an option.
+fn channel_settings(t: ChannelType, channel: &Map<String, Value>) -> Result<Map<String, Value>> {
+    let mut out = Map::new();
+    for (key, kind) in channel_spec(t) {
+        let Some(v) = channel.get(*key) else { continue };
+        let field = format!("channel.{key}");
+        if v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty()) {
+            out.insert((*key).to_string(), Value::Null);
+            continue;
+        }
+        let text = || v.as_str().ok_or_else(|| bad(&field, "must be a string"));
+        let value = match kind {
+            Kind::Bool => Value::Bool(
+                v.as_bool()
+                    .ok_or_else(|| bad(&field, "must be a boolean"))?,
+            ),
+            Kind::Port => Value::from(
+                v.as_u64()
+                    .filter(|n| (1..=65_535).contains(n))
+                    .ok_or_else(|| bad(&field, "must be a port number"))?,
+            ),
+            Kind::Url => Value::String(check_url(&field, text()?)?),
+            Kind::Color => Value::String(validate::color(&field, text()?)?),
+            Kind::Email => Value::String(validate::email(&field, text()?)?),
+            Kind::Text(max) | Kind::Secret(max) => {
+                Value::String(validate::bounded_text(&field, text()?.trim(), *max)?)
+            }
+            Kind::OneOf(allowed) => {
+                let s = text()?;
+                if !allowed.contains(&s) {
+                    return Err(bad(
+                        &field,
+                        format!("must be one of {}", allowed.join(", ")),
+                    ));
+                }
+                Value::String(s.to_string())
+            }
+        };
+        out.insert((*key).to_string(), value);
+    }
+    Ok(out)
+}
+
+fn week_value(week: &[WorkingDay]) -> Result<Value> {
+    serde_json::to_value(week).map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+fn check_timezone(v: &str) -> Result<String> {
+    let v = v.trim();
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(bad(
+            "timezone",
+            "must be an IANA time zone name such as Europe/Moscow",
+        ))
+    }
+}
+
+/// Checks inbox-level options into a store patch (without channel settings).
+fn options_patch(o: &InboxOptions) -> Result<InboxPatch> {
+    let message = |field: &str, v: &Option<String>| -> Result<Option<Option<String>>> {
+        v.as_deref()
+            .map(|m| validate::optional_text(field, Some(m), MAX_MESSAGE_CHARS))
+            .transpose()
+            .map_err(ServiceError::from)
+    };
+    let mut settings = Map::new();
+    for (k, v) in &o.flags {
+        settings.insert((*k).to_string(), Value::Bool(*v));
+    }
+    Ok(InboxPatch {
+        name: o
+            .name
+            .as_deref()
+            .map(|n| validate::required_text("name", n, 255))
+            .transpose()?,
+        hmac_mandatory: o.hmac_mandatory,
+        enable_auto_assignment: o.enable_auto_assignment,
+        greeting_enabled: o.greeting_enabled,
+        greeting_message: message("greeting_message", &o.greeting_message)?,
+        working_hours_enabled: o.working_hours_enabled,
+        timezone: o.timezone.as_deref().map(check_timezone).transpose()?,
+        out_of_office_message: message("out_of_office_message", &o.out_of_office_message)?,
+        avatar_url: o
+            .avatar_url
+            .as_deref()
+            .map(|u| {
+                if u.trim().is_empty() {
+                    Ok(None)
+                } else {
+                    check_url("avatar_url", u).map(Some)
+                }
+            })
+            .transpose()?,
+        settings,
+    })
+}
+
+/// Parses the channel type of a create request (`web_widget`, `api`, … or the full
+/// `Channel::…` name).
+pub fn parse_channel_type(v: &str) -> Result<ChannelType> {
+    ChannelType::parse_any(v.trim()).ok_or_else(|| {
+        bad(
+            "channel.type",
+            format!(
+                "must be one of {}",
+                ChannelType::ALL
+                    .iter()
+                    .map(|c| c.short())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })
+}
+
+impl Services {
+    /// The inboxes the caller may see: all for administrators and supervisors, the
+    /// caller's own for agents.
+    pub async fn list_inboxes(&self, ctx: &AccountCtx) -> Result<Vec<InboxRow>> {
+        let all = self.store.inboxes(ctx.account_id).await?;
+        if ctx.sees_all_inboxes() {
+            return Ok(all);
+        }
+        let mine = self
+            .store
+            .inbox_ids_for_user(ctx.account_id, ctx.user_id)
+            .await?;
+        Ok(all.into_iter().filter(|i| mine.contains(&i.id)).collect())
+    }
+
+    /// Inbox ids the caller may see, or `None` for all of the account's inboxes. For
+    /// filtering conversation lists by agent visibility.
+    pub async fn visible_inbox_ids(&self, ctx: &AccountCtx) -> Result<Option<Vec<i64>>> {
+        if ctx.sees_all_inboxes() {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.store
+                .inbox_ids_for_user(ctx.account_id, ctx.user_id)
+                .await?,
+        ))
+    }
+
+    /// One inbox; `NotFound` for other accounts' inboxes and, for agents, for inboxes
+    /// they are not a member of.
+    pub async fn inbox(&self, ctx: &AccountCtx, id: i64) -> Result<InboxRow> {
+        let inbox = self
+            .store
+            .inbox(ctx.account_id, id)
+            .await
+            .or_not_found("inbox")?;
+        if !ctx.sees_all_inboxes() && !self.store.is_inbox_member(id, ctx.user_id).await? {
+            return Err(ServiceError::NotFound("inbox"));
+        }
+        Ok(inbox)
+    }
+
+    /// Creates an inbox of `channel_type` with the given options and channel settings.
+    pub async fn create_inbox(
+        &self,
+        ctx: &AccountCtx,
+        channel_type: &str,
+        opts: InboxOptions,
+        channel: &Map<String, Value>,
+    ) -> Result<InboxRow> {
+        ctx.require_admin()?;
+        let t = parse_channel_type(channel_type)?;
+        let name = opts
+            .name
+            .as_deref()
+            .ok_or_else(|| bad("name", "is required"))?;
+        validate::required_text("name", name, 255)?;
+        let patch = options_patch(&opts)?;
+        let mut settings = channel_settings(t, channel)?;
+        settings.retain(|_, v| !v.is_null());
+        for key in required_on_create(t) {
+            if !settings.contains_key(*key) {
+                return Err(bad(&format!("channel.{key}"), "is required"));
+            }
+        }
+        settings.extend(patch.settings);
+        if let Some(days) = &opts.working_hours {
+            let week = merge_week(default_week(), days)?;
+            settings.insert("working_hours".into(), week_value(&week)?);
+        }
+        let mut new = NewInbox::new(patch.name.unwrap_or_default(), t);
+        new.hmac_mandatory = patch.hmac_mandatory.unwrap_or(false);
+        new.enable_auto_assignment = patch.enable_auto_assignment.unwrap_or(true);
+        new.greeting_enabled = patch.greeting_enabled.unwrap_or(false);
+        new.greeting_message = patch.greeting_message.flatten();
+        new.working_hours_enabled = patch.working_hours_enabled.unwrap_or(false);
+        if let Some(tz) = patch.timezone {
+            new.timezone = tz;
+        }
+        new.out_of_office_message = patch.out_of_office_message.flatten();
+        new.avatar_url = patch.avatar_url.flatten();
+        new.settings = settings;
+        Ok(self.store.create_inbox(ctx.account_id, &new).await?)
+    }
+
+    /// Updates an inbox. The channel type is fixed at creation; a `channel.type` that
+    /// names another type is refused rather than silently ignored.
+    pub async fn update_inbox(
+        &self,
+        ctx: &AccountCtx,
+        id: i64,
+        opts: InboxOptions,
+        channel: &Map<String, Value>,
+    ) -> Result<InboxRow> {
+        ctx.require_admin()?;
+        let current = self
+            .store
+            .inbox(ctx.account_id, id)
+            .await
+            .or_not_found("inbox")?;
+        let t = current.channel().ok_or_else(|| {
+            ServiceError::Internal(format!("inbox {id} has an unknown channel type"))
+        })?;
+        if let Some(v) = channel.get("type") {
+            let given = v
+                .as_str()
+                .ok_or_else(|| bad("channel.type", "must be a string"))?;
+            if parse_channel_type(given)? != t {
+                return Err(bad(
+                    "channel.type",
+                    "the channel type of an inbox cannot change",
+                ));
+            }
+        }
+        let mut patch = options_patch(&opts)?;
+        let mut settings = channel_settings(t, channel)?;
+        for key in required_on_create(t) {
+            if settings.get(*key).is_some_and(Value::is_null) {
+                return Err(bad(&format!("channel.{key}"), "cannot be removed"));
+            }
+        }
+        settings.extend(std::mem::take(&mut patch.settings));
+        if let Some(days) = &opts.working_hours {
+            let week = merge_week(working_week(&current.settings_map()), days)?;
+            settings.insert("working_hours".into(), week_value(&week)?);
+        }
+        patch.settings = settings;
+        self.store
+            .update_inbox(ctx.account_id, id, &patch)
+            .await
+            .or_not_found("inbox")
+    }
+
+    /// Deletes an inbox with its conversations.
+    pub async fn delete_inbox(&self, ctx: &AccountCtx, id: i64) -> Result<()> {
+        ctx.require_admin()?;
+        self.store
+            .delete_inbox(ctx.account_id, id)
+            .await
+            .or_not_found("inbox")
+    }
+
+    /// Agents of an inbox; visible to whoever may see the inbox.
+    pub async fn inbox_members(&self, ctx: &AccountCtx, inbox_id: i64) -> Result<Vec<AgentRow>> {
+        self.inbox(ctx, inbox_id).await?;
+        self.store
+            .inbox_members(ctx.account_id, inbox_id)
+            .await
+            .or_not_found("inbox")
+    }
+
+    /// Adds, replaces or removes agents of an inbox; users who are not agents of the
+    /// account are refused with a 422 and nothing changes.
+    pub async fn change_inbox_members(
+        &self,
+        ctx: &AccountCtx,
+        inbox_id: i64,
+        op: MemberOp,
+        user_ids: &[i64],
+    ) -> Result<Vec<AgentRow>> {
+        ctx.require_admin()?;
+        check_user_ids(user_ids)?;
+        let outcome = self
+            .store
+            .change_inbox_members(ctx.account_id, inbox_id, op, user_ids)
+            .await
+            .or_not_found("inbox")?;
+        members_or_invalid(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn channel_settings_are_checked_per_type() {
+        let s = channel_settings(
+            ChannelType::WebWidget,
+            &map(
+                json!({"website_url": "https://shop.test", "widget_color": "#FF0000",
+                        "webhook_url": "https://ignored.test", "welcome_title": ""}),
+            ),
+        )
+        .unwrap();
+        assert_eq!(s["website_url"], "https://shop.test");
+        assert_eq!(s["widget_color"], "#ff0000");
+        assert!(s["welcome_title"].is_null());
+        assert!(!s.contains_key("webhook_url"));
+        assert!(
+            channel_settings(
+                ChannelType::WebWidget,
+                &map(json!({"website_url": "ftp://x"}))
+            )
+            .is_err()
+        );
+        assert!(channel_settings(ChannelType::Email, &map(json!({"imap_port": 70000}))).is_err());
+        assert!(
+            channel_settings(ChannelType::WebWidget, &map(json!({"reply_time": "soon"}))).is_err()
+        );
+        assert!(is_secret_setting(ChannelType::Telegram, "bot_token"));
+        assert!(!is_secret_setting(ChannelType::WebWidget, "website_url"));
+    }
+
+    #[test]
+    fn working_hours_merge_and_checks() {
+        let day = |d: u8, o: Option<u8>, c: Option<u8>| WorkingDay {
+            day_of_week: d,
+            closed_all_day: false,
+            open_all_day: false,
+            open_hour: o,
+            open_minutes: None,
+            close_hour: c,
+            close_minutes: None,
+        };
+        let week = merge_week(default_week(), &[day(6, Some(10), Some(14))]).unwrap();
+        assert_eq!(week.len(), 7);
+        assert_eq!(week[6].open_hour, Some(10));
+        assert_eq!(week[6].close_minutes, Some(0));
+        assert!(!week[6].closed_all_day);
+        assert!(week[0].closed_all_day);
+        assert_eq!(week[1].open_hour, Some(9));
+        assert!(merge_week(default_week(), &[day(7, Some(9), Some(10))]).is_err());
+        assert!(merge_week(default_week(), &[day(1, Some(18), Some(9))]).is_err());
+        assert!(merge_week(default_week(), &[day(1, Some(9), None)]).is_err());
+        assert!(merge_week(default_week(), &[day(1, Some(24), Some(25))]).is_err());
+        assert!(
+            merge_week(
+                default_week(),
+                &[day(1, Some(9), Some(10)), day(1, Some(9), Some(10))]
+            )
+            .is_err()
+        );
+        let mut v = serde_json::Map::new();
+        v.insert("working_hours".into(), serde_json::to_value(&week).unwrap());
+        assert_eq!(working_week(&v), week);
+        assert_eq!(working_week(&serde_json::Map::new()), default_week());
+    }
+
+    #[test]
+    fn timezones() {
+        assert!(check_timezone("Europe/Moscow").is_ok());
+        assert!(check_timezone("UTC").is_ok());
+        assert!(check_timezone("<script>").is_err());
+    }
+}

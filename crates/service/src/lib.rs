@@ -4,11 +4,13 @@
 mod auth;
 mod context;
 mod error;
+pub mod ratelimit;
 
 pub mod agents;
 pub mod canned;
 pub mod contacts;
 pub mod conversations;
+pub mod health;
 pub mod inboxes;
 pub mod labels;
 pub mod messages;
@@ -61,14 +63,21 @@ pub struct Services {
     pub store: Store,
     pub bus: Arc<dyn EventBus>,
     pub config: Arc<ServiceConfig>,
+    /// Failed sign-ins per e-mail: 10 per 15 minutes.
+    pub login_limiter: Arc<ratelimit::RateLimiter>,
 }
 
 impl Services {
     pub fn new(store: Store, bus: Arc<dyn EventBus>, config: ServiceConfig) -> Self {
+        let login_limiter = Arc::new(ratelimit::RateLimiter::new(
+            10,
+            std::time::Duration::from_secs(15 * 60),
+        ));
         Self {
             store,
             bus,
             config: Arc::new(config),
+            login_limiter,
         }
     }
 }

@@ -458,30 +458,6 @@ impl Store {
         .await?)
     }
 
-    /// The account's inboxes a user is a member of.
-    pub async fn member_inbox_ids(&self, account_id: i64, user_id: i64) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT m.inbox_id FROM inbox_members m JOIN inboxes i ON i.id = m.inbox_id
-             WHERE i.account_id = $1 AND m.user_id = $2 ORDER BY m.inbox_id",
-        )
-        .bind(account_id)
-        .bind(user_id)
-        .fetch_all(self.reader())
-        .await?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
-    }
-
-    /// Whether a user is a member of an inbox.
-    pub async fn is_member_of_inbox(&self, inbox_id: i64, user_id: i64) -> Result<bool> {
-        let row: Option<(i64,)> =
-            sqlx::query_as("SELECT 1 FROM inbox_members WHERE inbox_id = $1 AND user_id = $2")
-                .bind(inbox_id)
-                .bind(user_id)
-                .fetch_optional(self.reader())
-                .await?;
-        Ok(row.is_some())
-    }
-
     /// Creates a conversation with the account's next `display_id`, finding or creating
     /// the contact's identity in the inbox, in one transaction.
     pub async fn create_conversation(&self, n: &NewConversation) -> Result<ConversationRow> {

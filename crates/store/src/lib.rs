@@ -11,6 +11,7 @@ mod error;
 mod pool;
 
 pub mod accounts;
+pub mod agents;
 pub mod canned;
 pub mod contacts;
 pub mod conversations;

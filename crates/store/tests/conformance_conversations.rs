@@ -585,9 +585,9 @@ async fn status_priority_assignee_updates(s: &Store) {
     assert_eq!(a.custom_attributes, "{\"order\":42}");
     let a = s.touch_contact_last_seen(c.id).await.unwrap();
     assert!(a.contact_last_seen_at.is_some());
-    assert!(!s.is_member_of_inbox(w.inbox, agent).await.unwrap());
+    assert!(!s.is_inbox_member(w.inbox, agent).await.unwrap());
     fixtures::inbox_member(s, w.inbox, agent).await.unwrap();
-    assert!(s.is_member_of_inbox(w.inbox, agent).await.unwrap());
+    assert!(s.is_inbox_member(w.inbox, agent).await.unwrap());
     assert!(s.team_ref(w.account, team).await.unwrap().is_some());
     assert!(s.team_ref(w.account + 1000, team).await.unwrap().is_none());
 }

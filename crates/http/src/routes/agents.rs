@@ -1,9 +1,184 @@
-//! Placeholder: filled in by the feature that owns this resource.
+//! `/api/v1/accounts/{account_id}/agents`: the account's users (Chatwoot's agents). Also
+//! holds the agent JSON shape and the `user_ids` request shared by inbox and team member
+//! lists, so all three render an agent the same way.
 
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::auth::Acct;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Json, Path};
+use parley_service::agents::{AgentUpdate, NewAgent};
+use parley_service::store::users::AgentRow;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(update, remove))
+}
+
+/// An agent (a user as a member of this account), with Chatwoot's field names.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct AgentView {
+    pub id: i64,
+    pub account_id: i64,
+    /// `online`, `busy` or `offline`.
+    pub availability_status: String,
+    pub auto_offline: bool,
+    pub confirmed: bool,
+    pub email: String,
+    /// The display name when set, else the name.
+    pub available_name: String,
+    pub name: String,
+    /// `administrator`, `supervisor` or `agent`.
+    pub role: String,
+    pub thumbnail: String,
+    pub avatar_url: String,
+}
+
+/// Renders an agent row.
+pub fn agent_view(a: &AgentRow) -> AgentView {
+    AgentView {
+        id: a.id,
+        account_id: a.account_id,
+        availability_status: a.availability.clone(),
+        auto_offline: a.auto_offline != 0,
+        confirmed: true,
+        email: a.email.clone(),
+        available_name: a.display_name.clone().unwrap_or_else(|| a.name.clone()),
+        name: a.name.clone(),
+        role: a.role.clone(),
+        thumbnail: a.avatar_url.clone().unwrap_or_default(),
+        avatar_url: a.avatar_url.clone().unwrap_or_default(),
+    }
+}
+
+/// Renders a list of agents.
+pub fn agent_views(list: &[AgentRow]) -> Vec<AgentView> {
+    list.iter().map(agent_view).collect()
+}
+
+/// An id sent as a JSON number or, as Chatwoot's own dashboard sometimes does, as a
+/// string of digits.
+pub fn id_like<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum IdLike {
+        Num(i64),
+        Text(String),
+    }
+    match IdLike::deserialize(d)? {
+        IdLike::Num(n) => Ok(n),
+        IdLike::Text(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom("expected an integer id")),
+    }
+}
+
+/// A list of ids, each a number or a string of digits.
+pub fn ids_like<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct W(#[serde(deserialize_with = "id_like")] i64);
+    Ok(Vec::<W>::deserialize(d)?.into_iter().map(|w| w.0).collect())
+}
+
+/// A new agent. An unknown e-mail creates the user (with `password`, or a random one
+/// they must reset); a known e-mail adds that user to the account.
+#[derive(Deserialize, ToSchema)]
+pub struct NewAgentRequest {
+    pub name: String,
+    pub email: String,
+    /// `administrator`, `supervisor` or `agent`.
+    pub role: String,
+    /// `online` (or `available`), `busy` or `offline`.
+    pub availability_status: Option<String>,
+    pub auto_offline: Option<bool>,
+    /// Parley's addition: the initial password of a new user (8 to 128 characters).
+    pub password: Option<String>,
+}
+
+/// Changes to an agent.
+#[derive(Deserialize, ToSchema)]
+pub struct AgentUpdateRequest {
+    pub role: Option<String>,
+    pub availability_status: Option<String>,
+    pub auto_offline: Option<bool>,
+}
+
+/// Lists the account's agents.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/agents", tag = "Agents",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id")),
+    responses((status = 200, body = [AgentView]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list(State(st): State<AppState>, Acct(ctx): Acct) -> ApiResult<Json<Vec<AgentView>>> {
+    Ok(Json(agent_views(&st.svc.list_agents(&ctx).await?)))
+}
+
+/// Adds an agent to the account (administrators only).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/agents", tag = "Agents",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id")),
+    request_body = NewAgentRequest,
+    responses((status = 200, body = AgentView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Json(body): Json<NewAgentRequest>,
+) -> ApiResult<Json<AgentView>> {
+    let req = NewAgent {
+        name: body.name,
+        email: body.email,
+        role: body.role,
+        availability_status: body.availability_status,
+        auto_offline: body.auto_offline,
+        password: body.password,
+    };
+    Ok(Json(agent_view(&st.svc.create_agent(&ctx, req).await?)))
+}
+
+/// Changes an agent's role, availability or auto-offline flag (administrators only). The
+/// last administrator cannot be demoted.
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/agents/{id}", tag = "Agents",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("id" = i64, Path, description = "User id of the agent")),
+    request_body = AgentUpdateRequest,
+    responses((status = 200, body = AgentView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+    Json(body): Json<AgentUpdateRequest>,
+) -> ApiResult<Json<AgentView>> {
+    let id = path.1;
+    let up = AgentUpdate {
+        role: body.role,
+        availability_status: body.availability_status,
+        auto_offline: body.auto_offline,
+    };
+    Ok(Json(agent_view(&st.svc.update_agent(&ctx, id, up).await?)))
+}
+
+/// Removes an agent from the account (administrators only); their conversations here
+/// become unassigned.
+#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/agents/{id}", tag = "Agents",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("id" = i64, Path, description = "User id of the agent")),
+    responses((status = 200, description = "Removed"), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn remove(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+) -> ApiResult<StatusCode> {
+    let id = path.1;
+    st.svc.remove_agent(&ctx, id).await?;
+    Ok(StatusCode::OK)
 }

@@ -1,9 +1,136 @@
-//! Placeholder: filled in by the feature that owns this resource.
+//! `/api/v1/accounts/{account_id}/canned_responses`: saved replies, with Chatwoot's
+//! paths and field names.
 
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::secs;
 use crate::AppState;
+use crate::auth::Acct;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Json, Path, Query};
+use parley_service::store::canned::CannedRow;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(update, remove))
+}
+
+/// A canned response.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct CannedView {
+    pub id: i64,
+    pub account_id: i64,
+    pub short_code: String,
+    pub content: String,
+    /// Epoch seconds.
+    pub created_at: i64,
+    /// Epoch seconds.
+    pub updated_at: i64,
+}
+
+fn canned_view(c: &CannedRow) -> CannedView {
+    CannedView {
+        id: c.id,
+        account_id: c.account_id,
+        short_code: c.short_code.clone(),
+        content: c.content.clone(),
+        created_at: secs(c.created_at),
+        updated_at: secs(c.updated_at),
+    }
+}
+
+/// Optional search of the list.
+#[derive(Deserialize, IntoParams)]
+pub struct CannedQuery {
+    /// Case-insensitive text looked for in short codes and contents.
+    pub search: Option<String>,
+}
+
+/// Fields of a canned response; both are required on create.
+#[derive(Deserialize, ToSchema)]
+pub struct CannedRequest {
+    /// Typed after `/` in the composer; no spaces.
+    pub short_code: Option<String>,
+    pub content: Option<String>,
+}
+
+/// Lists the account's canned responses, short-code prefix matches first when searching.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/canned_responses", tag = "Canned Responses",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), CannedQuery),
+    responses((status = 200, body = [CannedView]), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Query(q): Query<CannedQuery>,
+) -> ApiResult<Json<Vec<CannedView>>> {
+    let list = st.svc.list_canned(&ctx, q.search.as_deref()).await?;
+    Ok(Json(list.iter().map(canned_view).collect()))
+}
+
+/// Creates a canned response (administrators only); short codes are unique per account.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/canned_responses", tag = "Canned Responses",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id")),
+    request_body = CannedRequest,
+    responses((status = 200, body = CannedView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Json(body): Json<CannedRequest>,
+) -> ApiResult<Json<CannedView>> {
+    let c = st
+        .svc
+        .create_canned(&ctx, body.short_code.as_deref(), body.content.as_deref())
+        .await?;
+    Ok(Json(canned_view(&c)))
+}
+
+/// Updates a canned response (administrators only).
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/canned_responses/{id}", tag = "Canned Responses",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("id" = i64, Path, description = "Canned response id")),
+    request_body = CannedRequest,
+    responses((status = 200, body = CannedView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+    Json(body): Json<CannedRequest>,
+) -> ApiResult<Json<CannedView>> {
+    let id = path.1;
+    let c = st
+        .svc
+        .update_canned(
+            &ctx,
+            id,
+            body.short_code.as_deref(),
+            body.content.as_deref(),
+        )
+        .await?;
+    Ok(Json(canned_view(&c)))
+}
+
+/// Deletes a canned response (administrators only).
+#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/canned_responses/{id}", tag = "Canned Responses",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("id" = i64, Path, description = "Canned response id")),
+    responses((status = 200, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn remove(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+) -> ApiResult<StatusCode> {
+    let id = path.1;
+    st.svc.delete_canned(&ctx, id).await?;
+    Ok(StatusCode::OK)
 }

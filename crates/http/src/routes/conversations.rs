@@ -336,20 +336,20 @@ async fn labels(
 
 /// The complete new list of labels.
 #[derive(Deserialize, ToSchema)]
-pub struct LabelsRequest {
+pub struct ConversationLabelsRequest {
     pub labels: Vec<String>,
 }
 
 /// Replaces the labels of a conversation.
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/labels", tag = "Conversations",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
-    request_body = LabelsRequest,
+    request_body = ConversationLabelsRequest,
     responses((status = 200, description = "`{\"payload\": [label]}`", body = Value), (status = 422, body = ErrorBody)))]
 async fn set_labels(
     State(st): State<AppState>,
     Acct(ctx): Acct,
     Path((_account, id)): Path<(i64, i64)>,
-    Json(b): Json<LabelsRequest>,
+    Json(b): Json<ConversationLabelsRequest>,
 ) -> ApiResult<Json<Value>> {
     let l = st.svc.set_conversation_labels(&ctx, id, &b.labels).await?;
     Ok(Json(json!({ "payload": l })))

@@ -1,9 +1,449 @@
-//! Placeholder: filled in by the feature that owns this resource.
+//! `/api/v1/accounts/{account_id}/inboxes` and `/inbox_members`: channels of the account
+//! and which agents work in them, with Chatwoot's paths and field names.
 
+use axum::extract::State;
+use axum::http::StatusCode;
+use parley_core::ChannelType;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::agents::{AgentView, agent_views, id_like, ids_like};
 use crate::AppState;
+use crate::auth::Acct;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Json, Path};
+use parley_service::AccountCtx;
+use parley_service::inboxes::{
+    INBOX_FLAGS, InboxOptions, WorkingDay, is_secret_setting, working_week,
+};
+use parley_service::store::agents::MemberOp;
+use parley_service::store::inboxes::InboxRow;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
+        .routes(routes!(members_show))
+        .routes(routes!(members_add, members_replace, members_remove))
+}
+
+/// An inbox, with Chatwoot's field names. Channel options that do not apply to the
+/// inbox's channel are `null`.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct InboxView {
+    pub id: i64,
+    pub account_id: i64,
+    /// Parley has no separate channel records; this is the inbox id.
+    pub channel_id: i64,
+    pub name: String,
+    /// `Channel::WebWidget`, `Channel::Api`, `Channel::Telegram` or `Channel::Email`.
+    pub channel_type: String,
+    pub avatar_url: String,
+    /// The public identifier of the Client API (`/public/api/v1/inboxes/{inbox_identifier}`).
+    pub inbox_identifier: String,
+    /// For website inboxes, the same public identifier, as the widget's token.
+    pub website_token: Option<String>,
+    /// For website inboxes, the snippet to paste into the site's pages.
+    pub web_widget_script: Option<String>,
+    pub website_url: Option<String>,
+    pub widget_color: Option<String>,
+    pub welcome_title: Option<String>,
+    pub welcome_tagline: Option<String>,
+    pub reply_time: Option<String>,
+    pub allowed_domains: Option<String>,
+    pub pre_chat_form_enabled: bool,
+    pub webhook_url: Option<String>,
+    pub bot_name: Option<String>,
+    pub email: Option<String>,
+    pub provider: Option<String>,
+    pub greeting_enabled: bool,
+    pub greeting_message: Option<String>,
+    pub enable_auto_assignment: bool,
+    pub working_hours_enabled: bool,
+    pub timezone: String,
+    pub out_of_office_message: Option<String>,
+    pub hmac_mandatory: bool,
+    /// The secret for HMAC-verified visitor identity; shown to administrators only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hmac_token: Option<String>,
+    pub csat_survey_enabled: bool,
+    pub enable_email_collect: bool,
+    pub allow_messages_after_resolved: bool,
+    pub lock_to_single_conversation: bool,
+    /// Opening hours per day of the week (used when `working_hours_enabled`).
+    #[schema(value_type = Vec<WorkingDayDoc>)]
+    pub working_hours: Vec<WorkingDay>,
+    /// Non-secret channel options as stored (secrets such as bot tokens and mail
+    /// passwords are never returned).
+    pub channel_settings: Value,
+}
+
+/// Escapes text for an HTML attribute value.
+fn attr(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Renders an inbox; `hmac_token` only for administrators.
+pub fn inbox_view(i: &InboxRow, public_url: &str, ctx: &AccountCtx) -> InboxView {
+    let settings = i.settings_map();
+    let s = |k: &str| settings.get(k).and_then(Value::as_str).map(str::to_string);
+    let b = |k: &str| settings.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let channel = i.channel();
+    let is_widget = channel == Some(ChannelType::WebWidget);
+    let base = public_url.trim_end_matches('/');
+    let script = is_widget.then(|| {
+        format!(
+            "<script async src=\"{}/widget/loader.js\" data-parley-token=\"{}\"></script>",
+            attr(base),
+            attr(&i.identifier)
+        )
+    });
+    let visible: Map<String, Value> = settings
+        .iter()
+        .filter(|(k, _)| *k != "working_hours" && !channel.is_some_and(|c| is_secret_setting(c, k)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    InboxView {
+        id: i.id,
+        account_id: i.account_id,
+        channel_id: i.id,
+        name: i.name.clone(),
+        channel_type: i.channel_type.clone(),
+        avatar_url: i.avatar_url.clone().unwrap_or_default(),
+        inbox_identifier: i.identifier.clone(),
+        website_token: is_widget.then(|| i.identifier.clone()),
+        web_widget_script: script,
+        website_url: s("website_url"),
+        widget_color: s("widget_color"),
+        welcome_title: s("welcome_title"),
+        welcome_tagline: s("welcome_tagline"),
+        reply_time: s("reply_time"),
+        allowed_domains: s("allowed_domains"),
+        pre_chat_form_enabled: b("pre_chat_form_enabled"),
+        webhook_url: s("webhook_url"),
+        bot_name: s("bot_name"),
+        email: s("email"),
+        provider: s("provider"),
+        greeting_enabled: i.greeting_enabled != 0,
+        greeting_message: i.greeting_message.clone(),
+        enable_auto_assignment: i.enable_auto_assignment != 0,
+        working_hours_enabled: i.working_hours_enabled != 0,
+        timezone: i.timezone.clone(),
+        out_of_office_message: i.out_of_office_message.clone(),
+        hmac_mandatory: i.hmac_mandatory != 0,
+        hmac_token: (ctx.role == parley_core::Role::Administrator).then(|| i.hmac_token.clone()),
+        csat_survey_enabled: b("csat_survey_enabled"),
+        enable_email_collect: b("enable_email_collect"),
+        allow_messages_after_resolved: b("allow_messages_after_resolved"),
+        lock_to_single_conversation: b("lock_to_single_conversation"),
+        working_hours: working_week(&settings),
+        channel_settings: Value::Object(visible),
+    }
+}
+
+/// Opening hours of one day, Chatwoot's shape. A day that is neither closed nor open all
+/// day needs `open_hour` and `close_hour` (minutes default to 0) and must close after it
+/// opens.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documentation of `WorkingDay`
+pub struct WorkingDayDoc {
+    /// 0 (Sunday) to 6 (Saturday).
+    pub day_of_week: u8,
+    pub closed_all_day: bool,
+    pub open_all_day: bool,
+    pub open_hour: Option<u8>,
+    pub open_minutes: Option<u8>,
+    pub close_hour: Option<u8>,
+    pub close_minutes: Option<u8>,
+}
+
+/// `{"payload": [...]}`, Chatwoot's list envelope for inboxes.
+#[derive(Serialize, ToSchema)]
+pub struct InboxList {
+    pub payload: Vec<InboxView>,
+}
+
+/// Channel options, by channel type. Options of other channel types are ignored; an
+/// empty string or `null` clears an option on update.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)] // documentation of the accepted object; parsed as a map
+pub struct ChannelOptions {
+    /// `web_widget`, `api`, `telegram` or `email` (required on create; cannot change).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Website: the site's URL (required).
+    pub website_url: Option<String>,
+    /// Website: `#rrggbb`.
+    pub widget_color: Option<String>,
+    pub welcome_title: Option<String>,
+    pub welcome_tagline: Option<String>,
+    /// Website: `in_a_few_minutes`, `in_a_few_hours` or `in_a_day`.
+    pub reply_time: Option<String>,
+    pub pre_chat_form_enabled: Option<bool>,
+    pub continuity_via_email: Option<bool>,
+    /// Website: domains allowed to embed the widget.
+    pub allowed_domains: Option<String>,
+    /// API: where Parley posts events.
+    pub webhook_url: Option<String>,
+    /// Telegram: the bot token (required; never returned).
+    pub bot_token: Option<String>,
+    /// E-mail: the inbox's address (required).
+    pub email: Option<String>,
+    pub provider: Option<String>,
+    pub imap_enabled: Option<bool>,
+    pub imap_address: Option<String>,
+    pub imap_port: Option<u16>,
+    pub imap_login: Option<String>,
+    /// Never returned.
+    pub imap_password: Option<String>,
+    pub imap_enable_ssl: Option<bool>,
+    pub smtp_enabled: Option<bool>,
+    pub smtp_address: Option<String>,
+    pub smtp_port: Option<u16>,
+    pub smtp_login: Option<String>,
+    /// Never returned.
+    pub smtp_password: Option<String>,
+    pub smtp_enable_ssl_tls: Option<bool>,
+}
+
+/// Fields of an inbox create or update request. Unknown fields are ignored, as
+/// Chatwoot's permitted parameters do, so its clients can send what they send.
+#[derive(Deserialize, ToSchema)]
+pub struct InboxRequest {
+    /// Required on create.
+    pub name: Option<String>,
+    #[schema(value_type = Option<ChannelOptions>)]
+    pub channel: Option<Map<String, Value>>,
+    pub greeting_enabled: Option<bool>,
+    pub greeting_message: Option<String>,
+    pub enable_auto_assignment: Option<bool>,
+    pub working_hours_enabled: Option<bool>,
+    /// IANA name such as `Europe/Moscow`.
+    pub timezone: Option<String>,
+    pub out_of_office_message: Option<String>,
+    pub hmac_mandatory: Option<bool>,
+    pub avatar_url: Option<String>,
+    pub csat_survey_enabled: Option<bool>,
+    pub enable_email_collect: Option<bool>,
+    pub allow_messages_after_resolved: Option<bool>,
+    pub lock_to_single_conversation: Option<bool>,
+    /// Days to set; days not named keep their hours.
+    #[schema(value_type = Option<Vec<WorkingDayDoc>>)]
+    pub working_hours: Option<Vec<WorkingDay>>,
+}
+
+impl InboxRequest {
+    fn split(self) -> (InboxOptions, Map<String, Value>) {
+        let flags = [
+            self.csat_survey_enabled,
+            self.enable_email_collect,
+            self.allow_messages_after_resolved,
+            self.lock_to_single_conversation,
+        ];
+        let opts = InboxOptions {
+            name: self.name,
+            greeting_enabled: self.greeting_enabled,
+            greeting_message: self.greeting_message,
+            enable_auto_assignment: self.enable_auto_assignment,
+            working_hours_enabled: self.working_hours_enabled,
+            timezone: self.timezone,
+            out_of_office_message: self.out_of_office_message,
+            hmac_mandatory: self.hmac_mandatory,
+            avatar_url: self.avatar_url,
+            flags: INBOX_FLAGS
+                .iter()
+                .zip(flags)
+                .filter_map(|(k, v)| v.map(|v| (*k, v)))
+                .collect(),
+            working_hours: self.working_hours,
+        };
+        (opts, self.channel.unwrap_or_default())
+    }
+}
+
+/// `{inbox_id, user_ids}` of the inbox member requests.
+#[derive(Deserialize, ToSchema)]
+pub struct InboxMembersRequest {
+    #[serde(deserialize_with = "id_like")]
+    #[schema(value_type = i64)]
+    pub inbox_id: i64,
+    #[serde(deserialize_with = "ids_like")]
+    #[schema(value_type = Vec<i64>)]
+    pub user_ids: Vec<i64>,
+}
+
+/// `{"payload": [...]}`, Chatwoot's envelope for inbox members.
+#[derive(Serialize, ToSchema)]
+pub struct AgentList {
+    pub payload: Vec<AgentView>,
+}
+
+/// Lists the inboxes the caller may see (agents: only their own).
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/inboxes", tag = "Inboxes",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id")),
+    responses((status = 200, body = InboxList), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list(State(st): State<AppState>, Acct(ctx): Acct) -> ApiResult<Json<InboxList>> {
+    let url = &st.svc.config.public_url;
+    let payload = st
+        .svc
+        .list_inboxes(&ctx)
+        .await?
+        .iter()
+        .map(|i| inbox_view(i, url, &ctx))
+        .collect();
+    Ok(Json(InboxList { payload }))
+}
+
+/// Creates an inbox (administrators only).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/inboxes", tag = "Inboxes",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id")),
+    request_body = InboxRequest,
+    responses((status = 200, body = InboxView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Json(body): Json<InboxRequest>,
+) -> ApiResult<Json<InboxView>> {
+    let (opts, channel) = body.split();
+    let kind = match channel.get("type") {
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(ApiError::unprocessable("channel.type", "must be a string")),
+        None => return Err(ApiError::unprocessable("channel.type", "is required")),
+    };
+    let inbox = st.svc.create_inbox(&ctx, &kind, opts, &channel).await?;
+    Ok(Json(inbox_view(&inbox, &st.svc.config.public_url, &ctx)))
+}
+
+/// Shows an inbox.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/inboxes/{id}", tag = "Inboxes",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("id" = i64, Path, description = "Inbox id")),
+    responses((status = 200, body = InboxView), (status = 404, body = ErrorBody)))]
+async fn show(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+) -> ApiResult<Json<InboxView>> {
+    let id = path.1;
+    let inbox = st.svc.inbox(&ctx, id).await?;
+    Ok(Json(inbox_view(&inbox, &st.svc.config.public_url, &ctx)))
+}
+
+/// Updates an inbox (administrators only); channel options are merged into the stored ones.
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/inboxes/{id}", tag = "Inboxes",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("id" = i64, Path, description = "Inbox id")),
+    request_body = InboxRequest,
+    responses((status = 200, body = InboxView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+    Json(body): Json<InboxRequest>,
+) -> ApiResult<Json<InboxView>> {
+    let id = path.1;
+    let (opts, channel) = body.split();
+    let inbox = st.svc.update_inbox(&ctx, id, opts, &channel).await?;
+    Ok(Json(inbox_view(&inbox, &st.svc.config.public_url, &ctx)))
+}
+
+/// Deletes an inbox with its conversations (administrators only).
+#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/inboxes/{id}", tag = "Inboxes",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("id" = i64, Path, description = "Inbox id")),
+    responses((status = 200, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn remove(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+) -> ApiResult<StatusCode> {
+    let id = path.1;
+    st.svc.delete_inbox(&ctx, id).await?;
+    Ok(StatusCode::OK)
+}
+
+/// Lists the agents of an inbox.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/inbox_members/{inbox_id}", tag = "Inboxes",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("inbox_id" = i64, Path, description = "Inbox id")),
+    responses((status = 200, body = AgentList), (status = 404, body = ErrorBody)))]
+async fn members_show(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+) -> ApiResult<Json<AgentList>> {
+    let inbox_id = path.1;
+    let list = st.svc.inbox_members(&ctx, inbox_id).await?;
+    Ok(Json(AgentList {
+        payload: agent_views(&list),
+    }))
+}
+
+async fn change_members(
+    st: AppState,
+    ctx: AccountCtx,
+    body: InboxMembersRequest,
+    op: MemberOp,
+) -> ApiResult<Json<AgentList>> {
+    let list = st
+        .svc
+        .change_inbox_members(&ctx, body.inbox_id, op, &body.user_ids)
+        .await?;
+    Ok(Json(AgentList {
+        payload: agent_views(&list),
+    }))
+}
+
+/// Adds agents to an inbox (administrators only); returns the inbox's agents.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/inbox_members", tag = "Inboxes",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id")),
+    request_body = InboxMembersRequest,
+    responses((status = 200, body = AgentList), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn members_add(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Json(body): Json<InboxMembersRequest>,
+) -> ApiResult<Json<AgentList>> {
+    change_members(st, ctx, body, MemberOp::Add).await
+}
+
+/// Makes the inbox's agents exactly `user_ids` (administrators only).
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/inbox_members", tag = "Inboxes",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id")),
+    request_body = InboxMembersRequest,
+    responses((status = 200, body = AgentList), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn members_replace(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Json(body): Json<InboxMembersRequest>,
+) -> ApiResult<Json<AgentList>> {
+    change_members(st, ctx, body, MemberOp::Replace).await
+}
+
+/// Removes agents from an inbox (administrators only).
+#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/inbox_members", tag = "Inboxes",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id")),
+    request_body = InboxMembersRequest,
+    responses((status = 200, body = AgentList), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn members_remove(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Json(body): Json<InboxMembersRequest>,
+) -> ApiResult<Json<AgentList>> {
+    change_members(st, ctx, body, MemberOp::Remove).await
 }

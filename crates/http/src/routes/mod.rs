@@ -14,6 +14,7 @@ pub mod labels;
 pub mod messages;
 pub mod profile;
 pub mod public;
+pub mod public_contacts;
 pub mod public_conversations;
 pub mod session;
 pub mod teams;
@@ -32,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(conversations::routes())
         .merge(messages::routes())
         .merge(public::routes())
+        .merge(public_contacts::routes())
         .merge(public_conversations::routes())
 }
 

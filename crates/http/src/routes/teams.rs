@@ -1,9 +1,237 @@
-//! Placeholder: filled in by the feature that owns this resource.
+//! `/api/v1/accounts/{account_id}/teams` and `/teams/{team_id}/team_members`: departments
+//! and their agents, with Chatwoot's paths and field names.
 
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::agents::{AgentView, agent_views, ids_like};
 use crate::AppState;
+use crate::auth::Acct;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Json, Path};
+use parley_service::AccountCtx;
+use parley_service::store::agents::MemberOp;
+use parley_service::store::teams::TeamRow;
+use parley_service::teams::TeamInput;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
+        .routes(routes!(
+            members_list,
+            members_add,
+            members_replace,
+            members_remove
+        ))
+}
+
+/// A team.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct TeamView {
+    pub id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub allow_auto_assign: bool,
+    pub account_id: i64,
+    /// Whether the caller is a member of the team.
+    pub is_member: bool,
+}
+
+fn team_view(t: &TeamRow, mine: &[i64]) -> TeamView {
+    TeamView {
+        id: t.id,
+        name: t.name.clone(),
+        description: t.description.clone(),
+        allow_auto_assign: t.allow_auto_assign != 0,
+        account_id: t.account_id,
+        is_member: mine.contains(&t.id),
+    }
+}
+
+/// Fields of a team create or update request; `name` is required on create and an
+/// empty `description` clears it.
+#[derive(Deserialize, ToSchema)]
+pub struct TeamRequest {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub allow_auto_assign: Option<bool>,
+}
+
+impl From<TeamRequest> for TeamInput {
+    fn from(r: TeamRequest) -> Self {
+        TeamInput {
+            name: r.name,
+            description: r.description,
+            allow_auto_assign: r.allow_auto_assign,
+        }
+    }
+}
+
+/// `{user_ids}` of the team member requests.
+#[derive(Deserialize, ToSchema)]
+pub struct TeamMembersRequest {
+    #[serde(deserialize_with = "ids_like")]
+    #[schema(value_type = Vec<i64>)]
+    pub user_ids: Vec<i64>,
+}
+
+/// Lists the account's teams.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/teams", tag = "Teams",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id")),
+    responses((status = 200, body = [TeamView]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list(State(st): State<AppState>, Acct(ctx): Acct) -> ApiResult<Json<Vec<TeamView>>> {
+    let mine = st.svc.my_team_ids(&ctx).await?;
+    let teams = st.svc.list_teams(&ctx).await?;
+    Ok(Json(teams.iter().map(|t| team_view(t, &mine)).collect()))
+}
+
+/// Creates a team (administrators only); names are unique per account.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/teams", tag = "Teams",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id")),
+    request_body = TeamRequest,
+    responses((status = 200, body = TeamView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Json(body): Json<TeamRequest>,
+) -> ApiResult<Json<TeamView>> {
+    let t = st.svc.create_team(&ctx, body.into()).await?;
+    Ok(Json(team_view(&t, &[])))
+}
+
+/// Shows a team.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/teams/{team_id}", tag = "Teams",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("team_id" = i64, Path, description = "Team id")),
+    responses((status = 200, body = TeamView), (status = 404, body = ErrorBody)))]
+async fn show(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+) -> ApiResult<Json<TeamView>> {
+    let id = path.1;
+    let t = st.svc.team(&ctx, id).await?;
+    let mine = st.svc.my_team_ids(&ctx).await?;
+    Ok(Json(team_view(&t, &mine)))
+}
+
+/// Updates a team (administrators only).
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/teams/{team_id}", tag = "Teams",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("team_id" = i64, Path, description = "Team id")),
+    request_body = TeamRequest,
+    responses((status = 200, body = TeamView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+    Json(body): Json<TeamRequest>,
+) -> ApiResult<Json<TeamView>> {
+    let id = path.1;
+    let t = st.svc.update_team(&ctx, id, body.into()).await?;
+    let mine = st.svc.my_team_ids(&ctx).await?;
+    Ok(Json(team_view(&t, &mine)))
+}
+
+/// Deletes a team (administrators only); its conversations stay, without a team.
+#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/teams/{team_id}", tag = "Teams",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("team_id" = i64, Path, description = "Team id")),
+    responses((status = 200, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn remove(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+) -> ApiResult<StatusCode> {
+    let id = path.1;
+    st.svc.delete_team(&ctx, id).await?;
+    Ok(StatusCode::OK)
+}
+
+/// Lists the agents of a team.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/teams/{team_id}/team_members", tag = "Teams",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("team_id" = i64, Path, description = "Team id")),
+    responses((status = 200, body = [AgentView]), (status = 404, body = ErrorBody)))]
+async fn members_list(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+) -> ApiResult<Json<Vec<AgentView>>> {
+    let id = path.1;
+    Ok(Json(agent_views(&st.svc.team_members(&ctx, id).await?)))
+}
+
+async fn change(
+    st: AppState,
+    ctx: AccountCtx,
+    id: i64,
+    body: TeamMembersRequest,
+    op: MemberOp,
+) -> ApiResult<Json<Vec<AgentView>>> {
+    let list = st
+        .svc
+        .change_team_members(&ctx, id, op, &body.user_ids)
+        .await?;
+    Ok(Json(agent_views(&list)))
+}
+
+/// Adds agents to a team (administrators only); returns the team's agents.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/teams/{team_id}/team_members", tag = "Teams",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("team_id" = i64, Path, description = "Team id")),
+    request_body = TeamMembersRequest,
+    responses((status = 200, body = [AgentView]), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn members_add(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+    Json(body): Json<TeamMembersRequest>,
+) -> ApiResult<Json<Vec<AgentView>>> {
+    let id = path.1;
+    change(st, ctx, id, body, MemberOp::Add).await
+}
+
+/// Makes the team's agents exactly `user_ids` (administrators only).
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/teams/{team_id}/team_members", tag = "Teams",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("team_id" = i64, Path, description = "Team id")),
+    request_body = TeamMembersRequest,
+    responses((status = 200, body = [AgentView]), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn members_replace(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+    Json(body): Json<TeamMembersRequest>,
+) -> ApiResult<Json<Vec<AgentView>>> {
+    let id = path.1;
+    change(st, ctx, id, body, MemberOp::Replace).await
+}
+
+/// Removes agents from a team (administrators only).
+#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/teams/{team_id}/team_members", tag = "Teams",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("team_id" = i64, Path, description = "Team id")),
+    request_body = TeamMembersRequest,
+    responses((status = 200, body = [AgentView]), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn members_remove(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+    Json(body): Json<TeamMembersRequest>,
+) -> ApiResult<Json<Vec<AgentView>>> {
+    let id = path.1;
+    change(st, ctx, id, body, MemberOp::Remove).await
 }
