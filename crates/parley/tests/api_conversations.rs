@@ -173,6 +173,24 @@ async fn create_show_and_display_ids(s: &TestServer) {
     assert_eq!(c["id"], 3, "the refused attempt used no number");
     assert_eq!(c["meta"]["sender"]["id"], a.contact);
 
+    // The source id alone names the contact (Chatwoot's API-channel flow).
+    let (st, c) = s
+        .post(
+            &a.admin.token,
+            &base(&a),
+            json!({"inbox_id": a.inbox, "source_id": a.source}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    assert_eq!(c["meta"]["sender"]["id"], a.contact);
+    for bad in [
+        json!({"inbox_id": a.inbox}),
+        json!({"inbox_id": a.inbox, "source_id": "nobody"}),
+    ] {
+        let (st, body) = s.post(&a.admin.token, &base(&a), bad).await;
+        assert_error(st, &body, 422, "invalid_field");
+    }
+
     // Numbers are per account.
     let d1 = new_conversation(s, &b, json!({})).await;
     assert_eq!(d1["id"], 1);
@@ -194,7 +212,7 @@ async fn create_show_and_display_ids(s: &TestServer) {
         json!({"status": "pending", "assignee_id": a.admin.user_id, "team_id": team, "custom_attributes": {"order": 7}}),
     )
     .await;
-    assert_eq!(c3["id"], 4);
+    assert_eq!(c3["id"], 5);
     assert_eq!(c3["status"], "pending");
     assert_eq!(c3["meta"]["assignee"]["id"], a.admin.user_id);
     assert_eq!(c3["meta"]["assignee"]["role"], "administrator");

@@ -216,7 +216,8 @@ pub struct ListQuery {
 #[derive(Debug, Clone, Default)]
 pub struct CreateConversation {
     pub inbox_id: i64,
-    pub contact_id: i64,
+    /// The contact; without it, `source_id` must name the contact's identity in the inbox.
+    pub contact_id: Option<i64>,
     pub source_id: Option<String>,
     pub status: Option<String>,
     pub assignee_id: Option<i64>,
@@ -573,15 +574,38 @@ impl Services {
         if !ctx.sees_all_inboxes() && !self.store.is_inbox_member(inbox.id, ctx.user_id).await? {
             return Err(validate::FieldError::new("inbox_id", "no such inbox").into());
         }
-        self.store
-            .contact(ctx.account_id, input.contact_id)
-            .await
-            .map_err(|e| match e {
-                parley_store::StoreError::NotFound => {
-                    validate::FieldError::new("contact_id", "no such contact").into()
-                }
-                other => ServiceError::from(other),
-            })?;
+        let source_id = validate::optional_text("source_id", input.source_id.as_deref(), 255)?;
+        let contact_id = match (input.contact_id, source_id.as_deref()) {
+            (Some(id), _) => {
+                self.store
+                    .contact(ctx.account_id, id)
+                    .await
+                    .map_err(|e| match e {
+                        parley_store::StoreError::NotFound => {
+                            validate::FieldError::new("contact_id", "no such contact").into()
+                        }
+                        other => ServiceError::from(other),
+                    })?;
+                id
+            }
+            (None, Some(sid)) => self
+                .store
+                .contact_id_by_source(inbox.id, sid)
+                .await?
+                .ok_or_else(|| {
+                    validate::FieldError::new(
+                        "source_id",
+                        "no contact has this source_id in the inbox",
+                    )
+                })?,
+            (None, None) => {
+                return Err(validate::FieldError::new(
+                    "contact_id",
+                    "contact_id or source_id is required",
+                )
+                .into());
+            }
+        };
         let status = match input.status.as_deref() {
             None => ConversationStatus::Open,
             Some(s) => parse_status(s)?,
@@ -595,7 +619,6 @@ impl Services {
                 .await?
                 .ok_or_else(|| validate::FieldError::new("team_id", "no such team"))?;
         }
-        let source_id = validate::optional_text("source_id", input.source_id.as_deref(), 255)?;
         let custom = attrs_text("custom_attributes", input.custom_attributes.as_ref())?;
         let additional = attrs_text(
             "additional_attributes",
@@ -610,7 +633,7 @@ impl Services {
             .create_conversation(&NewConversation {
                 account_id: ctx.account_id,
                 inbox_id: inbox.id,
-                contact_id: input.contact_id,
+                contact_id,
                 contact_inbox_id: None,
                 source_id,
                 status,

@@ -447,6 +447,22 @@ impl Store {
         .await?)
     }
 
+    /// The contact whose identity in `inbox_id` has this source id.
+    pub async fn contact_id_by_source(
+        &self,
+        inbox_id: i64,
+        source_id: &str,
+    ) -> Result<Option<i64>> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT contact_id FROM contact_inboxes WHERE inbox_id = $1 AND source_id = $2",
+        )
+        .bind(inbox_id)
+        .bind(source_id.to_string())
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(row.map(|(id,)| id))
+    }
+
     /// A team of an account.
     pub async fn team_ref(&self, account_id: i64, team_id: i64) -> Result<Option<TeamRef>> {
         Ok(sqlx::query_as::<_, TeamRef>(

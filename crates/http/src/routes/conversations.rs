@@ -173,7 +173,8 @@ pub struct InitialMessage {
 pub struct NewConversationRequest {
     pub source_id: Option<String>,
     pub inbox_id: i64,
-    pub contact_id: i64,
+    /// Required unless `source_id` names the contact's identity in the inbox.
+    pub contact_id: Option<i64>,
     pub status: Option<String>,
     pub assignee_id: Option<i64>,
     pub team_id: Option<i64>,
