@@ -22,6 +22,7 @@ both_backends!(
     tenant_isolation_on_every_route,
     agents_see_only_their_inboxes,
     events_and_metrics,
+    openapi_schemas_match_responses,
 );
 
 /// An account with an administrator, a web-widget inbox, an API inbox and a contact with
@@ -2213,5 +2214,93 @@ async fn events_and_metrics(s: &TestServer) {
         "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/messages",
     ] {
         assert!(doc["paths"][p].is_object(), "{p} not documented");
+    }
+}
+
+/// The documented properties of a schema in the OpenAPI document.
+fn documented(doc: &Value, name: &str) -> std::collections::BTreeSet<String> {
+    doc["components"]["schemas"][name]["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("schema {name} missing"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+fn keys(v: &Value) -> std::collections::BTreeSet<String> {
+    v.as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+async fn openapi_schemas_match_responses(s: &TestServer) {
+    let w = world(s, "A").await;
+    let team = fixtures::team(&s.svc().store, w.admin.account_id, "Delivery")
+        .await
+        .unwrap();
+    new_conversation(
+        s,
+        &w,
+        json!({"assignee_id": w.admin.user_id, "team_id": team}),
+    )
+    .await;
+    let url = s.url(&format!("{}/1/messages", base(&w)));
+    let form = Form::new().text("content", "file").part(
+        "attachments[]",
+        Part::bytes(b"abc".to_vec()).file_name("a.txt"),
+    );
+    let m: Value = s
+        .http
+        .post(&url)
+        .header("api_access_token", &w.admin.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (_, c) = s.get(&w.admin.token, &format!("{}/1", base(&w))).await;
+    let (_, list) = s.get(&w.admin.token, &base(&w)).await;
+    let (_, page) = s
+        .get(&w.admin.token, &format!("{}/1/messages", base(&w)))
+        .await;
+    let (_, toggled) = s
+        .post(
+            &w.admin.token,
+            &format!("{}/1/toggle_status", base(&w)),
+            json!({"status": "pending"}),
+        )
+        .await;
+    let public = public_base(&w);
+    let (_, pconv) = s
+        .call(Method::GET, None, &format!("{public}/1"), None)
+        .await;
+    let (_, doc) = s.call(Method::GET, None, "/api/openapi.json", None).await;
+
+    let pairs: Vec<(&str, &Value)> = vec![
+        ("Conversation", &c),
+        ("ConversationMeta", &c["meta"]),
+        ("ConversationContact", &c["meta"]["sender"]),
+        ("ConversationAgent", &c["meta"]["assignee"]),
+        ("ConversationTeam", &c["meta"]["team"]),
+        ("Message", &m),
+        ("Attachment", &m["attachments"][0]),
+        ("MessageSender", &m["sender"]),
+        ("ConversationList", &list),
+        ("ConversationListData", &list["data"]),
+        ("ConversationCounts", &list["data"]["meta"]),
+        ("MessageList", &page),
+        ("MessageListMeta", &page["meta"]),
+        ("StatusToggledResponse", &toggled),
+        ("StatusToggled", &toggled["payload"]),
+        ("PublicConversation", &pconv),
+        ("PublicConversationContact", &pconv["contact"]),
+        ("PublicMessage", &pconv["messages"][0]),
+    ];
+    for (name, v) in pairs {
+        assert_eq!(documented(&doc, name), keys(v), "schema {name} vs {v}");
     }
 }

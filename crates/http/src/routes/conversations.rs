@@ -136,7 +136,7 @@ fn list_query(pairs: Vec<(String, String)>) -> Result<ListQuery, ApiError> {
 /// Lists conversations, 25 per page, newest activity first, with the tab counts in `meta`.
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations", tag = "Conversations",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ListParams),
-    responses((status = 200, description = "`{\"data\": {\"meta\": {mine_count, unassigned_count, assigned_count, all_count}, \"payload\": [conversation]}}`", body = Value),
+    responses((status = 200, description = "`{\"data\": {\"meta\": {mine_count, unassigned_count, assigned_count, all_count}, \"payload\": [conversation]}}`", body = schemas::ListDoc),
         (status = 422, body = ErrorBody)))]
 async fn list(
     State(st): State<AppState>,
@@ -151,7 +151,7 @@ async fn list(
 /// The tab counts for the same filters as the list.
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/meta", tag = "Conversations",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ListParams),
-    responses((status = 200, description = "`{\"meta\": {mine_count, unassigned_count, assigned_count, all_count}}`", body = Value)))]
+    responses((status = 200, description = "`{\"meta\": {mine_count, unassigned_count, assigned_count, all_count}}`", body = schemas::MetaCountsDoc)))]
 async fn meta(
     State(st): State<AppState>,
     Acct(ctx): Acct,
@@ -188,7 +188,7 @@ pub struct NewConversationRequest {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations", tag = "Conversations",
     security(("api_access_token" = [])), params(("account_id" = i64, Path)),
     request_body = NewConversationRequest,
-    responses((status = 200, description = "The conversation", body = Value),
+    responses((status = 200, description = "The conversation", body = schemas::ConversationDoc),
         (status = 422, body = ErrorBody)))]
 async fn create(
     State(st): State<AppState>,
@@ -213,7 +213,7 @@ async fn create(
 /// One conversation.
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}", tag = "Conversations",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
-    responses((status = 200, description = "The conversation", body = Value), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The conversation", body = schemas::ConversationDoc), (status = 404, body = ErrorBody)))]
 async fn show(
     State(st): State<AppState>,
     Acct(ctx): Acct,
@@ -235,7 +235,7 @@ pub struct ToggleStatusRequest {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/toggle_status", tag = "Conversations",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
     request_body = ToggleStatusRequest,
-    responses((status = 200, description = "`{\"meta\": {}, \"payload\": {success, current_status, conversation_id}}`", body = Value),
+    responses((status = 200, description = "`{\"meta\": {}, \"payload\": {success, current_status, conversation_id}}`", body = schemas::StatusToggledResponseDoc),
         (status = 422, body = ErrorBody)))]
 async fn toggle_status(
     State(st): State<AppState>,
@@ -325,7 +325,7 @@ async fn assignments(
 /// The labels of a conversation.
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/labels", tag = "Conversations",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
-    responses((status = 200, description = "`{\"payload\": [label]}`", body = Value)))]
+    responses((status = 200, description = "`{\"payload\": [label]}`", body = schemas::LabelsDoc)))]
 async fn labels(
     State(st): State<AppState>,
     Acct(ctx): Acct,
@@ -345,7 +345,7 @@ pub struct ConversationLabelsRequest {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/labels", tag = "Conversations",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
     request_body = ConversationLabelsRequest,
-    responses((status = 200, description = "`{\"payload\": [label]}`", body = Value), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "`{\"payload\": [label]}`", body = schemas::LabelsDoc), (status = 422, body = ErrorBody)))]
 async fn set_labels(
     State(st): State<AppState>,
     Acct(ctx): Acct,
@@ -383,7 +383,7 @@ async fn custom_attributes(
 /// Marks the conversation as seen by the calling agent (resets `unread_count`).
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/update_last_seen", tag = "Conversations",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
-    responses((status = 200, description = "The conversation", body = Value)))]
+    responses((status = 200, description = "The conversation", body = schemas::ConversationDoc)))]
 async fn update_last_seen(
     State(st): State<AppState>,
     Acct(ctx): Acct,
@@ -405,7 +405,7 @@ pub struct UpdateConversationRequest {
 #[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}", tag = "Conversations",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
     request_body = UpdateConversationRequest,
-    responses((status = 200, description = "The conversation", body = Value), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "The conversation", body = schemas::ConversationDoc), (status = 422, body = ErrorBody)))]
 async fn update(
     State(st): State<AppState>,
     Acct(ctx): Acct,

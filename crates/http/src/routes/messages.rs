@@ -315,7 +315,7 @@ pub struct MessagePaging {
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages", tag = "Messages",
     security(("api_access_token" = [])),
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path), MessagePaging),
-    responses((status = 200, description = "`{\"meta\": {labels, additional_attributes, contact, assignee, agent_last_seen_at, assignee_last_seen_at}, \"payload\": [message]}`", body = Value),
+    responses((status = 200, description = "`{\"meta\": {labels, additional_attributes, contact, assignee, agent_last_seen_at, assignee_last_seen_at}, \"payload\": [message]}`", body = super::conversations::schemas::MessagesPageDoc),
         (status = 404, body = ErrorBody)))]
 async fn list(
     State(st): State<AppState>,
@@ -348,7 +348,7 @@ pub struct NewMessageRequest {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages", tag = "Messages",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
     request_body(content = NewMessageRequest, description = "JSON, or multipart/form-data with the same fields and `attachments[]` files"),
-    responses((status = 200, description = "The message", body = Value),
+    responses((status = 200, description = "The message", body = super::conversations::schemas::MessageDoc),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(
     State(st): State<AppState>,
@@ -393,7 +393,7 @@ pub struct UpdateMessageRequest {
     security(("api_access_token" = [])),
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path), ("message_id" = i64, Path)),
     request_body = UpdateMessageRequest,
-    responses((status = 200, description = "The message", body = Value), (status = 403, body = ErrorBody),
+    responses((status = 200, description = "The message", body = super::conversations::schemas::MessageDoc), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn update(
     State(st): State<AppState>,
@@ -413,7 +413,7 @@ async fn update(
 #[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages/{message_id}", tag = "Messages",
     security(("api_access_token" = [])),
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path), ("message_id" = i64, Path)),
-    responses((status = 200, description = "The message", body = Value), (status = 403, body = ErrorBody),
+    responses((status = 200, description = "The message", body = super::conversations::schemas::MessageDoc), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 async fn destroy(
     State(st): State<AppState>,
