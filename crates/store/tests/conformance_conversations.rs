@@ -6,7 +6,7 @@ use parley_core::{AssigneeFilter, ConversationStatus, Role};
 use parley_store::Store;
 use parley_store::conversations::{ConversationFilter, NewConversation, fixtures};
 use parley_store::messages::{
-    ConversationEffects, MessageInsert, NewAttachment, NewMessage, Waiting,
+    ConversationEffects, MessageInsert, MessageWriter, NewAttachment, NewMessage, Waiting,
 };
 use parley_store::users::NewUser;
 
@@ -26,6 +26,7 @@ both_backends!(
     message_pages_and_private_notes,
     last_messages_labels_and_deletion,
     status_priority_assignee_updates,
+    group_commit_writer,
 );
 
 struct World {
@@ -590,4 +591,62 @@ async fn status_priority_assignee_updates(s: &Store) {
     assert!(s.is_inbox_member(w.inbox, agent).await.unwrap());
     assert!(s.team_ref(w.account, team).await.unwrap().is_some());
     assert!(s.team_ref(w.account + 1000, team).await.unwrap().is_none());
+}
+
+async fn group_commit_writer(s: &Store) {
+    let w = world(s, "A").await;
+    let c1 = s.create_conversation(&new_conv(&w)).await.unwrap();
+    let c2 = s.create_conversation(&new_conv(&w)).await.unwrap();
+    let writer = MessageWriter::spawn(s.clone(), 16);
+    let incoming = ConversationEffects {
+        first_reply: false,
+        waiting: Waiting::Start,
+        reopen: true,
+    };
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let (s, writer) = (s.clone(), writer.clone());
+        let conv = if i % 2 == 0 { c1.clone() } else { c2.clone() };
+        let mut m = msg(&conv, 0, &format!("m{i}"));
+        // Pairs of senders share an echo id: one message each.
+        m.echo_id = Some(format!("e{}", i / 4));
+        if i == 31 {
+            // A message that fails in the database (no such conversation) fails alone.
+            m.conversation_id = 987_654_321;
+            m.echo_id = None;
+        }
+        tasks.push(tokio::spawn(async move {
+            (i, writer.insert(&s, m, incoming).await)
+        }));
+    }
+    let (mut created_n, mut dup_n, mut failed) = (0, 0, Vec::new());
+    for t in tasks {
+        match t.await.unwrap() {
+            (_, Ok(MessageInsert::Created { .. })) => created_n += 1,
+            (_, Ok(MessageInsert::Duplicate { .. })) => dup_n += 1,
+            (i, Err(_)) => failed.push(i),
+        }
+    }
+    assert_eq!(failed, vec![31]);
+    let stored = s.count_messages(c1.id).await.unwrap() + s.count_messages(c2.id).await.unwrap();
+    assert_eq!(created_n, stored);
+    assert_eq!(created_n + dup_n, 59);
+    // Echo ids e0..e14, each used by two senders per conversation.
+    assert_eq!(stored, 30);
+    let after = s
+        .conversation(w.account, c1.display_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        after.waiting_since.is_some(),
+        "effects applied in the batch"
+    );
+    // A retry after the fact is a duplicate, through the writer too.
+    let mut again = msg(&c1, 0, "again");
+    again.echo_id = Some("e0".into());
+    assert!(matches!(
+        writer.insert(s, again, incoming).await.unwrap(),
+        MessageInsert::Duplicate { .. }
+    ));
 }
