@@ -1280,6 +1280,22 @@ async fn attachments_round_trip_and_limits(s: &TestServer) {
     let (st, _) = s.get(&w.admin.token, &path).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
+    // An empty file input (browsers send a nameless, empty part) is no attachment.
+    let form = Form::new()
+        .text("content", "no file chosen")
+        .part("attachments[]", Part::bytes(Vec::new()).file_name(""));
+    let res = s
+        .http
+        .post(&url)
+        .header("api_access_token", &w.admin.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let plain: Value = res.json().await.unwrap();
+    assert_eq!(plain["attachments"], json!([]));
+
     // The visitor can upload too.
     let form = Form::new().part(
         "attachments[]",

@@ -174,6 +174,10 @@ async fn read_multipart<T: DeserializeOwned>(
             buf.extend_from_slice(&chunk);
         }
         if is_file {
+            // A form's empty file input arrives as a nameless, empty part: no attachment.
+            if buf.is_empty() && file_name.as_deref().is_none_or(str::is_empty) {
+                continue;
+            }
             let file_name = file_name.unwrap_or_else(|| "file".into());
             let content_type = match declared_type.as_deref() {
                 Some(t) if !t.is_empty() && t != "application/octet-stream" => t.to_string(),
