@@ -95,6 +95,8 @@ pub struct Server {
     pub services: Services,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    /// Background jobs (snooze expiry), stopped with the server.
+    workers: Vec<JoinHandle<()>>,
 }
 
 impl Server {
@@ -104,6 +106,9 @@ impl Server {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+        for w in &self.workers {
+            w.abort();
+        }
         self.services.store.close().await;
     }
 
@@ -151,9 +156,11 @@ pub async fn start(cfg: &Config) -> Result<Server, StartError> {
             })
             .await
     });
+    let workers = vec![services.spawn_snooze_worker(std::time::Duration::from_secs(30))];
     Ok(Server {
         addr,
         services,
+        workers,
         shutdown: Some(tx),
         task,
     })
