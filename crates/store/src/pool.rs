@@ -179,4 +179,22 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// Drops a database created by [`Store::create_database_for_tests`], disconnecting
+    /// whatever still uses it.
+    pub async fn drop_database_for_tests(&self, name: &str) -> Result<()> {
+        if !name.starts_with("parley_t_")
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(crate::StoreError::Corrupt(format!(
+                "refusing to drop database {name:?}"
+            )));
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
 }

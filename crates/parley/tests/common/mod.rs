@@ -34,6 +34,8 @@ pub struct TestServer {
     pub http: reqwest::Client,
     pub server: Option<Server>,
     pub dir: tempfile::TempDir,
+    /// PostgreSQL server URL and database name to drop when the case ends.
+    pub pg_database: Option<(String, String)>,
 }
 
 /// A user with an API token inside an account.
@@ -72,7 +74,16 @@ impl TestServer {
         };
         let url = fresh_postgres_database(&base).await;
         let dir = tempfile::tempdir().expect("tempdir");
-        Some(Self::start(Self::config(&dir, Some(url)), dir).await)
+        let mut s = Self::start(Self::config(&dir, Some(url.clone())), dir).await;
+        let name = url
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .split('?')
+            .next()
+            .unwrap_or_default();
+        s.pg_database = Some((base, name.to_string()));
+        Some(s)
     }
 
     /// Starts a server with a custom configuration (listen/data_dir are filled in).
@@ -88,12 +99,27 @@ impl TestServer {
             http,
             server: Some(server),
             dir,
+            pg_database: None,
         }
     }
 
+    /// Stops the server and drops its PostgreSQL database (a failed case leaves its
+    /// database behind for inspection; `.ci/run` removes leftovers).
     pub async fn stop(mut self) {
         if let Some(s) = self.server.take() {
             s.stop().await;
+        }
+        if let Some((base, name)) = self.pg_database.take()
+            && let Ok(admin) = parley_store::Store::connect(
+                &base,
+                parley_store::StoreOptions { max_connections: 1 },
+            )
+            .await
+        {
+            if let Err(e) = admin.drop_database_for_tests(&name).await {
+                eprintln!("could not drop test database {name}: {e}");
+            }
+            admin.close().await;
         }
     }
 
