@@ -10,19 +10,25 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::AppState;
 use crate::error::ApiError;
 
 /// JSON body (request) or JSON response.
 pub struct Json<T>(pub T);
 
-impl<T, S> FromRequest<S> for Json<T>
+impl<T> FromRequest<AppState> for Json<T>
 where
     T: DeserializeOwned,
-    S: Send + Sync,
 {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        // Read under the limit ourselves (draining an oversized body, see `crate::body`),
+        // then let axum classify content type, syntax and data errors on the bytes.
+        let (parts, body) = req.into_parts();
+        let bytes =
+            crate::body::read_limited(&parts.headers, body, state.cfg.json_body_limit).await?;
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Json(v)),
             Err(rej) => Err(json_rejection(rej)),

@@ -5,6 +5,7 @@
 //! talk to SQL.
 
 pub mod auth;
+pub mod body;
 pub mod error;
 pub mod extract;
 pub mod ops;

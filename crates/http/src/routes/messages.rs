@@ -20,6 +20,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Acct;
+use crate::body::too_large;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query, json_rejection};
 use parley_service::messages::{CreateMessage, MAX_ATTACHMENTS, Upload};
@@ -45,14 +46,6 @@ const MAX_TEXT_TOTAL_BYTES: usize = 2 * 1024 * 1024;
 /// All files of one message together may use this many times `max_upload_bytes`: uploads
 /// are held in memory until stored, so one request must not pin 15 full-size files.
 const UPLOAD_TOTAL_FACTOR: usize = 2;
-
-fn too_large(what: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        format!("{what} is larger than the limit"),
-    )
-}
 
 fn content_type_of(req: &Request) -> String {
     req.headers()
@@ -95,19 +88,9 @@ pub(crate) async fn read_message_body<T: DeserializeOwned>(
             "expected Content-Type: application/json or multipart/form-data",
         ));
     }
-    let limit = st.cfg.json_body_limit;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large("request body"));
-    }
-    // Reading stops at the limit; a body that does not fit (or breaks off) is refused.
-    let bytes = axum::body::to_bytes(req.into_body(), limit)
-        .await
-        .map_err(|_| too_large("request body"))?;
+    let (parts, body) = req.into_parts();
+    // A body over the limit is drained and refused (see `crate::body`).
+    let bytes = crate::body::read_limited(&parts.headers, body, st.cfg.json_body_limit).await?;
     let axum::Json(fields) = axum::Json::<T>::from_bytes(&bytes).map_err(json_rejection)?;
     Ok(MessageBody {
         fields,
@@ -119,19 +102,34 @@ async fn read_multipart<T: DeserializeOwned>(
     st: &AppState,
     req: Request,
 ) -> Result<MessageBody<T>, ApiError> {
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large("request body")
-        } else {
-            ApiError::bad_request(
-                "malformed_multipart",
-                format!("malformed multipart body: {e}"),
-            )
-        }
-    };
     let mut mp = Multipart::from_request(req, st)
         .await
         .map_err(|e| ApiError::bad_request("malformed_multipart", e.body_text()))?;
+    let result = collect_multipart::<T>(st, &mut mp).await;
+    if matches!(&result, Err(e) if e.status == StatusCode::PAYLOAD_TOO_LARGE) {
+        // Read the rest so the 413 reaches the client instead of a connection reset.
+        crate::body::drain_multipart(&mut mp).await;
+    }
+    result
+}
+
+/// A multipart parsing error: 413 when the parser hit a size limit, else 400.
+fn bad(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large("request body")
+    } else {
+        ApiError::bad_request(
+            "malformed_multipart",
+            format!("malformed multipart body: {e}"),
+        )
+    }
+}
+
+/// The fields and files of a multipart message body, within the limits.
+async fn collect_multipart<T: DeserializeOwned>(
+    st: &AppState,
+    mp: &mut Multipart,
+) -> Result<MessageBody<T>, ApiError> {
     let max_file = st.svc.config.max_upload_bytes;
     let max_total_files = max_file.saturating_mul(UPLOAD_TOTAL_FACTOR);
     let (mut file_bytes, mut text_bytes) = (0usize, 0usize);
