@@ -53,9 +53,11 @@ pub enum BusError {
     /// The server did not confirm the subscription, so events from other nodes could be
     /// missed from the start.
     #[error("NATS did not confirm the subscription: {0}")]
-    Flush(#[source] async_nats::client::FlushError),
+    Confirm(String),
     /// The subject prefix is not a plain dot-separated NATS subject.
-    #[error("invalid NATS subject prefix {0:?}: use dot-separated tokens without spaces or wildcards")]
+    #[error(
+        "invalid NATS subject prefix {0:?}: use dot-separated tokens without spaces or wildcards"
+    )]
     InvalidPrefix(String),
 }
 
@@ -189,21 +191,15 @@ impl NatsBus {
                     subject: wildcard.clone(),
                     source,
                 })?;
-        // A round trip to the server: once it answers, it has registered the subscription.
-        client.flush().await.map_err(BusError::Flush)?;
+        confirm_round_trip(&client, options.connect_timeout).await?;
 
         let (local, _) = broadcast::channel(options.local_capacity.max(16));
         let (queue, queue_rx) = mpsc::channel(options.queue_capacity.max(1));
         let stats = Arc::new(Stats::default());
 
         let receiver = tokio::spawn(
-            receive(
-                subscriber,
-                local.clone(),
-                node_id.clone(),
-                prefix.clone(),
-            )
-            .instrument(tracing::info_span!("nats_bus_receive", node = %node_id)),
+            receive(subscriber, local.clone(), node_id.clone(), prefix.clone())
+                .instrument(tracing::info_span!("nats_bus_receive", node = %node_id)),
         )
         .abort_handle();
         tokio::spawn(
@@ -283,6 +279,22 @@ pub fn random_node_id() -> String {
             .unwrap_or(0),
     );
     format!("{:016x}", h.finish())
+}
+
+/// Waits until the server has processed everything this connection sent so far, the
+/// subscription included. `Client::flush` only writes the socket; without a real round trip
+/// another node's first events can reach the server before our SUB does and be lost. A
+/// request to a fresh inbox nobody listens on is answered by the server itself ("no
+/// responders"), after it handled our earlier commands in order.
+async fn confirm_round_trip(client: &Client, limit: Duration) -> Result<(), BusError> {
+    use async_nats::client::RequestErrorKind;
+    let probe = client.new_inbox();
+    match tokio::time::timeout(limit, client.request(probe, Default::default())).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) if e.kind() == RequestErrorKind::NoResponders => Ok(()),
+        Ok(Err(e)) => Err(BusError::Confirm(e.to_string())),
+        Err(_) => Err(BusError::Confirm(format!("no answer within {limit:?}"))),
+    }
 }
 
 /// Drains the publish queue into NATS. Runs until the bus is dropped, then sends what is
@@ -365,7 +377,10 @@ fn log_connection_event(node: &str, event: async_nats::Event) {
             "NATS disconnected; reconnecting (events for other nodes are dropped meanwhile)"
         ),
         E::SlowConsumer(_) => {
-            tracing::warn!(node, "NATS dropped events for this node: it reads too slowly")
+            tracing::warn!(
+                node,
+                "NATS dropped events for this node: it reads too slowly"
+            )
         }
         other => tracing::warn!(node, event = %other, "NATS connection event"),
     }
