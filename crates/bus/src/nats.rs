@@ -54,6 +54,9 @@ pub enum BusError {
     /// missed from the start.
     #[error("NATS did not confirm the subscription: {0}")]
     Confirm(String),
+    /// The node id is empty or cannot travel in a header (line breaks).
+    #[error("invalid node id {0:?}")]
+    InvalidNodeId(String),
     /// The subject prefix is not a plain dot-separated NATS subject.
     #[error(
         "invalid NATS subject prefix {0:?}: use dot-separated tokens without spaces or wildcards"
@@ -162,6 +165,9 @@ impl NatsBus {
         let prefix = options.subject_prefix.trim_end_matches('.').to_string();
         if !valid_prefix(&prefix) {
             return Err(BusError::InvalidPrefix(options.subject_prefix));
+        }
+        if node_id.trim().is_empty() || node_id.contains(['\r', '\n']) {
+            return Err(BusError::InvalidNodeId(node_id.to_string()));
         }
         let node_id: Arc<str> = Arc::from(node_id);
         let cb_node = node_id.clone();

@@ -128,7 +128,7 @@ async fn unreachable_nats_is_a_clear_startup_error() {
 }
 
 #[tokio::test]
-async fn invalid_subject_prefix_is_refused() {
+async fn invalid_prefix_or_node_id_is_refused() {
     let opts = NatsOptions {
         subject_prefix: "parley.*".into(),
         ..NatsOptions::default()
@@ -136,6 +136,8 @@ async fn invalid_subject_prefix_is_refused() {
     // Checked before connecting, so this needs no server.
     let res = NatsBus::connect_with("nats://127.0.0.1:1", "n1", opts).await;
     assert!(matches!(res, Err(BusError::InvalidPrefix(_))));
+    let res = NatsBus::connect_with("nats://127.0.0.1:1", " ", NatsOptions::default()).await;
+    assert!(matches!(res, Err(BusError::InvalidNodeId(_))));
 }
 
 #[tokio::test]
