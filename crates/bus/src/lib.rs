@@ -4,14 +4,19 @@
 //! Events are published after the change is durable, so a subscriber never hears of
 //! something the database does not have.
 
+pub mod nats;
+
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+pub use nats::{BusError, NatsBus, NatsOptions};
+
 /// One change, named as Chatwoot names its events (`message.created`,
-/// `conversation.status_changed`, …).
-#[derive(Debug, Clone, Serialize)]
+/// `conversation.status_changed`, …). Serialisable both ways because it travels between
+/// nodes as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// The tenant the event belongs to; subscribers never see other accounts' events.
     pub account_id: i64,
@@ -82,5 +87,40 @@ mod tests {
         let ev = rx.recv().await.expect("event");
         assert_eq!(ev.name, "message.created");
         assert_eq!(ev.conversation_id, Some(7));
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_falls_behind_is_told_it_lagged() {
+        let bus = LocalBus::new(16);
+        let mut rx = bus.subscribe();
+        for i in 0..20 {
+            bus.publish(Event {
+                account_id: 1,
+                name: "message.created".into(),
+                conversation_id: None,
+                inbox_id: None,
+                data: serde_json::json!({ "seq": i }),
+            });
+        }
+        assert!(matches!(
+            rx.recv().await,
+            Err(broadcast::error::RecvError::Lagged(4))
+        ));
+        let next = rx.recv().await.expect("oldest retained event");
+        assert_eq!(next.data["seq"], 4);
+    }
+
+    #[test]
+    fn events_round_trip_through_json() {
+        let ev = Event {
+            account_id: 3,
+            name: "conversation.status_changed".into(),
+            conversation_id: Some(9),
+            inbox_id: None,
+            data: serde_json::json!({"status": "resolved", "text": "ё"}),
+        };
+        let json = serde_json::to_vec(&ev).expect("encode");
+        let back: Event = serde_json::from_slice(&json).expect("decode");
+        assert_eq!(back, ev);
     }
 }

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use parley_bus::LocalBus;
+use parley_bus::{EventBus, LocalBus, NatsBus};
 use parley_http::{AppState, HttpConfig};
 use parley_service::{ServiceConfig, Services};
 use parley_store::{Store, StoreOptions};
@@ -28,6 +28,8 @@ pub enum StartError {
     DataDir(String, std::io::Error),
     #[error("cannot listen on {0}: {1}")]
     Listen(String, std::io::Error),
+    #[error("event bus: {0}")]
+    Bus(#[from] parley_bus::BusError),
 }
 
 /// The process-wide Prometheus recorder (a process has one global recorder).
@@ -71,20 +73,31 @@ pub async fn open_store(cfg: &Config) -> Result<Store, StartError> {
     Ok(store)
 }
 
-/// Builds the use-case layer over a store.
+/// The event bus of a server: NATS when `nats_url` is set (so nodes share events), else
+/// in-process. An unreachable NATS is a startup error rather than a silent fallback, which
+/// would split the deployment into nodes that cannot hear each other.
+pub async fn event_bus(cfg: &Config) -> Result<Arc<dyn EventBus>, StartError> {
+    Ok(match &cfg.nats_url {
+        Some(url) => Arc::new(NatsBus::connect(url, &parley_bus::nats::random_node_id()).await?),
+        None => Arc::new(LocalBus::default()),
+    })
+}
+
+/// Builds the use-case layer over a store with an in-process bus: enough for one-shot CLI
+/// commands, which serve no clients.
 pub fn services(cfg: &Config, store: Store) -> Services {
-    if cfg.nats_url.is_some() {
-        tracing::warn!(
-            "PARLEY_NATS_URL is set but this build shares events in-process only; running as a single node"
-        );
-    }
+    services_with_bus(cfg, store, Arc::new(LocalBus::default()))
+}
+
+/// Builds the use-case layer over a store and an event bus.
+pub fn services_with_bus(cfg: &Config, store: Store, bus: Arc<dyn EventBus>) -> Services {
     let svc_cfg = ServiceConfig {
         files_dir: cfg.data_dir.join("files"),
         public_url: cfg.public_url(),
         max_upload_bytes: cfg.max_upload_bytes,
         ..ServiceConfig::default()
     };
-    Services::new(store, Arc::new(LocalBus::default()), svc_cfg)
+    Services::new(store, bus, svc_cfg)
 }
 
 /// A running server.
@@ -130,6 +143,8 @@ pub async fn start(cfg: &Config) -> Result<Server, StartError> {
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Listen(cfg.listen.clone(), e))?;
+    // Before the database, so a missing NATS fails fast without touching storage.
+    let bus = event_bus(cfg).await?;
     let store = open_store(cfg).await?;
     // Without a configured public URL, links use the address actually bound (a port of 0
     // in the configuration means "any free port").
@@ -138,7 +153,7 @@ pub async fn start(cfg: &Config) -> Result<Server, StartError> {
         effective.public_url = Some(format!("http://{addr}"));
     }
     let cfg = &effective;
-    let services = services(cfg, store);
+    let services = services_with_bus(cfg, store, bus);
     let state = AppState {
         svc: services.clone(),
         cfg: Arc::new(HttpConfig {
