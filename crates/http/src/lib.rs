@@ -37,6 +37,9 @@ pub struct HttpConfig {
     pub json_body_limit: usize,
     /// Mark cookies `Secure` (when served over HTTPS).
     pub secure_cookies: bool,
+    /// Take the client address from the last `X-Forwarded-For` hop (behind a reverse
+    /// proxy) instead of the TCP peer, for per-client rate limits.
+    pub trust_proxy: bool,
 }
 
 impl Default for HttpConfig {
@@ -44,6 +47,7 @@ impl Default for HttpConfig {
         Self {
             json_body_limit: 1024 * 1024,
             secure_cookies: false,
+            trust_proxy: false,
         }
     }
 }

@@ -143,3 +143,19 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
         self.io.is_write_vectored()
     }
 }
+
+/// The TCP peer of a connection accepted by a [`CountingListener`], made available to
+/// handlers as `ConnectInfo<PeerAddr>` (per-client rate limits need it).
+#[derive(Clone, Copy, Debug)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
+impl<'a, L>
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, CountingListener<L>>>
+    for PeerAddr
+where
+    L: Listener<Addr = std::net::SocketAddr>,
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'a, CountingListener<L>>) -> Self {
+        PeerAddr(*stream.remote_addr())
+    }
+}

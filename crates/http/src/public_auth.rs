@@ -75,3 +75,36 @@ impl FromRequestParts<AppState> for PubContact {
             .ok_or_else(|| ApiError::not_found("contact"))
     }
 }
+
+/// The client's address, for per-client rate limits of public endpoints: the TCP peer, or
+/// with `trust_proxy` the last `X-Forwarded-For` hop (the one our own proxy appended;
+/// earlier hops are whatever the client claimed).
+pub struct ClientIp(pub String);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if state.cfg.trust_proxy
+            && let Some(hop) = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .rfind(|h| !h.is_empty())
+        {
+            return Ok(ClientIp(hop.to_string()));
+        }
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<crate::ops::PeerAddr>>()
+            .map(|c| c.0.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_string());
+        Ok(ClientIp(peer))
+    }
+}

@@ -31,6 +31,9 @@ pub struct Config {
     pub max_upload_bytes: usize,
     /// Database connections per pool.
     pub db_max_connections: u32,
+    /// Behind a reverse proxy: take the client address for per-client rate limits from
+    /// the last `X-Forwarded-For` hop instead of the TCP peer.
+    pub trust_proxy: bool,
 }
 
 impl Default for Config {
@@ -46,6 +49,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             max_upload_bytes: 40 * 1024 * 1024,
             db_max_connections: 8,
+            trust_proxy: false,
         }
     }
 }
@@ -64,6 +68,7 @@ pub const KEYS: &[&str] = &[
     "max_body_bytes",
     "max_upload_bytes",
     "db_max_connections",
+    "trust_proxy",
 ];
 
 /// Why configuration could not be loaded.

@@ -159,17 +159,21 @@ pub async fn start(cfg: &Config) -> Result<Server, StartError> {
         cfg: Arc::new(HttpConfig {
             json_body_limit: cfg.max_body_bytes,
             secure_cookies: cfg.public_url().starts_with("https://"),
+            trust_proxy: cfg.trust_proxy,
         }),
         metrics: metrics_handle(),
     };
     let app = parley_http::app(state);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(parley_http::ops::CountingListener::new(listener), app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
+        axum::serve(
+            parley_http::ops::CountingListener::new(listener),
+            app.into_make_service_with_connect_info::<parley_http::ops::PeerAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        })
+        .await
     });
     let workers = vec![services.spawn_snooze_worker(std::time::Duration::from_secs(30))];
     Ok(Server {

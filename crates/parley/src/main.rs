@@ -66,6 +66,9 @@ struct Settings {
     /// Database connections per pool [default: 8] [env: PARLEY_DB_MAX_CONNECTIONS]
     #[arg(long, global = true, value_name = "N")]
     db_max_connections: Option<u32>,
+    /// Behind a reverse proxy: client address from the last X-Forwarded-For hop (for rate limits) [default: false] [env: PARLEY_TRUST_PROXY]
+    #[arg(long, global = true, value_name = "BOOL")]
+    trust_proxy: Option<bool>,
 }
 
 const EXAMPLES: &str = "\
@@ -146,6 +149,9 @@ fn apply_flags(cfg: &mut Config, s: Settings) {
     }
     if let Some(v) = s.db_max_connections {
         cfg.db_max_connections = v;
+    }
+    if let Some(v) = s.trust_proxy {
+        cfg.trust_proxy = v;
     }
 }
 

@@ -152,6 +152,7 @@ log_level = "warn"
 max_body_bytes = 65536
 max_upload_bytes = 1048576
 db_max_connections = 4
+trust_proxy = true
 "#;
     for key in KEYS {
         assert!(

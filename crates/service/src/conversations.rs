@@ -688,6 +688,9 @@ impl Services {
         ident: &PublicIdentity,
         custom_attributes: Option<Value>,
     ) -> Result<PublicConversationView> {
+        self.public_limits
+            .conversations_per_visitor
+            .take(&ident.contact_inbox_id.to_string())?;
         let custom = attrs_text("custom_attributes", custom_attributes.as_ref())?;
         let row = self
             .store

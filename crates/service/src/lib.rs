@@ -65,6 +65,29 @@ pub struct Services {
     pub config: Arc<ServiceConfig>,
     /// Failed sign-ins per e-mail: 10 per 15 minutes.
     pub login_limiter: Arc<ratelimit::RateLimiter>,
+    /// Budgets of the public Client API, where anyone can write.
+    pub public_limits: Arc<PublicLimits>,
+}
+
+/// Rate limits of the public Client API. Generous for a person typing, tight for a script.
+pub struct PublicLimits {
+    /// New visitor contacts per client IP: 30 a minute.
+    pub contacts_per_ip: ratelimit::RateLimiter,
+    /// New conversations per visitor identity: 10 a minute.
+    pub conversations_per_visitor: ratelimit::RateLimiter,
+    /// Messages per visitor identity: 60 a minute.
+    pub messages_per_visitor: ratelimit::RateLimiter,
+}
+
+impl Default for PublicLimits {
+    fn default() -> Self {
+        let minute = std::time::Duration::from_secs(60);
+        Self {
+            contacts_per_ip: ratelimit::RateLimiter::new(30, minute),
+            conversations_per_visitor: ratelimit::RateLimiter::new(10, minute),
+            messages_per_visitor: ratelimit::RateLimiter::new(60, minute),
+        }
+    }
 }
 
 impl Services {
@@ -78,6 +101,7 @@ impl Services {
             bus,
             config: Arc::new(config),
             login_limiter,
+            public_limits: Arc::default(),
         }
     }
 }

@@ -789,6 +789,9 @@ impl Services {
         echo_id: Option<String>,
         uploads: Vec<Upload>,
     ) -> Result<PublicMessageView> {
+        self.public_limits
+            .messages_per_visitor
+            .take(&ident.contact_inbox_id.to_string())?;
         let conv = self.public_conversation_row(ident, display_id).await?;
         let input = MessageInput {
             message_type: MessageType::Incoming,

@@ -5,6 +5,11 @@ use parley_store::public::{PublicIdentity, PublicInbox};
 use crate::{Result, Services};
 
 impl Services {
+    /// Counts a new visitor contact from `client` (an IP address) against its budget.
+    pub fn limit_visitor_signup(&self, client: &str) -> Result<()> {
+        self.public_limits.contacts_per_ip.take(client)
+    }
+
     /// The inbox with this public identifier, if any.
     pub async fn public_inbox(&self, identifier: &str) -> Result<Option<PublicInbox>> {
         if identifier.is_empty() || identifier.len() > 128 {

@@ -51,6 +51,15 @@ impl RateLimiter {
         slot.1 += 1;
     }
 
+    /// Counts one event for `key`, or refuses it when the budget is spent.
+    pub fn take(&self, key: &str) -> Result<(), crate::ServiceError> {
+        if !self.allowed(key) {
+            return Err(crate::ServiceError::RateLimited);
+        }
+        self.hit(key);
+        Ok(())
+    }
+
     /// Forgets `key` (after a successful login).
     pub fn reset(&self, key: &str) {
         if let Ok(mut slots) = self.slots.lock() {
@@ -73,6 +82,9 @@ mod tests {
         assert!(rl.allowed("b"));
         rl.reset("a");
         assert!(rl.allowed("a"));
+        let t = RateLimiter::new(1, Duration::from_secs(60));
+        assert!(t.take("k").is_ok());
+        assert!(matches!(t.take("k"), Err(crate::ServiceError::RateLimited)));
         let short = RateLimiter::new(1, Duration::from_millis(0));
         short.hit("x");
         assert!(short.allowed("x"), "an expired window allows again");

@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Json;
-use crate::public_auth::{PubContact, PubInbox};
+use crate::public_auth::{ClientIp, PubContact, PubInbox};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -113,8 +113,10 @@ fn visitor_error(e: VisitorError) -> ApiError {
 async fn create(
     State(st): State<AppState>,
     PubInbox(inbox): PubInbox,
+    ClientIp(ip): ClientIp,
     Json(b): Json<PublicContactCreate>,
 ) -> ApiResult<Json<PublicContactView>> {
+    st.svc.limit_visitor_signup(&ip)?;
     let v = st
         .svc
         .create_visitor_contact(
