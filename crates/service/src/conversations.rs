@@ -21,6 +21,7 @@ use parley_store::users::AgentRow;
 use serde::Serialize;
 use serde_json::Value;
 use tracing::Instrument;
+use utoipa::ToSchema;
 
 use crate::messages::{Audience, MessageInput, MessageView, PublicMessageView, Sender};
 use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
@@ -48,7 +49,8 @@ pub(crate) fn json_obj(s: &str) -> Value {
 }
 
 /// The contact as shown in `meta.sender`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ConversationContact)]
 pub struct ContactSummary {
     pub id: i64,
     pub name: Option<String>,
@@ -61,12 +63,14 @@ pub struct ContactSummary {
     pub custom_attributes: Value,
     pub last_activity_at: Option<i64>,
     pub created_at: i64,
+    /// Always `contact`.
     #[serde(rename = "type")]
     pub kind: &'static str,
 }
 
 /// An agent as Chatwoot renders one (assignments, `meta.assignee`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ConversationAgent)]
 pub struct AgentView {
     pub id: i64,
     pub account_id: i64,
@@ -99,8 +103,9 @@ impl AgentView {
     }
 }
 
-/// A team as Chatwoot renders one.
-#[derive(Debug, Clone, Serialize)]
+/// A team as Chatwoot renders one (assignments, `meta.team`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ConversationTeam)]
 pub struct TeamView {
     pub id: i64,
     pub account_id: i64,
@@ -122,17 +127,19 @@ impl TeamView {
 }
 
 /// `meta` of a conversation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ConversationMeta {
     pub sender: ContactSummary,
     pub assignee: Option<AgentView>,
     pub team: Option<TeamView>,
+    /// The inbox's `channel_type`.
     pub channel: String,
     pub hmac_verified: bool,
 }
 
 /// A conversation with Chatwoot's field names; `id` is the per-account `display_id`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Conversation)]
 pub struct ConversationView {
     pub meta: ConversationMeta,
     pub id: i64,
@@ -165,7 +172,8 @@ pub struct ConversationView {
 }
 
 /// A conversation as the visitor sees it on the Client API.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = PublicConversation)]
 pub struct PublicConversationView {
     pub id: i64,
     pub uuid: String,
@@ -181,7 +189,8 @@ pub struct PublicConversationView {
 }
 
 /// The contact inside a public conversation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = PublicConversationContact)]
 pub struct PublicContact {
     pub id: i64,
     pub name: Option<String>,
@@ -190,7 +199,8 @@ pub struct PublicContact {
 }
 
 /// The list response's data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ConversationListData)]
 pub struct ConversationPage {
     pub meta: ConversationCounts,
     pub payload: Vec<ConversationView>,
@@ -228,8 +238,8 @@ pub struct CreateConversation {
     pub message: Option<String>,
 }
 
-/// Result of toggling a status.
-#[derive(Debug, Clone, Serialize)]
+/// Result of toggling a status (`payload` of `toggle_status`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StatusToggled {
     pub success: bool,
     pub current_status: String,

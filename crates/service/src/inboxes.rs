@@ -37,9 +37,14 @@ pub struct InboxOptions {
 }
 
 /// Opening hours of one day of the week, Chatwoot's shape. Kept in the inbox settings
-/// under `working_hours`, one entry per day, Sunday (0) to Saturday (6).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// under `working_hours`, one entry per day, Sunday (0) to Saturday (6). A day that is
+/// neither closed nor open all day needs `open_hour` and `close_hour` (minutes default to
+/// 0) and must close after it opens.
+// `WorkingDayDoc` is the name the OpenAPI document has always used for this shape.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = WorkingDayDoc)]
 pub struct WorkingDay {
+    /// 0 (Sunday) to 6 (Saturday).
     pub day_of_week: u8,
     #[serde(default)]
     pub closed_all_day: bool,

@@ -22,7 +22,7 @@ use crate::AppState;
 use crate::auth::Acct;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query, json_rejection};
-use parley_service::messages::{CreateMessage, MAX_ATTACHMENTS, Upload};
+use parley_service::messages::{CreateMessage, MAX_ATTACHMENTS, MessageView, MessagesPage, Upload};
 use parley_service::store::messages::AttachmentRow;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -319,7 +319,7 @@ pub struct MessagePaging {
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages", tag = "Messages",
     security(("api_access_token" = [])),
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path), MessagePaging),
-    responses((status = 200, description = "`{\"meta\": {labels, additional_attributes, contact, assignee, agent_last_seen_at, assignee_last_seen_at}, \"payload\": [message]}`", body = super::conversations::schemas::MessagesPageDoc),
+    responses((status = 200, description = "`{\"meta\": {labels, additional_attributes, contact, assignee, agent_last_seen_at, assignee_last_seen_at}, \"payload\": [message]}`", body = MessagesPage),
         (status = 404, body = ErrorBody)))]
 async fn list(
     State(st): State<AppState>,
@@ -352,7 +352,7 @@ pub struct NewMessageRequest {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages", tag = "Messages",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
     request_body(content = NewMessageRequest, description = "JSON, or multipart/form-data with the same fields and `attachments[]` files"),
-    responses((status = 200, description = "The message", body = super::conversations::schemas::MessageDoc),
+    responses((status = 200, description = "The message", body = MessageView),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(
     State(st): State<AppState>,
@@ -397,7 +397,7 @@ pub struct UpdateMessageRequest {
     security(("api_access_token" = [])),
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path), ("message_id" = i64, Path)),
     request_body = UpdateMessageRequest,
-    responses((status = 200, description = "The message", body = super::conversations::schemas::MessageDoc), (status = 403, body = ErrorBody),
+    responses((status = 200, description = "The message", body = MessageView), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn update(
     State(st): State<AppState>,
@@ -417,7 +417,7 @@ async fn update(
 #[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages/{message_id}", tag = "Messages",
     security(("api_access_token" = [])),
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path), ("message_id" = i64, Path)),
-    responses((status = 200, description = "The message", body = super::conversations::schemas::MessageDoc), (status = 403, body = ErrorBody),
+    responses((status = 200, description = "The message", body = MessageView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 async fn destroy(
     State(st): State<AppState>,
