@@ -659,10 +659,7 @@ impl Services {
                 ),
                 other => other.into(),
             })?;
-        let view = self
-            .conversation_view(ctx.account_id, row.display_id)
-            .await?;
-        self.publish_conversation("conversation.created", &row, &view);
+        let view = self.publish_changed("conversation.created", &row).await?;
         if let Some(content) = message.flatten() {
             let input = MessageInput::text(MessageType::Outgoing, content);
             self.create_message(&row, Sender::User(ctx.user_id), input)
@@ -714,10 +711,7 @@ impl Services {
                 additional_attributes: "{}".into(),
             })
             .await?;
-        let view = self
-            .conversation_view(ident.account_id, row.display_id)
-            .await?;
-        self.publish_conversation("conversation.created", &row, &view);
+        self.publish_changed("conversation.created", &row).await?;
         self.public_conversation(ident, row.display_id).await
     }
 
@@ -826,10 +820,8 @@ impl Services {
                 ConversationStatus::Snoozed => format!("Conversation was snoozed {who}"),
             };
             self.activity(&after, text).await?;
-            let view = self
-                .conversation_view(after.account_id, after.display_id)
+            self.publish_changed("conversation.status_changed", &after)
                 .await?;
-            self.publish_conversation("conversation.status_changed", &after, &view);
         }
         Ok(after)
     }
@@ -965,10 +957,7 @@ impl Services {
                 None => format!("Conversation unassigned by {}", ctx.user_name),
             };
             self.activity(&after, text).await?;
-            let view = self
-                .conversation_view(after.account_id, after.display_id)
-                .await?;
-            self.publish_conversation("assignee.changed", &after, &view);
+            self.publish_changed("assignee.changed", &after).await?;
         }
         Ok(agent.as_ref().map(AgentView::from_agent))
     }
@@ -997,10 +986,7 @@ impl Services {
                 None => format!("Unassigned from team by {}", ctx.user_name),
             };
             self.activity(&after, text).await?;
-            let view = self
-                .conversation_view(after.account_id, after.display_id)
-                .await?;
-            self.publish_conversation("team.changed", &after, &view);
+            self.publish_changed("team.changed", &after).await?;
         }
         Ok(team.as_ref().map(TeamView::from_team))
     }
@@ -1034,8 +1020,7 @@ impl Services {
             .store
             .replace_conversation_labels(c.id, &labels)
             .await?;
-        let view = self.conversation_view(c.account_id, c.display_id).await?;
-        self.publish_conversation("conversation.updated", &c, &view);
+        self.publish_changed("conversation.updated", &c).await?;
         Ok(out)
     }
 
@@ -1052,10 +1037,7 @@ impl Services {
             .store
             .set_conversation_custom_attributes(c.id, &attrs.to_string())
             .await?;
-        let view = self
-            .conversation_view(after.account_id, after.display_id)
-            .await?;
-        self.publish_conversation("conversation.updated", &after, &view);
+        self.publish_changed("conversation.updated", &after).await?;
         Ok(json_obj(&after.custom_attributes))
     }
 
@@ -1135,6 +1117,19 @@ impl Services {
     }
 
     /// Publishes a conversation event after the change is committed.
+    /// Renders the conversation as `show` would and publishes it as event `name`; returns
+    /// the view. Every change announces the same Chatwoot-shaped payload the API serves, so
+    /// the render and the publish go together.
+    pub(crate) async fn publish_changed(
+        &self,
+        name: &str,
+        c: &ConversationRow,
+    ) -> Result<ConversationView> {
+        let view = self.conversation_view(c.account_id, c.display_id).await?;
+        self.publish_conversation(name, c, &view);
+        Ok(view)
+    }
+
     pub(crate) fn publish_conversation(
         &self,
         name: &str,

@@ -12,7 +12,7 @@ use parley_store::inboxes::{InboxPatch, InboxRow, NewInbox};
 use parley_store::users::AgentRow;
 use serde_json::{Map, Value};
 
-use crate::agents::{check_user_ids, members_or_invalid};
+use crate::agents::change_members;
 use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
 
 /// Longest greeting / out-of-office message.
@@ -522,14 +522,8 @@ impl Services {
         op: MemberOp,
         user_ids: &[i64],
     ) -> Result<Vec<AgentRow>> {
-        ctx.require_admin()?;
-        check_user_ids(user_ids)?;
-        let outcome = self
-            .store
-            .change_inbox_members(ctx.account_id, inbox_id, op, user_ids)
-            .await
-            .or_not_found("inbox")?;
-        members_or_invalid(outcome)
+        let change = (self.store).change_inbox_members(ctx.account_id, inbox_id, op, user_ids);
+        change_members(ctx, user_ids, "inbox", change).await
     }
 }
 

@@ -462,11 +462,7 @@ impl Services {
         match outcome {
             MessageInsert::Duplicate { message_id } => {
                 self.remove_files(keys()).await;
-                let message = self
-                    .store
-                    .message(conv.id, message_id)
-                    .await?
-                    .ok_or(ServiceError::NotFound("message"))?;
+                let message = self.message_of(conv.id, message_id).await?;
                 Ok(StoredMessage {
                     message,
                     created: false,
@@ -478,17 +474,11 @@ impl Services {
                 after,
             } => {
                 metrics::counter!("parley_messages_stored_total").increment(1);
-                let message = self
-                    .store
-                    .message(conv.id, message_id)
-                    .await?
-                    .ok_or(ServiceError::NotFound("message"))?;
+                let message = self.message_of(conv.id, message_id).await?;
                 self.publish_message("message.created", &after, &message);
                 if before.status != after.status {
-                    let view = self
-                        .conversation_view(after.account_id, after.display_id)
+                    self.publish_changed("conversation.status_changed", &after)
                         .await?;
-                    self.publish_conversation("conversation.status_changed", &after, &view);
                 }
                 Ok(StoredMessage {
                     message,
@@ -617,6 +607,30 @@ impl Services {
         })
     }
 
+    /// One message of a conversation; `NotFound("message")` if it is not there.
+    async fn message_of(
+        &self,
+        conversation_id: i64,
+        message_id: i64,
+    ) -> Result<MessageWithAttachments> {
+        self.store
+            .message(conversation_id, message_id)
+            .await?
+            .ok_or(ServiceError::NotFound("message"))
+    }
+
+    /// Reloads a changed message, announces `message.updated` and returns the agent's
+    /// view: an edit and a delete report the stored row, not what was asked for.
+    async fn publish_updated(
+        &self,
+        conv: &ConversationRow,
+        message_id: i64,
+    ) -> Result<MessageView> {
+        let updated = self.message_of(conv.id, message_id).await?;
+        self.publish_message("message.updated", conv, &updated);
+        Ok(self.message_view(&updated, &Audience::Agent))
+    }
+
     async fn visible_message(
         &self,
         ctx: &AccountCtx,
@@ -624,11 +638,7 @@ impl Services {
         message_id: i64,
     ) -> Result<(ConversationRow, MessageWithAttachments)> {
         let conv = self.visible_conversation(ctx, display_id).await?;
-        let m = self
-            .store
-            .message(conv.id, message_id)
-            .await?
-            .ok_or(ServiceError::NotFound("message"))?;
+        let m = self.message_of(conv.id, message_id).await?;
         Ok((conv, m))
     }
 
@@ -680,13 +690,7 @@ impl Services {
         self.store
             .update_message(m.message.id, new_content.as_deref(), &attrs)
             .await?;
-        let updated = self
-            .store
-            .message(conv.id, message_id)
-            .await?
-            .ok_or(ServiceError::NotFound("message"))?;
-        self.publish_message("message.updated", &conv, &updated);
-        Ok(self.message_view(&updated, &Audience::Agent))
+        self.publish_updated(&conv, message_id).await
     }
 
     /// Deletes a message the way Chatwoot does: the row stays (so the thread keeps its
@@ -717,13 +721,7 @@ impl Services {
             .await?;
         self.remove_files(removed.iter().map(|a| a.storage_key.as_str()))
             .await;
-        let updated = self
-            .store
-            .message(conv.id, message_id)
-            .await?
-            .ok_or(ServiceError::NotFound("message"))?;
-        self.publish_message("message.updated", &conv, &updated);
-        Ok(self.message_view(&updated, &Audience::Agent))
+        self.publish_updated(&conv, message_id).await
     }
 
     /// An attachment the agent may see, with the path of its bytes.

@@ -220,6 +220,28 @@ impl Store {
         non_members_in(&mut conn, account_id, user_ids).await
     }
 
+    /// Ids of the account's inboxes or teams a user is a member of, ascending.
+    pub(crate) async fn container_ids_for_user(
+        &self,
+        table: MemberTable,
+        account_id: i64,
+        user_id: i64,
+    ) -> Result<Vec<i64>> {
+        let sql = format!(
+            "SELECT m.{k} FROM {m} m JOIN {c} c ON c.id = m.{k}
+             WHERE c.account_id = $1 AND m.user_id = $2 ORDER BY m.{k}",
+            m = table.members(),
+            c = table.container(),
+            k = table.key(),
+        );
+        let rows: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .bind(user_id)
+            .fetch_all(self.reader())
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// Members of an inbox or team as agents. `NotFound` if the container is not in the
     /// account.
     pub(crate) async fn list_members(

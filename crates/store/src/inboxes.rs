@@ -296,14 +296,7 @@ impl Store {
 
     /// Ids of the account's inboxes a user is a member of, ascending.
     pub async fn inbox_ids_for_user(&self, account_id: i64, user_id: i64) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT m.inbox_id FROM inbox_members m JOIN inboxes i ON i.id = m.inbox_id
-             WHERE i.account_id = $1 AND m.user_id = $2 ORDER BY m.inbox_id",
-        )
-        .bind(account_id)
-        .bind(user_id)
-        .fetch_all(self.reader())
-        .await?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
+        self.container_ids_for_user(MemberTable::Inbox, account_id, user_id)
+            .await
     }
 }

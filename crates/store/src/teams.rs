@@ -137,14 +137,7 @@ impl Store {
 
     /// Ids of the account's teams a user belongs to (Chatwoot's `is_member` flag).
     pub async fn team_ids_for_user(&self, account_id: i64, user_id: i64) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT m.team_id FROM team_members m JOIN teams t ON t.id = m.team_id
-             WHERE t.account_id = $1 AND m.user_id = $2 ORDER BY m.team_id",
-        )
-        .bind(account_id)
-        .bind(user_id)
-        .fetch_all(self.reader())
-        .await?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
+        self.container_ids_for_user(MemberTable::Team, account_id, user_id)
+            .await
     }
 }

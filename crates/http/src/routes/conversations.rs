@@ -7,8 +7,8 @@
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::Acct;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Json, Path, Query, json_rejection};
+use crate::extract::{Json, Path, Query, json_rejection, present};
 use parley_service::conversations::{ConversationView, CreateConversation, ListQuery};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -32,15 +32,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(labels, set_labels))
         .routes(routes!(custom_attributes))
         .routes(routes!(update_last_seen))
-}
-
-/// Distinguishes a missing field (`None`) from an explicit `null` (`Some(None)`).
-pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A JSON body that may be absent: Chatwoot's clients post some actions
