@@ -8,6 +8,7 @@ use parley_store::teams::{TeamPatch, TeamRow};
 use parley_store::users::AgentRow;
 
 use crate::agents::change_members;
+use crate::error::taken_or_not_found;
 use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
 
 /// Longest team description.
@@ -22,13 +23,7 @@ pub struct TeamInput {
 }
 
 fn name_taken(e: StoreError) -> ServiceError {
-    match e {
-        StoreError::Conflict(_) => {
-            ServiceError::Conflict("a team with this name already exists".into())
-        }
-        StoreError::NotFound => ServiceError::NotFound("team"),
-        other => other.into(),
-    }
+    taken_or_not_found(e, "team", "a team with this name already exists")
 }
 
 impl Services {

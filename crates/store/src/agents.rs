@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use parley_core::{Availability, Role, now_ms};
 
-use crate::users::{AgentRow, NewUser, UserRow};
+use crate::users::{AgentRow, NewUser, UserRow, delete_membership};
 use crate::{Backend, Result, Store, StoreError};
 
 /// Columns of [`AgentRow`], for joins of `users u` with `account_users au`.
@@ -184,32 +184,7 @@ impl Store {
         if current.role == Role::Administrator.as_str() {
             guard_other_admin(self.backend(), &mut tx, account_id, user_id).await?;
         }
-        sqlx::query("DELETE FROM account_users WHERE account_id = $1 AND user_id = $2")
-            .bind(account_id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "DELETE FROM inbox_members WHERE user_id = $2 AND inbox_id IN (SELECT id FROM inboxes WHERE account_id = $1)",
-        )
-        .bind(account_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "DELETE FROM team_members WHERE user_id = $2 AND team_id IN (SELECT id FROM teams WHERE account_id = $1)",
-        )
-        .bind(account_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE conversations SET assignee_id = NULL WHERE account_id = $1 AND assignee_id = $2",
-        )
-        .bind(account_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+        delete_membership(&mut tx, account_id, user_id).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -6,7 +6,7 @@ use sqlx::FromRow;
 
 use crate::agents::{MemberOp, MemberTable, MembersOutcome};
 use crate::users::AgentRow;
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store};
 
 /// A stored team.
 #[derive(Debug, Clone, FromRow)]
@@ -106,15 +106,7 @@ impl Store {
     /// Deletes a team; its conversations keep existing without a team (by the schema's
     /// `ON DELETE SET NULL`).
     pub async fn delete_team(&self, account_id: i64, id: i64) -> Result<()> {
-        let r = sqlx::query("DELETE FROM teams WHERE id = $1 AND account_id = $2")
-            .bind(id)
-            .bind(account_id)
-            .execute(self.writer())
-            .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_in_account("teams", account_id, id).await
     }
 
     /// Agents of a team. `NotFound` if the team is not in the account.
