@@ -65,16 +65,10 @@ pub fn json_rejection(rej: JsonRejection) -> ApiError {
                 text.to_string(),
             )
         }
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "expected a request body with Content-Type: application/json",
-        ),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "request body is larger than the limit",
-        ),
+        JsonRejection::MissingJsonContentType(_) => ApiError::not_json(),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::too_large("request body")
+        }
         other => ApiError::bad_request("bad_request", other.body_text()),
     }
 }

@@ -34,7 +34,7 @@ pub const COUNT_CAP: i64 = 10_000;
 pub const CONTACT_CONVERSATIONS_LIMIT: i64 = 100;
 
 /// Epoch milliseconds to Chatwoot's epoch seconds.
-pub(crate) fn secs(ms: i64) -> i64 {
+pub fn secs(ms: i64) -> i64 {
     parley_core::time::ms_to_secs(ms)
 }
 
@@ -44,7 +44,7 @@ pub(crate) fn secs0(ms: Option<i64>) -> i64 {
 }
 
 /// A stored JSON text column; unreadable text reads as an empty object.
-pub(crate) fn json_obj(s: &str) -> Value {
+pub fn json_obj(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|_| Value::Object(Default::default()))
 }
 

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{json_text, secs};
+use super::{json_obj, secs};
 use crate::AppState;
 use crate::auth::Acct;
 use crate::error::{ApiResult, ErrorBody};
@@ -99,8 +99,8 @@ pub fn contact_view(d: &ContactDetails) -> ContactView {
         identifier: c.identifier.clone(),
         thumbnail: avatar.clone(),
         avatar_url: avatar,
-        custom_attributes: json_text(&c.custom_attributes),
-        additional_attributes: json_text(&c.additional_attributes),
+        custom_attributes: json_obj(&c.custom_attributes),
+        additional_attributes: json_obj(&c.additional_attributes),
         blocked: c.blocked != 0,
         // Contacts have no presence tracking yet; Chatwoot's default.
         availability_status: "offline".into(),

@@ -56,11 +56,7 @@ where
             .await
             .map_err(|e| {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
-                        "request body is larger than the limit",
-                    )
+                    ApiError::too_large("request body")
                 } else {
                     ApiError::bad_request("bad_request", e.body_text())
                 }
@@ -69,11 +65,7 @@ where
             return Ok(OptJson(T::default()));
         }
         if !ct.is_some_and(|c| c.starts_with("application/json") || c.contains("+json")) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "expected a request body with Content-Type: application/json",
-            ));
+            return Err(ApiError::not_json());
         }
         let axum::Json(v) = axum::Json::<T>::from_bytes(&bytes).map_err(json_rejection)?;
         Ok(OptJson(v))

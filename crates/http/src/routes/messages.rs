@@ -46,14 +46,6 @@ const MAX_TEXT_TOTAL_BYTES: usize = 2 * 1024 * 1024;
 /// are held in memory until stored, so one request must not pin 15 full-size files.
 const UPLOAD_TOTAL_FACTOR: usize = 2;
 
-fn too_large(what: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        format!("{what} is larger than the limit"),
-    )
-}
-
 fn content_type_of(req: &Request) -> String {
     req.headers()
         .get(header::CONTENT_TYPE)
@@ -102,12 +94,12 @@ pub(crate) async fn read_message_body<T: DeserializeOwned>(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return Err(too_large("request body"));
+        return Err(ApiError::too_large("request body"));
     }
     // Reading stops at the limit; a body that does not fit (or breaks off) is refused.
     let bytes = axum::body::to_bytes(req.into_body(), limit)
         .await
-        .map_err(|_| too_large("request body"))?;
+        .map_err(|_| ApiError::too_large("request body"))?;
     let axum::Json(fields) = axum::Json::<T>::from_bytes(&bytes).map_err(json_rejection)?;
     Ok(MessageBody {
         fields,
@@ -121,7 +113,7 @@ async fn read_multipart<T: DeserializeOwned>(
 ) -> Result<MessageBody<T>, ApiError> {
     let bad = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large("request body")
+            ApiError::too_large("request body")
         } else {
             ApiError::bad_request(
                 "malformed_multipart",
@@ -159,7 +151,11 @@ async fn read_multipart<T: DeserializeOwned>(
         let mut buf = BytesMut::new();
         while let Some(chunk) = field.chunk().await.map_err(bad)? {
             if buf.len() + chunk.len() > limit {
-                return Err(too_large(if is_file { "attachment" } else { "form field" }));
+                return Err(ApiError::too_large(if is_file {
+                    "attachment"
+                } else {
+                    "form field"
+                }));
             }
             let total = if is_file {
                 file_bytes += chunk.len();
@@ -169,7 +165,7 @@ async fn read_multipart<T: DeserializeOwned>(
                 text_bytes > MAX_TEXT_TOTAL_BYTES
             };
             if total {
-                return Err(too_large("the message's attachments"));
+                return Err(ApiError::too_large("the message's attachments"));
             }
             buf.extend_from_slice(&chunk);
         }
