@@ -8,7 +8,7 @@
 
 use axum::body::Body;
 use axum::extract::Multipart;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 
@@ -16,15 +16,6 @@ use crate::error::ApiError;
 
 /// The most of a refused body that is still read and discarded.
 pub const DRAIN_CAP: usize = 16 * 1024 * 1024;
-
-/// The 413 error for a body over the limit.
-pub fn too_large(what: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        format!("{what} is larger than the limit"),
-    )
-}
 
 /// The declared `Content-Length`, if any.
 pub fn declared_length(headers: &HeaderMap) -> Option<usize> {
@@ -44,7 +35,7 @@ pub async fn read_limited(
     limit: usize,
 ) -> Result<Bytes, ApiError> {
     if declared_length(headers).is_some_and(|n| n > DRAIN_CAP) {
-        return Err(too_large("request body"));
+        return Err(ApiError::too_large("request body"));
     }
     let mut stream = body.into_data_stream();
     let mut buf = BytesMut::new();
@@ -63,7 +54,7 @@ pub async fn read_limited(
         buf.extend_from_slice(&chunk);
     }
     if seen > limit {
-        return Err(too_large("request body"));
+        return Err(ApiError::too_large("request body"));
     }
     Ok(buf.freeze())
 }

@@ -50,6 +50,25 @@ impl ApiError {
         )
     }
 
+    /// 413 for `what` (a body, a file, all attachments) over its limit; every size limit
+    /// answers with the same code so clients can tell it from a malformed request.
+    pub fn too_large(what: &str) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("{what} is larger than the limit"),
+        )
+    }
+
+    /// 415 for a body that is not declared as JSON where JSON is expected.
+    pub fn not_json() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "expected a request body with Content-Type: application/json",
+        )
+    }
+
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }

@@ -7,11 +7,22 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::AppState;
 use crate::error::ApiError;
+
+/// For `#[serde(default, deserialize_with = "present")]` on an `Option<Option<T>>` field:
+/// distinguishes a missing field (`None`, leave the value alone) from an explicit `null`
+/// (`Some(None)`, clear it), which plain `Option<Option<T>>` cannot.
+pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
 
 /// JSON body (request) or JSON response.
 pub struct Json<T>(pub T);
@@ -60,16 +71,10 @@ pub fn json_rejection(rej: JsonRejection) -> ApiError {
                 text.to_string(),
             )
         }
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "expected a request body with Content-Type: application/json",
-        ),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "request body is larger than the limit",
-        ),
+        JsonRejection::MissingJsonContentType(_) => ApiError::not_json(),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::too_large("request body")
+        }
         other => ApiError::bad_request("bad_request", other.body_text()),
     }
 }

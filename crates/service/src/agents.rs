@@ -71,9 +71,24 @@ pub fn check_user_ids(ids: &[i64]) -> Result<()> {
     Ok(())
 }
 
+/// Runs a member-list change of an inbox or team (`what`) for an administrator: the ids
+/// are checked before `change` (the store call, which does nothing until awaited) runs,
+/// and its outcome becomes the members or a 422 naming the users who are not agents of
+/// the account. Inboxes and teams differ only in the store call, so the rules live here.
+pub(crate) async fn change_members(
+    ctx: &AccountCtx,
+    user_ids: &[i64],
+    what: &'static str,
+    change: impl Future<Output = std::result::Result<MembersOutcome, StoreError>>,
+) -> Result<Vec<AgentRow>> {
+    ctx.require_admin()?;
+    check_user_ids(user_ids)?;
+    members_or_invalid(change.await.or_not_found(what)?)
+}
+
 /// Turns the outcome of a member-list change into the members or a 422 naming the
 /// users who are not agents of the account.
-pub(crate) fn members_or_invalid(o: MembersOutcome) -> Result<Vec<AgentRow>> {
+fn members_or_invalid(o: MembersOutcome) -> Result<Vec<AgentRow>> {
     match o {
         MembersOutcome::Updated(v) => Ok(v),
         MembersOutcome::NotAccountMembers(ids) => {

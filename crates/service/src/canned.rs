@@ -5,6 +5,7 @@ use parley_core::validate;
 use parley_store::StoreError;
 use parley_store::canned::CannedRow;
 
+use crate::error::taken_or_not_found;
 use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
 
 /// Longest short code.
@@ -15,13 +16,11 @@ pub const MAX_CONTENT_CHARS: usize = 10_000;
 pub const MAX_SEARCH_CHARS: usize = 200;
 
 fn code_taken(e: StoreError) -> ServiceError {
-    match e {
-        StoreError::Conflict(_) => {
-            ServiceError::Conflict("a canned response with this short code already exists".into())
-        }
-        StoreError::NotFound => ServiceError::NotFound("canned response"),
-        other => other.into(),
-    }
+    taken_or_not_found(
+        e,
+        "canned response",
+        "a canned response with this short code already exists",
+    )
 }
 
 /// Short codes are typed after a slash in the composer, so they cannot hold spaces.

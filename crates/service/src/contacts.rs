@@ -224,6 +224,55 @@ fn merge_attributes(field: &str, stored: &str, changes: Option<&Value>) -> Resul
     Ok(merged.to_string())
 }
 
+impl ContactChanges {
+    /// Checks the changes and applies them to a contact's fields, in field order (the
+    /// first invalid field is the one reported). Agents and visitors edit contacts by the
+    /// same rules; a visitor's changes are the subset [`VisitorChanges`] allows.
+    fn apply_to(self, f: &mut ContactFields) -> Result<()> {
+        if let Some(v) = self.name {
+            f.name = clean_name(v.as_deref())?;
+        }
+        if let Some(v) = self.email {
+            f.email = clean_email(v.as_deref())?;
+        }
+        if let Some(v) = self.phone_number {
+            f.phone_number = clean_phone(v.as_deref())?;
+        }
+        if let Some(v) = self.identifier {
+            f.identifier = clean_identifier(v.as_deref())?;
+        }
+        if let Some(v) = self.avatar_url {
+            f.avatar_url = clean_avatar(v.as_deref())?;
+        }
+        f.custom_attributes = merge_attributes(
+            "custom_attributes",
+            &f.custom_attributes,
+            self.custom_attributes.as_ref(),
+        )?;
+        f.additional_attributes = merge_attributes(
+            "additional_attributes",
+            &f.additional_attributes,
+            self.additional_attributes.as_ref(),
+        )?;
+        if let Some(b) = self.blocked {
+            f.blocked = b;
+        }
+        Ok(())
+    }
+}
+
+impl From<VisitorChanges> for ContactChanges {
+    fn from(v: VisitorChanges) -> Self {
+        ContactChanges {
+            name: v.name,
+            email: v.email,
+            phone_number: v.phone_number,
+            custom_attributes: v.custom_attributes,
+            ..ContactChanges::default()
+        }
+    }
+}
+
 fn object_text(m: Option<Map<String, Value>>) -> String {
     Value::Object(m.unwrap_or_default()).to_string()
 }
@@ -407,34 +456,7 @@ impl Services {
             .await
             .or_not_found("contact")?;
         let mut f = ContactFields::from_row(&current);
-        if let Some(v) = changes.name {
-            f.name = clean_name(v.as_deref())?;
-        }
-        if let Some(v) = changes.email {
-            f.email = clean_email(v.as_deref())?;
-        }
-        if let Some(v) = changes.phone_number {
-            f.phone_number = clean_phone(v.as_deref())?;
-        }
-        if let Some(v) = changes.identifier {
-            f.identifier = clean_identifier(v.as_deref())?;
-        }
-        if let Some(v) = changes.avatar_url {
-            f.avatar_url = clean_avatar(v.as_deref())?;
-        }
-        f.custom_attributes = merge_attributes(
-            "custom_attributes",
-            &f.custom_attributes,
-            changes.custom_attributes.as_ref(),
-        )?;
-        f.additional_attributes = merge_attributes(
-            "additional_attributes",
-            &f.additional_attributes,
-            changes.additional_attributes.as_ref(),
-        )?;
-        if let Some(b) = changes.blocked {
-            f.blocked = b;
-        }
+        changes.apply_to(&mut f)?;
         let row = self
             .store
             .update_contact(ctx.account_id, id, &f)
@@ -655,20 +677,7 @@ impl Services {
         changes: VisitorChanges,
     ) -> Result<ContactRow> {
         let mut f = ContactFields::from_row(current);
-        if let Some(v) = changes.name {
-            f.name = clean_name(v.as_deref())?;
-        }
-        if let Some(v) = changes.email {
-            f.email = clean_email(v.as_deref())?;
-        }
-        if let Some(v) = changes.phone_number {
-            f.phone_number = clean_phone(v.as_deref())?;
-        }
-        f.custom_attributes = merge_attributes(
-            "custom_attributes",
-            &f.custom_attributes,
-            changes.custom_attributes.as_ref(),
-        )?;
+        ContactChanges::from(changes).apply_to(&mut f)?;
         loop {
             match self
                 .store

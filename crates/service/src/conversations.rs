@@ -21,6 +21,7 @@ use parley_store::users::AgentRow;
 use serde::Serialize;
 use serde_json::Value;
 use tracing::Instrument;
+use utoipa::ToSchema;
 
 use crate::messages::{Audience, MessageInput, MessageView, PublicMessageView, Sender};
 use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
@@ -33,7 +34,7 @@ pub const COUNT_CAP: i64 = 10_000;
 pub const CONTACT_CONVERSATIONS_LIMIT: i64 = 100;
 
 /// Epoch milliseconds to Chatwoot's epoch seconds.
-pub(crate) fn secs(ms: i64) -> i64 {
+pub fn secs(ms: i64) -> i64 {
     parley_core::time::ms_to_secs(ms)
 }
 
@@ -43,12 +44,13 @@ pub(crate) fn secs0(ms: Option<i64>) -> i64 {
 }
 
 /// A stored JSON text column; unreadable text reads as an empty object.
-pub(crate) fn json_obj(s: &str) -> Value {
+pub fn json_obj(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|_| Value::Object(Default::default()))
 }
 
 /// The contact as shown in `meta.sender`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ConversationContact)]
 pub struct ContactSummary {
     pub id: i64,
     pub name: Option<String>,
@@ -61,12 +63,14 @@ pub struct ContactSummary {
     pub custom_attributes: Value,
     pub last_activity_at: Option<i64>,
     pub created_at: i64,
+    /// Always `contact`.
     #[serde(rename = "type")]
     pub kind: &'static str,
 }
 
 /// An agent as Chatwoot renders one (assignments, `meta.assignee`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ConversationAgent)]
 pub struct AgentView {
     pub id: i64,
     pub account_id: i64,
@@ -99,8 +103,9 @@ impl AgentView {
     }
 }
 
-/// A team as Chatwoot renders one.
-#[derive(Debug, Clone, Serialize)]
+/// A team as Chatwoot renders one (assignments, `meta.team`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ConversationTeam)]
 pub struct TeamView {
     pub id: i64,
     pub account_id: i64,
@@ -122,17 +127,19 @@ impl TeamView {
 }
 
 /// `meta` of a conversation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ConversationMeta {
     pub sender: ContactSummary,
     pub assignee: Option<AgentView>,
     pub team: Option<TeamView>,
+    /// The inbox's `channel_type`.
     pub channel: String,
     pub hmac_verified: bool,
 }
 
 /// A conversation with Chatwoot's field names; `id` is the per-account `display_id`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Conversation)]
 pub struct ConversationView {
     pub meta: ConversationMeta,
     pub id: i64,
@@ -165,7 +172,8 @@ pub struct ConversationView {
 }
 
 /// A conversation as the visitor sees it on the Client API.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = PublicConversation)]
 pub struct PublicConversationView {
     pub id: i64,
     pub uuid: String,
@@ -181,7 +189,8 @@ pub struct PublicConversationView {
 }
 
 /// The contact inside a public conversation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = PublicConversationContact)]
 pub struct PublicContact {
     pub id: i64,
     pub name: Option<String>,
@@ -190,7 +199,8 @@ pub struct PublicContact {
 }
 
 /// The list response's data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ConversationListData)]
 pub struct ConversationPage {
     pub meta: ConversationCounts,
     pub payload: Vec<ConversationView>,
@@ -228,8 +238,8 @@ pub struct CreateConversation {
     pub message: Option<String>,
 }
 
-/// Result of toggling a status.
-#[derive(Debug, Clone, Serialize)]
+/// Result of toggling a status (`payload` of `toggle_status`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StatusToggled {
     pub success: bool,
     pub current_status: String,
@@ -649,10 +659,7 @@ impl Services {
                 ),
                 other => other.into(),
             })?;
-        let view = self
-            .conversation_view(ctx.account_id, row.display_id)
-            .await?;
-        self.publish_conversation("conversation.created", &row, &view);
+        let view = self.publish_changed("conversation.created", &row).await?;
         if let Some(content) = message.flatten() {
             let input = MessageInput::text(MessageType::Outgoing, content);
             self.create_message(&row, Sender::User(ctx.user_id), input)
@@ -707,10 +714,7 @@ impl Services {
                 additional_attributes: "{}".into(),
             })
             .await?;
-        let view = self
-            .conversation_view(ident.account_id, row.display_id)
-            .await?;
-        self.publish_conversation("conversation.created", &row, &view);
+        self.publish_changed("conversation.created", &row).await?;
         self.public_conversation(ident, row.display_id).await
     }
 
@@ -819,10 +823,8 @@ impl Services {
                 ConversationStatus::Snoozed => format!("Conversation was snoozed {who}"),
             };
             self.activity(&after, text).await?;
-            let view = self
-                .conversation_view(after.account_id, after.display_id)
+            self.publish_changed("conversation.status_changed", &after)
                 .await?;
-            self.publish_conversation("conversation.status_changed", &after, &view);
         }
         Ok(after)
     }
@@ -958,10 +960,7 @@ impl Services {
                 None => format!("Conversation unassigned by {}", ctx.user_name),
             };
             self.activity(&after, text).await?;
-            let view = self
-                .conversation_view(after.account_id, after.display_id)
-                .await?;
-            self.publish_conversation("assignee.changed", &after, &view);
+            self.publish_changed("assignee.changed", &after).await?;
         }
         Ok(agent.as_ref().map(AgentView::from_agent))
     }
@@ -990,10 +989,7 @@ impl Services {
                 None => format!("Unassigned from team by {}", ctx.user_name),
             };
             self.activity(&after, text).await?;
-            let view = self
-                .conversation_view(after.account_id, after.display_id)
-                .await?;
-            self.publish_conversation("team.changed", &after, &view);
+            self.publish_changed("team.changed", &after).await?;
         }
         Ok(team.as_ref().map(TeamView::from_team))
     }
@@ -1027,8 +1023,7 @@ impl Services {
             .store
             .replace_conversation_labels(c.id, &labels)
             .await?;
-        let view = self.conversation_view(c.account_id, c.display_id).await?;
-        self.publish_conversation("conversation.updated", &c, &view);
+        self.publish_changed("conversation.updated", &c).await?;
         Ok(out)
     }
 
@@ -1045,10 +1040,7 @@ impl Services {
             .store
             .set_conversation_custom_attributes(c.id, &attrs.to_string())
             .await?;
-        let view = self
-            .conversation_view(after.account_id, after.display_id)
-            .await?;
-        self.publish_conversation("conversation.updated", &after, &view);
+        self.publish_changed("conversation.updated", &after).await?;
         Ok(json_obj(&after.custom_attributes))
     }
 
@@ -1128,6 +1120,19 @@ impl Services {
     }
 
     /// Publishes a conversation event after the change is committed.
+    /// Renders the conversation as `show` would and publishes it as event `name`; returns
+    /// the view. Every change announces the same Chatwoot-shaped payload the API serves, so
+    /// the render and the publish go together.
+    pub(crate) async fn publish_changed(
+        &self,
+        name: &str,
+        c: &ConversationRow,
+    ) -> Result<ConversationView> {
+        let view = self.conversation_view(c.account_id, c.display_id).await?;
+        self.publish_conversation(name, c, &view);
+        Ok(view)
+    }
+
     pub(crate) fn publish_conversation(
         &self,
         name: &str,

@@ -34,6 +34,21 @@ impl From<StoreError> for ServiceError {
     }
 }
 
+/// The error of writing an account's uniquely named definition (label title, team name,
+/// canned short code): a uniqueness conflict is a 409 saying `taken`, a missing row a 404
+/// naming `what`. Kept in one place so all such resources answer alike.
+pub(crate) fn taken_or_not_found(
+    e: StoreError,
+    what: &'static str,
+    taken: &'static str,
+) -> ServiceError {
+    match e {
+        StoreError::Conflict(_) => ServiceError::Conflict(taken.into()),
+        StoreError::NotFound => ServiceError::NotFound(what),
+        other => other.into(),
+    }
+}
+
 /// Names the missing thing when the store says "not found".
 pub trait OrNotFound<T> {
     fn or_not_found(self, what: &'static str) -> Result<T, ServiceError>;

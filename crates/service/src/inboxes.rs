@@ -12,7 +12,7 @@ use parley_store::inboxes::{InboxPatch, InboxRow, NewInbox};
 use parley_store::users::AgentRow;
 use serde_json::{Map, Value};
 
-use crate::agents::{check_user_ids, members_or_invalid};
+use crate::agents::change_members;
 use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
 
 /// Longest greeting / out-of-office message.
@@ -37,9 +37,14 @@ pub struct InboxOptions {
 }
 
 /// Opening hours of one day of the week, Chatwoot's shape. Kept in the inbox settings
-/// under `working_hours`, one entry per day, Sunday (0) to Saturday (6).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// under `working_hours`, one entry per day, Sunday (0) to Saturday (6). A day that is
+/// neither closed nor open all day needs `open_hour` and `close_hour` (minutes default to
+/// 0) and must close after it opens.
+// `WorkingDayDoc` is the name the OpenAPI document has always used for this shape.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = WorkingDayDoc)]
 pub struct WorkingDay {
+    /// 0 (Sunday) to 6 (Saturday).
     pub day_of_week: u8,
     #[serde(default)]
     pub closed_all_day: bool,
@@ -517,14 +522,8 @@ impl Services {
         op: MemberOp,
         user_ids: &[i64],
     ) -> Result<Vec<AgentRow>> {
-        ctx.require_admin()?;
-        check_user_ids(user_ids)?;
-        let outcome = self
-            .store
-            .change_inbox_members(ctx.account_id, inbox_id, op, user_ids)
-            .await
-            .or_not_found("inbox")?;
-        members_or_invalid(outcome)
+        let change = (self.store).change_inbox_members(ctx.account_id, inbox_id, op, user_ids);
+        change_members(ctx, user_ids, "inbox", change).await
     }
 }
 

@@ -5,6 +5,7 @@ use parley_core::validate;
 use parley_store::StoreError;
 use parley_store::labels::{LabelPatch, LabelRow};
 
+use crate::error::taken_or_not_found;
 use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
 
 /// Colour of a label created without one (Chatwoot's default blue).
@@ -22,13 +23,7 @@ pub struct LabelInput {
 }
 
 fn title_taken(e: StoreError) -> ServiceError {
-    match e {
-        StoreError::Conflict(_) => {
-            ServiceError::Conflict("a label with this title already exists".into())
-        }
-        StoreError::NotFound => ServiceError::NotFound("label"),
-        other => other.into(),
-    }
+    taken_or_not_found(e, "label", "a label with this title already exists")
 }
 
 impl Services {

@@ -17,6 +17,7 @@ use parley_store::public::PublicIdentity;
 use parley_store::random_token;
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::conversations::{AgentView, ContactSummary, json_obj, secs};
 use crate::{AccountCtx, Result, ServiceError, Services};
@@ -114,13 +115,16 @@ pub struct StoredMessage {
 }
 
 /// An attachment as Chatwoot renders one.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Attachment)]
 pub struct AttachmentView {
     pub id: i64,
     pub message_id: i64,
+    /// `image`, `audio`, `video` or `file`.
     pub file_type: String,
     pub account_id: i64,
     pub extension: Option<String>,
+    /// Authenticated download URL.
     pub data_url: String,
     pub thumb_url: String,
     pub file_size: i64,
@@ -129,7 +133,8 @@ pub struct AttachmentView {
 }
 
 /// The sender of a message.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = MessageSender)]
 pub struct SenderView {
     pub id: i64,
     pub name: Option<String>,
@@ -139,12 +144,15 @@ pub struct SenderView {
     /// `user` or `contact`, as in Chatwoot's push payloads.
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// Only in agents' views.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
 }
 
-/// A message with Chatwoot's field names (`message_type` is the integer code).
-#[derive(Debug, Clone, Serialize)]
+/// A message with Chatwoot's field names (`message_type` is the integer code), as in
+/// Chatwoot's `push_event_data`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Message)]
 pub struct MessageView {
     pub id: i64,
     pub content: Option<String>,
@@ -152,25 +160,30 @@ pub struct MessageView {
     pub inbox_id: i64,
     /// The conversation's `display_id`.
     pub conversation_id: i64,
+    /// 0 incoming, 1 outgoing, 2 activity, 3 template.
     pub message_type: i64,
     pub content_type: String,
     pub content_attributes: Value,
     pub additional_attributes: Value,
     pub private: bool,
+    /// `sent`, `delivered`, `read` or `failed`.
     pub status: String,
     pub source_id: Option<String>,
     pub echo_id: Option<String>,
+    /// `User`, `Contact` or null.
     pub sender_type: Option<String>,
     pub sender_id: Option<i64>,
     pub sender: Option<SenderView>,
     pub external_error: Option<String>,
+    /// Epoch seconds.
     pub created_at: i64,
     pub updated_at: i64,
     pub attachments: Vec<AttachmentView>,
 }
 
 /// A message as the visitor sees it on the Client API.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = PublicMessage)]
 pub struct PublicMessageView {
     pub id: i64,
     pub content: Option<String>,
@@ -186,7 +199,8 @@ pub struct PublicMessageView {
 }
 
 /// `meta` of the message list: the conversation's context, as Chatwoot sends it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = MessageListMeta)]
 pub struct MessagesMeta {
     pub labels: Vec<String>,
     pub additional_attributes: Value,
@@ -197,7 +211,8 @@ pub struct MessagesMeta {
 }
 
 /// A page of messages.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = MessageList)]
 pub struct MessagesPage {
     pub meta: MessagesMeta,
     pub payload: Vec<MessageView>,
@@ -447,11 +462,7 @@ impl Services {
         match outcome {
             MessageInsert::Duplicate { message_id } => {
                 self.remove_files(keys()).await;
-                let message = self
-                    .store
-                    .message(conv.id, message_id)
-                    .await?
-                    .ok_or(ServiceError::NotFound("message"))?;
+                let message = self.message_of(conv.id, message_id).await?;
                 Ok(StoredMessage {
                     message,
                     created: false,
@@ -463,17 +474,11 @@ impl Services {
                 after,
             } => {
                 metrics::counter!("parley_messages_stored_total").increment(1);
-                let message = self
-                    .store
-                    .message(conv.id, message_id)
-                    .await?
-                    .ok_or(ServiceError::NotFound("message"))?;
+                let message = self.message_of(conv.id, message_id).await?;
                 self.publish_message("message.created", &after, &message);
                 if before.status != after.status {
-                    let view = self
-                        .conversation_view(after.account_id, after.display_id)
+                    self.publish_changed("conversation.status_changed", &after)
                         .await?;
-                    self.publish_conversation("conversation.status_changed", &after, &view);
                 }
                 Ok(StoredMessage {
                     message,
@@ -602,6 +607,30 @@ impl Services {
         })
     }
 
+    /// One message of a conversation; `NotFound("message")` if it is not there.
+    async fn message_of(
+        &self,
+        conversation_id: i64,
+        message_id: i64,
+    ) -> Result<MessageWithAttachments> {
+        self.store
+            .message(conversation_id, message_id)
+            .await?
+            .ok_or(ServiceError::NotFound("message"))
+    }
+
+    /// Reloads a changed message, announces `message.updated` and returns the agent's
+    /// view: an edit and a delete report the stored row, not what was asked for.
+    async fn publish_updated(
+        &self,
+        conv: &ConversationRow,
+        message_id: i64,
+    ) -> Result<MessageView> {
+        let updated = self.message_of(conv.id, message_id).await?;
+        self.publish_message("message.updated", conv, &updated);
+        Ok(self.message_view(&updated, &Audience::Agent))
+    }
+
     async fn visible_message(
         &self,
         ctx: &AccountCtx,
@@ -609,11 +638,7 @@ impl Services {
         message_id: i64,
     ) -> Result<(ConversationRow, MessageWithAttachments)> {
         let conv = self.visible_conversation(ctx, display_id).await?;
-        let m = self
-            .store
-            .message(conv.id, message_id)
-            .await?
-            .ok_or(ServiceError::NotFound("message"))?;
+        let m = self.message_of(conv.id, message_id).await?;
         Ok((conv, m))
     }
 
@@ -665,13 +690,7 @@ impl Services {
         self.store
             .update_message(m.message.id, new_content.as_deref(), &attrs)
             .await?;
-        let updated = self
-            .store
-            .message(conv.id, message_id)
-            .await?
-            .ok_or(ServiceError::NotFound("message"))?;
-        self.publish_message("message.updated", &conv, &updated);
-        Ok(self.message_view(&updated, &Audience::Agent))
+        self.publish_updated(&conv, message_id).await
     }
 
     /// Deletes a message the way Chatwoot does: the row stays (so the thread keeps its
@@ -702,13 +721,7 @@ impl Services {
             .await?;
         self.remove_files(removed.iter().map(|a| a.storage_key.as_str()))
             .await;
-        let updated = self
-            .store
-            .message(conv.id, message_id)
-            .await?
-            .ok_or(ServiceError::NotFound("message"))?;
-        self.publish_message("message.updated", &conv, &updated);
-        Ok(self.message_view(&updated, &Audience::Agent))
+        self.publish_updated(&conv, message_id).await
     }
 
     /// An attachment the agent may see, with the path of its bytes.

@@ -7,7 +7,8 @@ use parley_store::agents::MemberOp;
 use parley_store::teams::{TeamPatch, TeamRow};
 use parley_store::users::AgentRow;
 
-use crate::agents::{check_user_ids, members_or_invalid};
+use crate::agents::change_members;
+use crate::error::taken_or_not_found;
 use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
 
 /// Longest team description.
@@ -22,13 +23,7 @@ pub struct TeamInput {
 }
 
 fn name_taken(e: StoreError) -> ServiceError {
-    match e {
-        StoreError::Conflict(_) => {
-            ServiceError::Conflict("a team with this name already exists".into())
-        }
-        StoreError::NotFound => ServiceError::NotFound("team"),
-        other => other.into(),
-    }
+    taken_or_not_found(e, "team", "a team with this name already exists")
 }
 
 impl Services {
@@ -126,13 +121,7 @@ impl Services {
         op: MemberOp,
         user_ids: &[i64],
     ) -> Result<Vec<AgentRow>> {
-        ctx.require_admin()?;
-        check_user_ids(user_ids)?;
-        let outcome = self
-            .store
-            .change_team_members(ctx.account_id, team_id, op, user_ids)
-            .await
-            .or_not_found("team")?;
-        members_or_invalid(outcome)
+        let change = (self.store).change_team_members(ctx.account_id, team_id, op, user_ids);
+        change_members(ctx, user_ids, "team", change).await
     }
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use parley_core::{Availability, Role, now_ms};
 
-use crate::users::{AgentRow, NewUser, UserRow};
+use crate::users::{AgentRow, NewUser, UserRow, delete_membership};
 use crate::{Backend, Result, Store, StoreError};
 
 /// Columns of [`AgentRow`], for joins of `users u` with `account_users au`.
@@ -184,32 +184,7 @@ impl Store {
         if current.role == Role::Administrator.as_str() {
             guard_other_admin(self.backend(), &mut tx, account_id, user_id).await?;
         }
-        sqlx::query("DELETE FROM account_users WHERE account_id = $1 AND user_id = $2")
-            .bind(account_id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "DELETE FROM inbox_members WHERE user_id = $2 AND inbox_id IN (SELECT id FROM inboxes WHERE account_id = $1)",
-        )
-        .bind(account_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "DELETE FROM team_members WHERE user_id = $2 AND team_id IN (SELECT id FROM teams WHERE account_id = $1)",
-        )
-        .bind(account_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE conversations SET assignee_id = NULL WHERE account_id = $1 AND assignee_id = $2",
-        )
-        .bind(account_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+        delete_membership(&mut tx, account_id, user_id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -218,6 +193,28 @@ impl Store {
     pub async fn non_members(&self, account_id: i64, user_ids: &[i64]) -> Result<Vec<i64>> {
         let mut conn = self.reader().acquire().await?;
         non_members_in(&mut conn, account_id, user_ids).await
+    }
+
+    /// Ids of the account's inboxes or teams a user is a member of, ascending.
+    pub(crate) async fn container_ids_for_user(
+        &self,
+        table: MemberTable,
+        account_id: i64,
+        user_id: i64,
+    ) -> Result<Vec<i64>> {
+        let sql = format!(
+            "SELECT m.{k} FROM {m} m JOIN {c} c ON c.id = m.{k}
+             WHERE c.account_id = $1 AND m.user_id = $2 ORDER BY m.{k}",
+            m = table.members(),
+            c = table.container(),
+            k = table.key(),
+        );
+        let rows: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .bind(user_id)
+            .fetch_all(self.reader())
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// Members of an inbox or team as agents. `NotFound` if the container is not in the

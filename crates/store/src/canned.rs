@@ -4,7 +4,7 @@
 use parley_core::now_ms;
 use sqlx::FromRow;
 
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store};
 
 /// A stored canned response.
 #[derive(Debug, Clone, FromRow)]
@@ -118,14 +118,7 @@ impl Store {
 
     /// Deletes a canned response.
     pub async fn delete_canned(&self, account_id: i64, id: i64) -> Result<()> {
-        let r = sqlx::query("DELETE FROM canned_responses WHERE id = $1 AND account_id = $2")
-            .bind(id)
-            .bind(account_id)
-            .execute(self.writer())
-            .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_in_account("canned_responses", account_id, id)
+            .await
     }
 }

@@ -420,15 +420,7 @@ impl Store {
 
     /// Deletes a contact with its identities, labels and conversations (by cascade).
     pub async fn delete_contact(&self, account_id: i64, id: i64) -> Result<()> {
-        let r = sqlx::query("DELETE FROM contacts WHERE account_id = $1 AND id = $2")
-            .bind(account_id)
-            .bind(id)
-            .execute(self.writer())
-            .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_in_account("contacts", account_id, id).await
     }
 
     /// One page of an account's contacts.

@@ -148,8 +148,8 @@ impl ConversationFilter {
     }
 }
 
-/// The four counts of the conversation list's tabs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+/// The four counts of the conversation list's tabs; each stops at 10,000.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ConversationCounts {
     pub mine_count: i64,
     pub unassigned_count: i64,

@@ -12,7 +12,7 @@ use sqlx::FromRow;
 
 use crate::agents::{MemberOp, MemberTable, MembersOutcome};
 use crate::users::AgentRow;
-use crate::{Backend, Result, Store, StoreError, random_token};
+use crate::{Backend, Result, Store, random_token};
 
 /// A stored inbox.
 #[derive(Debug, Clone, FromRow)]
@@ -254,15 +254,7 @@ impl Store {
 
     /// Deletes an inbox with its members, conversations and messages (by cascade).
     pub async fn delete_inbox(&self, account_id: i64, id: i64) -> Result<()> {
-        let r = sqlx::query("DELETE FROM inboxes WHERE id = $1 AND account_id = $2")
-            .bind(id)
-            .bind(account_id)
-            .execute(self.writer())
-            .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_in_account("inboxes", account_id, id).await
     }
 
     /// Agents of an inbox. `NotFound` if the inbox is not in the account.
@@ -296,14 +288,7 @@ impl Store {
 
     /// Ids of the account's inboxes a user is a member of, ascending.
     pub async fn inbox_ids_for_user(&self, account_id: i64, user_id: i64) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT m.inbox_id FROM inbox_members m JOIN inboxes i ON i.id = m.inbox_id
-             WHERE i.account_id = $1 AND m.user_id = $2 ORDER BY m.inbox_id",
-        )
-        .bind(account_id)
-        .bind(user_id)
-        .fetch_all(self.reader())
-        .await?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
+        self.container_ids_for_user(MemberTable::Inbox, account_id, user_id)
+            .await
     }
 }

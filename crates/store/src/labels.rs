@@ -5,7 +5,7 @@
 use parley_core::now_ms;
 use sqlx::FromRow;
 
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store};
 
 /// A stored label.
 #[derive(Debug, Clone, FromRow)]
@@ -148,14 +148,6 @@ impl Store {
 
     /// Deletes a label definition.
     pub async fn delete_label(&self, account_id: i64, id: i64) -> Result<()> {
-        let r = sqlx::query("DELETE FROM labels WHERE id = $1 AND account_id = $2")
-            .bind(id)
-            .bind(account_id)
-            .execute(self.writer())
-            .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_in_account("labels", account_id, id).await
     }
 }

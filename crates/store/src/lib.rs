@@ -28,6 +28,29 @@ pub use pool::{Backend, Store, StoreOptions};
 /// Result of store operations.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+impl Store {
+    /// Deletes the row `id` of an account-owned `table`; `NotFound` if the account has no
+    /// such row, so another account's id behaves exactly like a missing one. Dependent rows
+    /// go by the schema's cascades.
+    pub(crate) async fn delete_in_account(
+        &self,
+        table: &'static str,
+        account_id: i64,
+        id: i64,
+    ) -> Result<()> {
+        let sql = format!("DELETE FROM {table} WHERE id = $1 AND account_id = $2");
+        let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(account_id)
+            .execute(self.writer())
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
+
 /// A 0/1 flag as stored.
 #[allow(dead_code)] // used by the feature modules
 pub(crate) fn flag(b: bool) -> i64 {

@@ -6,7 +6,7 @@ use sqlx::FromRow;
 
 use crate::agents::{MemberOp, MemberTable, MembersOutcome};
 use crate::users::AgentRow;
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store};
 
 /// A stored team.
 #[derive(Debug, Clone, FromRow)]
@@ -106,15 +106,7 @@ impl Store {
     /// Deletes a team; its conversations keep existing without a team (by the schema's
     /// `ON DELETE SET NULL`).
     pub async fn delete_team(&self, account_id: i64, id: i64) -> Result<()> {
-        let r = sqlx::query("DELETE FROM teams WHERE id = $1 AND account_id = $2")
-            .bind(id)
-            .bind(account_id)
-            .execute(self.writer())
-            .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_in_account("teams", account_id, id).await
     }
 
     /// Agents of a team. `NotFound` if the team is not in the account.
@@ -137,14 +129,7 @@ impl Store {
 
     /// Ids of the account's teams a user belongs to (Chatwoot's `is_member` flag).
     pub async fn team_ids_for_user(&self, account_id: i64, user_id: i64) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT m.team_id FROM team_members m JOIN teams t ON t.id = m.team_id
-             WHERE t.account_id = $1 AND m.user_id = $2 ORDER BY m.team_id",
-        )
-        .bind(account_id)
-        .bind(user_id)
-        .fetch_all(self.reader())
-        .await?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
+        self.container_ids_for_user(MemberTable::Team, account_id, user_id)
+            .await
     }
 }

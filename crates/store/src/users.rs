@@ -213,33 +213,9 @@ impl Store {
     /// unassigns the account's conversations they held.
     pub async fn remove_membership(&self, account_id: i64, user_id: i64) -> Result<()> {
         let mut tx = self.writer().begin().await?;
-        let r = sqlx::query("DELETE FROM account_users WHERE account_id = $1 AND user_id = $2")
-            .bind(account_id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        if r.rows_affected() == 0 {
+        if delete_membership(&mut tx, account_id, user_id).await? == 0 {
             return Err(StoreError::NotFound);
         }
-        sqlx::query(
-            "DELETE FROM inbox_members WHERE user_id = $2 AND inbox_id IN (SELECT id FROM inboxes WHERE account_id = $1)",
-        )
-        .bind(account_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "DELETE FROM team_members WHERE user_id = $2 AND team_id IN (SELECT id FROM teams WHERE account_id = $1)",
-        )
-        .bind(account_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE conversations SET assignee_id = NULL WHERE account_id = $1 AND assignee_id = $2")
-            .bind(account_id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -373,6 +349,35 @@ async fn insert_user(
         .bind(now)
         .fetch_one(&mut **tx)
         .await?)
+}
+
+/// Deletes a user's membership of an account with everything that hangs on it there:
+/// their inbox and team memberships and their assignments (the conversations stay,
+/// unassigned). Returns how many memberships were deleted (0 or 1). Shared by removing a
+/// membership and removing an agent, which differ only in their checks.
+pub(crate) async fn delete_membership(
+    conn: &mut sqlx::AnyConnection,
+    account_id: i64,
+    user_id: i64,
+) -> Result<u64> {
+    let removed = sqlx::query("DELETE FROM account_users WHERE account_id = $1 AND user_id = $2")
+        .bind(account_id)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    for sql in [
+        "DELETE FROM inbox_members WHERE user_id = $2 AND inbox_id IN (SELECT id FROM inboxes WHERE account_id = $1)",
+        "DELETE FROM team_members WHERE user_id = $2 AND team_id IN (SELECT id FROM teams WHERE account_id = $1)",
+        "UPDATE conversations SET assignee_id = NULL WHERE account_id = $1 AND assignee_id = $2",
+    ] {
+        sqlx::query(sql)
+            .bind(account_id)
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(removed)
 }
 
 async fn insert_membership(

@@ -10,16 +10,16 @@ use parley_service::contacts::{
     ContactChanges, ContactDetails, ContactPage, ListParams, NewContact,
 };
 use parley_service::store::contacts::ContactInboxRow;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{json_text, secs};
+use super::{json_obj, secs};
 use crate::AppState;
 use crate::auth::Acct;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Json, Path, Query};
+use crate::extract::{Json, Path, Query, present};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -99,8 +99,8 @@ pub fn contact_view(d: &ContactDetails) -> ContactView {
         identifier: c.identifier.clone(),
         thumbnail: avatar.clone(),
         avatar_url: avatar,
-        custom_attributes: json_text(&c.custom_attributes),
-        additional_attributes: json_text(&c.additional_attributes),
+        custom_attributes: json_obj(&c.custom_attributes),
+        additional_attributes: json_obj(&c.additional_attributes),
         blocked: c.blocked != 0,
         // Contacts have no presence tracking yet; Chatwoot's default.
         availability_status: "offline".into(),
@@ -207,32 +207,23 @@ pub struct CreateContactRequest {
     pub blocked: Option<bool>,
 }
 
-/// Distinguishes an absent field (leave as is) from `null` (clear it).
-fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// Changes to a contact: absent fields stay, `null` or `""` clears a text field;
 /// attribute objects are merged key by key (a `null` value removes the key).
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateContactRequest {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub phone_number: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub identifier: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub avatar_url: Option<Option<String>>,
     #[schema(value_type = Option<Object>)]

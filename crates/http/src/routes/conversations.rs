@@ -3,12 +3,12 @@
 //! attributes and "seen". `{conversation_id}` is the per-account `display_id`.
 //!
 //! Response bodies are the service's Chatwoot-shaped views (the same JSON the event bus
-//! carries), so they are documented as objects here.
+//! carries); the OpenAPI document describes them with the view types themselves.
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -17,8 +17,8 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::Acct;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Json, Path, Query, json_rejection};
-use parley_service::conversations::{CreateConversation, ListQuery};
+use crate::extract::{Json, Path, Query, json_rejection, present};
+use parley_service::conversations::{ConversationView, CreateConversation, ListQuery};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -32,15 +32,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(labels, set_labels))
         .routes(routes!(custom_attributes))
         .routes(routes!(update_last_seen))
-}
-
-/// Distinguishes a missing field (`None`) from an explicit `null` (`Some(None)`).
-pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A JSON body that may be absent: Chatwoot's clients post some actions
@@ -65,11 +56,7 @@ where
             .await
             .map_err(|e| {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
-                        "request body is larger than the limit",
-                    )
+                    ApiError::too_large("request body")
                 } else {
                     ApiError::bad_request("bad_request", e.body_text())
                 }
@@ -78,11 +65,7 @@ where
             return Ok(OptJson(T::default()));
         }
         if !ct.is_some_and(|c| c.starts_with("application/json") || c.contains("+json")) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "expected a request body with Content-Type: application/json",
-            ));
+            return Err(ApiError::not_json());
         }
         let axum::Json(v) = axum::Json::<T>::from_bytes(&bytes).map_err(json_rejection)?;
         Ok(OptJson(v))
@@ -188,7 +171,7 @@ pub struct NewConversationRequest {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations", tag = "Conversations",
     security(("api_access_token" = [])), params(("account_id" = i64, Path)),
     request_body = NewConversationRequest,
-    responses((status = 200, description = "The conversation", body = schemas::ConversationDoc),
+    responses((status = 200, description = "The conversation", body = ConversationView),
         (status = 422, body = ErrorBody)))]
 async fn create(
     State(st): State<AppState>,
@@ -213,7 +196,7 @@ async fn create(
 /// One conversation.
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}", tag = "Conversations",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
-    responses((status = 200, description = "The conversation", body = schemas::ConversationDoc), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The conversation", body = ConversationView), (status = 404, body = ErrorBody)))]
 async fn show(
     State(st): State<AppState>,
     Acct(ctx): Acct,
@@ -383,7 +366,7 @@ async fn custom_attributes(
 /// Marks the conversation as seen by the calling agent (resets `unread_count`).
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/update_last_seen", tag = "Conversations",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
-    responses((status = 200, description = "The conversation", body = schemas::ConversationDoc)))]
+    responses((status = 200, description = "The conversation", body = ConversationView)))]
 async fn update_last_seen(
     State(st): State<AppState>,
     Acct(ctx): Acct,
@@ -405,7 +388,7 @@ pub struct UpdateConversationRequest {
 #[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}", tag = "Conversations",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
     request_body = UpdateConversationRequest,
-    responses((status = 200, description = "The conversation", body = schemas::ConversationDoc), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "The conversation", body = ConversationView), (status = 422, body = ErrorBody)))]
 async fn update(
     State(st): State<AppState>,
     Acct(ctx): Acct,
@@ -447,279 +430,32 @@ async fn toggle_typing_status(
     Ok(Json(json!({})))
 }
 
-/// Schemas of the OpenAPI document for the Chatwoot-shaped objects the service renders.
+/// Envelopes of the OpenAPI document that exist only in the HTTP layer.
 ///
-/// The service crate renders these objects (the event bus carries the same JSON) and does
-/// not depend on utoipa, so their shapes are described here once more; a test compares
-/// every documented property list with the keys the server actually sends.
+/// The objects inside are the service's own view types (they derive `ToSchema`), so the
+/// document cannot drift from what the server renders; only the Chatwoot wrappers the
+/// handlers add around them with `json!` are described here. A test compares every
+/// documented property list with the keys the server actually sends.
 pub mod schemas {
     #![allow(dead_code)] // described, never constructed
 
+    use parley_service::conversations::{ConversationPage, StatusToggled};
+    use parley_service::store::conversations::ConversationCounts;
     use serde_json::Value;
     use utoipa::ToSchema;
-
-    /// A file attached to a message.
-    #[derive(ToSchema)]
-    #[schema(as = Attachment)]
-    pub struct AttachmentDoc {
-        pub id: i64,
-        pub message_id: i64,
-        /// `image`, `audio`, `video` or `file`.
-        pub file_type: String,
-        pub account_id: i64,
-        pub extension: Option<String>,
-        /// Authenticated download URL.
-        pub data_url: String,
-        pub thumb_url: String,
-        pub file_size: i64,
-        pub file_name: String,
-        pub content_type: String,
-    }
-
-    /// Who sent a message.
-    #[derive(ToSchema)]
-    #[schema(as = MessageSender)]
-    pub struct SenderDoc {
-        pub id: i64,
-        pub name: Option<String>,
-        pub available_name: Option<String>,
-        pub avatar_url: String,
-        pub thumbnail: String,
-        /// `user` or `contact`.
-        #[schema(rename = "type")]
-        pub kind: String,
-        /// Only in agents' views.
-        pub email: Option<String>,
-    }
-
-    /// A message (Chatwoot's `push_event_data`).
-    #[derive(ToSchema)]
-    #[schema(as = Message)]
-    pub struct MessageDoc {
-        pub id: i64,
-        pub content: Option<String>,
-        pub account_id: i64,
-        pub inbox_id: i64,
-        /// The conversation's per-account id.
-        pub conversation_id: i64,
-        /// 0 incoming, 1 outgoing, 2 activity, 3 template.
-        pub message_type: i64,
-        pub content_type: String,
-        pub content_attributes: Value,
-        pub additional_attributes: Value,
-        pub private: bool,
-        /// `sent`, `delivered`, `read` or `failed`.
-        pub status: String,
-        pub source_id: Option<String>,
-        pub echo_id: Option<String>,
-        /// `User`, `Contact` or null.
-        pub sender_type: Option<String>,
-        pub sender_id: Option<i64>,
-        pub sender: Option<SenderDoc>,
-        pub external_error: Option<String>,
-        /// Epoch seconds.
-        pub created_at: i64,
-        pub updated_at: i64,
-        pub attachments: Vec<AttachmentDoc>,
-    }
-
-    /// A message as the visitor sees it.
-    #[derive(ToSchema)]
-    #[schema(as = PublicMessage)]
-    pub struct PublicMessageDoc {
-        pub id: i64,
-        pub content: Option<String>,
-        pub message_type: i64,
-        pub content_type: String,
-        pub content_attributes: Value,
-        pub status: String,
-        pub created_at: i64,
-        pub conversation_id: i64,
-        pub echo_id: Option<String>,
-        pub attachments: Vec<AttachmentDoc>,
-        pub sender: Option<SenderDoc>,
-    }
-
-    /// The contact of a conversation (`meta.sender`).
-    #[derive(ToSchema)]
-    #[schema(as = ConversationContact)]
-    pub struct ContactDoc {
-        pub id: i64,
-        pub name: Option<String>,
-        pub email: Option<String>,
-        pub phone_number: Option<String>,
-        pub identifier: Option<String>,
-        pub thumbnail: String,
-        pub availability_status: String,
-        pub additional_attributes: Value,
-        pub custom_attributes: Value,
-        pub last_activity_at: Option<i64>,
-        pub created_at: i64,
-        /// Always `contact`.
-        #[schema(rename = "type")]
-        pub kind: String,
-    }
-
-    /// An agent (assignments, `meta.assignee`).
-    #[derive(ToSchema)]
-    #[schema(as = ConversationAgent)]
-    pub struct AgentDoc {
-        pub id: i64,
-        pub account_id: i64,
-        pub name: String,
-        pub available_name: String,
-        pub email: String,
-        pub role: String,
-        pub availability_status: String,
-        pub auto_offline: bool,
-        pub confirmed: bool,
-        pub thumbnail: String,
-        pub avatar_url: String,
-    }
-
-    /// A team (assignments, `meta.team`).
-    #[derive(ToSchema)]
-    #[schema(as = ConversationTeam)]
-    pub struct TeamDoc {
-        pub id: i64,
-        pub account_id: i64,
-        pub name: String,
-        pub description: Option<String>,
-        pub allow_auto_assign: bool,
-    }
-
-    /// `meta` of a conversation.
-    #[derive(ToSchema)]
-    #[schema(as = ConversationMeta)]
-    pub struct MetaDoc {
-        pub sender: ContactDoc,
-        pub assignee: Option<AgentDoc>,
-        pub team: Option<TeamDoc>,
-        /// The inbox's `channel_type`.
-        pub channel: String,
-        pub hmac_verified: bool,
-    }
-
-    /// A conversation; `id` is the per-account number.
-    #[derive(ToSchema)]
-    #[schema(as = Conversation)]
-    pub struct ConversationDoc {
-        pub meta: MetaDoc,
-        pub id: i64,
-        pub account_id: i64,
-        pub uuid: String,
-        pub inbox_id: i64,
-        pub status: String,
-        pub priority: Option<String>,
-        pub labels: Vec<String>,
-        /// The last message.
-        pub messages: Vec<MessageDoc>,
-        pub last_non_activity_message: Option<MessageDoc>,
-        pub additional_attributes: Value,
-        pub custom_attributes: Value,
-        pub agent_last_seen_at: i64,
-        pub assignee_last_seen_at: i64,
-        pub contact_last_seen_at: i64,
-        pub unread_count: i64,
-        pub snoozed_until: Option<i64>,
-        pub timestamp: i64,
-        pub last_activity_at: i64,
-        pub first_reply_created_at: i64,
-        pub waiting_since: i64,
-        pub created_at: i64,
-        pub updated_at: i64,
-        pub can_reply: bool,
-        pub muted: bool,
-        pub contact_id: i64,
-    }
-
-    /// A conversation as the visitor sees it.
-    #[derive(ToSchema)]
-    #[schema(as = PublicConversation)]
-    pub struct PublicConversationDoc {
-        pub id: i64,
-        pub uuid: String,
-        pub inbox_id: i64,
-        pub status: String,
-        pub messages: Vec<PublicMessageDoc>,
-        pub contact: PublicContactDoc,
-        pub agent_last_seen_at: i64,
-        pub contact_last_seen_at: i64,
-        pub created_at: i64,
-        pub last_activity_at: i64,
-        pub custom_attributes: Value,
-    }
-
-    /// The visitor inside a public conversation.
-    #[derive(ToSchema)]
-    #[schema(as = PublicConversationContact)]
-    pub struct PublicContactDoc {
-        pub id: i64,
-        pub name: Option<String>,
-        pub email: Option<String>,
-        pub phone_number: Option<String>,
-    }
-
-    /// The tab counts; each stops at 10,000.
-    #[derive(ToSchema)]
-    #[schema(as = ConversationCounts)]
-    pub struct CountsDoc {
-        pub mine_count: i64,
-        pub unassigned_count: i64,
-        pub assigned_count: i64,
-        pub all_count: i64,
-    }
-
-    /// `data` of the conversation list.
-    #[derive(ToSchema)]
-    #[schema(as = ConversationListData)]
-    pub struct ListDataDoc {
-        pub meta: CountsDoc,
-        pub payload: Vec<ConversationDoc>,
-    }
 
     /// The conversation list.
     #[derive(ToSchema)]
     #[schema(as = ConversationList)]
     pub struct ListDoc {
-        pub data: ListDataDoc,
+        pub data: ConversationPage,
     }
 
     /// `GET /conversations/meta`.
     #[derive(ToSchema)]
     #[schema(as = ConversationMetaCounts)]
     pub struct MetaCountsDoc {
-        pub meta: CountsDoc,
-    }
-
-    /// `meta` of the message list.
-    #[derive(ToSchema)]
-    #[schema(as = MessageListMeta)]
-    pub struct MessagesMetaDoc {
-        pub labels: Vec<String>,
-        pub additional_attributes: Value,
-        pub contact: ContactDoc,
-        pub assignee: Option<AgentDoc>,
-        pub agent_last_seen_at: i64,
-        pub assignee_last_seen_at: i64,
-    }
-
-    /// The message list.
-    #[derive(ToSchema)]
-    #[schema(as = MessageList)]
-    pub struct MessagesPageDoc {
-        pub meta: MessagesMetaDoc,
-        pub payload: Vec<MessageDoc>,
-    }
-
-    /// `payload` of `toggle_status`.
-    #[derive(ToSchema)]
-    #[schema(as = StatusToggled)]
-    pub struct StatusToggledDoc {
-        pub success: bool,
-        pub current_status: String,
-        pub conversation_id: i64,
-        pub snoozed_until: Option<i64>,
+        pub meta: ConversationCounts,
     }
 
     /// `toggle_status` response.
@@ -727,7 +463,7 @@ pub mod schemas {
     #[schema(as = StatusToggledResponse)]
     pub struct StatusToggledResponseDoc {
         pub meta: Value,
-        pub payload: StatusToggledDoc,
+        pub payload: StatusToggled,
     }
 
     /// Labels of a conversation.

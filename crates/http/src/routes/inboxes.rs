@@ -74,7 +74,6 @@ pub struct InboxView {
     pub allow_messages_after_resolved: bool,
     pub lock_to_single_conversation: bool,
     /// Opening hours per day of the week (used when `working_hours_enabled`).
-    #[schema(value_type = Vec<WorkingDayDoc>)]
     pub working_hours: Vec<WorkingDay>,
     /// Non-secret channel options as stored (secrets such as bot tokens and mail
     /// passwords are never returned).
@@ -145,22 +144,6 @@ pub fn inbox_view(i: &InboxRow, public_url: &str, ctx: &AccountCtx) -> InboxView
         working_hours: working_week(&settings),
         channel_settings: Value::Object(visible),
     }
-}
-
-/// Opening hours of one day, Chatwoot's shape. A day that is neither closed nor open all
-/// day needs `open_hour` and `close_hour` (minutes default to 0) and must close after it
-/// opens.
-#[derive(ToSchema)]
-#[allow(dead_code)] // documentation of `WorkingDay`
-pub struct WorkingDayDoc {
-    /// 0 (Sunday) to 6 (Saturday).
-    pub day_of_week: u8,
-    pub closed_all_day: bool,
-    pub open_all_day: bool,
-    pub open_hour: Option<u8>,
-    pub open_minutes: Option<u8>,
-    pub close_hour: Option<u8>,
-    pub close_minutes: Option<u8>,
 }
 
 /// `{"payload": [...]}`, Chatwoot's list envelope for inboxes.
@@ -234,7 +217,6 @@ pub struct InboxRequest {
     pub allow_messages_after_resolved: Option<bool>,
     pub lock_to_single_conversation: Option<bool>,
     /// Days to set; days not named keep their hours.
-    #[schema(value_type = Option<Vec<WorkingDayDoc>>)]
     pub working_hours: Option<Vec<WorkingDay>>,
 }
 

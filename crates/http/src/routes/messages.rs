@@ -20,10 +20,9 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Acct;
-use crate::body::too_large;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query, json_rejection};
-use parley_service::messages::{CreateMessage, MAX_ATTACHMENTS, Upload};
+use parley_service::messages::{CreateMessage, MAX_ATTACHMENTS, MessageView, MessagesPage, Upload};
 use parley_service::store::messages::AttachmentRow;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -116,7 +115,7 @@ async fn read_multipart<T: DeserializeOwned>(
 /// A multipart parsing error: 413 when the parser hit a size limit, else 400.
 fn bad(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        too_large("request body")
+        ApiError::too_large("request body")
     } else {
         ApiError::bad_request(
             "malformed_multipart",
@@ -157,7 +156,11 @@ async fn collect_multipart<T: DeserializeOwned>(
         let mut buf = BytesMut::new();
         while let Some(chunk) = field.chunk().await.map_err(bad)? {
             if buf.len() + chunk.len() > limit {
-                return Err(too_large(if is_file { "attachment" } else { "form field" }));
+                return Err(ApiError::too_large(if is_file {
+                    "attachment"
+                } else {
+                    "form field"
+                }));
             }
             let total = if is_file {
                 file_bytes += chunk.len();
@@ -167,7 +170,7 @@ async fn collect_multipart<T: DeserializeOwned>(
                 text_bytes > MAX_TEXT_TOTAL_BYTES
             };
             if total {
-                return Err(too_large("the message's attachments"));
+                return Err(ApiError::too_large("the message's attachments"));
             }
             buf.extend_from_slice(&chunk);
         }
@@ -317,7 +320,7 @@ pub struct MessagePaging {
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages", tag = "Messages",
     security(("api_access_token" = [])),
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path), MessagePaging),
-    responses((status = 200, description = "`{\"meta\": {labels, additional_attributes, contact, assignee, agent_last_seen_at, assignee_last_seen_at}, \"payload\": [message]}`", body = super::conversations::schemas::MessagesPageDoc),
+    responses((status = 200, description = "`{\"meta\": {labels, additional_attributes, contact, assignee, agent_last_seen_at, assignee_last_seen_at}, \"payload\": [message]}`", body = MessagesPage),
         (status = 404, body = ErrorBody)))]
 async fn list(
     State(st): State<AppState>,
@@ -350,7 +353,7 @@ pub struct NewMessageRequest {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages", tag = "Messages",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
     request_body(content = NewMessageRequest, description = "JSON, or multipart/form-data with the same fields and `attachments[]` files"),
-    responses((status = 200, description = "The message", body = super::conversations::schemas::MessageDoc),
+    responses((status = 200, description = "The message", body = MessageView),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(
     State(st): State<AppState>,
@@ -395,7 +398,7 @@ pub struct UpdateMessageRequest {
     security(("api_access_token" = [])),
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path), ("message_id" = i64, Path)),
     request_body = UpdateMessageRequest,
-    responses((status = 200, description = "The message", body = super::conversations::schemas::MessageDoc), (status = 403, body = ErrorBody),
+    responses((status = 200, description = "The message", body = MessageView), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn update(
     State(st): State<AppState>,
@@ -415,7 +418,7 @@ async fn update(
 #[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages/{message_id}", tag = "Messages",
     security(("api_access_token" = [])),
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path), ("message_id" = i64, Path)),
-    responses((status = 200, description = "The message", body = super::conversations::schemas::MessageDoc), (status = 403, body = ErrorBody),
+    responses((status = 200, description = "The message", body = MessageView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 async fn destroy(
     State(st): State<AppState>,

@@ -37,12 +37,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(public_conversations::routes())
 }
 
-/// Seconds since the epoch, Chatwoot's time format in JSON, from stored milliseconds.
-pub fn secs(ms: i64) -> i64 {
-    parley_core::time::ms_to_secs(ms)
-}
-
-/// Parses a stored JSON text column, falling back to an empty object.
-pub fn json_text(s: &str) -> serde_json::Value {
-    serde_json::from_str(s).unwrap_or_else(|_| serde_json::json!({}))
-}
+/// Stored milliseconds to Chatwoot's epoch seconds, and stored JSON text to an object:
+/// the service's own renderers, so the HTTP-only views read stored columns the same way.
+pub use parley_service::conversations::{json_obj, secs};

@@ -78,7 +78,7 @@ pub fn profile_view(p: &Principal, access_token: Option<String>) -> ProfileView 
                 auto_offline: m.auto_offline != 0,
             })
             .collect(),
-        ui_settings: super::json_text(&u.ui_settings),
+        ui_settings: super::json_obj(&u.ui_settings),
         access_token,
     }
 }

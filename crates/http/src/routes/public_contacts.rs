@@ -11,14 +11,14 @@ use axum::http::StatusCode;
 use parley_service::contacts::{
     IdentityError, VisitorChanges, VisitorContact, VisitorError, VisitorView,
 };
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::Json;
+use crate::extract::{Json, present};
 use crate::public_auth::{ClientIp, PubContact, PubInbox};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -64,24 +64,16 @@ pub struct PublicContactCreate {
     pub custom_attributes: Option<serde_json::Value>,
 }
 
-fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// Changes to the visitor's own contact; absent fields stay, `null` clears.
 #[derive(Deserialize, ToSchema)]
 pub struct PublicContactUpdate {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub phone_number: Option<Option<String>>,
     #[schema(value_type = Option<Object>)]

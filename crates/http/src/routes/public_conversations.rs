@@ -17,6 +17,8 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::public_auth::PubContact;
+use parley_service::conversations::PublicConversationView;
+use parley_service::messages::PublicMessageView;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     let create_message = OpenApiRouter::new()
@@ -38,7 +40,7 @@ type ConvPath = Path<(String, String, i64)>;
 #[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations",
     tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path)),
-    responses((status = 200, description = "[conversation]", body = Vec<super::conversations::schemas::PublicConversationDoc>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "[conversation]", body = Vec<PublicConversationView>), (status = 404, body = ErrorBody)))]
 async fn list(State(st): State<AppState>, PubContact(ident): PubContact) -> ApiResult<Json<Value>> {
     Ok(Json(json!(st.svc.public_conversations(&ident).await?)))
 }
@@ -54,7 +56,7 @@ pub struct PublicNewConversation {
     tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path)),
     request_body = PublicNewConversation,
-    responses((status = 200, description = "The conversation", body = super::conversations::schemas::PublicConversationDoc), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "The conversation", body = PublicConversationView), (status = 422, body = ErrorBody)))]
 async fn create(
     State(st): State<AppState>,
     PubContact(ident): PubContact,
@@ -71,7 +73,7 @@ async fn create(
 #[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}",
     tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)),
-    responses((status = 200, description = "The conversation", body = super::conversations::schemas::PublicConversationDoc), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The conversation", body = PublicConversationView), (status = 404, body = ErrorBody)))]
 async fn show(
     State(st): State<AppState>,
     PubContact(ident): PubContact,
@@ -84,7 +86,7 @@ async fn show(
 #[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/messages",
     tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path), MessagePaging),
-    responses((status = 200, description = "[message]", body = Vec<super::conversations::schemas::PublicMessageDoc>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "[message]", body = Vec<PublicMessageView>), (status = 404, body = ErrorBody)))]
 async fn messages(
     State(st): State<AppState>,
     PubContact(ident): PubContact,
@@ -111,7 +113,7 @@ pub struct PublicNewMessage {
     tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)),
     request_body = PublicNewMessage,
-    responses((status = 200, description = "The message", body = super::conversations::schemas::PublicMessageDoc), (status = 413, body = ErrorBody),
+    responses((status = 200, description = "The message", body = PublicMessageView), (status = 413, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn create_message(
     State(st): State<AppState>,
@@ -140,7 +142,7 @@ async fn create_message(
 #[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/toggle_status",
     tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)),
-    responses((status = 200, description = "The conversation", body = super::conversations::schemas::PublicConversationDoc), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The conversation", body = PublicConversationView), (status = 404, body = ErrorBody)))]
 async fn toggle_status(
     State(st): State<AppState>,
     PubContact(ident): PubContact,
