@@ -67,6 +67,9 @@ pub struct Services {
     pub login_limiter: Arc<ratelimit::RateLimiter>,
     /// Budgets of the public Client API, where anyone can write.
     pub public_limits: Arc<PublicLimits>,
+    /// The group-commit writer every message goes through (one transaction and one fsync
+    /// per batch; each sender is answered after the commit).
+    pub message_writer: parley_store::messages::MessageWriter,
 }
 
 /// Rate limits of the public Client API. Generous for a person typing, tight for a script.
@@ -96,12 +99,14 @@ impl Services {
             10,
             std::time::Duration::from_secs(15 * 60),
         ));
+        let store_for_writer = store.clone();
         Self {
             store,
             bus,
             config: Arc::new(config),
             login_limiter,
             public_limits: Arc::default(),
+            message_writer: parley_store::messages::MessageWriter::spawn(store_for_writer, 256),
         }
     }
 }

@@ -445,7 +445,10 @@ impl Services {
             source_id,
             attachments,
         };
-        let outcome = self.store.insert_message(&new, fx).await;
+        let outcome = self
+            .message_writer
+            .insert(&self.store, new.clone(), fx)
+            .await;
         let keys = || new.attachments.iter().map(|a| a.storage_key.as_str());
         let outcome = match outcome {
             Ok(o) => o,

@@ -1,9 +1,11 @@
 //! Messages and their attachments.
 //!
-//! [`Store::insert_message`] is the single write path of a message: idempotency on
-//! `echo_id` (and on the channel's `source_id`), the message, its attachments and the
-//! conversation's bookkeeping (activity time, first reply, waiting time, reopening) are one
-//! transaction, so a crash never leaves a message without its effects or the reverse.
+//! One insert does it all: idempotency on `echo_id` (and on the channel's `source_id`), the
+//! message, its attachments and the conversation's bookkeeping (activity time, first reply,
+//! waiting time, reopening) are one transaction (or one savepoint of a batch), so a crash
+//! never leaves a message without its effects or the reverse. The service writes through
+//! [`MessageWriter`], which groups concurrent messages into one commit; [`Store::insert_message`]
+//! is the same insert on its own.
 //! Reads always join the sender and the attachments in one query.
 
 use parley_core::now_ms;
