@@ -7,6 +7,37 @@ use parley_store::{Store, StoreOptions};
 pub struct TestDb {
     pub store: Store,
     _dir: Option<tempfile::TempDir>,
+    /// PostgreSQL server URL and database name, dropped with the `TestDb`.
+    pg: Option<(String, String)>,
+}
+
+impl Drop for TestDb {
+    /// Drops the case's PostgreSQL database so runs do not pile them up. Runs on its own
+    /// thread and runtime because `Drop` cannot await (`WITH (FORCE)` ends the pool's
+    /// connections, which belong to the test's runtime).
+    fn drop(&mut self) {
+        let Some((base, name)) = self.pg.take() else {
+            return;
+        };
+        let dropper = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(admin) = Store::connect(&base, StoreOptions { max_connections: 1 }).await
+                {
+                    if let Err(e) = admin.drop_database_for_tests(&name).await {
+                        eprintln!("could not drop test database {name}: {e}");
+                    }
+                    admin.close().await;
+                }
+            });
+        });
+        let _ = dropper.join();
+    }
 }
 
 pub async fn sqlite() -> TestDb {
@@ -19,6 +50,7 @@ pub async fn sqlite() -> TestDb {
     TestDb {
         store,
         _dir: Some(dir),
+        pg: None,
     }
 }
 
@@ -42,7 +74,11 @@ pub async fn postgres() -> Option<TestDb> {
         .await
         .expect("connect test db");
     store.migrate().await.expect("migrate postgres");
-    Some(TestDb { store, _dir: None })
+    Some(TestDb {
+        store,
+        _dir: None,
+        pg: Some((base, name)),
+    })
 }
 
 /// Swaps the database name in a PostgreSQL URL.
