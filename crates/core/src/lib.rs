@@ -5,6 +5,7 @@
 //! (which follow Chatwoot's API) live next to the types they name.
 
 pub mod enums;
+pub mod routing;
 pub mod time;
 pub mod validate;
 
