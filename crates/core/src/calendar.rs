@@ -491,3 +491,577 @@ fn day_rule(
     }
     Ok(DayRule::Open { open, close })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    const MIN: i64 = 60_000;
+    const HOUR: i64 = 60 * MIN;
+
+    /// Epoch ms of a local wall-clock time in `tz` (times in tests are never ambiguous).
+    fn local(tz: &str, s: &str) -> i64 {
+        let dt: DateTime = s.parse().unwrap();
+        TimeZone::get(tz)
+            .unwrap()
+            .to_ambiguous_timestamp(dt)
+            .unambiguous()
+            .unwrap()
+            .as_millisecond()
+    }
+
+    fn utc(s: &str) -> i64 {
+        s.parse::<Timestamp>().unwrap().as_millisecond()
+    }
+
+    /// Local wall-clock rendering for readable assertion failures.
+    fn show(tz: &str, ms: Option<i64>) -> String {
+        match ms {
+            None => "None".into(),
+            Some(ms) => {
+                let ts = Timestamp::from_millisecond(ms).unwrap();
+                TimeZone::get(tz).unwrap().to_datetime(ts).to_string()
+            }
+        }
+    }
+
+    fn config(tz: &str, days: &[u8], open: (u8, u8), close: (u8, u8)) -> CalendarConfig {
+        CalendarConfig {
+            timezone: tz.into(),
+            working_hours: days
+                .iter()
+                .map(|&d| WorkingHours::hours(d, open, close))
+                .collect(),
+            holidays: Vec::new(),
+            overrides: Vec::new(),
+        }
+    }
+
+    /// Monday to Friday, `open` to `close`, weekend closed.
+    fn weekdays(tz: &str, open: (u8, u8), close: (u8, u8)) -> Calendar {
+        Calendar::new(config(tz, &[1, 2, 3, 4, 5], open, close)).unwrap()
+    }
+
+    fn holiday(date: &str) -> Holiday {
+        Holiday {
+            date: date.into(),
+            name: None,
+        }
+    }
+
+    #[test]
+    fn add_working_time_over_weekdays_and_weekends() {
+        let tz = "Europe/Berlin";
+        let cal = weekdays(tz, (9, 0), (18, 0));
+        // (start local, duration, expected local); 2026-03-06 is a Friday.
+        let cases: &[(&str, i64, &str)] = &[
+            ("2026-03-06T17:55", 10 * MIN, "2026-03-09T09:05"),
+            ("2026-03-04T10:00", HOUR, "2026-03-04T11:00"),
+            ("2026-03-07T12:00", 10 * MIN, "2026-03-09T09:10"),
+            ("2026-03-06T18:00", MIN, "2026-03-09T09:01"),
+            ("2026-03-03T08:00", 9 * HOUR, "2026-03-03T18:00"),
+            ("2026-03-03T08:00", 9 * HOUR + MIN, "2026-03-04T09:01"),
+            ("2026-03-06T17:00", 45 * HOUR, "2026-03-13T17:00"),
+            ("2026-03-06T17:00", 0, "2026-03-06T17:00"),
+            ("2026-03-07T17:00", 0, "2026-03-07T17:00"),
+            // Across Berlin's spring-forward weekend (2026-03-29).
+            ("2026-03-27T17:55", 10 * MIN, "2026-03-30T09:05"),
+            // Across fall-back (2026-10-25).
+            ("2026-10-23T17:55", 10 * MIN, "2026-10-26T09:05"),
+        ];
+        for &(start, d, want) in cases {
+            let got = cal.add_working_time(local(tz, start), d);
+            assert_eq!(
+                got,
+                Some(local(tz, want)),
+                "{start} + {d} ms: got {}, want {want}",
+                show(tz, got)
+            );
+        }
+    }
+
+    #[test]
+    fn other_zones_new_york_dst_kolkata_moscow() {
+        // (zone, start local, expected due in UTC) for 17:55 Friday + 10 working minutes
+        // in a 9-18 schedule.
+        let cases: &[(&str, &str, &str)] = &[
+            // New York springs forward on 2026-03-08: Monday is EDT (-4).
+            (
+                "America/New_York",
+                "2026-03-06T17:55",
+                "2026-03-09T13:05:00Z",
+            ),
+            // ... and falls back on 2026-11-01: Monday is EST (-5).
+            (
+                "America/New_York",
+                "2026-10-30T17:55",
+                "2026-11-02T14:05:00Z",
+            ),
+            ("Asia/Kolkata", "2026-03-06T17:55", "2026-03-09T03:35:00Z"),
+            ("Europe/Moscow", "2026-03-06T17:55", "2026-03-09T06:05:00Z"),
+            ("Europe/Berlin", "2026-03-27T17:55", "2026-03-30T07:05:00Z"),
+        ];
+        for &(tz, start, want) in cases {
+            let cal = weekdays(tz, (9, 0), (18, 0));
+            let got = cal.add_working_time(local(tz, start), 10 * MIN);
+            assert_eq!(got, Some(utc(want)), "{tz} {start}: got {}", show(tz, got));
+        }
+        // Kolkata's half-hour offset: open at 09:00 IST is 03:30 UTC.
+        let cal = weekdays("Asia/Kolkata", (9, 0), (18, 0));
+        let mon_0329_utc = utc("2026-03-09T03:29:59.999Z");
+        assert!(!cal.is_open(mon_0329_utc));
+        assert!(cal.is_open(mon_0329_utc + 1));
+        assert_eq!(
+            cal.next_open(mon_0329_utc),
+            Some(utc("2026-03-09T03:30:00Z"))
+        );
+        assert_eq!(
+            cal.next_close(utc("2026-03-09T05:00:00Z")),
+            Some(utc("2026-03-09T12:30:00Z"))
+        );
+    }
+
+    #[test]
+    fn holidays_and_overrides_are_honoured() {
+        let tz = "Europe/Berlin";
+        let mut cfg = config(tz, &[1, 2, 3, 4, 5], (9, 0), (18, 0));
+        cfg.holidays = vec![
+            Holiday {
+                date: "2026-04-03".into(),
+                name: Some("Good Friday".into()),
+            },
+            holiday("2026-04-06"),
+            holiday("2026-12-25"),
+        ];
+        cfg.overrides = vec![
+            DateOverride {
+                date: "2026-12-24".into(),
+                closed_all_day: false,
+                open_all_day: false,
+                open_hour: Some(9),
+                open_minutes: Some(0),
+                close_hour: Some(13),
+                close_minutes: Some(0),
+            },
+            // A Saturday opening.
+            DateOverride {
+                date: "2026-12-19".into(),
+                closed_all_day: false,
+                open_all_day: false,
+                open_hour: Some(10),
+                open_minutes: Some(0),
+                close_hour: Some(14),
+                close_minutes: Some(0),
+            },
+        ];
+        let cal = Calendar::new(cfg).unwrap();
+        let cases: &[(&str, i64, &str)] = &[
+            // Easter: Thursday evening to Tuesday morning.
+            ("2026-04-02T17:55", 10 * MIN, "2026-04-07T09:05"),
+            ("2026-04-03T12:00", MIN, "2026-04-07T09:01"),
+            // Short Christmas Eve, Christmas Day closed, weekend closed.
+            ("2026-12-24T12:55", 10 * MIN, "2026-12-28T09:05"),
+            // Saturday override open 10-14.
+            ("2026-12-18T17:55", 10 * MIN, "2026-12-19T10:05"),
+        ];
+        for &(start, d, want) in cases {
+            let got = cal.add_working_time(local(tz, start), d);
+            assert_eq!(got, Some(local(tz, want)), "{start}: got {}", show(tz, got));
+        }
+        assert!(!cal.is_open(local(tz, "2026-04-03T10:00")));
+        assert!(cal.is_open(local(tz, "2026-12-19T11:00")));
+        assert!(!cal.is_open(local(tz, "2026-12-24T14:00")));
+        assert_eq!(
+            cal.next_close(local(tz, "2026-12-24T10:00")),
+            Some(local(tz, "2026-12-24T13:00"))
+        );
+    }
+
+    #[test]
+    fn dst_days_in_berlin() {
+        let tz = "Europe/Berlin";
+        let all_week =
+            |open, close| Calendar::new(config(tz, &[0, 1, 2, 3, 4, 5, 6], open, close)).unwrap();
+        let always = all_week((0, 0), (24, 0));
+        // Spring-forward day has 23 hours, fall-back day 25.
+        let cases: &[(&str, &str, i64)] = &[
+            ("2026-03-29T00:00", "2026-03-30T00:00", 23 * HOUR),
+            ("2026-10-25T00:00", "2026-10-26T00:00", 25 * HOUR),
+            ("2026-03-28T00:00", "2026-03-29T00:00", 24 * HOUR),
+        ];
+        for &(a, b, want) in cases {
+            assert_eq!(
+                always.working_time_between(local(tz, a), local(tz, b)),
+                want,
+                "{a}..{b}"
+            );
+        }
+
+        // Opening at 02:30, a time that does not exist on 2026-03-29: the inbox opens
+        // when the clock jumps from 02:00 to 03:00 (01:00 UTC).
+        let gap = all_week((2, 30), (10, 0));
+        let sat_noon = local(tz, "2026-03-28T12:00");
+        assert_eq!(gap.next_open(sat_noon), Some(utc("2026-03-29T01:00:00Z")));
+        assert!(!gap.is_open(utc("2026-03-29T00:59:59.999Z")));
+        assert!(gap.is_open(utc("2026-03-29T01:00:00Z")));
+        // 03:00 CEST to 10:00 CEST: seven hours that day.
+        assert_eq!(
+            gap.working_time_between(sat_noon, local(tz, "2026-03-29T12:00")),
+            7 * HOUR
+        );
+
+        // Opening at 02:30 on 2026-10-25, a time that occurs twice: the first one
+        // (02:30 CEST = 00:30 UTC) counts.
+        let fold = all_week((2, 30), (10, 0));
+        assert_eq!(
+            fold.next_open(local(tz, "2026-10-24T12:00")),
+            Some(utc("2026-10-25T00:30:00Z"))
+        );
+        // Closing at 02:30 that day: closed at the first 02:30, and stays closed when
+        // the clock runs through 02:00-02:30 again.
+        let close_fold = all_week((0, 0), (2, 30));
+        let midnight = local(tz, "2026-10-25T00:00");
+        assert_eq!(
+            close_fold.next_close(midnight),
+            Some(utc("2026-10-25T00:30:00Z"))
+        );
+        assert!(!close_fold.is_open(utc("2026-10-25T01:15:00Z")));
+        assert_eq!(
+            close_fold.working_time_between(midnight, local(tz, "2026-10-25T12:00")),
+            2 * HOUR + 30 * MIN
+        );
+        // A 9-18 day is nine hours on both DST days.
+        let office = all_week((9, 0), (18, 0));
+        for day in ["2026-03-29", "2026-10-25"] {
+            let a = local(tz, &format!("{day}T00:00"));
+            let b = a + 30 * HOUR;
+            assert_eq!(office.working_time_between(a, b), 9 * HOUR, "{day}");
+        }
+    }
+
+    #[test]
+    fn always_closed_calendar_answers_none_quickly() {
+        let closed = Calendar::new(CalendarConfig {
+            timezone: "Europe/Berlin".into(),
+            working_hours: (0..7).map(WorkingHours::closed).collect(),
+            holidays: Vec::new(),
+            overrides: Vec::new(),
+        })
+        .unwrap();
+        let t = utc("2026-03-06T12:00:00Z");
+        let started = Instant::now();
+        assert!(!closed.is_open(t));
+        assert_eq!(closed.next_open(t), None);
+        assert_eq!(closed.add_working_time(t, MIN), None);
+        assert_eq!(closed.next_close(t), Some(t));
+        assert_eq!(closed.working_time_between(t, t + 400 * 24 * HOUR), 0);
+        assert!(
+            started.elapsed().as_millis() < 500,
+            "{:?}",
+            started.elapsed()
+        );
+
+        // Open only on a date beyond the horizon: still None, not a search forever.
+        let mut far = config("Europe/Berlin", &[], (9, 0), (18, 0));
+        far.overrides.push(DateOverride {
+            date: "2030-01-02".into(),
+            closed_all_day: false,
+            open_all_day: true,
+            open_hour: None,
+            open_minutes: None,
+            close_hour: None,
+            close_minutes: None,
+        });
+        let far = Calendar::new(far).unwrap();
+        assert_eq!(far.next_open(t), None);
+        assert_eq!(
+            far.next_open(utc("2029-12-01T00:00:00Z")),
+            Some(local("Europe/Berlin", "2030-01-02T00:00"))
+        );
+    }
+
+    #[test]
+    fn open_all_day_and_midnight_close() {
+        let tz = "America/New_York";
+        let always = Calendar::new(CalendarConfig {
+            timezone: tz.into(),
+            working_hours: (0..7).map(WorkingHours::all_day).collect(),
+            holidays: Vec::new(),
+            overrides: Vec::new(),
+        })
+        .unwrap();
+        // Elapsed time equals working time, across DST too.
+        for start in ["2026-03-07T20:00", "2026-10-31T20:00", "2026-06-01T00:00"] {
+            let t = local(tz, start);
+            assert!(always.is_open(t));
+            assert_eq!(always.next_open(t), Some(t));
+            assert_eq!(always.next_close(t), None, "{start}");
+            assert_eq!(always.add_working_time(t, 30 * HOUR), Some(t + 30 * HOUR));
+        }
+        let utc_always = Calendar::always_open();
+        let t = utc("2026-03-06T12:00:00Z");
+        assert_eq!(utc_always.add_working_time(t, 3 * HOUR), Some(t + 3 * HOUR));
+        assert_eq!(utc_always.next_close(t), None);
+
+        // Weekdays around the clock: the open period runs Monday 00:00 to Saturday 00:00.
+        let mut cfg = config(tz, &[], (0, 0), (0, 0));
+        cfg.working_hours = (1..=5).map(WorkingHours::all_day).collect();
+        let weekdays_all = Calendar::new(cfg).unwrap();
+        assert_eq!(
+            weekdays_all.next_close(local(tz, "2026-03-09T10:00")),
+            Some(local(tz, "2026-03-14T00:00"))
+        );
+        assert_eq!(
+            weekdays_all.add_working_time(local(tz, "2026-03-06T23:00"), 2 * HOUR),
+            Some(local(tz, "2026-03-09T01:00"))
+        );
+
+        // Closing at 24:00 and the next day opening at 00:00 is one open period.
+        let late = weekdays(tz, (9, 0), (24, 0));
+        assert_eq!(
+            late.add_working_time(local(tz, "2026-03-06T23:55"), 10 * MIN),
+            Some(local(tz, "2026-03-09T09:05"))
+        );
+        let mut cfg = config(tz, &[1], (18, 0), (24, 0));
+        cfg.working_hours
+            .push(WorkingHours::hours(2, (0, 0), (6, 0)));
+        let night = Calendar::new(cfg).unwrap();
+        assert_eq!(
+            night.next_close(local(tz, "2026-03-09T20:00")),
+            Some(local(tz, "2026-03-10T06:00"))
+        );
+        assert!(night.is_open(local(tz, "2026-03-10T00:00")));
+    }
+
+    #[test]
+    fn validation_errors() {
+        let base = || config("Europe/Berlin", &[1], (9, 0), (18, 0));
+        let with_day = |wh: WorkingHours| {
+            let mut c = base();
+            c.working_hours = vec![wh];
+            c
+        };
+        let mut unknown_tz = base();
+        unknown_tz.timezone = "Mars/Olympus_Mons".into();
+        let mut dup_day = base();
+        dup_day.working_hours.push(WorkingHours::closed(1));
+        let mut bad_date = base();
+        bad_date.holidays.push(holiday("2026-02-30"));
+        let mut dup_date = base();
+        dup_date.holidays = vec![holiday("2026-12-25"), holiday("2026-12-25")];
+        let missing = WorkingHours {
+            close_minutes: None,
+            ..WorkingHours::hours(1, (9, 0), (18, 0))
+        };
+        let both = WorkingHours {
+            open_all_day: true,
+            ..WorkingHours::closed(1)
+        };
+        let cases: Vec<(CalendarConfig, CalendarError)> = vec![
+            (
+                unknown_tz,
+                CalendarError::UnknownTimeZone("Mars/Olympus_Mons".into()),
+            ),
+            (
+                with_day(WorkingHours::hours(7, (9, 0), (18, 0))),
+                CalendarError::DayOfWeekOutOfRange(7),
+            ),
+            (dup_day, CalendarError::DuplicateDay(1)),
+            (
+                with_day(WorkingHours::hours(1, (24, 0), (24, 0))),
+                CalendarError::OutOfRange {
+                    entry: "day_of_week 1".into(),
+                    field: "open_hour",
+                    value: 24,
+                },
+            ),
+            (
+                with_day(WorkingHours::hours(1, (9, 60), (18, 0))),
+                CalendarError::OutOfRange {
+                    entry: "day_of_week 1".into(),
+                    field: "open_minutes",
+                    value: 60,
+                },
+            ),
+            (
+                with_day(WorkingHours::hours(1, (9, 0), (25, 0))),
+                CalendarError::OutOfRange {
+                    entry: "day_of_week 1".into(),
+                    field: "close_hour",
+                    value: 25,
+                },
+            ),
+            (
+                with_day(WorkingHours::hours(1, (9, 0), (24, 30))),
+                CalendarError::OutOfRange {
+                    entry: "day_of_week 1".into(),
+                    field: "close_minutes",
+                    value: 30,
+                },
+            ),
+            (
+                with_day(WorkingHours::hours(1, (22, 0), (6, 0))),
+                CalendarError::OpenNotBeforeClose {
+                    entry: "day_of_week 1".into(),
+                    open: "22:00".into(),
+                    close: "06:00".into(),
+                },
+            ),
+            (
+                with_day(WorkingHours::hours(1, (9, 0), (9, 0))),
+                CalendarError::OpenNotBeforeClose {
+                    entry: "day_of_week 1".into(),
+                    open: "09:00".into(),
+                    close: "09:00".into(),
+                },
+            ),
+            (
+                with_day(missing),
+                CalendarError::MissingHours {
+                    entry: "day_of_week 1".into(),
+                    field: "close_minutes",
+                },
+            ),
+            (
+                with_day(both),
+                CalendarError::ClosedAndOpenAllDay {
+                    entry: "day_of_week 1".into(),
+                },
+            ),
+            (bad_date, CalendarError::InvalidDate("2026-02-30".into())),
+            (dup_date, CalendarError::DuplicateDate("2026-12-25".into())),
+        ];
+        for (cfg, want) in cases {
+            let got = Calendar::new(cfg.clone()).unwrap_err();
+            assert_eq!(got, want, "{cfg:?}");
+        }
+        // Valid edge values.
+        assert!(Calendar::new(with_day(WorkingHours::hours(1, (0, 0), (24, 0)))).is_ok());
+        assert!(Calendar::new(with_day(WorkingHours::hours(0, (23, 59), (24, 0)))).is_ok());
+        let field: FieldError = CalendarError::UnknownTimeZone("X".into()).into();
+        assert_eq!(field.field, "timezone");
+    }
+
+    #[test]
+    fn reads_chatwoot_working_hours_json() {
+        let json = r#"{
+            "timezone": "Asia/Kolkata",
+            "working_hours": [
+                {"id": 1, "inbox_id": 3, "day_of_week": 0, "closed_all_day": true,
+                 "open_hour": null, "open_minutes": null, "close_hour": null, "close_minutes": null,
+                 "open_all_day": false},
+                {"day_of_week": 1, "closed_all_day": false, "open_hour": 9, "open_minutes": 30,
+                 "close_hour": 17, "close_minutes": 0, "open_all_day": false},
+                {"day_of_week": 6, "open_all_day": true, "closed_all_day": false,
+                 "open_hour": 0, "open_minutes": 0, "close_hour": 23, "close_minutes": 59}
+            ],
+            "holidays": [{"date": "2026-08-15", "name": "Independence Day"}]
+        }"#;
+        let cfg: CalendarConfig = serde_json::from_str(json).unwrap();
+        let cal = Calendar::new(cfg.clone()).unwrap();
+        let tz = "Asia/Kolkata";
+        assert!(cal.is_open(local(tz, "2026-03-09T09:30")));
+        assert!(!cal.is_open(local(tz, "2026-03-09T09:29")));
+        assert!(cal.is_open(local(tz, "2026-03-07T23:59:30")));
+        assert!(!cal.is_open(local(tz, "2026-03-08T12:00")));
+        // 2026-08-15 is a Saturday holiday: closed despite open_all_day.
+        assert!(!cal.is_open(local(tz, "2026-08-15T12:00")));
+        // Round trip keeps the shape.
+        let back: CalendarConfig =
+            serde_json::from_value(serde_json::to_value(cal.config()).unwrap()).unwrap();
+        assert_eq!(back, cfg);
+    }
+
+    /// Tiny deterministic generator so the property checks need no extra crates and
+    /// fail the same way every run.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            self.0 >> 33
+        }
+        fn below(&mut self, n: i64) -> i64 {
+            (self.next() % n as u64) as i64
+        }
+    }
+
+    fn sample_calendars() -> Vec<(&'static str, Calendar)> {
+        let mut berlin = config("Europe/Berlin", &[1, 2, 3, 4, 5], (9, 0), (18, 0));
+        berlin.holidays = vec![holiday("2026-04-03"), holiday("2026-12-25")];
+        let mut ny = config("America/New_York", &[1, 2, 3, 4], (8, 30), (17, 15));
+        ny.working_hours
+            .push(WorkingHours::hours(5, (8, 30), (24, 0)));
+        ny.working_hours.push(WorkingHours::all_day(6));
+        let mut gapped = config("Europe/Berlin", &[0, 3], (2, 30), (3, 15));
+        gapped
+            .working_hours
+            .push(WorkingHours::hours(6, (0, 0), (2, 30)));
+        vec![
+            ("berlin office", Calendar::new(berlin).unwrap()),
+            ("new york mixed", Calendar::new(ny).unwrap()),
+            ("kolkata", weekdays("Asia/Kolkata", (9, 0), (18, 0))),
+            ("moscow late", weekdays("Europe/Moscow", (13, 0), (24, 0))),
+            ("berlin dst edges", Calendar::new(gapped).unwrap()),
+        ]
+    }
+
+    #[test]
+    fn property_next_open_and_next_close_agree_with_is_open() {
+        let mut rng = Lcg(0x5eed);
+        let from = utc("2025-12-01T00:00:00Z");
+        let span = 420 * 24 * HOUR;
+        for (name, cal) in sample_calendars() {
+            for _ in 0..400 {
+                let t = from + rng.below(span);
+                let open = cal.next_open(t).unwrap();
+                assert!(open >= t, "{name} {t}");
+                assert!(cal.is_open(open), "{name}: not open at next_open({t})");
+                assert_eq!(cal.is_open(t), open == t, "{name} {t}");
+                assert_eq!(cal.working_time_between(t, open), 0, "{name} {t}");
+                // Just before an opening that is not `t` itself, it is closed.
+                if open > t {
+                    assert!(!cal.is_open(open - 1), "{name} {t}");
+                }
+                let close = cal.next_close(t).unwrap();
+                assert!(close >= t && !cal.is_open(close), "{name} {t}");
+                assert_eq!(cal.is_open(t), close > t, "{name} {t}");
+                if close > t {
+                    assert_eq!(cal.working_time_between(t, close), close - t, "{name} {t}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn property_add_working_time_is_monotonic_and_inverse_of_between() {
+        let mut rng = Lcg(42);
+        let from = utc("2026-01-01T00:00:00Z");
+        let span = 365 * 24 * HOUR;
+        for (name, cal) in sample_calendars() {
+            for _ in 0..150 {
+                let t = from + rng.below(span);
+                let mut prev = t;
+                let mut d = 0;
+                for _ in 0..12 {
+                    d += rng.below(20 * HOUR);
+                    let due = cal.add_working_time(t, d).unwrap();
+                    assert!(due >= prev, "{name}: not monotonic at {t} + {d}");
+                    assert_eq!(cal.working_time_between(t, due), d, "{name} {t} + {d}");
+                    assert_eq!(cal.working_time_between(due, t), -d);
+                    prev = due;
+                }
+                // The other way round: the working time up to any instant leads back to
+                // it, or to an earlier instant of the same closed stretch.
+                let u = t + rng.below(10 * 24 * HOUR);
+                let w = cal.working_time_between(t, u);
+                let back = cal.add_working_time(t, w).unwrap();
+                assert!(back <= u, "{name}");
+                assert_eq!(cal.working_time_between(back, u), 0, "{name}");
+            }
+        }
+    }
+}
