@@ -357,15 +357,17 @@ impl Calendar {
     /// Index of the last local day a walk looks at.
     const LAST_DAY: usize = HORIZON_DAYS;
 
-    /// Open windows that end after `at`, in time order, over the horizon. The walk starts
-    /// one local day before `at`'s date: a fold at midnight can put `at` on a local date
-    /// whose window lies entirely before it, and the extra day is cheaper than reasoning
-    /// about it.
+    /// Open windows that end after `at`, in time order, over the horizon.
+    ///
+    /// The walk starts at `at`'s local date D: every window of date X lies within
+    /// `[start(X), start(X + 1)]`, where start(X) is the first instant whose wall clock
+    /// reads X 00:00 or later (see [`Self::instant`]), and start(D) <= `at`, so no earlier
+    /// date can still be open at `at` — even when a fold at midnight (Chile's fall-back)
+    /// repeats the end of the previous day.
     fn windows_from(&self, at: i64) -> impl Iterator<Item = Window> + '_ {
-        let first = Timestamp::from_millisecond(at).ok().map(|ts| {
-            let date = self.tz.to_datetime(ts).date();
-            date.yesterday().unwrap_or(date)
-        });
+        let first = Timestamp::from_millisecond(at)
+            .ok()
+            .map(|ts| self.tz.to_datetime(ts).date());
         std::iter::successors(first, |d| d.tomorrow().ok())
             .take(Self::LAST_DAY + 1)
             .enumerate()
@@ -741,6 +743,56 @@ mod tests {
     }
 
     #[test]
+    fn dst_changes_at_midnight_in_santiago() {
+        let tz = "America/Santiago";
+        let t = |s: &str| {
+            TimeZone::get(tz)
+                .unwrap()
+                .to_datetime(Timestamp::from_millisecond(utc(s)).unwrap())
+                .to_string()
+        };
+        // The zone data this test relies on: fall-back at midnight repeats Saturday's last
+        // hour, spring-forward at midnight skips Sunday's first hour.
+        assert_eq!(t("2026-04-05T02:59:59Z"), "2026-04-04T23:59:59");
+        assert_eq!(t("2026-04-05T03:00:00Z"), "2026-04-04T23:00:00");
+        assert_eq!(t("2026-09-06T03:59:59Z"), "2026-09-05T23:59:59");
+        assert_eq!(t("2026-09-06T04:00:00Z"), "2026-09-06T01:00:00");
+
+        let mut sat = config(tz, &[], (0, 0), (0, 0));
+        sat.working_hours = vec![WorkingHours::all_day(6)];
+        let sat = Calendar::new(sat).unwrap();
+        // Saturday 2026-04-04: the wall clock first reads Sunday 00:00 at 04:00 UTC, so the
+        // repeated hour still belongs to Saturday and the day is 25 hours long.
+        assert!(sat.is_open(utc("2026-04-05T02:59:59Z")));
+        assert!(sat.is_open(utc("2026-04-05T03:30:00Z")));
+        assert!(!sat.is_open(utc("2026-04-05T04:00:00Z")));
+        let fri_noon = utc("2026-04-03T16:00:00Z");
+        assert_eq!(
+            sat.next_close(utc("2026-04-04T12:00:00Z")),
+            Some(utc("2026-04-05T04:00:00Z"))
+        );
+        assert_eq!(
+            sat.working_time_between(fri_noon, fri_noon + 3 * 24 * HOUR),
+            25 * HOUR
+        );
+        assert_eq!(
+            sat.next_open(utc("2026-04-05T04:00:00Z")),
+            Some(utc("2026-04-11T04:00:00Z"))
+        );
+
+        let mut sun = config(tz, &[], (0, 0), (0, 0));
+        sun.working_hours = vec![WorkingHours::all_day(0)];
+        let sun = Calendar::new(sun).unwrap();
+        // Sunday 2026-09-06 starts at the jump (there is no 00:00) and lasts 23 hours.
+        let sat_noon = utc("2026-09-05T16:00:00Z");
+        assert_eq!(sun.next_open(sat_noon), Some(utc("2026-09-06T04:00:00Z")));
+        assert_eq!(
+            sun.working_time_between(sat_noon, sat_noon + 3 * 24 * HOUR),
+            23 * HOUR
+        );
+    }
+
+    #[test]
     fn always_closed_calendar_answers_none_quickly() {
         let closed = Calendar::new(CalendarConfig {
             timezone: "Europe/Berlin".into(),
@@ -1000,12 +1052,16 @@ mod tests {
         gapped
             .working_hours
             .push(WorkingHours::hours(6, (0, 0), (2, 30)));
+        let mut santiago = config("America/Santiago", &[1, 3, 5], (0, 0), (2, 0));
+        santiago.working_hours.push(WorkingHours::all_day(6));
+        santiago.working_hours.push(WorkingHours::all_day(0));
         vec![
             ("berlin office", Calendar::new(berlin).unwrap()),
             ("new york mixed", Calendar::new(ny).unwrap()),
             ("kolkata", weekdays("Asia/Kolkata", (9, 0), (18, 0))),
             ("moscow late", weekdays("Europe/Moscow", (13, 0), (24, 0))),
             ("berlin dst edges", Calendar::new(gapped).unwrap()),
+            ("santiago midnight dst", Calendar::new(santiago).unwrap()),
         ]
     }
 
