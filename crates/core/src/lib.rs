@@ -4,8 +4,10 @@
 //! vocabulary (statuses, roles, message kinds) is spelled once and the wire names
 //! (which follow Chatwoot's API) live next to the types they name.
 
+pub mod calendar;
 pub mod enums;
 pub mod routing;
+pub mod sla;
 pub mod time;
 pub mod validate;
 
