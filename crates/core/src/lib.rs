@@ -5,6 +5,7 @@
 //! (which follow Chatwoot's API) live next to the types they name.
 
 pub mod enums;
+pub mod search_text;
 pub mod time;
 pub mod validate;
 
