@@ -6,6 +6,7 @@
 
 pub mod enums;
 pub mod search_text;
+pub mod template;
 pub mod time;
 pub mod validate;
 
