@@ -729,6 +729,11 @@ mod tests {
         assert!(index_text(&digits).len() <= MAX_INDEX_BYTES);
         // One huge word with no separator at all.
         assert_eq!(index_text(&"я".repeat(1024 * 1024)), "");
+        // Words past MAX_INPUT_BYTES are not indexed even when the output is tiny.
+        let late = format!("{}кенгуру", "да ".repeat(MAX_INPUT_BYTES / 5 + 1));
+        assert_eq!(index_text(&late), "да");
+        let early = format!("{}кенгуру", "да ".repeat(MAX_INPUT_BYTES / 5 - 10));
+        assert_eq!(index_text(&early), "да кенгур");
         // Truncation respects character boundaries.
         let odd = format!("a{}", "ж".repeat(MAX_INPUT_BYTES));
         assert_eq!(index_text(&odd), "");
