@@ -57,6 +57,15 @@
 //! rewrites (`runn` for `running`, stem `run`) matches only once the word is complete.
 //! [`SearchQuery::matches`] is the reference implementation of this matching for the
 //! store's conformance tests.
+//!
+//! # For the store
+//!
+//! The column already holds the final tokens, so a backend must not reinterpret them:
+//! on SQLite use FTS5 with `tokenize = "unicode61 remove_diacritics 0"` (the default
+//! would fold `é` to `e`, which PostgreSQL would not), on PostgreSQL the `simple`
+//! configuration (no stop words, no stemming of its own). Quote every term (`"term"`,
+//! `"term"*` for the prefix) even though terms are only letters and digits, so a term
+//! such as `near` or `and` is never read as an operator.
 
 use std::collections::HashSet;
 
