@@ -7,7 +7,9 @@
 pub mod calendar;
 pub mod enums;
 pub mod routing;
+pub mod search_text;
 pub mod sla;
+pub mod template;
 pub mod time;
 pub mod validate;
 
