@@ -1,0 +1,696 @@
+//! Chatwoot field-name compatibility: every response object carries the field names that
+//! Chatwoot's published schemas (`swagger/definitions/resource/*.yml`) define, each with a
+//! compatible JSON type, so an unmodified Chatwoot client can read Parley's answers.
+//!
+//! Each resource has a list of Chatwoot's fields and an allowlist of the fields Parley
+//! deliberately does not provide, each with its reason. An allowlisted field that later
+//! appears fails the test too, so the allowlist stays honest. `docs/api.md` ("Chatwoot
+//! compatibility") repeats the allowlists as a table.
+
+mod common;
+
+use common::TestServer;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+both_backends!(application_api_fields, client_api_fields);
+
+/// A field name and the JSON types Chatwoot allows for it: `n` number, `s` string,
+/// `b` bool, `o` object, `a` array, joined by `|`; a trailing `?` also allows `null`.
+type Field = (&'static str, &'static str);
+/// A Chatwoot field Parley deliberately leaves out, with the reason.
+type Omitted = (&'static str, &'static str);
+
+/// `message.yml`, plus `attachments` and `echo_id` that Chatwoot's message JSON carries.
+const MESSAGE: &[Field] = &[
+    ("id", "n"),
+    ("content", "s?"),
+    ("account_id", "n"),
+    ("inbox_id", "n"),
+    ("conversation_id", "n"),
+    ("message_type", "n|s"),
+    ("created_at", "n"),
+    ("updated_at", "n|s"),
+    ("private", "b"),
+    ("status", "s?"),
+    ("source_id", "s?"),
+    ("content_type", "s?"),
+    ("content_attributes", "o"),
+    ("sender_type", "s?"),
+    ("sender_id", "n?"),
+    ("external_source_ids", "o?"),
+    ("additional_attributes", "o?"),
+    ("processed_message_content", "s?"),
+    ("sentiment", "o?"),
+    ("conversation", "o?"),
+    ("attachments", "a"),
+    ("sender", "o?"),
+    ("echo_id", "s?"),
+];
+const MESSAGE_OMITTED: &[Omitted] = &[];
+
+/// `conversation.yml` + `extension/contact/conversation.yml` (the list and show item).
+const CONVERSATION: &[Field] = &[
+    ("id", "n"),
+    ("messages", "a"),
+    ("account_id", "n"),
+    ("inbox_id", "n"),
+    ("status", "s"),
+    ("timestamp", "n|s"),
+    ("contact_last_seen_at", "n|s?"),
+    ("agent_last_seen_at", "n|s?"),
+    ("unread_count", "n"),
+    ("additional_attributes", "o"),
+    ("custom_attributes", "o"),
+    ("meta", "o"),
+];
+const CONVERSATION_OMITTED: &[Omitted] = &[];
+
+/// `extension/contact/conversation.yml`: the conversation's `meta`.
+const CONVERSATION_META: &[Field] = &[("sender", "o"), ("assignee", "o?")];
+const CONVERSATION_META_OMITTED: &[Omitted] = &[];
+
+/// `extension/contact/conversation.yml`: `meta.sender`.
+const CONVERSATION_META_SENDER: &[Field] = &[
+    ("id", "n"),
+    ("name", "s?"),
+    ("thumbnail", "s?"),
+];
+const CONVERSATION_META_SENDER_OMITTED: &[Omitted] = &[];
+
+/// `extension/conversation/list.yml`: `data.meta` of the conversation list.
+const CONVERSATION_LIST_META: &[Field] = &[
+    ("mine_count", "n"),
+    ("unassigned_count", "n"),
+    ("all_count", "n"),
+];
+
+/// `contact.yml` (an item of `payload`).
+const CONTACT: &[Field] = &[
+    ("additional_attributes", "o"),
+    ("availability_status", "s"),
+    ("email", "s?"),
+    ("id", "n"),
+    ("name", "s?"),
+    ("phone_number", "s?"),
+    ("blocked", "b"),
+    ("blocked_until", "s?"),
+    ("identifier", "s?"),
+    ("thumbnail", "s?"),
+    ("custom_attributes", "o"),
+    ("last_activity_at", "n?"),
+    ("created_at", "n"),
+];
+const CONTACT_OMITTED: &[Omitted] = &[];
+
+/// `contact_inboxes.yml`.
+const CONTACT_INBOX: &[Field] = &[("source_id", "s"), ("inbox", "o")];
+const CONTACT_INBOX_OMITTED: &[Omitted] = &[];
+
+/// `inbox.yml`.
+const INBOX: &[Field] = &[
+    ("id", "n"),
+    ("name", "s"),
+    ("website_url", "s?"),
+    ("page_id", "s?"),
+    ("instagram_id", "s?"),
+    ("business_id", "s?"),
+    ("profile_id", "s?"),
+    ("line_channel_id", "s?"),
+    ("email", "s?"),
+    ("bot_name", "s?"),
+    ("inbox_identifier", "s?"),
+    ("channel_type", "s"),
+    ("avatar_url", "s?"),
+    ("widget_color", "s?"),
+    ("website_token", "s?"),
+    ("enable_auto_assignment", "b"),
+    ("web_widget_script", "s?"),
+    ("welcome_title", "s?"),
+    ("welcome_tagline", "s?"),
+    ("greeting_enabled", "b"),
+    ("greeting_message", "s?"),
+    ("channel_id", "n"),
+    ("working_hours_enabled", "b"),
+    ("enable_email_collect", "b"),
+    ("csat_survey_enabled", "b"),
+    ("auto_assignment_config", "o"),
+    ("out_of_office_message", "s?"),
+    ("working_hours", "a"),
+    ("timezone", "s"),
+    ("callback_webhook_url", "s?"),
+    ("allow_messages_after_resolved", "b"),
+    ("lock_to_single_conversation", "b"),
+    ("sender_name_type", "s"),
+    ("business_name", "s?"),
+    ("branded_email_layout", "s?"),
+    ("hmac_mandatory", "b"),
+    ("selected_feature_flags", "a?"),
+    ("reply_time", "s"),
+    ("messaging_service_sid", "s?"),
+    ("phone_number", "s?"),
+    ("medium", "s?"),
+    ("provider", "s?"),
+];
+const INBOX_OMITTED: &[Omitted] = &[];
+
+/// `agent.yml`.
+const AGENT: &[Field] = &[
+    ("id", "n"),
+    ("account_id", "n"),
+    ("availability_status", "s"),
+    ("auto_offline", "b"),
+    ("confirmed", "b"),
+    ("email", "s"),
+    ("available_name", "s"),
+    ("name", "s"),
+    ("role", "s"),
+    ("thumbnail", "s?"),
+    ("custom_role_id", "n?"),
+];
+const AGENT_OMITTED: &[Omitted] = &[];
+
+/// `team.yml`.
+const TEAM: &[Field] = &[
+    ("id", "n"),
+    ("name", "s"),
+    ("description", "s?"),
+    ("allow_auto_assign", "b"),
+    ("account_id", "n"),
+    ("is_member", "b"),
+];
+const TEAM_OMITTED: &[Omitted] = &[];
+
+/// `label.yml`.
+const LABEL: &[Field] = &[
+    ("id", "n"),
+    ("title", "s"),
+    ("description", "s?"),
+    ("color", "s"),
+    ("show_on_sidebar", "b"),
+];
+const LABEL_OMITTED: &[Omitted] = &[];
+
+/// `canned_response.yml`.
+const CANNED_RESPONSE: &[Field] = &[
+    ("id", "n"),
+    ("account_id", "n"),
+    ("short_code", "s"),
+    ("content", "s"),
+    ("created_at", "s|n"),
+    ("updated_at", "s|n"),
+];
+const CANNED_RESPONSE_OMITTED: &[Omitted] = &[];
+
+/// `public/contact.yml`.
+const PUBLIC_CONTACT: &[Field] = &[
+    ("id", "n"),
+    ("source_id", "s"),
+    ("name", "s?"),
+    ("email", "s?"),
+    ("phone_number", "s?"),
+    ("pubsub_token", "s"),
+];
+const PUBLIC_CONTACT_OMITTED: &[Omitted] = &[];
+
+/// `public/conversation.yml`.
+const PUBLIC_CONVERSATION: &[Field] = &[
+    ("id", "n"),
+    ("inbox_id", "n|s"),
+    ("messages", "a"),
+    ("contact", "o"),
+    ("group", "b"),
+    ("group_title", "s?"),
+    ("group_source_id", "s?"),
+    ("group_contacts", "a"),
+];
+const PUBLIC_CONVERSATION_OMITTED: &[Omitted] = &[];
+
+/// `public/message.yml` (ids and times are numbers in Chatwoot's actual answers).
+const PUBLIC_MESSAGE: &[Field] = &[
+    ("id", "n|s"),
+    ("content", "s?"),
+    ("message_type", "n|s"),
+    ("content_type", "s?"),
+    ("content_attributes", "o|s"),
+    ("created_at", "n|s"),
+    ("conversation_id", "n|s"),
+    ("attachments", "a"),
+    ("sender", "o?"),
+];
+const PUBLIC_MESSAGE_OMITTED: &[Omitted] = &[];
+
+fn kind_ok(v: &Value, kinds: &str) -> bool {
+    let (kinds, nullable) = match kinds.strip_suffix('?') {
+        Some(k) => (k, true),
+        None => (kinds, false),
+    };
+    if v.is_null() {
+        return nullable;
+    }
+    kinds.split('|').any(|k| match k {
+        "n" => v.is_number(),
+        "s" => v.is_string(),
+        "b" => v.is_boolean(),
+        "o" => v.is_object(),
+        "a" => v.is_array(),
+        other => panic!("unknown kind {other}"),
+    })
+}
+
+/// Collects what `obj` (found at `at`) lacks or types wrongly into `problems`.
+fn check(
+    problems: &mut Vec<String>,
+    at: &str,
+    obj: &Value,
+    fields: &[Field],
+    omitted: &[Omitted],
+) {
+    let Some(map) = obj.as_object() else {
+        problems.push(format!("{at}: not an object: {obj}"));
+        return;
+    };
+    for (name, kinds) in fields {
+        if omitted.iter().any(|(o, _)| o == name) {
+            if map.contains_key(*name) {
+                problems.push(format!(
+                    "{at}.{name}: allowlisted as omitted but now present; remove it from the allowlist"
+                ));
+            }
+            continue;
+        }
+        match map.get(*name) {
+            None => problems.push(format!("{at}.{name}: missing")),
+            Some(v) if !kind_ok(v, kinds) => {
+                problems.push(format!("{at}.{name}: {v} is not of type {kinds}"))
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, _) in omitted {
+        assert!(
+            fields.iter().any(|(f, _)| f == name),
+            "{at}: allowlisted field {name} is not one of Chatwoot's"
+        );
+    }
+}
+
+fn ok(st: StatusCode, body: &Value, what: &str) {
+    assert!(st.is_success(), "{what}: {st} {body}");
+}
+
+fn first<'a>(v: &'a Value, what: &str) -> &'a Value {
+    v.as_array()
+        .and_then(|a| a.first())
+        .unwrap_or_else(|| panic!("{what}: expected a non-empty array, got {v}"))
+}
+
+fn report(problems: Vec<String>) {
+    assert!(
+        problems.is_empty(),
+        "Chatwoot field differences ({}):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+async fn application_api_fields(s: &TestServer) {
+    let admin = s.admin("Shop").await;
+    let t = admin.token.as_str();
+    let base = format!("/api/v1/accounts/{}", admin.account_id);
+    let mut p = Vec::new();
+
+    // Inbox: create, show, list.
+    let (st, inbox) = s
+        .post(
+            t,
+            &format!("{base}/inboxes"),
+            json!({"name": "Site", "channel": {"type": "api"}}),
+        )
+        .await;
+    ok(st, &inbox, "create inbox");
+    check(&mut p, "inbox(create)", &inbox, INBOX, INBOX_OMITTED);
+    let inbox_id = inbox["id"].as_i64().expect("inbox id");
+    let (st, body) = s.get(t, &format!("{base}/inboxes/{inbox_id}")).await;
+    ok(st, &body, "show inbox");
+    check(&mut p, "inbox(show)", &body, INBOX, INBOX_OMITTED);
+    let (st, body) = s.get(t, &format!("{base}/inboxes")).await;
+    ok(st, &body, "list inboxes");
+    check(
+        &mut p,
+        "inbox(list)",
+        first(&body["payload"], "inboxes payload"),
+        INBOX,
+        INBOX_OMITTED,
+    );
+    let (st, body) = s
+        .post(
+            t,
+            &format!("{base}/inbox_members"),
+            json!({"inbox_id": inbox_id, "user_ids": [admin.user_id]}),
+        )
+        .await;
+    ok(st, &body, "add inbox member");
+
+    // Agents.
+    let (st, body) = s.get(t, &format!("{base}/agents")).await;
+    ok(st, &body, "list agents");
+    check(
+        &mut p,
+        "agent(list)",
+        first(&body, "agents"),
+        AGENT,
+        AGENT_OMITTED,
+    );
+    let (st, body) = s.get(t, &format!("{base}/inbox_members/{inbox_id}")).await;
+    ok(st, &body, "list inbox members");
+    check(
+        &mut p,
+        "agent(inbox_members)",
+        first(&body["payload"], "inbox members payload"),
+        AGENT,
+        AGENT_OMITTED,
+    );
+
+    // Team, label, canned response.
+    let (st, team) = s
+        .post(t, &format!("{base}/teams"), json!({"name": "Delivery"}))
+        .await;
+    ok(st, &team, "create team");
+    check(&mut p, "team(create)", &team, TEAM, TEAM_OMITTED);
+    let team_id = team["id"].as_i64().expect("team id");
+    let (st, body) = s.get(t, &format!("{base}/teams/{team_id}")).await;
+    ok(st, &body, "show team");
+    check(&mut p, "team(show)", &body, TEAM, TEAM_OMITTED);
+    let (st, body) = s.get(t, &format!("{base}/teams")).await;
+    ok(st, &body, "list teams");
+    check(
+        &mut p,
+        "team(list)",
+        first(&body, "teams"),
+        TEAM,
+        TEAM_OMITTED,
+    );
+
+    let (st, label) = s
+        .post(t, &format!("{base}/labels"), json!({"title": "vip"}))
+        .await;
+    ok(st, &label, "create label");
+    check(&mut p, "label(create)", &label, LABEL, LABEL_OMITTED);
+    let (st, body) = s.get(t, &format!("{base}/labels")).await;
+    ok(st, &body, "list labels");
+    check(
+        &mut p,
+        "label(list)",
+        first(&body["payload"], "labels payload"),
+        LABEL,
+        LABEL_OMITTED,
+    );
+
+    let (st, canned) = s
+        .post(
+            t,
+            &format!("{base}/canned_responses"),
+            json!({"short_code": "hi", "content": "Hello!"}),
+        )
+        .await;
+    ok(st, &canned, "create canned response");
+    check(
+        &mut p,
+        "canned_response(create)",
+        &canned,
+        CANNED_RESPONSE,
+        CANNED_RESPONSE_OMITTED,
+    );
+    let (st, body) = s.get(t, &format!("{base}/canned_responses")).await;
+    ok(st, &body, "list canned responses");
+    check(
+        &mut p,
+        "canned_response(list)",
+        first(&body, "canned responses"),
+        CANNED_RESPONSE,
+        CANNED_RESPONSE_OMITTED,
+    );
+
+    // Contact: create, show, list, search, with its contact_inboxes.
+    let (st, created) = s
+        .post(
+            t,
+            &format!("{base}/contacts"),
+            json!({"name": "Ivan", "email": "ivan@example.test", "inbox_id": inbox_id}),
+        )
+        .await;
+    ok(st, &created, "create contact");
+    let contact = &created["payload"]["contact"];
+    check(&mut p, "contact(create)", contact, CONTACT, CONTACT_OMITTED);
+    let contact_id = contact["id"].as_i64().expect("contact id");
+    let (st, body) = s.get(t, &format!("{base}/contacts/{contact_id}")).await;
+    ok(st, &body, "show contact");
+    check(
+        &mut p,
+        "contact(show)",
+        &body["payload"],
+        CONTACT,
+        CONTACT_OMITTED,
+    );
+    check(
+        &mut p,
+        "contact(show).contact_inboxes[0]",
+        first(&body["payload"]["contact_inboxes"], "contact_inboxes"),
+        CONTACT_INBOX,
+        CONTACT_INBOX_OMITTED,
+    );
+    let (st, body) = s.get(t, &format!("{base}/contacts")).await;
+    ok(st, &body, "list contacts");
+    check(
+        &mut p,
+        "contact(list)",
+        first(&body["payload"], "contacts payload"),
+        CONTACT,
+        CONTACT_OMITTED,
+    );
+    let (st, body) = s.get(t, &format!("{base}/contacts/search?q=ivan")).await;
+    ok(st, &body, "search contacts");
+    check(
+        &mut p,
+        "contact(search)",
+        first(&body["payload"], "search payload"),
+        CONTACT,
+        CONTACT_OMITTED,
+    );
+
+    // Conversation: create, show, list, the contact's conversations, toggle_status.
+    let (st, conv) = s
+        .post(
+            t,
+            &format!("{base}/conversations"),
+            json!({"inbox_id": inbox_id, "contact_id": contact_id}),
+        )
+        .await;
+    ok(st, &conv, "create conversation");
+    let display_id = conv["id"].as_i64().expect("conversation id");
+
+    // Messages: create an outgoing reply and a private note, then list.
+    let msgs = format!("{base}/conversations/{display_id}/messages");
+    let (st, msg) = s
+        .post(
+            t,
+            &msgs,
+            json!({"content": "Hello", "message_type": "outgoing", "echo_id": "e-1"}),
+        )
+        .await;
+    ok(st, &msg, "create message");
+    check(&mut p, "message(create)", &msg, MESSAGE, MESSAGE_OMITTED);
+    let (st, note) = s
+        .post(t, &msgs, json!({"content": "Note", "private": true}))
+        .await;
+    ok(st, &note, "create private note");
+    check(&mut p, "message(note)", &note, MESSAGE, MESSAGE_OMITTED);
+    let (st, body) = s.get(t, &msgs).await;
+    ok(st, &body, "list messages");
+    check(
+        &mut p,
+        "message(list)",
+        first(&body["payload"], "messages payload"),
+        MESSAGE,
+        MESSAGE_OMITTED,
+    );
+
+    let conversation_views = [
+        ("conversation(create)", conv.clone()),
+        (
+            "conversation(show)",
+            s.get(t, &format!("{base}/conversations/{display_id}")).await.1,
+        ),
+        ("conversation(list)", {
+            let (st, body) = s.get(t, &format!("{base}/conversations?status=all")).await;
+            ok(st, &body, "list conversations");
+            check(
+                &mut p,
+                "conversation(list).data.meta",
+                &body["data"]["meta"],
+                CONVERSATION_LIST_META,
+                &[],
+            );
+            first(&body["data"]["payload"], "conversations payload").clone()
+        }),
+        ("conversation(contact)", {
+            let (st, body) = s
+                .get(t, &format!("{base}/contacts/{contact_id}/conversations"))
+                .await;
+            ok(st, &body, "contact conversations");
+            first(&body["payload"], "contact conversations payload").clone()
+        }),
+    ];
+    for (at, c) in &conversation_views {
+        check(&mut p, at, c, CONVERSATION, CONVERSATION_OMITTED);
+        check(
+            &mut p,
+            &format!("{at}.meta"),
+            &c["meta"],
+            CONVERSATION_META,
+            CONVERSATION_META_OMITTED,
+        );
+        check(
+            &mut p,
+            &format!("{at}.meta.sender"),
+            &c["meta"]["sender"],
+            CONVERSATION_META_SENDER,
+            CONVERSATION_META_SENDER_OMITTED,
+        );
+    }
+
+    report(p);
+}
+
+async fn client_api_fields(s: &TestServer) {
+    let admin = s.admin("Shop").await;
+    let base = format!("/api/v1/accounts/{}", admin.account_id);
+    let (st, inbox) = s
+        .post(
+            &admin.token,
+            &format!("{base}/inboxes"),
+            json!({"name": "Site", "channel": {"type": "api"}}),
+        )
+        .await;
+    ok(st, &inbox, "create inbox");
+    let identifier = inbox["inbox_identifier"]
+        .as_str()
+        .or(inbox["website_token"].as_str())
+        .expect("inbox identifier")
+        .to_string();
+    let pub_base = format!("/public/api/v1/inboxes/{identifier}");
+    let mut p = Vec::new();
+
+    let (st, contact) = s
+        .call(
+            Method::POST,
+            None,
+            &format!("{pub_base}/contacts"),
+            Some(json!({"name": "Visitor", "email": "v@example.test"})),
+        )
+        .await;
+    ok(st, &contact, "public create contact");
+    check(
+        &mut p,
+        "public_contact(create)",
+        &contact,
+        PUBLIC_CONTACT,
+        PUBLIC_CONTACT_OMITTED,
+    );
+    let source_id = contact["source_id"].as_str().expect("source_id").to_string();
+    let cbase = format!("{pub_base}/contacts/{source_id}");
+    let (st, body) = s.call(Method::GET, None, &cbase, None).await;
+    ok(st, &body, "public show contact");
+    check(
+        &mut p,
+        "public_contact(show)",
+        &body,
+        PUBLIC_CONTACT,
+        PUBLIC_CONTACT_OMITTED,
+    );
+    let (st, body) = s
+        .call(Method::PATCH, None, &cbase, Some(json!({"name": "Vera"})))
+        .await;
+    ok(st, &body, "public update contact");
+    check(
+        &mut p,
+        "public_contact(update)",
+        &body,
+        PUBLIC_CONTACT,
+        PUBLIC_CONTACT_OMITTED,
+    );
+
+    let (st, conv) = s
+        .call(
+            Method::POST,
+            None,
+            &format!("{cbase}/conversations"),
+            Some(json!({})),
+        )
+        .await;
+    ok(st, &conv, "public create conversation");
+    check(
+        &mut p,
+        "public_conversation(create)",
+        &conv,
+        PUBLIC_CONVERSATION,
+        PUBLIC_CONVERSATION_OMITTED,
+    );
+    let conv_id = conv["id"].as_i64().expect("conversation id");
+    let mbase = format!("{cbase}/conversations/{conv_id}/messages");
+    let (st, msg) = s
+        .call(
+            Method::POST,
+            None,
+            &mbase,
+            Some(json!({"content": "Hi there", "echo_id": "v-1"})),
+        )
+        .await;
+    ok(st, &msg, "public create message");
+    check(
+        &mut p,
+        "public_message(create)",
+        &msg,
+        PUBLIC_MESSAGE,
+        PUBLIC_MESSAGE_OMITTED,
+    );
+    // An agent reply, as the visitor sees it.
+    let (st, body) = s
+        .post(
+            &admin.token,
+            &format!("{base}/conversations/{conv_id}/messages"),
+            json!({"content": "Hello, Vera", "message_type": "outgoing"}),
+        )
+        .await;
+    ok(st, &body, "agent reply");
+    let (st, body) = s.call(Method::GET, None, &mbase, None).await;
+    ok(st, &body, "public list messages");
+    let list = body
+        .as_array()
+        .or(body["payload"].as_array())
+        .unwrap_or_else(|| panic!("public messages: expected an array, got {body}"));
+    assert_eq!(list.len(), 2, "{body}");
+    for (i, m) in list.iter().enumerate() {
+        check(
+            &mut p,
+            &format!("public_message(list)[{i}]"),
+            m,
+            PUBLIC_MESSAGE,
+            PUBLIC_MESSAGE_OMITTED,
+        );
+    }
+    let (st, body) = s
+        .call(Method::GET, None, &format!("{cbase}/conversations"), None)
+        .await;
+    ok(st, &body, "public list conversations");
+    check(
+        &mut p,
+        "public_conversation(list)",
+        first(&body, "public conversations"),
+        PUBLIC_CONVERSATION,
+        PUBLIC_CONVERSATION_OMITTED,
+    );
+
+    report(p);
+}
