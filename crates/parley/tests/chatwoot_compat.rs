@@ -47,7 +47,21 @@ const MESSAGE: &[Field] = &[
     ("sender", "o?"),
     ("echo_id", "s?"),
 ];
-const MESSAGE_OMITTED: &[Omitted] = &[];
+const MESSAGE_OMITTED: &[Omitted] = &[
+    (
+        "external_source_ids",
+        "ids in Slack and similar integrations, which Parley lacks",
+    ),
+    (
+        "processed_message_content",
+        "no message post-processing (translation, AI) in Parley",
+    ),
+    ("sentiment", "no sentiment analysis in Parley"),
+    (
+        "conversation",
+        "not embedded; read the conversation through its own endpoint",
+    ),
+];
 
 /// `conversation.yml` + `extension/contact/conversation.yml` (the list and show item).
 const CONVERSATION: &[Field] = &[
@@ -71,11 +85,7 @@ const CONVERSATION_META: &[Field] = &[("sender", "o"), ("assignee", "o?")];
 const CONVERSATION_META_OMITTED: &[Omitted] = &[];
 
 /// `extension/contact/conversation.yml`: `meta.sender`.
-const CONVERSATION_META_SENDER: &[Field] = &[
-    ("id", "n"),
-    ("name", "s?"),
-    ("thumbnail", "s?"),
-];
+const CONVERSATION_META_SENDER: &[Field] = &[("id", "n"), ("name", "s?"), ("thumbnail", "s?")];
 const CONVERSATION_META_SENDER_OMITTED: &[Omitted] = &[];
 
 /// `extension/conversation/list.yml`: `data.meta` of the conversation list.
@@ -146,13 +156,44 @@ const INBOX: &[Field] = &[
     ("branded_email_layout", "s?"),
     ("hmac_mandatory", "b"),
     ("selected_feature_flags", "a?"),
-    ("reply_time", "s"),
+    // Chatwoot always has a value; Parley's is `null` until set on a website inbox (the
+    // only channel with the setting).
+    ("reply_time", "s?"),
     ("messaging_service_sid", "s?"),
     ("phone_number", "s?"),
     ("medium", "s?"),
     ("provider", "s?"),
 ];
-const INBOX_OMITTED: &[Omitted] = &[];
+const INBOX_OMITTED: &[Omitted] = &[
+    ("page_id", "no Facebook channel"),
+    ("instagram_id", "no Instagram channel"),
+    ("business_id", "no TikTok channel"),
+    ("profile_id", "no X channel"),
+    ("line_channel_id", "no LINE channel"),
+    ("messaging_service_sid", "no Twilio SMS channel"),
+    ("phone_number", "no SMS or WhatsApp channel"),
+    ("medium", "no Twilio channel (sms / whatsapp medium)"),
+    (
+        "callback_webhook_url",
+        "no provider-callback channels (Twilio, WhatsApp, LINE)",
+    ),
+    (
+        "selected_feature_flags",
+        "the widget has no per-inbox feature flags",
+    ),
+    (
+        "sender_name_type",
+        "no friendly / professional sender-name setting",
+    ),
+    (
+        "business_name",
+        "no business name for professional sender names",
+    ),
+    (
+        "branded_email_layout",
+        "no branded e-mail layouts (Chatwoot Enterprise)",
+    ),
+];
 
 /// `agent.yml`.
 const AGENT: &[Field] = &[
@@ -168,7 +209,10 @@ const AGENT: &[Field] = &[
     ("thumbnail", "s?"),
     ("custom_role_id", "n?"),
 ];
-const AGENT_OMITTED: &[Omitted] = &[];
+const AGENT_OMITTED: &[Omitted] = &[(
+    "custom_role_id",
+    "no custom roles (Chatwoot Enterprise); roles are administrator / supervisor / agent",
+)];
 
 /// `team.yml`.
 const TEAM: &[Field] = &[
@@ -224,7 +268,12 @@ const PUBLIC_CONVERSATION: &[Field] = &[
     ("group_source_id", "s?"),
     ("group_contacts", "a"),
 ];
-const PUBLIC_CONVERSATION_OMITTED: &[Omitted] = &[];
+const PUBLIC_CONVERSATION_OMITTED: &[Omitted] = &[
+    ("group", "no group conversations"),
+    ("group_title", "no group conversations"),
+    ("group_source_id", "no group conversations"),
+    ("group_contacts", "no group conversations"),
+];
 
 /// `public/message.yml` (ids and times are numbers in Chatwoot's actual answers).
 const PUBLIC_MESSAGE: &[Field] = &[
@@ -259,13 +308,7 @@ fn kind_ok(v: &Value, kinds: &str) -> bool {
 }
 
 /// Collects what `obj` (found at `at`) lacks or types wrongly into `problems`.
-fn check(
-    problems: &mut Vec<String>,
-    at: &str,
-    obj: &Value,
-    fields: &[Field],
-    omitted: &[Omitted],
-) {
+fn check(problems: &mut Vec<String>, at: &str, obj: &Value, fields: &[Field], omitted: &[Omitted]) {
     let Some(map) = obj.as_object() else {
         problems.push(format!("{at}: not an object: {obj}"));
         return;
@@ -520,7 +563,9 @@ async fn application_api_fields(s: &TestServer) {
         ("conversation(create)", conv.clone()),
         (
             "conversation(show)",
-            s.get(t, &format!("{base}/conversations/{display_id}")).await.1,
+            s.get(t, &format!("{base}/conversations/{display_id}"))
+                .await
+                .1,
         ),
         ("conversation(list)", {
             let (st, body) = s.get(t, &format!("{base}/conversations?status=all")).await;
@@ -598,7 +643,10 @@ async fn client_api_fields(s: &TestServer) {
         PUBLIC_CONTACT,
         PUBLIC_CONTACT_OMITTED,
     );
-    let source_id = contact["source_id"].as_str().expect("source_id").to_string();
+    let source_id = contact["source_id"]
+        .as_str()
+        .expect("source_id")
+        .to_string();
     let cbase = format!("{pub_base}/contacts/{source_id}");
     let (st, body) = s.call(Method::GET, None, &cbase, None).await;
     ok(st, &body, "public show contact");
@@ -693,4 +741,35 @@ async fn client_api_fields(s: &TestServer) {
     );
 
     report(p);
+}
+
+/// The checker itself reports a missing field, a wrong type and an allowlisted field
+/// that has appeared.
+#[test]
+fn checker_reports_each_kind_of_difference() {
+    const FIELDS: &[Field] = &[("id", "n"), ("name", "s?"), ("flag", "b"), ("gone", "s")];
+    const OMITTED: &[Omitted] = &[("gone", "test")];
+    let mut p = Vec::new();
+    check(
+        &mut p,
+        "x",
+        &json!({"id": 1, "name": null, "flag": true}),
+        FIELDS,
+        OMITTED,
+    );
+    assert!(p.is_empty(), "{p:?}");
+    check(
+        &mut p,
+        "x",
+        &json!({"id": "1", "gone": "here"}),
+        FIELDS,
+        OMITTED,
+    );
+    assert_eq!(p.len(), 3, "{p:?}");
+    assert!(
+        p[0].contains("x.id") && p[0].contains("not of type n"),
+        "{p:?}"
+    );
+    assert!(p[1].contains("x.flag: missing"), "{p:?}");
+    assert!(p[2].contains("x.gone: allowlisted"), "{p:?}");
 }

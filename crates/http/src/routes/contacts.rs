@@ -81,6 +81,9 @@ pub struct ContactView {
     #[schema(value_type = Object)]
     pub additional_attributes: serde_json::Value,
     pub blocked: bool,
+    /// When a temporary block ends; Parley's blocks are permanent, so always `null`
+    /// (Chatwoot's value for a permanent block or an unblocked contact).
+    pub blocked_until: Option<String>,
     pub availability_status: String,
     pub last_activity_at: Option<i64>,
     pub created_at: i64,
@@ -102,6 +105,7 @@ pub fn contact_view(d: &ContactDetails) -> ContactView {
         custom_attributes: json_obj(&c.custom_attributes),
         additional_attributes: json_obj(&c.additional_attributes),
         blocked: c.blocked != 0,
+        blocked_until: None,
         // Contacts have no presence tracking yet; Chatwoot's default.
         availability_status: "offline".into(),
         last_activity_at: c.last_activity_at.map(secs),

@@ -62,6 +62,9 @@ pub struct InboxView {
     pub greeting_enabled: bool,
     pub greeting_message: Option<String>,
     pub enable_auto_assignment: bool,
+    /// Chatwoot's per-inbox assignment limits; Parley has none, so always `{}`.
+    #[schema(value_type = Object)]
+    pub auto_assignment_config: Value,
     pub working_hours_enabled: bool,
     pub timezone: String,
     pub out_of_office_message: Option<String>,
@@ -132,6 +135,7 @@ pub fn inbox_view(i: &InboxRow, public_url: &str, ctx: &AccountCtx) -> InboxView
         greeting_enabled: i.greeting_enabled != 0,
         greeting_message: i.greeting_message.clone(),
         enable_auto_assignment: i.enable_auto_assignment != 0,
+        auto_assignment_config: Value::Object(Map::new()),
         working_hours_enabled: i.working_hours_enabled != 0,
         timezone: i.timezone.clone(),
         out_of_office_message: i.out_of_office_message.clone(),
