@@ -761,7 +761,7 @@ fn checker_reports_each_kind_of_difference() {
     check(
         &mut p,
         "x",
-        &json!({"id": "1", "gone": "here"}),
+        &json!({"id": "1", "name": "n", "gone": "here"}),
         FIELDS,
         OMITTED,
     );
