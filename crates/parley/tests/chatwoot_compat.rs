@@ -117,6 +117,48 @@ const CONTACT_OMITTED: &[Omitted] = &[];
 const CONTACT_INBOX: &[Field] = &[("source_id", "s"), ("inbox", "o")];
 const CONTACT_INBOX_OMITTED: &[Omitted] = &[];
 
+/// `inbox_contact.yml`: the inbox inside a contact identity.
+const INBOX_CONTACT: &[Field] = &[
+    ("id", "n"),
+    ("avatar_url", "s?"),
+    ("channel_id", "n"),
+    ("name", "s"),
+    ("channel_type", "s"),
+    ("provider", "s?"),
+];
+const INBOX_CONTACT_OMITTED: &[Omitted] = &[
+    (
+        "avatar_url",
+        "not carried in a contact identity; read it from the inbox",
+    ),
+    (
+        "provider",
+        "not carried in a contact identity; read it from the inbox",
+    ),
+];
+
+/// `user.yml`: the profile.
+const PROFILE: &[Field] = &[
+    ("id", "n"),
+    ("uid", "s"),
+    ("name", "s"),
+    ("available_name", "s"),
+    ("display_name", "s?"),
+    ("email", "s"),
+    ("account_id", "n"),
+    ("role", "s"),
+    ("confirmed", "b"),
+    ("accounts", "a"),
+];
+const PROFILE_OMITTED: &[Omitted] = &[];
+
+/// `extension/conversation/status_toggle.yml`: `payload` of toggle_status.
+const STATUS_TOGGLE: &[Field] = &[
+    ("success", "b"),
+    ("current_status", "s"),
+    ("conversation_id", "n"),
+];
+
 /// `inbox.yml`.
 const INBOX: &[Field] = &[
     ("id", "n"),
@@ -363,6 +405,10 @@ async fn application_api_fields(s: &TestServer) {
     let base = format!("/api/v1/accounts/{}", admin.account_id);
     let mut p = Vec::new();
 
+    let (st, body) = s.get(t, "/api/v1/profile").await;
+    ok(st, &body, "profile");
+    check(&mut p, "profile", &body, PROFILE, PROFILE_OMITTED);
+
     // Inbox: create, show, list.
     let (st, inbox) = s
         .post(
@@ -503,6 +549,13 @@ async fn application_api_fields(s: &TestServer) {
         CONTACT_INBOX,
         CONTACT_INBOX_OMITTED,
     );
+    check(
+        &mut p,
+        "contact(show).contact_inboxes[0].inbox",
+        &body["payload"]["contact_inboxes"][0]["inbox"],
+        INBOX_CONTACT,
+        INBOX_CONTACT_OMITTED,
+    );
     let (st, body) = s.get(t, &format!("{base}/contacts")).await;
     ok(st, &body, "list contacts");
     check(
@@ -604,6 +657,22 @@ async fn application_api_fields(s: &TestServer) {
             CONVERSATION_META_SENDER_OMITTED,
         );
     }
+
+    let (st, body) = s
+        .post(
+            t,
+            &format!("{base}/conversations/{display_id}/toggle_status"),
+            json!({"status": "resolved"}),
+        )
+        .await;
+    ok(st, &body, "toggle_status");
+    check(
+        &mut p,
+        "toggle_status.payload",
+        &body["payload"],
+        STATUS_TOGGLE,
+        &[],
+    );
 
     report(p);
 }

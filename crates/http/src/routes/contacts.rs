@@ -35,6 +35,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Serialize, ToSchema)]
 pub struct InboxBrief {
     pub id: i64,
+    /// Parley has no separate channel records; this is the inbox id (as in an inbox).
+    pub channel_id: i64,
     pub name: String,
     pub channel_type: String,
 }
@@ -60,6 +62,7 @@ pub fn contact_inbox_view(ci: &ContactInboxRow) -> ContactInboxView {
         hmac_verified: ci.hmac_verified != 0,
         inbox: InboxBrief {
             id: ci.inbox_id,
+            channel_id: ci.inbox_id,
             name: ci.inbox_name.clone(),
             channel_type: ci.channel_type.clone(),
         },

@@ -34,6 +34,8 @@ pub struct ProfileAccount {
 #[derive(Serialize, ToSchema)]
 pub struct ProfileView {
     pub id: i64,
+    /// Chatwoot's sign-in identity (`uid`), which is the e-mail address.
+    pub uid: String,
     pub name: String,
     pub display_name: Option<String>,
     pub available_name: String,
@@ -57,6 +59,7 @@ pub fn profile_view(p: &Principal, access_token: Option<String>) -> ProfileView 
     let first = p.memberships.first();
     ProfileView {
         id: u.id,
+        uid: u.email.clone(),
         name: u.name.clone(),
         display_name: u.display_name.clone(),
         available_name: u.display_name.clone().unwrap_or_else(|| u.name.clone()),
