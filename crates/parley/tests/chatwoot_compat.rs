@@ -842,3 +842,63 @@ fn checker_reports_each_kind_of_difference() {
     assert!(p[1].contains("x.flag: missing"), "{p:?}");
     assert!(p[2].contains("x.gone: allowlisted"), "{p:?}");
 }
+
+/// Every allowlisted field has its row in docs/api.md's "Chatwoot compatibility" table,
+/// and the table lists nothing else.
+#[test]
+fn docs_table_matches_the_allowlists() {
+    let all: &[(&str, &[Omitted])] = &[
+        ("message", MESSAGE_OMITTED),
+        ("agent", AGENT_OMITTED),
+        ("inbox", INBOX_OMITTED),
+        ("contact identity's inbox", INBOX_CONTACT_OMITTED),
+        ("Client API conversation", PUBLIC_CONVERSATION_OMITTED),
+        ("conversation", CONVERSATION_OMITTED),
+        ("conversation meta", CONVERSATION_META_OMITTED),
+        ("conversation meta sender", CONVERSATION_META_SENDER_OMITTED),
+        ("contact", CONTACT_OMITTED),
+        ("contact identity", CONTACT_INBOX_OMITTED),
+        ("team", TEAM_OMITTED),
+        ("label", LABEL_OMITTED),
+        ("canned response", CANNED_RESPONSE_OMITTED),
+        ("profile", PROFILE_OMITTED),
+        ("Client API contact", PUBLIC_CONTACT_OMITTED),
+        ("Client API message", PUBLIC_MESSAGE_OMITTED),
+    ];
+    let md = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api.md"),
+    )
+    .expect("docs/api.md");
+    let section = md
+        .split("\n## Chatwoot compatibility\n")
+        .nth(1)
+        .expect("docs/api.md has a \"Chatwoot compatibility\" section");
+    let section = section.split("\n## ").next().unwrap_or(section);
+    let rows: Vec<(String, String, String)> = section
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let field = cells.get(2)?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((
+                cells[1].to_string(),
+                field.to_string(),
+                cells.get(3)?.to_string(),
+            ))
+        })
+        .collect();
+    let mut want = Vec::new();
+    for (resource, omitted) in all {
+        for (field, reason) in *omitted {
+            want.push((resource.to_string(), field.to_string(), reason.to_string()));
+        }
+    }
+    for w in &want {
+        assert!(rows.contains(w), "docs/api.md lacks the row {w:?}");
+    }
+    for r in &rows {
+        assert!(
+            want.contains(r),
+            "docs/api.md lists {r:?}, which no allowlist has"
+        );
+    }
+}
