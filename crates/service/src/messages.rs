@@ -128,6 +128,10 @@ pub struct AttachmentView {
     pub data_url: String,
     pub thumb_url: String,
     pub file_size: i64,
+    /// Image size in pixels "when available" (Chatwoot); Parley does not measure images,
+    /// so always `null`.
+    pub width: Option<i64>,
+    pub height: Option<i64>,
     pub file_name: String,
     pub content_type: String,
 }
@@ -855,6 +859,8 @@ impl Services {
             data_url,
             thumb_url,
             file_size: a.file_size,
+            width: None,
+            height: None,
             file_name: a.file_name.clone(),
             content_type: a.content_type.clone(),
         }
