@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod body;
+mod docs;
 pub mod error;
 pub mod extract;
 pub mod ops;
@@ -26,7 +27,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
 
@@ -100,7 +100,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(ops::router())
-        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .merge(docs::router(&openapi))
         // The console arrives with its own issue; until then the root shows the API docs.
         .route("/", axum::routing::get(|| async { axum::response::Redirect::temporary("/api/docs/") }))
         .fallback(not_found)
