@@ -60,14 +60,26 @@ pub async fn read_limited(
 }
 
 /// Reads and discards what is left of a multipart body after it was refused part-way.
-pub async fn drain_multipart(mp: &mut Multipart) {
+/// False when it stopped before the end (over [`DRAIN_CAP`], or a broken body): then the
+/// connection must close.
+pub async fn drain_multipart(mp: &mut Multipart) -> bool {
     let mut seen = 0usize;
-    while let Ok(Some(mut field)) = mp.next_field().await {
-        while let Ok(Some(chunk)) = field.chunk().await {
-            seen += chunk.len();
-            if seen > DRAIN_CAP {
-                return;
-            }
+    loop {
+        match mp.next_field().await {
+            Ok(Some(mut field)) => loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        seen += chunk.len();
+                        if seen > DRAIN_CAP {
+                            return false;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(_) => return false,
+                }
+            },
+            Ok(None) => return true,
+            Err(_) => return false,
         }
     }
 }

@@ -15,6 +15,9 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// The request body was not read to its end, so the connection cannot carry another
+    /// request: the response says `Connection: close` (always so for 413).
+    pub close: bool,
 }
 
 /// Body of every error response.
@@ -39,7 +42,14 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            close: false,
         }
+    }
+
+    /// Marks the response as ending the connection (see [`ApiError::close`]).
+    pub fn closing(mut self) -> Self {
+        self.close = true;
+        self
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -80,6 +90,7 @@ impl ApiError {
             code: "invalid_field",
             message: format!("{field}: {message}"),
             field: Some(field.to_string()),
+            close: false,
         }
     }
 
@@ -128,9 +139,9 @@ impl IntoResponse for ApiError {
             },
         };
         let mut res = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
-            // The rest of the oversized body was not read; reusing the connection would make
-            // the client's next request fail.
+        if self.close || self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body may still be on the wire; reusing the connection would
+            // make the client's next request fail.
             res.headers_mut().insert(
                 axum::http::header::CONNECTION,
                 axum::http::HeaderValue::from_static("close"),

@@ -54,16 +54,6 @@ fn content_type_of(req: &Request) -> String {
         .to_ascii_lowercase()
 }
 
-/// The response to a body that was refused part-way: the rest of it is still on the
-/// wire, so the connection cannot carry another request; saying so keeps clients from
-/// reusing it (and failing their next request with a broken pipe).
-pub(crate) fn close_connection(e: ApiError) -> Response {
-    let mut r = e.into_response();
-    r.headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    r
-}
-
 /// A message body: the text fields as `T`, and the uploaded files.
 pub(crate) struct MessageBody<T> {
     pub fields: T,
@@ -104,12 +94,13 @@ async fn read_multipart<T: DeserializeOwned>(
     let mut mp = Multipart::from_request(req, st)
         .await
         .map_err(|e| ApiError::bad_request("malformed_multipart", e.body_text()))?;
-    let result = collect_multipart::<T>(st, &mut mp).await;
-    if matches!(&result, Err(e) if e.status == StatusCode::PAYLOAD_TOO_LARGE) {
-        // Read the rest so the 413 reaches the client instead of a connection reset.
-        crate::body::drain_multipart(&mut mp).await;
+    match collect_multipart::<T>(st, &mut mp).await {
+        // Refused part-way: read the rest so the answer reaches the client instead of a
+        // connection reset, and close the connection if the rest could not be read.
+        Err(e) if crate::body::drain_multipart(&mut mp).await => Err(e),
+        Err(e) => Err(e.closing()),
+        ok => ok,
     }
-    result
 }
 
 /// A multipart parsing error: 413 when the parser hit a size limit, else 400.
@@ -366,7 +357,7 @@ async fn create(
     st.svc.visible_conversation(&ctx, id).await.map_err(fail)?;
     let body = read_message_body::<NewMessageRequest>(&st, req)
         .await
-        .map_err(close_connection)?;
+        .map_err(IntoResponse::into_response)?;
     let f = body.fields;
     let input = CreateMessage {
         content: f.content,

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::messages::{MessagePaging, close_connection, file_response, read_message_body};
+use super::messages::{MessagePaging, file_response, read_message_body};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
@@ -128,7 +128,7 @@ async fn create_message(
         .map_err(fail)?;
     let body = read_message_body::<PublicNewMessage>(&st, req)
         .await
-        .map_err(close_connection)?;
+        .map_err(IntoResponse::into_response)?;
     let f = body.fields;
     let m = st
         .svc
