@@ -449,10 +449,7 @@ impl Services {
             source_id,
             attachments,
         };
-        let outcome = self
-            .message_writer
-            .insert(&self.store, new.clone(), fx)
-            .await;
+        let outcome = self.message_writer.insert(new.clone(), fx).await;
         let keys = || new.attachments.iter().map(|a| a.storage_key.as_str());
         let outcome = match outcome {
             Ok(o) => o,

@@ -196,7 +196,18 @@ impl Store {
         m: &NewMessage,
         fx: ConversationEffects,
     ) -> Result<MessageInsert> {
-        match self.insert_message_tx(m, fx).await {
+        let result = self.insert_message_tx(m, fx).await;
+        self.settle_duplicate(result, m).await
+    }
+
+    /// Turns a unique-index conflict of an insert into the message that won the race (a
+    /// retry with the same `echo_id`/`source_id`, from this node or another).
+    async fn settle_duplicate(
+        &self,
+        result: Result<MessageInsert>,
+        m: &NewMessage,
+    ) -> Result<MessageInsert> {
+        match result {
             Err(StoreError::Conflict(c)) => match self.existing_duplicate(m).await? {
                 Some(message_id) => Ok(MessageInsert::Duplicate { message_id }),
                 None => Err(StoreError::Conflict(c)),
@@ -559,6 +570,7 @@ struct WriteJob {
 #[derive(Clone)]
 pub struct MessageWriter {
     jobs: tokio::sync::mpsc::Sender<WriteJob>,
+    store: Store,
 }
 
 impl MessageWriter {
@@ -567,14 +579,13 @@ impl MessageWriter {
     pub fn spawn(store: Store, max_batch: usize) -> MessageWriter {
         let max_batch = max_batch.max(1);
         let (jobs, rx) = tokio::sync::mpsc::channel(max_batch * 4);
-        tokio::spawn(write_loop(store, rx, max_batch));
-        MessageWriter { jobs }
+        tokio::spawn(write_loop(store.clone(), rx, max_batch));
+        MessageWriter { jobs, store }
     }
 
     /// Same contract as [`Store::insert_message`], acknowledged after the batch commit.
     pub async fn insert(
         &self,
-        store: &Store,
         message: NewMessage,
         effects: ConversationEffects,
     ) -> Result<MessageInsert> {
@@ -587,14 +598,7 @@ impl MessageWriter {
         let closed = || StoreError::Corrupt("the message writer has stopped".into());
         self.jobs.send(job).await.map_err(|_| closed())?;
         let (result, message) = answer.await.map_err(|_| closed())?;
-        match result {
-            // A racing duplicate from another node: the unique index decided.
-            Err(StoreError::Conflict(c)) => match store.existing_duplicate(&message).await? {
-                Some(message_id) => Ok(MessageInsert::Duplicate { message_id }),
-                None => Err(StoreError::Conflict(c)),
-            },
-            other => other,
-        }
+        self.store.settle_duplicate(result, &message).await
     }
 }
 

@@ -605,7 +605,7 @@ async fn group_commit_writer(s: &Store) {
     };
     let mut tasks = Vec::new();
     for i in 0..60 {
-        let (s, writer) = (s.clone(), writer.clone());
+        let writer = writer.clone();
         let conv = if i % 2 == 0 { c1.clone() } else { c2.clone() };
         let mut m = msg(&conv, 0, &format!("m{i}"));
         // Pairs of senders share an echo id: one message each.
@@ -616,7 +616,7 @@ async fn group_commit_writer(s: &Store) {
             m.echo_id = None;
         }
         tasks.push(tokio::spawn(async move {
-            (i, writer.insert(&s, m, incoming).await)
+            (i, writer.insert(m, incoming).await)
         }));
     }
     let (mut created_n, mut dup_n, mut failed) = (0, 0, Vec::new());
@@ -646,7 +646,7 @@ async fn group_commit_writer(s: &Store) {
     let mut again = msg(&c1, 0, "again");
     again.echo_id = Some("e0".into());
     assert!(matches!(
-        writer.insert(s, again, incoming).await.unwrap(),
+        writer.insert(again, incoming).await.unwrap(),
         MessageInsert::Duplicate { .. }
     ));
 }
