@@ -188,22 +188,9 @@ fn migrate_and_serve_on_postgres() {
         return;
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let name = format!("parley_t_{}", parley_store::random_token(6));
-    rt.block_on(async {
-        let admin =
-            parley_store::Store::connect(&base, parley_store::StoreOptions { max_connections: 1 })
-                .await
-                .expect("connect postgres");
-        admin
-            .create_database_for_tests(&name)
-            .await
-            .expect("create database");
-        admin.close().await;
-    });
-    let url = match base.rfind('/') {
-        Some(i) if i > "postgres://".len() => format!("{}/{name}", &base[..i]),
-        _ => format!("{base}/{name}"),
-    };
+    let (url, name) = rt
+        .block_on(parley_store::Store::create_test_database(&base))
+        .expect("create test database");
     let dir = tempfile::tempdir().expect("tempdir");
     let out = run(parley(dir.path())
         .env("PARLEY_DATABASE_URL", &url)

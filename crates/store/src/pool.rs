@@ -166,21 +166,21 @@ async fn sqlite_pool(url: &str, max: u32) -> Result<AnyPool> {
 }
 
 impl Store {
-    /// Creates a database on this PostgreSQL server (tests make one per case). The name
-    /// must be a plain identifier.
-    pub async fn create_database_for_tests(&self, name: &str) -> Result<()> {
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(crate::StoreError::Corrupt(format!(
-                "bad database name {name:?}"
-            )));
-        }
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&self.write)
-            .await?;
-        Ok(())
+    /// Creates a database with a fresh `parley_t_…` name on the PostgreSQL server of
+    /// `base_url` and returns its URL and name (tests make one per case, and drop it with
+    /// [`Store::drop_database_for_tests`]).
+    pub async fn create_test_database(base_url: &str) -> Result<(String, String)> {
+        let name = format!("parley_t_{}", crate::random_token(6));
+        let admin = Store::connect(base_url, StoreOptions { max_connections: 1 }).await?;
+        let created = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin.write)
+            .await;
+        admin.close().await;
+        created?;
+        Ok((with_database(base_url, &name), name))
     }
 
-    /// Drops a database created by [`Store::create_database_for_tests`], disconnecting
+    /// Drops a database created by [`Store::create_test_database`], disconnecting
     /// whatever still uses it.
     pub async fn drop_database_for_tests(&self, name: &str) -> Result<()> {
         if !name.starts_with("parley_t_")
@@ -196,5 +196,40 @@ impl Store {
         .execute(&self.write)
         .await?;
         Ok(())
+    }
+}
+
+/// The URL of database `name` on the server of a PostgreSQL URL (query string kept).
+fn with_database(base: &str, name: &str) -> String {
+    let (before_query, query) = match base.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (base, None),
+    };
+    let scheme_end = before_query.find("://").map(|i| i + 3).unwrap_or(0);
+    let root = match before_query[scheme_end..].find('/') {
+        Some(i) => &before_query[..scheme_end + i],
+        None => before_query,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_name_is_swapped_and_the_query_kept() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/postgres", "t1"),
+            "postgres://u@h:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgres://h/db?sslmode=disable", "t2"),
+            "postgres://h/t2?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h", "t3"), "postgres://h/t3");
     }
 }

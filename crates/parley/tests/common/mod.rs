@@ -72,17 +72,12 @@ impl TestServer {
             eprintln!("skipping the PostgreSQL run: PARLEY_TEST_POSTGRES_URL is not set");
             return None;
         };
-        let url = fresh_postgres_database(&base).await;
+        let (url, name) = parley_store::Store::create_test_database(&base)
+            .await
+            .expect("create test database");
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut s = Self::start(Self::config(&dir, Some(url.clone())), dir).await;
-        let name = url
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .split('?')
-            .next()
-            .unwrap_or_default();
-        s.pg_database = Some((base, name.to_string()));
+        let mut s = Self::start(Self::config(&dir, Some(url)), dir).await;
+        s.pg_database = Some((base, name));
         Some(s)
     }
 
@@ -265,40 +260,4 @@ pub fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_cod
             .is_some_and(|m| !m.is_empty()),
         "error without message: {body}"
     );
-}
-
-/// Creates a database with a random name on the server of `base` and returns its URL.
-pub async fn fresh_postgres_database(base: &str) -> String {
-    let name = format!("parley_t_{}", parley_store::random_token(6));
-    let admin =
-        parley_store::Store::connect(base, parley_store::StoreOptions { max_connections: 1 })
-            .await
-            .expect("connect postgres");
-    sqlx_create_database(&admin, &name).await;
-    admin.close().await;
-    replace_db(base, &name)
-}
-
-async fn sqlx_create_database(store: &parley_store::Store, name: &str) {
-    store
-        .create_database_for_tests(name)
-        .await
-        .expect("create database");
-}
-
-/// Swaps the database name in a PostgreSQL URL.
-pub fn replace_db(base: &str, name: &str) -> String {
-    let (before_query, query) = match base.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (base, None),
-    };
-    let scheme_end = before_query.find("://").map(|i| i + 3).unwrap_or(0);
-    let root = match before_query[scheme_end..].find('/') {
-        Some(i) => &before_query[..scheme_end + i],
-        None => before_query,
-    };
-    match query {
-        Some(q) => format!("{root}/{name}?{q}"),
-        None => format!("{root}/{name}"),
-    }
 }

@@ -60,16 +60,9 @@ pub async fn postgres() -> Option<TestDb> {
         eprintln!("skipping PostgreSQL conformance: PARLEY_TEST_POSTGRES_URL is not set");
         return None;
     };
-    let name = format!("parley_t_{}", parley_store::random_token(6));
-    let admin = Store::connect(&base, StoreOptions { max_connections: 2 })
+    let (url, name) = Store::create_test_database(&base)
         .await
-        .expect("connect postgres");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(admin.writer())
-        .await
-        .expect("create database");
-    admin.close().await;
-    let url = replace_db(&base, &name);
+        .expect("create test database");
     let store = Store::connect(&url, StoreOptions::default())
         .await
         .expect("connect test db");
@@ -79,21 +72,4 @@ pub async fn postgres() -> Option<TestDb> {
         _dir: None,
         pg: Some((base, name)),
     })
-}
-
-/// Swaps the database name in a PostgreSQL URL.
-pub fn replace_db(base: &str, name: &str) -> String {
-    let (before_query, query) = match base.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (base, None),
-    };
-    let scheme_end = before_query.find("://").map(|i| i + 3).unwrap_or(0);
-    let root = match before_query[scheme_end..].find('/') {
-        Some(i) => &before_query[..scheme_end + i],
-        None => before_query,
-    };
-    match query {
-        Some(q) => format!("{root}/{name}?{q}"),
-        None => format!("{root}/{name}"),
-    }
 }
