@@ -21,7 +21,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use parley_service::AccountCtx;
 use parley_service::messages::{Audience, CreateMessage};
-use parley_service::realtime::{Delivery, PAGE, Replay, Subscription, Viewer};
+use parley_service::realtime::{Delivery, PAGE, PresenceKey, Replay, Subscription, Viewer};
 use parley_service::store::public::PublicIdentity;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -129,11 +129,15 @@ async fn agent_socket(
         account_id = ctx.account_id,
         user_id = ctx.user_id
     );
+    let presence = PresenceKey::User(ctx.user_id);
+    let account_id = ctx.account_id;
     let side = Side::Agent(ctx);
     Ok(ws.on_upgrade(move |socket| {
-        Connection::new(st, side, sub, socket, p.cursor)
-            .run()
-            .instrument(span)
+        async move {
+            let _present = st.svc.connected(account_id, presence);
+            Connection::new(st, side, sub, socket, p.cursor).run().await
+        }
+        .instrument(span)
     }))
 }
 
@@ -167,11 +171,18 @@ async fn visitor_socket(
         account_id = ident.account_id,
         contact_id = ident.contact_id
     );
+    let presence = PresenceKey::Contact {
+        contact_id: ident.contact_id,
+        inbox_id: ident.inbox_id,
+    };
+    let account_id = ident.account_id;
     let side = Side::Visitor { ident, audience };
     Ok(ws.on_upgrade(move |socket| {
-        Connection::new(st, side, sub, socket, p.cursor)
-            .run()
-            .instrument(span)
+        async move {
+            let _present = st.svc.connected(account_id, presence);
+            Connection::new(st, side, sub, socket, p.cursor).run().await
+        }
+        .instrument(span)
     }))
 }
 

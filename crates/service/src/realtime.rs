@@ -730,3 +730,103 @@ pub(crate) fn conversation_draft(
         payload: data.to_string(),
     }
 }
+
+/// Connections per agent and per visitor on this node, for `presence.update`: an event when
+/// someone's first connection opens or their last one closes. Per node for now — several
+/// nodes each announce their own view (routing's presence, with a grace period and a
+/// cluster-wide view, builds on this).
+#[derive(Default)]
+pub struct Presence {
+    counts: std::sync::Mutex<HashMap<(i64, PresenceKey), usize>>,
+}
+
+/// Who is present: an agent (user id) or a visitor (contact id, inbox id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PresenceKey {
+    User(i64),
+    Contact { contact_id: i64, inbox_id: i64 },
+}
+
+/// Marks a connection present until dropped.
+pub struct PresenceGuard {
+    svc: Services,
+    account_id: i64,
+    key: PresenceKey,
+}
+
+impl Drop for PresenceGuard {
+    fn drop(&mut self) {
+        let last = {
+            let mut counts = match self.svc.presence.counts.lock() {
+                Ok(c) => c,
+                Err(p) => p.into_inner(),
+            };
+            let entry = (self.account_id, self.key);
+            match counts.get_mut(&entry) {
+                Some(n) if *n > 1 => {
+                    *n -= 1;
+                    false
+                }
+                Some(_) => {
+                    counts.remove(&entry);
+                    true
+                }
+                None => false,
+            }
+        };
+        if last {
+            self.svc.emit_presence(self.account_id, self.key, "offline");
+        }
+    }
+}
+
+impl Services {
+    /// Records a connection of `key`; announces it when it is their first on this node.
+    pub fn connected(&self, account_id: i64, key: PresenceKey) -> PresenceGuard {
+        let first = {
+            let mut counts = match self.presence.counts.lock() {
+                Ok(c) => c,
+                Err(p) => p.into_inner(),
+            };
+            let n = counts.entry((account_id, key)).or_insert(0);
+            *n += 1;
+            *n == 1
+        };
+        if first {
+            self.emit_presence(account_id, key, "online");
+        }
+        PresenceGuard {
+            svc: self.clone(),
+            account_id,
+            key,
+        }
+    }
+
+    /// `presence.update` in Chatwoot's shape: `{account_id, users: {id: status}}` or
+    /// `{account_id, contacts: {id: status}}`. Agents only (visitors never see it).
+    fn emit_presence(&self, account_id: i64, key: PresenceKey, status: &str) {
+        let (inbox_id, data) = match key {
+            PresenceKey::User(id) => (
+                None,
+                serde_json::json!({"account_id": account_id, "users": {id.to_string(): status}}),
+            ),
+            PresenceKey::Contact {
+                contact_id,
+                inbox_id,
+            } => (
+                Some(inbox_id),
+                serde_json::json!({"account_id": account_id, "contacts": {contact_id.to_string(): status}}),
+            ),
+        };
+        self.emit_ephemeral(Event {
+            account_id,
+            name: "presence.update".into(),
+            conversation_id: None,
+            inbox_id,
+            contact_id: None,
+            public: false,
+            cursor: None,
+            data,
+        });
+    }
+}
