@@ -235,6 +235,9 @@ struct Connection {
     socket: WebSocket,
     /// The last cursor sent: replayed and live events at or below it are duplicates.
     last_sent: i64,
+    /// A visitor's conversations, looked up once: a conversation never changes hands, so
+    /// sending needs no database read per message.
+    conversations: ConversationCache,
     cursor: Option<i64>,
 }
 
@@ -252,6 +255,7 @@ impl Connection {
             sub,
             socket,
             last_sent: 0,
+            conversations: ConversationCache::default(),
             cursor,
         }
     }
@@ -486,9 +490,11 @@ impl Connection {
                     echo_id,
                     private,
                 },
-                Side::Visitor { ident, .. },
+                Side::Visitor { ident, audience },
             ) => {
                 let ident = ident.clone();
+                let audience = audience.clone();
+                let convs = self.conversations.clone();
                 Some(Box::pin(async move {
                     let echo = echo_id.clone();
                     if private {
@@ -499,15 +505,28 @@ impl Connection {
                             Some("private"),
                         ));
                     }
+                    let cached = convs
+                        .lock()
+                        .ok()
+                        .and_then(|c| c.get(&conversation_id).cloned());
+                    let conv = match cached {
+                        Some(c) => c,
+                        None => match svc.public_conversation_row(&ident, conversation_id).await {
+                            Ok(c) => {
+                                if let Ok(mut map) = convs.lock() {
+                                    if map.len() >= 32 {
+                                        map.clear();
+                                    }
+                                    map.insert(conversation_id, c.clone());
+                                }
+                                c
+                            }
+                            Err(e) => return Some(service_error(echo, e)),
+                        },
+                    };
                     Some(
                         match svc
-                            .public_create_message(
-                                &ident,
-                                conversation_id,
-                                content,
-                                echo_id,
-                                Vec::new(),
-                            )
+                            .public_write(&ident, &conv, &audience, content, echo_id, Vec::new())
                             .await
                         {
                             Ok(m) => ack(echo, &m),
@@ -551,6 +570,12 @@ impl Connection {
         }
     }
 }
+
+type ConversationCache = std::sync::Arc<
+    std::sync::Mutex<
+        std::collections::HashMap<i64, parley_service::store::conversations::ConversationRow>,
+    >,
+>;
 
 /// An owned copy of the side's identity, for a reply future.
 enum SideRef {
