@@ -35,12 +35,17 @@ pub const PAGE: i64 = 500;
 /// One event on its way to connections, with its agent frame rendered once and shared.
 #[derive(Debug)]
 pub struct Delivery {
-    pub event: Event,
+    pub event: Arc<Event>,
     agent_frame: OnceLock<Arc<str>>,
 }
 
 impl Delivery {
     pub fn new(event: Event) -> Arc<Self> {
+        Self::shared(Arc::new(event))
+    }
+
+    /// Wraps an event as the bus hands it over, without copying its payload.
+    pub fn shared(event: Arc<Event>) -> Arc<Self> {
         Arc::new(Self {
             event,
             agent_frame: OnceLock::new(),
@@ -67,13 +72,12 @@ impl Delivery {
 
 /// A server frame as text.
 pub fn frame(name: &str, cursor: Option<i64>, data: &Value) -> String {
-    let mut m = Map::new();
-    m.insert("event".into(), Value::String(name.into()));
-    if let Some(c) = cursor {
-        m.insert("cursor".into(), Value::from(c));
+    // Written by hand so the payload is serialised straight into the frame, not copied.
+    let name = Value::String(name.into());
+    match cursor {
+        Some(c) => format!(r#"{{"event":{name},"cursor":{c},"data":{data}}}"#),
+        None => format!(r#"{{"event":{name},"data":{data}}}"#),
     }
-    m.insert("data".into(), data.clone());
-    Value::Object(m).to_string()
 }
 
 /// Who a connection belongs to, which decides the events it receives.
@@ -413,7 +417,7 @@ impl HubTask {
 
     fn event(&mut self, e: &Arc<Event>) {
         if let Some(st) = self.accounts.get_mut(&e.account_id) {
-            st.accept(Delivery::new((**e).clone()));
+            st.accept(Delivery::shared(e.clone()));
         }
     }
 
