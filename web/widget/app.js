@@ -114,6 +114,10 @@ let view = 'chat';
 function post(type, data = {}) {
   if (EMBEDDED && parentOrigin) window.parent.postMessage({ parley: 1, type, ...data }, parentOrigin);
 }
+/** The loader's button labels, in the widget's language (the loader has no dictionary). */
+function labels() {
+  return { open: t('openChat'), close: t('close'), hide: t('hideButton') };
+}
 function emit(name, data) {
   post('event', { name, data });
 }
@@ -128,6 +132,7 @@ window.addEventListener('message', (e) => {
       if (m.locale) setLocale(m.locale);
       setPage(m.page);
       initDone();
+      post('labels', { labels: labels() });
       render();
       break;
     case 'page':
@@ -152,6 +157,7 @@ window.addEventListener('message', (e) => {
       break;
     case 'setLocale':
       setLocale(m.locale);
+      post('labels', { labels: labels() });
       render();
       break;
     case 'reset':
@@ -576,6 +582,7 @@ function markRead() {
   send({ type: 'read', conversation_id: S.conv });
 }
 document.addEventListener('visibilitychange', markRead);
+document.addEventListener('keydown', (e) => e.key === 'Escape' && post('close'));
 
 let typingSent = false;
 let typingTimer = 0;
@@ -986,6 +993,7 @@ async function start() {
   render();
   post('ready', {
     config: { color, position: config.widget_position, title: config.welcome_title || config.name, online: config.is_online },
+    labels: labels(),
   });
   emit('ready', {});
   if (S.outbox.length) flush();
