@@ -12,6 +12,7 @@ pub mod extract;
 pub mod ops;
 pub mod public_auth;
 pub mod routes;
+mod widget;
 pub mod ws;
 
 use std::sync::Arc;
@@ -107,6 +108,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .merge(ops::router())
         .merge(ws::router())
+        .merge(widget::router())
         .merge(docs::router(&openapi))
         // The console arrives with its own issue; until then the root shows the API docs.
         .route("/", axum::routing::get(|| async { axum::response::Redirect::temporary("/api/docs/") }))
