@@ -362,6 +362,20 @@ export class ConversationView {
     this.conv = conv;
     putConversation(conv);
     this.renderHead();
+    // Live, the activity lines of the action arrive over the socket; otherwise fetch them.
+    if (!(app.rt && app.rt.isLive())) await this.catchUp();
+  }
+
+  /** Messages newer than the newest shown, over REST. */
+  async catchUp() {
+    const ids = [...this.msgs.keys()];
+    if (!ids.length) return;
+    try {
+      const page = await get(acct(`/conversations/${this.id}/messages?after=${Math.max(...ids)}`));
+      for (const m of page.payload || []) this.addMessage(m);
+    } catch {
+      // shown on the next load
+    }
   }
 
   labelsPopover(anchor) {
@@ -460,7 +474,8 @@ export class ConversationView {
     if (!result) return;
     try {
       if (result.note) {
-        await post(acct(`/conversations/${this.id}/messages`), { content: `${t('transfer.notePrefix')} ${result.note}`, private: true, echo_id: echoId() });
+        const m = await post(acct(`/conversations/${this.id}/messages`), { content: `${t('transfer.notePrefix')} ${result.note}`, private: true, echo_id: echoId() });
+        if (m && typeof m.id === 'number') this.addMessage(m);
       }
       const teamNow = c.meta.team ? c.meta.team.id : null;
       if (result.team && result.team !== teamNow) await post(acct(`/conversations/${this.id}/assignments`), { team_id: result.team });

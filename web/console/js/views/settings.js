@@ -614,7 +614,7 @@ function canned(el) {
           'tr',
           null,
           h('td', null, h('code', null, `/${c.short_code}`)),
-          h('td', { class: 'pre clip-3' }, c.content),
+          h('td', null, h('div', { class: 'pre clip-3' }, c.content)),
           h(
             'td',
             { class: 'right nowrap' },
