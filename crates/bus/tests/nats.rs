@@ -20,6 +20,10 @@ fn nats_url() -> Option<String> {
     match std::env::var("PARLEY_TEST_NATS_URL") {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
+            assert!(
+                std::env::var_os("PARLEY_REQUIRE_SERVICES").is_none(),
+                "PARLEY_REQUIRE_SERVICES is set: this test must not be skipped"
+            );
             eprintln!("skipped: PARLEY_TEST_NATS_URL is not set (e.g. nats://127.0.0.1:4222)");
             None
         }
@@ -40,6 +44,9 @@ fn event(origin: &str, seq: i64) -> Event {
         name: "message.created".into(),
         conversation_id: Some(seq),
         inbox_id: None,
+        contact_id: None,
+        public: false,
+        cursor: None,
         data: serde_json::json!({ "origin": origin, "seq": seq }),
     }
 }
@@ -50,6 +57,9 @@ fn marker(name: &str) -> Event {
         name: name.into(),
         conversation_id: None,
         inbox_id: None,
+        contact_id: None,
+        public: false,
+        cursor: None,
         data: serde_json::json!({}),
     }
 }
