@@ -590,9 +590,11 @@ export class ConversationView {
   }
 
   onRead(d) {
-    const id = d && (d.conversation ? d.conversation.display_id ?? d.conversation.id : d.conversation_id ?? d.id);
+    const id = d && d.conversation ? d.conversation.display_id ?? d.conversation.id : null;
     if (id !== this.id || !this.conv) return;
-    const at = d.contact_last_seen_at || (d.conversation && d.conversation.contact_last_seen_at) || Math.floor(Date.now() / 1000);
+    // Only the customer's reading turns our replies "read".
+    if (!d.user || d.user.type !== 'contact') return;
+    const at = d.last_seen_at || Math.floor(Date.now() / 1000);
     this.conv = { ...this.conv, contact_last_seen_at: at };
     this.renderReceipts();
   }

@@ -294,7 +294,14 @@ export class ConversationsPage {
 
   sortAndRender(changed = null) {
     const conv = (id) => app.convs.get(id) || {};
-    this.ids.sort((a, b) => (conv(b).last_activity_at || 0) - (conv(a).last_activity_at || 0) || b - a);
+    // Newest activity first; times are whole seconds, so within one second the conversation
+    // with the later message (ids grow) goes first.
+    const lastMsg = (c) => (c.last_non_activity_message ? c.last_non_activity_message.id : 0);
+    this.ids.sort((a, b) => {
+      const ca = conv(a);
+      const cb = conv(b);
+      return (cb.last_activity_at || 0) - (ca.last_activity_at || 0) || lastMsg(cb) - lastMsg(ca) || b - a;
+    });
     // Rebuild rows that changed (or all), then put the rows in order without recreating
     // the unchanged ones.
     for (const id of changed || this.ids) this.renderRow(id);

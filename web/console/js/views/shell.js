@@ -189,7 +189,7 @@ function setConnStatus(s) {
   document.body.dataset.realtime = s;
   emit('connection', s);
   if (s === 'live') {
-    if (downSince !== null && Date.now() - downSince > 1500 && app.rt && app.rt.cursor === null) {
+    if (downSince !== null && app.rt && app.rt.cursor === null) {
       // Came back without a cursor to resume from: reload what is shown.
       emit('resync');
     }
