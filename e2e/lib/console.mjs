@@ -67,6 +67,7 @@ export async function scene(base, { admin = ADMIN } = {}) {
       const v = {
         sourceId,
         contact,
+        pubsubToken: contact.pubsub_token,
         convId: conv.id,
         async say(content) {
           return call(base, 'POST', `${pub}/contacts/${sourceId}/conversations/${conv.id}/messages`, { body: { content } });
@@ -108,3 +109,32 @@ export async function trackSockets(page) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The visitor's own WebSocket, opened from a page of the server's origin (Node 20 has no
+ * WebSocket): frames are collected in window.__frames; `send(obj)` sends one.
+ */
+export async function visitorSocket(page, base, pubsubToken) {
+  await page.goto(`${base}/healthz`);
+  await page.evaluate(
+    ({ url }) =>
+      new Promise((resolve, reject) => {
+        window.__frames = [];
+        const ws = new WebSocket(url);
+        window.__ws = ws;
+        ws.onmessage = (e) => {
+          const f = JSON.parse(e.data);
+          window.__frames.push(f);
+          if (f.event === 'ready') resolve();
+        };
+        ws.onerror = () => reject(new Error('visitor socket failed'));
+      }),
+    { url: `${base.replace(/^http/, 'ws')}/public/api/v1/realtime?pubsub_token=${encodeURIComponent(pubsubToken)}` },
+  );
+  return {
+    frames: () => page.evaluate(() => window.__frames),
+    send: (obj) => page.evaluate((o) => window.__ws.send(JSON.stringify(o)), obj),
+    waitFor: (pred, timeout = 5000) =>
+      page.waitForFunction((src) => window.__frames.some(new Function('f', `return (${src})(f)`)), pred.toString(), { timeout }),
+  };
+}

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 
 import { startParley } from '../lib/server.js';
 import { launch, openPage } from '../lib/browser.js';
-import { scene, signIn, ADMIN, sleep } from '../lib/console.mjs';
+import { scene, signIn, visitorSocket, ADMIN, sleep } from '../lib/console.mjs';
 
 let server;
 let browser;
@@ -52,10 +52,22 @@ test('visitor → live Unassigned → take → canned reply → note → transfe
   await row.locator('.preview', { hasText: 'It was due yesterday' }).waitFor(LIVE);
   await row.locator('.badge').waitFor(LIVE);
 
+  // The visitor's widget socket, to see what reaches the customer.
+  const widget = await openPage(browser);
+  const vs = await visitorSocket(widget.page, server.base, visitor.pubsubToken);
+  // Their presence shows on the row.
+  await row.locator('.online-dot').waitFor(LIVE);
+
   // Open it and take it.
   await row.locator('a').click();
   const conv = page.locator(`.conv-view[data-conversation="${visitor.convId}"]`);
   await conv.locator('.msg.in', { hasText: 'Where is my order 1042?' }).waitFor();
+
+  // The customer typing shows in the console.
+  await vs.send({ type: 'typing', conversation_id: visitor.convId, status: 'on' });
+  await conv.locator('.typing-line', { hasText: 'Anna Smirnova is typing' }).waitFor(LIVE);
+  await vs.send({ type: 'typing', conversation_id: visitor.convId, status: 'off' });
+  await conv.locator('.typing-line', { hasText: /^$/ }).waitFor(LIVE);
   await conv.locator('[data-action="assign-me"]').click();
   await conv.locator('.assignee-line', { hasText: 'Maria Admin' }).waitFor();
   // Taken: it leaves Unassigned.
@@ -72,6 +84,8 @@ test('visitor → live Unassigned → take → canned reply → note → transfe
   assert.equal(await input.getAttribute('lang'), 'en');
   assert.equal(await input.getAttribute('spellcheck'), 'true');
   // Shift+Enter is a new line, Enter sends.
+  // The operator's typing reaches the customer.
+  await vs.waitFor((f) => f.event === 'conversation.typing_on');
   await input.press('Shift+Enter');
   await input.pressSequentially('Let me check.');
   assert.match(await input.inputValue(), /help\?\nLet me check\.$/);
@@ -88,6 +102,12 @@ test('visitor → live Unassigned → take → canned reply → note → transfe
   const noteBg = await note.locator('.bubble').evaluate((el) => getComputedStyle(el).backgroundColor);
   const replyBg = await conv.locator('.msg.out:not(.note) .bubble').first().evaluate((el) => getComputedStyle(el).backgroundColor);
   assert.notEqual(noteBg, replyBg, 'notes look different from replies');
+
+  // Over the socket too: the reply arrived, the note never did.
+  await vs.waitFor((f) => f.event === 'message.created' && f.data.content && f.data.content.startsWith('Hello, Anna Smirnova!'));
+  await sleep(300);
+  const frames = await vs.frames();
+  assert.ok(!JSON.stringify(frames).includes('VIP'), 'no private note on the visitor socket');
 
   // The visitor got the reply with the names filled in, and never the note.
   const seen = await visitor.messages();
@@ -126,6 +146,8 @@ test('visitor → live Unassigned → take → canned reply → note → transfe
   assert.deepEqual(maria.errors, [], 'JavaScript errors (Maria)');
   assert.deepEqual(ivanPage.errors, [], 'JavaScript errors (Ivan)');
   assert.deepEqual(maria.blocked, []);
+  assert.ok(!JSON.stringify(await vs.frames()).includes('Courier says'), 'no transfer note on the visitor socket');
+  await widget.close();
   await ivanPage.close();
   await maria.close();
 });

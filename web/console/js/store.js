@@ -20,7 +20,19 @@ export const app = {
   openId: null,
   rt: null,
   settings: loadSettings(),
+  /** Live presence heard over the socket since it connected: id → online | offline. */
+  presence: { users: new Map(), contacts: new Map() },
 };
+
+/** True when the contact is known to be online (a widget socket open right now). */
+export function contactOnline(id) {
+  return app.presence.contacts.get(String(id)) === 'online';
+}
+
+/** An agent's presence: live when heard, else the stored availability. */
+export function agentPresence(a) {
+  return app.presence.users.get(String(a.id)) || a.availability_status || 'offline';
+}
 
 const bus = new EventTarget();
 

@@ -196,6 +196,7 @@ export default {
   'composer.cannotReply': 'Replies are not possible in this conversation (the channel no longer accepts them); you can still add notes.',
 
   'contact.anonymous': 'Visitor #{id}',
+  'contact.online': 'online',
   'contact.panel': 'Contact',
   'contact.details': 'Details',
   'contact.email': 'E-mail',

@@ -196,6 +196,7 @@ export default {
   'composer.cannotReply': 'Ответить в этом диалоге нельзя (канал больше не принимает ответы); заметки добавлять можно.',
 
   'contact.anonymous': 'Посетитель №{id}',
+  'contact.online': 'в сети',
   'contact.panel': 'Клиент',
   'contact.details': 'Данные',
   'contact.email': 'E-mail',

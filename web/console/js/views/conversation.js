@@ -4,7 +4,7 @@
 import { h, replace, debounce } from '../dom.js';
 import { t, stamp, fullStamp, dayLabel } from '../i18n.js';
 import { get, post, request, acct, echoId } from '../api.js';
-import { app, on, emit, inboxById, putConversation, saveSettings } from '../store.js';
+import { app, on, emit, inboxById, putConversation, saveSettings, contactOnline, agentPresence } from '../store.js';
 import { avatar, channelIcon, contactName, icon, toast, errorText, modal, field, options, popover, linkify } from '../ui.js';
 import { render as renderTemplate, lookupFor } from '../template.js';
 import { ContactPanel } from './contact.js';
@@ -74,6 +74,9 @@ export class ConversationView {
       }),
       on('typing', (e) => this.onTyping(e)),
       on('read', (d) => this.onRead(d)),
+      on('presence', (d) => {
+        if (this.conv && d.contacts && String(this.conv.meta.sender.id) in d.contacts) this.renderHead();
+      }),
       on('resync', () => this.load(true)),
       on('composer-focus', (mode) => this.focusComposer(mode)),
       on('action', (a) => this.action(a)),
@@ -254,7 +257,7 @@ export class ConversationView {
         h(
           'div',
           { class: 'conv-title-text' },
-          h('h2', null, contactName(sender)),
+          h('h2', null, contactName(sender), contactOnline(sender.id) ? h('span', { class: 'online-pill' }, t('contact.online')) : null),
           h(
             'div',
             { class: 'conv-sub' },
@@ -445,7 +448,7 @@ export class ConversationView {
       const agent = h(
         'select',
         { name: 'agent', 'aria-label': t('transfer.agent') },
-        options([['', t('transfer.noAgent')], ...app.agents.map((a) => [a.id, `${a.available_name || a.name}${a.availability_status ? ` · ${t(`presence.${a.availability_status}`)}` : ''}`])], c.meta.assignee ? c.meta.assignee.id : ''),
+        options([['', t('transfer.noAgent')], ...app.agents.map((a) => [a.id, `${a.available_name || a.name} · ${t(`presence.${agentPresence(a)}`)}`])], c.meta.assignee ? c.meta.assignee.id : ''),
       );
       const team = h('select', { name: 'team', 'aria-label': t('transfer.team') }, options([['', t('transfer.noTeam')], ...app.teams.map((x) => [x.id, x.name])], c.meta.team ? c.meta.team.id : ''));
       const note = h('textarea', { name: 'note', rows: 3, placeholder: t('transfer.notePlaceholder'), spellcheck: true, lang: convLang(c, []) });

@@ -4,7 +4,7 @@
 import { h, replace } from '../dom.js';
 import { t, age, fullStamp } from '../i18n.js';
 import { get, acct, qs } from '../api.js';
-import { app, on, inboxById, saveSettings } from '../store.js';
+import { app, on, inboxById, saveSettings, contactOnline } from '../store.js';
 import { avatar, channelIcon, contactName, icon, errorText, options } from '../ui.js';
 import * as notify from '../notify.js';
 import { ConversationView } from './conversation.js';
@@ -69,6 +69,15 @@ export class ConversationsPage {
       on('nav', (dir) => this.step(dir)),
       on('tab', (tab) => this.goTab(tab)),
       on('focus-search', () => this.searchInput && this.searchInput.focus()),
+      on('presence', (d) => {
+        // Re-render the rows of contacts whose presence changed.
+        const changed = new Set(Object.keys(d.contacts || {}));
+        if (!changed.size) return;
+        for (const id of this.ids) {
+          const c = app.convs.get(id);
+          if (c && c.meta && c.meta.sender && changed.has(String(c.meta.sender.id))) this.renderRow(id);
+        }
+      }),
     );
     this.ageTimer = setInterval(() => this.refreshAges(), 30000);
     this.reload();
@@ -348,7 +357,7 @@ export class ConversationsPage {
       h(
         'a',
         { href: this.href(c.id), 'aria-current': c.id === this.openId ? 'true' : null, dataset: { id: String(c.id) } },
-        avatar(name, 36),
+        h('span', { class: 'avatar-wrap' }, avatar(name, 36), contactOnline(sender.id) ? h('span', { class: 'online-dot', title: t('contact.online') }) : null),
         h(
           'div',
           { class: 'row-main' },

@@ -4,7 +4,7 @@
 import { h, replace } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post, patch, del, request, acct } from '../api.js';
-import { app, reloadOne } from '../store.js';
+import { app, reloadOne, agentPresence } from '../store.js';
 import { field, toast, errorText, copyText, icon, confirmDialog, modal, options, channelIcon, channelName, avatar } from '../ui.js';
 import * as notify from '../notify.js';
 
@@ -361,7 +361,7 @@ function agents(el) {
           h('td', null, avatar(a.available_name || a.name, 22), ' ', a.available_name || a.name),
           h('td', null, a.email),
           h('td', null, roleSel(a)),
-          h('td', null, h('span', { class: ['presence', a.availability_status] }, t(`presence.${a.availability_status || 'offline'}`))),
+          h('td', null, h('span', { class: ['presence', agentPresence(a)] }, t(`presence.${agentPresence(a)}`))),
           h(
             'td',
             { class: 'right' },

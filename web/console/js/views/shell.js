@@ -44,6 +44,8 @@ export async function startConsole(rootEl, profile, opts = {}) {
   };
   app.convs.clear();
   app.openId = null;
+  app.presence.users.clear();
+  app.presence.contacts.clear();
   document.documentElement.lang = getLang();
   notify.setBaseTitle('Parley');
 
@@ -251,6 +253,8 @@ function handleEvent(f) {
       emit('read', d);
       break;
     case 'presence.update':
+      for (const [id, st] of Object.entries(d.users || {})) app.presence.users.set(String(id), st);
+      for (const [id, st] of Object.entries(d.contacts || {})) app.presence.contacts.set(String(id), st);
       emit('presence', d);
       break;
     case 'error':
