@@ -187,3 +187,74 @@ test('customer HTML and script render as text', async () => {
   assert.deepEqual(errors, []);
   await close();
 });
+
+test('priority, labels, snooze and reopen from the header; attachments both ways', async () => {
+  await s.label('vip', '#d97706').catch(() => {});
+  await s.label('refund', '#dc2626').catch(() => {});
+  const { page, errors, close } = await openPage(browser, { viewport: { width: 1366, height: 768 } });
+  await signIn(page, server.base, ADMIN.email, ADMIN.password);
+  const visitor = await s.visitor({ name: 'Oleg', email: 'oleg@example.test', message: 'Please refund order 77' });
+  await page.goto(`${server.base}/app/#/conversations/all/${visitor.convId}`);
+  const conv = page.locator(`.conv-view[data-conversation="${visitor.convId}"]`);
+  await conv.locator('.msg.in').waitFor();
+
+  // Priority.
+  await conv.locator('[data-action="priority"]').click();
+  await page.getByRole('menuitem', { name: 'Urgent' }).click();
+  await conv.locator('[data-action="priority"]', { hasText: 'Urgent' }).waitFor();
+  await page.locator(`.conv-row[data-id="${visitor.convId}"] .prio.urgent`).waitFor();
+
+  // Labels (L opens the picker).
+  await page.locator('body').press('l');
+  await page.locator('.label-picker').getByLabel('refund').check();
+  await conv.locator('.conv-labels .label-chip', { hasText: 'refund' }).waitFor();
+  await page.keyboard.press('Escape');
+  const labels = await s.api('GET', `/conversations/${visitor.convId}/labels`);
+  assert.deepEqual(labels.payload, ['refund']);
+
+  // Snooze for an hour: it leaves the Open list and says until when.
+  await conv.locator('[data-action="snooze"]').click();
+  await page.getByRole('menuitem', { name: 'For an hour' }).click();
+  await conv.locator('.status-pill[data-status="snoozed"]').waitFor();
+  await page.locator(`.conv-row[data-id="${visitor.convId}"]`).waitFor({ state: 'detached' });
+  const snoozed = await s.api('GET', `/conversations/${visitor.convId}`);
+  assert.equal(snoozed.status, 'snoozed');
+  assert.ok(Math.abs(snoozed.snoozed_until - (Date.now() / 1000 + 3600)) < 120, `snoozed_until ${snoozed.snoozed_until}`);
+
+  // Reopen (O); it comes back to the list.
+  await page.locator('body').press('o');
+  await conv.locator('.status-pill[data-status="open"]').waitFor();
+  await page.locator(`.conv-row[data-id="${visitor.convId}"]`).waitFor();
+
+  // An attachment from the operator, with a caption; the visitor gets it.
+  await conv.locator('input[type=file]').setInputFiles({ name: 'receipt.png', mimeType: 'image/png', buffer: PNG });
+  await conv.locator('.file-chip', { hasText: 'receipt.png' }).waitFor();
+  await conv.locator('textarea.composer-input').fill('Here is the receipt');
+  await conv.locator('textarea.composer-input').press('Enter');
+  const sent = conv.locator('.msg.out:not(.pending)', { hasText: 'Here is the receipt' });
+  await sent.locator('.attachment.image img').waitFor();
+  const seen = await visitor.messages();
+  const withFile = seen.find((m) => m.content === 'Here is the receipt');
+  assert.equal(withFile.attachments.length, 1, JSON.stringify(withFile));
+  // The image really loads (the download is authorised by the session cookie).
+  await page.waitForFunction((id) => {
+    const img = document.querySelector(`.conv-view[data-conversation="${id}"] .msg.out .attachment.image img`);
+    return img && img.complete && img.naturalWidth === 1;
+  }, visitor.convId);
+
+  // And one from the customer (Client API, multipart): a file link in the console.
+  const form = new FormData();
+  form.append('content', 'My invoice');
+  form.append('attachments[]', new Blob(['%PDF-1.4 fake'], { type: 'application/pdf' }), 'invoice.pdf');
+  const up = await fetch(`${server.base}/public/api/v1/inboxes/${s.inbox.inbox_identifier}/contacts/${visitor.sourceId}/conversations/${visitor.convId}/messages`, { method: 'POST', body: form });
+  assert.equal(up.status, 200, await up.text());
+  const link = conv.locator('.msg.in', { hasText: 'My invoice' }).locator('a.attachment.file', { hasText: 'invoice.pdf' });
+  await link.waitFor({ timeout: 5000 });
+  assert.match(await link.getAttribute('href'), /^\/api\/v1\/accounts\/\d+\/attachments\/\d+$/);
+
+  assert.deepEqual(errors, []);
+  await close();
+});
+
+// A 1×1 PNG.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');

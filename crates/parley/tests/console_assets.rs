@@ -16,7 +16,7 @@ fn no_redirects() -> reqwest::Client {
         .expect("client")
 }
 
-fn h<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> &'a str {
+fn h(headers: &HeaderMap, name: header::HeaderName) -> &str {
     headers
         .get(&name)
         .and_then(|v| v.to_str().ok())

@@ -1002,11 +1002,29 @@ function labelChip(title) {
   return h('span', { class: 'label-chip' }, h('span', { class: 'dot', style: { background: (l && l.color) || '#888' } }), title);
 }
 
+/**
+ * An attachment URL the console can use: the server's download path on this origin (the
+ * server writes absolute URLs with its public_url, which may name another host behind a
+ * proxy), or null for anything that is not an http(s) URL.
+ */
+function ownUrl(raw) {
+  if (typeof raw !== 'string' || !raw) return null;
+  let u;
+  try {
+    u = new URL(raw, location.href);
+  } catch {
+    return null;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return null;
+  if (u.origin === location.origin) return u.pathname + u.search;
+  return /^\/api\/v1\/accounts\/\d+\/attachments\/\d+$/.test(u.pathname) ? u.pathname + u.search : null;
+}
+
 function attachmentEl(a) {
-  const url = typeof a.data_url === 'string' && a.data_url.startsWith('/') ? a.data_url : null;
+  const url = ownUrl(a.data_url);
   const name = a.file_name || t('conv.attachment');
   if (a.file_type === 'image' && url) {
-    const thumb = typeof a.thumb_url === 'string' && a.thumb_url.startsWith('/') ? a.thumb_url : url;
+    const thumb = ownUrl(a.thumb_url) || url;
     return h('a', { class: 'attachment image', href: url, target: '_blank', rel: 'noopener' }, h('img', { src: thumb, alt: name, loading: 'lazy' }));
   }
   return h(
