@@ -13,9 +13,10 @@ import { startParley } from '../lib/server.js';
 import { launch, openPage } from '../lib/browser.js';
 import { scene, signIn } from '../lib/console.mjs';
 
-const OUT = process.env.PARLEY_CONSOLE_DOCS_IMG
-  ? resolve(import.meta.dirname, '..', '..', 'docs', 'img')
-  : process.env.PARLEY_E2E_SCREENSHOTS || tmpdir();
+const SHOTS = process.env.PARLEY_E2E_SCREENSHOTS || tmpdir();
+// The six pictures of the docs (RU and EN: list, conversation, settings) go to docs/img on
+// request; the others (large monitor, canned responses) always to the screenshot directory.
+const OUT = process.env.PARLEY_CONSOLE_DOCS_IMG ? resolve(import.meta.dirname, '..', '..', 'docs', 'img') : SHOTS;
 
 let server;
 let browser;
@@ -26,6 +27,7 @@ const ADMIN = { name: 'Мария Иванова', email: 'maria@shop.test', pas
 
 before(async () => {
   mkdirSync(OUT, { recursive: true });
+  mkdirSync(SHOTS, { recursive: true });
   server = await startParley();
   browser = await launch();
   s = await scene(server.base, { admin: ADMIN });
@@ -110,7 +112,7 @@ for (const lang of ['en', 'ru']) {
       await input.pressSequentially('/');
       await conv.locator('.canned-item').first().waitFor();
       await noOverflow(page, 'conversation');
-      await page.screenshot({ path: join(OUT, `console-${lang}-conversation${tag}.png`) });
+      await page.screenshot({ path: join(tag ? SHOTS : OUT, `console-${lang}-conversation${tag}.png`) });
       await input.press('Escape');
 
       if (!tag) {
@@ -122,9 +124,9 @@ for (const lang of ['en', 'ru']) {
 
         await page.goto(`${server.base}/app/#/settings/canned`);
         await page.locator('table.data').waitFor();
-        await page.screenshot({ path: join(OUT, `console-${lang}-canned.png`) });
+        await page.screenshot({ path: join(SHOTS, `console-${lang}-canned.png`) });
       }
-      console.log(`screenshots in ${OUT}`);
+      console.log(`screenshots in ${OUT} and ${SHOTS}`);
       assert.deepEqual(errors, []);
       assert.deepEqual(blocked, []);
       await close();
