@@ -154,6 +154,18 @@ export default {
   'conv.system': 'System',
   'conv.typing': '{name} is typing…',
 
+  'activity.resolvedByContact': 'Conversation was marked resolved by the contact',
+  'activity.snoozeEnded': 'Conversation was reopened as the snooze ended',
+  'activity.resolved': 'Conversation was marked resolved by {name}',
+  'activity.reopened': 'Conversation was reopened by {name}',
+  'activity.pending': 'Conversation was marked as pending by {name}',
+  'activity.snoozed': 'Conversation was snoozed by {name}',
+  'activity.selfAssigned': '{name} self-assigned this conversation',
+  'activity.assignedTeam': 'Assigned to {team} team by {name}',
+  'activity.assigned': 'Assigned to {agent} by {name}',
+  'activity.unassigned': 'Conversation unassigned by {name}',
+  'activity.unassignedTeam': 'Unassigned from team by {name}',
+
   'msgStatus.sent': 'Sent',
   'msgStatus.delivered': 'Delivered',
   'msgStatus.read': 'Read',

@@ -154,6 +154,18 @@ export default {
   'conv.system': 'Система',
   'conv.typing': '{name} печатает…',
 
+  'activity.resolvedByContact': 'Клиент отметил диалог решённым',
+  'activity.snoozeEnded': 'Диалог снова открыт: время откладывания истекло',
+  'activity.resolved': '{name}: диалог отмечен решённым',
+  'activity.reopened': '{name}: диалог открыт снова',
+  'activity.pending': '{name}: диалог переведён в ожидание',
+  'activity.snoozed': '{name}: диалог отложен',
+  'activity.selfAssigned': '{name} взял(а) диалог себе',
+  'activity.assignedTeam': '{name} передал(а) диалог в отдел «{team}»',
+  'activity.assigned': '{name} назначил(а) диалог: {agent}',
+  'activity.unassigned': '{name} снял(а) оператора с диалога',
+  'activity.unassignedTeam': '{name} убрал(а) диалог из отдела',
+
   'msgStatus.sent': 'Отправлено',
   'msgStatus.delivered': 'Доставлено',
   'msgStatus.read': 'Прочитано',

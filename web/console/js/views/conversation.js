@@ -7,6 +7,7 @@ import { get, post, request, acct, echoId } from '../api.js';
 import { app, on, emit, inboxById, putConversation, saveSettings, contactOnline, agentPresence } from '../store.js';
 import { avatar, channelIcon, contactName, icon, toast, errorText, modal, field, options, popover, linkify } from '../ui.js';
 import { render as renderTemplate, lookupFor } from '../template.js';
+import { activityText } from '../activity.js';
 import { ContactPanel } from './contact.js';
 
 const drafts = new Map();
@@ -550,7 +551,7 @@ export class ConversationView {
 
   messageEl(m, { readOnly = false } = {}) {
     if (m.message_type === 2) {
-      return h('div', { class: 'msg-activity', dataset: { id: String(m.id) } }, h('span', null, m.content || ''), h('time', { title: fullStamp(m.created_at) }, stamp(m.created_at)));
+      return h('div', { class: 'msg-activity', dataset: { id: String(m.id) } }, h('span', { title: m.content || '' }, activityText(m.content)), h('time', { title: fullStamp(m.created_at) }, stamp(m.created_at)));
     }
     const incoming = m.message_type === 0;
     const sender = m.sender || {};

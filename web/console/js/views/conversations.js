@@ -59,6 +59,7 @@ export class ConversationsPage {
   }
 
   mounted() {
+    notify.setBaseTitle('Parley');
     this.observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting) && this.hasMore && !this.loading) this.load(this.page + 1);
     }, { root: this.scroller, rootMargin: '200px' });
