@@ -35,4 +35,10 @@ if (process.argv.includes('--total')) {
   const w = Math.max(...rows.map((r) => r[0].length));
   for (const [name, r, z] of rows) console.log(`${name.padEnd(w)}  ${String(r).padStart(7)}  ${String(z).padStart(6)}`);
   console.log(`${'total'.padEnd(w)}  ${String(raw).padStart(7)}  ${String(gz).padStart(6)}   (${(gz / 1024).toFixed(1)} KiB gzipped, ${rows.length} files)`);
+  // A browser loads one dictionary: the other one is not part of what it downloads.
+  const dict = (l) => rows.find((r) => r[0] === join('js', 'locales', `${l}.js`)) || ['', 0, 0];
+  for (const [l, other] of [['en', 'ru'], ['ru', 'en']]) {
+    const z = gz - dict(other)[2];
+    console.log(`${`loaded in ${l}`.padEnd(w)}  ${String(raw - dict(other)[1]).padStart(7)}  ${String(z).padStart(6)}   (${(z / 1024).toFixed(1)} KiB gzipped)`);
+  }
 }

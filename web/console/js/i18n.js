@@ -1,36 +1,40 @@
 // RU and EN dictionaries; the browser's language picks one until the operator chooses,
 // and the choice is kept in localStorage.
 
-import en from './locales/en.js';
-import ru from './locales/ru.js';
-
-const DICTS = { en, ru };
+// Only the dictionary in use is loaded (the other one when the operator switches).
 export const LANGS = ['en', 'ru'];
 const KEY = 'parley.lang';
+const DICTS = {};
 
 let lang = detect();
+await load(lang);
 
 function detect() {
   try {
     const saved = localStorage.getItem(KEY);
-    if (saved && DICTS[saved]) return saved;
+    if (saved && LANGS.includes(saved)) return saved;
   } catch {
     // storage may be disabled; fall through to the browser's language
   }
   for (const l of navigator.languages || [navigator.language || 'en']) {
     const base = String(l).toLowerCase().split('-')[0];
-    if (DICTS[base]) return base;
+    if (LANGS.includes(base)) return base;
   }
   return 'en';
+}
+
+async function load(l) {
+  if (!DICTS[l]) DICTS[l] = (await import(`./locales/${l}.js`)).default;
 }
 
 export function getLang() {
   return lang;
 }
 
-/** Switches language and remembers it; the caller re-renders. */
-export function setLang(l) {
-  if (!DICTS[l]) return;
+/** Switches language (loading its dictionary) and remembers it; the caller re-renders. */
+export async function setLang(l) {
+  if (!LANGS.includes(l)) return;
+  await load(l);
   lang = l;
   try {
     localStorage.setItem(KEY, l);
@@ -43,20 +47,16 @@ export function setLang(l) {
 /**
  * The string for `key` in the current language, with `{name}` placeholders filled from
  * `vars`. A value that is an object of plural forms ({one, few, many, other}) is chosen by
- * `vars.n`. A missing key falls back to English, then to the key itself.
+ * `vars.n`. A missing key shows as itself.
  */
 export function t(key, vars = {}) {
-  let v = DICTS[lang][key] ?? DICTS.en[key] ?? key;
+  // Both dictionaries have the same keys (a test checks), so a miss is a bug: show the key.
+  let v = DICTS[lang][key] ?? key;
   if (typeof v === 'object') {
     const form = new Intl.PluralRules(lang).select(Number(vars.n ?? 0));
     v = v[form] ?? v.other;
   }
   return v.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
-}
-
-/** Dictionaries, for tests and the language menu. */
-export function dicts() {
-  return DICTS;
 }
 
 /** Locale tag for Intl formatters. */

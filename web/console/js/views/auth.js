@@ -16,8 +16,8 @@ function langSwitch(rerender) {
           type: 'button',
           class: ['link', l === getLang() && 'active'],
           'aria-pressed': String(l === getLang()),
-          onclick: () => {
-            setLang(l);
+          onclick: async () => {
+            await setLang(l);
             rerender();
           },
         },

@@ -117,8 +117,8 @@ function draw(el) {
           class: ['seg', l === getLang() && 'active'],
           'aria-pressed': String(l === getLang()),
           dataset: { lang: l },
-          onclick: () => {
-            setLang(l);
+          onclick: async () => {
+            await setLang(l);
             rerenderAll();
           },
         },
