@@ -30,7 +30,11 @@ export function renderSettings(section, sub) {
     },
   };
   const current = { section, sub };
+  let drawSeq = 0;
   function draw(sec, s) {
+    // Pages that load before drawing must not land over a newer draw.
+    const seq = ++drawSeq;
+    const live = () => seq === drawSeq;
     current.section = sec;
     current.sub = s;
     replace(
@@ -42,7 +46,7 @@ export function renderSettings(section, sub) {
     );
     notify.setBaseTitle(`${t(`settings.${sec}`)} · Parley`);
     const render = { inboxes: s ? inboxDetail : inboxesList, agents, teams: s ? teamDetail : teams, labels, canned }[sec] || inboxesList;
-    render(content, s);
+    render(content, s, live);
   }
   draw(section, sub);
   return page;
@@ -135,16 +139,17 @@ async function newInbox() {
   }
 }
 
-async function inboxDetail(el, id) {
+async function inboxDetail(el, id, live) {
   replace(el, h('p', { class: 'muted' }, t('common.loading')));
   let inbox;
   let members = [];
   try {
     [inbox, members] = await Promise.all([get(acct(`/inboxes/${id}`)), get(acct(`/inbox_members/${id}`)).then((r) => r.payload || [])]);
   } catch (e) {
-    replace(el, h('p', { class: 'form-error' }, errorText(e)), h('a', { href: '#/settings/inboxes' }, t('common.back')));
+    if (live()) replace(el, h('p', { class: 'form-error' }, errorText(e)), h('a', { href: '#/settings/inboxes' }, t('common.back')));
     return;
   }
+  if (!live()) return;
   const web = inbox.channel_type === 'Channel::WebWidget';
 
   const name = h('input', { name: 'name', value: inbox.name, required: true, maxLength: 255 });
@@ -315,7 +320,7 @@ function membersCard(inboxId, members) {
           e.preventDefault();
           const userIds = [...e.currentTarget.querySelectorAll('input[type=checkbox]:checked')].map((x) => Number(x.value));
           try {
-            await request('PATCH', acct('/inbox_members'), { inbox_id: inboxId, user_ids: userIds });
+            await request('PATCH', acct('/inbox_members'), { inbox_id: Number(inboxId), user_ids: userIds });
             toast(t('common.saved'));
           } catch (ex) {
             toast(errorText(ex), 'error');
@@ -473,16 +478,17 @@ function teams(el) {
   );
 }
 
-async function teamDetail(el, id) {
+async function teamDetail(el, id, live) {
   const team = app.teams.find((x) => String(x.id) === String(id));
   let members = [];
   try {
     const r = await get(acct(`/teams/${id}/team_members`));
     members = Array.isArray(r) ? r : r.payload || [];
   } catch (e) {
-    replace(el, h('p', { class: 'form-error' }, errorText(e)));
+    if (live()) replace(el, h('p', { class: 'form-error' }, errorText(e)));
     return;
   }
+  if (!live()) return;
   const ids = new Set(members.map((m) => m.id));
   replace(
     el,
