@@ -71,3 +71,47 @@ test('the list catches up after the WebSocket is cut and restored', async () => 
   assert.deepEqual(errors, []);
   await close();
 });
+
+test('a desktop notification and the title count while the console is in the background', async () => {
+  const { page, errors, close } = await openPage(browser);
+  await page.context().grantPermissions(['notifications'], { origin: server.base });
+  // The console in the background, and notifications recorded instead of shown.
+  await page.addInitScript(() => {
+    document.hasFocus = () => false;
+    window.__notes = [];
+    window.Notification = class {
+      static permission = 'granted';
+      static requestPermission() {
+        return Promise.resolve('granted');
+      }
+      constructor(title, opts) {
+        window.__notes.push({ title, body: opts && opts.body });
+      }
+      close() {}
+    };
+  });
+  await signIn(page, server.base, ADMIN.email, ADMIN.password);
+  await page.goto(`${server.base}/app/#/conversations/unassigned`);
+  await page.locator('body[data-realtime="live"]').waitFor({ timeout: 5000 });
+  const title0 = await page.title();
+  assert.equal(title0, 'Parley');
+
+  const v = await s.visitor({ name: 'Night Owl', email: 'owl@example.test', message: 'Are you open tomorrow?' });
+  await page.waitForFunction(() => window.__notes.length >= 2, null, { timeout: 5000 });
+  const notes = await page.evaluate(() => window.__notes);
+  assert.deepEqual(notes[0], { title: 'New conversation', body: 'Night Owl' });
+  assert.deepEqual(notes[1], { title: 'Message from Night Owl', body: 'Are you open tomorrow?' });
+  await page.waitForFunction(() => document.title === '(1) Parley');
+
+  // A second conversation counts too; opening one takes it off the count.
+  const w = await s.visitor({ name: 'Early Bird', email: 'bird@example.test', message: 'Hello?' });
+  await page.waitForFunction(() => document.title === '(2) Parley');
+  await page.locator(`.conv-row[data-id="${v.convId}"] a`).click();
+  await page.waitForFunction(() => document.title === '(1) Parley');
+  assert.ok(w.convId);
+  // No sound unless turned on: nothing created an AudioContext.
+  assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem('parley.settings') || '{}').sound ?? false), false);
+
+  assert.deepEqual(errors, []);
+  await close();
+});
