@@ -13,6 +13,7 @@ pub mod extract;
 pub mod ops;
 pub mod public_auth;
 pub mod routes;
+mod widget;
 pub mod ws;
 
 use std::sync::Arc;
@@ -108,6 +109,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .merge(ops::router())
         .merge(ws::router())
+        .merge(widget::router())
         .merge(docs::router(&openapi))
         .merge(console::router())
         .fallback(not_found)
