@@ -59,11 +59,12 @@ export async function scene(base, { admin = ADMIN } = {}) {
       return api('POST', '/teams', { name });
     },
     /** A visitor with a conversation and a first message; returns ids to continue with. */
-    async visitor({ name, email, message, identifier = inbox.inbox_identifier }) {
+    async visitor({ name, email, message, context, identifier = inbox.inbox_identifier }) {
       const pub = `/public/api/v1/inboxes/${identifier}`;
       const contact = await call(base, 'POST', `${pub}/contacts`, { body: { name, email } });
       const sourceId = contact.source_id;
-      const conv = await call(base, 'POST', `${pub}/contacts/${sourceId}/conversations`, { body: {} });
+      const body = context ? { additional_attributes: context } : {};
+      const conv = await call(base, 'POST', `${pub}/contacts/${sourceId}/conversations`, { body });
       const v = {
         sourceId,
         contact,

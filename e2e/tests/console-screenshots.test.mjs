@@ -56,7 +56,30 @@ before(async () => {
     convs.push(v);
   }
   // The opened one: a real-looking exchange with a note, an activity line and a reply.
-  const anna = await s.visitor({ name: 'Анна Кузнецова', email: 'anna@example.test', message: 'Здравствуйте! Заказ 1042 должен был прийти вчера, но его всё нет.' });
+  const now = Math.floor(Date.now() / 1000);
+  const anna = await s.visitor({
+    name: 'Анна Кузнецова',
+    email: 'anna@example.test',
+    message: 'Здравствуйте! Заказ 1042 должен был прийти вчера, но его всё нет.',
+    // What the widget reports about the visit.
+    context: {
+      page_url: 'https://shop.example/orders/1042',
+      page_title: 'Заказ 1042 — Мой магазин',
+      visit_referrer: 'https://yandex.ru/search/?text=shop',
+      utm: { utm_source: 'yandex', utm_medium: 'cpc', utm_campaign: 'autumn-sale' },
+      browser: { browser_name: 'Firefox', browser_version: '133', platform_name: 'Windows', platform_version: '10' },
+      browser_language: 'ru-RU',
+      timezone: 'Europe/Moscow',
+      screen: '1920x1080',
+      time_on_site: 420,
+      visit_started_at: now - 420,
+      page_trail: [
+        { url: 'https://shop.example/', title: 'Мой магазин', at: now - 420 },
+        { url: 'https://shop.example/account', title: 'Личный кабинет', at: now - 300 },
+        { url: 'https://shop.example/orders/1042', title: 'Заказ 1042', at: now - 120 },
+      ],
+    },
+  });
   openId = anna.convId;
   await s.api('POST', `/conversations/${anna.convId}/assignments`, { assignee_id: s.userId });
   await s.api('POST', `/conversations/${anna.convId}/messages`, { content: 'Здравствуйте, Анна! Сейчас проверю у курьерской службы.' });
@@ -101,6 +124,13 @@ for (const lang of ['en', 'ru']) {
       const conv = page.locator(`.conv-view[data-conversation="${openId}"]`);
       await conv.locator('.msg.note').waitFor();
       await conv.locator('.contact-head h3').waitFor();
+      // The visit as the widget reported it.
+      const panel = await conv.locator('.contact-panel').innerText();
+      for (const text of ['autumn-sale', 'Firefox 133', 'Windows 10', 'https://yandex.ru/search/?text=shop', 'Личный кабинет', 'Europe/Moscow']) {
+        assert.ok(panel.includes(text), `contact panel shows ${text}:\n${panel}`);
+      }
+      // The composer spell-checks in the visitor's language.
+      assert.equal(await conv.locator('textarea.composer-input').getAttribute('lang'), 'ru');
       // Every action of the header is on screen.
       for (const a of ['transfer', 'labels', 'snooze', 'resolve']) {
         const box = await conv.locator(`[data-action="${a}"]`).boundingBox();

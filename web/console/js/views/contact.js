@@ -7,28 +7,51 @@ import { get, post, acct } from '../api.js';
 import { app, inboxById } from '../store.js';
 import { avatar, channelIcon, channelName, contactName, errorText, toast, popover, linkify } from '../ui.js';
 
-// Visit attributes the widget and integrations report, in display order.
-const VISIT_KEYS = [
-  ['current_page', 'contact.currentPage'],
-  ['current_url', 'contact.currentPage'],
-  ['page_url', 'contact.currentPage'],
-  ['page_title', 'contact.pageTitle'],
-  ['referer', 'contact.referrer'],
-  ['referrer', 'contact.referrer'],
+// What the widget reports about the visit (docs/widget.md), in the conversation's and the
+// contact's additional attributes; flat keys of other integrations are read too.
+const UTM = [
   ['utm_source', 'contact.utmSource'],
   ['utm_medium', 'contact.utmMedium'],
   ['utm_campaign', 'contact.utmCampaign'],
   ['utm_term', 'contact.utmTerm'],
   ['utm_content', 'contact.utmContent'],
-  ['browser', 'contact.browser'],
-  ['browser_language', 'contact.language'],
-  ['os', 'contact.os'],
-  ['platform', 'contact.os'],
-  ['city', 'contact.city'],
-  ['country', 'contact.country'],
-  ['initiated_at', 'contact.initiatedAt'],
 ];
-const TRAIL_KEYS = ['page_trail', 'pages', 'visited_pages'];
+
+/** [label, value] rows of the visit; values are text or text-and-link nodes. */
+function visitRows(v) {
+  const rows = [];
+  const str = (x) => (typeof x === 'string' || typeof x === 'number' ? String(x) : '');
+  const page = str(v.page_url || v.current_url || v.current_page || v.referer);
+  if (page) rows.push([t('contact.currentPage'), v.page_title ? [str(v.page_title), h('br'), linkify(page)] : linkify(page)]);
+  const from = str(v.visit_referrer || v.referrer);
+  if (from) rows.push([t('contact.referrer'), linkify(from)]);
+  const utm = v.utm && typeof v.utm === 'object' ? v.utm : v;
+  for (const [k, label] of UTM) if (str(utm[k])) rows.push([t(label), str(utm[k])]);
+  const b = v.browser && typeof v.browser === 'object' ? v.browser : null;
+  if (b) {
+    const browser = [b.browser_name, b.browser_version].filter(Boolean).join(' ');
+    const system = [b.platform_name, b.platform_version].filter(Boolean).join(' ');
+    if (browser) rows.push([t('contact.browser'), browser]);
+    if (system) rows.push([t('contact.os'), system]);
+    if (b.device_name) rows.push([t('contact.device'), str(b.device_name)]);
+  } else if (str(v.browser)) rows.push([t('contact.browser'), str(v.browser)]);
+  if (str(v.browser_language)) rows.push([t('contact.language'), str(v.browser_language)]);
+  if (str(v.timezone)) rows.push([t('contact.timezone'), str(v.timezone)]);
+  if (str(v.screen)) rows.push([t('contact.screen'), str(v.screen)]);
+  if (str(v.city)) rows.push([t('contact.city'), str(v.city)]);
+  if (str(v.country)) rows.push([t('contact.country'), str(v.country)]);
+  if (typeof v.time_on_site === 'number' && v.time_on_site > 0) rows.push([t('contact.timeOnSite'), duration(v.time_on_site)]);
+  const started = v.initiated_at && typeof v.initiated_at === 'object' ? v.initiated_at.timestamp : v.initiated_at;
+  if (typeof started === 'number') rows.push([t('contact.initiatedAt'), fullStamp(started > 1e12 ? started / 1000 : started)]);
+  if (v.offline_request === true) rows.push([t('contact.offlineRequest'), t('common.yes')]);
+  return rows;
+}
+
+function duration(secs) {
+  if (secs < 60) return t('time.seconds', { n: secs });
+  if (secs < 3600) return t('time.min', { n: Math.round(secs / 60) });
+  return t('time.hour', { n: Math.round(secs / 360) / 10 });
+}
 
 export class ContactPanel {
   constructor(convId) {
@@ -77,31 +100,19 @@ export class ContactPanel {
     );
 
     const visit = { ...(c.additional_attributes || {}), ...((this.conv && this.conv.additional_attributes) || {}) };
-    const shown = new Set();
-    const visitRows = [];
-    for (const [key, label] of VISIT_KEYS) {
-      if (shown.has(label)) continue;
-      const v = visit[key] ?? (visit.utm && key.startsWith('utm_') ? visit.utm[key.slice(4)] : undefined);
-      if (v === undefined || v === null || v === '' || typeof v === 'object') continue;
-      shown.add(label);
-      const text = key === 'initiated_at' && typeof v === 'number' ? fullStamp(v > 1e12 ? v / 1000 : v) : String(v);
-      visitRows.push([t(label), linkify(text)]);
-    }
-    let trail = null;
-    for (const k of TRAIL_KEYS) {
-      if (Array.isArray(visit[k]) && visit[k].length) {
-        trail = h(
+    const visitList = visitRows(visit);
+    const trailSrc = ['page_trail', 'pages', 'visited_pages'].map((k) => visit[k]).find((x) => Array.isArray(x) && x.length);
+    const trail = trailSrc
+      ? h(
           'ol',
           { class: 'trail' },
-          visit[k].slice(-10).map((p) => {
+          trailSrc.slice(-10).map((p) => {
             const url = typeof p === 'string' ? p : p && (p.url || p.path || p.page);
-            const title = p && typeof p === 'object' ? p.title : null;
-            return h('li', null, title ? h('span', null, String(title), ' ') : null, url ? linkify(String(url)) : JSON.stringify(p));
+            const title = p && typeof p === 'object' && typeof p.title === 'string' ? p.title : null;
+            return h('li', null, title ? h('span', null, title, ' ') : null, url ? linkify(String(url)) : null);
           }),
-        );
-        break;
-      }
-    }
+        )
+      : null;
 
     const custom = Object.entries(c.custom_attributes || {}).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : linkify(String(v))]);
     const convCustom = Object.entries((this.conv && this.conv.custom_attributes) || {}).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : linkify(String(v))]);
@@ -125,7 +136,7 @@ export class ContactPanel {
         ]),
       ),
       identities.length ? section(t('contact.channels'), h('ul', { class: 'identities' }, identities)) : null,
-      visitRows.length || trail ? section(t('contact.visit'), rows(visitRows), trail ? h('div', { class: 'small muted' }, t('contact.pageTrail')) : null, trail) : null,
+      visitList.length || trail ? section(t('contact.visit'), rows(visitList), trail ? h('div', { class: 'small muted' }, t('contact.pageTrail')) : null, trail) : null,
       custom.length ? section(t('contact.attributes'), rows(custom)) : null,
       convCustom.length ? section(t('contact.convAttributes'), rows(convCustom)) : null,
       section(
