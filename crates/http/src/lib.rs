@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod body;
+mod console;
 mod docs;
 pub mod error;
 pub mod extract;
@@ -110,8 +111,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ws::router())
         .merge(widget::router())
         .merge(docs::router(&openapi))
-        // The console arrives with its own issue; until then the root shows the API docs.
-        .route("/", axum::routing::get(|| async { axum::response::Redirect::temporary("/api/docs/") }))
+        .merge(console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
