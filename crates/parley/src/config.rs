@@ -40,6 +40,8 @@ pub struct Config {
     pub visitor_messages_per_minute: u32,
     /// Days the event log keeps events for reconnecting clients; older cursors resync.
     pub event_retention_days: u32,
+    /// Events a WebSocket may have queued before it is cut as a slow consumer.
+    pub ws_queue_events: usize,
 }
 
 impl Default for Config {
@@ -59,6 +61,7 @@ impl Default for Config {
             ws_heartbeat_secs: 25,
             visitor_messages_per_minute: 60,
             event_retention_days: 7,
+            ws_queue_events: 4096,
         }
     }
 }
@@ -81,6 +84,7 @@ pub const KEYS: &[&str] = &[
     "ws_heartbeat_secs",
     "visitor_messages_per_minute",
     "event_retention_days",
+    "ws_queue_events",
 ];
 
 /// Why configuration could not be loaded.
@@ -171,6 +175,11 @@ impl Config {
         if self.visitor_messages_per_minute == 0 {
             return Err(ConfigError::Invalid(
                 "visitor_messages_per_minute: must be at least 1".into(),
+            ));
+        }
+        if !(16..=1_000_000).contains(&self.ws_queue_events) {
+            return Err(ConfigError::Invalid(
+                "ws_queue_events: must be between 16 and 1000000".into(),
             ));
         }
         if self.event_retention_days == 0 {

@@ -96,6 +96,7 @@ pub fn services_with_bus(cfg: &Config, store: Store, bus: Arc<dyn EventBus>) -> 
         public_url: cfg.public_url(),
         max_upload_bytes: cfg.max_upload_bytes,
         visitor_messages_per_minute: cfg.visitor_messages_per_minute,
+        ws_queue_events: cfg.ws_queue_events,
         ..ServiceConfig::default()
     };
     Services::new(store, bus, svc_cfg)

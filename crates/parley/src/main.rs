@@ -78,6 +78,9 @@ struct Settings {
     /// Days the event log keeps events for reconnecting clients [default: 7] [env: PARLEY_EVENT_RETENTION_DAYS]
     #[arg(long, global = true, value_name = "DAYS")]
     event_retention_days: Option<u32>,
+    /// Events a WebSocket may have queued before it is cut as a slow consumer [default: 4096] [env: PARLEY_WS_QUEUE_EVENTS]
+    #[arg(long, global = true, value_name = "N")]
+    ws_queue_events: Option<usize>,
 }
 
 const EXAMPLES: &str = "\
@@ -170,6 +173,9 @@ fn apply_flags(cfg: &mut Config, s: Settings) {
     }
     if let Some(v) = s.event_retention_days {
         cfg.event_retention_days = v;
+    }
+    if let Some(v) = s.ws_queue_events {
+        cfg.ws_queue_events = v;
     }
 }
 

@@ -156,6 +156,7 @@ trust_proxy = true
 ws_heartbeat_secs = 10
 visitor_messages_per_minute = 120
 event_retention_days = 3
+ws_queue_events = 1024
 "#;
     for key in KEYS {
         assert!(

@@ -24,6 +24,7 @@ both_backends!(
     bad_frames_get_errors_and_change_nothing,
     stale_or_unknown_cursor_asks_for_resync,
     presence_is_announced_to_agents_only,
+    holes_in_the_live_stream_are_filled_from_the_log,
 );
 
 fn send_frame(conversation_id: i64, content: &str, echo: &str) -> Value {
@@ -690,10 +691,11 @@ async fn stale_or_unknown_cursor_asks_for_resync(s: &TestServer) {
 }
 
 /// With heartbeats far apart, the only thing that can cut the reader below is its full
-/// queue, so the test does not depend on how fast the machine runs. (A peer whose TCP window
+/// queue (64 events here), so the test does not depend on how fast the machine runs. (A peer whose TCP window
 /// stays full for two heartbeats is also cut; that one cannot be told why.)
 fn patient(cfg: &mut parley::Config) {
     cfg.ws_heartbeat_secs = 3600;
+    cfg.ws_queue_events = 64;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -889,4 +891,48 @@ async fn presence_is_announced_to_agents_only(s: &TestServer) {
     // The visitor never hears of anyone's presence: its next frame is the pong.
     vis.send(json!({"type": "ping"})).await;
     assert_eq!(vis.json().await["event"], "pong");
+}
+
+/// Events the bus delivers late or never (a lost NATS message, a lagging receiver) are read
+/// from the log: a socket still gets every cursor in order. Two separate holes, as happen
+/// when a large batch's events are published by many tasks.
+async fn holes_in_the_live_stream_are_filled_from_the_log(s: &TestServer) {
+    use parley_store::events::EventDraft;
+    let admin = s.admin("Shop").await;
+    let mut agent = WsClient::agent(s, &admin, None).await;
+    let start = agent.until_ready().await.1["cursor"].as_i64().unwrap();
+    let mut stored = Vec::new();
+    for i in 0..5 {
+        let row = s
+            .svc()
+            .store
+            .append_event(EventDraft {
+                account_id: admin.account_id,
+                name: "conversation.updated".into(),
+                conversation_id: None,
+                inbox_id: None,
+                contact_id: None,
+                public: false,
+                payload: format!("{{\"n\":{i}}}"),
+            })
+            .await
+            .unwrap();
+        stored.push(row);
+    }
+    // Only the second and the fifth reach the bus.
+    for i in [1, 4] {
+        s.svc()
+            .bus
+            .publish(parley_service::realtime::event_of_row(stored[i].clone()));
+    }
+    let mut got = Vec::new();
+    while got.len() < 5 {
+        let f = agent.until("conversation.updated").await;
+        got.push((
+            f["cursor"].as_i64().unwrap(),
+            f["data"]["n"].as_i64().unwrap(),
+        ));
+    }
+    let want: Vec<(i64, i64)> = (0..5).map(|i| (start + 1 + i, i)).collect();
+    assert_eq!(got, want);
 }

@@ -48,6 +48,8 @@ pub struct ServiceConfig {
     pub session_ttl_ms: i64,
     /// Messages a visitor may send per minute (Client API and WebSocket).
     pub visitor_messages_per_minute: u32,
+    /// Events a WebSocket may have queued before it is cut as a slow consumer.
+    pub ws_queue_events: usize,
 }
 
 impl Default for ServiceConfig {
@@ -58,6 +60,7 @@ impl Default for ServiceConfig {
             max_upload_bytes: 40 * 1024 * 1024,
             session_ttl_ms: 30 * 24 * 3600 * 1000,
             visitor_messages_per_minute: 60,
+            ws_queue_events: realtime::CONNECTION_QUEUE,
         }
     }
 }
@@ -122,7 +125,7 @@ impl Services {
         };
         let message_writer =
             parley_store::messages::MessageWriter::spawn(store.clone(), 256, Arc::new(renderer));
-        let hub = realtime::Hub::spawn(store.clone(), &bus);
+        let hub = realtime::Hub::spawn(store.clone(), &bus, config.ws_queue_events);
         let public_limits = Arc::new(PublicLimits::new(config.visitor_messages_per_minute));
         Self {
             store,

@@ -27,8 +27,8 @@ use crate::{Result, ServiceError, Services};
 /// How long a hole in an account's cursor sequence may stay open before the hub reads the
 /// missing events from the database (they are committed: cursors follow commit order).
 const GAP_WAIT: Duration = Duration::from_millis(100);
-/// Events a connection may have queued before it counts as a slow consumer.
-pub const CONNECTION_QUEUE: usize = 512;
+/// Events a connection may have queued before it counts as a slow consumer, by default.
+pub const CONNECTION_QUEUE: usize = 4096;
 /// Rows per replay page.
 pub const PAGE: i64 = 500;
 
@@ -187,11 +187,13 @@ struct Sub {
 pub struct Hub {
     cmds: mpsc::UnboundedSender<Cmd>,
     next_id: Arc<AtomicU64>,
+    /// Events a connection may have queued before it is cut as a slow consumer.
+    queue: usize,
 }
 
 impl Hub {
     /// Starts the hub task over `bus` and `store`.
-    pub fn spawn(store: Store, bus: &Arc<dyn EventBus>) -> Hub {
+    pub fn spawn(store: Store, bus: &Arc<dyn EventBus>, queue: usize) -> Hub {
         let (cmds, cmd_rx) = mpsc::unbounded_channel();
         let rx = bus.subscribe();
         let task = HubTask {
@@ -205,6 +207,7 @@ impl Hub {
         Hub {
             cmds,
             next_id: Arc::new(AtomicU64::new(1)),
+            queue,
         }
     }
 
@@ -213,7 +216,7 @@ impl Hub {
     /// subscription in cursor order; earlier ones are read with [`Services::replay`].
     pub async fn subscribe(&self, account_id: i64, viewer: Viewer) -> Result<Subscription> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(CONNECTION_QUEUE);
+        let (tx, rx) = mpsc::channel(self.queue.max(1));
         let overflowed = Arc::new(AtomicBool::new(false));
         let (reply, answer) = oneshot::channel();
         let stopped = || ServiceError::Internal("the real-time hub has stopped".into());
@@ -445,15 +448,23 @@ impl HubTask {
         }
     }
 
+    /// Reads from the log what the account's stream lacks: after a lag, everything past the
+    /// last delivered cursor; otherwise each hole below a parked event, one after another.
     async fn fill(&mut self, account_id: i64) -> Result<()> {
         loop {
-            let Some(st) = self.accounts.get(&account_id) else {
+            let Some(st) = self.accounts.get_mut(&account_id) else {
                 return Ok(());
             };
             let until = if st.needs_fill {
                 None
             } else {
-                st.pending.first_key_value().map(|(k, _)| *k)
+                match st.pending.first_key_value() {
+                    Some((k, _)) if *k > st.next => Some(*k),
+                    _ => {
+                        st.drain();
+                        return Ok(());
+                    }
+                }
             };
             let after = st.next - 1;
             let rows = self
@@ -468,29 +479,27 @@ impl HubTask {
                 metrics::counter!("parley_ws_gap_filled_total").increment(1);
                 st.accept(Delivery::new(event_of_row(row)));
             }
-            if n < PAGE {
-                if until.is_some()
-                    && !st.pending.is_empty()
-                    && st
-                        .pending
-                        .first_key_value()
-                        .is_some_and(|(k, _)| *k > st.next)
-                {
-                    // The database has nothing between: the events were pruned. Skip ahead
-                    // rather than wait forever; clients resume by cursor and get `resync`.
-                    if let Some((k, _)) = st.pending.first_key_value() {
-                        tracing::warn!(
-                            account_id,
-                            from = st.next,
-                            to = *k,
-                            "event gap not in the database; skipping"
-                        );
-                        st.next = *k;
-                    }
-                    st.drain();
+            if until.is_none() {
+                if n < PAGE {
+                    // Caught up with the log; parked events may still leave holes.
+                    st.needs_fill = false;
                 }
-                st.needs_fill = false;
-                return Ok(());
+                continue;
+            }
+            if n == 0
+                && let Some(k) = until
+            {
+                // The parked event is committed, so everything below it is too (cursors
+                // follow commit order); finding nothing means those cursors were pruned.
+                // Skip rather than wait forever: clients resuming that far back get `resync`.
+                tracing::warn!(
+                    account_id,
+                    from = st.next,
+                    to = k,
+                    "event gap not in the database; skipping"
+                );
+                st.next = k;
+                st.drain();
             }
         }
     }
