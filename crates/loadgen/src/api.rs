@@ -359,6 +359,26 @@ fn save(path: &Path, setup: &Setup) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path.display().to_string(), e))
 }
 
+/// A setup file with `n` visitors, each with a conversation, for tests against
+/// [`crate::fake`].
+#[cfg(test)]
+pub fn write_test_setup(path: &Path, base: &str, n: usize) {
+    let s = Setup {
+        base: base.to_string(),
+        account: 1,
+        inbox_id: 1,
+        inbox_identifier: "inbox".into(),
+        visitors: (0..n)
+            .map(|i| Visitor {
+                source_id: format!("s{i}"),
+                pubsub_token: format!("p{i}"),
+                conversation_id: Some(i as i64 + 1),
+            })
+            .collect(),
+    };
+    save(path, &s).unwrap();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -338,4 +338,49 @@ mod tests {
             assert!(b.windows(2).all(|w| w[0] < w[1]));
         }
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn opens_holds_and_measures_steps() {
+        let addr = crate::fake::start(0).await;
+        let url = format!("http://{addr}");
+        let dir = std::env::temp_dir().join(format!("loadgen-idle-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let setup = dir.join("setup.json");
+        crate::api::write_test_setup(&setup, &url, 30);
+        let pid = std::process::id().to_string();
+        let cli = <crate::cli::Cli as clap::Parser>::try_parse_from([
+            "loadgen",
+            "idle",
+            "--url",
+            &url,
+            "--token",
+            "t",
+            "--setup-file",
+            setup.to_str().unwrap(),
+            "--skip",
+            "10",
+            "--connections",
+            "20",
+            "--steps",
+            "2",
+            "--settle",
+            "0",
+            "--hold",
+            "0",
+            "--server-pid",
+            &pid,
+        ])
+        .unwrap();
+        let crate::cli::Mode::Idle(a) = cli.mode else {
+            panic!()
+        };
+        let r = run(&a).await.unwrap();
+        assert_eq!(r.opened, 20);
+        assert_eq!(r.failed, 0);
+        assert_eq!(r.held_at_end, 20);
+        let held: Vec<u64> = r.steps.iter().map(|s| s.connections).collect();
+        assert_eq!(held, vec![0, 10, 20]);
+        assert!(r.server_rss_before_bytes.is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

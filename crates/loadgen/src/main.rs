@@ -13,6 +13,8 @@ mod baseline;
 mod cli;
 mod conn;
 mod error;
+#[cfg(test)]
+mod fake;
 mod idle;
 mod limits;
 mod messages;

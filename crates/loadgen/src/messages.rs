@@ -811,4 +811,108 @@ mod tests {
         assert!(s.in_window(start + Duration::from_secs(1)));
         assert!(!s.in_window(start + Duration::from_secs(3)));
     }
+
+    fn args(url: &str, setup: &std::path::Path, extra: &[&str]) -> MessagesArgs {
+        let mut a = vec![
+            "loadgen",
+            "messages",
+            "--url",
+            url,
+            "--token",
+            "t",
+            "--setup-file",
+            setup.to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        match <crate::cli::Cli as clap::Parser>::try_parse_from(a)
+            .unwrap()
+            .mode
+        {
+            crate::cli::Mode::Messages(m) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn temp_setup(name: &str, url: &str, n: usize) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("loadgen-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("setup.json");
+        crate::api::write_test_setup(&p, url, n);
+        p
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_scheduled_message_is_acked_and_delivered_to_each_agent() {
+        let addr = crate::fake::start(0).await;
+        let url = format!("http://{addr}");
+        let setup = temp_setup("msgs", &url, 5);
+        let a = args(
+            &url,
+            &setup,
+            &[
+                "--visitors",
+                "5",
+                "--agents",
+                "3",
+                "--rate",
+                "200",
+                "--warmup",
+                "1",
+                "--duration",
+                "1",
+                "--drain",
+                "30",
+                "--visitor-limit-per-min",
+                "0",
+            ],
+        );
+        let r = run(&a).await.unwrap();
+        assert_eq!(r.scheduled, 400);
+        assert_eq!(r.sent, 400);
+        assert_eq!(r.acked, 400, "{r:?}");
+        assert_eq!(r.failed, 0, "{r:?}");
+        assert_eq!(r.deliveries, 1200);
+        assert_eq!(r.deliveries_expected, 1200);
+        assert_eq!(r.deliveries_missing, 0);
+        assert_eq!(r.deliveries_duplicate, 0);
+        // Only the 200 messages scheduled after the 1 s warm-up are timed.
+        assert_eq!(r.ack_latency.count, 200);
+        assert_eq!(r.deliver_latency.count, 600);
+        assert_eq!(r.visitor_sockets_held, 5);
+        assert_eq!(r.agent_sockets_held, 3);
+        assert!(r.disconnects.is_empty(), "{r:?}");
+        std::fs::remove_dir_all(setup.parent().unwrap()).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn messages_the_server_never_answers_are_reported_unanswered() {
+        let addr = crate::fake::start(10).await;
+        let url = format!("http://{addr}");
+        let setup = temp_setup("lost", &url, 4);
+        let a = args(
+            &url,
+            &setup,
+            &[
+                "--visitors",
+                "4",
+                "--agents",
+                "2",
+                "--rate",
+                "100",
+                "--warmup",
+                "0",
+                "--duration",
+                "1",
+                "--drain",
+                "1",
+            ],
+        );
+        let r = run(&a).await.unwrap();
+        assert_eq!(r.scheduled, 100);
+        assert_eq!(r.acked, 90, "{r:?}");
+        assert_eq!(r.unanswered, 10);
+        assert_eq!(r.deliveries, 180);
+        assert_eq!(r.deliveries_missing, 0);
+        std::fs::remove_dir_all(setup.parent().unwrap()).unwrap();
+    }
 }
