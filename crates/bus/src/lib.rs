@@ -26,6 +26,16 @@ pub struct Event {
     pub conversation_id: Option<i64>,
     /// Inbox of the conversation, for agents who see only their inboxes.
     pub inbox_id: Option<i64>,
+    /// The conversation's contact, whose visitor stream may carry the event.
+    #[serde(default)]
+    pub contact_id: Option<i64>,
+    /// Whether the visitor may see it (private notes may not).
+    #[serde(default)]
+    pub public: bool,
+    /// The event's cursor in the account's event log; `None` for ephemeral events
+    /// (typing, read receipts, presence), which are not stored and not replayed.
+    #[serde(default)]
+    pub cursor: Option<i64>,
     /// Chatwoot-shaped payload.
     pub data: serde_json::Value,
 }
@@ -82,6 +92,9 @@ mod tests {
             name: "message.created".into(),
             conversation_id: Some(7),
             inbox_id: Some(2),
+            contact_id: None,
+            public: false,
+            cursor: None,
             data: serde_json::json!({"id": 1}),
         });
         let ev = rx.recv().await.expect("event");
@@ -99,6 +112,9 @@ mod tests {
                 name: "message.created".into(),
                 conversation_id: None,
                 inbox_id: None,
+                contact_id: None,
+                public: false,
+                cursor: None,
                 data: serde_json::json!({ "seq": i }),
             });
         }
@@ -117,6 +133,9 @@ mod tests {
             name: "conversation.status_changed".into(),
             conversation_id: Some(9),
             inbox_id: None,
+            contact_id: None,
+            public: false,
+            cursor: None,
             data: serde_json::json!({"status": "resolved", "text": "ё"}),
         };
         let json = serde_json::to_vec(&ev).expect("encode");

@@ -40,6 +40,9 @@ fn event(origin: &str, seq: i64) -> Event {
         name: "message.created".into(),
         conversation_id: Some(seq),
         inbox_id: None,
+        contact_id: None,
+        public: false,
+        cursor: None,
         data: serde_json::json!({ "origin": origin, "seq": seq }),
     }
 }
@@ -50,6 +53,9 @@ fn marker(name: &str) -> Event {
         name: name.into(),
         conversation_id: None,
         inbox_id: None,
+        contact_id: None,
+        public: false,
+        cursor: None,
         data: serde_json::json!({}),
     }
 }

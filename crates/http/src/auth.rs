@@ -53,9 +53,11 @@ fn header_token(parts: &Parts) -> Option<String> {
 }
 
 fn same_origin_or_xhr(parts: &Parts) -> bool {
-    if parts.headers.contains_key("x-requested-with") {
-        return true;
-    }
+    parts.headers.contains_key("x-requested-with") || same_origin(parts)
+}
+
+/// Whether the request's `Origin` is the host it was sent to (our own pages).
+pub(crate) fn same_origin(parts: &Parts) -> bool {
     let host = parts
         .headers
         .get(header::HOST)

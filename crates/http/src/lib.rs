@@ -12,6 +12,7 @@ pub mod extract;
 pub mod ops;
 pub mod public_auth;
 pub mod routes;
+pub mod ws;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -40,6 +41,8 @@ pub struct HttpConfig {
     /// Take the client address from the last `X-Forwarded-For` hop (behind a reverse
     /// proxy) instead of the TCP peer, for per-client rate limits.
     pub trust_proxy: bool,
+    /// Interval of WebSocket pings; a socket silent for two intervals is closed.
+    pub ws_heartbeat: std::time::Duration,
 }
 
 impl Default for HttpConfig {
@@ -48,6 +51,7 @@ impl Default for HttpConfig {
             json_body_limit: 1024 * 1024,
             secure_cookies: false,
             trust_proxy: false,
+            ws_heartbeat: std::time::Duration::from_secs(25),
         }
     }
 }
@@ -58,6 +62,8 @@ pub struct AppState {
     pub svc: Services,
     pub cfg: Arc<HttpConfig>,
     pub metrics: Option<PrometheusHandle>,
+    /// Turns true when the server is stopping: WebSockets close with 1001.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The OpenAPI document's frame; paths are added by the routers that serve them.
@@ -100,6 +106,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(ops::router())
+        .merge(ws::router())
         .merge(docs::router(&openapi))
         // The console arrives with its own issue; until then the root shows the API docs.
         .route("/", axum::routing::get(|| async { axum::response::Redirect::temporary("/api/docs/") }))

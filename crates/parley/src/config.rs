@@ -34,6 +34,12 @@ pub struct Config {
     /// Behind a reverse proxy: take the client address for per-client rate limits from
     /// the last `X-Forwarded-For` hop instead of the TCP peer.
     pub trust_proxy: bool,
+    /// Seconds between WebSocket pings; a socket silent for two intervals is closed.
+    pub ws_heartbeat_secs: u64,
+    /// Messages one visitor may send per minute (Client API and WebSocket).
+    pub visitor_messages_per_minute: u32,
+    /// Days the event log keeps events for reconnecting clients; older cursors resync.
+    pub event_retention_days: u32,
 }
 
 impl Default for Config {
@@ -50,6 +56,9 @@ impl Default for Config {
             max_upload_bytes: 40 * 1024 * 1024,
             db_max_connections: 8,
             trust_proxy: false,
+            ws_heartbeat_secs: 25,
+            visitor_messages_per_minute: 60,
+            event_retention_days: 7,
         }
     }
 }
@@ -69,6 +78,9 @@ pub const KEYS: &[&str] = &[
     "max_upload_bytes",
     "db_max_connections",
     "trust_proxy",
+    "ws_heartbeat_secs",
+    "visitor_messages_per_minute",
+    "event_retention_days",
 ];
 
 /// Why configuration could not be loaded.
@@ -149,6 +161,21 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "database_url: must start with sqlite: or postgres://".into(),
+            ));
+        }
+        if !(1..=3600).contains(&self.ws_heartbeat_secs) {
+            return Err(ConfigError::Invalid(
+                "ws_heartbeat_secs: must be between 1 and 3600".into(),
+            ));
+        }
+        if self.visitor_messages_per_minute == 0 {
+            return Err(ConfigError::Invalid(
+                "visitor_messages_per_minute: must be at least 1".into(),
+            ));
+        }
+        if self.event_retention_days == 0 {
+            return Err(ConfigError::Invalid(
+                "event_retention_days: must be at least 1".into(),
             ));
         }
         if self.max_body_bytes < 1024 {

@@ -95,6 +95,7 @@ pub fn services_with_bus(cfg: &Config, store: Store, bus: Arc<dyn EventBus>) -> 
         files_dir: cfg.data_dir.join("files"),
         public_url: cfg.public_url(),
         max_upload_bytes: cfg.max_upload_bytes,
+        visitor_messages_per_minute: cfg.visitor_messages_per_minute,
         ..ServiceConfig::default()
     };
     Services::new(store, bus, svc_cfg)
@@ -154,14 +155,17 @@ pub async fn start(cfg: &Config) -> Result<Server, StartError> {
     }
     let cfg = &effective;
     let services = services_with_bus(cfg, store, bus);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let state = AppState {
         svc: services.clone(),
         cfg: Arc::new(HttpConfig {
             json_body_limit: cfg.max_body_bytes,
             secure_cookies: cfg.public_url().starts_with("https://"),
             trust_proxy: cfg.trust_proxy,
+            ws_heartbeat: std::time::Duration::from_secs(cfg.ws_heartbeat_secs),
         }),
         metrics: metrics_handle(),
+        shutdown: stop_rx,
     };
     let app = parley_http::app(state);
     let (tx, rx) = oneshot::channel::<()>();
@@ -172,10 +176,16 @@ pub async fn start(cfg: &Config) -> Result<Server, StartError> {
         )
         .with_graceful_shutdown(async move {
             let _ = rx.await;
+            // WebSockets are not requests the server waits for: tell them to close.
+            let _ = stop_tx.send(true);
         })
         .await
     });
-    let workers = vec![services.spawn_snooze_worker(std::time::Duration::from_secs(30))];
+    let retention = std::time::Duration::from_secs(u64::from(cfg.event_retention_days) * 86_400);
+    let workers = vec![
+        services.spawn_snooze_worker(std::time::Duration::from_secs(30)),
+        services.spawn_event_pruner(retention),
+    ];
     Ok(Server {
         addr,
         services,

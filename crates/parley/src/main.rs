@@ -69,6 +69,15 @@ struct Settings {
     /// Behind a reverse proxy: client address from the last X-Forwarded-For hop (for rate limits) [default: false] [env: PARLEY_TRUST_PROXY]
     #[arg(long, global = true, value_name = "BOOL")]
     trust_proxy: Option<bool>,
+    /// Seconds between WebSocket pings; silent for two intervals = closed [default: 25] [env: PARLEY_WS_HEARTBEAT_SECS]
+    #[arg(long, global = true, value_name = "SECS")]
+    ws_heartbeat_secs: Option<u64>,
+    /// Messages one visitor may send per minute [default: 60] [env: PARLEY_VISITOR_MESSAGES_PER_MINUTE]
+    #[arg(long, global = true, value_name = "N")]
+    visitor_messages_per_minute: Option<u32>,
+    /// Days the event log keeps events for reconnecting clients [default: 7] [env: PARLEY_EVENT_RETENTION_DAYS]
+    #[arg(long, global = true, value_name = "DAYS")]
+    event_retention_days: Option<u32>,
 }
 
 const EXAMPLES: &str = "\
@@ -152,6 +161,15 @@ fn apply_flags(cfg: &mut Config, s: Settings) {
     }
     if let Some(v) = s.trust_proxy {
         cfg.trust_proxy = v;
+    }
+    if let Some(v) = s.ws_heartbeat_secs {
+        cfg.ws_heartbeat_secs = v;
+    }
+    if let Some(v) = s.visitor_messages_per_minute {
+        cfg.visitor_messages_per_minute = v;
+    }
+    if let Some(v) = s.event_retention_days {
+        cfg.event_retention_days = v;
     }
 }
 

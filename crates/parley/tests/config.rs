@@ -153,6 +153,9 @@ max_body_bytes = 65536
 max_upload_bytes = 1048576
 db_max_connections = 4
 trust_proxy = true
+ws_heartbeat_secs = 10
+visitor_messages_per_minute = 120
+event_retention_days = 3
 "#;
     for key in KEYS {
         assert!(

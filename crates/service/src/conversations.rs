@@ -899,7 +899,8 @@ impl Services {
             .conversation_view(after.account_id, after.display_id)
             .await?;
         if before.priority != after.priority {
-            self.publish_conversation("conversation.updated", &after, &view);
+            self.publish_conversation("conversation.updated", &after, &view)
+                .await;
         }
         Ok(view)
     }
@@ -1047,15 +1048,44 @@ impl Services {
     /// Marks the conversation seen by the calling agent.
     pub async fn agent_seen(&self, ctx: &AccountCtx, display_id: i64) -> Result<ConversationView> {
         let c = self.visible_conversation(ctx, display_id).await?;
-        self.store.touch_agent_last_seen(c.id, ctx.user_id).await?;
+        let after = self.store.touch_agent_last_seen(c.id, ctx.user_id).await?;
+        self.emit_read(
+            &after,
+            serde_json::json!({"id": ctx.user_id, "name": ctx.user_name, "type": "user"}),
+            after.agent_last_seen_at,
+        );
         self.conversation_view(c.account_id, c.display_id).await
     }
 
     /// Marks the conversation seen by the visitor.
     pub async fn public_seen(&self, ident: &PublicIdentity, display_id: i64) -> Result<()> {
         let c = self.public_conversation_row(ident, display_id).await?;
-        self.store.touch_contact_last_seen(c.id).await?;
+        let after = self.store.touch_contact_last_seen(c.id).await?;
+        self.emit_read(
+            &after,
+            serde_json::json!({"id": ident.contact_id, "type": "contact"}),
+            after.contact_last_seen_at,
+        );
         Ok(())
+    }
+
+    /// A read receipt: who has now seen the conversation up to when. Not stored as an
+    /// event (the last-seen times are on the conversation).
+    fn emit_read(&self, c: &ConversationRow, who: Value, seen_at_ms: Option<i64>) {
+        self.emit_ephemeral(Event {
+            account_id: c.account_id,
+            name: "conversation.read".into(),
+            conversation_id: Some(c.id),
+            inbox_id: Some(c.inbox_id),
+            contact_id: Some(c.contact_id),
+            public: true,
+            cursor: None,
+            data: serde_json::json!({
+                "conversation": {"id": c.display_id, "inbox_id": c.inbox_id},
+                "user": who,
+                "last_seen_at": seen_at_ms.map(|ms| ms / 1000),
+            }),
+        });
     }
 
     /// The visitor resolves their conversation (Client API `toggle_status`).
@@ -1082,11 +1112,14 @@ impl Services {
     ) -> Result<()> {
         let c = self.visible_conversation(ctx, display_id).await?;
         let name = typing_event(typing_status)?;
-        self.bus.publish(Event {
+        self.emit_ephemeral(Event {
             account_id: c.account_id,
             name: name.into(),
             conversation_id: Some(c.id),
             inbox_id: Some(c.inbox_id),
+            contact_id: Some(c.contact_id),
+            public: !is_private,
+            cursor: None,
             data: serde_json::json!({
                 "conversation": {"id": c.display_id, "inbox_id": c.inbox_id},
                 "user": {"id": ctx.user_id, "name": ctx.user_name, "type": "user"},
@@ -1105,11 +1138,14 @@ impl Services {
     ) -> Result<()> {
         let c = self.public_conversation_row(ident, display_id).await?;
         let name = typing_event(typing_status)?;
-        self.bus.publish(Event {
+        self.emit_ephemeral(Event {
             account_id: c.account_id,
             name: name.into(),
             conversation_id: Some(c.id),
             inbox_id: Some(c.inbox_id),
+            contact_id: Some(c.contact_id),
+            public: true,
+            cursor: None,
             data: serde_json::json!({
                 "conversation": {"id": c.display_id, "inbox_id": c.inbox_id},
                 "user": {"id": ident.contact_id, "type": "contact"},
@@ -1129,24 +1165,20 @@ impl Services {
         c: &ConversationRow,
     ) -> Result<ConversationView> {
         let view = self.conversation_view(c.account_id, c.display_id).await?;
-        self.publish_conversation(name, c, &view);
+        self.publish_conversation(name, c, &view).await;
         Ok(view)
     }
 
-    pub(crate) fn publish_conversation(
+    /// Stores and publishes conversation event `name` with `view` as its payload.
+    pub(crate) async fn publish_conversation(
         &self,
         name: &str,
         c: &ConversationRow,
         view: &ConversationView,
     ) {
         let data = serde_json::to_value(view).unwrap_or(Value::Null);
-        self.bus.publish(Event {
-            account_id: c.account_id,
-            name: name.into(),
-            conversation_id: Some(c.id),
-            inbox_id: Some(c.inbox_id),
-            data,
-        });
+        self.emit(crate::realtime::conversation_draft(name, c, &data))
+            .await;
     }
 }
 

@@ -16,6 +16,7 @@ pub mod labels;
 pub mod messages;
 pub mod profile;
 pub mod public;
+pub mod realtime;
 pub mod teams;
 
 use std::path::PathBuf;
@@ -44,6 +45,8 @@ pub struct ServiceConfig {
     pub max_upload_bytes: usize,
     /// How long a browser session lives, in milliseconds.
     pub session_ttl_ms: i64,
+    /// Messages a visitor may send per minute (Client API and WebSocket).
+    pub visitor_messages_per_minute: u32,
 }
 
 impl Default for ServiceConfig {
@@ -53,6 +56,7 @@ impl Default for ServiceConfig {
             public_url: "http://127.0.0.1:8080".into(),
             max_upload_bytes: 40 * 1024 * 1024,
             session_ttl_ms: 30 * 24 * 3600 * 1000,
+            visitor_messages_per_minute: 60,
         }
     }
 }
@@ -70,6 +74,8 @@ pub struct Services {
     /// The group-commit writer every message goes through (one transaction and one fsync
     /// per batch; each sender is answered after the commit).
     pub message_writer: parley_store::messages::MessageWriter,
+    /// This node's real-time fan-out (WebSocket subscriptions).
+    pub hub: realtime::Hub,
 }
 
 /// Rate limits of the public Client API. Generous for a person typing, tight for a script.
@@ -82,14 +88,21 @@ pub struct PublicLimits {
     pub messages_per_visitor: ratelimit::RateLimiter,
 }
 
-impl Default for PublicLimits {
-    fn default() -> Self {
+impl PublicLimits {
+    /// The default budgets, with `messages_per_minute` per visitor.
+    pub fn new(messages_per_minute: u32) -> Self {
         let minute = std::time::Duration::from_secs(60);
         Self {
             contacts_per_ip: ratelimit::RateLimiter::new(30, minute),
             conversations_per_visitor: ratelimit::RateLimiter::new(10, minute),
-            messages_per_visitor: ratelimit::RateLimiter::new(60, minute),
+            messages_per_visitor: ratelimit::RateLimiter::new(messages_per_minute.max(1), minute),
         }
+    }
+}
+
+impl Default for PublicLimits {
+    fn default() -> Self {
+        Self::new(60)
     }
 }
 
@@ -99,14 +112,23 @@ impl Services {
             10,
             std::time::Duration::from_secs(15 * 60),
         ));
-        let store_for_writer = store.clone();
+        let base_url = config.public_url.clone();
+        let renderer = move |m: &parley_store::messages::MessageWithAttachments| {
+            let view = messages::render_message(&base_url, m, &messages::Audience::Agent);
+            serde_json::to_string(&view).unwrap_or_else(|_| "null".into())
+        };
+        let message_writer =
+            parley_store::messages::MessageWriter::spawn(store.clone(), 256, Arc::new(renderer));
+        let hub = realtime::Hub::spawn(store.clone(), &bus);
+        let public_limits = Arc::new(PublicLimits::new(config.visitor_messages_per_minute));
         Self {
             store,
             bus,
             config: Arc::new(config),
             login_limiter,
-            public_limits: Arc::default(),
-            message_writer: parley_store::messages::MessageWriter::spawn(store_for_writer, 256),
+            public_limits,
+            message_writer,
+            hub,
         }
     }
 }

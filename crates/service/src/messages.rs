@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 
 use bytes::Bytes;
-use parley_bus::Event;
 use parley_core::{ContentType, ConversationStatus, FileType, MessageType, validate};
 use parley_store::conversations::ConversationRow;
 use parley_store::messages::{
@@ -473,13 +472,15 @@ impl Services {
                 })
             }
             MessageInsert::Created {
-                message_id,
                 before,
                 after,
+                message,
+                event,
+                ..
             } => {
                 metrics::counter!("parley_messages_stored_total").increment(1);
-                let message = self.message_of(conv.id, message_id).await?;
-                self.publish_message("message.created", &after, &message);
+                self.bus.publish(crate::realtime::event_of_row(*event));
+                let message = *message;
                 if before.status != after.status {
                     self.publish_changed("conversation.status_changed", &after)
                         .await?;
@@ -502,16 +503,21 @@ impl Services {
         Ok(())
     }
 
-    fn publish_message(&self, name: &str, conv: &ConversationRow, m: &MessageWithAttachments) {
-        let data =
-            serde_json::to_value(self.message_view(m, &Audience::Agent)).unwrap_or(Value::Null);
-        self.bus.publish(Event {
+    /// Stores and publishes a message event other than `message.created` (which the
+    /// writer stores with the message).
+    async fn emit_message(&self, name: &str, conv: &ConversationRow, m: &MessageWithAttachments) {
+        let data = serde_json::to_string(&self.message_view(m, &Audience::Agent))
+            .unwrap_or_else(|_| "null".into());
+        self.emit(parley_store::events::EventDraft {
             account_id: conv.account_id,
             name: name.into(),
             conversation_id: Some(conv.id),
             inbox_id: Some(conv.inbox_id),
-            data,
-        });
+            contact_id: Some(conv.contact_id),
+            public: m.message.private == 0,
+            payload: data,
+        })
+        .await;
     }
 
     /// An agent (or an API client with an agent's token) posts a message.
@@ -631,7 +637,7 @@ impl Services {
         message_id: i64,
     ) -> Result<MessageView> {
         let updated = self.message_of(conv.id, message_id).await?;
-        self.publish_message("message.updated", conv, &updated);
+        self.emit_message("message.updated", conv, &updated).await;
         Ok(self.message_view(&updated, &Audience::Agent))
     }
 
@@ -827,94 +833,9 @@ impl Services {
         Ok(self.public_message_view(&stored.message, &audience))
     }
 
-    fn attachment_view(&self, a: &AttachmentRow, audience: &Audience) -> AttachmentView {
-        let base = self.config.public_url.trim_end_matches('/');
-        let data_url = match audience {
-            Audience::Agent => format!(
-                "{base}/api/v1/accounts/{}/attachments/{}",
-                a.account_id, a.id
-            ),
-            Audience::Public {
-                inbox_identifier,
-                contact_identifier,
-            } => format!(
-                "{base}/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/attachments/{}",
-                a.id
-            ),
-        };
-        let thumb_url = if a.file_type == FileType::Image.as_str() {
-            data_url.clone()
-        } else {
-            String::new()
-        };
-        AttachmentView {
-            id: a.id,
-            message_id: a.message_id,
-            file_type: a.file_type.clone(),
-            account_id: a.account_id,
-            extension: extension(&a.file_name),
-            data_url,
-            thumb_url,
-            file_size: a.file_size,
-            width: None,
-            height: None,
-            file_name: a.file_name.clone(),
-            content_type: a.content_type.clone(),
-        }
-    }
-
-    fn sender_view(&self, m: &MessageWithAttachments, audience: &Audience) -> Option<SenderView> {
-        let r = &m.message;
-        let id = r.sender_id?;
-        let kind = match r.sender_type.as_deref() {
-            Some("User") => "user",
-            Some("Contact") => "contact",
-            _ => return None,
-        };
-        let avatar = r.sender_avatar_url.clone().unwrap_or_default();
-        Some(SenderView {
-            id,
-            name: r.sender_name.clone(),
-            available_name: r.sender_display_name.clone().or(r.sender_name.clone()),
-            avatar_url: avatar.clone(),
-            thumbnail: avatar,
-            kind,
-            email: match audience {
-                Audience::Agent => r.sender_email.clone(),
-                Audience::Public { .. } => None,
-            },
-        })
-    }
-
     /// Renders a message for agents.
     pub fn message_view(&self, m: &MessageWithAttachments, audience: &Audience) -> MessageView {
-        let r = &m.message;
-        MessageView {
-            id: r.id,
-            content: r.content.clone(),
-            account_id: r.account_id,
-            inbox_id: r.inbox_id,
-            conversation_id: r.display_id,
-            message_type: r.message_type,
-            content_type: r.content_type.clone(),
-            content_attributes: json_obj(&r.content_attributes),
-            additional_attributes: json_obj(&r.additional_attributes),
-            private: r.private != 0,
-            status: r.status.clone(),
-            source_id: r.source_id.clone(),
-            echo_id: r.echo_id.clone(),
-            sender_type: r.sender_type.clone(),
-            sender_id: r.sender_id,
-            sender: self.sender_view(m, audience),
-            external_error: r.external_error.clone(),
-            created_at: secs(r.created_at),
-            updated_at: secs(r.updated_at),
-            attachments: m
-                .attachments
-                .iter()
-                .map(|a| self.attachment_view(a, audience))
-                .collect(),
-        }
+        render_message(&self.config.public_url, m, audience)
     }
 
     /// Renders a message for the visitor.
@@ -923,24 +844,128 @@ impl Services {
         m: &MessageWithAttachments,
         audience: &Audience,
     ) -> PublicMessageView {
-        let r = &m.message;
-        PublicMessageView {
-            id: r.id,
-            content: r.content.clone(),
-            message_type: r.message_type,
-            content_type: r.content_type.clone(),
-            content_attributes: json_obj(&r.content_attributes),
-            status: r.status.clone(),
-            created_at: secs(r.created_at),
-            conversation_id: r.display_id,
-            echo_id: r.echo_id.clone(),
-            attachments: m
-                .attachments
-                .iter()
-                .map(|a| self.attachment_view(a, audience))
-                .collect(),
-            sender: self.sender_view(m, audience),
-        }
+        render_public_message(&self.config.public_url, m, audience)
+    }
+}
+
+fn attachment_view(base_url: &str, a: &AttachmentRow, audience: &Audience) -> AttachmentView {
+    let base = base_url.trim_end_matches('/');
+    let data_url = match audience {
+        Audience::Agent => format!(
+            "{base}/api/v1/accounts/{}/attachments/{}",
+            a.account_id, a.id
+        ),
+        Audience::Public {
+            inbox_identifier,
+            contact_identifier,
+        } => format!(
+            "{base}/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/attachments/{}",
+            a.id
+        ),
+    };
+    let thumb_url = if a.file_type == FileType::Image.as_str() {
+        data_url.clone()
+    } else {
+        String::new()
+    };
+    AttachmentView {
+        id: a.id,
+        message_id: a.message_id,
+        file_type: a.file_type.clone(),
+        account_id: a.account_id,
+        extension: extension(&a.file_name),
+        data_url,
+        thumb_url,
+        file_size: a.file_size,
+        width: None,
+        height: None,
+        file_name: a.file_name.clone(),
+        content_type: a.content_type.clone(),
+    }
+}
+
+fn sender_view(m: &MessageWithAttachments, audience: &Audience) -> Option<SenderView> {
+    let r = &m.message;
+    let id = r.sender_id?;
+    let kind = match r.sender_type.as_deref() {
+        Some("User") => "user",
+        Some("Contact") => "contact",
+        _ => return None,
+    };
+    let avatar = r.sender_avatar_url.clone().unwrap_or_default();
+    Some(SenderView {
+        id,
+        name: r.sender_name.clone(),
+        available_name: r.sender_display_name.clone().or(r.sender_name.clone()),
+        avatar_url: avatar.clone(),
+        thumbnail: avatar,
+        kind,
+        email: match audience {
+            Audience::Agent => r.sender_email.clone(),
+            Audience::Public { .. } => None,
+        },
+    })
+}
+
+/// Renders a message as the Application API serves it; a free function because the
+/// group-commit writer renders each message's event inside its transaction.
+pub fn render_message(
+    base_url: &str,
+    m: &MessageWithAttachments,
+    audience: &Audience,
+) -> MessageView {
+    let r = &m.message;
+    MessageView {
+        id: r.id,
+        content: r.content.clone(),
+        account_id: r.account_id,
+        inbox_id: r.inbox_id,
+        conversation_id: r.display_id,
+        message_type: r.message_type,
+        content_type: r.content_type.clone(),
+        content_attributes: json_obj(&r.content_attributes),
+        additional_attributes: json_obj(&r.additional_attributes),
+        private: r.private != 0,
+        status: r.status.clone(),
+        source_id: r.source_id.clone(),
+        echo_id: r.echo_id.clone(),
+        sender_type: r.sender_type.clone(),
+        sender_id: r.sender_id,
+        sender: sender_view(m, audience),
+        external_error: r.external_error.clone(),
+        created_at: secs(r.created_at),
+        updated_at: secs(r.updated_at),
+        attachments: m
+            .attachments
+            .iter()
+            .map(|a| attachment_view(base_url, a, audience))
+            .collect(),
+    }
+}
+
+/// Renders a message as the Client API serves it to the visitor.
+pub fn render_public_message(
+    base_url: &str,
+    m: &MessageWithAttachments,
+    audience: &Audience,
+) -> PublicMessageView {
+    let r = &m.message;
+    PublicMessageView {
+        id: r.id,
+        content: r.content.clone(),
+        message_type: r.message_type,
+        content_type: r.content_type.clone(),
+        content_attributes: json_obj(&r.content_attributes),
+        status: r.status.clone(),
+        created_at: secs(r.created_at),
+        conversation_id: r.display_id,
+        echo_id: r.echo_id.clone(),
+        attachments: m
+            .attachments
+            .iter()
+            .map(|a| attachment_view(base_url, a, audience))
+            .collect(),
+        sender: sender_view(m, audience),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod agents;
 pub mod canned;
 pub mod contacts;
 pub mod conversations;
+pub mod events;
 pub mod inboxes;
 pub mod labels;
 pub mod messages;

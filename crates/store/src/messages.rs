@@ -12,7 +12,37 @@ use parley_core::now_ms;
 use sqlx::FromRow;
 
 use crate::conversations::{CONVERSATION_COLS, ConversationRow, id_list};
+use crate::events::{EventDraft, EventRow, append_in};
 use crate::{Result, Store, StoreError};
+
+/// Renders a stored message as its `message.created` event payload (the agent-facing JSON
+/// the API serves). The writer calls it inside the message's transaction, so the event is
+/// stored atomically with the message and a reconnecting client can never miss it.
+pub trait MessageRenderer: Send + Sync + 'static {
+    fn render(&self, m: &MessageWithAttachments) -> String;
+}
+
+impl<F> MessageRenderer for F
+where
+    F: Fn(&MessageWithAttachments) -> String + Send + Sync + 'static,
+{
+    fn render(&self, m: &MessageWithAttachments) -> String {
+        self(m)
+    }
+}
+
+/// The payload of messages stored without the service's renderer ([`Store::insert_message`]
+/// in tests and tools): ids only.
+struct MinimalRenderer;
+
+impl MessageRenderer for MinimalRenderer {
+    fn render(&self, m: &MessageWithAttachments) -> String {
+        format!(
+            "{{\"id\":{},\"conversation_id\":{}}}",
+            m.message.id, m.message.display_id
+        )
+    }
+}
 
 /// A stored message with what rendering needs: the conversation's `display_id` and the
 /// sender's name and avatar (a user or a contact, by `sender_type`).
@@ -181,6 +211,10 @@ pub enum MessageInsert {
         message_id: i64,
         before: Box<ConversationRow>,
         after: Box<ConversationRow>,
+        /// The stored message as read back inside its transaction.
+        message: Box<MessageWithAttachments>,
+        /// Its `message.created` event, stored in the same transaction.
+        event: Box<EventRow>,
     },
     /// A message with the same `echo_id` (same conversation) or `source_id` (same inbox)
     /// already exists; nothing was written.
@@ -251,9 +285,10 @@ impl Store {
         fx: ConversationEffects,
     ) -> Result<MessageInsert> {
         let mut tx = self.writer().begin().await?;
-        let out = insert_in(&mut tx, m, fx).await?;
-        tx.commit().await?;
-        Ok(out)
+        let mut out = write_batch_in(&mut tx, &[(m, fx)], &MinimalRenderer).await?;
+        finish(tx, &out).await?;
+        out.pop()
+            .unwrap_or_else(|| Err(StoreError::Corrupt("empty batch result".into())))
     }
 
     /// One message by id, scoped to its conversation (internal id).
@@ -434,13 +469,27 @@ impl Store {
     }
 }
 
+/// What [`insert_in`] did, before the batch reads its messages back and stores their events.
+enum Inserted {
+    Created {
+        message_id: i64,
+        before: Box<ConversationRow>,
+        after: Box<ConversationRow>,
+        /// Written by the contact (their last activity time moves).
+        incoming: bool,
+    },
+    Duplicate {
+        message_id: i64,
+    },
+}
+
 /// Stores one message with its effects on `conn`, which is inside a transaction (or a
 /// savepoint of the group-commit writer's batch transaction); the caller commits.
 async fn insert_in(
     conn: &mut sqlx::AnyConnection,
     m: &NewMessage,
     fx: ConversationEffects,
-) -> Result<MessageInsert> {
+) -> Result<Inserted> {
     let now = now_ms();
     if let Some(src) = &m.source_id {
         let row: Option<(i64, i64)> = sqlx::query_as(
@@ -452,7 +501,7 @@ async fn insert_in(
         .await?;
         if let Some((id, conv)) = row {
             if conv == m.conversation_id {
-                return Ok(MessageInsert::Duplicate { message_id: id });
+                return Ok(Inserted::Duplicate { message_id: id });
             }
             return Err(StoreError::Conflict("messages_source".into()));
         }
@@ -490,7 +539,7 @@ async fn insert_in(
                 .bind(m.echo_id.clone())
                 .fetch_one(&mut *conn)
                 .await?;
-        return Ok(MessageInsert::Duplicate { message_id: id });
+        return Ok(Inserted::Duplicate { message_id: id });
     };
     for a in &m.attachments {
         sqlx::query(
@@ -508,47 +557,215 @@ async fn insert_in(
         .execute(&mut *conn)
         .await?;
     }
-    let sel = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
-    let before = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sel))
-        .bind(m.conversation_id)
-        .fetch_one(&mut *conn)
-        .await?;
     let waiting = match fx.waiting {
         Waiting::Keep => 0i64,
         Waiting::Start => 1,
         Waiting::Stop => 2,
     };
+    // One statement for the bookkeeping. It leaves the status alone, so what it returns is
+    // also the status before the message; reopening (rare) is a second statement.
     let upd = format!(
         "UPDATE conversations SET last_activity_at = $2, updated_at = $2,
             first_reply_created_at = CASE WHEN $3 = 1 AND first_reply_created_at IS NULL THEN $2
                                           ELSE first_reply_created_at END,
             waiting_since = CASE WHEN $4 = 1 THEN COALESCE(waiting_since, $2)
-                                 WHEN $4 = 2 THEN NULL ELSE waiting_since END,
-            snoozed_until = CASE WHEN $5 = 1 AND status IN ('resolved', 'snoozed') THEN NULL ELSE snoozed_until END,
-            status = CASE WHEN $5 = 1 AND status IN ('resolved', 'snoozed') THEN 'open' ELSE status END
+                                 WHEN $4 = 2 THEN NULL ELSE waiting_since END
          WHERE id = $1 RETURNING {CONVERSATION_COLS}"
     );
-    let after = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(upd))
+    let before = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(upd))
         .bind(m.conversation_id)
         .bind(now)
         .bind(i64::from(fx.first_reply))
         .bind(waiting)
-        .bind(i64::from(fx.reopen))
         .fetch_one(&mut *conn)
         .await?;
-    if fx.waiting == Waiting::Start {
-        // The contact just wrote: the contact list sorts and filters by this.
-        sqlx::query("UPDATE contacts SET last_activity_at = $2 WHERE id = $1")
-            .bind(after.contact_id)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(MessageInsert::Created {
+    let after = if fx.reopen && matches!(before.status.as_str(), "resolved" | "snoozed") {
+        let reopen = format!(
+            "UPDATE conversations SET status = 'open', snoozed_until = NULL
+             WHERE id = $1 RETURNING {CONVERSATION_COLS}"
+        );
+        sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(reopen))
+            .bind(m.conversation_id)
+            .fetch_one(&mut *conn)
+            .await?
+    } else {
+        before.clone()
+    };
+    Ok(Inserted::Created {
         message_id,
         before: Box::new(before),
         after: Box::new(after),
+        incoming: fx.waiting == Waiting::Start,
     })
+}
+
+/// Stores a batch on `conn` (one open transaction), optimistically without savepoints: any
+/// failure fails the call, and the writer then redoes the batch with a savepoint per message
+/// ([`write_batch_isolated`]) so the bad message fails alone. Then it reads the created messages back in one query, renders
+/// their events and appends them (last, so the per-account counter rows are locked only
+/// until the caller's commit). Results come back in input order.
+async fn write_batch_in(
+    conn: &mut sqlx::AnyConnection,
+    batch: &[(&NewMessage, ConversationEffects)],
+    renderer: &dyn MessageRenderer,
+) -> Result<Vec<Result<MessageInsert>>> {
+    let mut inserted: Vec<Result<Inserted>> = Vec::with_capacity(batch.len());
+    if let [(m, fx)] = batch {
+        // A batch of one is the whole transaction (the caller rolls it back on failure).
+        match insert_in(&mut *conn, m, *fx).await {
+            Ok(r) => inserted.push(Ok(r)),
+            Err(e) => return Ok(vec![Err(e)]),
+        }
+    } else {
+        for (m, fx) in batch {
+            // Optimistic: no savepoints (two statements less per message). A failing
+            // statement poisons the transaction, so the caller retries the batch with one
+            // savepoint per message (`write_batch_isolated`).
+            inserted.push(Ok(insert_in(&mut *conn, m, *fx).await?));
+        }
+    }
+    finish_batch_in(conn, inserted, renderer).await
+}
+
+/// The slow path of a batch after a database error: each message in its own savepoint, so
+/// the bad one fails alone.
+async fn write_batch_isolated(
+    conn: &mut sqlx::AnyConnection,
+    batch: &[(&NewMessage, ConversationEffects)],
+    renderer: &dyn MessageRenderer,
+) -> Result<Vec<Result<MessageInsert>>> {
+    use sqlx::Acquire;
+    let mut inserted: Vec<Result<Inserted>> = Vec::with_capacity(batch.len());
+    for (m, fx) in batch {
+        let mut sp = (&mut *conn).begin().await?;
+        match insert_in(&mut sp, m, *fx).await {
+            Ok(r) => {
+                sp.commit().await?;
+                inserted.push(Ok(r));
+            }
+            Err(e) => {
+                sp.rollback().await?;
+                inserted.push(Err(e));
+            }
+        }
+    }
+    finish_batch_in(conn, inserted, renderer).await
+}
+
+/// The batch's shared work after its inserts: contacts' activity times, the read-back of
+/// the new messages, their events.
+async fn finish_batch_in(
+    conn: &mut sqlx::AnyConnection,
+    inserted: Vec<Result<Inserted>>,
+    renderer: &dyn MessageRenderer,
+) -> Result<Vec<Result<MessageInsert>>> {
+    // Contacts who just wrote: the contact list sorts and filters by this. One statement
+    // for the batch.
+    let writers: Vec<i64> = inserted
+        .iter()
+        .filter_map(|r| match r {
+            Ok(Inserted::Created {
+                after,
+                incoming: true,
+                ..
+            }) => Some(after.contact_id),
+            _ => None,
+        })
+        .collect();
+    if !writers.is_empty() {
+        let sql = format!(
+            "UPDATE contacts SET last_activity_at = $1 WHERE id IN ({})",
+            id_list(&writers)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now_ms())
+            .execute(&mut *conn)
+            .await?;
+    }
+    let ids: Vec<i64> = inserted
+        .iter()
+        .filter_map(|r| match r {
+            Ok(Inserted::Created { message_id, .. }) => Some(*message_id),
+            _ => None,
+        })
+        .collect();
+    let mut stored: std::collections::HashMap<i64, MessageWithAttachments> =
+        std::collections::HashMap::with_capacity(ids.len());
+    if !ids.is_empty() {
+        let sql = format!(
+            "{MESSAGE_SELECT} WHERE m.id IN ({}) ORDER BY m.id, a.id",
+            id_list(&ids)
+        );
+        let rows = sqlx::query_as::<_, JoinedRow>(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut *conn)
+            .await?;
+        for m in group(rows) {
+            stored.insert(m.message.id, m);
+        }
+    }
+    let mut drafts = Vec::with_capacity(ids.len());
+    for r in &inserted {
+        if let Ok(Inserted::Created {
+            message_id, after, ..
+        }) = r
+        {
+            let m = stored
+                .get(message_id)
+                .ok_or_else(|| StoreError::Corrupt("stored message not found".into()))?;
+            drafts.push(EventDraft {
+                account_id: m.message.account_id,
+                name: "message.created".into(),
+                conversation_id: Some(m.message.conversation_id),
+                inbox_id: Some(m.message.inbox_id),
+                contact_id: Some(after.contact_id),
+                public: m.message.private == 0,
+                payload: renderer.render(m),
+            });
+        }
+    }
+    let mut events = append_in(&mut *conn, drafts).await?.into_iter();
+    let mut out = Vec::with_capacity(inserted.len());
+    for r in inserted {
+        out.push(match r {
+            Err(e) => Err(e),
+            Ok(Inserted::Duplicate { message_id }) => Ok(MessageInsert::Duplicate { message_id }),
+            Ok(Inserted::Created {
+                message_id,
+                before,
+                after,
+                ..
+            }) => {
+                let message = stored
+                    .remove(&message_id)
+                    .ok_or_else(|| StoreError::Corrupt("stored message not found".into()))?;
+                let event = events
+                    .next()
+                    .ok_or_else(|| StoreError::Corrupt("event count mismatch".into()))?;
+                Ok(MessageInsert::Created {
+                    message_id,
+                    before,
+                    after,
+                    message: Box::new(message),
+                    event: Box::new(event),
+                })
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// Commits a batch's transaction, or rolls it back when no message of it succeeded (a
+/// failed statement outside a savepoint leaves a PostgreSQL transaction unusable).
+async fn finish(
+    tx: sqlx::Transaction<'_, sqlx::Any>,
+    results: &[Result<MessageInsert>],
+) -> Result<()> {
+    if results.iter().all(|r| r.is_err()) {
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+    }
+    Ok(())
 }
 
 /// One message waiting for the group-commit writer.
@@ -563,10 +780,10 @@ struct WriteJob {
 /// Why: a durable commit costs one fsync (a few hundred per second on ordinary disks), so
 /// one transaction per message caps throughput there. The writer takes every message that
 /// is waiting when it is ready, stores the whole batch in one transaction — each message
-/// in its own savepoint, so one bad message fails alone — commits once, and only then
-/// answers each sender. It never waits to fill a batch: under light load a batch is one
-/// message and costs what a direct insert costs; under heavy load batches grow by
-/// themselves while the previous commit is in flight.
+/// in its own savepoint, so one bad message fails alone — together with the messages'
+/// events, commits once, and only then answers each sender. It never waits to fill a
+/// batch: under light load a batch is one message and costs what a direct insert costs;
+/// under heavy load batches grow by themselves while the previous commit is in flight.
 #[derive(Clone)]
 pub struct MessageWriter {
     jobs: tokio::sync::mpsc::Sender<WriteJob>,
@@ -575,11 +792,16 @@ pub struct MessageWriter {
 
 impl MessageWriter {
     /// Starts the writer task over `store`; it ends when the last handle is dropped.
-    /// `max_batch` bounds a transaction (and the work lost to one failed commit).
-    pub fn spawn(store: Store, max_batch: usize) -> MessageWriter {
+    /// `max_batch` bounds a transaction (and the work lost to one failed commit);
+    /// `renderer` makes each message's event payload inside its transaction.
+    pub fn spawn(
+        store: Store,
+        max_batch: usize,
+        renderer: std::sync::Arc<dyn MessageRenderer>,
+    ) -> MessageWriter {
         let max_batch = max_batch.max(1);
         let (jobs, rx) = tokio::sync::mpsc::channel(max_batch * 4);
-        tokio::spawn(write_loop(store.clone(), rx, max_batch));
+        tokio::spawn(write_loop(store.clone(), rx, max_batch, renderer));
         MessageWriter { jobs, store }
     }
 
@@ -602,7 +824,12 @@ impl MessageWriter {
     }
 }
 
-async fn write_loop(store: Store, mut rx: tokio::sync::mpsc::Receiver<WriteJob>, max_batch: usize) {
+async fn write_loop(
+    store: Store,
+    mut rx: tokio::sync::mpsc::Receiver<WriteJob>,
+    max_batch: usize,
+    renderer: std::sync::Arc<dyn MessageRenderer>,
+) {
     use tracing::Instrument;
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -612,36 +839,44 @@ async fn write_loop(store: Store, mut rx: tokio::sync::mpsc::Receiver<WriteJob>,
                 Err(_) => break,
             }
         }
-        let span = tracing::debug_span!("message_batch", size = batch.len());
-        commit_batch(&store, batch).instrument(span).await;
+        metrics::histogram!("parley_message_batch_size").record(batch.len() as f64);
+        let span = tracing::debug_span!("job", name = "message_batch", size = batch.len());
+        commit_batch(&store, batch, renderer.as_ref())
+            .instrument(span)
+            .await;
     }
 }
 
 /// Stores a batch in one transaction and answers every sender after the commit.
-async fn commit_batch(store: &Store, batch: Vec<WriteJob>) {
-    use sqlx::Acquire;
-    let mut results: Vec<Result<MessageInsert>> = Vec::with_capacity(batch.len());
-    let outcome: Result<()> = async {
+async fn commit_batch(store: &Store, mut batch: Vec<WriteJob>, renderer: &dyn MessageRenderer) {
+    // Conversation rows are locked in ascending id order, so two nodes' writers cannot
+    // deadlock on them (a stable sort keeps each conversation's messages in arrival order).
+    batch.sort_by_key(|j| j.message.conversation_id);
+    let items: Vec<(&NewMessage, ConversationEffects)> =
+        batch.iter().map(|j| (&j.message, j.effects)).collect();
+    let outcome: Result<Vec<Result<MessageInsert>>> = async {
         let mut tx = store.writer().begin().await?;
-        for job in &batch {
-            let mut sp = (&mut *tx).begin().await?;
-            match insert_in(&mut sp, &job.message, job.effects).await {
-                Ok(r) => {
-                    sp.commit().await?;
-                    results.push(Ok(r));
-                }
-                Err(e) => {
-                    sp.rollback().await?;
-                    results.push(Err(e));
-                }
+        match write_batch_in(&mut tx, &items, renderer).await {
+            Ok(results) => {
+                finish(tx, &results).await?;
+                Ok(results)
             }
+            Err(e) if items.len() > 1 => {
+                // One message failed in the database: redo the batch with a savepoint
+                // per message so only that one fails.
+                tracing::debug!(error = %e, "batch failed; retrying message by message");
+                tx.rollback().await?;
+                let mut tx = store.writer().begin().await?;
+                let results = write_batch_isolated(&mut tx, &items, renderer).await?;
+                finish(tx, &results).await?;
+                Ok(results)
+            }
+            Err(e) => Err(e),
         }
-        tx.commit().await?;
-        Ok(())
     }
     .await;
     match outcome {
-        Ok(()) => {
+        Ok(results) => {
             for (job, r) in batch.into_iter().zip(results) {
                 let _ = job.done.send((r, job.message));
             }

@@ -27,6 +27,7 @@ both_backends!(
     last_messages_labels_and_deletion,
     status_priority_assignee_updates,
     group_commit_writer,
+    event_log_cursors_are_dense_and_scoped,
 );
 
 struct World {
@@ -597,7 +598,13 @@ async fn group_commit_writer(s: &Store) {
     let w = world(s, "A").await;
     let c1 = s.create_conversation(&new_conv(&w)).await.unwrap();
     let c2 = s.create_conversation(&new_conv(&w)).await.unwrap();
-    let writer = MessageWriter::spawn(s.clone(), 16);
+    let render = |m: &parley_store::messages::MessageWithAttachments| {
+        format!(
+            "{{\"content\":{:?}}}",
+            m.message.content.clone().unwrap_or_default()
+        )
+    };
+    let writer = MessageWriter::spawn(s.clone(), 16, std::sync::Arc::new(render));
     let incoming = ConversationEffects {
         first_reply: false,
         waiting: Waiting::Start,
@@ -620,9 +627,23 @@ async fn group_commit_writer(s: &Store) {
         }));
     }
     let (mut created_n, mut dup_n, mut failed) = (0, 0, Vec::new());
+    let mut cursors = Vec::new();
     for t in tasks {
         match t.await.unwrap() {
-            (_, Ok(MessageInsert::Created { .. })) => created_n += 1,
+            (_, Ok(MessageInsert::Created { message, event, .. })) => {
+                created_n += 1;
+                // The event was stored with the message, rendered by the writer's renderer.
+                assert_eq!(event.name, "message.created");
+                assert_eq!(event.conversation_id, Some(message.message.conversation_id));
+                assert_eq!(
+                    event.payload,
+                    format!(
+                        "{{\"content\":{:?}}}",
+                        message.message.content.clone().unwrap()
+                    )
+                );
+                cursors.push(event.seq);
+            }
             (_, Ok(MessageInsert::Duplicate { .. })) => dup_n += 1,
             (i, Err(_)) => failed.push(i),
         }
@@ -633,6 +654,10 @@ async fn group_commit_writer(s: &Store) {
     assert_eq!(created_n + dup_n, 59);
     // Echo ids e0..e14, each used by two senders per conversation.
     assert_eq!(stored, 30);
+    // One cursor per stored message, dense from 1: no duplicates, no holes.
+    cursors.sort_unstable();
+    assert_eq!(cursors, (1..=30).collect::<Vec<i64>>());
+    assert_eq!(s.event_head(w.account).await.unwrap(), 30);
     let after = s
         .conversation(w.account, c1.display_id)
         .await
@@ -649,4 +674,122 @@ async fn group_commit_writer(s: &Store) {
         writer.insert(again, incoming).await.unwrap(),
         MessageInsert::Duplicate { .. }
     ));
+}
+
+async fn event_log_cursors_are_dense_and_scoped(s: &Store) {
+    use parley_store::events::{EventDraft, EventScope};
+    let a = world(s, "A").await;
+    let b = world(s, "B").await;
+    let draft = |w: &World, name: &str, inbox: i64, contact: i64, public: bool| EventDraft {
+        account_id: w.account,
+        name: name.into(),
+        conversation_id: Some(1),
+        inbox_id: Some(inbox),
+        contact_id: Some(contact),
+        public,
+        payload: format!("{{\"n\":\"{name}\"}}"),
+    };
+    assert_eq!(s.event_head(a.account).await.unwrap(), 0);
+    assert_eq!(s.oldest_event(a.account).await.unwrap(), None);
+    // Concurrent appends in two accounts: each account's cursors are 1..=n, no gaps.
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let s = s.clone();
+        let d = if i % 2 == 0 {
+            draft(&a, &format!("e{i}"), a.inbox, a.contact, i % 4 == 0)
+        } else {
+            draft(&b, &format!("e{i}"), b.inbox, b.contact, true)
+        };
+        tasks.push(tokio::spawn(
+            async move { s.append_event(d).await.unwrap() },
+        ));
+    }
+    let mut seqs_a = Vec::new();
+    for t in tasks {
+        let row = t.await.unwrap();
+        if row.account_id == a.account {
+            seqs_a.push(row.seq);
+        }
+    }
+    seqs_a.sort_unstable();
+    assert_eq!(seqs_a, (1..=20).collect::<Vec<i64>>());
+    assert_eq!(s.event_head(a.account).await.unwrap(), 20);
+    assert_eq!(s.event_head(b.account).await.unwrap(), 20);
+    assert_eq!(s.oldest_event(a.account).await.unwrap(), Some(1));
+
+    // Account scope: in cursor order, paged by `after`, bounded by `until`.
+    let all = s
+        .events_after(a.account, &EventScope::Account, 0, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=20).collect::<Vec<_>>()
+    );
+    assert!(all.iter().all(|e| e.account_id == a.account));
+    let page = s
+        .events_after(a.account, &EventScope::Account, 5, Some(9), 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![6, 7, 8]
+    );
+    let limited = s
+        .events_after(a.account, &EventScope::Account, 0, None, 3)
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 3);
+
+    // Inbox scope: only the listed inboxes; an empty list sees nothing.
+    let mine = s
+        .events_after(a.account, &EventScope::Inboxes(vec![a.inbox]), 0, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 20);
+    let other = s
+        .events_after(a.account, &EventScope::Inboxes(vec![b.inbox]), 0, None, 100)
+        .await
+        .unwrap();
+    assert!(
+        other.is_empty(),
+        "another account's inbox id sees nothing in this account"
+    );
+    assert!(
+        s.events_after(a.account, &EventScope::Inboxes(vec![]), 0, None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Visitor scope: public events of that contact in that inbox only.
+    let visitor = EventScope::Visitor {
+        contact_id: a.contact,
+        inbox_id: a.inbox,
+    };
+    let seen = s
+        .events_after(a.account, &visitor, 0, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(seen.len(), 10, "only the public half");
+    assert!(seen.iter().all(|e| e.public == 1));
+    let wrong_inbox = EventScope::Visitor {
+        contact_id: a.contact,
+        inbox_id: b.inbox,
+    };
+    assert!(
+        s.events_after(a.account, &wrong_inbox, 0, None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Pruning removes old events but never resets the counter.
+    assert_eq!(s.prune_events(parley_core::now_ms() + 1).await.unwrap(), 40);
+    assert_eq!(s.oldest_event(a.account).await.unwrap(), None);
+    let next = s
+        .append_event(draft(&a, "after-prune", a.inbox, a.contact, true))
+        .await
+        .unwrap();
+    assert_eq!(next.seq, 21);
 }

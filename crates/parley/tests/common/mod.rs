@@ -5,6 +5,8 @@
 //! Use [`both_backends!`] to run one async test function against both backends.
 #![allow(dead_code)]
 
+pub mod ws;
+
 use parley::{Config, Server};
 use parley_core::Role;
 use parley_store::users::NewUser;

@@ -1,0 +1,577 @@
+//! The WebSocket endpoints of agents and visitors (docs/realtime.md): authentication before
+//! the upgrade, replay of missed events from a cursor, then live events from the node's hub,
+//! with heartbeats and a bounded queue per connection.
+//!
+//! Why one task per connection and small buffers: a node must hold ~19,000 idle sockets in
+//! well under 200 MB, so a connection owns one future (no reader/writer task pair), a 4 KiB
+//! read buffer instead of tungstenite's 128 KiB default, and shares each event's rendered
+//! frame with every other agent connection instead of serialising it again.
+
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Response;
+use axum::routing::get;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use parley_service::AccountCtx;
+use parley_service::messages::{Audience, CreateMessage};
+use parley_service::realtime::{Delivery, PAGE, Replay, Subscription, Viewer};
+use parley_service::store::public::PublicIdentity;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::Instrument;
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::Query;
+
+/// Largest text frame a client may send.
+const MAX_FRAME: usize = 64 * 1024;
+/// Client requests (sends, typing, read) a connection may have in flight at once; beyond
+/// it the server stops reading that socket until one finishes.
+const MAX_IN_FLIGHT: usize = 32;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/accounts/{account_id}/realtime", get(agent_socket))
+        .route("/public/api/v1/realtime", get(visitor_socket))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentParams {
+    cursor: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VisitorParams {
+    pubsub_token: String,
+    cursor: Option<i64>,
+}
+
+/// An agent authenticated for a WebSocket: like `Acct`, and when the credential is the
+/// session cookie the `Origin` must be Parley's own (a page on another site could
+/// otherwise open a socket with the operator's cookie).
+struct WsAgent(AccountCtx);
+
+impl FromRequestParts<AppState> for WsAgent {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let account = crate::auth::Acct::from_request_parts(parts, state).await?;
+        let auth = Auth::from_request_parts(parts, state).await?;
+        if auth.session.is_some() && !crate::auth::same_origin(parts) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "a cookie-authenticated WebSocket must come from Parley's own origin",
+            ));
+        }
+        Ok(WsAgent(account.0))
+    }
+}
+
+fn upgrade(
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Result<WebSocketUpgrade, ApiError> {
+    let ws = ws.map_err(|_| {
+        ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "upgrade_required",
+            "this endpoint speaks WebSocket only",
+        )
+    })?;
+    Ok(ws
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(1024 * 1024)
+        .max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME))
+}
+
+fn check_cursor(cursor: Option<i64>) -> Result<(), ApiError> {
+    if cursor.is_some_and(|c| c < 0) {
+        let mut e = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            "cursor must not be negative",
+        );
+        e.field = Some("cursor".into());
+        return Err(e);
+    }
+    Ok(())
+}
+
+async fn agent_socket(
+    State(st): State<AppState>,
+    WsAgent(ctx): WsAgent,
+    Query(p): Query<AgentParams>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    check_cursor(p.cursor)?;
+    let ws = upgrade(ws)?;
+    let viewer = st.svc.agent_viewer(&ctx).await?;
+    let sub = st.svc.hub.subscribe(ctx.account_id, viewer).await?;
+    let span = tracing::info_span!(
+        "websocket",
+        side = "agent",
+        account_id = ctx.account_id,
+        user_id = ctx.user_id
+    );
+    let side = Side::Agent(ctx);
+    Ok(ws.on_upgrade(move |socket| {
+        Connection::new(st, side, sub, socket, p.cursor)
+            .run()
+            .instrument(span)
+    }))
+}
+
+async fn visitor_socket(
+    State(st): State<AppState>,
+    Query(p): Query<VisitorParams>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    check_cursor(p.cursor)?;
+    let token = p.pubsub_token.trim();
+    if token.is_empty() || token.len() > 128 {
+        return Err(ApiError::unauthorized());
+    }
+    let ident = st
+        .svc
+        .store
+        .identity_by_pubsub_token(token)
+        .await
+        .map_err(parley_service::ServiceError::from)?
+        .ok_or_else(ApiError::unauthorized)?;
+    let ws = upgrade(ws)?;
+    let audience = st.svc.public_audience(&ident).await?;
+    let viewer = Viewer::Visitor {
+        contact_id: ident.contact_id,
+        inbox_id: ident.inbox_id,
+    };
+    let sub = st.svc.hub.subscribe(ident.account_id, viewer).await?;
+    let span = tracing::info_span!(
+        "websocket",
+        side = "visitor",
+        account_id = ident.account_id,
+        contact_id = ident.contact_id
+    );
+    let side = Side::Visitor { ident, audience };
+    Ok(ws.on_upgrade(move |socket| {
+        Connection::new(st, side, sub, socket, p.cursor)
+            .run()
+            .instrument(span)
+    }))
+}
+
+/// Who is on the other end.
+enum Side {
+    Agent(AccountCtx),
+    Visitor {
+        ident: PublicIdentity,
+        audience: Audience,
+    },
+}
+
+/// A frame from the client.
+#[derive(Deserialize)]
+#[serde(tag = "type")]
+enum ClientFrame {
+    #[serde(rename = "ping")]
+    Ping,
+    #[serde(rename = "message.create")]
+    MessageCreate {
+        conversation_id: i64,
+        content: Option<String>,
+        echo_id: Option<String>,
+        #[serde(default)]
+        private: bool,
+    },
+    #[serde(rename = "typing")]
+    Typing {
+        conversation_id: i64,
+        status: String,
+    },
+    #[serde(rename = "read")]
+    Read { conversation_id: i64 },
+}
+
+/// An answer to a client frame; `None` when there is nothing to say (typing, read).
+type Reply = Pin<Box<dyn Future<Output = Option<String>> + Send>>;
+
+/// Why a connection ends, with the close frame sent for it.
+enum End {
+    /// The peer went away or closed; nothing more to send.
+    Gone,
+    Close(u16, &'static str),
+}
+
+struct Connection {
+    st: AppState,
+    side: Side,
+    sub: Subscription,
+    socket: WebSocket,
+    /// The last cursor sent: replayed and live events at or below it are duplicates.
+    last_sent: i64,
+    cursor: Option<i64>,
+}
+
+impl Connection {
+    fn new(
+        st: AppState,
+        side: Side,
+        sub: Subscription,
+        socket: WebSocket,
+        cursor: Option<i64>,
+    ) -> Self {
+        Self {
+            st,
+            side,
+            sub,
+            socket,
+            last_sent: 0,
+            cursor,
+        }
+    }
+
+    async fn run(mut self) {
+        metrics::gauge!("parley_ws_connections").increment(1.0);
+        let end = match self.replay().await {
+            Ok(()) => self.live().await,
+            Err(end) => end,
+        };
+        if let End::Close(code, reason) = end {
+            let close = Message::Close(Some(CloseFrame {
+                code,
+                reason: Utf8Bytes::from_static(reason),
+            }));
+            // Best effort, and never stuck behind a peer that stopped reading.
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.socket.send(close)).await;
+        }
+        metrics::gauge!("parley_ws_connections").decrement(1.0);
+    }
+
+    fn heartbeat(&self) -> Duration {
+        self.st.cfg.ws_heartbeat
+    }
+
+    async fn send(&mut self, text: String) -> Result<(), End> {
+        self.send_message(Message::Text(text.into())).await
+    }
+
+    /// Sends a frame; a peer that takes longer than two heartbeats to accept it is a slow
+    /// consumer (its TCP window stayed full).
+    async fn send_message(&mut self, m: Message) -> Result<(), End> {
+        let limit = self.heartbeat() * 2;
+        match tokio::time::timeout(limit, self.socket.send(m)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Gone),
+            Err(_) => Err(End::Close(4008, "slow_consumer")),
+        }
+    }
+
+    fn render(&self, d: &Delivery) -> Option<String> {
+        if d.event.cursor.is_none() && self.is_own(&d.event.data) {
+            // Nobody needs their own typing indicator or read receipt echoed back.
+            return None;
+        }
+        match &self.side {
+            Side::Agent(_) => Some(d.agent_frame().to_string()),
+            Side::Visitor { audience, .. } => {
+                d.visitor_frame(&self.st.svc.config.public_url, audience)
+            }
+        }
+    }
+
+    /// Whether an ephemeral event's `user` is this connection's own identity.
+    fn is_own(&self, data: &Value) -> bool {
+        let user = &data["user"];
+        match &self.side {
+            Side::Agent(ctx) => user["type"] == "user" && user["id"] == ctx.user_id,
+            Side::Visitor { ident, .. } => {
+                user["type"] == "contact" && user["id"] == ident.contact_id
+            }
+        }
+    }
+
+    /// Sends what the client missed since its cursor, then `ready`.
+    async fn replay(&mut self) -> Result<(), End> {
+        if let Some(cursor) = self.cursor {
+            self.last_sent = cursor;
+            loop {
+                let page = self
+                    .st
+                    .svc
+                    .replay(self.sub.account_id(), self.sub.viewer(), self.last_sent)
+                    .await;
+                match page {
+                    Ok(Replay::Resync) => {
+                        self.send(
+                            json!({"event": "resync", "reason": "cursor_expired"}).to_string(),
+                        )
+                        .await?;
+                        self.last_sent = 0;
+                        self.cursor = None;
+                        break;
+                    }
+                    Ok(Replay::Events(events)) => {
+                        let n = events.len();
+                        for e in events {
+                            let seq = e.cursor.unwrap_or(0);
+                            let d = Delivery::new(e);
+                            if let Some(text) = self.render(&d) {
+                                self.send(text).await?;
+                            }
+                            self.last_sent = seq;
+                        }
+                        if n < PAGE as usize {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "replay failed");
+                        return Err(End::Close(1011, "replay_failed"));
+                    }
+                }
+            }
+        }
+        let cursor = if self.last_sent > 0 {
+            Value::from(self.last_sent)
+        } else {
+            self.cursor.map_or(Value::Null, Value::from)
+        };
+        self.send(json!({"event": "ready", "cursor": cursor}).to_string())
+            .await
+    }
+
+    async fn live(&mut self) -> End {
+        let heartbeat = self.heartbeat();
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+        let mut last_heard = Instant::now();
+        let mut in_flight: FuturesUnordered<Reply> = FuturesUnordered::new();
+        let mut shutdown = self.st.shutdown.clone();
+        if *shutdown.borrow() {
+            return End::Close(1001, "going_away");
+        }
+        loop {
+            tokio::select! {
+                msg = self.socket.recv(), if in_flight.len() < MAX_IN_FLIGHT => {
+                    last_heard = Instant::now();
+                    match msg {
+                        None => return End::Gone,
+                        // A protocol violation or an oversized frame.
+                        Some(Err(_)) => return End::Close(1002, "protocol_error"),
+                        Some(Ok(Message::Text(t))) => {
+                            if let Some(reply) = self.client_frame(t.as_str()) {
+                                in_flight.push(reply);
+                            }
+                        }
+                        Some(Ok(Message::Binary(_))) => return End::Close(1003, "text_frames_only"),
+                        Some(Ok(Message::Close(_))) => return End::Gone,
+                        Some(Ok(_)) => {}
+                    }
+                }
+                d = self.sub.rx.recv() => match d {
+                    Some(d) => {
+                        if let Some(seq) = d.event.cursor {
+                            if seq <= self.last_sent {
+                                continue;
+                            }
+                            self.last_sent = seq;
+                        }
+                        if let Some(text) = self.render(&d)
+                            && let Err(end) = self.send(text).await
+                        {
+                            return end;
+                        }
+                    }
+                    None if self.sub.overflowed() => return End::Close(4008, "slow_consumer"),
+                    None => return End::Close(1011, "hub_stopped"),
+                },
+                Some(reply) = in_flight.next(), if !in_flight.is_empty() => {
+                    if let Some(text) = reply
+                        && let Err(end) = self.send(text).await
+                    {
+                        return end;
+                    }
+                }
+                _ = tick.tick() => {
+                    if last_heard.elapsed() > heartbeat * 2 {
+                        return End::Close(4000, "heartbeat_timeout");
+                    }
+                    if let Err(end) = self.send_message(Message::Ping(Default::default())).await {
+                        return end;
+                    }
+                }
+                _ = shutdown.changed() => return End::Close(1001, "going_away"),
+            }
+        }
+    }
+
+    /// Handles a client frame: an immediate answer, or a future answering later (sends
+    /// are acknowledged only after the commit).
+    fn client_frame(&mut self, text: &str) -> Option<Reply> {
+        let parsed: ClientFrame = match serde_json::from_str(text) {
+            Ok(f) => f,
+            Err(e) => {
+                let echo = serde_json::from_str::<Value>(text)
+                    .ok()
+                    .and_then(|v| v.get("echo_id").cloned())
+                    .unwrap_or(Value::Null);
+                let reply = error_frame(echo, "invalid_request", &e.to_string(), None);
+                return Some(Box::pin(async move { Some(reply) }));
+            }
+        };
+        let svc = self.st.svc.clone();
+        match (parsed, &self.side) {
+            (ClientFrame::Ping, _) => Some(Box::pin(async {
+                Some(json!({"event": "pong"}).to_string())
+            })),
+            (
+                ClientFrame::MessageCreate {
+                    conversation_id,
+                    content,
+                    echo_id,
+                    private,
+                },
+                Side::Agent(ctx),
+            ) => {
+                let ctx = ctx.clone();
+                Some(Box::pin(async move {
+                    let echo = echo_id.clone();
+                    let req = CreateMessage {
+                        content,
+                        message_type: None,
+                        private: Some(private),
+                        content_type: None,
+                        content_attributes: None,
+                        echo_id,
+                        source_id: None,
+                        uploads: Vec::new(),
+                    };
+                    Some(
+                        match svc.agent_create_message(&ctx, conversation_id, req).await {
+                            Ok(m) => ack(echo, &m),
+                            Err(e) => service_error(echo, e),
+                        },
+                    )
+                }))
+            }
+            (
+                ClientFrame::MessageCreate {
+                    conversation_id,
+                    content,
+                    echo_id,
+                    private,
+                },
+                Side::Visitor { ident, .. },
+            ) => {
+                let ident = ident.clone();
+                Some(Box::pin(async move {
+                    let echo = echo_id.clone();
+                    if private {
+                        return Some(error_frame(
+                            echo.map_or(Value::Null, Value::from),
+                            "invalid_field",
+                            "visitors cannot send private notes",
+                            Some("private"),
+                        ));
+                    }
+                    Some(
+                        match svc
+                            .public_create_message(
+                                &ident,
+                                conversation_id,
+                                content,
+                                echo_id,
+                                Vec::new(),
+                            )
+                            .await
+                        {
+                            Ok(m) => ack(echo, &m),
+                            Err(e) => service_error(echo, e),
+                        },
+                    )
+                }))
+            }
+            (
+                ClientFrame::Typing {
+                    conversation_id,
+                    status,
+                },
+                side,
+            ) => {
+                let side = side_ref(side);
+                Some(Box::pin(async move {
+                    let r = match &side {
+                        SideRef::Agent(ctx) => {
+                            svc.agent_typing(ctx, conversation_id, &status, false).await
+                        }
+                        SideRef::Visitor(ident) => {
+                            svc.public_typing(ident, conversation_id, &status).await
+                        }
+                    };
+                    r.err().map(|e| service_error(None, e))
+                }))
+            }
+            (ClientFrame::Read { conversation_id }, side) => {
+                let side = side_ref(side);
+                Some(Box::pin(async move {
+                    let r = match &side {
+                        SideRef::Agent(ctx) => {
+                            svc.agent_seen(ctx, conversation_id).await.map(|_| ())
+                        }
+                        SideRef::Visitor(ident) => svc.public_seen(ident, conversation_id).await,
+                    };
+                    r.err().map(|e| service_error(None, e))
+                }))
+            }
+        }
+    }
+}
+
+/// An owned copy of the side's identity, for a reply future.
+enum SideRef {
+    Agent(AccountCtx),
+    Visitor(PublicIdentity),
+}
+
+fn side_ref(side: &Side) -> SideRef {
+    match side {
+        Side::Agent(ctx) => SideRef::Agent(ctx.clone()),
+        Side::Visitor { ident, .. } => SideRef::Visitor(ident.clone()),
+    }
+}
+
+fn ack<T: serde::Serialize>(echo_id: Option<String>, m: &T) -> String {
+    json!({"event": "message.ack", "echo_id": echo_id, "data": m}).to_string()
+}
+
+fn service_error(echo_id: Option<String>, e: parley_service::ServiceError) -> String {
+    let api = ApiError::from(e);
+    error_frame(
+        echo_id.map_or(Value::Null, Value::from),
+        api.code,
+        &api.message,
+        api.field.as_deref(),
+    )
+}
+
+fn error_frame(echo_id: Value, code: &str, message: &str, field: Option<&str>) -> String {
+    let mut error = json!({"code": code, "message": message});
+    if let Some(f) = field {
+        error["field"] = Value::from(f);
+    }
+    json!({"event": "error", "echo_id": echo_id, "error": error}).to_string()
+}

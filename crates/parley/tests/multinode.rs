@@ -1,0 +1,129 @@
+//! Two `parley serve` nodes on one PostgreSQL database, sharing events over NATS: a visitor
+//! on node A and an agent on node B talk in real time, and a client resumes on the other
+//! node from the cursor it got on the first. Needs `PARLEY_TEST_POSTGRES_URL` and
+//! `PARLEY_TEST_NATS_URL`; skipped with a printed reason otherwise (`.ci/run` sets both).
+
+mod common;
+
+use common::TestServer;
+use common::ws::{Visitor, WsClient, api_inbox};
+use serde_json::{Value, json};
+
+async fn node(db_url: &str, nats: &str) -> TestServer {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = parley::Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(db_url.into()),
+        nats_url: Some(nats.into()),
+        ..parley::Config::default()
+    };
+    TestServer::start(cfg, dir).await
+}
+
+fn send_frame(conversation_id: i64, content: &str, echo: &str) -> Value {
+    json!({"type": "message.create", "conversation_id": conversation_id, "content": content, "echo_id": echo})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn visitor_on_one_node_and_agent_on_another_talk_in_real_time() {
+    let (Ok(pg), Ok(nats)) = (
+        std::env::var("PARLEY_TEST_POSTGRES_URL"),
+        std::env::var("PARLEY_TEST_NATS_URL"),
+    ) else {
+        eprintln!(
+            "skipping the two-node test: PARLEY_TEST_POSTGRES_URL and PARLEY_TEST_NATS_URL are both needed"
+        );
+        return;
+    };
+    let (db_url, db_name) = parley_store::Store::create_test_database(&pg)
+        .await
+        .expect("test database");
+    let a = node(&db_url, &nats).await;
+    let mut b = node(&db_url, &nats).await;
+    // B drops the database when it stops; A must stop first.
+    b.pg_database = Some((pg.clone(), db_name));
+
+    let admin = a.admin("Shop").await;
+    let (_, inbox) = api_inbox(&a, &admin, "Site").await;
+    let v = Visitor::new(&a, &inbox).await;
+
+    let mut agent_on_b = WsClient::agent(&b, &admin, None).await;
+    agent_on_b.until_ready().await;
+    let mut visitor_on_a = WsClient::visitor(&a, &v, None).await;
+    visitor_on_a.until_ready().await;
+
+    // A → B and B → A, several times, each message exactly once and in order.
+    let mut agent_cursors = Vec::new();
+    for i in 0..20 {
+        visitor_on_a
+            .send(send_frame(
+                v.conversation_id,
+                &format!("q{i}"),
+                &format!("v{i}"),
+            ))
+            .await;
+        let got = loop {
+            let f = agent_on_b.until("message.created").await;
+            agent_cursors.push(f["cursor"].as_i64().unwrap());
+            if f["data"]["content"] == format!("q{i}") {
+                break f;
+            }
+            // Only the agent's own previous reply may come first.
+            assert_eq!(f["data"]["content"], format!("a{}", i - 1), "{f}");
+        };
+        assert_eq!(got["data"]["sender"]["type"], "contact");
+        agent_on_b
+            .send(send_frame(
+                v.conversation_id,
+                &format!("a{i}"),
+                &format!("a{i}"),
+            ))
+            .await;
+        loop {
+            let f = visitor_on_a.until("message.created").await;
+            if f["data"]["content"] == format!("a{i}") {
+                break;
+            }
+            // The visitor also hears its own message; anything else is out of order.
+            assert_eq!(f["data"]["content"], format!("q{i}"), "{f}");
+        }
+    }
+    assert!(agent_cursors.windows(2).all(|w| w[0] < w[1]));
+
+    // A client that was on B resumes on A from its cursor and misses nothing.
+    let own = agent_on_b.until("message.created").await;
+    assert_eq!(own["data"]["content"], "a19");
+    let last = own["cursor"].as_i64().unwrap();
+    // Typing crosses nodes too (ephemeral, over NATS only).
+    visitor_on_a
+        .send(json!({"type": "typing", "conversation_id": v.conversation_id, "status": "on"}))
+        .await;
+    agent_on_b.until("conversation.typing_on").await;
+
+    agent_on_b.cut();
+    for i in 0..5 {
+        v.post(&b, v.conversation_id, &format!("while away {i}"))
+            .await;
+    }
+    let mut agent_on_a = WsClient::agent(&a, &admin, Some(last)).await;
+    let (missed, _) = agent_on_a.until_ready().await;
+    let contents: Vec<&str> = missed
+        .iter()
+        .filter(|f| f["event"] == "message.created")
+        .filter_map(|f| f["data"]["content"].as_str())
+        .collect();
+    assert_eq!(
+        contents,
+        vec![
+            "while away 0",
+            "while away 1",
+            "while away 2",
+            "while away 3",
+            "while away 4"
+        ]
+    );
+
+    a.stop().await;
+    b.stop().await;
+}

@@ -1,0 +1,732 @@
+//! Real-time streams: the node's hub that turns bus events into per-connection deliveries,
+//! and the replay of missed events from the event log (docs/realtime.md).
+//!
+//! Why a hub per node rather than one bus subscription per connection: events of an account
+//! may reach a node out of order (two commits published by different tasks, or NATS
+//! delivering late) or not at all (a lagging receiver, a dropped NATS message). The hub puts
+//! every account's stored events back into cursor order, fills holes from the database, and
+//! only then fans out; so a connection sees a gap-free stream and can resume from any cursor.
+//! Fan-out is indexed (agents per account, visitors per contact), so a message costs the same
+//! whether the node holds ten connections or nineteen thousand.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use parley_bus::{Event, EventBus};
+use parley_store::Store;
+use parley_store::events::{EventDraft, EventRow, EventScope};
+use serde_json::{Map, Value};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tracing::Instrument;
+
+use crate::messages::Audience;
+use crate::{Result, ServiceError, Services};
+
+/// How long a hole in an account's cursor sequence may stay open before the hub reads the
+/// missing events from the database (they are committed: cursors follow commit order).
+const GAP_WAIT: Duration = Duration::from_millis(100);
+/// Events a connection may have queued before it counts as a slow consumer.
+pub const CONNECTION_QUEUE: usize = 512;
+/// Rows per replay page.
+pub const PAGE: i64 = 500;
+
+/// One event on its way to connections, with its agent frame rendered once and shared.
+#[derive(Debug)]
+pub struct Delivery {
+    pub event: Event,
+    agent_frame: OnceLock<Arc<str>>,
+}
+
+impl Delivery {
+    pub fn new(event: Event) -> Arc<Self> {
+        Arc::new(Self {
+            event,
+            agent_frame: OnceLock::new(),
+        })
+    }
+
+    /// The frame agents receive: `{"event","cursor"?,"data"}`.
+    pub fn agent_frame(&self) -> Arc<str> {
+        self.agent_frame
+            .get_or_init(|| frame(&self.event.name, self.event.cursor, &self.event.data).into())
+            .clone()
+    }
+
+    /// The frame the visitor of `audience` receives: the same event in the Client API's
+    /// shape, or `None` when the visitor may not see it.
+    pub fn visitor_frame(&self, base_url: &str, audience: &Audience) -> Option<String> {
+        if !self.event.public {
+            return None;
+        }
+        let data = visitor_payload(&self.event.name, &self.event.data, base_url, audience);
+        Some(frame(&self.event.name, self.event.cursor, &data))
+    }
+}
+
+/// A server frame as text.
+pub fn frame(name: &str, cursor: Option<i64>, data: &Value) -> String {
+    let mut m = Map::new();
+    m.insert("event".into(), Value::String(name.into()));
+    if let Some(c) = cursor {
+        m.insert("cursor".into(), Value::from(c));
+    }
+    m.insert("data".into(), data.clone());
+    Value::Object(m).to_string()
+}
+
+/// Who a connection belongs to, which decides the events it receives.
+#[derive(Debug, Clone)]
+pub enum Viewer {
+    /// An agent; `inboxes` is `None` for roles that see every inbox.
+    Agent {
+        user_id: i64,
+        inboxes: Option<Arc<HashSet<i64>>>,
+    },
+    /// A visitor: public events of their own conversations in one inbox.
+    Visitor { contact_id: i64, inbox_id: i64 },
+}
+
+impl Viewer {
+    fn sees(&self, e: &Event) -> bool {
+        match self {
+            Viewer::Agent { inboxes, .. } => match (inboxes, e.inbox_id) {
+                (None, _) => true,
+                (Some(set), Some(i)) => set.contains(&i),
+                // Account-wide events (presence) reach every agent.
+                (Some(_), None) => e.conversation_id.is_none(),
+            },
+            Viewer::Visitor {
+                contact_id,
+                inbox_id,
+            } => e.public && e.contact_id == Some(*contact_id) && e.inbox_id == Some(*inbox_id),
+        }
+    }
+
+    fn scope(&self) -> EventScope {
+        match self {
+            Viewer::Agent { inboxes: None, .. } => EventScope::Account,
+            Viewer::Agent {
+                inboxes: Some(set), ..
+            } => EventScope::Inboxes(set.iter().copied().collect()),
+            Viewer::Visitor {
+                contact_id,
+                inbox_id,
+            } => EventScope::Visitor {
+                contact_id: *contact_id,
+                inbox_id: *inbox_id,
+            },
+        }
+    }
+}
+
+/// A connection's registration with the hub. Dropping it unregisters.
+pub struct Subscription {
+    id: u64,
+    account_id: i64,
+    viewer: Viewer,
+    /// Live events in cursor order (ephemeral ones interleaved).
+    pub rx: mpsc::Receiver<Arc<Delivery>>,
+    overflowed: Arc<AtomicBool>,
+    hub: Hub,
+}
+
+impl Subscription {
+    /// Whether the hub dropped this connection because its queue was full.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed.load(Ordering::Relaxed)
+    }
+
+    pub fn viewer(&self) -> &Viewer {
+        &self.viewer
+    }
+
+    pub fn account_id(&self) -> i64 {
+        self.account_id
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let _ = self.hub.cmds.send(Cmd::Unregister {
+            id: self.id,
+            account_id: self.account_id,
+        });
+    }
+}
+
+enum Cmd {
+    Register {
+        id: u64,
+        account_id: i64,
+        sub: Sub,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    Unregister {
+        id: u64,
+        account_id: i64,
+    },
+}
+
+struct Sub {
+    viewer: Viewer,
+    tx: mpsc::Sender<Arc<Delivery>>,
+    overflowed: Arc<AtomicBool>,
+}
+
+/// The node's fan-out point; cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    cmds: mpsc::UnboundedSender<Cmd>,
+    next_id: Arc<AtomicU64>,
+}
+
+impl Hub {
+    /// Starts the hub task over `bus` and `store`.
+    pub fn spawn(store: Store, bus: &Arc<dyn EventBus>) -> Hub {
+        let (cmds, cmd_rx) = mpsc::unbounded_channel();
+        let rx = bus.subscribe();
+        let task = HubTask {
+            store,
+            accounts: HashMap::new(),
+        };
+        tokio::spawn(
+            task.run(cmd_rx, rx)
+                .instrument(tracing::info_span!("job", name = "realtime_hub")),
+        );
+        Hub {
+            cmds,
+            next_id: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    /// Registers a connection of `viewer` in `account_id`. When this returns, every stored
+    /// event of the account after the database's current head will be delivered to the
+    /// subscription in cursor order; earlier ones are read with [`Services::replay`].
+    pub async fn subscribe(&self, account_id: i64, viewer: Viewer) -> Result<Subscription> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(CONNECTION_QUEUE);
+        let overflowed = Arc::new(AtomicBool::new(false));
+        let (reply, answer) = oneshot::channel();
+        let stopped = || ServiceError::Internal("the real-time hub has stopped".into());
+        self.cmds
+            .send(Cmd::Register {
+                id,
+                account_id,
+                sub: Sub {
+                    viewer: viewer.clone(),
+                    tx,
+                    overflowed: overflowed.clone(),
+                },
+                reply,
+            })
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())??;
+        Ok(Subscription {
+            id,
+            account_id,
+            viewer,
+            rx,
+            overflowed,
+            hub: self.clone(),
+        })
+    }
+}
+
+/// Per-account state of the hub on this node.
+struct AccountState {
+    /// The next cursor to deliver.
+    next: i64,
+    /// Events that arrived ahead of `next`.
+    pending: BTreeMap<i64, Arc<Delivery>>,
+    /// Since when a hole has been open.
+    gap_since: Option<Instant>,
+    /// The bus lagged: events may be missing after `next` with nothing pending to show it.
+    needs_fill: bool,
+    agents: HashMap<u64, Sub>,
+    visitors: HashMap<i64, HashMap<u64, Sub>>,
+}
+
+impl AccountState {
+    fn is_empty(&self) -> bool {
+        self.agents.is_empty() && self.visitors.is_empty()
+    }
+
+    /// Hands `d` to every connection that may see it; a full queue disconnects that one.
+    fn fan_out(&mut self, d: &Arc<Delivery>) {
+        fn offer(subs: &mut HashMap<u64, Sub>, d: &Arc<Delivery>) {
+            subs.retain(|_, s| {
+                if !s.viewer.sees(&d.event) {
+                    return true;
+                }
+                match s.tx.try_send(d.clone()) {
+                    Ok(()) => true,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        s.overflowed.store(true, Ordering::Relaxed);
+                        metrics::counter!("parley_ws_slow_consumers_total").increment(1);
+                        false
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => false,
+                }
+            });
+        }
+        offer(&mut self.agents, d);
+        if let Some(c) = d.event.contact_id
+            && let Some(subs) = self.visitors.get_mut(&c)
+        {
+            offer(subs, d);
+            if subs.is_empty() {
+                self.visitors.remove(&c);
+            }
+        }
+    }
+
+    /// Delivers `d` if it is the next cursor (and whatever was waiting behind it), parks it
+    /// if it is early, drops it if it was already delivered.
+    fn accept(&mut self, d: Arc<Delivery>) {
+        let Some(seq) = d.event.cursor else {
+            self.fan_out(&d);
+            return;
+        };
+        if seq < self.next {
+            return;
+        }
+        if seq > self.next {
+            self.pending.insert(seq, d);
+            self.gap_since.get_or_insert_with(Instant::now);
+            return;
+        }
+        self.fan_out(&d);
+        self.next += 1;
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        while let Some(entry) = self.pending.first_entry() {
+            let seq = *entry.key();
+            if seq < self.next {
+                entry.remove();
+            } else if seq == self.next {
+                let d = entry.remove();
+                self.fan_out(&d);
+                self.next += 1;
+            } else {
+                break;
+            }
+        }
+        if self.pending.is_empty() {
+            self.gap_since = None;
+        }
+    }
+}
+
+struct HubTask {
+    store: Store,
+    accounts: HashMap<i64, AccountState>,
+}
+
+impl HubTask {
+    async fn run(
+        mut self,
+        mut cmds: mpsc::UnboundedReceiver<Cmd>,
+        mut bus: broadcast::Receiver<Arc<Event>>,
+    ) {
+        let mut tick = tokio::time::interval(GAP_WAIT / 2);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                cmd = cmds.recv() => match cmd {
+                    Some(c) => self.command(c).await,
+                    None => return,
+                },
+                ev = bus.recv() => match ev {
+                    Ok(e) => self.event(&e),
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "real-time hub lagged behind the bus; refilling from the database");
+                        for st in self.accounts.values_mut() {
+                            st.needs_fill = true;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = tick.tick() => self.fill_gaps().await,
+            }
+        }
+    }
+
+    async fn command(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Register {
+                id,
+                account_id,
+                sub,
+                reply,
+            } => {
+                if !self.accounts.contains_key(&account_id) {
+                    match self.store.event_head(account_id).await {
+                        Ok(head) => {
+                            self.accounts.insert(
+                                account_id,
+                                AccountState {
+                                    next: head + 1,
+                                    pending: BTreeMap::new(),
+                                    gap_since: None,
+                                    needs_fill: false,
+                                    agents: HashMap::new(),
+                                    visitors: HashMap::new(),
+                                },
+                            );
+                        }
+                        Err(e) => {
+                            let _ = reply.send(Err(e.into()));
+                            return;
+                        }
+                    }
+                }
+                if let Some(st) = self.accounts.get_mut(&account_id) {
+                    match sub.viewer {
+                        Viewer::Agent { .. } => {
+                            st.agents.insert(id, sub);
+                        }
+                        Viewer::Visitor { contact_id, .. } => {
+                            st.visitors.entry(contact_id).or_default().insert(id, sub);
+                        }
+                    }
+                }
+                let _ = reply.send(Ok(()));
+            }
+            Cmd::Unregister { id, account_id } => {
+                if let Some(st) = self.accounts.get_mut(&account_id) {
+                    st.agents.remove(&id);
+                    st.visitors.retain(|_, subs| {
+                        subs.remove(&id);
+                        !subs.is_empty()
+                    });
+                    if st.is_empty() {
+                        self.accounts.remove(&account_id);
+                    }
+                }
+            }
+        }
+    }
+
+    fn event(&mut self, e: &Arc<Event>) {
+        if let Some(st) = self.accounts.get_mut(&e.account_id) {
+            st.accept(Delivery::new((**e).clone()));
+        }
+    }
+
+    /// Reads from the database the events behind holes that stayed open too long, and
+    /// after a lag everything past the last delivered cursor.
+    async fn fill_gaps(&mut self) {
+        let due: Vec<i64> = self
+            .accounts
+            .iter()
+            .filter(|(_, st)| {
+                st.needs_fill || st.gap_since.is_some_and(|t| t.elapsed() >= GAP_WAIT)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for account_id in due {
+            if let Err(e) = self.fill(account_id).await {
+                tracing::warn!(account_id, error = %e, "could not fill an event gap from the database");
+            }
+        }
+    }
+
+    async fn fill(&mut self, account_id: i64) -> Result<()> {
+        loop {
+            let Some(st) = self.accounts.get(&account_id) else {
+                return Ok(());
+            };
+            let until = if st.needs_fill {
+                None
+            } else {
+                st.pending.first_key_value().map(|(k, _)| *k)
+            };
+            let after = st.next - 1;
+            let rows = self
+                .store
+                .events_after(account_id, &EventScope::Account, after, until, PAGE)
+                .await?;
+            let Some(st) = self.accounts.get_mut(&account_id) else {
+                return Ok(());
+            };
+            let n = rows.len() as i64;
+            for row in rows {
+                metrics::counter!("parley_ws_gap_filled_total").increment(1);
+                st.accept(Delivery::new(event_of_row(row)));
+            }
+            if n < PAGE {
+                if until.is_some()
+                    && !st.pending.is_empty()
+                    && st
+                        .pending
+                        .first_key_value()
+                        .is_some_and(|(k, _)| *k > st.next)
+                {
+                    // The database has nothing between: the events were pruned. Skip ahead
+                    // rather than wait forever; clients resume by cursor and get `resync`.
+                    if let Some((k, _)) = st.pending.first_key_value() {
+                        tracing::warn!(
+                            account_id,
+                            from = st.next,
+                            to = *k,
+                            "event gap not in the database; skipping"
+                        );
+                        st.next = *k;
+                    }
+                    st.drain();
+                }
+                st.needs_fill = false;
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// A stored event as it travels on the bus.
+pub fn event_of_row(row: EventRow) -> Event {
+    let data = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
+    Event {
+        account_id: row.account_id,
+        name: row.name,
+        conversation_id: row.conversation_id,
+        inbox_id: row.inbox_id,
+        contact_id: row.contact_id,
+        public: row.public != 0,
+        cursor: Some(row.seq),
+        data,
+    }
+}
+
+/// What a reconnecting client gets before live events resume.
+pub enum Replay {
+    /// Events after the cursor, oldest first (possibly empty).
+    Events(Vec<Event>),
+    /// The cursor is older than the retained history, or unknown: reload state.
+    Resync,
+}
+
+impl Services {
+    /// Stores a non-message event (a conversation change, an edited message) right after
+    /// its change committed, then publishes it with its cursor. If the append fails the
+    /// event still goes out live, without a cursor, and the failure is logged.
+    pub(crate) async fn emit(&self, draft: EventDraft) {
+        let account_id = draft.account_id;
+        match self.store.append_event(draft.clone()).await {
+            Ok(row) => self.bus.publish(event_of_row(row)),
+            Err(e) => {
+                tracing::error!(account_id, event = %draft.name, error = %e, "could not store an event; sent live only");
+                self.bus.publish(Event {
+                    account_id,
+                    name: draft.name,
+                    conversation_id: draft.conversation_id,
+                    inbox_id: draft.inbox_id,
+                    contact_id: draft.contact_id,
+                    public: draft.public,
+                    cursor: None,
+                    data: serde_json::from_str(&draft.payload).unwrap_or(Value::Null),
+                });
+            }
+        }
+    }
+
+    /// Publishes an ephemeral event (typing, read receipt, presence): not stored, no cursor.
+    pub(crate) fn emit_ephemeral(&self, event: Event) {
+        self.bus.publish(Event {
+            cursor: None,
+            ..event
+        });
+    }
+
+    /// One page of events of `viewer` after `cursor` (exclusive), at most [`PAGE`]; a
+    /// shorter page means the replay caught up with the database.
+    pub async fn replay(&self, account_id: i64, viewer: &Viewer, cursor: i64) -> Result<Replay> {
+        let head = self.store.event_head(account_id).await?;
+        if cursor > head {
+            return Ok(Replay::Resync);
+        }
+        if cursor < head {
+            // Events after the cursor must all still be stored.
+            match self.store.oldest_event(account_id).await? {
+                Some(oldest) if cursor + 1 >= oldest => {}
+                _ => return Ok(Replay::Resync),
+            }
+        }
+        let rows = self
+            .store
+            .events_after(account_id, &viewer.scope(), cursor, None, PAGE)
+            .await?;
+        Ok(Replay::Events(rows.into_iter().map(event_of_row).collect()))
+    }
+
+    /// Whom an agent's connection shows: every inbox for administrators and supervisors,
+    /// their member inboxes for agents (read once, when the connection opens).
+    pub async fn agent_viewer(&self, ctx: &crate::AccountCtx) -> Result<Viewer> {
+        let inboxes = if ctx.sees_all_inboxes() {
+            None
+        } else {
+            let ids = self
+                .store
+                .inbox_ids_for_user(ctx.account_id, ctx.user_id)
+                .await?;
+            Some(Arc::new(ids.into_iter().collect::<HashSet<i64>>()))
+        };
+        Ok(Viewer::Agent {
+            user_id: ctx.user_id,
+            inboxes,
+        })
+    }
+
+    /// Deletes stored events older than `keep`; runs on every node (deleting twice is
+    /// harmless).
+    pub fn spawn_event_pruner(&self, keep: Duration) -> tokio::task::JoinHandle<()> {
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                let before = parley_core::now_ms() - keep.as_millis() as i64;
+                let span = tracing::info_span!("job", name = "prune_events");
+                match store.prune_events(before).instrument(span).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "pruned old events"),
+                    Err(e) => tracing::warn!(error = %e, "pruning events failed"),
+                }
+            }
+        })
+    }
+}
+
+/// The Client API's shape of an event's agent payload, for the visitor of `audience`.
+/// Messages keep the public message fields (attachment URLs rewritten to the visitor's,
+/// no e-mail of the sender); conversations keep the public conversation fields plus the
+/// assignee's name and avatar, which the widget shows.
+pub fn visitor_payload(name: &str, data: &Value, base_url: &str, audience: &Audience) -> Value {
+    let Value::Object(src) = data else {
+        return data.clone();
+    };
+    let pick = |keys: &[&str]| -> Map<String, Value> {
+        keys.iter()
+            .filter_map(|k| src.get(*k).map(|v| ((*k).to_string(), v.clone())))
+            .collect()
+    };
+    if matches!(
+        name,
+        "conversation.typing_on" | "conversation.typing_off" | "conversation.read"
+    ) {
+        // Ephemeral events are built for both sides already.
+        return data.clone();
+    }
+    if name.starts_with("message.") {
+        let mut m = pick(&[
+            "id",
+            "content",
+            "message_type",
+            "content_type",
+            "content_attributes",
+            "status",
+            "created_at",
+            "conversation_id",
+            "echo_id",
+            "attachments",
+            "sender",
+        ]);
+        if let Some(Value::Object(sender)) = m.get_mut("sender") {
+            sender.insert("email".into(), Value::Null);
+        }
+        if let Some(Value::Array(atts)) = m.get_mut("attachments") {
+            for a in atts {
+                rewrite_attachment(a, base_url, audience);
+            }
+        }
+        return Value::Object(m);
+    }
+    if name.starts_with("conversation.") || name == "assignee.changed" || name == "team.changed" {
+        let mut m = pick(&[
+            "id",
+            "uuid",
+            "inbox_id",
+            "status",
+            "agent_last_seen_at",
+            "contact_last_seen_at",
+            "created_at",
+            "last_activity_at",
+            "custom_attributes",
+        ]);
+        let meta = src.get("meta");
+        let assignee = meta
+            .and_then(|m| m.get("assignee"))
+            .filter(|a| !a.is_null())
+            .map(|a| {
+                let get = |k: &str| a.get(k).cloned().unwrap_or(Value::Null);
+                serde_json::json!({
+                    "id": get("id"),
+                    "name": get("name"),
+                    "available_name": get("available_name"),
+                    "avatar_url": get("avatar_url"),
+                })
+            })
+            .unwrap_or(Value::Null);
+        m.insert("assignee".into(), assignee);
+        if let Some(sender) = meta.and_then(|m| m.get("sender")) {
+            let get = |k: &str| sender.get(k).cloned().unwrap_or(Value::Null);
+            m.insert(
+                "contact".into(),
+                serde_json::json!({
+                    "id": get("id"),
+                    "name": get("name"),
+                    "email": get("email"),
+                    "phone_number": get("phone_number"),
+                }),
+            );
+        }
+        m.insert("messages".into(), Value::Array(Vec::new()));
+        return Value::Object(m);
+    }
+    data.clone()
+}
+
+fn rewrite_attachment(a: &mut Value, base_url: &str, audience: &Audience) {
+    let Audience::Public {
+        inbox_identifier,
+        contact_identifier,
+    } = audience
+    else {
+        return;
+    };
+    let Some(id) = a.get("id").and_then(Value::as_i64) else {
+        return;
+    };
+    let image = a.get("file_type").and_then(Value::as_str) == Some("image");
+    let base = base_url.trim_end_matches('/');
+    let url = format!(
+        "{base}/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/attachments/{id}"
+    );
+    if let Value::Object(o) = a {
+        o.insert(
+            "thumb_url".into(),
+            Value::String(if image { url.clone() } else { String::new() }),
+        );
+        o.insert("data_url".into(), Value::String(url));
+    }
+}
+
+/// Builds an event draft for a conversation change from its rendered view.
+pub(crate) fn conversation_draft(
+    name: &str,
+    c: &parley_store::conversations::ConversationRow,
+    data: &Value,
+) -> EventDraft {
+    EventDraft {
+        account_id: c.account_id,
+        name: name.into(),
+        conversation_id: Some(c.id),
+        inbox_id: Some(c.inbox_id),
+        contact_id: Some(c.contact_id),
+        public: true,
+        payload: data.to_string(),
+    }
+}

@@ -1,0 +1,262 @@
+//! The event log behind resumable real-time streams.
+//!
+//! Why a log: a client that loses its connection must get exactly the events it missed, in
+//! order, without a reload. Every stored event gets a cursor (`seq`) from a per-account
+//! counter row that is incremented inside the writing transaction and stays locked until it
+//! commits; so cursors are dense and follow commit order on both backends. A reader that has
+//! seen event N has therefore seen (or can read) every event before N — no late commit can
+//! slip in below a cursor a client already holds, which a plain sequence or autoincrement
+//! would allow on PostgreSQL.
+
+use parley_core::now_ms;
+use sqlx::FromRow;
+
+use crate::{Result, Store};
+
+/// An event to store; its cursor is assigned by [`append_in`].
+#[derive(Debug, Clone)]
+pub struct EventDraft {
+    pub account_id: i64,
+    /// Chatwoot's event name (`message.created`, `conversation.status_changed`, …).
+    pub name: String,
+    pub conversation_id: Option<i64>,
+    pub inbox_id: Option<i64>,
+    /// The conversation's contact: whose visitor stream may carry the event.
+    pub contact_id: Option<i64>,
+    /// Whether the visitor may see it (private notes may not).
+    pub public: bool,
+    /// The agent-facing JSON payload, as the API renders the object.
+    pub payload: String,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, FromRow, PartialEq)]
+pub struct EventRow {
+    pub account_id: i64,
+    pub seq: i64,
+    pub name: String,
+    pub conversation_id: Option<i64>,
+    pub inbox_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub public: i64,
+    pub payload: String,
+    pub created_at: i64,
+}
+
+const EVENT_COLS: &str =
+    "account_id, seq, name, conversation_id, inbox_id, contact_id, public, payload, created_at";
+
+/// Whose events a replay reads.
+#[derive(Debug, Clone)]
+pub enum EventScope {
+    /// Every event of the account (administrators, and the node's gap filling).
+    Account,
+    /// Events of conversations in these inboxes (agents).
+    Inboxes(Vec<i64>),
+    /// Public events of one contact's conversations in one inbox (a visitor).
+    Visitor { contact_id: i64, inbox_id: i64 },
+}
+
+/// Stores `drafts` on `conn` (inside the caller's transaction) and returns them with their
+/// cursors, in the order given. Counters are taken in ascending account order so that two
+/// transactions touching the same accounts cannot deadlock; call this last before commit,
+/// since the counter rows stay locked until then.
+pub async fn append_in(
+    conn: &mut sqlx::AnyConnection,
+    drafts: Vec<EventDraft>,
+) -> Result<Vec<EventRow>> {
+    if drafts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut counts: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+    for d in &drafts {
+        *counts.entry(d.account_id).or_default() += 1;
+    }
+    // Next cursor to hand out, per account.
+    let mut next: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+    for (&account_id, &n) in &counts {
+        let (last,): (i64,) = sqlx::query_as(
+            "INSERT INTO event_heads (account_id, seq) VALUES ($1, $2)
+             ON CONFLICT (account_id) DO UPDATE SET seq = event_heads.seq + $2
+             RETURNING seq",
+        )
+        .bind(account_id)
+        .bind(n)
+        .fetch_one(&mut *conn)
+        .await?;
+        next.insert(account_id, last - n + 1);
+    }
+    let now = now_ms();
+    let mut rows = Vec::with_capacity(drafts.len());
+    for d in drafts {
+        let slot = next.entry(d.account_id).or_default();
+        let seq = *slot;
+        *slot += 1;
+        rows.push(EventRow {
+            account_id: d.account_id,
+            seq,
+            name: d.name,
+            conversation_id: d.conversation_id,
+            inbox_id: d.inbox_id,
+            contact_id: d.contact_id,
+            public: i64::from(d.public),
+            payload: d.payload,
+            created_at: now,
+        });
+    }
+    // Multi-row inserts: one statement per chunk instead of one per event.
+    for chunk in rows.chunks(100) {
+        let mut sql = format!("INSERT INTO events ({EVENT_COLS}) VALUES ");
+        for i in 0..chunk.len() {
+            let b = i * 9;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9
+            ));
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in chunk {
+            q = q
+                .bind(r.account_id)
+                .bind(r.seq)
+                .bind(r.name.clone())
+                .bind(r.conversation_id)
+                .bind(r.inbox_id)
+                .bind(r.contact_id)
+                .bind(r.public)
+                .bind(r.payload.clone())
+                .bind(r.created_at);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(rows)
+}
+
+impl Store {
+    /// Stores one event in a transaction of its own (for changes other than new messages,
+    /// which store their events in the message batch itself).
+    pub async fn append_event(&self, draft: EventDraft) -> Result<EventRow> {
+        let mut tx = self.writer().begin().await?;
+        let mut rows = append_in(&mut tx, vec![draft]).await?;
+        tx.commit().await?;
+        rows.pop()
+            .ok_or_else(|| crate::StoreError::Corrupt("event append returned nothing".into()))
+    }
+
+    /// The last cursor handed out in the account (0 before its first event).
+    pub async fn event_head(&self, account_id: i64) -> Result<i64> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT seq FROM event_heads WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_optional(self.reader())
+                .await?;
+        Ok(row.map_or(0, |(s,)| s))
+    }
+
+    /// The oldest cursor still stored in the account, if any.
+    pub async fn oldest_event(&self, account_id: i64) -> Result<Option<i64>> {
+        let row: (Option<i64>,) =
+            sqlx::query_as("SELECT MIN(seq) FROM events WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_one(self.reader())
+                .await?;
+        Ok(row.0)
+    }
+
+    /// Up to `limit` events after cursor `after` (exclusive) and, when given, before `until`
+    /// (exclusive), oldest first, limited to `scope`.
+    pub async fn events_after(
+        &self,
+        account_id: i64,
+        scope: &EventScope,
+        after: i64,
+        until: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<EventRow>> {
+        let until = until.unwrap_or(i64::MAX);
+        let rows = match scope {
+            EventScope::Account => {
+                let sql = format!(
+                    "SELECT {EVENT_COLS} FROM events
+                     WHERE account_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq LIMIT $4"
+                );
+                sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql))
+                    .bind(account_id)
+                    .bind(after)
+                    .bind(until)
+                    .bind(limit)
+                    .fetch_all(self.reader())
+                    .await?
+            }
+            EventScope::Inboxes(ids) => {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let list = crate::conversations::id_list(ids);
+                let sql = format!(
+                    "SELECT {EVENT_COLS} FROM events
+                     WHERE account_id = $1 AND seq > $2 AND seq < $3 AND inbox_id IN ({list})
+                     ORDER BY seq LIMIT $4"
+                );
+                sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql))
+                    .bind(account_id)
+                    .bind(after)
+                    .bind(until)
+                    .bind(limit)
+                    .fetch_all(self.reader())
+                    .await?
+            }
+            EventScope::Visitor {
+                contact_id,
+                inbox_id,
+            } => {
+                let sql = format!(
+                    "SELECT {EVENT_COLS} FROM events
+                     WHERE contact_id = $1 AND seq > $2 AND seq < $3 AND account_id = $4
+                       AND inbox_id = $5 AND public = 1
+                     ORDER BY seq LIMIT $6"
+                );
+                sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql))
+                    .bind(*contact_id)
+                    .bind(after)
+                    .bind(until)
+                    .bind(account_id)
+                    .bind(*inbox_id)
+                    .bind(limit)
+                    .fetch_all(self.reader())
+                    .await?
+            }
+        };
+        Ok(rows)
+    }
+
+    /// Deletes events stored before `before_ms`, in bounded batches; returns how many.
+    /// Counter rows stay, so cursors never restart.
+    pub async fn prune_events(&self, before_ms: i64) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            let r = sqlx::query(
+                "DELETE FROM events WHERE (account_id, seq) IN
+                   (SELECT account_id, seq FROM events WHERE created_at < $1 LIMIT 5000)",
+            )
+            .bind(before_ms)
+            .execute(self.writer())
+            .await?;
+            total += r.rows_affected();
+            if r.rows_affected() < 5000 {
+                return Ok(total);
+            }
+        }
+    }
+}
