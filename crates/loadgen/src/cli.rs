@@ -167,8 +167,9 @@ pub struct MessagesArgs {
     /// Bytes of text per message.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=16_384))]
     pub content_bytes: u64,
-    /// The server's per-visitor message budget per minute (Client API: 60); a run that
-    /// would exceed it is refused. 0 = do not check.
+    /// The server's per-visitor message budget per minute (its
+    /// `visitor_messages_per_minute`, 60 by default); a run that would exceed it is
+    /// refused. 0 = do not check.
     #[arg(long, default_value_t = 60)]
     pub visitor_limit_per_min: u64,
 }
@@ -235,7 +236,7 @@ impl MessagesArgs {
             return Err(Error::usage(format!(
                 "{} visitors at {} msg/s would each send up to {worst} messages a minute; the \
                  server allows {} per visitor. Use --visitors {} or more (or {} for this \
-                 run's length), or --visitor-limit-per-min 0 if the server has no such limit",
+                 run's length), or the server's visitor_messages_per_minute with --visitor-limit-per-min",
                 self.visitors,
                 self.rate,
                 self.visitor_limit_per_min,

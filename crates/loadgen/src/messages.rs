@@ -179,6 +179,9 @@ pub struct MessagesReport {
     pub failed: u64,
     /// Sent but neither acknowledged nor refused when the drain time ran out.
     pub unanswered: u64,
+    /// Every answer and every delivery arrived before --drain ran out; when false,
+    /// `unanswered` and `deliveries_missing` may include messages still on their way.
+    pub drained: bool,
     pub errors: BTreeMap<String, u64>,
     pub disconnects: BTreeMap<String, u64>,
     /// Acknowledgements arriving in the measured window, per second.
@@ -399,19 +402,20 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
 
     // Drain: wait for every answer and every delivery, or the drain time.
     let drain_until = Instant::now() + Duration::from_secs(args.drain);
-    loop {
+    let drained = loop {
         let sent = shared.sent.load(Ordering::Relaxed);
         let acked = shared.acked_count.load(Ordering::Relaxed);
         let failed = shared.failed_count.load(Ordering::Relaxed);
         let delivered = shared.delivered_count.load(Ordering::Relaxed);
         let agents_open = shared.open_agents.load(Ordering::Relaxed);
-        if (acked + failed >= sent && delivered >= acked * agents_open)
-            || Instant::now() >= drain_until
-        {
-            break;
+        if acked + failed >= sent && delivered >= acked * agents_open {
+            break true;
+        }
+        if Instant::now() >= drain_until {
+            break false;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    };
     let rss_after = rss();
     let visitor_sockets_held = shared.open_visitors.load(Ordering::Relaxed);
     let agent_sockets_held = shared.open_agents.load(Ordering::Relaxed);
@@ -451,6 +455,7 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
         acked,
         failed,
         unanswered: sent.saturating_sub(acked + failed),
+        drained,
         errors: shared.errors.snapshot(),
         disconnects: shared.disconnects.snapshot(),
         acked_per_second: shared.acked_in_window.load(Ordering::Relaxed) as f64 / secs,
@@ -677,6 +682,11 @@ impl MessagesReport {
             "  messages             {} scheduled, {} sent, {} acked, {} failed, {} unanswered",
             self.scheduled, self.sent, self.acked, self.failed, self.unanswered
         );
+        if !self.drained {
+            println!(
+                "  (the drain time ran out: unanswered and missing may still have been on their way)"
+            );
+        }
         println!("  durable (acked)      {:.0} msg/s", self.acked_per_second);
         println!(
             "  delivered            {:.0} deliveries/s ({} of {} expected; {} missing, {} duplicate, {} without ack)",
@@ -875,6 +885,7 @@ mod tests {
         assert_eq!(r.deliveries_expected, 1200);
         assert_eq!(r.deliveries_missing, 0);
         assert_eq!(r.deliveries_duplicate, 0);
+        assert!(r.drained);
         // Only the 200 messages scheduled after the 1 s warm-up are timed.
         assert_eq!(r.ack_latency.count, 200);
         assert_eq!(r.deliver_latency.count, 600);
@@ -911,6 +922,7 @@ mod tests {
         assert_eq!(r.scheduled, 100);
         assert_eq!(r.acked, 90, "{r:?}");
         assert_eq!(r.unanswered, 10);
+        assert!(!r.drained, "the lost messages never arrive");
         assert_eq!(r.deliveries, 180);
         assert_eq!(r.deliveries_missing, 0);
         std::fs::remove_dir_all(setup.parent().unwrap()).unwrap();
