@@ -26,6 +26,7 @@ pub struct BaselineReport {
     pub single_row_commits_per_second: f64,
     pub single_row_seconds: f64,
     pub batch_rows: u64,
+    pub batched_rows: u64,
     pub batched_rows_per_second: f64,
     pub batched_seconds: f64,
     pub loadavg_1m: Option<f64>,
@@ -89,16 +90,17 @@ fn report(
     single: Duration,
     batched: Duration,
 ) -> BaselineReport {
-    let per_s = |d: Duration| args.rows as f64 / d.as_secs_f64().max(1e-9);
+    let per_s = |n: u64, d: Duration| n as f64 / d.as_secs_f64().max(1e-9);
     BaselineReport {
         mode: "commit-baseline",
         backend,
         durability,
         rows: args.rows,
-        single_row_commits_per_second: per_s(single),
+        single_row_commits_per_second: per_s(args.rows, single),
         single_row_seconds: single.as_secs_f64(),
         batch_rows: args.batch,
-        batched_rows_per_second: per_s(batched),
+        batched_rows: args.batched_rows,
+        batched_rows_per_second: per_s(args.batched_rows, batched),
         batched_seconds: batched.as_secs_f64(),
         loadavg_1m: crate::procfs::loadavg(),
     }
@@ -112,8 +114,8 @@ fn placeholders(n: u64) -> String {
         .join(",")
 }
 
-/// Times `rows` single-row autocommit INSERTs, then `rows` rows in multi-row INSERTs of
-/// `batch` rows, one transaction each. A macro rather than a generic function: the two
+/// Times `rows` single-row autocommit INSERTs, then `batched_rows` rows in multi-row
+/// INSERTs of `batch` rows, one transaction each. A macro rather than a generic function: the two
 /// connection types share the code but sqlx's trait bounds for it would be longer than
 /// the body.
 macro_rules! measure_fn {
@@ -128,7 +130,7 @@ macro_rules! measure_fn {
             }
             let single = t.elapsed();
             let t = Instant::now();
-            let mut left = args.rows;
+            let mut left = args.batched_rows;
             while left > 0 {
                 let n = left.min(args.batch);
                 let sql = format!(
@@ -154,17 +156,14 @@ measure_fn!(measure_pg, PgConnection);
 
 impl BaselineReport {
     pub fn print(&self) {
+        println!("commit baseline: {} ({})", self.backend, self.durability);
         println!(
-            "commit baseline: {} ({}), {} rows each",
-            self.backend, self.durability, self.rows
+            "  1 row per commit     {:>10.0} commits/s ({} rows in {:.2} s)",
+            self.single_row_commits_per_second, self.rows, self.single_row_seconds
         );
         println!(
-            "  1 row per commit     {:>10.0} commits/s ({:.2} s)",
-            self.single_row_commits_per_second, self.single_row_seconds
-        );
-        println!(
-            "  {:>3} rows per commit {:>10.0} rows/s ({:.2} s)",
-            self.batch_rows, self.batched_rows_per_second, self.batched_seconds
+            "  {:>3} rows per commit {:>10.0} rows/s ({} rows in {:.2} s)",
+            self.batch_rows, self.batched_rows_per_second, self.batched_rows, self.batched_seconds
         );
         println!(
             "  load average (1 min) {}",
@@ -192,6 +191,7 @@ mod tests {
         let args = BaselineArgs {
             database_url: url.clone(),
             rows: 120,
+            batched_rows: 150,
             batch: 50,
             keep: false,
         };
@@ -226,6 +226,7 @@ mod tests {
         let args = BaselineArgs {
             database_url: url.clone(),
             rows: 101,
+            batched_rows: 102,
             batch: 25,
             keep: true,
         };
@@ -235,7 +236,10 @@ mod tests {
             .fetch_one(&mut c)
             .await
             .unwrap();
-        assert_eq!(n, 202, "101 single rows and 101 batched rows");
+        assert_eq!(
+            n, 203,
+            "101 single rows and 102 batched rows (batches of 25 and a 2)"
+        );
         c.close().await.unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }

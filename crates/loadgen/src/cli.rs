@@ -180,9 +180,12 @@ pub struct BaselineArgs {
     /// socket only).
     #[arg(long, env = "LOADGEN_DATABASE_URL")]
     pub database_url: String,
-    /// Rows for each of the two measurements.
+    /// Rows of the one-row-per-commit measurement (each costs an fsync).
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
     pub rows: u64,
+    /// Rows of the batched measurement (enough commits to be timed meaningfully).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(100..=100_000_000))]
+    pub batched_rows: u64,
     /// Rows per commit of the batched measurement.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(2..=100_000))]
     pub batch: u64,
