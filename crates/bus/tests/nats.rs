@@ -20,6 +20,10 @@ fn nats_url() -> Option<String> {
     match std::env::var("PARLEY_TEST_NATS_URL") {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
+            assert!(
+                std::env::var_os("PARLEY_REQUIRE_SERVICES").is_none(),
+                "PARLEY_REQUIRE_SERVICES is set: this test must not be skipped"
+            );
             eprintln!("skipped: PARLEY_TEST_NATS_URL is not set (e.g. nats://127.0.0.1:4222)");
             None
         }

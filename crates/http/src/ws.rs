@@ -21,7 +21,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use parley_service::AccountCtx;
 use parley_service::messages::{Audience, CreateMessage};
-use parley_service::realtime::{Delivery, PAGE, Replay, Subscription, Viewer};
+use parley_service::realtime::{Delivery, PAGE, PresenceKey, Replay, Subscription, Viewer};
 use parley_service::store::public::PublicIdentity;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -129,11 +129,15 @@ async fn agent_socket(
         account_id = ctx.account_id,
         user_id = ctx.user_id
     );
+    let presence = PresenceKey::User(ctx.user_id);
+    let account_id = ctx.account_id;
     let side = Side::Agent(ctx);
     Ok(ws.on_upgrade(move |socket| {
-        Connection::new(st, side, sub, socket, p.cursor)
-            .run()
-            .instrument(span)
+        async move {
+            let _present = st.svc.connected(account_id, presence);
+            Connection::new(st, side, sub, socket, p.cursor).run().await
+        }
+        .instrument(span)
     }))
 }
 
@@ -167,11 +171,18 @@ async fn visitor_socket(
         account_id = ident.account_id,
         contact_id = ident.contact_id
     );
+    let presence = PresenceKey::Contact {
+        contact_id: ident.contact_id,
+        inbox_id: ident.inbox_id,
+    };
+    let account_id = ident.account_id;
     let side = Side::Visitor { ident, audience };
     Ok(ws.on_upgrade(move |socket| {
-        Connection::new(st, side, sub, socket, p.cursor)
-            .run()
-            .instrument(span)
+        async move {
+            let _present = st.svc.connected(account_id, presence);
+            Connection::new(st, side, sub, socket, p.cursor).run().await
+        }
+        .instrument(span)
     }))
 }
 
@@ -224,6 +235,9 @@ struct Connection {
     socket: WebSocket,
     /// The last cursor sent: replayed and live events at or below it are duplicates.
     last_sent: i64,
+    /// A visitor's conversations, looked up once: a conversation never changes hands, so
+    /// sending needs no database read per message.
+    conversations: ConversationCache,
     cursor: Option<i64>,
 }
 
@@ -241,6 +255,7 @@ impl Connection {
             sub,
             socket,
             last_sent: 0,
+            conversations: ConversationCache::default(),
             cursor,
         }
     }
@@ -475,9 +490,11 @@ impl Connection {
                     echo_id,
                     private,
                 },
-                Side::Visitor { ident, .. },
+                Side::Visitor { ident, audience },
             ) => {
                 let ident = ident.clone();
+                let audience = audience.clone();
+                let convs = self.conversations.clone();
                 Some(Box::pin(async move {
                     let echo = echo_id.clone();
                     if private {
@@ -488,15 +505,28 @@ impl Connection {
                             Some("private"),
                         ));
                     }
+                    let cached = convs
+                        .lock()
+                        .ok()
+                        .and_then(|c| c.get(&conversation_id).cloned());
+                    let conv = match cached {
+                        Some(c) => c,
+                        None => match svc.public_conversation_row(&ident, conversation_id).await {
+                            Ok(c) => {
+                                if let Ok(mut map) = convs.lock() {
+                                    if map.len() >= 32 {
+                                        map.clear();
+                                    }
+                                    map.insert(conversation_id, c.clone());
+                                }
+                                c
+                            }
+                            Err(e) => return Some(service_error(echo, e)),
+                        },
+                    };
                     Some(
                         match svc
-                            .public_create_message(
-                                &ident,
-                                conversation_id,
-                                content,
-                                echo_id,
-                                Vec::new(),
-                            )
+                            .public_write(&ident, &conv, &audience, content, echo_id, Vec::new())
                             .await
                         {
                             Ok(m) => ack(echo, &m),
@@ -540,6 +570,12 @@ impl Connection {
         }
     }
 }
+
+type ConversationCache = std::sync::Arc<
+    std::sync::Mutex<
+        std::collections::HashMap<i64, parley_service::store::conversations::ConversationRow>,
+    >,
+>;
 
 /// An owned copy of the side's identity, for a reply future.
 enum SideRef {

@@ -184,6 +184,10 @@ fn migrate_creates_the_database_and_is_repeatable() {
 #[test]
 fn migrate_and_serve_on_postgres() {
     let Ok(base) = std::env::var("PARLEY_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("PARLEY_REQUIRE_SERVICES").is_none(),
+            "PARLEY_REQUIRE_SERVICES is set: this test must not be skipped"
+        );
         eprintln!("skipping: PARLEY_TEST_POSTGRES_URL is not set");
         return;
     };

@@ -282,6 +282,10 @@ async fn kill_9_on_sqlite_loses_no_acknowledged_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_on_postgres_loses_no_acknowledged_message() {
     let Ok(base) = std::env::var("PARLEY_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("PARLEY_REQUIRE_SERVICES").is_none(),
+            "PARLEY_REQUIRE_SERVICES is set: this test must not be skipped"
+        );
         eprintln!("skipping the PostgreSQL kill -9 test: PARLEY_TEST_POSTGRES_URL is not set");
         return;
     };

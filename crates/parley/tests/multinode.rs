@@ -31,6 +31,10 @@ async fn visitor_on_one_node_and_agent_on_another_talk_in_real_time() {
         std::env::var("PARLEY_TEST_POSTGRES_URL"),
         std::env::var("PARLEY_TEST_NATS_URL"),
     ) else {
+        assert!(
+            std::env::var_os("PARLEY_REQUIRE_SERVICES").is_none(),
+            "PARLEY_REQUIRE_SERVICES is set: this test must not be skipped"
+        );
         eprintln!(
             "skipping the two-node test: PARLEY_TEST_POSTGRES_URL and PARLEY_TEST_NATS_URL are both needed"
         );

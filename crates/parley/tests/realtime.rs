@@ -24,6 +24,7 @@ both_backends!(
     bad_frames_get_errors_and_change_nothing,
     stale_or_unknown_cursor_asks_for_resync,
     slow_consumer_is_cut_with_a_reason_and_loses_nothing,
+    presence_is_announced_to_agents_only,
 );
 
 fn send_frame(conversation_id: i64, content: &str, echo: &str) -> Value {
@@ -809,4 +810,40 @@ async fn shutdown_closes_sockets_with_going_away() {
         }
         other => panic!("expected a close, got {other:?}"),
     }
+}
+
+async fn presence_is_announced_to_agents_only(s: &TestServer) {
+    let admin = s.admin("Shop").await;
+    let colleague = s.member(admin.account_id, "Bob", Role::Administrator).await;
+    let (_, inbox) = api_inbox(s, &admin, "Site").await;
+    let v = Visitor::new(s, &inbox).await;
+    let mut watcher = WsClient::agent(s, &admin, None).await;
+    watcher.until_ready().await;
+
+    let mut bob = WsClient::agent(s, &colleague, None).await;
+    bob.until_ready().await;
+    let uid = colleague.user_id.to_string();
+    let p = wait_for(&mut watcher, |f| {
+        (f["event"] == "presence.update" && f["data"]["users"][&uid].is_string()).then(|| f.clone())
+    })
+    .await;
+    assert_eq!(p["data"]["users"][&uid], "online");
+    assert!(p.get("cursor").is_none());
+
+    let mut vis = WsClient::visitor(s, &v, None).await;
+    vis.until_ready().await;
+    let p = watcher.until("presence.update").await;
+    let contacts = p["data"]["contacts"].as_object().expect("contacts");
+    assert_eq!(contacts.values().next().unwrap(), "online");
+
+    bob.cut();
+    let p = wait_for(&mut watcher, |f| {
+        (f["event"] == "presence.update" && f["data"]["users"][&uid].is_string()).then(|| f.clone())
+    })
+    .await;
+    assert_eq!(p["data"]["users"][&uid], "offline");
+
+    // The visitor never hears of anyone's presence: its next frame is the pong.
+    vis.send(json!({"type": "ping"})).await;
+    assert_eq!(vis.json().await["event"], "pong");
 }

@@ -76,6 +76,8 @@ pub struct Services {
     pub message_writer: parley_store::messages::MessageWriter,
     /// This node's real-time fan-out (WebSocket subscriptions).
     pub hub: realtime::Hub,
+    /// Who has a socket open on this node, for `presence.update`.
+    pub presence: Arc<realtime::Presence>,
 }
 
 /// Rate limits of the public Client API. Generous for a person typing, tight for a script.
@@ -129,6 +131,7 @@ impl Services {
             public_limits,
             message_writer,
             hub,
+            presence: Arc::default(),
         }
     }
 }

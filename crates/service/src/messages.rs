@@ -812,10 +812,30 @@ impl Services {
         echo_id: Option<String>,
         uploads: Vec<Upload>,
     ) -> Result<PublicMessageView> {
+        let conv = self.public_conversation_row(ident, display_id).await?;
+        let audience = self.public_audience(ident).await?;
+        self.public_write(ident, &conv, &audience, content, echo_id, uploads)
+            .await
+    }
+
+    /// The visitor writes in `conv`, which the caller got from
+    /// [`Services::public_conversation_row`] for this `ident` (a WebSocket keeps it, and the
+    /// visitor's `audience`, for its lifetime: a conversation never changes hands).
+    pub async fn public_write(
+        &self,
+        ident: &PublicIdentity,
+        conv: &ConversationRow,
+        audience: &Audience,
+        content: Option<String>,
+        echo_id: Option<String>,
+        uploads: Vec<Upload>,
+    ) -> Result<PublicMessageView> {
+        if conv.contact_id != ident.contact_id || conv.inbox_id != ident.inbox_id {
+            return Err(ServiceError::NotFound("conversation"));
+        }
         self.public_limits
             .messages_per_visitor
             .take(&ident.contact_inbox_id.to_string())?;
-        let conv = self.public_conversation_row(ident, display_id).await?;
         let input = MessageInput {
             message_type: MessageType::Incoming,
             content,
@@ -827,10 +847,9 @@ impl Services {
             uploads,
         };
         let stored = self
-            .create_message(&conv, Sender::Contact(ident.contact_id), input)
+            .create_message(conv, Sender::Contact(ident.contact_id), input)
             .await?;
-        let audience = self.public_audience(ident).await?;
-        Ok(self.public_message_view(&stored.message, &audience))
+        Ok(self.public_message_view(&stored.message, audience))
     }
 
     /// Renders a message for agents.

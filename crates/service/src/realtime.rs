@@ -35,12 +35,17 @@ pub const PAGE: i64 = 500;
 /// One event on its way to connections, with its agent frame rendered once and shared.
 #[derive(Debug)]
 pub struct Delivery {
-    pub event: Event,
+    pub event: Arc<Event>,
     agent_frame: OnceLock<Arc<str>>,
 }
 
 impl Delivery {
     pub fn new(event: Event) -> Arc<Self> {
+        Self::shared(Arc::new(event))
+    }
+
+    /// Wraps an event as the bus hands it over, without copying its payload.
+    pub fn shared(event: Arc<Event>) -> Arc<Self> {
         Arc::new(Self {
             event,
             agent_frame: OnceLock::new(),
@@ -67,13 +72,12 @@ impl Delivery {
 
 /// A server frame as text.
 pub fn frame(name: &str, cursor: Option<i64>, data: &Value) -> String {
-    let mut m = Map::new();
-    m.insert("event".into(), Value::String(name.into()));
-    if let Some(c) = cursor {
-        m.insert("cursor".into(), Value::from(c));
+    // Written by hand so the payload is serialised straight into the frame, not copied.
+    let name = Value::String(name.into());
+    match cursor {
+        Some(c) => format!(r#"{{"event":{name},"cursor":{c},"data":{data}}}"#),
+        None => format!(r#"{{"event":{name},"data":{data}}}"#),
     }
-    m.insert("data".into(), data.clone());
-    Value::Object(m).to_string()
 }
 
 /// Who a connection belongs to, which decides the events it receives.
@@ -413,7 +417,7 @@ impl HubTask {
 
     fn event(&mut self, e: &Arc<Event>) {
         if let Some(st) = self.accounts.get_mut(&e.account_id) {
-            st.accept(Delivery::new((**e).clone()));
+            st.accept(Delivery::shared(e.clone()));
         }
     }
 
@@ -728,5 +732,105 @@ pub(crate) fn conversation_draft(
         contact_id: Some(c.contact_id),
         public: true,
         payload: data.to_string(),
+    }
+}
+
+/// Connections per agent and per visitor on this node, for `presence.update`: an event when
+/// someone's first connection opens or their last one closes. Per node for now — several
+/// nodes each announce their own view (routing's presence, with a grace period and a
+/// cluster-wide view, builds on this).
+#[derive(Default)]
+pub struct Presence {
+    counts: std::sync::Mutex<HashMap<(i64, PresenceKey), usize>>,
+}
+
+/// Who is present: an agent (user id) or a visitor (contact id, inbox id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PresenceKey {
+    User(i64),
+    Contact { contact_id: i64, inbox_id: i64 },
+}
+
+/// Marks a connection present until dropped.
+pub struct PresenceGuard {
+    svc: Services,
+    account_id: i64,
+    key: PresenceKey,
+}
+
+impl Drop for PresenceGuard {
+    fn drop(&mut self) {
+        let last = {
+            let mut counts = match self.svc.presence.counts.lock() {
+                Ok(c) => c,
+                Err(p) => p.into_inner(),
+            };
+            let entry = (self.account_id, self.key);
+            match counts.get_mut(&entry) {
+                Some(n) if *n > 1 => {
+                    *n -= 1;
+                    false
+                }
+                Some(_) => {
+                    counts.remove(&entry);
+                    true
+                }
+                None => false,
+            }
+        };
+        if last {
+            self.svc.emit_presence(self.account_id, self.key, "offline");
+        }
+    }
+}
+
+impl Services {
+    /// Records a connection of `key`; announces it when it is their first on this node.
+    pub fn connected(&self, account_id: i64, key: PresenceKey) -> PresenceGuard {
+        let first = {
+            let mut counts = match self.presence.counts.lock() {
+                Ok(c) => c,
+                Err(p) => p.into_inner(),
+            };
+            let n = counts.entry((account_id, key)).or_insert(0);
+            *n += 1;
+            *n == 1
+        };
+        if first {
+            self.emit_presence(account_id, key, "online");
+        }
+        PresenceGuard {
+            svc: self.clone(),
+            account_id,
+            key,
+        }
+    }
+
+    /// `presence.update` in Chatwoot's shape: `{account_id, users: {id: status}}` or
+    /// `{account_id, contacts: {id: status}}`. Agents only (visitors never see it).
+    fn emit_presence(&self, account_id: i64, key: PresenceKey, status: &str) {
+        let (inbox_id, data) = match key {
+            PresenceKey::User(id) => (
+                None,
+                serde_json::json!({"account_id": account_id, "users": {id.to_string(): status}}),
+            ),
+            PresenceKey::Contact {
+                contact_id,
+                inbox_id,
+            } => (
+                Some(inbox_id),
+                serde_json::json!({"account_id": account_id, "contacts": {contact_id.to_string(): status}}),
+            ),
+        };
+        self.emit_ephemeral(Event {
+            account_id,
+            name: "presence.update".into(),
+            conversation_id: None,
+            inbox_id,
+            contact_id: None,
+            public: false,
+            cursor: None,
+            data,
+        });
     }
 }

@@ -71,6 +71,10 @@ impl TestServer {
     /// `PARLEY_TEST_POSTGRES_URL` is not set.
     pub async fn postgres() -> Option<TestServer> {
         let Ok(base) = std::env::var("PARLEY_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var_os("PARLEY_REQUIRE_SERVICES").is_none(),
+                "PARLEY_REQUIRE_SERVICES is set: this test must not be skipped"
+            );
             eprintln!("skipping the PostgreSQL run: PARLEY_TEST_POSTGRES_URL is not set");
             return None;
         };

@@ -57,6 +57,10 @@ pub async fn sqlite() -> TestDb {
 /// `None` (with a printed reason) when PostgreSQL is not configured.
 pub async fn postgres() -> Option<TestDb> {
     let Ok(base) = std::env::var("PARLEY_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("PARLEY_REQUIRE_SERVICES").is_none(),
+            "PARLEY_REQUIRE_SERVICES is set: this test must not be skipped"
+        );
         eprintln!("skipping PostgreSQL conformance: PARLEY_TEST_POSTGRES_URL is not set");
         return None;
     };
