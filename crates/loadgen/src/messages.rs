@@ -120,6 +120,7 @@ struct Shared {
     service_latency: Mutex<Latency>,
     open_visitors: AtomicU64,
     open_agents: AtomicU64,
+    agent_reconnects: AtomicU64,
 }
 
 impl Shared {
@@ -172,6 +173,8 @@ pub struct MessagesReport {
     pub measured_seconds: u64,
     pub visitor_sockets_held: u64,
     pub agent_sockets_held: u64,
+    /// Agent sockets reopened with their last cursor after the server closed them.
+    pub agent_reconnects: u64,
     pub connect_seconds: f64,
     pub scheduled: u64,
     pub sent: u64,
@@ -283,6 +286,7 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
         service_latency: Mutex::new(Latency::new()),
         open_visitors: AtomicU64::new(0),
         open_agents: AtomicU64::new(0),
+        agent_reconnects: AtomicU64::new(0),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let content: Arc<str> = content_text(args.content_bytes as usize).into();
@@ -301,7 +305,18 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
         )
         .await?;
         shared.open_agents.fetch_add(1, Ordering::Relaxed);
-        agent_handles.push(tokio::spawn(agent(ws, shared.clone(), stop_rx.clone())));
+        let dial = AgentDial {
+            server: target.addr,
+            source: sources.as_ref().map(|r| r.for_connection(a as usize)),
+            url: agent_url.clone(),
+            token: api.token().to_string(),
+        };
+        agent_handles.push(tokio::spawn(agent(
+            ws,
+            dial,
+            shared.clone(),
+            stop_rx.clone(),
+        )));
     }
 
     let mut senders: Vec<mpsc::UnboundedSender<u64>> = Vec::new();
@@ -449,6 +464,7 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
         measured_seconds: args.duration,
         visitor_sockets_held,
         agent_sockets_held,
+        agent_reconnects: shared.agent_reconnects.load(Ordering::Relaxed),
         connect_seconds,
         scheduled: total,
         sent,
@@ -580,50 +596,105 @@ async fn visitor(
     }
 }
 
-/// One agent socket: counts `message.created` of this run's messages.
-async fn agent(mut ws: Ws, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) -> AgentResult {
+/// How an agent socket reconnects: the same URL and token from the same source address.
+struct AgentDial {
+    server: std::net::SocketAddr,
+    source: Option<std::net::IpAddr>,
+    url: String,
+    token: String,
+}
+
+/// Reconnections one agent socket may make before it gives up.
+const MAX_RECONNECTS: u32 = 20;
+
+/// One agent socket: counts `message.created` of this run's messages. When the server
+/// closes it (a slow consumer, say), it reconnects with the cursor of the last stored event
+/// it received, as a real client does, so the run checks that resuming loses nothing: the
+/// replayed events count as deliveries (once), and anything still missing at the end is
+/// reported as missing.
+async fn agent(
+    mut ws: Ws,
+    dial: AgentDial,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) -> AgentResult {
     let mut r = AgentResult {
         latency: Latency::new(),
         delivered: Bits::new(shared.schedule.total()),
         duplicates: 0,
     };
-    let ended = loop {
-        tokio::select! {
-            m = ws.next() => match m {
-                Some(Ok(Message::Text(t))) => {
-                    let now = Instant::now();
-                    let Some(f) = Frame::parse(&t) else { continue };
-                    if f.event != "message.created" {
-                        continue;
+    let mut cursor: Option<i64> = None;
+    let mut reconnects = 0u32;
+    loop {
+        let ended = loop {
+            tokio::select! {
+                m = ws.next() => match m {
+                    Some(Ok(Message::Text(t))) => {
+                        let now = Instant::now();
+                        let Some(f) = Frame::parse(&t) else { continue };
+                        if let Some(c) = f.cursor {
+                            cursor = Some(cursor.map_or(c, |old| old.max(c)));
+                        }
+                        if f.event == "resync" {
+                            shared.errors.add("agent got resync after reconnecting");
+                            continue;
+                        }
+                        if f.event != "message.created" {
+                            continue;
+                        }
+                        let Some(i) = f.any_echo_id().and_then(|e| echo_index(&shared.run, e)) else {
+                            continue;
+                        };
+                        if !r.delivered.set(i) {
+                            r.duplicates += 1;
+                            continue;
+                        }
+                        shared.delivered_count.fetch_add(1, Ordering::Relaxed);
+                        if shared.in_window(now) {
+                            shared.delivered_in_window.fetch_add(1, Ordering::Relaxed);
+                        }
+                        if i >= shared.warm_index && let Some(d) = shared.since_scheduled(i, now) {
+                            r.latency.record(d);
+                        }
                     }
-                    let Some(i) = f.any_echo_id().and_then(|e| echo_index(&shared.run, e)) else {
-                        continue;
-                    };
-                    if !r.delivered.set(i) {
-                        r.duplicates += 1;
-                        continue;
-                    }
-                    shared.delivered_count.fetch_add(1, Ordering::Relaxed);
-                    if shared.in_window(now) {
-                        shared.delivered_in_window.fetch_add(1, Ordering::Relaxed);
-                    }
-                    if i >= shared.warm_index && let Some(d) = shared.since_scheduled(i, now) {
-                        r.latency.record(d);
-                    }
-                }
-                Some(Ok(Message::Close(c))) => break Some(conn::close_reason(c.as_ref())),
-                Some(Ok(_)) => {}
-                Some(Err(e)) => break Some(format!("error: {e}")),
-                None => break Some("eof".into()),
-            },
-            _ = stop.changed() => break None,
-        }
-    };
-    if let Some(reason) = ended {
-        shared.open_agents.fetch_sub(1, Ordering::Relaxed);
+                    Some(Ok(Message::Close(c))) => break Some(conn::close_reason(c.as_ref())),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => break Some(format!("error: {e}")),
+                    None => break Some("eof".into()),
+                },
+                _ = stop.changed() => break None,
+            }
+        };
+        let Some(reason) = ended else { return r };
         shared.disconnects.add(format!("agent {reason}"));
+        if reconnects >= MAX_RECONNECTS {
+            shared.open_agents.fetch_sub(1, Ordering::Relaxed);
+            return r;
+        }
+        reconnects += 1;
+        let url = match cursor {
+            Some(c) => format!("{}?cursor={c}", dial.url),
+            None => dial.url.clone(),
+        };
+        let again = tokio::select! {
+            w = crate::ws::connect(dial.server, dial.source, &url, Some(&dial.token)) => w,
+            _ = stop.changed() => return r,
+        };
+        match again {
+            Ok(w) => {
+                ws = w;
+                shared.agent_reconnects.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                shared.open_agents.fetch_sub(1, Ordering::Relaxed);
+                shared.disconnects.add(format!(
+                    "agent could not reconnect: {}",
+                    conn::error_key(&e)
+                ));
+                return r;
+            }
+        }
     }
-    r
 }
 
 /// One message over the Client API's REST endpoint.
@@ -675,8 +746,11 @@ impl MessagesReport {
             self.warmup_seconds
         );
         println!(
-            "  sockets held         {} visitor, {} agent (connected in {:.1} s)",
-            self.visitor_sockets_held, self.agent_sockets_held, self.connect_seconds
+            "  sockets held         {} visitor, {} agent (connected in {:.1} s; {} agent reconnects with cursor)",
+            self.visitor_sockets_held,
+            self.agent_sockets_held,
+            self.connect_seconds,
+            self.agent_reconnects
         );
         println!(
             "  messages             {} scheduled, {} sent, {} acked, {} failed, {} unanswered",
@@ -788,6 +862,7 @@ mod tests {
             service_latency: Mutex::new(Latency::new()),
             open_visitors: AtomicU64::new(0),
             open_agents: AtomicU64::new(0),
+            agent_reconnects: AtomicU64::new(0),
         }
     }
 
@@ -925,6 +1000,45 @@ mod tests {
         assert!(!r.drained, "the lost messages never arrive");
         assert_eq!(r.deliveries, 180);
         assert_eq!(r.deliveries_missing, 0);
+        std::fs::remove_dir_all(setup.parent().unwrap()).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_agent_closed_as_slow_resumes_from_its_cursor_and_misses_nothing() {
+        let addr = crate::fake::start_with(0, 50).await;
+        let url = format!("http://{addr}");
+        let setup = temp_setup("resume", &url, 4);
+        let a = args(
+            &url,
+            &setup,
+            &[
+                "--visitors",
+                "4",
+                "--agents",
+                "2",
+                "--rate",
+                "200",
+                "--warmup",
+                "0",
+                "--duration",
+                "1",
+                "--drain",
+                "30",
+                "--visitor-limit-per-min",
+                "0",
+            ],
+        );
+        let r = run(&a).await.unwrap();
+        assert_eq!(r.acked, 200, "{r:?}");
+        assert_eq!(r.agent_reconnects, 1, "{r:?}");
+        assert_eq!(
+            r.disconnects.get("agent close 4008 slow_consumer"),
+            Some(&1)
+        );
+        assert_eq!(r.deliveries, 400, "{r:?}");
+        assert_eq!(r.deliveries_missing, 0);
+        assert_eq!(r.agent_sockets_held, 2);
+        assert!(r.drained);
         std::fs::remove_dir_all(setup.parent().unwrap()).unwrap();
     }
 }

@@ -83,6 +83,9 @@ pub struct Frame<'a> {
     pub event: Cow<'a, str>,
     #[serde(borrow, default)]
     pub echo_id: Option<Cow<'a, str>>,
+    /// Stored events' position in the account's stream, for resuming.
+    #[serde(default)]
+    pub cursor: Option<i64>,
     #[serde(borrow, default)]
     pub data: Option<FrameData<'a>>,
     #[serde(borrow, default)]
@@ -141,6 +144,7 @@ mod tests {
         let created = r#"{"event":"message.created","cursor":42,"data":{"id":9,"content":"a \"quoted\" \u00e9","echo_id":"r1-6","sender":{"id":1}}}"#;
         let f = Frame::parse(created).unwrap();
         assert_eq!(f.event, "message.created");
+        assert_eq!(f.cursor, Some(42));
         assert_eq!(f.any_echo_id(), Some("r1-6"));
 
         let err = r#"{"event":"error","echo_id":"r1-7","error":{"code":"rate_limited","message":"slow down"}}"#;
