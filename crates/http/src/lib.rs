@@ -6,12 +6,14 @@
 
 pub mod auth;
 pub mod body;
+mod console;
 mod docs;
 pub mod error;
 pub mod extract;
 pub mod ops;
 pub mod public_auth;
 pub mod routes;
+mod widget;
 pub mod ws;
 
 use std::sync::Arc;
@@ -107,9 +109,9 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .merge(ops::router())
         .merge(ws::router())
+        .merge(widget::router())
         .merge(docs::router(&openapi))
-        // The console arrives with its own issue; until then the root shows the API docs.
-        .route("/", axum::routing::get(|| async { axum::response::Redirect::temporary("/api/docs/") }))
+        .merge(console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -361,12 +361,11 @@ impl Connection {
                 }
             }
         }
-        let cursor = if self.last_sent > 0 {
-            Value::from(self.last_sent)
-        } else {
-            self.cursor.map_or(Value::Null, Value::from)
-        };
-        self.send(json!({"event": "ready", "cursor": cursor}).to_string())
+        // Everything up to the subscription's start was replayed (or predates a client that
+        // came without a cursor), and everything after it arrives live: that is the cursor
+        // to resume from, even if no event has been sent yet.
+        self.last_sent = self.last_sent.max(self.sub.start);
+        self.send(json!({"event": "ready", "cursor": self.last_sent}).to_string())
             .await
     }
 

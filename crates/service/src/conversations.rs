@@ -825,6 +825,9 @@ impl Services {
             self.activity(&after, text).await?;
             self.publish_changed("conversation.status_changed", &after)
                 .await?;
+            if target == ConversationStatus::Resolved {
+                self.send_csat_survey(&after).await?;
+            }
         }
         Ok(after)
     }

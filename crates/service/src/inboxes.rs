@@ -162,6 +162,8 @@ enum Kind {
     Email,
     Port,
     OneOf(&'static [&'static str]),
+    /// The widget's pre-chat form (`crate::widget::check_pre_chat_options`).
+    PreChat,
 }
 
 const REPLY_TIMES: &[&str] = &["in_a_few_minutes", "in_a_few_hours", "in_a_day"];
@@ -178,6 +180,9 @@ fn channel_spec(t: ChannelType) -> &'static [(&'static str, Kind)] {
             ("pre_chat_form_enabled", Kind::Bool),
             ("continuity_via_email", Kind::Bool),
             ("allowed_domains", Kind::Text(2_000)),
+            ("widget_position", Kind::OneOf(&["right", "left"])),
+            ("offline_form_when_no_agents", Kind::Bool),
+            ("pre_chat_form_options", Kind::PreChat),
         ],
         ChannelType::Api => &[("webhook_url", Kind::Url)],
         ChannelType::Telegram => &[
@@ -268,6 +273,7 @@ fn channel_settings(t: ChannelType, channel: &Map<String, Value>) -> Result<Map<
             Kind::Text(max) | Kind::Secret(max) => {
                 Value::String(validate::bounded_text(&field, text()?.trim(), *max)?)
             }
+            Kind::PreChat => crate::widget::check_pre_chat_options(&field, v)?,
             Kind::OneOf(allowed) => {
                 let s = text()?;
                 if !allowed.contains(&s) {

@@ -18,6 +18,7 @@ pub mod profile;
 pub mod public;
 pub mod realtime;
 pub mod teams;
+pub mod widget;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -505,7 +505,12 @@ impl Services {
 
     /// Stores and publishes a message event other than `message.created` (which the
     /// writer stores with the message).
-    async fn emit_message(&self, name: &str, conv: &ConversationRow, m: &MessageWithAttachments) {
+    pub(crate) async fn emit_message(
+        &self,
+        name: &str,
+        conv: &ConversationRow,
+        m: &MessageWithAttachments,
+    ) {
         let data = serde_json::to_string(&self.message_view(m, &Audience::Agent))
             .unwrap_or_else(|_| "null".into());
         self.emit(parley_store::events::EventDraft {

@@ -132,6 +132,9 @@ pub struct Subscription {
     viewer: Viewer,
     /// Live events in cursor order (ephemeral ones interleaved).
     pub rx: mpsc::Receiver<Arc<Delivery>>,
+    /// The account's cursor when the subscription started: every later event is delivered
+    /// on `rx`, every earlier one was committed before (and is in the log).
+    pub start: i64,
     overflowed: Arc<AtomicBool>,
     hub: Hub,
 }
@@ -165,7 +168,7 @@ enum Cmd {
         id: u64,
         account_id: i64,
         sub: Sub,
-        reply: oneshot::Sender<Result<()>>,
+        reply: oneshot::Sender<Result<i64>>,
     },
     Unregister {
         id: u64,
@@ -226,8 +229,9 @@ impl Hub {
                 reply,
             })
             .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())??;
+        let start = answer.await.map_err(|_| stopped())??;
         Ok(Subscription {
+            start,
             id,
             account_id,
             viewer,
@@ -388,7 +392,9 @@ impl HubTask {
                         }
                     }
                 }
+                let mut start = 0;
                 if let Some(st) = self.accounts.get_mut(&account_id) {
+                    start = st.next - 1;
                     match sub.viewer {
                         Viewer::Agent { .. } => {
                             st.agents.insert(id, sub);
@@ -398,7 +404,7 @@ impl HubTask {
                         }
                     }
                 }
-                let _ = reply.send(Ok(()));
+                let _ = reply.send(Ok(start));
             }
             Cmd::Unregister { id, account_id } => {
                 if let Some(st) = self.accounts.get_mut(&account_id) {

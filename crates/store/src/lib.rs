@@ -22,6 +22,7 @@ pub mod messages;
 pub mod public;
 pub mod teams;
 pub mod users;
+pub mod widget;
 
 pub use error::StoreError;
 pub use pool::{Backend, Store, StoreOptions};

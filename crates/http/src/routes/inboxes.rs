@@ -174,8 +174,19 @@ pub struct ChannelOptions {
     pub reply_time: Option<String>,
     pub pre_chat_form_enabled: Option<bool>,
     pub continuity_via_email: Option<bool>,
-    /// Website: domains allowed to embed the widget.
+    /// Website: domains allowed to embed the widget (comma or space separated, `*.shop.example`
+    /// for subdomains); empty allows any site.
     pub allowed_domains: Option<String>,
+    /// Website: `right` (default) or `left`, the corner of the widget's bubble.
+    pub widget_position: Option<String>,
+    /// Website: show the offline request form whenever no member agent is online (not only
+    /// outside working hours).
+    pub offline_form_when_no_agents: Option<bool>,
+    /// Website: the pre-chat form, Chatwoot's shape: `{"pre_chat_message": "…",
+    /// "pre_chat_fields": [{"name": "emailAddress", "required": true, "enabled": true}]}`
+    /// with names `fullName`, `emailAddress`, `phoneNumber`.
+    #[schema(value_type = Option<Object>)]
+    pub pre_chat_form_options: Option<Value>,
     /// API: where Parley posts events.
     pub webhook_url: Option<String>,
     /// Telegram: the bot token (required; never returned).

@@ -18,6 +18,7 @@ pub mod public_contacts;
 pub mod public_conversations;
 pub mod session;
 pub mod teams;
+pub mod widget_public;
 
 /// All API routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -35,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(public::routes())
         .merge(public_contacts::routes())
         .merge(public_conversations::routes())
+        .merge(widget_public::routes())
 }
 
 /// Stored milliseconds to Chatwoot's epoch seconds, and stored JSON text to an object:

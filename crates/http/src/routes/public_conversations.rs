@@ -49,6 +49,11 @@ async fn list(State(st): State<AppState>, PubContact(ident): PubContact) -> ApiR
 #[derive(Deserialize, ToSchema, Default)]
 pub struct PublicNewConversation {
     pub custom_attributes: Option<Value>,
+    /// Parley: the visitor context the widget reports (`page_url`, `page_title`,
+    /// `page_trail`, `referer`, `visit_referrer`, `utm`, `browser`, `browser_language`,
+    /// `timezone`, `screen`, `time_on_site`, `visit_started_at`, `offline_request`); kept in
+    /// the conversation's `additional_attributes` for agents. Unknown keys are dropped.
+    pub additional_attributes: Option<Value>,
 }
 
 /// Starts a conversation for the visitor.
@@ -64,7 +69,7 @@ async fn create(
 ) -> ApiResult<Json<Value>> {
     let c = st
         .svc
-        .public_create_conversation(&ident, b.custom_attributes)
+        .public_start_conversation(&ident, b.custom_attributes, b.additional_attributes)
         .await?;
     Ok(Json(json!(c)))
 }

@@ -63,13 +63,20 @@ impl TestServer {
 
     /// A server on a fresh SQLite database.
     pub async fn sqlite() -> TestServer {
-        let dir = tempfile::tempdir().expect("tempdir");
-        Self::start(Self::config(&dir, None), dir).await
+        Self::sqlite_with(|_| {}).await
     }
 
-    /// A server on a fresh PostgreSQL database, or `None` (with a printed reason) when
-    /// `PARLEY_TEST_POSTGRES_URL` is not set.
-    pub async fn postgres() -> Option<TestServer> {
+    /// A server on a fresh SQLite database, with settings changed by `tune`.
+    pub async fn sqlite_with(tune: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cfg = Self::config(&dir, None);
+        tune(&mut cfg);
+        Self::start(cfg, dir).await
+    }
+
+    /// A server on a fresh PostgreSQL database with settings changed by `tune`, or `None`
+    /// (with a printed reason) when `PARLEY_TEST_POSTGRES_URL` is not set.
+    pub async fn postgres_with(tune: impl FnOnce(&mut Config)) -> Option<TestServer> {
         let Ok(base) = std::env::var("PARLEY_TEST_POSTGRES_URL") else {
             assert!(
                 std::env::var_os("PARLEY_REQUIRE_SERVICES").is_none(),
@@ -82,9 +89,17 @@ impl TestServer {
             .await
             .expect("create test database");
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut s = Self::start(Self::config(&dir, Some(url)), dir).await;
+        let mut cfg = Self::config(&dir, Some(url));
+        tune(&mut cfg);
+        let mut s = Self::start(cfg, dir).await;
         s.pg_database = Some((base, name));
         Some(s)
+    }
+
+    /// A server on a fresh PostgreSQL database, or `None` (with a printed reason) when
+    /// `PARLEY_TEST_POSTGRES_URL` is not set.
+    pub async fn postgres() -> Option<TestServer> {
+        Self::postgres_with(|_| {}).await
     }
 
     /// Starts a server with a custom configuration (listen/data_dir are filled in).

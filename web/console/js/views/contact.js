@@ -1,0 +1,213 @@
+// The contact panel beside a conversation: who the customer is, their channels, attributes,
+// where they came from (page, referrer, UTM), labels and previous conversations.
+
+import { h, replace } from '../dom.js';
+import { t, fullStamp, age } from '../i18n.js';
+import { get, post, acct } from '../api.js';
+import { app, inboxById } from '../store.js';
+import { avatar, channelIcon, channelName, contactName, errorText, toast, popover, linkify } from '../ui.js';
+
+// What the widget reports about the visit (docs/widget.md), in the conversation's and the
+// contact's additional attributes; flat keys of other integrations are read too.
+const UTM = [
+  ['utm_source', 'contact.utmSource'],
+  ['utm_medium', 'contact.utmMedium'],
+  ['utm_campaign', 'contact.utmCampaign'],
+  ['utm_term', 'contact.utmTerm'],
+  ['utm_content', 'contact.utmContent'],
+];
+
+/** [label, value] rows of the visit; values are text or text-and-link nodes. */
+function visitRows(v) {
+  const rows = [];
+  const str = (x) => (typeof x === 'string' || typeof x === 'number' ? String(x) : '');
+  const page = str(v.page_url || v.current_url || v.current_page || v.referer);
+  if (page) rows.push([t('contact.currentPage'), v.page_title ? [str(v.page_title), h('br'), linkify(page)] : linkify(page)]);
+  const from = str(v.visit_referrer || v.referrer);
+  if (from) rows.push([t('contact.referrer'), linkify(from)]);
+  const utm = v.utm && typeof v.utm === 'object' ? v.utm : v;
+  for (const [k, label] of UTM) if (str(utm[k])) rows.push([t(label), str(utm[k])]);
+  const b = v.browser && typeof v.browser === 'object' ? v.browser : null;
+  if (b) {
+    const browser = [b.browser_name, b.browser_version].filter(Boolean).join(' ');
+    const system = [b.platform_name, b.platform_version].filter(Boolean).join(' ');
+    if (browser) rows.push([t('contact.browser'), browser]);
+    if (system) rows.push([t('contact.os'), system]);
+    if (b.device_name) rows.push([t('contact.device'), str(b.device_name)]);
+  } else if (str(v.browser)) rows.push([t('contact.browser'), str(v.browser)]);
+  if (str(v.browser_language)) rows.push([t('contact.language'), str(v.browser_language)]);
+  if (str(v.timezone)) rows.push([t('contact.timezone'), str(v.timezone)]);
+  if (str(v.screen)) rows.push([t('contact.screen'), str(v.screen)]);
+  if (str(v.city)) rows.push([t('contact.city'), str(v.city)]);
+  if (str(v.country)) rows.push([t('contact.country'), str(v.country)]);
+  if (typeof v.time_on_site === 'number' && v.time_on_site > 0) rows.push([t('contact.timeOnSite'), duration(v.time_on_site)]);
+  const started = v.initiated_at && typeof v.initiated_at === 'object' ? v.initiated_at.timestamp : v.initiated_at;
+  if (typeof started === 'number') rows.push([t('contact.initiatedAt'), fullStamp(started > 1e12 ? started / 1000 : started)]);
+  if (v.offline_request === true) rows.push([t('contact.offlineRequest'), t('common.yes')]);
+  return rows;
+}
+
+function duration(secs) {
+  if (secs < 60) return t('time.seconds', { n: secs });
+  if (secs < 3600) return t('time.min', { n: Math.round(secs / 60) });
+  return t('time.hour', { n: Math.round(secs / 360) / 10 });
+}
+
+export class ContactPanel {
+  constructor(convId) {
+    this.convId = convId;
+    this.conv = null;
+    this.contact = null;
+    this.labels = [];
+    this.previous = [];
+    this.el = h('aside', { class: 'contact-panel', 'aria-label': t('contact.panel') }, h('p', { class: 'muted small pad' }, t('common.loading')));
+  }
+
+  destroy() {}
+
+  async setConversation(c) {
+    const first = !this.conv || this.conv.contact_id !== c.contact_id;
+    this.conv = c;
+    if (first) await this.load();
+    else this.render();
+  }
+
+  async load() {
+    const id = this.conv.contact_id;
+    try {
+      const [contact, labels, convs] = await Promise.all([
+        get(acct(`/contacts/${id}`)),
+        get(acct(`/contacts/${id}/labels`)).catch(() => ({ payload: [] })),
+        get(acct(`/contacts/${id}/conversations`)).catch(() => ({ payload: [] })),
+      ]);
+      this.contact = contact.payload || contact;
+      this.labels = labels.payload || [];
+      this.previous = (convs.payload || []).filter((x) => x.id !== this.convId);
+    } catch (e) {
+      this.contact = this.conv.meta.sender;
+      if (e.status !== 404 && e.status !== 403) toast(errorText(e), 'error');
+    }
+    this.render();
+  }
+
+  render() {
+    const c = this.contact || (this.conv && this.conv.meta.sender) || {};
+    const name = contactName(c);
+    const rows = (pairs) => h('dl', { class: 'kv' }, pairs.filter(([, v]) => v !== null && v !== undefined && v !== '').map(([k, v]) => [h('dt', null, k), h('dd', null, v)]));
+
+    const identities = (c.contact_inboxes || []).map((ci) =>
+      h('li', null, channelIcon(ci.inbox && ci.inbox.channel_type, 13), h('span', null, (ci.inbox && ci.inbox.name) || channelName(ci.inbox && ci.inbox.channel_type)), h('small', { class: 'muted mono', title: ci.source_id }, ci.source_id)),
+    );
+
+    const visit = { ...(c.additional_attributes || {}), ...((this.conv && this.conv.additional_attributes) || {}) };
+    const visitList = visitRows(visit);
+    const trailSrc = ['page_trail', 'pages', 'visited_pages'].map((k) => visit[k]).find((x) => Array.isArray(x) && x.length);
+    const trail = trailSrc
+      ? h(
+          'ol',
+          { class: 'trail' },
+          trailSrc.slice(-10).map((p) => {
+            const url = typeof p === 'string' ? p : p && (p.url || p.path || p.page);
+            const title = p && typeof p === 'object' && typeof p.title === 'string' ? p.title : null;
+            return h('li', null, title ? h('span', null, title, ' ') : null, url ? linkify(String(url)) : null);
+          }),
+        )
+      : null;
+
+    const custom = Object.entries(c.custom_attributes || {}).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : linkify(String(v))]);
+    const convCustom = Object.entries((this.conv && this.conv.custom_attributes) || {}).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : linkify(String(v))]);
+
+    replace(
+      this.el,
+      h(
+        'div',
+        { class: 'contact-head' },
+        avatar(name, 48),
+        h('div', null, h('h3', null, name), c.email ? h('div', { class: 'small' }, c.email) : null, c.phone_number ? h('div', { class: 'small' }, c.phone_number) : null),
+      ),
+      section(
+        t('contact.details'),
+        rows([
+          [t('contact.email'), c.email ? h('a', { href: `mailto:${c.email}` }, c.email) : null],
+          [t('contact.phone'), c.phone_number ? h('a', { href: `tel:${c.phone_number}` }, c.phone_number) : null],
+          [t('contact.identifier'), c.identifier],
+          [t('contact.created'), c.created_at ? fullStamp(c.created_at) : null],
+          [t('contact.lastActivity'), c.last_activity_at ? age(c.last_activity_at) : null],
+        ]),
+      ),
+      identities.length ? section(t('contact.channels'), h('ul', { class: 'identities' }, identities)) : null,
+      visitList.length || trail ? section(t('contact.visit'), rows(visitList), trail ? h('div', { class: 'small muted' }, t('contact.pageTrail')) : null, trail) : null,
+      custom.length ? section(t('contact.attributes'), rows(custom)) : null,
+      convCustom.length ? section(t('contact.convAttributes'), rows(convCustom)) : null,
+      section(
+        t('contact.labels'),
+        h(
+          'div',
+          { class: 'chips' },
+          this.labels.map((l) => h('span', { class: 'label-chip' }, l)),
+          h('button', { type: 'button', class: 'link small', onclick: (e) => this.editLabels(e.currentTarget) }, this.labels.length ? t('common.edit') : t('contact.addLabel')),
+        ),
+      ),
+      section(
+        t('contact.previous', { n: this.previous.length }),
+        this.previous.length
+          ? h(
+              'ul',
+              { class: 'previous' },
+              this.previous.map((p) =>
+                h(
+                  'li',
+                  null,
+                  h(
+                    'a',
+                    { href: `#/conversations/all/${p.id}` },
+                    channelIcon(p.meta && p.meta.channel, 12),
+                    h('span', null, `#${p.id}`),
+                    h('span', { class: 'muted' }, (inboxById(p.inbox_id) || {}).name || ''),
+                    h('span', { class: ['status-pill', p.status] }, t(`status.${p.status}`)),
+                  ),
+                  p.last_non_activity_message && p.last_non_activity_message.content ? h('div', { class: 'small muted clip' }, p.last_non_activity_message.content) : null,
+                ),
+              ),
+            )
+          : h('p', { class: 'muted small' }, t('contact.noPrevious')),
+      ),
+    );
+  }
+
+  editLabels(anchor) {
+    const current = new Set(this.labels);
+    const box = h('div', { class: 'label-picker' });
+    if (!app.labels.length) box.append(h('p', { class: 'muted small' }, t('conv.noLabels')));
+    for (const l of app.labels) {
+      box.append(
+        h(
+          'label',
+          { class: 'check' },
+          h('input', {
+            type: 'checkbox',
+            checked: current.has(l.title),
+            onchange: async (e) => {
+              if (e.target.checked) current.add(l.title);
+              else current.delete(l.title);
+              try {
+                const r = await post(acct(`/contacts/${this.conv.contact_id}/labels`), { labels: [...current] });
+                this.labels = (r && r.payload) || [...current];
+                this.render();
+              } catch (ex) {
+                toast(errorText(ex), 'error');
+              }
+            },
+          }),
+          h('span', { class: 'dot', style: { background: l.color || '#888' } }),
+          l.title,
+        ),
+      );
+    }
+    popover(anchor, box, { align: 'right' });
+  }
+}
+
+function section(title, ...body) {
+  return h('section', { class: 'panel-section' }, h('h4', null, title), ...body);
+}

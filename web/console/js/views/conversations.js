@@ -1,0 +1,444 @@
+// The inbox: tabs Mine / Unassigned / All, filters, the conversation list (live), and the
+// open conversation next to it.
+
+import { h, replace } from '../dom.js';
+import { t, age, fullStamp } from '../i18n.js';
+import { get, acct, qs } from '../api.js';
+import { app, on, inboxById, saveSettings, contactOnline } from '../store.js';
+import { avatar, channelIcon, contactName, icon, errorText, options } from '../ui.js';
+import * as notify from '../notify.js';
+import { ConversationView } from './conversation.js';
+
+const TABS = ['mine', 'unassigned', 'all'];
+const STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'all'];
+const PAGE_SIZE = 25;
+
+export class ConversationsPage {
+  constructor({ tab, id }) {
+    const saved = app.settings.filters || {};
+    this.f = {
+      tab,
+      status: STATUSES.includes(saved.status) ? saved.status : 'open',
+      inbox: saved.inbox || '',
+      team: saved.team || '',
+      label: saved.label || '',
+      q: '',
+    };
+    this.ids = [];
+    this.rows = new Map();
+    this.page = 0;
+    this.hasMore = false;
+    this.loading = false;
+    this.loadSeq = 0;
+    this.counts = { mine_count: 0, unassigned_count: 0, all_count: 0 };
+    this.openId = id;
+    this.view = null;
+    this.unsubs = [];
+    this.build();
+  }
+
+  build() {
+    this.tabsEl = h('div', { class: 'tabs', role: 'tablist', 'aria-label': t('list.tabs') });
+    this.filtersEl = h('div', { class: 'filters' });
+    this.listEl = h('ul', { class: 'conv-list', 'aria-label': t('list.conversations') });
+    this.emptyEl = h('div', { class: 'list-empty', hidden: true });
+    this.sentinel = h('div', { class: 'list-sentinel' });
+    this.errorEl = h('div', { class: 'list-error', hidden: true, role: 'alert' });
+    this.scroller = h('div', { class: 'list-scroll' }, this.listEl, this.emptyEl, this.errorEl, this.sentinel);
+    this.listPane = h(
+      'section',
+      { class: 'list-pane', 'aria-label': t('list.conversations') },
+      h('header', { class: 'list-head' }, h('h1', null, t('nav.conversations')), this.tabsEl),
+      this.filtersEl,
+      this.scroller,
+    );
+    this.convPane = h('section', { class: 'conv-pane' });
+    this.el = h('div', { class: 'conversations-page' }, this.listPane, this.convPane);
+    this.renderTabs();
+    this.renderFilters();
+  }
+
+  mounted() {
+    notify.setBaseTitle('Parley');
+    this.observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting) && this.hasMore && !this.loading) this.load(this.page + 1);
+    }, { root: this.scroller, rootMargin: '200px' });
+    this.observer.observe(this.sentinel);
+    this.unsubs.push(
+      on('conversation', (c) => this.upsert(c)),
+      on('resync', () => this.reload()),
+      on('nav', (dir) => this.step(dir)),
+      on('tab', (tab) => this.goTab(tab)),
+      on('focus-search', () => this.searchInput && this.searchInput.focus()),
+      on('presence', (d) => {
+        // Re-render the rows of contacts whose presence changed.
+        const changed = new Set(Object.keys(d.contacts || {}));
+        if (!changed.size) return;
+        for (const id of this.ids) {
+          const c = app.convs.get(id);
+          if (c && c.meta && c.meta.sender && changed.has(String(c.meta.sender.id))) this.renderRow(id);
+        }
+      }),
+    );
+    this.ageTimer = setInterval(() => this.refreshAges(), 30000);
+    this.reload();
+    this.openConversation(this.openId);
+  }
+
+  destroy() {
+    this.unsubs.forEach((u) => u());
+    if (this.observer) this.observer.disconnect();
+    clearInterval(this.ageTimer);
+    clearTimeout(this.countTimer);
+    if (this.view) this.view.destroy();
+    app.openId = null;
+  }
+
+  reference() {
+    this.renderFilters();
+    for (const id of this.ids) this.renderRow(id);
+  }
+
+  route({ tab, id }) {
+    if (tab !== this.f.tab) {
+      this.f.tab = tab;
+      this.renderTabs();
+      this.reload();
+    }
+    if (id !== this.openId) this.openConversation(id);
+  }
+
+  href(id) {
+    return `#/conversations/${this.f.tab}${id ? `/${id}` : ''}`;
+  }
+
+  goTab(tab) {
+    if (TABS.includes(tab)) location.hash = `#/conversations/${tab}${this.openId ? `/${this.openId}` : ''}`;
+  }
+
+  // ---- tabs and filters ----
+
+  renderTabs() {
+    const count = { mine: this.counts.mine_count, unassigned: this.counts.unassigned_count, all: this.counts.all_count };
+    replace(
+      this.tabsEl,
+      TABS.map((tab, i) =>
+        h(
+          'a',
+          {
+            href: `#/conversations/${tab}${this.openId ? `/${this.openId}` : ''}`,
+            role: 'tab',
+            class: ['tab', tab === this.f.tab && 'active'],
+            'aria-selected': String(tab === this.f.tab),
+            title: `${t(`list.tab.${tab}`)} (${i + 1})`,
+            dataset: { tab },
+          },
+          t(`list.tab.${tab}`),
+          h('span', { class: 'count' }, String(count[tab] ?? 0)),
+        ),
+      ),
+    );
+  }
+
+  renderFilters() {
+    const change = (key) => (e) => {
+      this.f[key] = e.target.value;
+      saveSettings({ filters: { status: this.f.status, inbox: this.f.inbox, team: this.f.team, label: this.f.label } });
+      this.reload();
+    };
+    const status = h(
+      'select',
+      { 'aria-label': t('list.filter.status'), dataset: { filter: 'status' }, onchange: change('status'), value: this.f.status },
+      options(STATUSES.map((s) => [s, t(`status.${s}`)]), this.f.status),
+    );
+    const inbox = h(
+      'select',
+      { 'aria-label': t('list.filter.inbox'), dataset: { filter: 'inbox' }, onchange: change('inbox'), value: this.f.inbox },
+      options([['', t('list.filter.allInboxes')], ...app.inboxes.map((i) => [i.id, i.name])], this.f.inbox),
+    );
+    const team = h(
+      'select',
+      { 'aria-label': t('list.filter.team'), dataset: { filter: 'team' }, onchange: change('team'), value: this.f.team },
+      options([['', t('list.filter.allTeams')], ...app.teams.map((x) => [x.id, x.name])], this.f.team),
+    );
+    const label = h(
+      'select',
+      { 'aria-label': t('list.filter.label'), dataset: { filter: 'label' }, onchange: change('label'), value: this.f.label },
+      options([['', t('list.filter.allLabels')], ...app.labels.map((l) => [l.title, l.title])], this.f.label),
+    );
+    let timer = null;
+    this.searchInput = h('input', {
+      type: 'search',
+      class: 'search',
+      placeholder: t('list.search'),
+      'aria-label': t('list.search'),
+      value: this.f.q,
+      oninput: (e) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          this.f.q = e.target.value.trim();
+          this.reload();
+        }, 300);
+      },
+      onkeydown: (e) => {
+        if (e.key === 'Escape') {
+          e.target.value = '';
+          this.f.q = '';
+          this.reload();
+          e.target.blur();
+        }
+      },
+    });
+    replace(
+      this.filtersEl,
+      h('div', { class: 'search-box' }, icon('search', { size: 15 }), this.searchInput),
+      h('div', { class: 'filter-row' }, status, inbox, team.options.length > 1 ? team : null, label.options.length > 1 ? label : null),
+    );
+  }
+
+  query(page) {
+    return qs({
+      status: this.f.status,
+      assignee_type: this.f.tab === 'mine' ? 'me' : this.f.tab,
+      inbox_id: this.f.inbox,
+      team_id: this.f.team,
+      'labels[]': this.f.label ? [this.f.label] : [],
+      q: this.f.q,
+      page,
+    });
+  }
+
+  // ---- loading ----
+
+  async reload() {
+    this.page = 0;
+    this.hasMore = false;
+    await this.load(1, true);
+  }
+
+  async load(page, replaceAll = false) {
+    const seq = ++this.loadSeq;
+    this.loading = true;
+    this.listPane.classList.add('loading');
+    try {
+      const r = await get(acct(`/conversations${this.query(page)}`));
+      if (seq !== this.loadSeq) return;
+      const data = (r && r.data) || {};
+      const payload = data.payload || [];
+      this.counts = data.meta || this.counts;
+      this.renderTabs();
+      if (replaceAll) {
+        this.ids = [];
+        this.rows.clear();
+        this.listEl.replaceChildren();
+      }
+      for (const c of payload) {
+        const prev = app.convs.get(c.id);
+        if (c.id === app.openId) c.unread_count = 0;
+        // Keep a copy that live events already made newer.
+        if (!prev || prev.last_activity_at <= c.last_activity_at || prev.updated_at <= c.updated_at) app.convs.set(c.id, c);
+        if (!this.ids.includes(c.id)) this.ids.push(c.id);
+      }
+      this.page = page;
+      this.hasMore = payload.length >= PAGE_SIZE;
+      this.errorEl.hidden = true;
+      this.sortAndRender();
+    } catch (e) {
+      if (seq !== this.loadSeq) return;
+      this.errorEl.hidden = false;
+      replace(this.errorEl, errorText(e), ' ', h('button', { type: 'button', class: 'link', onclick: () => this.reload() }, t('common.retry')));
+    } finally {
+      if (seq === this.loadSeq) {
+        this.loading = false;
+        this.listPane.classList.remove('loading');
+      }
+    }
+  }
+
+  scheduleCounts() {
+    clearTimeout(this.countTimer);
+    this.countTimer = setTimeout(async () => {
+      try {
+        const q = this.query(undefined);
+        const r = await get(acct(`/conversations/meta${q}`));
+        if (r && r.meta) {
+          this.counts = r.meta;
+          this.renderTabs();
+        }
+      } catch {
+        // counts stay as they were
+      }
+    }, 400);
+  }
+
+  // ---- live updates ----
+
+  matches(c) {
+    const f = this.f;
+    if (f.status !== 'all' && c.status !== f.status) return false;
+    const a = c.meta && c.meta.assignee;
+    if (f.tab === 'mine' && !(a && app.me && a.id === app.me.id)) return false;
+    if (f.tab === 'unassigned' && a) return false;
+    if (f.inbox && String(c.inbox_id) !== String(f.inbox)) return false;
+    if (f.team && String(c.meta && c.meta.team ? c.meta.team.id : '') !== String(f.team)) return false;
+    if (f.label && !(c.labels || []).includes(f.label)) return false;
+    // A text search cannot be judged here: keep what the server matched, add nothing new.
+    if (f.q && !this.ids.includes(c.id)) return false;
+    return true;
+  }
+
+  upsert(c) {
+    const had = this.ids.includes(c.id);
+    const fits = this.matches(c);
+    if (fits && !had) this.ids.push(c.id);
+    if (!fits && had) {
+      this.ids = this.ids.filter((x) => x !== c.id);
+      const row = this.rows.get(c.id);
+      if (row) row.remove();
+      this.rows.delete(c.id);
+    }
+    if (fits) this.sortAndRender([c.id]);
+    this.updateEmpty();
+    this.scheduleCounts();
+  }
+
+  sortAndRender(changed = null) {
+    const conv = (id) => app.convs.get(id) || {};
+    // Newest activity first; times are whole seconds, so within one second the conversation
+    // with the later message (ids grow) goes first.
+    const lastMsg = (c) => (c.last_non_activity_message ? c.last_non_activity_message.id : 0);
+    this.ids.sort((a, b) => {
+      const ca = conv(a);
+      const cb = conv(b);
+      return (cb.last_activity_at || 0) - (ca.last_activity_at || 0) || lastMsg(cb) - lastMsg(ca) || b - a;
+    });
+    // Rebuild rows that changed (or all), then put the rows in order without recreating
+    // the unchanged ones.
+    for (const id of changed || this.ids) this.renderRow(id);
+    let prev = null;
+    for (const id of this.ids) {
+      const row = this.rows.get(id);
+      if (!row) continue;
+      const want = prev ? prev.nextSibling : this.listEl.firstChild;
+      if (want !== row) this.listEl.insertBefore(row, want);
+      prev = row;
+    }
+    this.updateEmpty();
+  }
+
+  updateEmpty() {
+    const empty = this.ids.length === 0 && !this.loading;
+    this.emptyEl.hidden = !empty;
+    if (empty) replace(this.emptyEl, icon('inbox', { size: 28 }), h('p', null, t(`list.empty.${this.f.tab}`)));
+  }
+
+  renderRow(id) {
+    const c = app.convs.get(id);
+    if (!c) return;
+    const sender = (c.meta && c.meta.sender) || {};
+    const name = contactName(sender);
+    const last = c.last_non_activity_message || (c.messages || [])[0];
+    let preview = '';
+    let previewCls = 'preview';
+    if (last) {
+      const text = last.content ? String(last.content).replace(/\s+/g, ' ').slice(0, 160) : (last.attachments || []).length ? t('conv.attachment') : '';
+      if (last.private) {
+        preview = `${t('list.note')}: ${text}`;
+        previewCls = 'preview note';
+      } else if (last.message_type === 1 || last.message_type === 3) preview = `${t('list.you')}: ${text}`;
+      else preview = text;
+    }
+    const waiting = c.waiting_since && c.status === 'open' ? c.waiting_since : 0;
+    const assignee = c.meta && c.meta.assignee;
+    const inbox = inboxById(c.inbox_id);
+    const unread = c.id === app.openId ? 0 : c.unread_count || 0;
+    const row = h(
+      'li',
+      { class: ['conv-row', c.id === this.openId && 'active', unread > 0 && 'unread'], dataset: { id: String(c.id) } },
+      h(
+        'a',
+        { href: this.href(c.id), 'aria-current': c.id === this.openId ? 'true' : null, dataset: { id: String(c.id) } },
+        h('span', { class: 'avatar-wrap' }, avatar(name, 36), contactOnline(sender.id) ? h('span', { class: 'online-dot', title: t('contact.online') }) : null),
+        h(
+          'div',
+          { class: 'row-main' },
+          h(
+            'div',
+            { class: 'row-top' },
+            h('span', { class: 'row-name' }, name),
+            c.priority && c.priority !== 'none' ? h('span', { class: ['prio', c.priority], title: t(`priority.${c.priority}`) }, icon('flag', { size: 12 })) : null,
+            channelIcon(c.meta && c.meta.channel, 13),
+            h(
+              'time',
+              {
+                class: ['row-age', waiting && 'waiting', waiting && Date.now() / 1000 - waiting > 300 && 'late'],
+                title: waiting ? `${t('list.waitingSince')} ${fullStamp(waiting)}` : fullStamp(c.last_activity_at),
+                dataset: { ts: String(waiting || c.last_activity_at || 0) },
+              },
+              age(waiting || c.last_activity_at),
+            ),
+          ),
+          h(
+            'div',
+            { class: 'row-bottom' },
+            h('span', { class: previewCls }, preview || '\u00a0'),
+            unread > 0 ? h('span', { class: 'badge', title: t('list.unread', { n: unread }) }, String(unread > 99 ? '99+' : unread)) : null,
+          ),
+          h(
+            'div',
+            { class: 'row-meta' },
+            h('span', { class: ['assignee', !assignee && 'none'] }, assignee ? assignee.available_name || assignee.name : t('list.unassigned')),
+            inbox ? h('span', { class: 'inbox-name' }, inbox.name) : null,
+            c.status !== 'open' ? h('span', { class: ['status-pill', c.status] }, t(`status.${c.status}`)) : null,
+          ),
+        ),
+      ),
+    );
+    const old = this.rows.get(id);
+    if (old && old.parentNode) old.replaceWith(row);
+    this.rows.set(id, row);
+  }
+
+  refreshAges() {
+    for (const el of this.listEl.querySelectorAll('time.row-age')) {
+      const ts = Number(el.dataset.ts);
+      el.textContent = age(ts);
+      if (el.classList.contains('waiting')) el.classList.toggle('late', Date.now() / 1000 - ts > 300);
+    }
+  }
+
+  // ---- selection ----
+
+  openConversation(id) {
+    const prevId = this.openId;
+    this.openId = id;
+    app.openId = id;
+    for (const pid of [prevId, id]) if (pid && this.rows.has(pid)) this.renderRow(pid);
+    this.renderTabs();
+    if (this.view) this.view.destroy();
+    this.view = null;
+    this.el.classList.toggle('has-open', Boolean(id));
+    if (!id) {
+      replace(this.convPane, h('div', { class: 'conv-empty' }, icon('chat', { size: 40 }), h('p', null, t('conv.pick')), h('p', { class: 'muted small' }, t('conv.pickHint'))));
+      return;
+    }
+    notify.seen(id);
+    const c = app.convs.get(id);
+    if (c && c.unread_count) app.convs.set(id, { ...c, unread_count: 0 });
+    this.view = new ConversationView(id, { tab: this.f.tab });
+    replace(this.convPane, this.view.el);
+    this.view.mounted();
+    const row = this.rows.get(id);
+    if (row) row.scrollIntoView({ block: 'nearest' });
+  }
+
+  step(dir) {
+    if (!this.ids.length) return;
+    const i = this.openId ? this.ids.indexOf(this.openId) : -1;
+    let j = dir === 'next' ? i + 1 : i - 1;
+    if (i === -1) j = 0;
+    j = Math.max(0, Math.min(this.ids.length - 1, j));
+    if (this.ids[j] !== this.openId) location.hash = this.href(this.ids[j]);
+    if (dir === 'next' && j >= this.ids.length - 3 && this.hasMore && !this.loading) this.load(this.page + 1);
+  }
+}

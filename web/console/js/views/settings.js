@@ -1,0 +1,662 @@
+// Administrator settings: inboxes (widget settings, embed snippet, working hours, members),
+// agents, teams, labels and canned responses.
+
+import { h, replace } from '../dom.js';
+import { t } from '../i18n.js';
+import { get, post, patch, del, request, acct } from '../api.js';
+import { app, reloadOne, agentPresence } from '../store.js';
+import { field, toast, errorText, copyText, icon, confirmDialog, modal, options, channelIcon, channelName, avatar } from '../ui.js';
+import * as notify from '../notify.js';
+
+const SECTIONS = [
+  ['inboxes', 'inbox'],
+  ['agents', 'users'],
+  ['teams', 'users'],
+  ['labels', 'tag'],
+  ['canned', 'message'],
+];
+
+export function renderSettings(section, sub) {
+  const content = h('div', { class: 'settings-content' });
+  const nav = h('nav', { class: 'settings-nav', 'aria-label': t('nav.settings') });
+  const el = h('div', { class: 'settings-page' }, nav, h('div', { class: 'page-scroll' }, content));
+  const page = {
+    el,
+    route(r) {
+      draw(r.a || 'inboxes', r.b);
+    },
+    reference() {
+      draw(current.section, current.sub);
+    },
+  };
+  const current = { section, sub };
+  let drawSeq = 0;
+  function draw(sec, s) {
+    // Pages that load before drawing must not land over a newer draw.
+    const seq = ++drawSeq;
+    const live = () => seq === drawSeq;
+    current.section = sec;
+    current.sub = s;
+    replace(
+      nav,
+      h('h1', null, t('nav.settings')),
+      SECTIONS.map(([key, ic]) =>
+        h('a', { href: `#/settings/${key}`, class: ['settings-link', key === sec && 'active'], 'aria-current': key === sec ? 'page' : null }, icon(ic, { size: 16 }), t(`settings.${key}`)),
+      ),
+    );
+    notify.setBaseTitle(`${t(`settings.${sec}`)} · Parley`);
+    const render = { inboxes: s ? inboxDetail : inboxesList, agents, teams: s ? teamDetail : teams, labels, canned }[sec] || inboxesList;
+    render(content, s, live);
+  }
+  draw(section, sub);
+  return page;
+}
+
+function pageHead(title, ...actions) {
+  return h('header', { class: 'page-head' }, h('h2', null, title), h('div', { class: 'page-actions' }, actions));
+}
+
+function table(headers, rows, empty) {
+  if (!rows.length) return h('p', { class: 'muted empty-note' }, empty);
+  return h('table', { class: 'data' }, h('thead', null, h('tr', null, headers.map((x) => h('th', null, x)))), h('tbody', null, rows));
+}
+
+function formDialog(title, fields, submitLabel, onSubmit) {
+  return modal(title, (close) => {
+    const err = h('div', { class: 'form-error', hidden: true, role: 'alert' });
+    const btn = h('button', { type: 'submit', class: 'btn primary' }, submitLabel);
+    return h(
+      'form',
+      {
+        class: 'modal-body stack',
+        onsubmit: async (e) => {
+          e.preventDefault();
+          err.hidden = true;
+          btn.disabled = true;
+          try {
+            close(await onSubmit());
+          } catch (ex) {
+            err.hidden = false;
+            err.textContent = errorText(ex);
+            btn.disabled = false;
+          }
+        },
+      },
+      fields,
+      err,
+      h('div', { class: 'actions' }, btn),
+    );
+  });
+}
+
+// ---- inboxes ----
+
+function inboxesList(el) {
+  replace(
+    el,
+    pageHead(t('settings.inboxes'), h('button', { type: 'button', class: 'btn primary', dataset: { action: 'new-inbox' }, onclick: () => newInbox() }, icon('plus', { size: 15 }), t('settings.newInbox'))),
+    h('p', { class: 'muted' }, t('settings.inboxesHint')),
+    table(
+      [t('settings.name'), t('settings.channel'), ''],
+      app.inboxes.map((i) =>
+        h(
+          'tr',
+          null,
+          h('td', null, h('a', { href: `#/settings/inboxes/${i.id}` }, i.name)),
+          h('td', null, channelIcon(i.channel_type, 14), ' ', channelName(i.channel_type)),
+          h('td', { class: 'right' }, h('a', { class: 'btn small', href: `#/settings/inboxes/${i.id}` }, t('common.edit'))),
+        ),
+      ),
+      t('settings.noInboxes'),
+    ),
+  );
+}
+
+async function newInbox() {
+  const type = h('select', { name: 'type' }, options([['web_widget', t('channel.web')], ['api', t('channel.api')]], 'web_widget'));
+  const name = h('input', { name: 'name', required: true, maxLength: 255 });
+  const url = h('input', { name: 'website_url', type: 'url', placeholder: 'https://shop.example' });
+  const webhook = h('input', { name: 'webhook_url', type: 'url', placeholder: 'https://crm.example/hook' });
+  const urlField = field(t('settings.websiteUrl'), url);
+  const hookField = field(t('settings.webhookUrl'), webhook, t('settings.webhookHint'));
+  const sync = () => {
+    const web = type.value === 'web_widget';
+    urlField.hidden = !web;
+    url.required = web;
+    hookField.hidden = web;
+  };
+  type.addEventListener('change', sync);
+  sync();
+  const created = await formDialog(t('settings.newInbox'), [field(t('settings.channel'), type), field(t('settings.name'), name), urlField, hookField], t('common.create'), () => {
+    const channel = { type: type.value };
+    if (type.value === 'web_widget') channel.website_url = url.value.trim();
+    else if (webhook.value.trim()) channel.webhook_url = webhook.value.trim();
+    return post(acct('/inboxes'), { name: name.value.trim(), channel });
+  });
+  if (created) {
+    await reloadOne('inboxes');
+    location.hash = `#/settings/inboxes/${created.id}`;
+  }
+}
+
+async function inboxDetail(el, id, live) {
+  replace(el, h('p', { class: 'muted' }, t('common.loading')));
+  let inbox;
+  let members = [];
+  try {
+    [inbox, members] = await Promise.all([get(acct(`/inboxes/${id}`)), get(acct(`/inbox_members/${id}`)).then((r) => r.payload || [])]);
+  } catch (e) {
+    if (live()) replace(el, h('p', { class: 'form-error' }, errorText(e)), h('a', { href: '#/settings/inboxes' }, t('common.back')));
+    return;
+  }
+  if (!live()) return;
+  const web = inbox.channel_type === 'Channel::WebWidget';
+
+  const name = h('input', { name: 'name', value: inbox.name, required: true, maxLength: 255 });
+  const website = h('input', { name: 'website_url', type: 'url', value: inbox.website_url || '' });
+  const color = h('input', { name: 'widget_color', type: 'color', value: /^#[0-9a-f]{6}$/i.test(inbox.widget_color || '') ? inbox.widget_color : '#2463eb' });
+  const title = h('input', { name: 'welcome_title', value: inbox.welcome_title || '', maxLength: 255 });
+  const tagline = h('input', { name: 'welcome_tagline', value: inbox.welcome_tagline || '', maxLength: 255 });
+  const replyTime = h('select', { name: 'reply_time' }, options([['', '—'], ['in_a_few_minutes', t('settings.replyMinutes')], ['in_a_few_hours', t('settings.replyHours')], ['in_a_day', t('settings.replyDay')]], inbox.reply_time || ''));
+  const webhook = h('input', { name: 'webhook_url', type: 'url', value: inbox.webhook_url || '' });
+  const greetingOn = h('input', { type: 'checkbox', checked: inbox.greeting_enabled });
+  const greeting = h('textarea', { rows: 2, value: inbox.greeting_message || '', maxLength: 2000 });
+  const autoAssign = h('input', { type: 'checkbox', checked: inbox.enable_auto_assignment });
+  const general = h(
+    'form',
+    {
+      class: 'stack narrow',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const channel = {};
+        if (web) Object.assign(channel, { website_url: website.value.trim(), widget_color: color.value, welcome_title: title.value, welcome_tagline: tagline.value, reply_time: replyTime.value || null });
+        if (inbox.channel_type === 'Channel::Api') channel.webhook_url = webhook.value.trim();
+        try {
+          await patch(acct(`/inboxes/${id}`), { name: name.value.trim(), greeting_enabled: greetingOn.checked, greeting_message: greeting.value, enable_auto_assignment: autoAssign.checked, channel });
+          await reloadOne('inboxes');
+          toast(t('common.saved'));
+        } catch (ex) {
+          toast(errorText(ex), 'error');
+        }
+      },
+    },
+    field(t('settings.name'), name),
+    web ? [field(t('settings.websiteUrl'), website), field(t('settings.widgetColor'), color), field(t('settings.welcomeTitle'), title), field(t('settings.welcomeTagline'), tagline), field(t('settings.replyTime'), replyTime)] : null,
+    inbox.channel_type === 'Channel::Api' ? field(t('settings.webhookUrl'), webhook, t('settings.webhookHint')) : null,
+    h('label', { class: 'check' }, greetingOn, t('settings.greetingEnabled')),
+    field(t('settings.greetingMessage'), greeting),
+    h('label', { class: 'check' }, autoAssign, t('settings.autoAssign')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn primary' }, t('common.save'))),
+  );
+
+  const snippet = inbox.web_widget_script
+    ? h(
+        'section',
+        { class: 'card' },
+        h('h3', null, t('settings.embed')),
+        h('p', { class: 'small muted' }, t('settings.embedHint')),
+        h('pre', { class: 'snippet', dataset: { snippet: '' } }, inbox.web_widget_script),
+        h('button', { type: 'button', class: 'btn', onclick: () => copyText(inbox.web_widget_script) }, icon('copy', { size: 14 }), t('common.copy')),
+      )
+    : null;
+
+  const identifier = h(
+    'section',
+    { class: 'card' },
+    h('h3', null, t('settings.identifier')),
+    h('p', { class: 'small muted' }, t('settings.identifierHint')),
+    h('div', { class: 'copy-row' }, h('code', { class: 'mono' }, inbox.inbox_identifier), h('button', { type: 'button', class: 'btn small', onclick: () => copyText(inbox.inbox_identifier) }, icon('copy', { size: 13 }), t('common.copy'))),
+  );
+
+  replace(
+    el,
+    pageHead(
+      h('span', { class: 'inbox-title' }, channelIcon(inbox.channel_type, 16), inbox.name, h('small', { class: 'muted' }, channelName(inbox.channel_type))),
+      h('a', { class: 'btn', href: '#/settings/inboxes' }, t('common.back')),
+    ),
+    h('div', { class: 'cards' }, snippet, h('section', { class: 'card' }, h('h3', null, t('settings.general')), general), identifier, workingHours(inbox), membersCard(id, members)),
+    h(
+      'section',
+      { class: 'card danger-zone' },
+      h('h3', null, t('settings.dangerZone')),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn danger',
+          onclick: async () => {
+            if (!(await confirmDialog(t('settings.deleteInboxConfirm', { name: inbox.name }), t('common.delete')))) return;
+            try {
+              await del(acct(`/inboxes/${id}`));
+              await reloadOne('inboxes');
+              location.hash = '#/settings/inboxes';
+            } catch (ex) {
+              toast(errorText(ex), 'error');
+            }
+          },
+        },
+        icon('trash', { size: 14 }),
+        t('settings.deleteInbox'),
+      ),
+    ),
+  );
+}
+
+const WEEK = [1, 2, 3, 4, 5, 6, 0];
+
+function workingHours(inbox) {
+  const enabled = h('input', { type: 'checkbox', checked: inbox.working_hours_enabled });
+  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  const listId = `tz-${inbox.id}`;
+  const tz = h('input', { value: inbox.timezone || 'UTC', list: listId, name: 'timezone', autocomplete: 'off' });
+  const ooo = h('textarea', { rows: 2, value: inbox.out_of_office_message || '', maxLength: 2000 });
+  const byDay = new Map((inbox.working_hours || []).map((d) => [d.day_of_week, d]));
+  const pad = (n) => String(n ?? 0).padStart(2, '0');
+  const rows = WEEK.map((dow) => {
+    const d = byDay.get(dow) || { day_of_week: dow, closed_all_day: true };
+    const closed = h('input', { type: 'checkbox', checked: d.closed_all_day });
+    const allDay = h('input', { type: 'checkbox', checked: d.open_all_day });
+    const open = h('input', { type: 'time', value: d.open_hour !== null && d.open_hour !== undefined ? `${pad(d.open_hour)}:${pad(d.open_minutes)}` : '09:00' });
+    const close = h('input', { type: 'time', value: d.close_hour !== null && d.close_hour !== undefined ? `${pad(d.close_hour)}:${pad(d.close_minutes)}` : '18:00' });
+    const sync = () => {
+      open.disabled = close.disabled = closed.checked || allDay.checked;
+      allDay.disabled = closed.checked;
+    };
+    closed.addEventListener('change', sync);
+    allDay.addEventListener('change', sync);
+    sync();
+    const row = h('tr', null, h('td', null, t(`day.${dow}`)), h('td', null, h('label', { class: 'check' }, closed, t('settings.closed'))), h('td', null, h('label', { class: 'check' }, allDay, t('settings.allDay'))), h('td', null, open, ' – ', close));
+    row.value = () => {
+      const [oh, om] = open.value.split(':').map(Number);
+      const [ch, cm] = close.value.split(':').map(Number);
+      return closed.checked
+        ? { day_of_week: dow, closed_all_day: true }
+        : allDay.checked
+          ? { day_of_week: dow, closed_all_day: false, open_all_day: true }
+          : { day_of_week: dow, closed_all_day: false, open_all_day: false, open_hour: oh, open_minutes: om, close_hour: ch, close_minutes: cm };
+    };
+    return row;
+  });
+  const form = h(
+    'form',
+    {
+      class: 'stack',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          await patch(acct(`/inboxes/${inbox.id}`), { working_hours_enabled: enabled.checked, timezone: tz.value.trim(), out_of_office_message: ooo.value, working_hours: rows.map((r) => r.value()) });
+          toast(t('common.saved'));
+        } catch (ex) {
+          toast(errorText(ex), 'error');
+        }
+      },
+    },
+    h('label', { class: 'check' }, enabled, t('settings.workingHoursEnabled')),
+    field(t('settings.timezone'), tz),
+    h('datalist', { id: listId }, zones.map((z) => h('option', { value: z }))),
+    h('table', { class: 'hours' }, h('tbody', null, rows)),
+    field(t('settings.outOfOffice'), ooo),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn primary' }, t('common.save'))),
+  );
+  return h('section', { class: 'card' }, h('h3', null, t('settings.workingHours')), form);
+}
+
+function membersCard(inboxId, members) {
+  const ids = new Set(members.map((m) => m.id));
+  const boxes = app.agents.map((a) => {
+    const cb = h('input', { type: 'checkbox', checked: ids.has(a.id), value: String(a.id) });
+    return h('label', { class: 'check' }, cb, avatar(a.available_name || a.name, 20), `${a.available_name || a.name}`, h('small', { class: 'muted' }, ` ${t(`role.${a.role}`)}`));
+  });
+  return h(
+    'section',
+    { class: 'card' },
+    h('h3', null, t('settings.members')),
+    h('p', { class: 'small muted' }, t('settings.membersHint')),
+    h(
+      'form',
+      {
+        class: 'stack',
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const userIds = [...e.currentTarget.querySelectorAll('input[type=checkbox]:checked')].map((x) => Number(x.value));
+          try {
+            await request('PATCH', acct('/inbox_members'), { inbox_id: Number(inboxId), user_ids: userIds });
+            toast(t('common.saved'));
+          } catch (ex) {
+            toast(errorText(ex), 'error');
+          }
+        },
+      },
+      h('div', { class: 'check-list' }, boxes),
+      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn primary' }, t('common.save'))),
+    ),
+  );
+}
+
+// ---- agents ----
+
+function agents(el) {
+  const roleSel = (a) =>
+    h(
+      'select',
+      {
+        'aria-label': t('settings.role'),
+        disabled: app.me && a.id === app.me.id,
+        onchange: async (e) => {
+          try {
+            await patch(acct(`/agents/${a.id}`), { role: e.target.value });
+            await reloadOne('agents');
+            toast(t('common.saved'));
+          } catch (ex) {
+            toast(errorText(ex), 'error');
+          }
+        },
+      },
+      options(['administrator', 'supervisor', 'agent'].map((r) => [r, t(`role.${r}`)]), a.role),
+    );
+  replace(
+    el,
+    pageHead(t('settings.agents'), h('button', { type: 'button', class: 'btn primary', onclick: () => newAgent() }, icon('plus', { size: 15 }), t('settings.newAgent'))),
+    table(
+      [t('settings.name'), t('settings.email'), t('settings.role'), t('settings.presence'), ''],
+      app.agents.map((a) =>
+        h(
+          'tr',
+          null,
+          h('td', null, avatar(a.available_name || a.name, 22), ' ', a.available_name || a.name),
+          h('td', null, a.email),
+          h('td', null, roleSel(a)),
+          h('td', null, h('span', { class: ['presence', agentPresence(a)] }, t(`presence.${agentPresence(a)}`))),
+          h(
+            'td',
+            { class: 'right' },
+            app.me && a.id === app.me.id
+              ? null
+              : h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'btn small danger',
+                    onclick: async () => {
+                      if (!(await confirmDialog(t('settings.removeAgentConfirm', { name: a.name }), t('common.remove')))) return;
+                      try {
+                        await del(acct(`/agents/${a.id}`));
+                        await reloadOne('agents');
+                      } catch (ex) {
+                        toast(errorText(ex), 'error');
+                      }
+                    },
+                  },
+                  t('common.remove'),
+                ),
+          ),
+        ),
+      ),
+      t('settings.noAgents'),
+    ),
+  );
+}
+
+async function newAgent() {
+  const name = h('input', { required: true, maxLength: 255, name: 'name' });
+  const email = h('input', { type: 'email', required: true, name: 'email' });
+  const role = h('select', { name: 'role' }, options(['agent', 'supervisor', 'administrator'].map((r) => [r, t(`role.${r}`)]), 'agent'));
+  const password = h('input', { type: 'password', minLength: 8, autocomplete: 'new-password', name: 'password' });
+  const created = await formDialog(
+    t('settings.newAgent'),
+    [field(t('settings.name'), name), field(t('settings.email'), email), field(t('settings.role'), role), field(t('settings.initialPassword'), password, t('settings.initialPasswordHint'))],
+    t('common.create'),
+    () => post(acct('/agents'), { name: name.value.trim(), email: email.value.trim(), role: role.value, password: password.value || undefined }),
+  );
+  if (created) {
+    await reloadOne('agents');
+    toast(t('settings.agentCreated'));
+  }
+}
+
+// ---- teams ----
+
+function teams(el) {
+  replace(
+    el,
+    pageHead(
+      t('settings.teams'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn primary',
+          onclick: async () => {
+            const name = h('input', { required: true, maxLength: 255 });
+            const desc = h('input', { maxLength: 1000 });
+            const created = await formDialog(t('settings.newTeam'), [field(t('settings.name'), name), field(t('settings.description'), desc)], t('common.create'), () =>
+              post(acct('/teams'), { name: name.value.trim(), description: desc.value.trim() }),
+            );
+            if (created) await reloadOne('teams');
+          },
+        },
+        icon('plus', { size: 15 }),
+        t('settings.newTeam'),
+      ),
+    ),
+    h('p', { class: 'muted' }, t('settings.teamsHint')),
+    table(
+      [t('settings.name'), t('settings.description'), ''],
+      app.teams.map((x) =>
+        h(
+          'tr',
+          null,
+          h('td', null, h('a', { href: `#/settings/teams/${x.id}` }, x.name)),
+          h('td', null, x.description || ''),
+          h(
+            'td',
+            { class: 'right' },
+            h('a', { class: 'btn small', href: `#/settings/teams/${x.id}` }, t('settings.members')),
+            ' ',
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'btn small danger',
+                onclick: async () => {
+                  if (!(await confirmDialog(t('settings.deleteConfirm', { name: x.name }), t('common.delete')))) return;
+                  try {
+                    await del(acct(`/teams/${x.id}`));
+                    await reloadOne('teams');
+                  } catch (ex) {
+                    toast(errorText(ex), 'error');
+                  }
+                },
+              },
+              t('common.delete'),
+            ),
+          ),
+        ),
+      ),
+      t('settings.noTeams'),
+    ),
+  );
+}
+
+async function teamDetail(el, id, live) {
+  const team = app.teams.find((x) => String(x.id) === String(id));
+  let members = [];
+  try {
+    const r = await get(acct(`/teams/${id}/team_members`));
+    members = Array.isArray(r) ? r : r.payload || [];
+  } catch (e) {
+    if (live()) replace(el, h('p', { class: 'form-error' }, errorText(e)));
+    return;
+  }
+  if (!live()) return;
+  const ids = new Set(members.map((m) => m.id));
+  replace(
+    el,
+    pageHead(team ? team.name : `#${id}`, h('a', { class: 'btn', href: '#/settings/teams' }, t('common.back'))),
+    h(
+      'section',
+      { class: 'card' },
+      h('h3', null, t('settings.members')),
+      h(
+        'form',
+        {
+          class: 'stack',
+          onsubmit: async (e) => {
+            e.preventDefault();
+            const userIds = [...e.currentTarget.querySelectorAll('input[type=checkbox]:checked')].map((x) => Number(x.value));
+            try {
+              await request('PATCH', acct(`/teams/${id}/team_members`), { user_ids: userIds });
+              toast(t('common.saved'));
+            } catch (ex) {
+              toast(errorText(ex), 'error');
+            }
+          },
+        },
+        h('div', { class: 'check-list' }, app.agents.map((a) => h('label', { class: 'check' }, h('input', { type: 'checkbox', checked: ids.has(a.id), value: String(a.id) }), avatar(a.available_name || a.name, 20), a.available_name || a.name))),
+        h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn primary' }, t('common.save'))),
+      ),
+    ),
+  );
+}
+
+// ---- labels ----
+
+function labels(el) {
+  replace(
+    el,
+    pageHead(
+      t('settings.labels'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn primary',
+          onclick: async () => {
+            const title = h('input', { required: true, maxLength: 255, name: 'title' });
+            const color = h('input', { type: 'color', value: '#2463eb', name: 'color' });
+            const desc = h('input', { maxLength: 1000, name: 'description' });
+            const created = await formDialog(t('settings.newLabel'), [field(t('settings.labelTitle'), title, t('settings.labelTitleHint')), field(t('settings.color'), color), field(t('settings.description'), desc)], t('common.create'), () =>
+              post(acct('/labels'), { title: title.value.trim(), color: color.value, description: desc.value.trim(), show_on_sidebar: true }),
+            );
+            if (created) await reloadOne('labels');
+          },
+        },
+        icon('plus', { size: 15 }),
+        t('settings.newLabel'),
+      ),
+    ),
+    table(
+      [t('settings.labelTitle'), t('settings.description'), ''],
+      app.labels.map((l) =>
+        h(
+          'tr',
+          null,
+          h('td', null, h('span', { class: 'label-chip' }, h('span', { class: 'dot', style: { background: l.color || '#888' } }), l.title)),
+          h('td', null, l.description || ''),
+          h(
+            'td',
+            { class: 'right' },
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'btn small danger',
+                onclick: async () => {
+                  if (!(await confirmDialog(t('settings.deleteConfirm', { name: l.title }), t('common.delete')))) return;
+                  try {
+                    await del(acct(`/labels/${l.id}`));
+                    await reloadOne('labels');
+                  } catch (ex) {
+                    toast(errorText(ex), 'error');
+                  }
+                },
+              },
+              t('common.delete'),
+            ),
+          ),
+        ),
+      ),
+      t('settings.noLabels'),
+    ),
+  );
+}
+
+// ---- canned responses ----
+
+function cannedForm(existing) {
+  const code = h('input', { required: true, maxLength: 100, pattern: '\\S+', name: 'short_code', value: existing ? existing.short_code : '' });
+  const content = h('textarea', { required: true, rows: 5, name: 'content', value: existing ? existing.content : '', spellcheck: true });
+  return formDialog(
+    existing ? t('settings.editCanned') : t('settings.newCanned'),
+    [field(t('settings.shortCode'), code, t('settings.shortCodeHint')), field(t('settings.content'), content, t('settings.variablesHint'))],
+    existing ? t('common.save') : t('common.create'),
+    () => (existing ? patch(acct(`/canned_responses/${existing.id}`), { short_code: code.value.trim(), content: content.value }) : post(acct('/canned_responses'), { short_code: code.value.trim(), content: content.value })),
+  );
+}
+
+function canned(el) {
+  replace(
+    el,
+    pageHead(
+      t('settings.canned'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn primary',
+          onclick: async () => {
+            if (await cannedForm(null)) await reloadOne('canned');
+          },
+        },
+        icon('plus', { size: 15 }),
+        t('settings.newCanned'),
+      ),
+    ),
+    h('p', { class: 'muted' }, t('settings.cannedHint')),
+    table(
+      [t('settings.shortCode'), t('settings.content'), ''],
+      app.canned.map((c) =>
+        h(
+          'tr',
+          null,
+          h('td', null, h('code', null, `/${c.short_code}`)),
+          h('td', null, h('div', { class: 'pre clip-3' }, c.content)),
+          h(
+            'td',
+            { class: 'right nowrap' },
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'btn small',
+                onclick: async () => {
+                  if (await cannedForm(c)) await reloadOne('canned');
+                },
+              },
+              t('common.edit'),
+            ),
+            ' ',
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'btn small danger',
+                onclick: async () => {
+                  if (!(await confirmDialog(t('settings.deleteConfirm', { name: `/${c.short_code}` }), t('common.delete')))) return;
+                  try {
+                    await del(acct(`/canned_responses/${c.id}`));
+                    await reloadOne('canned');
+                  } catch (ex) {
+                    toast(errorText(ex), 'error');
+                  }
+                },
+              },
+              t('common.delete'),
+            ),
+          ),
+        ),
+      ),
+      t('settings.noCanned'),
+    ),
+  );
+}
