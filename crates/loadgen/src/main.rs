@@ -1,30 +1,79 @@
-//! `loadgen`: Parley's load generator, a placeholder until the real-time release.
+//! `loadgen`: Parley's load generator for the budgets of DESIGN.md §3 (docs/benchmarks.md).
 //!
-//! The budgets in DESIGN.md §3 (durable messages per second with acknowledgement latency,
-//! idle WebSockets per process, conversation-list and search latency) are measured against
-//! real WebSocket delivery and the group-commit writer, which do not exist yet. Rather than
-//! print figures that measure something else, this binary says so and exits non-zero. The
-//! start-up figures that can be measured today come from `scripts/startup.py`.
+//! Three modes: `idle` (idle visitor WebSockets and the server's memory per connection),
+//! `messages` (durable messages per second, deliveries, send→ack and send→deliver
+//! latency) and `commit-baseline` (the database's own commit rate, for comparison). Every
+//! mode is bounded in connections, messages and seconds and loads loopback only.
+//!
+//! Exit status: 0 after a report, 1 when the run failed, 2 when the command line was
+//! refused (nothing was sent).
+
+mod api;
+mod baseline;
+mod cli;
+mod conn;
+mod error;
+#[cfg(test)]
+mod fake;
+mod idle;
+mod limits;
+mod messages;
+mod pacing;
+mod procfs;
+mod stats;
+mod target;
+mod ws;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use serde::Serialize;
 
-/// Load generator for Parley's benchmarks (docs/benchmarks.md).
-///
-/// Not implemented yet: it arrives with the real-time issue (WebSocket delivery, group
-/// commit), when messages per second, acknowledgement latency and idle-connection memory
-/// can be measured honestly. Until then it runs no load and reports no numbers.
-/// Cold start, idle memory and binary size are measured by crates/loadgen/scripts/startup.py.
-#[derive(Parser, Debug)]
-#[command(name = "loadgen", version, about, long_about)]
-struct Args {}
+use crate::cli::{Cli, Mode};
+use crate::error::Error;
 
 fn main() -> ExitCode {
-    let _ = Args::parse();
-    eprintln!(
-        "loadgen: not implemented yet; it arrives with the real-time issue. \
-         No load was generated and no figures are reported. See docs/benchmarks.md."
-    );
-    ExitCode::from(2)
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("loadgen: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let json = cli.json;
+    let result = rt.block_on(async move {
+        match &cli.mode {
+            Mode::Idle(a) => idle::run(a).await.map(|r| emit(json, &r, || r.print())),
+            Mode::Messages(a) => messages::run(a).await.map(|r| emit(json, &r, || r.print())),
+            Mode::CommitBaseline(a) => baseline::run(a).await.map(|r| emit(json, &r, || r.print())),
+        }
+    });
+    // Idle and message runs leave sockets and tasks behind; do not wait for them.
+    rt.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e @ Error::Usage(_)) => {
+            eprintln!("loadgen: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn emit<R: Serialize>(json: bool, report: &R, table: impl FnOnce()) {
+    if json {
+        match serde_json::to_string_pretty(report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("loadgen: cannot serialise the report: {e}"),
+        }
+    } else {
+        table();
+    }
 }

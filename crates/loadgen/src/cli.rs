@@ -1,0 +1,424 @@
+//! The command line: three modes and the options they share, with every number checked
+//! before any request is made.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::{Error, Result};
+use crate::target::{self, Target};
+
+/// Load generator for Parley's benchmarks (docs/benchmarks.md).
+///
+/// Loads only a Parley server on this machine (loopback addresses; anything else is
+/// refused), for a bounded number of connections, messages and seconds, then prints a
+/// table (or JSON with --json) and exits.
+///
+/// One process can hold at most the open-file limit minus 64 sockets (20,000 on the
+/// reference machine, so ~19,900). For more, run several loadgen processes at once, each
+/// with its own source addresses and its own slice of a shared setup file, e.g.:
+///
+///   loadgen idle … --connections 19000 --source-addrs 127.0.0.2 --setup-file s.json
+///   loadgen idle … --connections 19000 --source-addrs 127.0.0.3 --setup-file s.json --skip 19000
+///
+/// (create the setup file first with the larger --skip + --connections, or run the
+/// processes one after another; the server side needs one node per ~19,900 sockets too.)
+#[derive(Parser, Debug)]
+#[command(name = "loadgen", version, about, long_about, after_long_help = EXAMPLES)]
+pub struct Cli {
+    /// Print the report as one JSON object instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub mode: Mode,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  loadgen idle --url http://127.0.0.1:8080 --token T --account 1 --connections 19000 \\
+      --source-addrs 127.0.0.2,127.0.0.3 --server-pid $(pgrep -n parley) --hold 60
+  loadgen messages --url http://127.0.0.1:8080 --token T --account 1 --visitors 10000 \\
+      --agents 3 --rate 10000 --duration 30 --source-addrs 127.0.0.2 --server-pid P
+  loadgen messages … --transport rest --visitors 1000 --rate 500 --duration 20
+  loadgen commit-baseline --database-url sqlite:///tmp/baseline.db --rows 2000
+  loadgen commit-baseline --database-url postgres://postgres@127.0.0.1/bench --rows 2000";
+
+#[derive(Subcommand, Debug)]
+pub enum Mode {
+    /// Hold idle visitor WebSockets and measure the server's memory per connection.
+    ///
+    /// Creates visitor contacts (Application API, then the Client API for each pubsub
+    /// token), opens --connections visitor sockets in --steps steps, reads the server's
+    /// VmRSS after each step (--server-pid), holds them for --hold seconds and reports
+    /// connections held, disconnects, RSS per connection (delta / N and the slope over
+    /// the steps) and the time to connect them all.
+    Idle(IdleArgs),
+    /// Durable messages per second and latency: visitors send, agents receive.
+    ///
+    /// Opens --agents agent sockets and --visitors visitor sockets (each visitor with one
+    /// open conversation), then the visitors send message.create at an aggregate --rate,
+    /// open-loop (each message has a scheduled time; latency counts from it). Reports
+    /// messages acknowledged per second, deliveries per second (each message should reach
+    /// every agent socket), send→ack and send→deliver latency percentiles, errors and
+    /// disconnects. The first --warmup seconds are not counted.
+    Messages(MessagesArgs),
+    /// One-row-per-commit and 100-rows-per-commit insert rates of a database, for
+    /// comparison with the server's group commit.
+    ///
+    /// Uses a table of its own (loadgen_baseline), dropped afterwards; SQLite in WAL mode
+    /// with synchronous=FULL, PostgreSQL with synchronous_commit=on: the durability the
+    /// server promises.
+    CommitBaseline(BaselineArgs),
+}
+
+/// The server and the account to load.
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Parley's base URL; must be a loopback address.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// An administrator's api_access_token (`parley admin create` prints one).
+    #[arg(long, env = "LOADGEN_TOKEN")]
+    pub token: String,
+    /// Account id.
+    #[arg(long, default_value_t = 1)]
+    pub account: u64,
+    /// Loopback source addresses to spread connections over (round-robin), e.g.
+    /// 127.0.0.2,127.0.0.3; each gives ~28,000 ephemeral ports. Default: the system's
+    /// choice.
+    #[arg(long, value_name = "IP,IP…")]
+    pub source_addrs: Option<String>,
+    /// The server's process id, to read its VmRSS and CPU time from /proc.
+    #[arg(long, value_name = "PID")]
+    pub server_pid: Option<u32>,
+    /// Save the setup (inbox, visitors, conversations) here and reuse it on later runs.
+    #[arg(long, value_name = "FILE")]
+    pub setup_file: Option<PathBuf>,
+    /// Use the setup's visitors from this index on (another process uses the ones
+    /// before).
+    #[arg(long, default_value_t = 0)]
+    pub skip: usize,
+    /// REST requests in flight at once during setup.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=512))]
+    pub setup_concurrency: u32,
+    /// WebSocket handshakes in flight at once.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub connect_concurrency: u32,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct IdleArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Idle visitor sockets to open and hold (bounded by the open-file limit).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub connections: u64,
+    /// Open them in this many equal steps, reading the server's RSS after each.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub steps: u32,
+    /// Seconds to wait after each step before reading RSS.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub settle: u64,
+    /// Seconds to hold all connections idle at the end (60 covers two server
+    /// heartbeats).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub hold: u64,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// `message.create` over each visitor's WebSocket, answered by `message.ack`.
+    Ws,
+    /// `POST …/conversations/{id}/messages` on the Client API; the 200 is the ack.
+    Rest,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MessagesArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Visitors, each with an open conversation (and, with --transport ws, a socket).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub visitors: u64,
+    /// Agent sockets; every message should be delivered to each.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub agents: u64,
+    /// Aggregate messages per second, spread round-robin over the visitors.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub rate: u64,
+    /// Measured seconds (after the warm-up).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub duration: u64,
+    /// Seconds sent before the measured window, not counted.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub warmup: u64,
+    /// At most this many messages in all (warm-up included).
+    #[arg(long, default_value_t = 10_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub messages: u64,
+    /// Seconds to wait after the last send for outstanding acks and deliveries.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub drain: u64,
+    #[arg(long, value_enum, default_value_t = Transport::Ws)]
+    pub transport: Transport,
+    /// With --transport rest: requests in flight at once (each is a socket).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_inflight: u64,
+    /// Bytes of text per message.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=16_384))]
+    pub content_bytes: u64,
+    /// The server's per-visitor message budget per minute (its
+    /// `visitor_messages_per_minute`, 60 by default); a run that would exceed it is
+    /// refused. 0 = do not check.
+    #[arg(long, default_value_t = 60)]
+    pub visitor_limit_per_min: u64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BaselineArgs {
+    /// sqlite:///path/to/file.db or postgres://user@127.0.0.1/db (loopback or a Unix
+    /// socket only).
+    #[arg(long, env = "LOADGEN_DATABASE_URL")]
+    pub database_url: String,
+    /// Rows of the one-row-per-commit measurement (each costs an fsync).
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
+    pub rows: u64,
+    /// Rows of the batched measurement (enough commits to be timed meaningfully).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(100..=100_000_000))]
+    pub batched_rows: u64,
+    /// Rows per commit of the batched measurement.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(2..=100_000))]
+    pub batch: u64,
+    /// Keep the loadgen_baseline table afterwards.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+impl ServerArgs {
+    pub fn target(&self) -> Result<Target> {
+        Target::parse(&self.url)
+    }
+
+    pub fn sources(&self, target: &Target) -> Result<Option<target::SourceRotation>> {
+        self.source_addrs
+            .as_deref()
+            .map(|s| target::parse_source_addrs(s, target).map(target::SourceRotation::new))
+            .transpose()
+    }
+
+    /// Checks the server pid names a process we can read, before any work.
+    pub fn check_pid(&self) -> Result<()> {
+        if let Some(pid) = self.server_pid {
+            crate::procfs::rss_bytes(pid).map_err(|e| {
+                Error::usage(format!("--server-pid {pid}: cannot read its memory: {e}"))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl MessagesArgs {
+    /// The whole sending time, warm-up included.
+    pub fn send_time(&self) -> Duration {
+        Duration::from_secs(self.warmup + self.duration)
+    }
+
+    /// Refuses a run whose visitors would exceed the server's per-visitor budget: visitor
+    /// `j` sends messages `j, j+V, j+2V…`, one every `V/R` s, so a fixed one-minute window
+    /// sees `ceil(60·R/V)` of them (fewer if the run is shorter).
+    pub fn check_visitor_budget(&self, total: u64) -> Result<()> {
+        if self.visitor_limit_per_min == 0 {
+            return Ok(());
+        }
+        let per_visitor_total = total.div_ceil(self.visitors);
+        let per_minute = (60 * self.rate).div_ceil(self.visitors);
+        let worst = per_visitor_total.min(per_minute);
+        if worst > self.visitor_limit_per_min {
+            let need = (60 * self.rate).div_ceil(self.visitor_limit_per_min);
+            let need_short = total.div_ceil(self.visitor_limit_per_min);
+            return Err(Error::usage(format!(
+                "{} visitors at {} msg/s would each send up to {worst} messages a minute; the \
+                 server allows {} per visitor. Use --visitors {} or more (or {} for this \
+                 run's length), or the server's visitor_messages_per_minute with --visitor-limit-per-min",
+                self.visitors,
+                self.rate,
+                self.visitor_limit_per_min,
+                need,
+                need.min(need_short)
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Loopback check for database URLs: `sqlite:` files are local by nature; PostgreSQL must
+/// name a loopback host or a Unix socket directory.
+pub fn check_database_url(url: &str) -> Result<()> {
+    if url.starts_with("sqlite:") {
+        return Ok(());
+    }
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(Error::usage(
+            "--database-url must be sqlite://… or postgres://…",
+        ));
+    }
+    let u = reqwest::Url::parse(url)
+        .map_err(|e| Error::usage(format!("--database-url is not a URL: {e}")))?;
+    let is_local = |host: &str| {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        // No host: a Unix socket (libpq's default); `/dir`: a Unix socket directory.
+        host.is_empty()
+            || host.starts_with('/')
+            || host.eq_ignore_ascii_case("localhost")
+            || bare
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
+    let mut hosts = vec![u.host_str().unwrap_or("").to_string()];
+    hosts.extend(
+        u.query_pairs()
+            .filter(|(k, _)| k == "host" || k == "hostaddr")
+            .map(|(_, v)| v.into_owned()),
+    );
+    match hosts.iter().find(|h| !is_local(h)) {
+        Some(host) => Err(Error::usage(format!(
+            "--database-url host {host} is not loopback; loadgen only loads this machine"
+        ))),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> std::result::Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("loadgen").chain(args.iter().copied()))
+    }
+
+    fn messages(extra: &[&str]) -> MessagesArgs {
+        let mut a = vec![
+            "messages",
+            "--token",
+            "t",
+            "--rate",
+            "100",
+            "--duration",
+            "10",
+        ];
+        a.extend_from_slice(extra);
+        match parse(&a).unwrap().mode {
+            Mode::Messages(m) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn rejects_bad_numbers() {
+        let base = ["idle", "--token", "t"];
+        for bad in [
+            &["--connections", "0"][..],
+            &["--connections", "-5"],
+            &["--connections", "ten"],
+            &["--connections", "10", "--steps", "0"],
+            &["--connections", "10", "--connect-concurrency", "0"],
+        ] {
+            let mut a = base.to_vec();
+            a.extend_from_slice(bad);
+            assert!(parse(&a).is_err(), "{a:?} should be refused");
+        }
+        for bad in [
+            &["--rate", "0", "--duration", "1"][..],
+            &["--rate", "10", "--duration", "0"],
+            &["--rate", "10"],
+            &["--rate", "10", "--duration", "5", "--visitors", "0"],
+            &[
+                "--rate",
+                "10",
+                "--duration",
+                "5",
+                "--transport",
+                "carrier-pigeon",
+            ],
+        ] {
+            let mut a = vec!["messages", "--token", "t"];
+            a.extend_from_slice(bad);
+            assert!(parse(&a).is_err(), "{a:?} should be refused");
+        }
+        assert!(
+            parse(&[
+                "commit-baseline",
+                "--database-url",
+                "sqlite://x",
+                "--rows",
+                "5"
+            ])
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn accepts_a_full_messages_command() {
+        let m = messages(&[
+            "--visitors",
+            "50",
+            "--agents",
+            "3",
+            "--transport",
+            "rest",
+            "--source-addrs",
+            "127.0.0.2,127.0.0.3",
+        ]);
+        assert_eq!(m.visitors, 50);
+        assert_eq!(m.transport, Transport::Rest);
+        assert_eq!(m.send_time(), Duration::from_secs(12));
+        let t = m.server.target().unwrap();
+        assert_eq!(m.server.sources(&t).unwrap().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn refuses_non_loopback_hosts_and_sources() {
+        let m = messages(&["--url", "http://192.168.0.10:8080"]);
+        assert!(matches!(m.server.target(), Err(Error::Usage(_))));
+        let m = messages(&["--source-addrs", "10.1.1.1"]);
+        let t = m.server.target().unwrap();
+        assert!(m.server.sources(&t).is_err());
+    }
+
+    #[test]
+    fn visitor_budget() {
+        // 100 visitors at 100 msg/s: one a second each, 60 a minute: allowed.
+        let m = messages(&["--visitors", "100"]);
+        assert!(m.check_visitor_budget(1200).is_ok());
+        // 50 visitors at 100 msg/s for 12 s: 24 each in all, under 60: allowed.
+        let m = messages(&["--visitors", "50"]);
+        assert!(m.check_visitor_budget(1200).is_ok());
+        // ...but not for a long run: 120 a minute each.
+        let e = m.check_visitor_budget(60_000).unwrap_err().to_string();
+        assert!(e.contains("--visitors 100"), "{e}");
+        // Unchecked when the limit is 0.
+        let m = messages(&["--visitors", "1", "--visitor-limit-per-min", "0"]);
+        assert!(m.check_visitor_budget(60_000).is_ok());
+    }
+
+    #[test]
+    fn database_urls_must_be_local() {
+        assert!(check_database_url("sqlite:///tmp/x.db").is_ok());
+        assert!(check_database_url("sqlite://x.db?mode=rwc").is_ok());
+        assert!(check_database_url("postgres://u@127.0.0.1/db").is_ok());
+        assert!(check_database_url("postgres://u@localhost:5433/db").is_ok());
+        assert!(check_database_url("postgresql://u@[::1]/db").is_ok());
+        assert!(check_database_url("postgres:///db?host=/var/run/postgresql").is_ok());
+        assert!(check_database_url("postgres://u@db.example.com/db").is_err());
+        assert!(check_database_url("postgres://u@10.0.0.5/db").is_err());
+        assert!(check_database_url("mysql://u@127.0.0.1/db").is_err());
+        assert!(check_database_url("postgres:///db?host=db.example.com").is_err());
+        assert!(check_database_url("postgres://u@127.0.0.1/db?hostaddr=10.0.0.5").is_err());
+    }
+}
