@@ -18,18 +18,12 @@
 //! Debug builds of rust-embed read the folder from disk at request time (edit and reload);
 //! release builds carry the bytes.
 
-use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Mutex, OnceLock};
-
 use axum::Router;
-use axum::body::Body;
 use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use bytes::Bytes;
 use rust_embed::RustEmbed;
 
 use crate::AppState;
@@ -108,62 +102,6 @@ fn not_found() -> Response {
     ApiError::not_found("file").into_response()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Whether `If-None-Match` names `etag` (or is `*`).
-fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == etag || t == "*")
-}
-
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|enc| {
-            let mut parts = enc.split(';');
-            let name = parts.next().unwrap_or("").trim();
-            let q_zero = parts.any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            });
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !q_zero
-        })
-}
-
-/// Gzipped files by path, with the SHA-256 of the content they were made from.
-type GzCache = Mutex<HashMap<String, ([u8; 32], Bytes)>>;
-
-/// Gzip of a file, computed once per content hash.
-fn gzipped(path: &str, hash: &[u8; 32], data: &[u8]) -> Option<Bytes> {
-    static CACHE: OnceLock<GzCache> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Ok(map) = cache.lock()
-        && let Some((h, gz)) = map.get(path)
-        && h == hash
-    {
-        return Some(gz.clone());
-    }
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    enc.write_all(data).ok()?;
-    let gz = Bytes::from(enc.finish().ok()?);
-    if let Ok(mut map) = cache.lock() {
-        map.insert(path.to_string(), (*hash, gz.clone()));
-    }
-    Some(gz)
-}
-
 fn serve(path: &str, headers: &HeaderMap) -> Response {
     if !acceptable(path) {
         return not_found();
@@ -172,47 +110,15 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
         return not_found();
     };
     let ct = content_type(path);
-    let hash = file.metadata.sha256_hash();
-    let digest = hex(&hash[..16]);
-    let gz = if compressible(ct) && file.data.len() >= GZIP_MIN_BYTES && accepts_gzip(headers) {
-        gzipped(path, &hash, &file.data)
-    } else {
-        None
+    let asset = crate::assets::Asset {
+        key: format!("console/{path}"),
+        hash: file.metadata.sha256_hash(),
+        data: file.data,
+        content_type: ct,
+        gzip_from: compressible(ct).then_some(GZIP_MIN_BYTES),
     };
-    let etag = if gz.is_some() {
-        format!("\"{digest}-gz\"")
-    } else {
-        format!("\"{digest}\"")
-    };
-
-    let mut res = if matches_etag(headers, &etag) {
-        let mut r = Response::new(Body::empty());
-        *r.status_mut() = StatusCode::NOT_MODIFIED;
-        r
-    } else {
-        let body = match &gz {
-            Some(gz) => Body::from(gz.clone()),
-            None => Body::from(Bytes::from(file.data.into_owned())),
-        };
-        let mut r = Response::new(body);
-        r.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-        if gz.is_some() {
-            r.headers_mut()
-                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        }
-        r
-    };
+    let mut res = crate::assets::respond(asset, headers, "no-cache");
     let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
     if ct.starts_with("text/html") {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
@@ -254,21 +160,5 @@ mod tests {
     fn the_console_has_its_page_and_entry_module() {
         assert!(Assets::get("index.html").is_some());
         assert!(Assets::get("js/main.js").is_some());
-    }
-
-    #[test]
-    fn gzip_negotiation() {
-        let mut h = HeaderMap::new();
-        assert!(!accepts_gzip(&h));
-        h.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("br, gzip;q=0.8"),
-        );
-        assert!(accepts_gzip(&h));
-        h.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("gzip;q=0, deflate"),
-        );
-        assert!(!accepts_gzip(&h));
     }
 }

@@ -4,6 +4,7 @@
 //! Handlers only translate between HTTP and the use cases in `parley-service`; they never
 //! talk to SQL.
 
+mod assets;
 pub mod auth;
 pub mod body;
 mod console;

@@ -17,9 +17,7 @@
 //! Debug builds of rust-embed read the folder from disk at request time (edit and reload);
 //! release builds carry the bytes.
 
-use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use axum::Router;
 use axum::body::Body;
@@ -28,7 +26,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use bytes::Bytes;
 use rust_embed::RustEmbed;
 use serde::Deserialize;
 
@@ -108,50 +105,6 @@ fn not_found() -> Response {
     ApiError::not_found("file").into_response()
 }
 
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|enc| {
-            let mut parts = enc.split(';');
-            let name = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| p.trim().replace(' ', "") == "q=0");
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-        })
-}
-
-/// Gzip of a file, computed once per content hash.
-fn gzipped(key: &str, hash: &[u8; 32], data: &[u8]) -> Option<Bytes> {
-    type Cache = Mutex<HashMap<String, ([u8; 32], Bytes)>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Ok(map) = cache.lock()
-        && let Some((h, gz)) = map.get(key)
-        && h == hash
-    {
-        return Some(gz.clone());
-    }
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    enc.write_all(data).ok()?;
-    let gz = Bytes::from(enc.finish().ok()?);
-    if let Ok(mut map) = cache.lock() {
-        map.insert(key.to_string(), (*hash, gz.clone()));
-    }
-    Some(gz)
-}
-
-fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == etag || t == "*")
-}
-
 /// Serves an embedded file with its content type, ETag, gzip when accepted, and
 /// `cache_control`.
 fn serve(path: &str, headers: &HeaderMap, cache_control: &'static str) -> Response {
@@ -159,49 +112,15 @@ fn serve(path: &str, headers: &HeaderMap, cache_control: &'static str) -> Respon
         return not_found();
     };
     let ct = content_type(path);
-    let hash = file.metadata.sha256_hash();
     let text = ct.starts_with("text/") || ct == "image/svg+xml";
-    let gz = (text && file.data.len() >= GZIP_MIN_BYTES && accepts_gzip(headers))
-        .then(|| gzipped(path, &hash, &file.data))
-        .flatten();
-    let digest: String = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
-    let etag = if gz.is_some() {
-        format!("\"{digest}-gz\"")
-    } else {
-        format!("\"{digest}\"")
+    let asset = crate::assets::Asset {
+        key: format!("widget/{path}"),
+        hash: file.metadata.sha256_hash(),
+        data: file.data,
+        content_type: ct,
+        gzip_from: text.then_some(GZIP_MIN_BYTES),
     };
-    let mut res = if matches_etag(headers, &etag) {
-        let mut r = Response::new(Body::empty());
-        *r.status_mut() = StatusCode::NOT_MODIFIED;
-        r
-    } else {
-        let body = match &gz {
-            Some(gz) => Body::from(gz.clone()),
-            None => Body::from(Bytes::from(file.data.into_owned())),
-        };
-        let mut r = Response::new(body);
-        r.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-        if gz.is_some() {
-            r.headers_mut()
-                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        }
-        r
-    };
-    let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
-    }
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(cache_control),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    res
+    crate::assets::respond(asset, headers, cache_control)
 }
 
 /// The loader: any site may load it (it is a classic `<script>`; the CORS and CORP headers
