@@ -59,6 +59,29 @@ fn other_bad_values_are_clear_errors() {
 }
 
 #[test]
+fn real_time_settings_out_of_range_are_clear_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (var, value, key) in [
+        ("PARLEY_WS_HEARTBEAT_SECS", "0", "ws_heartbeat_secs"),
+        ("PARLEY_WS_HEARTBEAT_SECS", "99999", "ws_heartbeat_secs"),
+        (
+            "PARLEY_VISITOR_MESSAGES_PER_MINUTE",
+            "0",
+            "visitor_messages_per_minute",
+        ),
+        ("PARLEY_EVENT_RETENTION_DAYS", "0", "event_retention_days"),
+        ("PARLEY_WS_QUEUE_EVENTS", "2", "ws_queue_events"),
+    ] {
+        let out = run(parley(dir.path()).env(var, value));
+        assert_config_error(&out, &[key]);
+    }
+    assert!(
+        !dir.path().join("parley-data").exists(),
+        "a refused configuration creates nothing"
+    );
+}
+
+#[test]
 fn bad_toml_files_are_clear_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
     let write = |name: &str, text: &str| {
