@@ -494,6 +494,17 @@ fn day_rule(
     Ok(DayRule::Open { open, close })
 }
 
+/// `at` as a short local wall-clock label in `timezone`, e.g. "Mon 07.12 09:00
+/// (Europe/Moscow)", for messages that tell a customer when the shop opens. An unknown
+/// zone reads as UTC.
+pub fn local_label(timezone: &str, at: i64) -> String {
+    let zone = jiff::tz::TimeZone::get(timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    match jiff::Timestamp::from_millisecond(at) {
+        Ok(ts) => format!("{} ({timezone})", zone.to_datetime(ts).strftime("%a %d.%m %H:%M")),
+        Err(_) => timezone.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,6 +57,14 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
 
 /// Opens the database of a configuration and applies migrations.
 pub async fn open_store(cfg: &Config) -> Result<Store, StartError> {
+    open_store_with(cfg, parley_core::time::system_clock()).await
+}
+
+/// [`open_store`] with the clock every timestamp and timer reads.
+pub async fn open_store_with(
+    cfg: &Config,
+    clock: parley_core::time::SharedClock,
+) -> Result<Store, StartError> {
     let url = cfg.database_url();
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&cfg.data_dir)
@@ -66,6 +74,7 @@ pub async fn open_store(cfg: &Config) -> Result<Store, StartError> {
         &url,
         StoreOptions {
             max_connections: cfg.db_max_connections,
+            clock,
         },
     )
     .await?;
@@ -136,8 +145,31 @@ impl Server {
     }
 }
 
+/// What a test may change about a server beyond its configuration.
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    /// Where "now" comes from (a test moves a manual clock instead of sleeping).
+    pub clock: parley_core::time::SharedClock,
+    /// How often the job runner looks for due timers when idle.
+    pub job_poll: std::time::Duration,
+}
+
+impl Default for StartOptions {
+    fn default() -> Self {
+        Self {
+            clock: parley_core::time::system_clock(),
+            job_poll: std::time::Duration::from_millis(500),
+        }
+    }
+}
+
 /// Opens the database, migrates, binds the listener and serves until stopped.
 pub async fn start(cfg: &Config) -> Result<Server, StartError> {
+    start_with(cfg, StartOptions::default()).await
+}
+
+/// [`start`] with a clock and job polling chosen by the caller (tests).
+pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, StartError> {
     cfg.check()?;
     let listener = TcpListener::bind(&cfg.listen)
         .await
@@ -147,7 +179,7 @@ pub async fn start(cfg: &Config) -> Result<Server, StartError> {
         .map_err(|e| StartError::Listen(cfg.listen.clone(), e))?;
     // Before the database, so a missing NATS fails fast without touching storage.
     let bus = event_bus(cfg).await?;
-    let store = open_store(cfg).await?;
+    let store = open_store_with(cfg, opts.clock.clone()).await?;
     // Without a configured public URL, links use the address actually bound (a port of 0
     // in the configuration means "any free port").
     let mut effective = cfg.clone();
@@ -186,6 +218,7 @@ pub async fn start(cfg: &Config) -> Result<Server, StartError> {
     let workers = vec![
         services.spawn_snooze_worker(std::time::Duration::from_secs(30)),
         services.spawn_event_pruner(retention),
+        services.spawn_job_runner(opts.job_poll),
     ];
     Ok(Server {
         addr,

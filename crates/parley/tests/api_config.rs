@@ -204,7 +204,8 @@ async fn agents_crud_and_fields(s: &TestServer) {
         .await;
     assert_eq!(st, StatusCode::OK, "{ivan}");
     assert_eq!(ivan["role"], "supervisor");
-    assert_eq!(ivan["availability_status"], "offline");
+    // Chatwoot's default: available, effective only while connected (auto_offline).
+    assert_eq!(ivan["availability_status"], "online");
     assert_eq!(ivan["auto_offline"], true);
 
     // An existing user of another account is added, keeping their name and password.

@@ -860,6 +860,15 @@ async fn shutdown_closes_sockets_with_going_away() {
 async fn presence_is_announced_to_agents_only(s: &TestServer) {
     let admin = s.admin("Shop").await;
     let colleague = s.member(admin.account_id, "Bob", Role::Administrator).await;
+    // No grace period: a closed console makes its agent offline at once.
+    let (st, _) = s
+        .patch(
+            &admin.token,
+            &format!("/api/v1/accounts/{}/routing/settings", admin.account_id),
+            json!({"presence_grace_seconds": 0}),
+        )
+        .await;
+    assert!(st.is_success());
     let (_, inbox) = api_inbox(s, &admin, "Site").await;
     let v = Visitor::new(s, &inbox).await;
     let mut watcher = WsClient::agent(s, &admin, None).await;

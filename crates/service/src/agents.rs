@@ -134,7 +134,7 @@ impl Services {
             .as_deref()
             .map(|a| parse_availability("availability_status", a))
             .transpose()?
-            .unwrap_or(Availability::Offline);
+            .unwrap_or(Availability::Online);
         let auto_offline = req.auto_offline.unwrap_or(true);
         if let Some(pw) = req.password.as_deref() {
             validate::password("password", pw)?;

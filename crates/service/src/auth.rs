@@ -3,7 +3,7 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use parley_core::{Role, now_ms, validate};
+use parley_core::{Role, validate};
 use parley_store::random_token;
 use parley_store::users::{MembershipRow, NewUser, UserRow};
 
@@ -143,7 +143,7 @@ impl Services {
         self.login_limiter.reset(&email);
         let token = new_secret();
         self.store
-            .create_session(user.id, &token, now_ms() + self.config.session_ttl_ms)
+            .create_session(user.id, &token, self.store.now() + self.config.session_ttl_ms)
             .await?;
         Ok((self.principal(user).await?, token))
     }
@@ -201,7 +201,7 @@ impl Services {
             .create_session(
                 user.id,
                 &session_token,
-                now_ms() + self.config.session_ttl_ms,
+                self.store.now() + self.config.session_ttl_ms,
             )
             .await?;
         Ok(SetupDone {

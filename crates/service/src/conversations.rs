@@ -169,6 +169,32 @@ pub struct ConversationView {
     pub muted: bool,
     /// Parley's internal id is not exposed; the contact's id is, as in Chatwoot's `contact_id`.
     pub contact_id: i64,
+    /// Waiting in its queue since (epoch seconds); null when not queued.
+    pub queued_at: Option<i64>,
+    /// When the current assignee received it (epoch seconds).
+    pub assigned_at: Option<i64>,
+    /// The running reply target, if the inbox has response standards.
+    pub sla: Option<SlaView>,
+}
+
+/// A running reply target.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SlaView {
+    /// `first_response` or `next_response`.
+    pub kind: String,
+    /// Epoch seconds.
+    pub due_at: i64,
+    pub overdue: bool,
+}
+
+/// The reply target of a conversation row.
+pub fn sla_view(c: &ConversationRow) -> Option<SlaView> {
+    let due = c.sla_due_at?;
+    Some(SlaView {
+        kind: c.sla_kind.clone().unwrap_or_else(|| "first_response".into()),
+        due_at: secs(due),
+        overdue: c.sla_overdue_at.is_some(),
+    })
 }
 
 /// A conversation as the visitor sees it on the Client API.
@@ -186,6 +212,8 @@ pub struct PublicConversationView {
     pub created_at: i64,
     pub last_activity_at: i64,
     pub custom_attributes: Value,
+    /// Place in the waiting queue; null when not waiting.
+    pub queue: Option<crate::routing::QueueStandingView>,
 }
 
 /// The contact inside a public conversation.
@@ -565,6 +593,9 @@ fn conversation_from_row(
         can_reply: true,
         muted: false,
         contact_id: c.contact_id,
+        queued_at: c.queued_at.map(secs),
+        assigned_at: c.assigned_at.map(secs),
+        sla: sla_view(c),
     }
 }
 
@@ -659,7 +690,7 @@ impl Services {
                 ),
                 other => other.into(),
             })?;
-        let view = self.publish_changed("conversation.created", &row).await?;
+        let view = self.publish_new_conversation(&row).await?;
         if let Some(content) = message.flatten() {
             let input = MessageInput::text(MessageType::Outgoing, content);
             self.create_message(&row, Sender::User(ctx.user_id), input)
@@ -714,7 +745,7 @@ impl Services {
                 additional_attributes: "{}".into(),
             })
             .await?;
-        self.publish_changed("conversation.created", &row).await?;
+        self.publish_new_conversation(&row).await?;
         self.public_conversation(ident, row.display_id).await
     }
 
@@ -765,6 +796,7 @@ impl Services {
             created_at: secs(c.created_at),
             last_activity_at: secs(c.last_activity_at),
             custom_attributes: json_obj(&c.custom_attributes),
+            queue: self.queue_standing(c).await?,
         })
     }
 
@@ -828,6 +860,9 @@ impl Services {
             if target == ConversationStatus::Resolved {
                 self.send_csat_survey(&after).await?;
             }
+            if let Err(e) = self.on_status_changed(&before, &after).await {
+                tracing::warn!(conversation = after.id, error = %e, "routing after a status change failed");
+            }
         }
         Ok(after)
     }
@@ -838,7 +873,7 @@ impl Services {
     pub async fn reopen_due_snoozed(&self) -> Result<usize> {
         let mut reopened = 0;
         loop {
-            let due = self.store.due_snoozed(parley_core::now_ms(), 100).await?;
+            let due = self.store.due_snoozed(self.store.now(), 100).await?;
             let n = due.len();
             for c in due {
                 let after = self
@@ -965,6 +1000,18 @@ impl Services {
             };
             self.activity(&after, text).await?;
             self.publish_changed("assignee.changed", &after).await?;
+            if let Some(a) = after.assignee_id {
+                self.store.log_assignment(&after, a, "manual").await?;
+                self.schedule_reassign(&after).await?;
+            }
+            if before.queued_at.is_some() && after.queued_at.is_none() {
+                self.announce_queue(after.account_id, after.inbox_id, after.team_id)
+                    .await?;
+            }
+            if before.assignee_id.is_some() {
+                // The previous agent has room again.
+                self.drain_queues(after.account_id).await?;
+            }
         }
         Ok(agent.as_ref().map(AgentView::from_agent))
     }
@@ -994,6 +1041,7 @@ impl Services {
             };
             self.activity(&after, text).await?;
             self.publish_changed("team.changed", &after).await?;
+            self.on_team_changed(&before, &after).await?;
         }
         Ok(team.as_ref().map(TeamView::from_team))
     }

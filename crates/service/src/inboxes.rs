@@ -34,6 +34,8 @@ pub struct InboxOptions {
     pub flags: Vec<(&'static str, bool)>,
     /// Opening hours of the given days of the week; other days keep their hours.
     pub working_hours: Option<Vec<WorkingDay>>,
+    /// Routing and response-standard fields as sent (checked by `routing_config`).
+    pub routing: Map<String, Value>,
 }
 
 /// Opening hours of one day of the week, Chatwoot's shape. Kept in the inbox settings
@@ -318,7 +320,7 @@ fn options_patch(o: &InboxOptions) -> Result<InboxPatch> {
             .transpose()
             .map_err(ServiceError::from)
     };
-    let mut settings = Map::new();
+    let mut settings = crate::routing_config::check_routing_fields(&o.routing)?;
     for (k, v) in &o.flags {
         settings.insert((*k).to_string(), Value::Bool(*v));
     }
@@ -419,6 +421,7 @@ impl Services {
         channel: &Map<String, Value>,
     ) -> Result<InboxRow> {
         ctx.require_admin()?;
+        self.check_default_team(ctx, &opts).await?;
         let t = parse_channel_type(channel_type)?;
         let name = opts
             .name
@@ -463,6 +466,7 @@ impl Services {
         channel: &Map<String, Value>,
     ) -> Result<InboxRow> {
         ctx.require_admin()?;
+        self.check_default_team(ctx, &opts).await?;
         let current = self
             .store
             .inbox(ctx.account_id, id)
@@ -499,6 +503,16 @@ impl Services {
             .update_inbox(ctx.account_id, id, &patch)
             .await
             .or_not_found("inbox")
+    }
+
+    /// A default team must be one of the account's teams.
+    async fn check_default_team(&self, ctx: &AccountCtx, opts: &InboxOptions) -> Result<()> {
+        if let Some(id) = opts.routing.get("default_team_id").and_then(Value::as_i64)
+            && self.store.team_ref(ctx.account_id, id).await?.is_none()
+        {
+            return Err(bad("default_team_id", "no such team"));
+        }
+        Ok(())
     }
 
     /// Deletes an inbox with its conversations.

@@ -11,12 +11,16 @@ pub mod canned;
 pub mod contacts;
 pub mod conversations;
 pub mod health;
+pub mod jobs;
 pub mod inboxes;
 pub mod labels;
 pub mod messages;
 pub mod profile;
 pub mod public;
 pub mod realtime;
+pub mod routing;
+pub mod routing_config;
+pub mod standards;
 pub mod teams;
 pub mod widget;
 
@@ -79,6 +83,8 @@ pub struct Services {
     /// per batch; each sender is answered after the commit).
     pub message_writer: parley_store::messages::MessageWriter,
     /// This node's real-time fan-out (WebSocket subscriptions).
+    /// This process's name in the cluster (presence rows, job leases).
+    pub node_id: Arc<str>,
     pub hub: realtime::Hub,
     /// Who has a socket open on this node, for `presence.update`.
     pub presence: Arc<realtime::Presence>,
@@ -134,6 +140,7 @@ impl Services {
             login_limiter,
             public_limits,
             message_writer,
+            node_id: parley_store::random_token(8).into(),
             hub,
             presence: Arc::default(),
         }

@@ -485,6 +485,13 @@ impl Services {
                     self.publish_changed("conversation.status_changed", &after)
                         .await?;
                 }
+                // The message is stored and acknowledged whatever routing and reply targets
+                // make of it; their failures are logged, not returned to the sender.
+                let hook = self.on_message_stored(&before, &after, fx.waiting == Waiting::Start);
+                // Boxed: routing may write an activity message, which comes back here.
+                if let Err(e) = Box::pin(hook).await {
+                    tracing::warn!(conversation = after.id, error = %e, "after-message routing failed");
+                }
                 Ok(StoredMessage {
                     message,
                     created: true,

@@ -607,7 +607,7 @@ impl Services {
             let mut tick = tokio::time::interval(Duration::from_secs(3600));
             loop {
                 tick.tick().await;
-                let before = parley_core::now_ms() - keep.as_millis() as i64;
+                let before = store.now() - keep.as_millis() as i64;
                 let span = tracing::info_span!("job", name = "prune_events");
                 match store.prune_events(before).instrument(span).await {
                     Ok(0) => {}
@@ -634,7 +634,10 @@ pub fn visitor_payload(name: &str, data: &Value, base_url: &str, audience: &Audi
     };
     if matches!(
         name,
-        "conversation.typing_on" | "conversation.typing_off" | "conversation.read"
+        "conversation.typing_on"
+            | "conversation.typing_off"
+            | "conversation.read"
+            | "conversation.queue_position"
     ) {
         // Ephemeral events are built for both sides already.
         return data.clone();
@@ -794,7 +797,7 @@ impl Drop for PresenceGuard {
             }
         };
         if last {
-            self.svc.emit_presence(self.account_id, self.key, "offline");
+            self.svc.presence_changed(self.account_id, self.key, "offline");
         }
     }
 }
@@ -812,12 +815,38 @@ impl Services {
             *n == 1
         };
         if first {
-            self.emit_presence(account_id, key, "online");
+            self.presence_changed(account_id, key, "online");
         }
         PresenceGuard {
             svc: self.clone(),
             account_id,
             key,
+        }
+    }
+
+    /// Connections on this node of this agent or visitor (0 when none).
+    pub fn local_connections(&self, account_id: i64, key: PresenceKey) -> usize {
+        let counts = match self.presence.counts.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        counts.get(&(account_id, key)).copied().unwrap_or(0)
+    }
+
+    /// A first connection opened or a last one closed on this node. Visitors are announced
+    /// at once; agents go through routing's presence (cluster-wide, with a grace period),
+    /// which announces them when their effective status changes.
+    fn presence_changed(&self, account_id: i64, key: PresenceKey, status: &str) {
+        match key {
+            PresenceKey::User(user_id) => {
+                let svc = self.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = svc.agent_connections_changed(account_id, user_id).await {
+                        tracing::warn!(account_id, user_id, error = %e, "agent presence update failed");
+                    }
+                });
+            }
+            PresenceKey::Contact { .. } => self.emit_presence(account_id, key, status),
         }
     }
 

@@ -8,7 +8,6 @@
 //! conversation's `additional_attributes` (Chatwoot's place for `browser`, `referer`,
 //! `initiated_at`), never in anything that decides access.
 
-use parley_core::calendar::{Calendar, CalendarConfig, WorkingHours};
 use parley_core::{ChannelType, ContentType, ConversationStatus, MessageType, validate};
 use parley_store::conversations::{ConversationRow, NewConversation};
 use parley_store::public::{PublicIdentity, PublicInbox};
@@ -318,29 +317,6 @@ fn clean_csat(v: &Value) -> Result<Value> {
     Ok(json!({"csat_survey_response": {"rating": rating, "feedback_message": feedback}}))
 }
 
-/// The inbox's week as the calendar wants it.
-fn calendar_of(timezone: &str, week: &[WorkingDay]) -> Option<Calendar> {
-    let hours = week
-        .iter()
-        .map(|d| WorkingHours {
-            day_of_week: d.day_of_week,
-            closed_all_day: d.closed_all_day,
-            open_all_day: d.open_all_day,
-            open_hour: d.open_hour,
-            open_minutes: d.open_minutes,
-            close_hour: d.close_hour,
-            close_minutes: d.close_minutes,
-        })
-        .collect();
-    Calendar::new(CalendarConfig {
-        timezone: timezone.to_string(),
-        working_hours: hours,
-        holidays: Vec::new(),
-        overrides: Vec::new(),
-    })
-    .ok()
-}
-
 impl Services {
     /// The public view of the inbox behind a widget token.
     pub async fn public_inbox_view(&self, p: &PublicInbox) -> Result<PublicInboxView> {
@@ -354,10 +330,13 @@ impl Services {
         let b = |k: &str| settings.get(k).and_then(Value::as_bool).unwrap_or(false);
         let week = working_week(&settings);
         let hours_on = inbox.working_hours_enabled != 0;
-        let now = parley_core::now_ms();
+        let now = self.store.now();
         // An unknown zone (stored by an older version) reads as open rather than as a
         // widget that never lets anyone chat.
-        let (open_now, next_open) = match hours_on.then(|| calendar_of(&inbox.timezone, &week)) {
+        let holidays = crate::routing_config::InboxRouting::of(&settings).holidays;
+        let (open_now, next_open) = match hours_on
+            .then(|| crate::routing_config::calendar_of(&inbox.timezone, &week, &holidays))
+        {
             Some(Some(cal)) if !cal.is_open(now) => (false, cal.next_open(now)),
             _ => (true, None),
         };
@@ -423,7 +402,13 @@ impl Services {
         ident: &PublicIdentity,
         custom_attributes: Option<Value>,
         context: Option<Value>,
+        team_id: Option<i64>,
     ) -> Result<PublicConversationView> {
+        if let Some(t) = team_id
+            && self.store.team_ref(ident.account_id, t).await?.is_none()
+        {
+            return Err(validate::FieldError::new("team_id", "no such department").into());
+        }
         let custom = match custom_attributes {
             None | Some(Value::Null) => "{}".to_string(),
             Some(v) => {
@@ -437,7 +422,7 @@ impl Services {
         };
         additional.insert(
             "initiated_at".into(),
-            json!({"timestamp": crate::conversations::secs(parley_core::now_ms())}),
+            json!({"timestamp": crate::conversations::secs(self.store.now())}),
         );
         let additional = Value::Object(additional);
         validate::attributes("additional_attributes", &additional)?;
@@ -454,12 +439,12 @@ impl Services {
                 source_id: None,
                 status: ConversationStatus::Open,
                 assignee_id: None,
-                team_id: None,
+                team_id,
                 custom_attributes: custom,
                 additional_attributes: additional.to_string(),
             })
             .await?;
-        self.publish_changed("conversation.created", &row).await?;
+        self.publish_new_conversation(&row).await?;
         self.public_conversation(ident, row.display_id).await
     }
 

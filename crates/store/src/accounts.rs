@@ -1,6 +1,5 @@
 //! Accounts: the tenants. Every other row belongs to exactly one account.
 
-use parley_core::now_ms;
 use sqlx::FromRow;
 
 use crate::{Result, Store};
@@ -18,7 +17,7 @@ pub struct AccountRow {
 impl Store {
     /// Creates an account.
     pub async fn create_account(&self, name: &str, locale: &str) -> Result<AccountRow> {
-        let now = now_ms();
+        let now = self.now();
         let row = sqlx::query_as::<_, AccountRow>(
             "INSERT INTO accounts (name, locale, created_at, updated_at) VALUES ($1, $2, $3, $3)
              RETURNING id, name, locale, created_at, updated_at",
@@ -60,7 +59,7 @@ impl Store {
         .bind(id)
         .bind(name)
         .bind(locale)
-        .bind(now_ms())
+        .bind(self.now())
         .fetch_one(self.writer())
         .await?)
     }

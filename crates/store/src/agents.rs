@@ -9,13 +9,13 @@
 
 use std::collections::BTreeSet;
 
-use parley_core::{Availability, Role, now_ms};
+use parley_core::{Availability, Role};
 
 use crate::users::{AgentRow, NewUser, UserRow, delete_membership};
 use crate::{Backend, Result, Store, StoreError};
 
 /// Columns of [`AgentRow`], for joins of `users u` with `account_users au`.
-pub(crate) const AGENT_COLS: &str = "u.id, au.account_id, u.name, u.display_name, u.email, u.avatar_url, au.role, au.availability, au.auto_offline";
+pub(crate) const AGENT_COLS: &str = "u.id, au.account_id, u.name, u.display_name, u.email, u.avatar_url, au.role, au.availability, au.auto_offline, au.max_open";
 
 /// What a member-list request does with its `user_ids` (Chatwoot's POST, PATCH, DELETE).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +98,7 @@ impl Store {
         auto_offline: bool,
     ) -> Result<(UserRow, AgentRow)> {
         let mut tx = self.writer().begin().await?;
-        let now = now_ms();
+        let now = self.now();
         let u = sqlx::query_as::<_, UserRow>(
             "INSERT INTO users (name, display_name, email, password_hash, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $5)
@@ -111,7 +111,16 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        insert_member(&mut tx, account_id, u.id, role, availability, auto_offline).await?;
+        insert_member(
+            &mut tx,
+            account_id,
+            u.id,
+            role,
+            availability,
+            auto_offline,
+            self.now(),
+        )
+        .await?;
         let agent = agent_in(&mut tx, account_id, u.id).await?;
         tx.commit().await?;
         Ok((u, agent))
@@ -135,6 +144,7 @@ impl Store {
             role,
             availability,
             auto_offline,
+            self.now(),
         )
         .await?;
         let agent = agent_in(&mut tx, account_id, user_id).await?;
@@ -258,7 +268,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let now = now_ms();
+        let now = self.now();
         for id in &ids {
             let sql = if op == MemberOp::Remove {
                 format!("DELETE FROM {members} WHERE {key} = $1 AND user_id = $2")
@@ -287,6 +297,7 @@ async fn insert_member(
     role: Role,
     availability: Availability,
     auto_offline: bool,
+    now: i64,
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO account_users (account_id, user_id, role, availability, auto_offline, created_at)
@@ -297,7 +308,7 @@ async fn insert_member(
     .bind(role.as_str())
     .bind(availability.as_str())
     .bind(i64::from(auto_offline))
-    .bind(now_ms())
+    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -1,7 +1,6 @@
 //! Canned responses: saved replies an operator inserts by short code. Short codes are
 //! unique per account (a duplicate is a `Conflict`).
 
-use parley_core::now_ms;
 use sqlx::FromRow;
 
 use crate::{Result, Store};
@@ -40,7 +39,7 @@ impl Store {
             .bind(account_id)
             .bind(short_code)
             .bind(content)
-            .bind(now_ms())
+            .bind(self.now())
             .fetch_one(self.writer())
             .await?)
     }
@@ -111,7 +110,7 @@ impl Store {
             .bind(account_id)
             .bind(short_code)
             .bind(content)
-            .bind(now_ms())
+            .bind(self.now())
             .fetch_one(self.writer())
             .await?)
     }

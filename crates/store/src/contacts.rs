@@ -6,7 +6,6 @@
 //! collided (SQLite does not report the violated index by name); the unique indexes stay
 //! the final guard against races on PostgreSQL and are mapped to the same error.
 
-use parley_core::now_ms;
 use sqlx::FromRow;
 
 use crate::{Result, Store, StoreError, flag};
@@ -27,11 +26,13 @@ pub struct ContactRow {
     pub last_activity_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Goes first in waiting queues among conversations of equal priority.
+    pub vip: i64,
 }
 
 /// Columns of [`ContactRow`] for SELECTs (unqualified, usable in RETURNING on SQLite too).
 pub const CONTACT_COLS: &str = "id, account_id, name, email, phone_number, identifier, avatar_url, custom_attributes, \
-     additional_attributes, blocked, last_activity_at, created_at, updated_at";
+     additional_attributes, blocked, last_activity_at, created_at, updated_at, vip";
 
 /// Every writable field of a contact, already validated and normalised by the caller.
 /// Updates write all of them, so the service merges a partial change into the current row.
@@ -249,7 +250,12 @@ async fn check_unique(
     Ok(())
 }
 
-async fn insert_contact(tx: &mut Tx<'_>, account_id: i64, f: &ContactFields) -> Result<ContactRow> {
+async fn insert_contact(
+    tx: &mut Tx<'_>,
+    account_id: i64,
+    f: &ContactFields,
+    now: i64,
+) -> Result<ContactRow> {
     check_unique(tx, account_id, -1, f).await?;
     let sql = format!(
         "INSERT INTO contacts (account_id, name, email, phone_number, identifier, avatar_url, custom_attributes,
@@ -267,7 +273,7 @@ async fn insert_contact(tx: &mut Tx<'_>, account_id: i64, f: &ContactFields) -> 
         .bind(&f.additional_attributes)
         .bind(flag(f.blocked))
         .bind(f.search_text())
-        .bind(now_ms())
+        .bind(now)
         .fetch_one(&mut **tx)
         .await
         .map_err(|e| contact_conflict(e.into()))
@@ -279,6 +285,7 @@ async fn insert_contact_inbox(
     account_id: i64,
     contact_id: i64,
     ci: &NewContactInbox,
+    now: i64,
 ) -> Result<ContactInboxRow> {
     let inbox: Option<(i64,)> =
         sqlx::query_as("SELECT id FROM inboxes WHERE account_id = $1 AND id = $2")
@@ -298,7 +305,7 @@ async fn insert_contact_inbox(
     .bind(&ci.source_id)
     .bind(&ci.pubsub_token)
     .bind(flag(ci.hmac_verified))
-    .bind(now_ms())
+    .bind(now)
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| contact_inbox_conflict(e.into()))?;
@@ -348,9 +355,9 @@ impl Store {
         inbox: Option<&NewContactInbox>,
     ) -> Result<(ContactRow, Option<ContactInboxRow>)> {
         let mut tx = self.writer().begin().await?;
-        let contact = insert_contact(&mut tx, account_id, fields).await?;
+        let contact = insert_contact(&mut tx, account_id, fields, self.now()).await?;
         let ci = match inbox {
-            Some(ci) => Some(insert_contact_inbox(&mut tx, account_id, contact.id, ci).await?),
+            Some(ci) => Some(insert_contact_inbox(&mut tx, account_id, contact.id, ci, self.now()).await?),
             None => None,
         };
         tx.commit().await?;
@@ -383,7 +390,7 @@ impl Store {
             .bind(&fields.additional_attributes)
             .bind(flag(fields.blocked))
             .bind(fields.search_text())
-            .bind(now_ms())
+            .bind(self.now())
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| contact_conflict(e.into()))?;
@@ -508,7 +515,7 @@ impl Store {
         if contact.is_none() {
             return Err(StoreError::NotFound);
         }
-        let row = insert_contact_inbox(&mut tx, account_id, contact_id, ci).await?;
+        let row = insert_contact_inbox(&mut tx, account_id, contact_id, ci, self.now()).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -589,7 +596,7 @@ impl Store {
         let hmac_token = hmac_token
             .map(str::to_string)
             .unwrap_or_else(|| crate::random_token(16));
-        let now = now_ms();
+        let now = self.now();
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO inboxes (account_id, name, channel_type, identifier, hmac_token, hmac_mandatory, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",

@@ -6,7 +6,7 @@
 //! page of conversations with their contact, assignee, team and inbox joined in, and two
 //! more fetch the page's last messages and labels by id — never one query per row.
 
-use parley_core::{AssigneeFilter, ConversationStatus, now_ms};
+use parley_core::{AssigneeFilter, ConversationStatus};
 use sqlx::any::AnyArguments;
 use sqlx::{Any, FromRow};
 
@@ -37,6 +37,21 @@ pub struct ConversationRow {
     pub last_activity_at: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Waiting in its queue since; `None` when not queued.
+    pub queued_at: Option<i64>,
+    /// When the current assignee received it.
+    pub assigned_at: Option<i64>,
+    /// The customer's last message.
+    pub last_incoming_at: Option<i64>,
+    /// The last public agent reply.
+    pub last_reply_at: Option<i64>,
+    /// `first_response` or `next_response` while a reply target runs.
+    pub sla_kind: Option<String>,
+    pub sla_due_at: Option<i64>,
+    /// Set when the running target was missed.
+    pub sla_overdue_at: Option<i64>,
+    /// When the off-hours reply and manager notice went out for this conversation.
+    pub offhours_at: Option<i64>,
 }
 
 impl ConversationRow {
@@ -49,13 +64,15 @@ impl ConversationRow {
 /// Columns of [`ConversationRow`], unqualified (valid in SQLite's RETURNING).
 pub const CONVERSATION_COLS: &str = "id, account_id, display_id, uuid, inbox_id, contact_id, contact_inbox_id, status, priority, \
      assignee_id, team_id, snoozed_until, custom_attributes, additional_attributes, first_reply_created_at, \
-     waiting_since, agent_last_seen_at, assignee_last_seen_at, contact_last_seen_at, last_activity_at, created_at, updated_at";
+     waiting_since, agent_last_seen_at, assignee_last_seen_at, contact_last_seen_at, last_activity_at, created_at, updated_at, \
+     queued_at, assigned_at, last_incoming_at, last_reply_at, sla_kind, sla_due_at, sla_overdue_at, offhours_at";
 
 /// The same columns qualified with the `c` alias, for joins.
 const CONVERSATION_COLS_C: &str = "c.id, c.account_id, c.display_id, c.uuid, c.inbox_id, c.contact_id, c.contact_inbox_id, c.status, \
      c.priority, c.assignee_id, c.team_id, c.snoozed_until, c.custom_attributes, c.additional_attributes, \
      c.first_reply_created_at, c.waiting_since, c.agent_last_seen_at, c.assignee_last_seen_at, c.contact_last_seen_at, \
-     c.last_activity_at, c.created_at, c.updated_at";
+     c.last_activity_at, c.created_at, c.updated_at, c.queued_at, c.assigned_at, c.last_incoming_at, c.last_reply_at, \
+     c.sla_kind, c.sla_due_at, c.sla_overdue_at, c.offhours_at";
 
 /// A conversation with everything the API renders around it, from one joined query.
 #[derive(Debug, Clone, FromRow)]
@@ -426,7 +443,7 @@ impl Store {
         }
         sqlx::query("UPDATE conversations SET updated_at = $2 WHERE id = $1")
             .bind(conversation_id)
-            .bind(now_ms())
+            .bind(self.now())
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -477,7 +494,7 @@ impl Store {
     /// Creates a conversation with the account's next `display_id`, finding or creating
     /// the contact's identity in the inbox, in one transaction.
     pub async fn create_conversation(&self, n: &NewConversation) -> Result<ConversationRow> {
-        let now = now_ms();
+        let now = self.now();
         let mut tx = self.writer().begin().await?;
         let contact_inbox_id = match n.contact_inbox_id {
             Some(id) => id,
@@ -583,11 +600,15 @@ impl Store {
         self.update_conversation(
             id,
             "status = $2, snoozed_until = CASE WHEN $3 < 0 THEN NULL ELSE $3 END, updated_at = $4,
-             waiting_since = CASE WHEN $2 = 'resolved' THEN NULL ELSE waiting_since END",
+             waiting_since = CASE WHEN $2 = 'resolved' THEN NULL ELSE waiting_since END,
+             queued_at = CASE WHEN $2 = 'open' THEN queued_at ELSE NULL END,
+             sla_kind = CASE WHEN $2 = 'resolved' THEN NULL ELSE sla_kind END,
+             sla_due_at = CASE WHEN $2 = 'resolved' THEN NULL ELSE sla_due_at END,
+             sla_overdue_at = CASE WHEN $2 = 'resolved' THEN NULL ELSE sla_overdue_at END",
             vec![
                 Arg::S(status.as_str().into()),
                 Arg::I(snooze),
-                Arg::I(now_ms()),
+                Arg::I(self.now()),
             ],
         )
         .await
@@ -603,7 +624,7 @@ impl Store {
         self.update_conversation(
             id,
             "priority = CASE WHEN $2 = '' THEN NULL ELSE $2 END, updated_at = $3",
-            vec![Arg::S(p), Arg::I(now_ms())],
+            vec![Arg::S(p), Arg::I(self.now())],
         )
         .await
     }
@@ -616,8 +637,10 @@ impl Store {
     ) -> Result<(ConversationRow, ConversationRow)> {
         self.update_conversation(
             id,
-            "assignee_id = CASE WHEN $2 = 0 THEN NULL ELSE $2 END, updated_at = $3",
-            vec![Arg::I(assignee_id.unwrap_or(0)), Arg::I(now_ms())],
+            "assignee_id = CASE WHEN $2 = 0 THEN NULL ELSE $2 END, updated_at = $3,
+             assigned_at = CASE WHEN $2 = 0 THEN NULL WHEN assignee_id = $2 THEN assigned_at ELSE $3 END,
+             queued_at = CASE WHEN $2 = 0 THEN queued_at ELSE NULL END",
+            vec![Arg::I(assignee_id.unwrap_or(0)), Arg::I(self.now())],
         )
         .await
     }
@@ -631,7 +654,7 @@ impl Store {
         self.update_conversation(
             id,
             "team_id = CASE WHEN $2 = 0 THEN NULL ELSE $2 END, updated_at = $3",
-            vec![Arg::I(team_id.unwrap_or(0)), Arg::I(now_ms())],
+            vec![Arg::I(team_id.unwrap_or(0)), Arg::I(self.now())],
         )
         .await
     }
@@ -645,7 +668,7 @@ impl Store {
         self.update_conversation(
             id,
             "custom_attributes = $2, updated_at = $3",
-            vec![Arg::S(json.into()), Arg::I(now_ms())],
+            vec![Arg::S(json.into()), Arg::I(self.now())],
         )
         .await
     }
@@ -657,7 +680,7 @@ impl Store {
                 id,
                 "agent_last_seen_at = $2,
                  assignee_last_seen_at = CASE WHEN assignee_id = $3 THEN $2 ELSE assignee_last_seen_at END",
-                vec![Arg::I(now_ms()), Arg::I(user_id)],
+                vec![Arg::I(self.now()), Arg::I(user_id)],
             )
             .await?;
         Ok(after)
@@ -682,7 +705,7 @@ impl Store {
     /// Records that the contact looked at the conversation.
     pub async fn touch_contact_last_seen(&self, id: i64) -> Result<ConversationRow> {
         let (_, after) = self
-            .update_conversation(id, "contact_last_seen_at = $2", vec![Arg::I(now_ms())])
+            .update_conversation(id, "contact_last_seen_at = $2", vec![Arg::I(self.now())])
             .await?;
         Ok(after)
     }
@@ -692,7 +715,6 @@ impl Store {
 /// exist on this branch. Not used by the server.
 #[doc(hidden)]
 pub mod fixtures {
-    use parley_core::now_ms;
 
     use crate::{Result, Store, random_token};
 
@@ -713,7 +735,7 @@ pub mod fixtures {
         .bind(channel_type.to_string())
         .bind(identifier.clone())
         .bind(random_token(12))
-        .bind(now_ms())
+        .bind(s.now())
         .fetch_one(s.writer())
         .await?;
         Ok((id, identifier))
@@ -726,7 +748,7 @@ pub mod fixtures {
         )
         .bind(inbox_id)
         .bind(user_id)
-        .bind(now_ms())
+        .bind(s.now())
         .execute(s.writer())
         .await?;
         Ok(())
@@ -739,7 +761,7 @@ pub mod fixtures {
         )
         .bind(account_id)
         .bind(name.to_string())
-        .bind(now_ms())
+        .bind(s.now())
         .fetch_one(s.writer())
         .await?;
         Ok(id)
@@ -753,7 +775,7 @@ pub mod fixtures {
         inbox_id: i64,
         name: &str,
     ) -> Result<(i64, i64, String)> {
-        let now = now_ms();
+        let now = s.now();
         let (contact_id,): (i64,) = sqlx::query_as(
             "INSERT INTO contacts (account_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id",
         )

@@ -8,7 +8,6 @@
 //! slip in below a cursor a client already holds, which a plain sequence or autoincrement
 //! would allow on PostgreSQL.
 
-use parley_core::now_ms;
 use sqlx::FromRow;
 
 use crate::{Result, Store};
@@ -64,6 +63,7 @@ pub enum EventScope {
 pub async fn append_in(
     conn: &mut sqlx::AnyConnection,
     drafts: Vec<EventDraft>,
+    now: i64,
 ) -> Result<Vec<EventRow>> {
     if drafts.is_empty() {
         return Ok(Vec::new());
@@ -86,7 +86,6 @@ pub async fn append_in(
         .await?;
         next.insert(account_id, last - n + 1);
     }
-    let now = now_ms();
     let mut rows = Vec::with_capacity(drafts.len());
     for d in drafts {
         let slot = next.entry(d.account_id).or_default();
@@ -148,7 +147,7 @@ impl Store {
     /// which store their events in the message batch itself).
     pub async fn append_event(&self, draft: EventDraft) -> Result<EventRow> {
         let mut tx = self.writer().begin().await?;
-        let mut rows = append_in(&mut tx, vec![draft]).await?;
+        let mut rows = append_in(&mut tx, vec![draft], self.now()).await?;
         tx.commit().await?;
         rows.pop()
             .ok_or_else(|| crate::StoreError::Corrupt("event append returned nothing".into()))

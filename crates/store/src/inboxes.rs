@@ -6,7 +6,7 @@
 //! Channel-specific settings (website URL, widget colour, webhook URL, …) live in one JSON
 //! object so a new channel type needs no migration.
 
-use parley_core::{ChannelType, now_ms};
+use parley_core::ChannelType;
 use serde_json::{Map, Value};
 use sqlx::FromRow;
 
@@ -120,7 +120,7 @@ pub struct InboxPatch {
 impl Store {
     /// Creates an inbox with a fresh public identifier and HMAC secret.
     pub async fn create_inbox(&self, account_id: i64, new: &NewInbox) -> Result<InboxRow> {
-        let now = now_ms();
+        let now = self.now();
         let sql = format!(
             "INSERT INTO inboxes (account_id, name, channel_type, identifier, hmac_token, hmac_mandatory,
                enable_auto_assignment, greeting_enabled, greeting_message, working_hours_enabled, timezone,
@@ -245,7 +245,7 @@ impl Store {
             .bind(row.out_of_office_message.as_deref())
             .bind(row.avatar_url.as_deref())
             .bind(Value::Object(settings).to_string())
-            .bind(now_ms())
+            .bind(self.now())
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -2,7 +2,6 @@
 //! unique per account (a duplicate is a `Conflict`); conversations and contacts refer to
 //! a label by its title.
 
-use parley_core::now_ms;
 use sqlx::FromRow;
 
 use crate::{Result, Store};
@@ -52,7 +51,7 @@ impl Store {
             .bind(description)
             .bind(color)
             .bind(i64::from(show_on_sidebar))
-            .bind(now_ms())
+            .bind(self.now())
             .fetch_one(self.writer())
             .await?)
     }
@@ -114,7 +113,7 @@ impl Store {
             .bind(desc)
             .bind(patch.color.as_deref())
             .bind(patch.show_on_sidebar.map(i64::from))
-            .bind(now_ms())
+            .bind(self.now())
             .fetch_one(&mut *tx)
             .await?;
         if row.title != old {

@@ -8,7 +8,6 @@
 //! is the same insert on its own.
 //! Reads always join the sender and the attachments in one query.
 
-use parley_core::now_ms;
 use sqlx::FromRow;
 
 use crate::conversations::{CONVERSATION_COLS, ConversationRow, id_list};
@@ -285,7 +284,7 @@ impl Store {
         fx: ConversationEffects,
     ) -> Result<MessageInsert> {
         let mut tx = self.writer().begin().await?;
-        let mut out = write_batch_in(&mut tx, &[(m, fx)], &MinimalRenderer).await?;
+        let mut out = write_batch_in(&mut tx, &[(m, fx)], &MinimalRenderer, self.now()).await?;
         finish(tx, &out).await?;
         out.pop()
             .unwrap_or_else(|| Err(StoreError::Corrupt("empty batch result".into())))
@@ -376,7 +375,7 @@ impl Store {
         .bind(message_id)
         .bind(content.map(str::to_string))
         .bind(content_attributes.to_string())
-        .bind(now_ms())
+        .bind(self.now())
         .execute(self.writer())
         .await?;
         if r.rows_affected() == 0 {
@@ -409,7 +408,7 @@ impl Store {
         .bind(message_id)
         .bind(content.to_string())
         .bind(content_attributes.to_string())
-        .bind(now_ms())
+        .bind(self.now())
         .execute(&mut *tx)
         .await?;
         if r.rows_affected() == 0 {
@@ -489,8 +488,8 @@ async fn insert_in(
     conn: &mut sqlx::AnyConnection,
     m: &NewMessage,
     fx: ConversationEffects,
+    now: i64,
 ) -> Result<Inserted> {
-    let now = now_ms();
     if let Some(src) = &m.source_id {
         let row: Option<(i64, i64)> = sqlx::query_as(
             "SELECT id, conversation_id FROM messages WHERE inbox_id = $1 AND source_id = $2",
@@ -569,7 +568,12 @@ async fn insert_in(
             first_reply_created_at = CASE WHEN $3 = 1 AND first_reply_created_at IS NULL THEN $2
                                           ELSE first_reply_created_at END,
             waiting_since = CASE WHEN $4 = 1 THEN COALESCE(waiting_since, $2)
-                                 WHEN $4 = 2 THEN NULL ELSE waiting_since END
+                                 WHEN $4 = 2 THEN NULL ELSE waiting_since END,
+            last_incoming_at = CASE WHEN $4 = 1 THEN $2 ELSE last_incoming_at END,
+            last_reply_at = CASE WHEN $4 = 2 THEN $2 ELSE last_reply_at END,
+            sla_kind = CASE WHEN $4 = 2 THEN NULL ELSE sla_kind END,
+            sla_due_at = CASE WHEN $4 = 2 THEN NULL ELSE sla_due_at END,
+            sla_overdue_at = CASE WHEN $4 = 2 THEN NULL ELSE sla_overdue_at END
          WHERE id = $1 RETURNING {CONVERSATION_COLS}"
     );
     let before = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(upd))
@@ -608,11 +612,12 @@ async fn write_batch_in(
     conn: &mut sqlx::AnyConnection,
     batch: &[(&NewMessage, ConversationEffects)],
     renderer: &dyn MessageRenderer,
+    now: i64,
 ) -> Result<Vec<Result<MessageInsert>>> {
     let mut inserted: Vec<Result<Inserted>> = Vec::with_capacity(batch.len());
     if let [(m, fx)] = batch {
         // A batch of one is the whole transaction (the caller rolls it back on failure).
-        match insert_in(&mut *conn, m, *fx).await {
+        match insert_in(&mut *conn, m, *fx, now).await {
             Ok(r) => inserted.push(Ok(r)),
             Err(e) => return Ok(vec![Err(e)]),
         }
@@ -621,10 +626,10 @@ async fn write_batch_in(
             // Optimistic: no savepoints (two statements less per message). A failing
             // statement poisons the transaction, so the caller retries the batch with one
             // savepoint per message (`write_batch_isolated`).
-            inserted.push(Ok(insert_in(&mut *conn, m, *fx).await?));
+            inserted.push(Ok(insert_in(&mut *conn, m, *fx, now).await?));
         }
     }
-    finish_batch_in(conn, inserted, renderer).await
+    finish_batch_in(conn, inserted, renderer, now).await
 }
 
 /// The slow path of a batch after a database error: each message in its own savepoint, so
@@ -633,12 +638,13 @@ async fn write_batch_isolated(
     conn: &mut sqlx::AnyConnection,
     batch: &[(&NewMessage, ConversationEffects)],
     renderer: &dyn MessageRenderer,
+    now: i64,
 ) -> Result<Vec<Result<MessageInsert>>> {
     use sqlx::Acquire;
     let mut inserted: Vec<Result<Inserted>> = Vec::with_capacity(batch.len());
     for (m, fx) in batch {
         let mut sp = (&mut *conn).begin().await?;
-        match insert_in(&mut sp, m, *fx).await {
+        match insert_in(&mut sp, m, *fx, now).await {
             Ok(r) => {
                 sp.commit().await?;
                 inserted.push(Ok(r));
@@ -649,7 +655,7 @@ async fn write_batch_isolated(
             }
         }
     }
-    finish_batch_in(conn, inserted, renderer).await
+    finish_batch_in(conn, inserted, renderer, now).await
 }
 
 /// The batch's shared work after its inserts: contacts' activity times, the read-back of
@@ -658,6 +664,7 @@ async fn finish_batch_in(
     conn: &mut sqlx::AnyConnection,
     inserted: Vec<Result<Inserted>>,
     renderer: &dyn MessageRenderer,
+    now: i64,
 ) -> Result<Vec<Result<MessageInsert>>> {
     // Contacts who just wrote: the contact list sorts and filters by this. One statement
     // for the batch.
@@ -678,7 +685,7 @@ async fn finish_batch_in(
             id_list(&writers)
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(now_ms())
+            .bind(now)
             .execute(&mut *conn)
             .await?;
     }
@@ -723,7 +730,7 @@ async fn finish_batch_in(
             });
         }
     }
-    let mut events = append_in(&mut *conn, drafts).await?.into_iter();
+    let mut events = append_in(&mut *conn, drafts, now).await?.into_iter();
     let mut out = Vec::with_capacity(inserted.len());
     for r in inserted {
         out.push(match r {
@@ -854,9 +861,10 @@ async fn commit_batch(store: &Store, mut batch: Vec<WriteJob>, renderer: &dyn Me
     batch.sort_by_key(|j| j.message.conversation_id);
     let items: Vec<(&NewMessage, ConversationEffects)> =
         batch.iter().map(|j| (&j.message, j.effects)).collect();
+    let now = store.now();
     let outcome: Result<Vec<Result<MessageInsert>>> = async {
         let mut tx = store.writer().begin().await?;
-        match write_batch_in(&mut tx, &items, renderer).await {
+        match write_batch_in(&mut tx, &items, renderer, now).await {
             Ok(results) => {
                 finish(tx, &results).await?;
                 Ok(results)
@@ -867,7 +875,7 @@ async fn commit_batch(store: &Store, mut batch: Vec<WriteJob>, renderer: &dyn Me
                 tracing::debug!(error = %e, "batch failed; retrying message by message");
                 tx.rollback().await?;
                 let mut tx = store.writer().begin().await?;
-                let results = write_batch_isolated(&mut tx, &items, renderer).await?;
+                let results = write_batch_isolated(&mut tx, &items, renderer, now).await?;
                 finish(tx, &results).await?;
                 Ok(results)
             }

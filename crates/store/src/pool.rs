@@ -4,6 +4,8 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
+use parley_core::time::{SharedClock, system_clock};
+
 use crate::Result;
 
 /// Which database is behind the store. Decides migrations, connection settings and the
@@ -19,11 +21,17 @@ pub enum Backend {
 pub struct StoreOptions {
     /// Connections for reads (and, on PostgreSQL, writes).
     pub max_connections: u32,
+    /// Source of "now" for every timestamp the store writes; the wall clock except in
+    /// tests that move time by hand.
+    pub clock: SharedClock,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { max_connections: 8 }
+        Self {
+            max_connections: 8,
+            clock: system_clock(),
+        }
     }
 }
 
@@ -37,6 +45,7 @@ pub struct Store {
     backend: Backend,
     read: AnyPool,
     write: AnyPool,
+    clock: SharedClock,
 }
 
 impl Store {
@@ -63,6 +72,7 @@ impl Store {
                     backend,
                     read,
                     write,
+                    clock: opts.clock,
                 })
             }
             Backend::Postgres => {
@@ -81,6 +91,7 @@ impl Store {
                     backend,
                     read: pool.clone(),
                     write: pool,
+                    clock: opts.clock,
                 })
             }
         }
@@ -101,6 +112,16 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Current time in epoch milliseconds, from the store's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// The clock the store (and every service built on it) reads time from.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
     }
 
     /// The backend in use.
@@ -171,7 +192,7 @@ impl Store {
     /// [`Store::drop_database_for_tests`]).
     pub async fn create_test_database(base_url: &str) -> Result<(String, String)> {
         let name = format!("parley_t_{}", crate::random_token(6));
-        let admin = Store::connect(base_url, StoreOptions { max_connections: 1 }).await?;
+        let admin = Store::connect(base_url, StoreOptions { max_connections: 1, ..Default::default() }).await?;
         let created = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&admin.write)
             .await;

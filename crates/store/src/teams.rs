@@ -1,7 +1,6 @@
 //! Teams (departments such as delivery or payments) and their members. Names are unique
 //! per account, so a duplicate is a `Conflict`, not a second department with the same name.
 
-use parley_core::now_ms;
 use sqlx::FromRow;
 
 use crate::agents::{MemberOp, MemberTable, MembersOutcome};
@@ -18,10 +17,12 @@ pub struct TeamRow {
     pub allow_auto_assign: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Per-agent limit for this team's conversations; `None`: the account default.
+    pub max_open: Option<i64>,
 }
 
 const TEAM_COLS: &str =
-    "id, account_id, name, description, allow_auto_assign, created_at, updated_at";
+    "id, account_id, name, description, allow_auto_assign, created_at, updated_at, max_open";
 
 /// A partial update of a team; `None` leaves a field unchanged, `Some(None)` clears the
 /// description.
@@ -50,7 +51,7 @@ impl Store {
             .bind(name)
             .bind(description)
             .bind(i64::from(allow_auto_assign))
-            .bind(now_ms())
+            .bind(self.now())
             .fetch_one(self.writer())
             .await?)
     }
@@ -98,7 +99,7 @@ impl Store {
             .bind(set_desc)
             .bind(desc)
             .bind(patch.allow_auto_assign.map(i64::from))
-            .bind(now_ms())
+            .bind(self.now())
             .fetch_one(self.writer())
             .await?)
     }

@@ -1,7 +1,7 @@
 //! Users, their memberships in accounts (with a role), API access tokens and browser
 //! sessions. Tokens and sessions are stored as SHA-256 hashes only.
 
-use parley_core::{Role, now_ms};
+use parley_core::Role;
 use sqlx::FromRow;
 
 use crate::{Backend, Result, Store, StoreError, token_hash};
@@ -55,6 +55,8 @@ pub struct AgentRow {
     pub role: String,
     pub availability: String,
     pub auto_offline: i64,
+    /// The agent's own limit of open conversations; `None`: team or account default.
+    pub max_open: Option<i64>,
 }
 
 /// Fields of a new user.
@@ -78,7 +80,7 @@ impl Store {
     /// Creates a user.
     pub async fn create_user(&self, u: &NewUser<'_>) -> Result<UserRow> {
         let mut tx = self.writer().begin().await?;
-        let row = insert_user(&mut tx, u).await?;
+        let row = insert_user(&mut tx, u, self.now()).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -104,8 +106,8 @@ impl Store {
         if n > 0 {
             return Ok(None);
         }
-        let now = now_ms();
-        let user = insert_user(&mut tx, u).await?;
+        let now = self.now();
+        let user = insert_user(&mut tx, u, self.now()).await?;
         let (account_id,): (i64,) = sqlx::query_as(
             "INSERT INTO accounts (name, locale, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id",
         )
@@ -114,7 +116,7 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        insert_membership(&mut tx, account_id, user.id, Role::Administrator).await?;
+        insert_membership(&mut tx, account_id, user.id, Role::Administrator, self.now()).await?;
         tx.commit().await?;
         Ok(Some((user, account_id)))
     }
@@ -157,7 +159,7 @@ impl Store {
             .bind(display_name)
             .bind(email)
             .bind(password_hash)
-            .bind(now_ms())
+            .bind(self.now())
             .fetch_one(self.writer())
             .await?)
     }
@@ -177,7 +179,7 @@ impl Store {
     /// Adds a user to an account with a role, or changes the role if already a member.
     pub async fn upsert_membership(&self, account_id: i64, user_id: i64, role: Role) -> Result<()> {
         let mut tx = self.writer().begin().await?;
-        insert_membership(&mut tx, account_id, user_id, role).await?;
+        insert_membership(&mut tx, account_id, user_id, role, self.now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -223,7 +225,7 @@ impl Store {
     /// Members of an account as agents, ordered by name.
     pub async fn agents(&self, account_id: i64) -> Result<Vec<AgentRow>> {
         Ok(sqlx::query_as::<_, AgentRow>(
-            "SELECT u.id, au.account_id, u.name, u.display_name, u.email, u.avatar_url, au.role, au.availability, au.auto_offline
+            "SELECT u.id, au.account_id, u.name, u.display_name, u.email, u.avatar_url, au.role, au.availability, au.auto_offline, au.max_open
              FROM account_users au JOIN users u ON u.id = au.user_id
              WHERE au.account_id = $1 ORDER BY u.name, u.id",
         )
@@ -235,7 +237,7 @@ impl Store {
     /// One member of an account as an agent; `NotFound` if not a member.
     pub async fn agent(&self, account_id: i64, user_id: i64) -> Result<AgentRow> {
         Ok(sqlx::query_as::<_, AgentRow>(
-            "SELECT u.id, au.account_id, u.name, u.display_name, u.email, u.avatar_url, au.role, au.availability, au.auto_offline
+            "SELECT u.id, au.account_id, u.name, u.display_name, u.email, u.avatar_url, au.role, au.availability, au.auto_offline, au.max_open
              FROM account_users au JOIN users u ON u.id = au.user_id
              WHERE au.account_id = $1 AND au.user_id = $2",
         )
@@ -252,7 +254,7 @@ impl Store {
         )
         .bind(user_id)
         .bind(token_hash(token))
-        .bind(now_ms())
+        .bind(self.now())
         .execute(self.writer())
         .await?;
         Ok(())
@@ -270,7 +272,7 @@ impl Store {
         )
         .bind(user_id)
         .bind(token_hash(token))
-        .bind(now_ms())
+        .bind(self.now())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -293,7 +295,7 @@ impl Store {
         sqlx::query("INSERT INTO sessions (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(user_id)
             .bind(token_hash(token))
-            .bind(now_ms())
+            .bind(self.now())
             .bind(expires_at)
             .execute(self.writer())
             .await?;
@@ -307,7 +309,7 @@ impl Store {
         );
         Ok(sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
             .bind(token_hash(token))
-            .bind(now_ms())
+            .bind(self.now())
             .fetch_optional(self.reader())
             .await?)
     }
@@ -335,8 +337,8 @@ impl Store {
 async fn insert_user(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     u: &NewUser<'_>,
+    now: i64,
 ) -> Result<UserRow> {
-    let now = now_ms();
     let sql = format!(
         "INSERT INTO users (name, display_name, email, password_hash, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $5) RETURNING {USER_RET}"
@@ -385,15 +387,17 @@ async fn insert_membership(
     account_id: i64,
     user_id: i64,
     role: Role,
+    now: i64,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO account_users (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)
+        "INSERT INTO account_users (account_id, user_id, role, availability, created_at)
+         VALUES ($1, $2, $3, 'online', $4)
          ON CONFLICT (account_id, user_id) DO UPDATE SET role = excluded.role",
     )
     .bind(account_id)
     .bind(user_id)
     .bind(role.as_str())
-    .bind(now_ms())
+    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(())

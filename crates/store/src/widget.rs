@@ -2,7 +2,6 @@
 //! conversation's `additional_attributes`, whether a conversation already had its
 //! satisfaction survey, and the one website inbox the `/demo` page may show.
 
-use parley_core::now_ms;
 
 use crate::conversations::{CONVERSATION_COLS, ConversationRow};
 use crate::{Result, Store, StoreError};
@@ -22,7 +21,7 @@ impl Store {
         sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(json.to_string())
-            .bind(now_ms())
+            .bind(self.now())
             .fetch_optional(self.writer())
             .await?
             .ok_or(StoreError::NotFound)

@@ -39,6 +39,8 @@ pub struct AgentView {
     pub role: String,
     pub thumbnail: String,
     pub avatar_url: String,
+    /// The agent's own limit of open conversations; null: team or account default.
+    pub max_open: Option<i64>,
 }
 
 /// Renders an agent row.
@@ -55,6 +57,7 @@ pub fn agent_view(a: &AgentRow) -> AgentView {
         role: a.role.clone(),
         thumbnail: a.avatar_url.clone().unwrap_or_default(),
         avatar_url: a.avatar_url.clone().unwrap_or_default(),
+        max_open: a.max_open,
     }
 }
 
@@ -109,6 +112,10 @@ pub struct AgentUpdateRequest {
     pub role: Option<String>,
     pub availability_status: Option<String>,
     pub auto_offline: Option<bool>,
+    /// The agent's own limit of open conversations; `null` returns to the defaults.
+    #[serde(default, deserialize_with = "parley_service::routing::double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub max_open: Option<Option<i64>>,
 }
 
 /// Lists the account's agents.
@@ -163,7 +170,16 @@ async fn update(
         availability_status: body.availability_status,
         auto_offline: body.auto_offline,
     };
-    Ok(Json(agent_view(&st.svc.update_agent(&ctx, id, up).await?)))
+    let changes_presence = up.availability_status.is_some() || up.auto_offline.is_some();
+    let mut agent = st.svc.update_agent(&ctx, id, up).await?;
+    if let Some(m) = body.max_open {
+        st.svc.set_agent_max_open(&ctx, id, m).await?;
+        agent.max_open = m;
+    }
+    if changes_presence {
+        st.svc.refresh_presence(ctx.account_id, id).await?;
+    }
+    Ok(Json(agent_view(&agent)))
 }
 
 /// Removes an agent from the account (administrators only); their conversations here

@@ -84,6 +84,8 @@ pub struct ContactView {
     #[schema(value_type = Object)]
     pub additional_attributes: serde_json::Value,
     pub blocked: bool,
+    /// VIP contacts go first in waiting queues among conversations of equal priority.
+    pub vip: bool,
     /// When a temporary block ends; Parley's blocks are permanent, so always `null`
     /// (Chatwoot's value for a permanent block or an unblocked contact).
     pub blocked_until: Option<String>,
@@ -108,6 +110,7 @@ pub fn contact_view(d: &ContactDetails) -> ContactView {
         custom_attributes: json_obj(&c.custom_attributes),
         additional_attributes: json_obj(&c.additional_attributes),
         blocked: c.blocked != 0,
+        vip: c.vip != 0,
         blocked_until: None,
         // Contacts have no presence tracking yet; Chatwoot's default.
         availability_status: "offline".into(),
@@ -238,6 +241,8 @@ pub struct UpdateContactRequest {
     #[schema(value_type = Option<Object>)]
     pub additional_attributes: Option<serde_json::Value>,
     pub blocked: Option<bool>,
+    /// Marks the contact VIP (first in queues) or not.
+    pub vip: Option<bool>,
 }
 
 /// The new set of labels.
@@ -363,6 +368,9 @@ async fn do_update(
     id: i64,
     b: UpdateContactRequest,
 ) -> ApiResult<Json<ContactPayload>> {
+    if let Some(vip) = b.vip {
+        st.svc.set_contact_vip(&ctx, id, vip).await?;
+    }
     let d = st
         .svc
         .update_contact(

@@ -16,6 +16,7 @@ use crate::auth::Acct;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use parley_service::AccountCtx;
+use parley_service::routing_config::{InboxRouting, ROUTING_KEYS, SlaPolicyConfig};
 use parley_service::inboxes::{
     INBOX_FLAGS, InboxOptions, WorkingDay, is_secret_setting, working_week,
 };
@@ -78,6 +79,19 @@ pub struct InboxView {
     pub lock_to_single_conversation: bool,
     /// Opening hours per day of the week (used when `working_hours_enabled`).
     pub working_hours: Vec<WorkingDay>,
+    /// Team of new conversations that do not name one.
+    pub default_team_id: Option<i64>,
+    /// Minutes an assigned agent may leave a customer unanswered before the conversation
+    /// goes to someone else; null: never.
+    pub reassign_after_minutes: Option<u32>,
+    /// Dates (`YYYY-MM-DD`) when the inbox is closed all day.
+    pub holidays: Vec<String>,
+    /// Managers e-mailed about questions that arrive outside working hours.
+    pub offhours_notify_emails: Vec<String>,
+    /// One hourly e-mail listing the off-hours questions instead of one per question.
+    pub offhours_digest: bool,
+    /// Response standards: reply targets per priority.
+    pub sla_policy: Option<SlaPolicyConfig>,
     /// Non-secret channel options as stored (secrets such as bot tokens and mail
     /// passwords are never returned).
     pub channel_settings: Value,
@@ -94,6 +108,7 @@ fn attr(s: &str) -> String {
 /// Renders an inbox; `hmac_token` only for administrators.
 pub fn inbox_view(i: &InboxRow, public_url: &str, ctx: &AccountCtx) -> InboxView {
     let settings = i.settings_map();
+    let routing = InboxRouting::of(&settings);
     let s = |k: &str| settings.get(k).and_then(Value::as_str).map(str::to_string);
     let b = |k: &str| settings.get(k).and_then(Value::as_bool).unwrap_or(false);
     let channel = i.channel();
@@ -108,7 +123,11 @@ pub fn inbox_view(i: &InboxRow, public_url: &str, ctx: &AccountCtx) -> InboxView
     });
     let visible: Map<String, Value> = settings
         .iter()
-        .filter(|(k, _)| *k != "working_hours" && !channel.is_some_and(|c| is_secret_setting(c, k)))
+        .filter(|(k, _)| {
+            *k != "working_hours"
+                && !ROUTING_KEYS.contains(&k.as_str())
+                && !channel.is_some_and(|c| is_secret_setting(c, k))
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     InboxView {
@@ -146,6 +165,12 @@ pub fn inbox_view(i: &InboxRow, public_url: &str, ctx: &AccountCtx) -> InboxView
         allow_messages_after_resolved: b("allow_messages_after_resolved"),
         lock_to_single_conversation: b("lock_to_single_conversation"),
         working_hours: working_week(&settings),
+        default_team_id: routing.default_team_id,
+        reassign_after_minutes: routing.reassign_after_minutes,
+        holidays: routing.holidays,
+        offhours_notify_emails: routing.offhours_notify_emails,
+        offhours_digest: routing.offhours_digest,
+        sla_policy: routing.sla_policy,
         channel_settings: Value::Object(visible),
     }
 }
@@ -233,6 +258,25 @@ pub struct InboxRequest {
     pub lock_to_single_conversation: Option<bool>,
     /// Days to set; days not named keep their hours.
     pub working_hours: Option<Vec<WorkingDay>>,
+    /// Routing and response standards (`null` clears one); see the inbox view.
+    #[schema(value_type = Option<i64>)]
+    #[serde(default, deserialize_with = "parley_service::routing::double_option")]
+    pub default_team_id: Option<Option<Value>>,
+    #[schema(value_type = Option<i64>)]
+    #[serde(default, deserialize_with = "parley_service::routing::double_option")]
+    pub reassign_after_minutes: Option<Option<Value>>,
+    #[schema(value_type = Option<Vec<String>>)]
+    #[serde(default, deserialize_with = "parley_service::routing::double_option")]
+    pub holidays: Option<Option<Value>>,
+    #[schema(value_type = Option<Vec<String>>)]
+    #[serde(default, deserialize_with = "parley_service::routing::double_option")]
+    pub offhours_notify_emails: Option<Option<Value>>,
+    #[schema(value_type = Option<bool>)]
+    #[serde(default, deserialize_with = "parley_service::routing::double_option")]
+    pub offhours_digest: Option<Option<Value>>,
+    #[schema(value_type = Option<SlaPolicyConfig>)]
+    #[serde(default, deserialize_with = "parley_service::routing::double_option")]
+    pub sla_policy: Option<Option<Value>>,
 }
 
 impl InboxRequest {
@@ -259,6 +303,17 @@ impl InboxRequest {
                 .filter_map(|(k, v)| v.map(|v| (*k, v)))
                 .collect(),
             working_hours: self.working_hours,
+            routing: [
+                ("default_team_id", self.default_team_id),
+                ("reassign_after_minutes", self.reassign_after_minutes),
+                ("holidays", self.holidays),
+                ("offhours_notify_emails", self.offhours_notify_emails),
+                ("offhours_digest", self.offhours_digest),
+                ("sla_policy", self.sla_policy),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v.unwrap_or(Value::Null))))
+            .collect(),
         };
         (opts, self.channel.unwrap_or_default())
     }

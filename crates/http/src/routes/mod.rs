@@ -16,6 +16,7 @@ pub mod profile;
 pub mod public;
 pub mod public_contacts;
 pub mod public_conversations;
+pub mod routing;
 pub mod session;
 pub mod teams;
 pub mod widget_public;
@@ -37,6 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(public_contacts::routes())
         .merge(public_conversations::routes())
         .merge(widget_public::routes())
+        .merge(routing::routes())
 }
 
 /// Stored milliseconds to Chatwoot's epoch seconds, and stored JSON text to an object:

@@ -54,6 +54,8 @@ pub struct PublicNewConversation {
     /// `timezone`, `screen`, `time_on_site`, `visit_started_at`, `offline_request`); kept in
     /// the conversation's `additional_attributes` for agents. Unknown keys are dropped.
     pub additional_attributes: Option<Value>,
+    /// Parley: the department (team) the visitor chose in the pre-chat form.
+    pub team_id: Option<i64>,
 }
 
 /// Starts a conversation for the visitor.
@@ -69,7 +71,7 @@ async fn create(
 ) -> ApiResult<Json<Value>> {
     let c = st
         .svc
-        .public_start_conversation(&ident, b.custom_attributes, b.additional_attributes)
+        .public_start_conversation(&ident, b.custom_attributes, b.additional_attributes, b.team_id)
         .await?;
     Ok(Json(json!(c)))
 }

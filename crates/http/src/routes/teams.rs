@@ -40,6 +40,8 @@ pub struct TeamView {
     pub account_id: i64,
     /// Whether the caller is a member of the team.
     pub is_member: bool,
+    /// How many open conversations of this team an agent may hold; null: account default.
+    pub max_open: Option<i64>,
 }
 
 fn team_view(t: &TeamRow, mine: &[i64]) -> TeamView {
@@ -50,6 +52,7 @@ fn team_view(t: &TeamRow, mine: &[i64]) -> TeamView {
         allow_auto_assign: t.allow_auto_assign != 0,
         account_id: t.account_id,
         is_member: mine.contains(&t.id),
+        max_open: t.max_open,
     }
 }
 
@@ -60,15 +63,22 @@ pub struct TeamRequest {
     pub name: Option<String>,
     pub description: Option<String>,
     pub allow_auto_assign: Option<bool>,
+    /// Per-agent limit for the team's conversations; `null` returns to the account default.
+    #[serde(default, deserialize_with = "parley_service::routing::double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub max_open: Option<Option<i64>>,
 }
 
-impl From<TeamRequest> for TeamInput {
-    fn from(r: TeamRequest) -> Self {
-        TeamInput {
-            name: r.name,
-            description: r.description,
-            allow_auto_assign: r.allow_auto_assign,
-        }
+impl TeamRequest {
+    fn split(self) -> (TeamInput, Option<Option<i64>>) {
+        (
+            TeamInput {
+                name: self.name,
+                description: self.description,
+                allow_auto_assign: self.allow_auto_assign,
+            },
+            self.max_open,
+        )
     }
 }
 
@@ -103,7 +113,12 @@ async fn create(
     Acct(ctx): Acct,
     Json(body): Json<TeamRequest>,
 ) -> ApiResult<Json<TeamView>> {
-    let t = st.svc.create_team(&ctx, body.into()).await?;
+    let (input, max_open) = body.split();
+    let mut t = st.svc.create_team(&ctx, input).await?;
+    if let Some(m) = max_open {
+        st.svc.set_team_max_open(&ctx, t.id, m).await?;
+        t = st.svc.team(&ctx, t.id).await?;
+    }
     Ok(Json(team_view(&t, &[])))
 }
 
@@ -137,7 +152,12 @@ async fn update(
     Json(body): Json<TeamRequest>,
 ) -> ApiResult<Json<TeamView>> {
     let id = path.1;
-    let t = st.svc.update_team(&ctx, id, body.into()).await?;
+    let (input, max_open) = body.split();
+    let mut t = st.svc.update_team(&ctx, id, input).await?;
+    if let Some(m) = max_open {
+        st.svc.set_team_max_open(&ctx, id, m).await?;
+        t = st.svc.team(&ctx, id).await?;
+    }
     let mine = st.svc.my_team_ids(&ctx).await?;
     Ok(Json(team_view(&t, &mine)))
 }

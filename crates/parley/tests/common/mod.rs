@@ -104,7 +104,69 @@ impl TestServer {
 
     /// Starts a server with a custom configuration (listen/data_dir are filled in).
     pub async fn start(cfg: Config, dir: tempfile::TempDir) -> TestServer {
-        let server = parley::start(&cfg).await.expect("server starts");
+        Self::start_opts(cfg, dir, Self::fast_jobs()).await
+    }
+
+    /// Start options of every test server: timers are checked often, so a test waits
+    /// milliseconds, not the production poll interval, for a due job.
+    pub fn fast_jobs() -> parley::StartOptions {
+        parley::StartOptions {
+            job_poll: std::time::Duration::from_millis(25),
+            ..Default::default()
+        }
+    }
+
+    /// A server on a fresh SQLite database whose time is `clock`.
+    pub async fn sqlite_clock(
+        clock: parley_core::time::SharedClock,
+        tune: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cfg = Self::config(&dir, None);
+        tune(&mut cfg);
+        let opts = parley::StartOptions {
+            clock,
+            ..Self::fast_jobs()
+        };
+        Self::start_opts(cfg, dir, opts).await
+    }
+
+    /// A server on a fresh PostgreSQL database whose time is `clock`, or `None` when
+    /// `PARLEY_TEST_POSTGRES_URL` is not set.
+    pub async fn postgres_clock(
+        clock: parley_core::time::SharedClock,
+        tune: impl FnOnce(&mut Config),
+    ) -> Option<TestServer> {
+        let Ok(base) = std::env::var("PARLEY_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var_os("PARLEY_REQUIRE_SERVICES").is_none(),
+                "PARLEY_REQUIRE_SERVICES is set: this test must not be skipped"
+            );
+            eprintln!("skipping the PostgreSQL run: PARLEY_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        let (url, name) = parley_store::Store::create_test_database(&base)
+            .await
+            .expect("create test database");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cfg = Self::config(&dir, Some(url));
+        tune(&mut cfg);
+        let opts = parley::StartOptions {
+            clock,
+            ..Self::fast_jobs()
+        };
+        let mut s = Self::start_opts(cfg, dir, opts).await;
+        s.pg_database = Some((base, name));
+        Some(s)
+    }
+
+    /// Starts a server with a configuration and start options.
+    pub async fn start_opts(
+        cfg: Config,
+        dir: tempfile::TempDir,
+        opts: parley::StartOptions,
+    ) -> TestServer {
+        let server = parley::start_with(&cfg, opts).await.expect("server starts");
         let base = format!("http://{}", server.addr);
         let http = reqwest::Client::builder()
             .cookie_store(true)
@@ -128,7 +190,7 @@ impl TestServer {
         if let Some((base, name)) = self.pg_database.take()
             && let Ok(admin) = parley_store::Store::connect(
                 &base,
-                parley_store::StoreOptions { max_connections: 1 },
+                parley_store::StoreOptions { max_connections: 1, ..Default::default() },
             )
             .await
         {

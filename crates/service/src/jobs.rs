@@ -1,0 +1,192 @@
+//! The job runner: every node runs one; it claims due jobs from the shared table and runs
+//! them, so each timer fires once across the cluster and still fires after a restart.
+
+use std::time::Duration;
+
+use parley_store::jobs::{JobRow, NewJob, OnExisting};
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::mail::Email;
+use crate::{Result, ServiceError, Services};
+
+/// How long a claimed job is reserved for its node; a node that dies mid-job releases it
+/// by letting the lease run out.
+const LEASE_MS: i64 = 5 * 60_000;
+/// Jobs claimed per round.
+const BATCH: i64 = 32;
+/// Attempts before a failing job is given up (logged with its last error).
+const MAX_ATTEMPTS: i64 = 12;
+/// The periodic routing sweep: presence of agents on dead nodes, queues freed by
+/// inactivity.
+const SWEEP_EVERY_MS: i64 = 15_000;
+
+fn field(payload: &Value, name: &str) -> Result<i64> {
+    payload
+        .get(name)
+        .and_then(Value::as_i64)
+        .ok_or_else(|| ServiceError::Internal(format!("job payload lacks {name}")))
+}
+
+impl Services {
+    /// Starts this node's job runner, polling at least every `poll`; also keeps this
+    /// node's presence rows fresh.
+    pub fn spawn_job_runner(&self, poll: Duration) -> tokio::task::JoinHandle<()> {
+        let svc = self.clone();
+        tokio::spawn(async move {
+            let sweep = NewJob {
+                key: "sweep",
+                kind: "sweep",
+                account_id: None,
+                payload: "{}".into(),
+                run_at: svc.store.now(),
+            };
+            if let Err(e) = svc.store.schedule_job(&sweep, OnExisting::Keep).await {
+                tracing::warn!(error = %e, "scheduling the routing sweep failed");
+            }
+            let mut last_heartbeat = std::time::Instant::now();
+            loop {
+                if last_heartbeat.elapsed() >= Duration::from_secs(20) {
+                    last_heartbeat = std::time::Instant::now();
+                    if let Err(e) = svc.store.presence_heartbeat(&svc.node_id).await {
+                        tracing::warn!(error = %e, "presence heartbeat failed");
+                    }
+                }
+                let n = match svc.run_due_jobs().await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claiming jobs failed");
+                        0
+                    }
+                };
+                if n < BATCH as usize {
+                    tokio::time::sleep(poll).await;
+                }
+            }
+        })
+    }
+
+    /// Claims and runs the jobs due now; returns how many ran.
+    pub async fn run_due_jobs(&self) -> Result<usize> {
+        let now = self.store.now();
+        let jobs = self
+            .store
+            .claim_jobs(&self.node_id, now, LEASE_MS, BATCH)
+            .await?;
+        let n = jobs.len();
+        for job in jobs {
+            let span = tracing::info_span!("job", name = %job.kind, key = %job.key, attempt = job.attempts);
+            let outcome = self.run_job(&job).instrument(span).await;
+            match outcome {
+                Ok(()) => self.store.finish_job(&job).await?,
+                Err(e) if job.attempts >= MAX_ATTEMPTS || is_permanent(&e) => {
+                    tracing::error!(key = %job.key, error = %e, "job failed for good");
+                    metrics::counter!("parley_jobs_failed_total", "kind" => job.kind.clone())
+                        .increment(1);
+                    self.store.finish_job(&job).await?;
+                }
+                Err(e) => {
+                    let backoff = 10_000i64.saturating_mul(1 << job.attempts.clamp(0, 8));
+                    tracing::warn!(key = %job.key, error = %e, "job failed; will retry");
+                    self.store
+                        .retry_job(&job, self.store.now() + backoff.min(3_600_000), &e.to_string())
+                        .await?;
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    async fn run_job(&self, job: &JobRow) -> Result<()> {
+        let payload: Value = serde_json::from_str(&job.payload)
+            .map_err(|e| ServiceError::Internal(format!("bad job payload: {e}")))?;
+        metrics::counter!("parley_jobs_run_total", "kind" => job.kind.clone()).increment(1);
+        match job.kind.as_str() {
+            "sla" => {
+                self.sla_due(field(&payload, "conversation_id")?, field(&payload, "due_at")?)
+                    .await
+            }
+            "reassign" => {
+                self.reassign_if_silent(
+                    field(&payload, "conversation_id")?,
+                    field(&payload, "assigned_at")?,
+                )
+                .await
+            }
+            "presence" => {
+                self.refresh_presence(field(&payload, "account_id")?, field(&payload, "user_id")?)
+                    .await
+            }
+            "offhours_digest" => {
+                self.offhours_digest(
+                    field(&payload, "account_id")?,
+                    field(&payload, "inbox_id")?,
+                    field(&payload, "since")?,
+                )
+                .await
+            }
+            "mail" => {
+                let strings = |k: &str| -> Vec<String> {
+                    payload
+                        .get(k)
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                        .unwrap_or_default()
+                };
+                let text = |k: &str| payload.get(k).and_then(Value::as_str).map(str::to_string);
+                let email = Email {
+                    to: strings("to"),
+                    subject: text("subject").unwrap_or_default(),
+                    text: text("text").unwrap_or_default(),
+                    html: text("html"),
+                    reply_to: text("reply_to"),
+                };
+                if !self.mailer.is_configured() {
+                    tracing::warn!(to = ?email.to, "e-mail dropped: no smtp_url is configured");
+                    return Ok(());
+                }
+                self.mailer.send(email).await.map_err(|e| {
+                    if e.is_permanent() {
+                        ServiceError::Invalid(parley_core::validate::FieldError::new("email", e.to_string()))
+                    } else {
+                        ServiceError::Internal(e.to_string())
+                    }
+                })
+            }
+            "sweep" => self.sweep().await,
+            other => {
+                tracing::warn!(kind = other, "unknown job kind; dropped");
+                Ok(())
+            }
+        }
+    }
+
+    /// The periodic sweep: re-checks presence (agents of a node that died), drains queues
+    /// (capacity freed by customers going quiet), and schedules itself again.
+    async fn sweep(&self) -> Result<()> {
+        for (account_id, user_id) in self.store.present_agents().await? {
+            self.refresh_presence(account_id, user_id).await?;
+        }
+        for account_id in self.store.accounts_with_queues().await? {
+            self.drain_queues(account_id).await?;
+        }
+        self.store
+            .schedule_job(
+                &NewJob {
+                    key: "sweep",
+                    kind: "sweep",
+                    account_id: None,
+                    payload: "{}".into(),
+                    run_at: self.store.now() + SWEEP_EVERY_MS,
+                },
+                OnExisting::Replace,
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// Failures that another attempt cannot fix.
+fn is_permanent(e: &ServiceError) -> bool {
+    matches!(e, ServiceError::Invalid(_) | ServiceError::NotFound(_))
+}

@@ -1,0 +1,164 @@
+//! The durable job queue: timers and background work that must survive a restart and run
+//! once even when several nodes share the database (response-target deadlines,
+//! re-assignment, presence grace periods, e-mail sending).
+//!
+//! A job has a unique `key` ("sla:42"), so scheduling again replaces the pending timer
+//! instead of piling up copies. Claiming sets a lease (`locked_until`); a node that dies
+//! mid-job leaves a lease that simply expires, and another node takes the job over. On
+//! PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so nodes never wait on each other;
+//! on SQLite every write already goes through the one writer connection.
+
+use sqlx::FromRow;
+
+use crate::{Backend, Result, Store};
+
+/// A job as claimed by a runner.
+#[derive(Debug, Clone, FromRow)]
+pub struct JobRow {
+    pub id: i64,
+    pub key: String,
+    pub kind: String,
+    pub account_id: Option<i64>,
+    pub payload: String,
+    pub run_at: i64,
+    pub version: i64,
+    pub attempts: i64,
+}
+
+/// How [`Store::schedule_job`] treats a job that is already pending under the same key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnExisting {
+    /// Replace its time and payload (a moved deadline).
+    Replace,
+    /// Keep its time and payload (a digest that is already due at the top of the hour).
+    Keep,
+}
+
+/// A job to schedule.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    pub key: &'a str,
+    pub kind: &'a str,
+    pub account_id: Option<i64>,
+    pub payload: String,
+    pub run_at: i64,
+}
+
+const JOB_COLS: &str = "id, key, kind, account_id, payload, run_at, version, attempts";
+
+impl Store {
+    /// Schedules (or reschedules) a job under its key.
+    pub async fn schedule_job(&self, job: &NewJob<'_>, on_existing: OnExisting) -> Result<()> {
+        let update = match on_existing {
+            OnExisting::Replace => {
+                "run_at = excluded.run_at, payload = excluded.payload, kind = excluded.kind, \
+                 attempts = 0, last_error = NULL, version = jobs.version + 1"
+            }
+            OnExisting::Keep => "version = jobs.version + 1",
+        };
+        let sql = format!(
+            "INSERT INTO jobs (key, kind, account_id, payload, run_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (key) DO UPDATE SET {update}"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(job.key)
+            .bind(job.kind)
+            .bind(job.account_id)
+            .bind(job.payload.clone())
+            .bind(job.run_at)
+            .bind(self.now())
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// Removes a pending job (a deadline that no longer applies). Missing is fine.
+    pub async fn cancel_job(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM jobs WHERE key = $1")
+            .bind(key)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// Claims up to `limit` jobs due at `now`, leasing them to `node` for `lease_ms`.
+    pub async fn claim_jobs(
+        &self,
+        node: &str,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<JobRow>> {
+        let lock = match self.backend() {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM jobs
+                          WHERE run_at <= $3 AND (locked_until IS NULL OR locked_until < $3)
+                          ORDER BY run_at LIMIT $4 {lock})
+             RETURNING {JOB_COLS}"
+        );
+        let mut rows = sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql))
+            .bind(now.saturating_add(lease_ms))
+            .bind(node)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(self.writer())
+            .await?;
+        rows.sort_by_key(|r| (r.run_at, r.id));
+        Ok(rows)
+    }
+
+    /// Finishes a claimed job: deletes it, unless it was rescheduled while it ran (then the
+    /// new version stays and runs at its own time).
+    pub async fn finish_job(&self, job: &JobRow) -> Result<()> {
+        let r = sqlx::query("DELETE FROM jobs WHERE id = $1 AND version = $2")
+            .bind(job.id)
+            .bind(job.version)
+            .execute(self.writer())
+            .await?;
+        if r.rows_affected() == 0 {
+            sqlx::query("UPDATE jobs SET locked_until = NULL, locked_by = NULL WHERE id = $1")
+                .bind(job.id)
+                .execute(self.writer())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Puts a failed job back for another try at `retry_at`, keeping the error for operators.
+    pub async fn retry_job(&self, job: &JobRow, retry_at: i64, error: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET run_at = CASE WHEN version = $2 THEN $3 ELSE run_at END,
+                locked_until = NULL, locked_by = NULL, last_error = $4
+             WHERE id = $1",
+        )
+        .bind(job.id)
+        .bind(job.version)
+        .bind(retry_at)
+        .bind(error.chars().take(1000).collect::<String>())
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// The earliest time any job is due, for the runner's sleep.
+    pub async fn next_job_at(&self) -> Result<Option<i64>> {
+        let (at,): (Option<i64>,) = sqlx::query_as("SELECT MIN(run_at) FROM jobs")
+            .fetch_one(self.reader())
+            .await?;
+        Ok(at)
+    }
+
+    /// Pending jobs of one kind (operations and tests).
+    pub async fn pending_jobs(&self, kind: &str) -> Result<Vec<JobRow>> {
+        let sql = format!("SELECT {JOB_COLS} FROM jobs WHERE kind = $1 ORDER BY run_at, id");
+        Ok(sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql))
+            .bind(kind)
+            .fetch_all(self.reader())
+            .await?)
+    }
+}
