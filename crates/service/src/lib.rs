@@ -13,6 +13,7 @@ pub mod conversations;
 pub mod health;
 pub mod inboxes;
 pub mod labels;
+pub mod mail;
 pub mod messages;
 pub mod profile;
 pub mod public;
@@ -82,6 +83,9 @@ pub struct Services {
     pub hub: realtime::Hub,
     /// Who has a socket open on this node, for `presence.update`.
     pub presence: Arc<realtime::Presence>,
+    /// Outgoing e-mail (off-hours notices, answers to visitors who left); `NoMailer` until
+    /// the binary configures SMTP with [`Services::with_mailer`].
+    pub mailer: Arc<dyn mail::Mailer>,
 }
 
 /// Rate limits of the public Client API. Generous for a person typing, tight for a script.
@@ -136,6 +140,13 @@ impl Services {
             message_writer,
             hub,
             presence: Arc::default(),
+            mailer: Arc::new(mail::NoMailer),
         }
+    }
+
+    /// Replaces the mailer (SMTP from the configuration, or a test's).
+    pub fn with_mailer(mut self, m: Arc<dyn mail::Mailer>) -> Self {
+        self.mailer = m;
+        self
     }
 }
