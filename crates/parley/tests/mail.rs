@@ -161,6 +161,7 @@ async fn credentials_in_the_url_are_used_for_auth() {
         .await
         .expect("sent");
     let got = sink.next().await;
+    assert_eq!(sink.auths().len(), 1);
     assert_eq!(
         got.auth,
         Some(("relay-user".to_string(), "p@ss:w/rd".to_string()))
@@ -170,6 +171,33 @@ async fn credentials_in_the_url_are_used_for_auth() {
         !shown.contains("p@ss") && !shown.contains("p%40ss"),
         "{shown}"
     );
+}
+
+#[tokio::test]
+async fn required_tls_never_falls_back_to_plain_text() {
+    // The sink speaks plain SMTP only and does not offer STARTTLS.
+    let sink = SmtpSink::start().await;
+    let starttls = format!("{}?tls=starttls", sink.url_with_auth("u", "secret"));
+    let err = mailer(&starttls)
+        .send(Email::new(["a@shop.example"], "s", "t"))
+        .await
+        .expect_err("no STARTTLS offered");
+    assert!(
+        matches!(err, MailError::Permanent(_)),
+        "a server without STARTTLS will not grow it by retrying: {err:?}"
+    );
+    assert!(!err.to_string().contains("secret"), "{err}");
+    let implicit = format!("smtps://u:secret@{}", sink.addr());
+    let err = mailer(&implicit)
+        .send(Email::new(["a@shop.example"], "s", "t"))
+        .await
+        .expect_err("no TLS handshake possible");
+    assert!(!err.to_string().contains("secret"), "{err}");
+    assert!(
+        sink.auths().is_empty(),
+        "the password crossed in clear text"
+    );
+    assert_eq!(sink.attempts(), 0, "nothing may be sent without TLS");
 }
 
 #[tokio::test]

@@ -77,7 +77,8 @@ pub enum MailError {
     #[error("mail not sent, will retry: {0}")]
     Transient(String),
     /// The server refused for good (5xx: unknown recipient, rejected content, failed
-    /// authentication) or the message could not be built.
+    /// authentication), does not offer the STARTTLS the URL requires, or the message could
+    /// not be built.
     #[error("mail refused: {0}")]
     Permanent(String),
 }

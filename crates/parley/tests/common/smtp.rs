@@ -65,6 +65,8 @@ struct Shared {
     read: Mutex<usize>,
     /// Transactions begun (`MAIL FROM` commands), refused ones included.
     attempts: Mutex<usize>,
+    /// Every AUTH the sink accepted, with or without a message after it.
+    auths: Mutex<Vec<(String, String)>>,
     /// Number of messages stored, for waiters.
     count: watch::Sender<usize>,
 }
@@ -100,6 +102,7 @@ impl SmtpSink {
             messages: Mutex::default(),
             read: Mutex::default(),
             attempts: Mutex::default(),
+            auths: Mutex::default(),
             count,
         });
         let s = shared.clone();
@@ -137,6 +140,12 @@ impl SmtpSink {
     /// Transactions begun so far (`MAIL FROM`), refused ones included.
     pub fn attempts(&self) -> usize {
         *self.shared.attempts.lock().expect("sink lock")
+    }
+
+    /// Every user and password a client authenticated with, in order (also those of
+    /// sessions that sent no message), to prove what did or did not cross the wire.
+    pub fn auths(&self) -> Vec<(String, String)> {
+        self.shared.auths.lock().expect("sink lock").clone()
     }
 
     /// Waits for the next message not yet returned by `next` (fails the test after
@@ -253,6 +262,7 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
                         let _authzid = f.next();
                         let user = f.next().unwrap_or("").to_string();
                         let pass = f.next().unwrap_or("").to_string();
+                        shared.auths.lock().expect("sink lock").push((user.clone(), pass.clone()));
                         auth = Some((user, pass));
                         reply(&mut r, "235 2.7.0 Authentication successful").await?;
                     }
@@ -266,6 +276,7 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
                         };
                         reply(&mut r, "334 UGFzc3dvcmQ6").await?;
                         let pass = b64_text(&read_line(&mut r).await?.unwrap_or_default());
+                        shared.auths.lock().expect("sink lock").push((user.clone(), pass.clone()));
                         auth = Some((user, pass));
                         reply(&mut r, "235 2.7.0 Authentication successful").await?;
                     }
