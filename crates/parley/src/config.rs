@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use parley_service::mail::{MailConfig, MailError};
 use serde::{Deserialize, Serialize};
 
 /// Every setting of a Parley node. Each field is also a `PARLEY_<NAME>` variable.
@@ -42,6 +43,11 @@ pub struct Config {
     pub event_retention_days: u32,
     /// Events a WebSocket may have queued before it is cut as a slow consumer.
     pub ws_queue_events: usize,
+    /// Outgoing mail server (`smtp://user:pass@host:port`, `smtp://host:587?tls=starttls`,
+    /// `smtps://host:465`); unset = no e-mail. Holds a password, so never printed as is.
+    pub smtp_url: Option<Secret>,
+    /// Sender of outgoing e-mail, `Name <address>` or an address.
+    pub smtp_from: String,
 }
 
 impl Default for Config {
@@ -62,6 +68,8 @@ impl Default for Config {
             visitor_messages_per_minute: 60,
             event_retention_days: 7,
             ws_queue_events: 4096,
+            smtp_url: None,
+            smtp_from: parley_service::mail::DEFAULT_FROM.into(),
         }
     }
 }
@@ -85,7 +93,58 @@ pub const KEYS: &[&str] = &[
     "visitor_messages_per_minute",
     "event_retention_days",
     "ws_queue_events",
+    "smtp_url",
+    "smtp_from",
 ];
+
+/// A setting that may hold a password (`smtp_url`). `Debug` and `Display` show it with the
+/// password replaced by `***`, so printing a `Config` or logging the setting cannot leak
+/// it; [`Secret::expose`] is the one way to the real value. Serialises as the real value
+/// (the configuration loader round-trips settings through serde).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The real value, for the code that connects with it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret(s)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret(s.to_string())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", parley_service::mail::redact_url(&self.0))
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&parley_service::mail::redact_url(&self.0))
+    }
+}
+
+/// A mail setting refused, as a configuration error naming the key: a bad address can
+/// only be `smtp_from` (recipients are not configured), anything else is `smtp_url`. The
+/// mail module's messages never contain the URL, so no password reaches the terminal.
+pub fn mail_config_error(e: MailError) -> ConfigError {
+    match e {
+        MailError::BadAddress(_) => ConfigError::Invalid(format!("smtp_from: {e}")),
+        other => ConfigError::Invalid(format!("smtp_url: {other}")),
+    }
+}
 
 /// Why configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -192,7 +251,16 @@ impl Config {
                 "max_body_bytes: must be at least 1024".into(),
             ));
         }
+        self.mail_config().check().map_err(mail_config_error)?;
         Ok(())
+    }
+
+    /// The mail settings in effect.
+    pub fn mail_config(&self) -> MailConfig {
+        MailConfig {
+            url: self.smtp_url.as_ref().map(|s| s.expose().to_string()),
+            from: self.smtp_from.clone(),
+        }
     }
 
     /// The database URL in effect.

@@ -94,12 +94,20 @@ pub async fn event_bus(cfg: &Config) -> Result<Arc<dyn EventBus>, StartError> {
 
 /// Builds the use-case layer over a store with an in-process bus: enough for one-shot CLI
 /// commands, which serve no clients.
-pub fn services(cfg: &Config, store: Store) -> Services {
+pub fn services(cfg: &Config, store: Store) -> Result<Services, StartError> {
     services_with_bus(cfg, store, Arc::new(LocalBus::default()))
 }
 
-/// Builds the use-case layer over a store and an event bus.
-pub fn services_with_bus(cfg: &Config, store: Store, bus: Arc<dyn EventBus>) -> Services {
+/// Builds the use-case layer over a store and an event bus, with the mailer of the
+/// configuration. A malformed `smtp_url` or `smtp_from` is refused here, at startup,
+/// rather than on the first e-mail.
+pub fn services_with_bus(
+    cfg: &Config,
+    store: Store,
+    bus: Arc<dyn EventBus>,
+) -> Result<Services, StartError> {
+    let mailer = parley_service::mail::mailer_from_config(&cfg.mail_config())
+        .map_err(config::mail_config_error)?;
     let svc_cfg = ServiceConfig {
         files_dir: cfg.data_dir.join("files"),
         public_url: cfg.public_url(),
@@ -108,7 +116,7 @@ pub fn services_with_bus(cfg: &Config, store: Store, bus: Arc<dyn EventBus>) -> 
         ws_queue_events: cfg.ws_queue_events,
         ..ServiceConfig::default()
     };
-    Services::new(store, bus, svc_cfg)
+    Ok(Services::new(store, bus, svc_cfg).with_mailer(mailer))
 }
 
 /// A running server.
@@ -187,7 +195,7 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
         effective.public_url = Some(format!("http://{addr}"));
     }
     let cfg = &effective;
-    let services = services_with_bus(cfg, store, bus);
+    let services = services_with_bus(cfg, store, bus)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let state = AppState {
         svc: services.clone(),

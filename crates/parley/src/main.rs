@@ -81,6 +81,12 @@ struct Settings {
     /// Events a WebSocket may have queued before it is cut as a slow consumer [default: 4096] [env: PARLEY_WS_QUEUE_EVENTS]
     #[arg(long, global = true, value_name = "N")]
     ws_queue_events: Option<usize>,
+    /// Outgoing mail server: smtp://user:pass@host:port (plain, local relay), smtp://host:587?tls=starttls or smtps://host:465; unset = no e-mail. Prefer the variable or file for a password: flags show in `ps` [env: PARLEY_SMTP_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    smtp_url: Option<String>,
+    /// Sender of outgoing e-mail, "Name <address>" or an address [default: Parley <parley@localhost>] [env: PARLEY_SMTP_FROM]
+    #[arg(long, global = true, value_name = "ADDRESS")]
+    smtp_from: Option<String>,
 }
 
 const EXAMPLES: &str = "\
@@ -177,6 +183,12 @@ fn apply_flags(cfg: &mut Config, s: Settings) {
     if let Some(v) = s.ws_queue_events {
         cfg.ws_queue_events = v;
     }
+    if let Some(v) = s.smtp_url {
+        cfg.smtp_url = Some(v.into());
+    }
+    if let Some(v) = s.smtp_from {
+        cfg.smtp_from = v;
+    }
 }
 
 /// Text logs for people (coloured only on a terminal, so files and pipes stay clean), or
@@ -263,7 +275,13 @@ async fn serve(cfg: Config) -> Result<(), String> {
             );
         }
     }
-    tracing::info!(addr = %server.addr, database = %redact(&cfg.database_url()), "parley is serving");
+    // The mail server as `Secret` shows it: password replaced by ***.
+    let mail = cfg
+        .smtp_url
+        .as_ref()
+        .filter(|u| !u.expose().trim().is_empty())
+        .map_or_else(|| "off".to_string(), |u| u.to_string());
+    tracing::info!(addr = %server.addr, database = %redact(&cfg.database_url()), mail = %mail, "parley is serving");
     if !json {
         eprintln!(
             "Parley is serving on http://{} (API docs: {public}/api/docs)",
@@ -341,7 +359,7 @@ async fn admin_create(
     account: &str,
 ) -> Result<(), String> {
     let store = parley::open_store(&cfg).await.map_err(|e| e.to_string())?;
-    let svc = parley::services(&cfg, store.clone());
+    let svc = parley::services(&cfg, store.clone()).map_err(|e| e.to_string())?;
     let done = svc
         .admin_create(email, password, name, account)
         .await

@@ -180,6 +180,8 @@ ws_heartbeat_secs = 10
 visitor_messages_per_minute = 120
 event_retention_days = 3
 ws_queue_events = 1024
+smtp_url = "smtp://parley:secret@127.0.0.1:2525"
+smtp_from = "Магазин <shop@shop.example>"
 "#;
     for key in KEYS {
         assert!(

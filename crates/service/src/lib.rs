@@ -14,6 +14,7 @@ pub mod health;
 pub mod jobs;
 pub mod inboxes;
 pub mod labels;
+pub mod mail;
 pub mod messages;
 pub mod profile;
 pub mod public;
@@ -88,6 +89,9 @@ pub struct Services {
     pub hub: realtime::Hub,
     /// Who has a socket open on this node, for `presence.update`.
     pub presence: Arc<realtime::Presence>,
+    /// Outgoing e-mail (off-hours notices, answers to visitors who left); `NoMailer` until
+    /// the binary configures SMTP with [`Services::with_mailer`].
+    pub mailer: Arc<dyn mail::Mailer>,
 }
 
 /// Rate limits of the public Client API. Generous for a person typing, tight for a script.
@@ -143,6 +147,13 @@ impl Services {
             node_id: parley_store::random_token(8).into(),
             hub,
             presence: Arc::default(),
+            mailer: Arc::new(mail::NoMailer),
         }
+    }
+
+    /// Replaces the mailer (SMTP from the configuration, or a test's).
+    pub fn with_mailer(mut self, m: Arc<dyn mail::Mailer>) -> Self {
+        self.mailer = m;
+        self
     }
 }

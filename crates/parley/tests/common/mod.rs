@@ -5,6 +5,7 @@
 //! Use [`both_backends!`] to run one async test function against both backends.
 #![allow(dead_code)]
 
+pub mod smtp;
 pub mod ws;
 
 use parley::{Config, Server};
