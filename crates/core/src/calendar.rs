@@ -500,7 +500,10 @@ fn day_rule(
 pub fn local_label(timezone: &str, at: i64) -> String {
     let zone = jiff::tz::TimeZone::get(timezone).unwrap_or(jiff::tz::TimeZone::UTC);
     match jiff::Timestamp::from_millisecond(at) {
-        Ok(ts) => format!("{} ({timezone})", zone.to_datetime(ts).strftime("%a %d.%m %H:%M")),
+        Ok(ts) => format!(
+            "{} ({timezone})",
+            zone.to_datetime(ts).strftime("%a %d.%m %H:%M")
+        ),
         Err(_) => timezone.to_string(),
     }
 }

@@ -293,8 +293,14 @@ async fn kill_9_on_postgres_loses_no_acknowledged_message() {
         .await
         .expect("test database");
     kill_during_load(Some(url)).await;
-    if let Ok(admin) =
-        parley_store::Store::connect(&base, parley_store::StoreOptions { max_connections: 1, ..Default::default() }).await
+    if let Ok(admin) = parley_store::Store::connect(
+        &base,
+        parley_store::StoreOptions {
+            max_connections: 1,
+            ..Default::default()
+        },
+    )
+    .await
     {
         let _ = admin.drop_database_for_tests(&name).await;
         admin.close().await;

@@ -35,7 +35,10 @@ async fn conversation_until(
 ) -> Value {
     for _ in 0..2000 {
         let (st, c) = s
-            .get(&who.token, &format!("/api/v1/accounts/{}/conversations/{id}", who.account_id))
+            .get(
+                &who.token,
+                &format!("/api/v1/accounts/{}/conversations/{id}", who.account_id),
+            )
             .await;
         assert_eq!(st, StatusCode::OK, "{c}");
         if check(&c) {
@@ -51,7 +54,10 @@ async fn set_online(s: &TestServer, admin: &Actor, agent: &Actor) {
     let (st, body) = s
         .patch(
             &admin.token,
-            &format!("/api/v1/accounts/{}/agents/{}", admin.account_id, agent.user_id),
+            &format!(
+                "/api/v1/accounts/{}/agents/{}",
+                admin.account_id, agent.user_id
+            ),
             json!({"availability_status": "online", "auto_offline": false}),
         )
         .await;
@@ -72,7 +78,10 @@ async fn add_members(s: &TestServer, admin: &Actor, inbox: i64, agents: &[&Actor
 
 async fn assignee(s: &TestServer, admin: &Actor, id: i64) -> Option<i64> {
     let (_, c) = s
-        .get(&admin.token, &format!("/api/v1/accounts/{}/conversations/{id}", admin.account_id))
+        .get(
+            &admin.token,
+            &format!("/api/v1/accounts/{}/conversations/{id}", admin.account_id),
+        )
         .await;
     c["meta"]["assignee"]["id"].as_i64()
 }
@@ -81,7 +90,10 @@ async fn resolve(s: &TestServer, who: &Actor, id: i64) {
     let (st, body) = s
         .post(
             &who.token,
-            &format!("/api/v1/accounts/{}/conversations/{id}/toggle_status", who.account_id),
+            &format!(
+                "/api/v1/accounts/{}/conversations/{id}/toggle_status",
+                who.account_id
+            ),
             json!({"status": "resolved"}),
         )
         .await;
@@ -90,14 +102,22 @@ async fn resolve(s: &TestServer, who: &Actor, id: i64) {
 
 async fn patch_routing(s: &TestServer, admin: &Actor, body: Value) {
     let (st, b) = s
-        .patch(&admin.token, &format!("/api/v1/accounts/{}/routing/settings", admin.account_id), body)
+        .patch(
+            &admin.token,
+            &format!("/api/v1/accounts/{}/routing/settings", admin.account_id),
+            body,
+        )
         .await;
     assert_eq!(st, StatusCode::OK, "{b}");
 }
 
 async fn patch_inbox(s: &TestServer, admin: &Actor, inbox: i64, body: Value) -> Value {
     let (st, b) = s
-        .patch(&admin.token, &format!("/api/v1/accounts/{}/inboxes/{inbox}", admin.account_id), body)
+        .patch(
+            &admin.token,
+            &format!("/api/v1/accounts/{}/inboxes/{inbox}", admin.account_id),
+            body,
+        )
         .await;
     assert_eq!(st, StatusCode::OK, "{b}");
     b
@@ -117,12 +137,20 @@ async fn least_loaded_with_round_robin_ties_and_capacity(s: &TestServer) {
     let mut got = Vec::new();
     for _ in 0..4 {
         let v = Visitor::new(s, &inbox).await;
-        got.push((v.conversation_id, assignee(s, &admin, v.conversation_id).await));
+        got.push((
+            v.conversation_id,
+            assignee(s, &admin, v.conversation_id).await,
+        ));
     }
     let owners: Vec<Option<i64>> = got.iter().map(|g| g.1).collect();
     assert_eq!(
         owners,
-        vec![Some(a.user_id), Some(b.user_id), Some(a.user_id), Some(b.user_id)],
+        vec![
+            Some(a.user_id),
+            Some(b.user_id),
+            Some(a.user_id),
+            Some(b.user_id)
+        ],
         "ties go round-robin"
     );
 
@@ -152,20 +180,31 @@ async fn least_loaded_with_round_robin_ties_and_capacity(s: &TestServer) {
     assert_eq!(st, StatusCode::OK);
     resolve(s, &b, got[1].0).await;
     let sixth = Visitor::new(s, &inbox).await;
-    conversation_until(s, &admin, sixth.conversation_id, "queued while Boris is busy", |c| {
-        c["queued_at"].is_i64()
-    })
+    conversation_until(
+        s,
+        &admin,
+        sixth.conversation_id,
+        "queued while Boris is busy",
+        |c| c["queued_at"].is_i64(),
+    )
     .await;
     // Raising the limit frees room: Anna (2 open, new limit 3) takes it.
     patch_routing(s, &admin, json!({"default_max_open": 3})).await;
-    conversation_until(s, &admin, sixth.conversation_id, "assigned after the limit rose", |c| {
-        c["meta"]["assignee"]["id"] == a.user_id
-    })
+    conversation_until(
+        s,
+        &admin,
+        sixth.conversation_id,
+        "assigned after the limit rose",
+        |c| c["meta"]["assignee"]["id"] == a.user_id,
+    )
     .await;
 
     // The team view shows the loads.
     let (st, team) = s
-        .get(&admin.token, &format!("/api/v1/accounts/{}/routing/agents", admin.account_id))
+        .get(
+            &admin.token,
+            &format!("/api/v1/accounts/{}/routing/agents", admin.account_id),
+        )
         .await;
     assert_eq!(st, StatusCode::OK, "{team}");
     let anna = team["payload"]
@@ -179,7 +218,10 @@ async fn least_loaded_with_round_robin_ties_and_capacity(s: &TestServer) {
     assert_eq!(anna["availability_status"], "online");
     // Agents do not see the team view.
     let (st, _) = s
-        .get(&a.token, &format!("/api/v1/accounts/{}/routing/agents", a.account_id))
+        .get(
+            &a.token,
+            &format!("/api/v1/accounts/{}/routing/agents", a.account_id),
+        )
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
 }
@@ -188,13 +230,19 @@ async fn concurrent_claims_produce_exactly_one_assignee(s: &TestServer) {
     let admin = s.admin("Shop").await;
     let mut agents = Vec::new();
     for i in 0..10 {
-        agents.push(s.member(admin.account_id, &format!("Agent {i}"), Role::Agent).await);
+        agents.push(
+            s.member(admin.account_id, &format!("Agent {i}"), Role::Agent)
+                .await,
+        );
     }
     let (inbox_id, inbox) = api_inbox(s, &admin, "Site").await;
     let refs: Vec<&Actor> = agents.iter().collect();
     add_members(s, &admin, inbox_id, &refs).await;
     let v = Visitor::new(s, &inbox).await;
-    let path = format!("/api/v1/accounts/{}/conversations/{}/claim", admin.account_id, v.conversation_id);
+    let path = format!(
+        "/api/v1/accounts/{}/conversations/{}/claim",
+        admin.account_id, v.conversation_id
+    );
     let mut tasks = Vec::new();
     for i in 0..1000 {
         let agent = agents[i % agents.len()].clone();
@@ -226,7 +274,11 @@ async fn concurrent_claims_produce_exactly_one_assignee(s: &TestServer) {
         }
     }
     let winner_ids: std::collections::HashSet<i64> = winners.iter().map(|w| w.0).collect();
-    assert_eq!(winner_ids.len(), 1, "exactly one agent got it: {winner_ids:?}");
+    assert_eq!(
+        winner_ids.len(),
+        1,
+        "exactly one agent got it: {winner_ids:?}"
+    );
     let winner = *winner_ids.iter().next().unwrap();
     // The winner's own repeated claims are idempotent 200s; everyone else got 409.
     assert_eq!(winners.len() + conflicts, 1000);
@@ -235,14 +287,22 @@ async fn concurrent_claims_produce_exactly_one_assignee(s: &TestServer) {
     let (_, msgs) = s
         .get(
             &admin.token,
-            &format!("/api/v1/accounts/{}/conversations/{}/messages", admin.account_id, v.conversation_id),
+            &format!(
+                "/api/v1/accounts/{}/conversations/{}/messages",
+                admin.account_id, v.conversation_id
+            ),
         )
         .await;
     let lines = msgs["payload"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|m| m["content"].as_str().unwrap_or("").contains("self-assigned"))
+        .filter(|m| {
+            m["content"]
+                .as_str()
+                .unwrap_or("")
+                .contains("self-assigned")
+        })
         .count();
     assert_eq!(lines, 1);
 }
@@ -255,7 +315,10 @@ async fn queue_order_positions_and_head_assigned_when_capacity_frees(s: &TestSer
     patch_routing(s, &admin, json!({"default_max_open": 1})).await;
     set_online(s, &admin, &a).await;
     let busy = Visitor::new(s, &inbox).await;
-    assert_eq!(assignee(s, &admin, busy.conversation_id).await, Some(a.user_id));
+    assert_eq!(
+        assignee(s, &admin, busy.conversation_id).await,
+        Some(a.user_id)
+    );
 
     // Three wait; the third is a VIP and goes ahead of the others.
     let first = Visitor::new(s, &inbox).await;
@@ -264,13 +327,24 @@ async fn queue_order_positions_and_head_assigned_when_capacity_frees(s: &TestSer
     ws_second.until_ready().await;
     let vip = Visitor::new(s, &inbox).await;
     let (_, vip_conv) = s
-        .get(&admin.token, &format!("/api/v1/accounts/{}/conversations/{}", admin.account_id, vip.conversation_id))
+        .get(
+            &admin.token,
+            &format!(
+                "/api/v1/accounts/{}/conversations/{}",
+                admin.account_id, vip.conversation_id
+            ),
+        )
         .await;
-    let vip_contact = vip_conv["meta"]["sender"]["id"].as_i64().expect("contact id");
+    let vip_contact = vip_conv["meta"]["sender"]["id"]
+        .as_i64()
+        .expect("contact id");
     let (st, body) = s
         .patch(
             &admin.token,
-            &format!("/api/v1/accounts/{}/contacts/{vip_contact}", admin.account_id),
+            &format!(
+                "/api/v1/accounts/{}/contacts/{vip_contact}",
+                admin.account_id
+            ),
             json!({"vip": true}),
         )
         .await;
@@ -289,7 +363,10 @@ async fn queue_order_positions_and_head_assigned_when_capacity_frees(s: &TestSer
     assert!(seen.contains(&Some(2)), "{seen:?}");
 
     let (st, q) = s
-        .get(&admin.token, &format!("/api/v1/accounts/{}/routing/queues", admin.account_id))
+        .get(
+            &admin.token,
+            &format!("/api/v1/accounts/{}/routing/queues", admin.account_id),
+        )
         .await;
     assert_eq!(st, StatusCode::OK, "{q}");
     let order: Vec<i64> = q["payload"][0]["conversations"]
@@ -298,7 +375,14 @@ async fn queue_order_positions_and_head_assigned_when_capacity_frees(s: &TestSer
         .iter()
         .map(|c| c["id"].as_i64().unwrap())
         .collect();
-    assert_eq!(order, vec![vip.conversation_id, first.conversation_id, second.conversation_id]);
+    assert_eq!(
+        order,
+        vec![
+            vip.conversation_id,
+            first.conversation_id,
+            second.conversation_id
+        ]
+    );
     assert_eq!(q["payload"][0]["waiting"], 3);
 
     // The visitor's own view says where they are.
@@ -339,7 +423,9 @@ async fn returning_customer_goes_to_the_previous_agent(s: &TestServer) {
     set_online(s, &admin, &b).await;
     // Boris gets three others so he is clearly the more loaded one.
     let customer = Visitor::new(s, &inbox).await;
-    let first_owner = assignee(s, &admin, customer.conversation_id).await.expect("assigned");
+    let first_owner = assignee(s, &admin, customer.conversation_id)
+        .await
+        .expect("assigned");
     let other = if first_owner == a.user_id { &b } else { &a };
     let owner = if first_owner == a.user_id { &a } else { &b };
     for _ in 0..2 {
@@ -348,7 +434,10 @@ async fn returning_customer_goes_to_the_previous_agent(s: &TestServer) {
         let (st, _) = s
             .post(
                 &admin.token,
-                &format!("/api/v1/accounts/{}/conversations/{}/assignments", admin.account_id, v.conversation_id),
+                &format!(
+                    "/api/v1/accounts/{}/conversations/{}/assignments",
+                    admin.account_id, v.conversation_id
+                ),
                 json!({"assignee_id": owner.user_id}),
             )
             .await;
@@ -358,16 +447,30 @@ async fn returning_customer_goes_to_the_previous_agent(s: &TestServer) {
     // The same customer comes back: despite the higher load, their previous agent.
     let again = customer.new_conversation(s).await;
     let got = assignee(s, &admin, again).await;
-    assert_eq!(got, Some(owner.user_id), "returning customer, not the less loaded {}", other.user_id);
+    assert_eq!(
+        got,
+        Some(owner.user_id),
+        "returning customer, not the less loaded {}",
+        other.user_id
+    );
     let (_, msgs) = s
-        .get(&admin.token, &format!("/api/v1/accounts/{}/conversations/{again}/messages", admin.account_id))
+        .get(
+            &admin.token,
+            &format!(
+                "/api/v1/accounts/{}/conversations/{again}/messages",
+                admin.account_id
+            ),
+        )
         .await;
     assert!(
         msgs["payload"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|m| m["content"].as_str().unwrap_or("").contains("returning customer")),
+            .any(|m| m["content"]
+                .as_str()
+                .unwrap_or("")
+                .contains("returning customer")),
         "{msgs}"
     );
 }
@@ -383,13 +486,30 @@ async fn bad_routing_input_is_refused_and_changes_nothing(s: &TestServer) {
         json!({"presence_grace_seconds": 99999}),
         json!({"default_max_open": "many"}),
     ] {
-        let (st, b) = s.patch(&admin.token, &format!("{base}/routing/settings"), body.clone()).await;
+        let (st, b) = s
+            .patch(
+                &admin.token,
+                &format!("{base}/routing/settings"),
+                body.clone(),
+            )
+            .await;
         assert!(st.is_client_error(), "{body} -> {st} {b}");
     }
-    let (_, cur) = s.get(&admin.token, &format!("{base}/routing/settings")).await;
-    assert_eq!(cur, json!({"default_max_open": 15, "inactive_after_minutes": 30, "presence_grace_seconds": 60}));
+    let (_, cur) = s
+        .get(&admin.token, &format!("{base}/routing/settings"))
+        .await;
+    assert_eq!(
+        cur,
+        json!({"default_max_open": 15, "inactive_after_minutes": 30, "presence_grace_seconds": 60})
+    );
     // Agents may not change the account's rules.
-    let (st, _) = s.patch(&a.token, &format!("{base}/routing/settings"), json!({"default_max_open": 3})).await;
+    let (st, _) = s
+        .patch(
+            &a.token,
+            &format!("{base}/routing/settings"),
+            json!({"default_max_open": 3}),
+        )
+        .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     for body in [
         json!({"sla_policy": {"targets": {"none": {"first_response_time_threshold": 0, "next_response_time_threshold": 60}}}}),
@@ -399,21 +519,46 @@ async fn bad_routing_input_is_refused_and_changes_nothing(s: &TestServer) {
         json!({"offhours_notify_emails": ["nobody"]}),
         json!({"default_team_id": 999999}),
     ] {
-        let (st, b) = s.patch(&admin.token, &format!("{base}/inboxes/{inbox_id}"), body.clone()).await;
+        let (st, b) = s
+            .patch(
+                &admin.token,
+                &format!("{base}/inboxes/{inbox_id}"),
+                body.clone(),
+            )
+            .await;
         assert_eq!(st.as_u16(), 422, "{body} -> {b}");
     }
-    let (_, inbox) = s.get(&admin.token, &format!("{base}/inboxes/{inbox_id}")).await;
-    assert!(inbox["sla_policy"].is_null() && inbox["reassign_after_minutes"].is_null(), "{inbox}");
+    let (_, inbox) = s
+        .get(&admin.token, &format!("{base}/inboxes/{inbox_id}"))
+        .await;
+    assert!(
+        inbox["sla_policy"].is_null() && inbox["reassign_after_minutes"].is_null(),
+        "{inbox}"
+    );
     assert_eq!(inbox["holidays"], json!([]));
     let (st, _) = s
-        .post(&a.token, "/api/v1/profile/availability", json!({"profile": {"availability": "sleeping", "account_id": a.account_id}}))
+        .post(
+            &a.token,
+            "/api/v1/profile/availability",
+            json!({"profile": {"availability": "sleeping", "account_id": a.account_id}}),
+        )
         .await;
     assert_eq!(st.as_u16(), 422);
     let (st, _) = s
-        .post(&a.token, "/api/v1/profile/availability", json!({"profile": {"availability": "online", "account_id": 999999}}))
+        .post(
+            &a.token,
+            "/api/v1/profile/availability",
+            json!({"profile": {"availability": "online", "account_id": 999999}}),
+        )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    let (st, _) = s.post(&a.token, &format!("{base}/conversations/999999/claim"), json!({})).await;
+    let (st, _) = s
+        .post(
+            &a.token,
+            &format!("{base}/conversations/999999/claim"),
+            json!({}),
+        )
+        .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
 
@@ -442,7 +587,9 @@ async fn clock_server_with(
 async fn reply_target_in_working_hours_runs_over_the_weekend() {
     for backend in 0..2 {
         let clock = Arc::new(ManualClock::new(FRIDAY_1730_MSK));
-        let Some(s) = clock_server(backend, clock.clone()).await else { continue };
+        let Some(s) = clock_server(backend, clock.clone()).await else {
+            continue;
+        };
         let admin = s.admin("Shop").await;
         let (inbox_id, inbox) = api_inbox(&s, &admin, "Site").await;
         let week: Vec<Value> = (0..7)
@@ -470,7 +617,10 @@ async fn reply_target_in_working_hours_runs_over_the_weekend() {
         v.post(&s, v.conversation_id, "Where is my order?").await;
         // 30 working minutes remain on Friday; the other 30 run from Monday 09:00.
         let monday_0930 = FRIDAY_1730_MSK + (2 * 24 + 16) * 60 * MIN;
-        let c = conversation_until(&s, &admin, v.conversation_id, "reply target set", |c| c["sla"].is_object()).await;
+        let c = conversation_until(&s, &admin, v.conversation_id, "reply target set", |c| {
+            c["sla"].is_object()
+        })
+        .await;
         assert_eq!(c["sla"]["kind"], "first_response");
         assert_eq!(c["sla"]["due_at"], monday_0930 / 1000, "{}", c["sla"]);
         assert_eq!(c["sla"]["overdue"], false);
@@ -490,22 +640,41 @@ async fn reply_target_in_working_hours_runs_over_the_weekend() {
         };
         assert_eq!(ev["data"]["sla"]["overdue"], true);
         let (_, msgs) = s
-            .get(&admin.token, &format!("/api/v1/accounts/{}/conversations/{}/messages", admin.account_id, v.conversation_id))
+            .get(
+                &admin.token,
+                &format!(
+                    "/api/v1/accounts/{}/conversations/{}/messages",
+                    admin.account_id, v.conversation_id
+                ),
+            )
             .await;
         assert!(
-            msgs["payload"].as_array().unwrap().iter().any(|m| m["content"].as_str().unwrap_or("").contains("target missed")),
+            msgs["payload"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["content"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("target missed")),
             "{msgs}"
         );
         // An answer clears the target.
         let (st, _) = s
             .post(
                 &admin.token,
-                &format!("/api/v1/accounts/{}/conversations/{}/messages", admin.account_id, v.conversation_id),
+                &format!(
+                    "/api/v1/accounts/{}/conversations/{}/messages",
+                    admin.account_id, v.conversation_id
+                ),
                 json!({"content": "It ships today"}),
             )
             .await;
         assert_eq!(st, StatusCode::OK);
-        conversation_until(&s, &admin, v.conversation_id, "target cleared", |c| c["sla"].is_null()).await;
+        conversation_until(&s, &admin, v.conversation_id, "target cleared", |c| {
+            c["sla"].is_null()
+        })
+        .await;
         s.stop().await;
     }
 }
@@ -514,7 +683,9 @@ async fn reply_target_in_working_hours_runs_over_the_weekend() {
 async fn silent_agent_loses_the_conversation_after_n_minutes() {
     for backend in 0..2 {
         let clock = Arc::new(ManualClock::new(FRIDAY_1730_MSK));
-        let Some(s) = clock_server(backend, clock.clone()).await else { continue };
+        let Some(s) = clock_server(backend, clock.clone()).await else {
+            continue;
+        };
         let admin = s.admin("Shop").await;
         let a = s.member(admin.account_id, "Anna", Role::Agent).await;
         let b = s.member(admin.account_id, "Boris", Role::Agent).await;
@@ -524,31 +695,61 @@ async fn silent_agent_loses_the_conversation_after_n_minutes() {
         set_online(&s, &admin, &a).await;
         let v = Visitor::new(&s, &inbox).await;
         v.post(&s, v.conversation_id, "Hello?").await;
-        assert_eq!(assignee(&s, &admin, v.conversation_id).await, Some(a.user_id));
+        assert_eq!(
+            assignee(&s, &admin, v.conversation_id).await,
+            Some(a.user_id)
+        );
         set_online(&s, &admin, &b).await;
         clock.advance(5 * MIN);
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        assert_eq!(assignee(&s, &admin, v.conversation_id).await, Some(a.user_id), "exactly N minutes is in time");
+        assert_eq!(
+            assignee(&s, &admin, v.conversation_id).await,
+            Some(a.user_id),
+            "exactly N minutes is in time"
+        );
         clock.advance(1000);
         conversation_until(&s, &admin, v.conversation_id, "re-assigned to Boris", |c| {
             c["meta"]["assignee"]["id"] == b.user_id
         })
         .await;
         let (_, msgs) = s
-            .get(&admin.token, &format!("/api/v1/accounts/{}/conversations/{}/messages", admin.account_id, v.conversation_id))
+            .get(
+                &admin.token,
+                &format!(
+                    "/api/v1/accounts/{}/conversations/{}/messages",
+                    admin.account_id, v.conversation_id
+                ),
+            )
             .await;
         assert!(
-            msgs["payload"].as_array().unwrap().iter().any(|m| m["content"].as_str().unwrap_or("").contains("did not answer within 5 min")),
+            msgs["payload"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["content"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("did not answer within 5 min")),
             "{msgs}"
         );
         // Boris answers: his timer does nothing.
         let (st, _) = s
-            .post(&b.token, &format!("/api/v1/accounts/{}/conversations/{}/messages", b.account_id, v.conversation_id), json!({"content": "Hi!"}))
+            .post(
+                &b.token,
+                &format!(
+                    "/api/v1/accounts/{}/conversations/{}/messages",
+                    b.account_id, v.conversation_id
+                ),
+                json!({"content": "Hi!"}),
+            )
             .await;
         assert_eq!(st, StatusCode::OK);
         clock.advance(10 * MIN);
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        assert_eq!(assignee(&s, &admin, v.conversation_id).await, Some(b.user_id));
+        assert_eq!(
+            assignee(&s, &admin, v.conversation_id).await,
+            Some(b.user_id)
+        );
         s.stop().await;
     }
 }
@@ -564,7 +765,12 @@ async fn timers_fire_after_a_restart() {
                 eprintln!("skipping the PostgreSQL run: PARLEY_TEST_POSTGRES_URL is not set");
                 continue;
             };
-            Some(parley_store::Store::create_test_database(&base).await.expect("db").0)
+            Some(
+                parley_store::Store::create_test_database(&base)
+                    .await
+                    .expect("db")
+                    .0,
+            )
         } else {
             None
         };
@@ -579,7 +785,13 @@ async fn timers_fire_after_a_restart() {
             job_poll: std::time::Duration::from_millis(25),
         };
         let server = parley::start_with(&cfg, opts()).await.expect("start");
-        let s = TestServer { base: format!("http://{}", server.addr), http: reqwest::Client::new(), server: Some(server), dir, pg_database: None };
+        let s = TestServer {
+            base: format!("http://{}", server.addr),
+            http: reqwest::Client::new(),
+            server: Some(server),
+            dir,
+            pg_database: None,
+        };
         let admin = s.admin("Shop").await;
         let (inbox_id, inbox) = api_inbox(&s, &admin, "Site").await;
         patch_inbox(
@@ -591,15 +803,31 @@ async fn timers_fire_after_a_restart() {
         .await;
         let v = Visitor::new(&s, &inbox).await;
         v.post(&s, v.conversation_id, "Anyone?").await;
-        conversation_until(&s, &admin, v.conversation_id, "target set", |c| c["sla"].is_object()).await;
+        conversation_until(&s, &admin, v.conversation_id, "target set", |c| {
+            c["sla"].is_object()
+        })
+        .await;
         // The server goes down; while it is down the deadline passes.
         let TestServer { server, dir, .. } = s;
         server.expect("running").stop().await;
         clock.advance(11 * MIN);
         cfg.data_dir = dir.path().to_path_buf();
         let server = parley::start_with(&cfg, opts()).await.expect("restart");
-        let s = TestServer { base: format!("http://{}", server.addr), http: reqwest::Client::new(), server: Some(server), dir, pg_database: None };
-        conversation_until(&s, &admin, v.conversation_id, "overdue after the restart", |c| c["sla"]["overdue"] == true).await;
+        let s = TestServer {
+            base: format!("http://{}", server.addr),
+            http: reqwest::Client::new(),
+            server: Some(server),
+            dir,
+            pg_database: None,
+        };
+        conversation_until(
+            &s,
+            &admin,
+            v.conversation_id,
+            "overdue after the restart",
+            |c| c["sla"]["overdue"] == true,
+        )
+        .await;
         assert_eq!(clock.now_ms(), FRIDAY_1730_MSK + 11 * MIN);
         s.stop().await;
     }
@@ -609,34 +837,182 @@ async fn timers_fire_after_a_restart() {
 async fn inactive_conversations_do_not_count() {
     for backend in 0..2 {
         let clock = Arc::new(ManualClock::new(FRIDAY_1730_MSK));
-        let Some(s) = clock_server(backend, clock.clone()).await else { continue };
+        let Some(s) = clock_server(backend, clock.clone()).await else {
+            continue;
+        };
         let admin = s.admin("Shop").await;
         let a = s.member(admin.account_id, "Anna", Role::Agent).await;
         let (inbox_id, inbox) = api_inbox(&s, &admin, "Site").await;
         add_members(&s, &admin, inbox_id, &[&a]).await;
-        patch_routing(&s, &admin, json!({"default_max_open": 1, "inactive_after_minutes": 10})).await;
+        patch_routing(
+            &s,
+            &admin,
+            json!({"default_max_open": 1, "inactive_after_minutes": 10}),
+        )
+        .await;
         set_online(&s, &admin, &a).await;
         let first = Visitor::new(&s, &inbox).await;
         first.post(&s, first.conversation_id, "hello").await;
-        assert_eq!(assignee(&s, &admin, first.conversation_id).await, Some(a.user_id));
+        assert_eq!(
+            assignee(&s, &admin, first.conversation_id).await,
+            Some(a.user_id)
+        );
         let second = Visitor::new(&s, &inbox).await;
-        conversation_until(&s, &admin, second.conversation_id, "queued", |c| c["queued_at"].is_i64()).await;
+        conversation_until(&s, &admin, second.conversation_id, "queued", |c| {
+            c["queued_at"].is_i64()
+        })
+        .await;
         // Ten minutes of silence still count; one more millisecond does not, and the
         // periodic sweep hands the waiting customer to Anna.
         clock.advance(10 * MIN);
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         assert_eq!(assignee(&s, &admin, second.conversation_id).await, None);
         clock.advance(20_000);
-        conversation_until(&s, &admin, second.conversation_id, "assigned once the first went quiet", |c| {
-            c["meta"]["assignee"]["id"] == a.user_id
-        })
+        conversation_until(
+            &s,
+            &admin,
+            second.conversation_id,
+            "assigned once the first went quiet",
+            |c| c["meta"]["assignee"]["id"] == a.user_id,
+        )
         .await;
         let (_, team) = s
-            .get(&admin.token, &format!("/api/v1/accounts/{}/routing/agents", admin.account_id))
+            .get(
+                &admin.token,
+                &format!("/api/v1/accounts/{}/routing/agents", admin.account_id),
+            )
             .await;
-        let anna = team["payload"].as_array().unwrap().iter().find(|x| x["id"] == a.user_id).cloned().unwrap();
+        let anna = team["payload"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == a.user_id)
+            .cloned()
+            .unwrap();
         assert_eq!(anna["load"]["counted"], 1, "{anna}");
         assert_eq!(anna["load"]["inactive"], 1, "{anna}");
+        s.stop().await;
+    }
+}
+
+/// Saturday 2026-12-05 12:00 in Europe/Moscow.
+const SATURDAY_NOON_MSK: i64 = FRIDAY_1730_MSK + (18 * 60 + 30) * MIN;
+
+async fn weekday_inbox(s: &TestServer, admin: &Actor, extra: Value) -> (i64, String) {
+    let (inbox_id, inbox) = api_inbox(s, admin, "Shop chat").await;
+    let week: Vec<Value> = (0..7)
+        .map(|d| {
+            if (1..=5).contains(&d) {
+                json!({"day_of_week": d, "open_hour": 9, "close_hour": 18})
+            } else {
+                json!({"day_of_week": d, "closed_all_day": true})
+            }
+        })
+        .collect();
+    let mut body =
+        json!({"working_hours_enabled": true, "timezone": "Europe/Moscow", "working_hours": week});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    patch_inbox(s, admin, inbox_id, body).await;
+    (inbox_id, inbox)
+}
+
+async fn messages_of(s: &TestServer, admin: &Actor, id: i64) -> Vec<Value> {
+    let (_, msgs) = s
+        .get(
+            &admin.token,
+            &format!(
+                "/api/v1/accounts/{}/conversations/{id}/messages",
+                admin.account_id
+            ),
+        )
+        .await;
+    msgs["payload"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn off_hours_question_gets_an_auto_reply_and_the_manager_an_email() {
+    for backend in 0..2 {
+        let sink = common::smtp::SmtpSink::start().await;
+        let clock = Arc::new(ManualClock::new(SATURDAY_NOON_MSK));
+        let url = sink.url();
+        let Some(s) = clock_server_with(backend, clock.clone(), |c| {
+            c.smtp_url = Some(url.as_str().into())
+        })
+        .await
+        else {
+            continue;
+        };
+        let admin = s.admin("Shop").await;
+        let (_, inbox) = weekday_inbox(
+            &s,
+            &admin,
+            json!({"offhours_notify_emails": ["boss@shop.test"]}),
+        )
+        .await;
+        let v = Visitor::new(&s, &inbox).await;
+        v.post(&s, v.conversation_id, "Где мой заказ №42?").await;
+        let mail = sink.next().await;
+        assert!(mail.subject().contains("Shop chat"), "{}", mail.subject());
+        assert!(
+            mail.text().contains("Где мой заказ №42?"),
+            "{}",
+            mail.text()
+        );
+        assert!(mail.text().contains("Mon 07.12 09:00"), "{}", mail.text());
+        // The customer was told when the shop opens, once.
+        v.post(&s, v.conversation_id, "Hello?").await;
+        let msgs = messages_of(&s, &admin, v.conversation_id).await;
+        let replies: Vec<&Value> = msgs.iter().filter(|m| m["message_type"] == 3).collect();
+        assert_eq!(replies.len(), 1, "{msgs:?}");
+        assert!(
+            replies[0]["content"]
+                .as_str()
+                .unwrap()
+                .contains("Mon 07.12 09:00 (Europe/Moscow)")
+        );
+        assert_eq!(sink.received().len(), 1, "one e-mail per question");
+        s.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_inbox_managers_get_one_hourly_digest() {
+    for backend in 0..2 {
+        let sink = common::smtp::SmtpSink::start().await;
+        let clock = Arc::new(ManualClock::new(SATURDAY_NOON_MSK));
+        let url = sink.url();
+        let Some(s) = clock_server_with(backend, clock.clone(), |c| {
+            c.smtp_url = Some(url.as_str().into())
+        })
+        .await
+        else {
+            continue;
+        };
+        let admin = s.admin("Shop").await;
+        let (_, inbox) = weekday_inbox(
+            &s,
+            &admin,
+            json!({"offhours_notify_emails": ["boss@shop.test", "deputy@shop.test"], "offhours_digest": true}),
+        )
+        .await;
+        for q in ["First question", "Second question"] {
+            let v = Visitor::new(&s, &inbox).await;
+            v.post(&s, v.conversation_id, q).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(sink.received().len(), 0, "nothing before the hour is over");
+        clock.advance(61 * MIN);
+        let mail = sink.next().await;
+        assert!(
+            mail.text().contains("First question") && mail.text().contains("Second question"),
+            "{}",
+            mail.text()
+        );
+        assert!(mail.subject().contains("2 off-hours"), "{}", mail.subject());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(sink.received().len(), 1);
         s.stop().await;
     }
 }

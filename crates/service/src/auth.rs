@@ -143,7 +143,11 @@ impl Services {
         self.login_limiter.reset(&email);
         let token = new_secret();
         self.store
-            .create_session(user.id, &token, self.store.now() + self.config.session_ttl_ms)
+            .create_session(
+                user.id,
+                &token,
+                self.store.now() + self.config.session_ttl_ms,
+            )
             .await?;
         Ok((self.principal(user).await?, token))
     }

@@ -191,7 +191,10 @@ pub struct SlaView {
 pub fn sla_view(c: &ConversationRow) -> Option<SlaView> {
     let due = c.sla_due_at?;
     Some(SlaView {
-        kind: c.sla_kind.clone().unwrap_or_else(|| "first_response".into()),
+        kind: c
+            .sla_kind
+            .clone()
+            .unwrap_or_else(|| "first_response".into()),
         due_at: secs(due),
         overdue: c.sla_overdue_at.is_some(),
     })

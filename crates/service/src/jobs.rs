@@ -89,7 +89,11 @@ impl Services {
                     let backoff = 10_000i64.saturating_mul(1 << job.attempts.clamp(0, 8));
                     tracing::warn!(key = %job.key, error = %e, "job failed; will retry");
                     self.store
-                        .retry_job(&job, self.store.now() + backoff.min(3_600_000), &e.to_string())
+                        .retry_job(
+                            &job,
+                            self.store.now() + backoff.min(3_600_000),
+                            &e.to_string(),
+                        )
                         .await?;
                 }
             }
@@ -103,8 +107,11 @@ impl Services {
         metrics::counter!("parley_jobs_run_total", "kind" => job.kind.clone()).increment(1);
         match job.kind.as_str() {
             "sla" => {
-                self.sla_due(field(&payload, "conversation_id")?, field(&payload, "due_at")?)
-                    .await
+                self.sla_due(
+                    field(&payload, "conversation_id")?,
+                    field(&payload, "due_at")?,
+                )
+                .await
             }
             "reassign" => {
                 self.reassign_if_silent(
@@ -130,7 +137,12 @@ impl Services {
                     payload
                         .get(k)
                         .and_then(Value::as_array)
-                        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string)
+                                .collect()
+                        })
                         .unwrap_or_default()
                 };
                 let text = |k: &str| payload.get(k).and_then(Value::as_str).map(str::to_string);
@@ -147,7 +159,10 @@ impl Services {
                 }
                 self.mailer.send(email).await.map_err(|e| {
                     if e.is_permanent() {
-                        ServiceError::Invalid(parley_core::validate::FieldError::new("email", e.to_string()))
+                        ServiceError::Invalid(parley_core::validate::FieldError::new(
+                            "email",
+                            e.to_string(),
+                        ))
                     } else {
                         ServiceError::Internal(e.to_string())
                     }

@@ -797,7 +797,8 @@ impl Drop for PresenceGuard {
             }
         };
         if last {
-            self.svc.presence_changed(self.account_id, self.key, "offline");
+            self.svc
+                .presence_changed(self.account_id, self.key, "offline");
         }
     }
 }

@@ -175,7 +175,12 @@ impl Services {
     pub async fn agent_connections_changed(&self, account_id: i64, user_id: i64) -> Result<()> {
         let n = self.local_connections(account_id, PresenceKey::User(user_id));
         self.store
-            .presence_connection(account_id, user_id, &self.node_id, i64::try_from(n).unwrap_or(0))
+            .presence_connection(
+                account_id,
+                user_id,
+                &self.node_id,
+                i64::try_from(n).unwrap_or(0),
+            )
             .await?;
         if n > 0 {
             return self.refresh_presence(account_id, user_id).await;
@@ -206,7 +211,11 @@ impl Services {
 
     /// The presence routing uses right now: the chosen availability while connected
     /// (or for agents who turned automatic offline off), offline otherwise.
-    pub async fn effective_presence(&self, account_id: i64, user_id: i64) -> Result<Option<(Availability, bool)>> {
+    pub async fn effective_presence(
+        &self,
+        account_id: i64,
+        user_id: i64,
+    ) -> Result<Option<(Availability, bool)>> {
         let Some(f) = self.store.presence_facts(account_id, user_id).await? else {
             return Ok(None);
         };
@@ -236,7 +245,12 @@ impl Services {
             return Ok(());
         };
         let to = effective.as_str();
-        if f.presence == to || !self.store.set_presence(account_id, user_id, &f.presence, to).await? {
+        if f.presence == to
+            || !self
+                .store
+                .set_presence(account_id, user_id, &f.presence, to)
+                .await?
+        {
             return Ok(());
         }
         tracing::info!(account_id, user_id, from = %f.presence, to, "agent presence changed");
@@ -279,7 +293,9 @@ impl Services {
         let held = self.store.held_conversations(account_id, user_id).await?;
         let name = self.agent_name(account_id, user_id).await;
         for c in held {
-            let Some(assigned_at) = c.assigned_at else { continue };
+            let Some(assigned_at) = c.assigned_at else {
+                continue;
+            };
             let facts = AssignedConversation {
                 assigned_at,
                 first_agent_reply_at: c.last_reply_at,
@@ -288,8 +304,13 @@ impl Services {
             if !routing::awaiting_agent_answer(&facts) {
                 continue;
             }
-            self.requeue(&c, user_id, assigned_at, format!("{name} went offline; conversation returned to the queue"))
-                .await?;
+            self.requeue(
+                &c,
+                user_id,
+                assigned_at,
+                format!("{name} went offline; conversation returned to the queue"),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -303,7 +324,13 @@ impl Services {
 
     /// Takes a conversation from `from_agent` (if they still hold it since `assigned_at`)
     /// and routes it to somebody else.
-    async fn requeue(&self, c: &ConversationRow, from_agent: i64, assigned_at: i64, text: String) -> Result<()> {
+    async fn requeue(
+        &self,
+        c: &ConversationRow,
+        from_agent: i64,
+        assigned_at: i64,
+        text: String,
+    ) -> Result<()> {
         let Some((_, after)) = self
             .store
             .release_conversation(c.id, from_agent, assigned_at)
@@ -314,10 +341,13 @@ impl Services {
         self.activity(&after, text).await?;
         self.publish_changed("assignee.changed", &after).await?;
         let since = after.waiting_since.or(after.created_at.into());
-        self.route(&after, RouteOptions {
-            exclude: Some(from_agent),
-            queue_since: since,
-        })
+        self.route(
+            &after,
+            RouteOptions {
+                exclude: Some(from_agent),
+                queue_since: since,
+            },
+        )
         .await
     }
 
@@ -359,7 +389,11 @@ impl Services {
             }
             RouteOutcome::Queued { row, reason, newly } => {
                 if newly {
-                    tracing::info!(conversation = row.id, reason = reason.as_str(), "conversation queued");
+                    tracing::info!(
+                        conversation = row.id,
+                        reason = reason.as_str(),
+                        "conversation queued"
+                    );
                     self.publish_changed("conversation.updated", &row).await?;
                     self.announce_queue(row.account_id, row.inbox_id, row.team_id)
                         .await?;
@@ -415,7 +449,8 @@ impl Services {
                     key: &key,
                     kind: "reassign",
                     account_id: Some(c.account_id),
-                    payload: json!({"conversation_id": c.id, "assigned_at": assigned_at}).to_string(),
+                    payload: json!({"conversation_id": c.id, "assigned_at": assigned_at})
+                        .to_string(),
                     run_at: at,
                 },
                 OnExisting::Replace,
@@ -451,14 +486,20 @@ impl Services {
             &c,
             agent,
             assigned_at,
-            format!("{name} did not answer within {minutes} min; conversation returned to the queue"),
+            format!(
+                "{name} did not answer within {minutes} min; conversation returned to the queue"
+            ),
         )
         .await
     }
 
     /// Takes an unassigned conversation for the caller; exactly one of concurrent claims
     /// wins, the others get `Conflict`.
-    pub async fn claim_conversation(&self, ctx: &AccountCtx, display_id: i64) -> Result<ConversationView> {
+    pub async fn claim_conversation(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+    ) -> Result<ConversationView> {
         let c = self.visible_conversation(ctx, display_id).await?;
         if c.assignee_id == Some(ctx.user_id) {
             return self.conversation_view(ctx.account_id, display_id).await;
@@ -473,8 +514,11 @@ impl Services {
                 "already_assigned: another agent has taken this conversation".into(),
             ));
         };
-        self.activity(&after, format!("{} self-assigned this conversation", ctx.user_name))
-            .await?;
+        self.activity(
+            &after,
+            format!("{} self-assigned this conversation", ctx.user_name),
+        )
+        .await?;
         let view = self.publish_changed("assignee.changed", &after).await?;
         self.schedule_reassign(&after).await?;
         if before.queued_at.is_some() {
@@ -509,7 +553,12 @@ impl Services {
         });
     }
 
-    async fn pace(&self, account_id: i64, inbox_id: i64, team_id: Option<i64>) -> Result<AssignmentRate> {
+    async fn pace(
+        &self,
+        account_id: i64,
+        inbox_id: i64,
+        team_id: Option<i64>,
+    ) -> Result<AssignmentRate> {
         let now = self.store.now();
         let times = self
             .store
@@ -533,7 +582,12 @@ impl Services {
 
     /// Pushes fresh positions to the visitors waiting in a queue, and tells agents the
     /// queue changed.
-    pub(crate) async fn announce_queue(&self, account_id: i64, inbox_id: i64, team_id: Option<i64>) -> Result<()> {
+    pub(crate) async fn announce_queue(
+        &self,
+        account_id: i64,
+        inbox_id: i64,
+        team_id: Option<i64>,
+    ) -> Result<()> {
         let key = QueueKey::of(inbox_id, team_id);
         let members = self.queue_members(account_id, key).await?;
         let rate = self.pace(account_id, inbox_id, team_id).await?;
@@ -620,7 +674,9 @@ impl Services {
         let mut out = Vec::with_capacity(order.len());
         for k in order {
             let members = groups.remove(&k).unwrap_or_default();
-            let Some(first) = members.first() else { continue };
+            let Some(first) = members.first() else {
+                continue;
+            };
             let (inbox_id, team_id) = (first.inbox_id, first.team_id);
             let rate = self.pace(ctx.account_id, inbox_id, team_id).await?;
             out.push(QueueView {
@@ -720,7 +776,9 @@ impl Services {
         let mut s: RoutingSettings = self.store.routing_settings(ctx.account_id).await?;
         if let Some(m) = patch.default_max_open {
             if !(1..=1000).contains(&m) {
-                return Err(validate::FieldError::new("default_max_open", "must be 1 to 1000").into());
+                return Err(
+                    validate::FieldError::new("default_max_open", "must be 1 to 1000").into(),
+                );
             }
             s.default_max_open = m;
         }
@@ -750,7 +808,12 @@ impl Services {
     }
 
     /// Sets an agent's own limit (administrators).
-    pub async fn set_agent_max_open(&self, ctx: &AccountCtx, user_id: i64, max_open: Option<i64>) -> Result<()> {
+    pub async fn set_agent_max_open(
+        &self,
+        ctx: &AccountCtx,
+        user_id: i64,
+        max_open: Option<i64>,
+    ) -> Result<()> {
         ctx.require_admin()?;
         check_max_open(max_open)?;
         self.store
@@ -765,7 +828,12 @@ impl Services {
     }
 
     /// Sets a team's per-agent limit (administrators).
-    pub async fn set_team_max_open(&self, ctx: &AccountCtx, team_id: i64, max_open: Option<i64>) -> Result<()> {
+    pub async fn set_team_max_open(
+        &self,
+        ctx: &AccountCtx,
+        team_id: i64,
+        max_open: Option<i64>,
+    ) -> Result<()> {
         ctx.require_admin()?;
         check_max_open(max_open)?;
         self.store
@@ -780,7 +848,12 @@ impl Services {
     }
 
     /// Marks a contact VIP or not; queued conversations of the contact move up at once.
-    pub async fn set_contact_vip(&self, ctx: &AccountCtx, contact_id: i64, vip: bool) -> Result<()> {
+    pub async fn set_contact_vip(
+        &self,
+        ctx: &AccountCtx,
+        contact_id: i64,
+        vip: bool,
+    ) -> Result<()> {
         self.store
             .set_contact_vip(ctx.account_id, contact_id, vip)
             .await
@@ -796,7 +869,8 @@ impl Services {
             .filter(|r| r.contact_id == contact_id)
             .collect();
         for w in waiting {
-            self.announce_queue(ctx.account_id, w.inbox_id, w.team_id).await?;
+            self.announce_queue(ctx.account_id, w.inbox_id, w.team_id)
+                .await?;
         }
         Ok(())
     }
@@ -807,7 +881,10 @@ impl Services {
     /// it, so `conversation.created` already shows the team and the queue or assignee.
     /// The conversation exists whatever happens here: a routing failure is logged and the
     /// periodic sweep or the next change routes it.
-    pub(crate) async fn publish_new_conversation(&self, row: &ConversationRow) -> Result<ConversationView> {
+    pub(crate) async fn publish_new_conversation(
+        &self,
+        row: &ConversationRow,
+    ) -> Result<ConversationView> {
         let (row, outcome) = match self.prepare_new(row).await {
             Ok(x) => x,
             Err(e) => {
@@ -820,7 +897,8 @@ impl Services {
             let queued = matches!(outcome, RouteOutcome::Queued { .. });
             if queued {
                 // Already in `conversation.created`; only the queue's listeners hear more.
-                self.announce_queue(row.account_id, row.inbox_id, row.team_id).await?;
+                self.announce_queue(row.account_id, row.inbox_id, row.team_id)
+                    .await?;
             } else {
                 self.after_route(outcome).await?;
             }
@@ -828,14 +906,21 @@ impl Services {
         Ok(view)
     }
 
-    async fn prepare_new(&self, row: &ConversationRow) -> Result<(ConversationRow, Option<RouteOutcome>)> {
+    async fn prepare_new(
+        &self,
+        row: &ConversationRow,
+    ) -> Result<(ConversationRow, Option<RouteOutcome>)> {
         let inbox = self.store.inbox(row.account_id, row.inbox_id).await?;
         let mut row = row.clone();
         if row.team_id.is_none()
             && let Some(team) = InboxRouting::of_inbox(&inbox).default_team_id
             && self.store.team_ref(row.account_id, team).await?.is_some()
         {
-            row = self.store.set_conversation_team(row.id, Some(team)).await?.1;
+            row = self
+                .store
+                .set_conversation_team(row.id, Some(team))
+                .await?
+                .1;
         }
         if inbox.enable_auto_assignment == 0
             || row.assignee_id.is_some()
@@ -843,7 +928,10 @@ impl Services {
         {
             return Ok((row, None));
         }
-        let outcome = self.store.route_conversation(row.id, RouteOptions::default()).await?;
+        let outcome = self
+            .store
+            .route_conversation(row.id, RouteOptions::default())
+            .await?;
         let row = match &outcome {
             RouteOutcome::Assigned { after, .. } => (**after).clone(),
             RouteOutcome::Queued { row, .. } => (**row).clone(),
@@ -854,7 +942,11 @@ impl Services {
 
     /// A status change: capacity may have freed up (resolved, snoozed) or a reopened
     /// conversation needs an agent again.
-    pub(crate) async fn on_status_changed(&self, before: &ConversationRow, after: &ConversationRow) -> Result<()> {
+    pub(crate) async fn on_status_changed(
+        &self,
+        before: &ConversationRow,
+        after: &ConversationRow,
+    ) -> Result<()> {
         if after.status() == ConversationStatus::Open {
             if after.assignee_id.is_none() {
                 let inbox = self.store.inbox(after.account_id, after.inbox_id).await?;
@@ -877,7 +969,11 @@ impl Services {
 
     /// The team of a conversation changed (a transfer to another department): if nobody
     /// holds it, it is routed within the new team.
-    pub(crate) async fn on_team_changed(&self, before: &ConversationRow, after: &ConversationRow) -> Result<()> {
+    pub(crate) async fn on_team_changed(
+        &self,
+        before: &ConversationRow,
+        after: &ConversationRow,
+    ) -> Result<()> {
         if before.queued_at.is_some() {
             self.announce_queue(after.account_id, before.inbox_id, before.team_id)
                 .await?;
@@ -885,10 +981,13 @@ impl Services {
         if after.assignee_id.is_none() && after.status() == ConversationStatus::Open {
             let inbox = self.store.inbox(after.account_id, after.inbox_id).await?;
             if inbox.enable_auto_assignment != 0 {
-                self.route(after, RouteOptions {
-                    exclude: None,
-                    queue_since: before.queued_at,
-                })
+                self.route(
+                    after,
+                    RouteOptions {
+                        exclude: None,
+                        queue_since: before.queued_at,
+                    },
+                )
                 .await?;
             }
         }

@@ -140,8 +140,7 @@ fn bad(field: &str, msg: impl Into<String>) -> ServiceError {
 }
 
 fn is_date(s: &str) -> bool {
-    s.len() == 10
-        && calendar_of("UTC", &[], &[s.to_string()]).is_some()
+    s.len() == 10 && calendar_of("UTC", &[], &[s.to_string()]).is_some()
 }
 
 /// Checks the routing fields a request sent (`null` clears a field) and returns them as
@@ -225,8 +224,14 @@ pub fn check_routing_fields(input: &Map<String, Value>) -> Result<Map<String, Va
                         ));
                     }
                     for (f, secs) in [
-                        ("first_response_time_threshold", t.first_response_time_threshold),
-                        ("next_response_time_threshold", t.next_response_time_threshold),
+                        (
+                            "first_response_time_threshold",
+                            t.first_response_time_threshold,
+                        ),
+                        (
+                            "next_response_time_threshold",
+                            t.next_response_time_threshold,
+                        ),
                     ] {
                         if !(1..=MAX_TARGET_SECS).contains(&secs) {
                             return Err(bad(
@@ -246,7 +251,11 @@ pub fn check_routing_fields(input: &Map<String, Value>) -> Result<Map<String, Va
 }
 
 /// The calendar of a week in a time zone, with holidays.
-pub(crate) fn calendar_of(timezone: &str, week: &[WorkingDay], holidays: &[String]) -> Option<Calendar> {
+pub(crate) fn calendar_of(
+    timezone: &str,
+    week: &[WorkingDay],
+    holidays: &[String],
+) -> Option<Calendar> {
     let hours = week
         .iter()
         .map(|d| WorkingHours {

@@ -88,9 +88,15 @@ impl Services {
         };
         let calendar = inbox_calendar(inbox);
         let (kind, due) = if c.first_reply_created_at.is_none() {
-            ("first_response", policy.first_response_due(start, calendar.as_ref()))
+            (
+                "first_response",
+                policy.first_response_due(start, calendar.as_ref()),
+            )
         } else {
-            ("next_response", policy.next_response_due(start, calendar.as_ref()))
+            (
+                "next_response",
+                policy.next_response_due(start, calendar.as_ref()),
+            )
         };
         let Some(due) = due else { return Ok(()) };
         let Some(row) = self.store.start_sla(c.id, kind, due).await? else {
@@ -128,10 +134,15 @@ impl Services {
         };
         self.activity(
             &row,
-            format!("{what} target missed (was due {})", local_time(&inbox, due_at)),
+            format!(
+                "{what} target missed (was due {})",
+                local_time(&inbox, due_at)
+            ),
         )
         .await?;
-        let view = self.conversation_view(row.account_id, row.display_id).await?;
+        let view = self
+            .conversation_view(row.account_id, row.display_id)
+            .await?;
         self.publish_conversation("conversation.sla_overdue", &row, &view)
             .await;
         self.publish_conversation("conversation.updated", &row, &view)
@@ -148,8 +159,11 @@ impl Services {
                 .store
                 .set_conversation_priority(row.id, Some(p.as_str()))
                 .await?;
-            self.activity(&after, format!("Priority raised to {} (target missed)", p.as_str()))
-                .await?;
+            self.activity(
+                &after,
+                format!("Priority raised to {} (target missed)", p.as_str()),
+            )
+            .await?;
             self.publish_changed("conversation.updated", &after).await?;
             row = after;
         }
@@ -197,17 +211,29 @@ impl Services {
         Ok(())
     }
 
-    async fn requeue_after_sla(&self, c: &ConversationRow, agent: i64, at: i64, name: String) -> Result<()> {
+    async fn requeue_after_sla(
+        &self,
+        c: &ConversationRow,
+        agent: i64,
+        at: i64,
+        name: String,
+    ) -> Result<()> {
         let Some((_, after)) = self.store.release_conversation(c.id, agent, at).await? else {
             return Ok(());
         };
-        self.activity(&after, format!("Taken from {name} (target missed); conversation returned to the queue"))
-            .await?;
+        self.activity(
+            &after,
+            format!("Taken from {name} (target missed); conversation returned to the queue"),
+        )
+        .await?;
         self.publish_changed("assignee.changed", &after).await?;
-        self.route(&after, RouteOptions {
-            exclude: Some(agent),
-            queue_since: after.waiting_since,
-        })
+        self.route(
+            &after,
+            RouteOptions {
+                exclude: Some(agent),
+                queue_since: after.waiting_since,
+            },
+        )
         .await
     }
 
@@ -264,20 +290,27 @@ impl Services {
             (Some(m), Some(w)) if !m.trim().is_empty() => format!(
                 "{}\n{} {w}",
                 m.trim(),
-                if ru { "Мы ответим, когда откроемся:" } else { "We will answer when we open:" }
+                if ru {
+                    "Мы ответим, когда откроемся:"
+                } else {
+                    "We will answer when we open:"
+                }
             ),
             (Some(m), None) if !m.trim().is_empty() => m.trim().to_string(),
             (_, Some(w)) if ru => format!(
                 "Сейчас мы не работаем. Мы ответим, когда откроемся: {w}. Ваше сообщение сохранено."
             ),
             (_, Some(w)) => {
-                format!("We are closed right now. We will answer when we open: {w}. Your message is saved.")
+                format!(
+                    "We are closed right now. We will answer when we open: {w}. Your message is saved."
+                )
             }
             (_, None) if ru => "Сейчас мы не работаем. Мы ответим, как только сможем.".into(),
             (_, None) => "We are closed right now. We will answer as soon as we can.".into(),
         };
         let mut input = MessageInput::text(MessageType::Template, text);
-        input.content_attributes = Some(json!({"offhours": true, "next_open_at": next_open.map(secs)}));
+        input.content_attributes =
+            Some(json!({"offhours": true, "next_open_at": next_open.map(secs)}));
         self.create_message(c, Sender::System, input).await?;
 
         if routing.offhours_notify_emails.is_empty() {
@@ -331,7 +364,10 @@ impl Services {
     async fn contact_label(&self, c: &ConversationRow) -> String {
         match self.store.contact(c.account_id, c.contact_id).await {
             Ok(ct) => {
-                let name = ct.name.clone().unwrap_or_else(|| format!("Contact {}", ct.id));
+                let name = ct
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("Contact {}", ct.id));
                 match ct.email.or(ct.phone_number) {
                     Some(reach) => format!("{name} <{reach}>"),
                     None => name,
@@ -347,7 +383,10 @@ impl Services {
             .iter()
             .rev()
             .find(|m| m.message.message_type == MessageType::Incoming.code())
-            .or_else(|| page.iter().find(|m| m.message.message_type == MessageType::Incoming.code()))
+            .or_else(|| {
+                page.iter()
+                    .find(|m| m.message.message_type == MessageType::Incoming.code())
+            })
             .and_then(|m| m.message.content.clone())
             .unwrap_or_default()
             .chars()
@@ -363,7 +402,10 @@ impl Services {
             return Ok(());
         }
         let now = self.store.now();
-        let convs = self.store.offhours_conversations(inbox_id, since, now).await?;
+        let convs = self
+            .store
+            .offhours_conversations(inbox_id, since, now)
+            .await?;
         if convs.is_empty() {
             return Ok(());
         }
@@ -375,7 +417,11 @@ impl Services {
         for c in &convs {
             let q = self.first_question(c).await?;
             let who = self.contact_label(c).await;
-            body.push_str(&format!("#{} {who}: {q}\n{}\n\n", c.display_id, self.console_link(c)));
+            body.push_str(&format!(
+                "#{} {who}: {q}\n{}\n\n",
+                c.display_id,
+                self.console_link(c)
+            ));
         }
         self.queue_email(
             &format!("offhours-digest:{inbox_id}:{now}"),

@@ -357,7 +357,9 @@ impl Store {
         let mut tx = self.writer().begin().await?;
         let contact = insert_contact(&mut tx, account_id, fields, self.now()).await?;
         let ci = match inbox {
-            Some(ci) => Some(insert_contact_inbox(&mut tx, account_id, contact.id, ci, self.now()).await?),
+            Some(ci) => {
+                Some(insert_contact_inbox(&mut tx, account_id, contact.id, ci, self.now()).await?)
+            }
             None => None,
         };
         tx.commit().await?;

@@ -192,7 +192,14 @@ impl Store {
     /// [`Store::drop_database_for_tests`]).
     pub async fn create_test_database(base_url: &str) -> Result<(String, String)> {
         let name = format!("parley_t_{}", crate::random_token(6));
-        let admin = Store::connect(base_url, StoreOptions { max_connections: 1, ..Default::default() }).await?;
+        let admin = Store::connect(
+            base_url,
+            StoreOptions {
+                max_connections: 1,
+                ..Default::default()
+            },
+        )
+        .await?;
         let created = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&admin.write)
             .await;

@@ -136,7 +136,11 @@ fn id_list(ids: &[i64]) -> String {
 }
 
 /// Takes the account's routing lock for the rest of the transaction.
-async fn lock_account(conn: &mut sqlx::AnyConnection, backend: Backend, account_id: i64) -> Result<()> {
+async fn lock_account(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    account_id: i64,
+) -> Result<()> {
     if backend == Backend::Postgres {
         // One bigint key space per purpose; accounts are numbered far below this offset.
         const ROUTING_LOCKS: i64 = 0x5041_524C_0000_0000;
@@ -187,7 +191,10 @@ async fn loads_in(
         .into_iter()
         .map(|(agent, convs)| {
             // The limit is applied by the caller; here only the counts matter.
-            (agent, routing::agent_load(&convs, u32::MAX, inactive_after_ms, now))
+            (
+                agent,
+                routing::agent_load(&convs, u32::MAX, inactive_after_ms, now),
+            )
         })
         .collect())
 }
@@ -484,7 +491,12 @@ impl Store {
     }
 
     /// Records a manual assignment for the queue's pace.
-    pub async fn log_assignment(&self, c: &ConversationRow, agent_id: i64, reason: &str) -> Result<()> {
+    pub async fn log_assignment(
+        &self,
+        c: &ConversationRow,
+        agent_id: i64,
+        reason: &str,
+    ) -> Result<()> {
         let mut conn = self.writer().acquire().await?;
         log_assignment_in(&mut conn, c, agent_id, reason, self.now()).await
     }
@@ -523,16 +535,22 @@ impl Store {
     }
 
     /// Open conversations held by an agent (oldest assignment first).
-    pub async fn held_conversations(&self, account_id: i64, user_id: i64) -> Result<Vec<ConversationRow>> {
+    pub async fn held_conversations(
+        &self,
+        account_id: i64,
+        user_id: i64,
+    ) -> Result<Vec<ConversationRow>> {
         let sql = format!(
             "SELECT {CONVERSATION_COLS} FROM conversations
              WHERE account_id = $1 AND assignee_id = $2 AND status = 'open' ORDER BY assigned_at, id"
         );
-        Ok(sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
-            .bind(account_id)
-            .bind(user_id)
-            .fetch_all(self.reader())
-            .await?)
+        Ok(
+            sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+                .bind(account_id)
+                .bind(user_id)
+                .fetch_all(self.reader())
+                .await?,
+        )
     }
 
     /// Every queued conversation of the account (all queues), unordered.
@@ -663,17 +681,24 @@ impl Store {
 
     /// Keeps this node's connection rows fresh (every node calls this periodically).
     pub async fn presence_heartbeat(&self, node: &str) -> Result<()> {
-        sqlx::query("UPDATE agent_connections SET seen_at = $2 WHERE node = $1 AND connections > 0")
-            .bind(node)
-            .bind(self.now())
-            .execute(self.writer())
-            .await?;
+        sqlx::query(
+            "UPDATE agent_connections SET seen_at = $2 WHERE node = $1 AND connections > 0",
+        )
+        .bind(node)
+        .bind(self.now())
+        .execute(self.writer())
+        .await?;
         Ok(())
     }
 
     /// Until when the agent counts as connected: the latest of a live row's freshness plus
     /// staleness and grace, or a closed row's last time plus grace. `None`: never seen.
-    pub async fn connected_until(&self, account_id: i64, user_id: i64, grace_ms: i64) -> Result<Option<i64>> {
+    pub async fn connected_until(
+        &self,
+        account_id: i64,
+        user_id: i64,
+        grace_ms: i64,
+    ) -> Result<Option<i64>> {
         let rows: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT connections, seen_at FROM agent_connections WHERE account_id = $1 AND user_id = $2",
         )
@@ -685,7 +710,8 @@ impl Store {
             .into_iter()
             .map(|(n, seen)| {
                 if n > 0 {
-                    seen.saturating_add(CONNECTION_STALE_MS).saturating_add(grace_ms)
+                    seen.saturating_add(CONNECTION_STALE_MS)
+                        .saturating_add(grace_ms)
                 } else {
                     seen.saturating_add(grace_ms)
                 }
@@ -694,7 +720,11 @@ impl Store {
     }
 
     /// Presence facts of one agent; `None` when not a member.
-    pub async fn presence_facts(&self, account_id: i64, user_id: i64) -> Result<Option<PresenceFacts>> {
+    pub async fn presence_facts(
+        &self,
+        account_id: i64,
+        user_id: i64,
+    ) -> Result<Option<PresenceFacts>> {
         Ok(sqlx::query_as::<_, PresenceFacts>(
             "SELECT au.availability, au.auto_offline, au.presence, a.presence_grace_seconds
              FROM account_users au JOIN accounts a ON a.id = au.account_id
@@ -708,7 +738,13 @@ impl Store {
 
     /// Records the announced presence if it still is `from`; false when another node
     /// changed it first (then that node announces).
-    pub async fn set_presence(&self, account_id: i64, user_id: i64, from: &str, to: &str) -> Result<bool> {
+    pub async fn set_presence(
+        &self,
+        account_id: i64,
+        user_id: i64,
+        from: &str,
+        to: &str,
+    ) -> Result<bool> {
         let r = sqlx::query(
             "UPDATE account_users SET presence = $4 WHERE account_id = $1 AND user_id = $2 AND presence = $3",
         )
@@ -722,7 +758,12 @@ impl Store {
     }
 
     /// Sets the agent's chosen availability.
-    pub async fn set_availability(&self, account_id: i64, user_id: i64, availability: Availability) -> Result<()> {
+    pub async fn set_availability(
+        &self,
+        account_id: i64,
+        user_id: i64,
+        availability: Availability,
+    ) -> Result<()> {
         let r = sqlx::query(
             "UPDATE account_users SET availability = $3 WHERE account_id = $1 AND user_id = $2",
         )
@@ -761,17 +802,23 @@ impl Store {
              WHERE id = $1 AND sla_due_at IS NULL AND waiting_since IS NOT NULL AND status <> 'resolved'
              RETURNING {CONVERSATION_COLS}"
         );
-        Ok(sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(upd))
-            .bind(conversation_id)
-            .bind(kind)
-            .bind(due_at)
-            .fetch_optional(self.writer())
-            .await?)
+        Ok(
+            sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(upd))
+                .bind(conversation_id)
+                .bind(kind)
+                .bind(due_at)
+                .fetch_optional(self.writer())
+                .await?,
+        )
     }
 
     /// Marks the running target `due_at` as missed and records the breach. `None` when the
     /// target no longer runs (answered, resolved, moved) or was already marked.
-    pub async fn mark_sla_overdue(&self, conversation_id: i64, due_at: i64) -> Result<Option<ConversationRow>> {
+    pub async fn mark_sla_overdue(
+        &self,
+        conversation_id: i64,
+        due_at: i64,
+    ) -> Result<Option<ConversationRow>> {
         let now = self.now();
         let mut tx = self.writer().begin().await?;
         let upd = format!(
@@ -806,7 +853,11 @@ impl Store {
     }
 
     /// Missed targets of the account since `since`, newest first: `(conversation_id, kind, due_at)`.
-    pub async fn sla_breaches(&self, account_id: i64, since: i64) -> Result<Vec<(i64, String, i64)>> {
+    pub async fn sla_breaches(
+        &self,
+        account_id: i64,
+        since: i64,
+    ) -> Result<Vec<(i64, String, i64)>> {
         Ok(sqlx::query_as(
             "SELECT conversation_id, kind, due_at FROM sla_breaches
              WHERE account_id = $1 AND due_at >= $2 ORDER BY due_at DESC LIMIT 1000",
@@ -841,21 +892,25 @@ impl Store {
             "SELECT {CONVERSATION_COLS} FROM conversations
              WHERE inbox_id = $1 AND offhours_at > $2 AND offhours_at <= $3 ORDER BY offhours_at, id LIMIT 500"
         );
-        Ok(sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
-            .bind(inbox_id)
-            .bind(after)
-            .bind(until)
-            .fetch_all(self.reader())
-            .await?)
+        Ok(
+            sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+                .bind(inbox_id)
+                .bind(after)
+                .bind(until)
+                .fetch_all(self.reader())
+                .await?,
+        )
     }
 
     /// A conversation by its internal id.
     pub async fn conversation_by_id(&self, id: i64) -> Result<Option<ConversationRow>> {
         let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
-        Ok(sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await?)
+        Ok(
+            sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(self.reader())
+                .await?,
+        )
     }
 }
 

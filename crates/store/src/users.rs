@@ -116,7 +116,14 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        insert_membership(&mut tx, account_id, user.id, Role::Administrator, self.now()).await?;
+        insert_membership(
+            &mut tx,
+            account_id,
+            user.id,
+            Role::Administrator,
+            self.now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Some((user, account_id)))
     }

@@ -2,7 +2,6 @@
 //! conversation's `additional_attributes`, whether a conversation already had its
 //! satisfaction survey, and the one website inbox the `/demo` page may show.
 
-
 use crate::conversations::{CONVERSATION_COLS, ConversationRow};
 use crate::{Result, Store, StoreError};
 

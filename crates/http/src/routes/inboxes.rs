@@ -16,10 +16,10 @@ use crate::auth::Acct;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use parley_service::AccountCtx;
-use parley_service::routing_config::{InboxRouting, ROUTING_KEYS, SlaPolicyConfig};
 use parley_service::inboxes::{
     INBOX_FLAGS, InboxOptions, WorkingDay, is_secret_setting, working_week,
 };
+use parley_service::routing_config::{InboxRouting, ROUTING_KEYS, SlaPolicyConfig};
 use parley_service::store::agents::MemberOp;
 use parley_service::store::inboxes::InboxRow;
 

@@ -71,7 +71,12 @@ async fn create(
 ) -> ApiResult<Json<Value>> {
     let c = st
         .svc
-        .public_start_conversation(&ident, b.custom_attributes, b.additional_attributes, b.team_id)
+        .public_start_conversation(
+            &ident,
+            b.custom_attributes,
+            b.additional_attributes,
+            b.team_id,
+        )
         .await?;
     Ok(Json(json!(c)))
 }

@@ -63,7 +63,10 @@ async fn agents(State(st): State<AppState>, Acct(ctx): Acct) -> ApiResult<Json<R
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/routing/settings", tag = "Routing",
     security(("api_access_token" = [])), params(("account_id" = i64, Path)),
     responses((status = 200, body = RoutingSettingsView)))]
-async fn settings(State(st): State<AppState>, Acct(ctx): Acct) -> ApiResult<Json<RoutingSettingsView>> {
+async fn settings(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+) -> ApiResult<Json<RoutingSettingsView>> {
     Ok(Json(st.svc.routing_settings(&ctx).await?))
 }
 

@@ -191,7 +191,10 @@ impl TestServer {
         if let Some((base, name)) = self.pg_database.take()
             && let Ok(admin) = parley_store::Store::connect(
                 &base,
-                parley_store::StoreOptions { max_connections: 1, ..Default::default() },
+                parley_store::StoreOptions {
+                    max_connections: 1,
+                    ..Default::default()
+                },
             )
             .await
         {

@@ -27,7 +27,14 @@ impl Drop for TestDb {
                 return;
             };
             rt.block_on(async {
-                if let Ok(admin) = Store::connect(&base, StoreOptions { max_connections: 1, ..Default::default() }).await
+                if let Ok(admin) = Store::connect(
+                    &base,
+                    StoreOptions {
+                        max_connections: 1,
+                        ..Default::default()
+                    },
+                )
+                .await
                 {
                     if let Err(e) = admin.drop_database_for_tests(&name).await {
                         eprintln!("could not drop test database {name}: {e}");
