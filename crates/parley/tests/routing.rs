@@ -1016,3 +1016,156 @@ async fn busy_inbox_managers_get_one_hourly_digest() {
         s.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_going_offline_after_the_grace_period_hands_back_unanswered_chats() {
+    for backend in 0..2 {
+        let clock = Arc::new(ManualClock::new(FRIDAY_1730_MSK));
+        let Some(s) = clock_server(backend, clock.clone()).await else {
+            continue;
+        };
+        let admin = s.admin("Shop").await;
+        let a = s.member(admin.account_id, "Anna", Role::Agent).await;
+        let b = s.member(admin.account_id, "Boris", Role::Agent).await;
+        let (inbox_id, inbox) = api_inbox(&s, &admin, "Site").await;
+        add_members(&s, &admin, inbox_id, &[&a, &b]).await;
+        patch_routing(&s, &admin, json!({"presence_grace_seconds": 30})).await;
+        // Nobody is connected: the customer waits.
+        let waiting = Visitor::new(&s, &inbox).await;
+        waiting.post(&s, waiting.conversation_id, "Hi").await;
+        conversation_until(&s, &admin, waiting.conversation_id, "queued", |c| {
+            c["queued_at"].is_i64()
+        })
+        .await;
+        // Anna opens the console: online, and the waiting customer is hers at once.
+        let mut anna_ws = WsClient::agent(&s, &a, None).await;
+        anna_ws.until_ready().await;
+        conversation_until(
+            &s,
+            &admin,
+            waiting.conversation_id,
+            "assigned on coming online",
+            |c| c["meta"]["assignee"]["id"] == a.user_id,
+        )
+        .await;
+        // An answered conversation stays with her; the unanswered one goes back.
+        let answered = Visitor::new(&s, &inbox).await;
+        answered
+            .post(&s, answered.conversation_id, "Question")
+            .await;
+        assert_eq!(
+            assignee(&s, &admin, answered.conversation_id).await,
+            Some(a.user_id)
+        );
+        let (st, _) = s
+            .post(
+                &a.token,
+                &format!(
+                    "/api/v1/accounts/{}/conversations/{}/messages",
+                    a.account_id, answered.conversation_id
+                ),
+                json!({"content": "Answer"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        // Boris is online through the API only.
+        set_online(&s, &admin, &b).await;
+        // Anna's tab closes; within the grace period nothing changes.
+        anna_ws.cut();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        clock.advance(29_000);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(
+            assignee(&s, &admin, waiting.conversation_id).await,
+            Some(a.user_id)
+        );
+        clock.advance(2_000);
+        conversation_until(
+            &s,
+            &admin,
+            waiting.conversation_id,
+            "handed to Boris",
+            |c| c["meta"]["assignee"]["id"] == b.user_id,
+        )
+        .await;
+        assert_eq!(
+            assignee(&s, &admin, answered.conversation_id).await,
+            Some(a.user_id)
+        );
+        let (_, team) = s
+            .get(
+                &admin.token,
+                &format!("/api/v1/accounts/{}/routing/agents", admin.account_id),
+            )
+            .await;
+        let anna = team["payload"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == a.user_id)
+            .cloned()
+            .unwrap();
+        assert_eq!(anna["availability_status"], "offline", "{anna}");
+        assert_eq!(anna["availability"], "online", "her own choice stays");
+        assert!(
+            messages_of(&s, &admin, waiting.conversation_id)
+                .await
+                .iter()
+                .any(|m| m["content"].as_str().unwrap_or("").contains("went offline")),
+        );
+        s.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overdue_escalation_raises_priority_reassigns_and_mails_supervisors() {
+    for backend in 0..2 {
+        let sink = common::smtp::SmtpSink::start().await;
+        let clock = Arc::new(ManualClock::new(FRIDAY_1730_MSK));
+        let url = sink.url();
+        let Some(s) = clock_server_with(backend, clock.clone(), |c| {
+            c.smtp_url = Some(url.as_str().into())
+        })
+        .await
+        else {
+            continue;
+        };
+        let admin = s.admin("Shop").await;
+        let a = s.member(admin.account_id, "Anna", Role::Agent).await;
+        let b = s.member(admin.account_id, "Boris", Role::Agent).await;
+        let (inbox_id, inbox) = api_inbox(&s, &admin, "Site").await;
+        add_members(&s, &admin, inbox_id, &[&a, &b]).await;
+        patch_inbox(
+            &s,
+            &admin,
+            inbox_id,
+            json!({"sla_policy": {"targets": {"none": {"first_response_time_threshold": 120,
+                                                       "next_response_time_threshold": 120}},
+                                  "escalation": {"notify_supervisors": true, "raise_priority": true, "reassign": true}}}),
+        )
+        .await;
+        set_online(&s, &admin, &a).await;
+        let v = Visitor::new(&s, &inbox).await;
+        v.post(&s, v.conversation_id, "My parcel is lost").await;
+        assert_eq!(
+            assignee(&s, &admin, v.conversation_id).await,
+            Some(a.user_id)
+        );
+        set_online(&s, &admin, &b).await;
+        clock.advance(2 * MIN);
+        let c = conversation_until(&s, &admin, v.conversation_id, "escalated", |c| {
+            c["meta"]["assignee"]["id"] == b.user_id
+        })
+        .await;
+        assert_eq!(c["priority"], "medium");
+        assert_eq!(c["sla"]["overdue"], true);
+        let mail = sink.next().await;
+        assert!(mail.subject().contains("overdue"), "{}", mail.subject());
+        assert!(
+            mail.to.iter().any(|t| t.contains(&admin.email)),
+            "{:?}",
+            mail.to
+        );
+        s.stop().await;
+    }
+}
