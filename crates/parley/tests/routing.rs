@@ -1169,3 +1169,103 @@ async fn overdue_escalation_raises_priority_reassigns_and_mails_supervisors() {
         s.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_a_website_visitor_never_saw_are_emailed_to_them() {
+    for backend in 0..2 {
+        let sink = common::smtp::SmtpSink::start().await;
+        let clock = Arc::new(ManualClock::new(FRIDAY_1730_MSK));
+        let url = sink.url();
+        let Some(s) = clock_server_with(backend, clock.clone(), |c| {
+            c.smtp_url = Some(url.as_str().into())
+        })
+        .await
+        else {
+            continue;
+        };
+        let admin = s.admin("Shop").await;
+        let (st, inbox) = s
+            .post(
+                &admin.token,
+                &format!("/api/v1/accounts/{}/inboxes", admin.account_id),
+                json!({"name": "Shop site", "channel": {"type": "web_widget", "website_url": "https://shop.test"}}),
+            )
+            .await;
+        assert!(st.is_success(), "{inbox}");
+        let ident = inbox["inbox_identifier"].as_str().unwrap().to_string();
+        // Two visitors who left an address: one leaves the page, one stays and reads.
+        let mut visitors = Vec::new();
+        for email in ["gone@customer.test", "here@customer.test"] {
+            let res = s
+                .http
+                .post(s.url(&format!("/public/api/v1/inboxes/{ident}/contacts")))
+                .json(&json!({"name": "Olga", "email": email}))
+                .send()
+                .await
+                .unwrap();
+            let contact: Value = res.json().await.unwrap();
+            let source = contact["source_id"].as_str().unwrap().to_string();
+            let res = s
+                .http
+                .post(s.url(&format!(
+                    "/public/api/v1/inboxes/{ident}/contacts/{source}/conversations"
+                )))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            let conv: Value = res.json().await.unwrap();
+            let id = conv["id"].as_i64().unwrap();
+            let res = s
+                .http
+                .post(s.url(&format!(
+                    "/public/api/v1/inboxes/{ident}/contacts/{source}/conversations/{id}/messages"
+                )))
+                .json(&json!({"content": "Do you deliver to Kazan?"}))
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_success());
+            visitors.push((source, id));
+        }
+        for (_, id) in &visitors {
+            let (st, _) = s
+                .post(
+                    &admin.token,
+                    &format!(
+                        "/api/v1/accounts/{}/conversations/{id}/messages",
+                        admin.account_id
+                    ),
+                    json!({"content": "Yes, in 3 days"}),
+                )
+                .await;
+            assert_eq!(st, StatusCode::OK);
+        }
+        // The second visitor reads the reply in the widget.
+        clock.advance(30_000);
+        let (source, id) = &visitors[1];
+        let res = s
+            .http
+            .post(s.url(&format!(
+                "/public/api/v1/inboxes/{ident}/contacts/{source}/conversations/{id}/update_last_seen"
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.status());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(sink.received().is_empty(), "nothing before the delay");
+        clock.advance(2 * MIN);
+        let mail = sink.next().await;
+        assert_eq!(mail.to, vec!["gone@customer.test".to_string()]);
+        assert!(mail.text().contains("Yes, in 3 days"), "{}", mail.text());
+        assert!(mail.text().contains("https://shop.test"), "{}", mail.text());
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert_eq!(
+            sink.received().len(),
+            1,
+            "the visitor who read it gets no e-mail"
+        );
+        s.stop().await;
+    }
+}

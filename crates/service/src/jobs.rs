@@ -168,6 +168,13 @@ impl Services {
                     }
                 })
             }
+            "unseen_reply" => {
+                self.mail_unseen_replies(
+                    field(&payload, "conversation_id")?,
+                    field(&payload, "since")?,
+                )
+                .await
+            }
             "sweep" => self.sweep().await,
             other => {
                 tracing::warn!(kind = other, "unknown job kind; dropped");

@@ -9,6 +9,7 @@ pub mod ratelimit;
 pub mod agents;
 pub mod canned;
 pub mod contacts;
+pub mod continuity;
 pub mod conversations;
 pub mod health;
 pub mod inboxes;

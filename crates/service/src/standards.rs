@@ -6,6 +6,7 @@ use parley_core::{ConversationStatus, MessageType, Priority};
 use parley_store::conversations::ConversationRow;
 use parley_store::inboxes::InboxRow;
 use parley_store::jobs::{NewJob, OnExisting};
+use parley_store::messages::Waiting;
 use parley_store::routing::RouteOptions;
 use serde_json::json;
 
@@ -33,14 +34,22 @@ fn local_time(inbox: &InboxRow, at: i64) -> String {
 
 impl Services {
     /// After a message is stored: start a reply target when the customer started waiting,
-    /// handle off-hours questions, route a conversation the message reopened.
+    /// handle off-hours questions, route a conversation the message reopened; after an
+    /// agent's reply, the check that e-mails it to a visitor who left.
     pub(crate) async fn on_message_stored(
         &self,
         before: &ConversationRow,
         after: &ConversationRow,
-        incoming: bool,
+        waiting: Waiting,
     ) -> Result<()> {
-        if !incoming {
+        if waiting == Waiting::Stop {
+            // An agent's public reply: e-mail it later if the visitor never sees it.
+            if let Some(at) = after.last_reply_at {
+                self.schedule_unseen_reply_mail(after, at).await?;
+            }
+            return Ok(());
+        }
+        if waiting != Waiting::Start {
             return Ok(());
         }
         let reopened = before.status() != ConversationStatus::Open

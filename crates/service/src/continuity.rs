@@ -1,0 +1,127 @@
+//! Answers by e-mail to website visitors who left: when an agent replies in a website
+//! conversation and the visitor has not seen the reply a little later (they closed the tab,
+//! or left an offline request), the reply goes to the visitor's e-mail address, so the
+//! question asked at night still gets its answer in the morning.
+
+use parley_core::ChannelType;
+use parley_store::conversations::ConversationRow;
+use parley_store::jobs::{NewJob, OnExisting};
+use serde_json::json;
+
+use crate::mail::Email;
+use crate::{Result, Services};
+
+/// How long a reply may stay unseen in the widget before it is e-mailed. Long enough that
+/// a visitor who is still on the page reads it there, short enough that one who left gets
+/// it while the question is fresh.
+pub const UNSEEN_REPLY_DELAY_MS: i64 = 2 * 60_000;
+
+/// Replies in one e-mail at most.
+const MAX_REPLIES: usize = 20;
+
+impl Services {
+    /// An agent replied publicly: check, after the delay, whether the visitor saw it.
+    /// Replies in quick succession share one check (and one e-mail).
+    pub(crate) async fn schedule_unseen_reply_mail(
+        &self,
+        c: &ConversationRow,
+        reply_at: i64,
+    ) -> Result<()> {
+        if !self.mailer.is_configured() {
+            return Ok(());
+        }
+        let key = format!("unseen-reply:{}", c.id);
+        self.store
+            .schedule_job(
+                &NewJob {
+                    key: &key,
+                    kind: "unseen_reply",
+                    account_id: Some(c.account_id),
+                    payload: json!({"conversation_id": c.id, "since": reply_at - 1}).to_string(),
+                    run_at: reply_at + UNSEEN_REPLY_DELAY_MS,
+                },
+                OnExisting::Keep,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The delayed check: e-mails the agent replies after `since` that the visitor has not
+    /// seen, if the conversation is a website one and the visitor left an address.
+    pub async fn mail_unseen_replies(&self, conversation_id: i64, since: i64) -> Result<()> {
+        let Some(c) = self.store.conversation_by_id(conversation_id).await? else {
+            return Ok(());
+        };
+        let inbox = self.store.inbox(c.account_id, c.inbox_id).await?;
+        if inbox.channel() != Some(ChannelType::WebWidget) {
+            return Ok(());
+        }
+        let contact = self.store.contact(c.account_id, c.contact_id).await?;
+        let Some(email) = contact.email.clone() else {
+            return Ok(());
+        };
+        let seen = c.contact_last_seen_at.unwrap_or(0);
+        let page = self.store.messages_page(c.id, None, None, 50, true).await?;
+        let mut replies: Vec<String> = page
+            .iter()
+            .filter(|m| {
+                m.message.message_type == parley_core::MessageType::Outgoing.code()
+                    && m.message.sender_type.as_deref() == Some("User")
+                    && m.message.created_at > since
+                    && m.message.created_at > seen
+            })
+            .filter_map(|m| m.message.content.clone())
+            .collect();
+        if replies.is_empty() {
+            return Ok(());
+        }
+        replies.truncate(MAX_REPLIES);
+        let settings = inbox.settings_map();
+        let site = settings
+            .get("website_url")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let ru = self
+            .store
+            .account(c.account_id)
+            .await
+            .map(|a| a.locale)
+            .unwrap_or_default()
+            .starts_with("ru");
+        let (subject, intro, outro) = if ru {
+            (
+                format!("Ответ на ваш вопрос — {}", inbox.name),
+                "Здравствуйте! Мы ответили на ваш вопрос в чате:".to_string(),
+                if site.is_empty() {
+                    "Чтобы продолжить разговор, ответьте в чате на сайте.".to_string()
+                } else {
+                    format!("Чтобы продолжить разговор, откройте чат на сайте: {site}")
+                },
+            )
+        } else {
+            (
+                format!("Reply to your question — {}", inbox.name),
+                "Hello! We answered your question in the chat:".to_string(),
+                if site.is_empty() {
+                    "To continue the conversation, reply in the chat on our website.".to_string()
+                } else {
+                    format!("To continue the conversation, open the chat on our website: {site}")
+                },
+            )
+        };
+        let body = format!("{intro}\n\n{}\n\n{outro}\n", replies.join("\n\n"));
+        metrics::counter!("parley_unseen_reply_mails_total").increment(1);
+        self.queue_email(
+            &format!("unseen-reply:{}:{since}", c.id),
+            Email {
+                to: vec![email],
+                subject,
+                text: body,
+                html: None,
+                reply_to: None,
+            },
+        )
+        .await
+    }
+}
