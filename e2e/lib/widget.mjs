@@ -47,7 +47,7 @@ export async function widgetWorld({ inbox = {} } = {}) {
   if (created.status >= 300) throw new Error(`inbox: ${created.status} ${JSON.stringify(created.body)}`);
   const me = await call('GET', '/api/v1/profile', undefined, token);
   await call('POST', acct('/inbox_members'), { inbox_id: created.body.id, user_ids: [me.body.id] }, token);
-  await call('PATCH', acct(`/agents/${me.body.id}`), { availability_status: 'online' }, token);
+  await call('PATCH', acct(`/agents/${me.body.id}`), { availability_status: 'online', auto_offline: false }, token);
   const agent = {
     token,
     account,

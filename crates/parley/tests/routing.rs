@@ -19,6 +19,7 @@ both_backends!(
     queue_order_positions_and_head_assigned_when_capacity_frees,
     returning_customer_goes_to_the_previous_agent,
     bad_routing_input_is_refused_and_changes_nothing,
+    department_choice_routes_within_the_team,
 );
 
 /// A minute in milliseconds.
@@ -1268,4 +1269,91 @@ async fn replies_a_website_visitor_never_saw_are_emailed_to_them() {
         );
         s.stop().await;
     }
+}
+
+/// The widget offers the teams that work the inbox as departments; the visitor's choice
+/// routes the conversation within that team, and a department of nowhere is refused.
+async fn department_choice_routes_within_the_team(s: &TestServer) {
+    let admin = s.admin("Shop").await;
+    let a = s.member(admin.account_id, "Anna", Role::Agent).await;
+    let b = s.member(admin.account_id, "Boris", Role::Agent).await;
+    let (inbox_id, inbox) = api_inbox(s, &admin, "Site").await;
+    add_members(s, &admin, inbox_id, &[&a, &b]).await;
+    let base = format!("/api/v1/accounts/{}", admin.account_id);
+    let (_, payments) = s
+        .post(
+            &admin.token,
+            &format!("{base}/teams"),
+            json!({"name": "Payments"}),
+        )
+        .await;
+    let (_, empty) = s
+        .post(
+            &admin.token,
+            &format!("{base}/teams"),
+            json!({"name": "Nobody here"}),
+        )
+        .await;
+    let team = payments["id"].as_i64().unwrap();
+    let (st, body) = s
+        .post(
+            &admin.token,
+            &format!("{base}/teams/{team}/team_members"),
+            json!({"user_ids": [b.user_id]}),
+        )
+        .await;
+    assert!(st.is_success(), "{body}");
+    set_online(s, &admin, &a).await;
+    set_online(s, &admin, &b).await;
+    let res = s
+        .http
+        .get(s.url(&format!("/public/api/v1/inboxes/{inbox}")))
+        .send()
+        .await
+        .unwrap();
+    let cfg: Value = res.json().await.unwrap();
+    assert_eq!(
+        cfg["departments"],
+        json!([{"id": team, "name": "Payments"}]),
+        "{cfg}"
+    );
+
+    let res = s
+        .http
+        .post(s.url(&format!("/public/api/v1/inboxes/{inbox}/contacts")))
+        .json(&json!({"name": "Olga"}))
+        .send()
+        .await
+        .unwrap();
+    let contact: Value = res.json().await.unwrap();
+    let source = contact["source_id"].as_str().unwrap();
+    let start = |team_id: Value| {
+        s.http
+            .post(s.url(&format!(
+                "/public/api/v1/inboxes/{inbox}/contacts/{source}/conversations"
+            )))
+            .json(&json!({"team_id": team_id}))
+            .send()
+    };
+    let res = start(json!(999_999)).await.unwrap();
+    assert_eq!(res.status().as_u16(), 422);
+    let (_, list) = s
+        .get(&admin.token, &format!("{base}/conversations?status=all"))
+        .await;
+    assert_eq!(
+        list["data"]["meta"]["all_count"], 0,
+        "a refused start creates nothing: {list}"
+    );
+    let res = start(json!(team)).await.unwrap();
+    assert!(res.status().is_success());
+    let conv: Value = res.json().await.unwrap();
+    let id = conv["id"].as_i64().unwrap();
+    let c = conversation_until(s, &admin, id, "assigned", |c| {
+        c["meta"]["assignee"].is_object()
+    })
+    .await;
+    assert_eq!(c["meta"]["team"]["id"], team);
+    // Anna is less loaded but not in Payments: Boris gets it.
+    assert_eq!(c["meta"]["assignee"]["id"], b.user_id);
+    let _ = empty;
 }

@@ -247,7 +247,9 @@ async fn public_inbox_settings_and_online_state(s: &TestServer) {
         .patch(
             &a.token,
             &format!("/api/v1/accounts/{}/agents/{}", a.account_id, a.user_id),
-            json!({"availability_status": "online"}),
+            // Online without a console open: presence follows the choice only when automatic
+            // offline is off.
+            json!({"availability_status": "online", "auto_offline": false}),
         )
         .await;
     assert_eq!(st, StatusCode::OK);

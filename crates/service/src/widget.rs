@@ -84,6 +84,16 @@ pub struct PublicInboxView {
     pub available_agents: Vec<WidgetAgent>,
     /// Whether the widget offers a live chat (true) or the offline request form (false).
     pub is_online: bool,
+    /// Departments (teams) the pre-chat form offers; the choice is sent as `team_id` when
+    /// the conversation starts. Only teams with a member in this inbox.
+    pub departments: Vec<WidgetDepartment>,
+}
+
+/// A department the visitor may choose.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WidgetDepartment {
+    pub id: i64,
+    pub name: String,
 }
 
 fn bad(field: &str, msg: impl Into<String>) -> ServiceError {
@@ -347,7 +357,7 @@ impl Services {
             .or_not_found("inbox")?;
         let available_agents: Vec<WidgetAgent> = members
             .iter()
-            .filter(|a| a.availability == "online")
+            .filter(|a| a.presence == "online")
             .take(MAX_AGENTS_SHOWN)
             .map(|a| WidgetAgent {
                 id: a.id,
@@ -362,6 +372,27 @@ impl Services {
             Some("left") => "left",
             _ => "right",
         };
+        // Departments the visitor may choose: teams with someone who works this inbox.
+        let member_ids: Vec<i64> = members.iter().map(|m| m.id).collect();
+        let staffed: std::collections::HashSet<i64> = self
+            .store
+            .agent_teams(p.account_id)
+            .await?
+            .into_iter()
+            .filter(|(user, _)| member_ids.contains(user))
+            .map(|(_, team)| team)
+            .collect();
+        let departments: Vec<WidgetDepartment> = self
+            .store
+            .teams(p.account_id)
+            .await?
+            .into_iter()
+            .filter(|t| staffed.contains(&t.id))
+            .map(|t| WidgetDepartment {
+                id: t.id,
+                name: t.name,
+            })
+            .collect();
         let pre_chat = settings
             .get("pre_chat_form_options")
             .cloned()
@@ -391,6 +422,7 @@ impl Services {
             next_open_at: next_open.map(crate::conversations::secs),
             available_agents,
             is_online,
+            departments,
         })
     }
 

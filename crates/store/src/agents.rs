@@ -15,7 +15,7 @@ use crate::users::{AgentRow, NewUser, UserRow, delete_membership};
 use crate::{Backend, Result, Store, StoreError};
 
 /// Columns of [`AgentRow`], for joins of `users u` with `account_users au`.
-pub(crate) const AGENT_COLS: &str = "u.id, au.account_id, u.name, u.display_name, u.email, u.avatar_url, au.role, au.availability, au.auto_offline, au.max_open";
+pub(crate) const AGENT_COLS: &str = "u.id, au.account_id, u.name, u.display_name, u.email, u.avatar_url, au.role, au.availability, au.auto_offline, au.max_open, au.presence";
 
 /// What a member-list request does with its `user_ids` (Chatwoot's POST, PATCH, DELETE).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

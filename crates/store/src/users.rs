@@ -57,6 +57,8 @@ pub struct AgentRow {
     pub auto_offline: i64,
     /// The agent's own limit of open conversations; `None`: team or account default.
     pub max_open: Option<i64>,
+    /// Effective presence as routing last announced it (offline when not connected).
+    pub presence: String,
 }
 
 /// Fields of a new user.
@@ -232,7 +234,7 @@ impl Store {
     /// Members of an account as agents, ordered by name.
     pub async fn agents(&self, account_id: i64) -> Result<Vec<AgentRow>> {
         Ok(sqlx::query_as::<_, AgentRow>(
-            "SELECT u.id, au.account_id, u.name, u.display_name, u.email, u.avatar_url, au.role, au.availability, au.auto_offline, au.max_open
+            "SELECT u.id, au.account_id, u.name, u.display_name, u.email, u.avatar_url, au.role, au.availability, au.auto_offline, au.max_open, au.presence
              FROM account_users au JOIN users u ON u.id = au.user_id
              WHERE au.account_id = $1 ORDER BY u.name, u.id",
         )
@@ -244,7 +246,7 @@ impl Store {
     /// One member of an account as an agent; `NotFound` if not a member.
     pub async fn agent(&self, account_id: i64, user_id: i64) -> Result<AgentRow> {
         Ok(sqlx::query_as::<_, AgentRow>(
-            "SELECT u.id, au.account_id, u.name, u.display_name, u.email, u.avatar_url, au.role, au.availability, au.auto_offline, au.max_open
+            "SELECT u.id, au.account_id, u.name, u.display_name, u.email, u.avatar_url, au.role, au.availability, au.auto_offline, au.max_open, au.presence
              FROM account_users au JOIN users u ON u.id = au.user_id
              WHERE au.account_id = $1 AND au.user_id = $2",
         )
