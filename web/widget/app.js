@@ -489,6 +489,13 @@ function onFrame(f) {
         render();
       }
       break;
+    case 'conversation.queue_position':
+      // Waiting for an agent: the place in the queue; `position: null` once assigned.
+      if (d.conversation_id === S.conv && conv) {
+        conv = { ...conv, queue: d.position ? { position: d.position, expected_wait_seconds: d.expected_wait_seconds } : null };
+        render();
+      }
+      break;
     case 'conversation.typing_on':
     case 'conversation.typing_off':
       if (d.conversation && d.conversation.id === S.conv && d.user && d.user.type === 'user') {
@@ -893,7 +900,7 @@ function render(stickToBottom = true) {
 
 // Parts that hold what the visitor is typing (composer, forms, survey comment) are built
 // once and kept across renders, so an arriving message never eats a half-typed line.
-const parts = { hd: h('div'), conn: h('div.conn', { role: 'status' }), body: h('main.body', { 'aria-live': 'polite' }), notice: h('div.notice', { role: 'alert' }), comp: null };
+const parts = { hd: h('div'), conn: h('div.conn', { role: 'status' }), q: h('div.queue', { role: 'status' }), body: h('main.body', { 'aria-live': 'polite' }), notice: h('div.notice', { role: 'alert' }), comp: null };
 let partsLocale = '';
 const forms = new Map();
 const cards = new Map();
@@ -913,7 +920,7 @@ function draw(stickToBottom) {
     forms.clear();
     cards.clear();
     partsLocale = locale();
-    root.replaceChildren(parts.hd, parts.conn, parts.body, parts.notice, parts.comp);
+    root.replaceChildren(parts.hd, parts.conn, parts.q, parts.body, parts.notice, parts.comp);
   }
   const body = parts.body;
   const atBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 40;
@@ -952,6 +959,12 @@ function draw(stickToBottom) {
   parts.hd.replaceChildren(header());
   parts.conn.textContent = t('reconnecting');
   parts.conn.hidden = !(S.conv && !wsReady && S.pubsub_token);
+  const q = !resolved && conv && conv.queue;
+  parts.q.hidden = !(q && q.position);
+  if (!parts.q.hidden) {
+    const w = q.expected_wait_seconds;
+    parts.q.replaceChildren(icon(ICONS.clock, 14), t('queue', { n: q.position }) + (typeof w === 'number' ? ' · ' + t('wait', { m: Math.max(1, Math.round(w / 60)) }) : ''));
+  }
   parts.notice.textContent = notice;
   parts.notice.hidden = !notice;
   parts.comp.hidden = !(view === 'chat' && !resolved);

@@ -50,6 +50,8 @@ export const DICT = {
     identityRefused: 'Your identity could not be verified.',
     attachment: 'Attachment',
     today: 'Today',
+    queue: 'You are number {n} in the queue',
+    wait: 'expected wait about {m} min',
   },
   ru: {
     title: 'Напишите нам',
@@ -98,6 +100,8 @@ export const DICT = {
     identityRefused: 'Не удалось подтвердить вашу личность.',
     attachment: 'Вложение',
     today: 'Сегодня',
+    queue: 'Вы {n}-й в очереди',
+    wait: 'ожидание около {m} мин',
   },
 };
 
