@@ -1,5 +1,6 @@
-// Administrator settings: inboxes (widget settings, embed snippet, working hours, members),
-// agents, teams, labels and canned responses.
+// Administrator settings: inboxes (widget settings, embed snippet, routing, reply targets,
+// working hours with holidays and off-hours e-mail, members), agents, teams, labels, canned
+// responses and the account's routing rules.
 
 import { h, replace } from '../dom.js';
 import { t } from '../i18n.js';
@@ -14,6 +15,7 @@ const SECTIONS = [
   ['teams', 'users'],
   ['labels', 'tag'],
   ['canned', 'message'],
+  ['routing', 'queue'],
 ];
 
 export function renderSettings(section, sub) {
@@ -45,7 +47,7 @@ export function renderSettings(section, sub) {
       ),
     );
     notify.setBaseTitle(`${t(`settings.${sec}`)} · Parley`);
-    const render = { inboxes: s ? inboxDetail : inboxesList, agents, teams: s ? teamDetail : teams, labels, canned }[sec] || inboxesList;
+    const render = { inboxes: s ? inboxDetail : inboxesList, agents, teams: s ? teamDetail : teams, labels, canned, routing: routingSettings }[sec] || inboxesList;
     render(content, s, live);
   }
   draw(section, sub);
@@ -161,7 +163,6 @@ async function inboxDetail(el, id, live) {
   const webhook = h('input', { name: 'webhook_url', type: 'url', value: inbox.webhook_url || '' });
   const greetingOn = h('input', { type: 'checkbox', checked: inbox.greeting_enabled });
   const greeting = h('textarea', { rows: 2, value: inbox.greeting_message || '', maxLength: 2000 });
-  const autoAssign = h('input', { type: 'checkbox', checked: inbox.enable_auto_assignment });
   const general = h(
     'form',
     {
@@ -172,7 +173,7 @@ async function inboxDetail(el, id, live) {
         if (web) Object.assign(channel, { website_url: website.value.trim(), widget_color: color.value, welcome_title: title.value, welcome_tagline: tagline.value, reply_time: replyTime.value || null });
         if (inbox.channel_type === 'Channel::Api') channel.webhook_url = webhook.value.trim();
         try {
-          await patch(acct(`/inboxes/${id}`), { name: name.value.trim(), greeting_enabled: greetingOn.checked, greeting_message: greeting.value, enable_auto_assignment: autoAssign.checked, channel });
+          await patch(acct(`/inboxes/${id}`), { name: name.value.trim(), greeting_enabled: greetingOn.checked, greeting_message: greeting.value, channel });
           await reloadOne('inboxes');
           toast(t('common.saved'));
         } catch (ex) {
@@ -185,7 +186,6 @@ async function inboxDetail(el, id, live) {
     inbox.channel_type === 'Channel::Api' ? field(t('settings.webhookUrl'), webhook, t('settings.webhookHint')) : null,
     h('label', { class: 'check' }, greetingOn, t('settings.greetingEnabled')),
     field(t('settings.greetingMessage'), greeting),
-    h('label', { class: 'check' }, autoAssign, t('settings.autoAssign')),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn primary' }, t('common.save'))),
   );
 
@@ -214,7 +214,7 @@ async function inboxDetail(el, id, live) {
       h('span', { class: 'inbox-title' }, channelIcon(inbox.channel_type, 16), inbox.name, h('small', { class: 'muted' }, channelName(inbox.channel_type))),
       h('a', { class: 'btn', href: '#/settings/inboxes' }, t('common.back')),
     ),
-    h('div', { class: 'cards' }, snippet, h('section', { class: 'card' }, h('h3', null, t('settings.general')), general), identifier, workingHours(inbox), membersCard(id, members)),
+    h('div', { class: 'cards' }, snippet, h('section', { class: 'card' }, h('h3', null, t('settings.general')), general), identifier, routingCard(inbox), slaCard(inbox), workingHours(inbox), membersCard(id, members)),
     h(
       'section',
       { class: 'card danger-zone' },
@@ -240,6 +240,178 @@ async function inboxDetail(el, id, live) {
       ),
     ),
   );
+}
+
+/** A number input's value, or null when empty; `scale` converts units (minutes → seconds). */
+function numberOrNull(input, scale = 1) {
+  const v = input.value.trim();
+  if (v === '') return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? Math.round(n * scale) : null;
+}
+
+/** Seconds shown as minutes (3 s → 0.05). */
+function minutes(secs) {
+  if (secs === null || secs === undefined || secs === '') return '';
+  return String(Math.round((Number(secs) / 60) * 100) / 100);
+}
+
+function saveButton() {
+  return h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn primary' }, t('common.save')));
+}
+
+/** How conversations of the inbox reach agents: automatically or by hand, team, re-assignment. */
+function routingCard(inbox) {
+  const auto = h('input', { type: 'checkbox', checked: inbox.enable_auto_assignment, name: 'enable_auto_assignment' });
+  const team = h('select', { name: 'default_team_id' }, options([['', t('settings.noDefaultTeam')], ...app.teams.map((x) => [x.id, x.name])], inbox.default_team_id ?? ''));
+  const reassign = h('input', { type: 'number', min: 1, max: 10080, step: 1, name: 'reassign_after_minutes', value: inbox.reassign_after_minutes ?? '', placeholder: t('settings.never') });
+  const form = h(
+    'form',
+    {
+      class: 'stack narrow',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          await patch(acct(`/inboxes/${inbox.id}`), { enable_auto_assignment: auto.checked, default_team_id: team.value ? Number(team.value) : null, reassign_after_minutes: numberOrNull(reassign) });
+          await reloadOne('inboxes');
+          toast(t('common.saved'));
+        } catch (ex) {
+          toast(errorText(ex), 'error');
+        }
+      },
+    },
+    h('label', { class: 'check' }, auto, t('settings.autoAssign')),
+    h('p', { class: 'small muted' }, t('settings.autoAssignHint')),
+    field(t('settings.defaultTeam'), team, t('settings.defaultTeamHint')),
+    field(t('settings.reassignAfter'), reassign, t('settings.reassignAfterHint')),
+    saveButton(),
+  );
+  return h('section', { class: 'card', dataset: { card: 'routing' } }, h('h3', null, t('settings.assignment')), form);
+}
+
+const SLA_PRIORITIES = ['none', 'low', 'medium', 'high', 'urgent'];
+
+/** Reply targets per priority, when they count, and what happens when one is missed. */
+function slaCard(inbox) {
+  const policy = inbox.sla_policy || null;
+  const targets = (policy && policy.targets) || {};
+  const esc = (policy && policy.escalation) || {};
+  const enabled = h('input', { type: 'checkbox', checked: Boolean(policy), name: 'sla_enabled' });
+  const businessOnly = h('input', { type: 'checkbox', checked: Boolean(policy && policy.only_during_business_hours), name: 'only_during_business_hours' });
+  const notify = h('input', { type: 'checkbox', checked: Boolean(esc.notify_supervisors), name: 'notify_supervisors' });
+  const raise = h('input', { type: 'checkbox', checked: Boolean(esc.raise_priority), name: 'raise_priority' });
+  const reassign = h('input', { type: 'checkbox', checked: Boolean(esc.reassign), name: 'reassign' });
+  const rows = SLA_PRIORITIES.map((p) => {
+    const tg = targets[p] || {};
+    const first = h('input', { type: 'number', min: 0, step: 'any', value: minutes(tg.first_response_time_threshold), 'aria-label': `${t(`priority.${p}`)}: ${t('settings.slaFirst')}`, dataset: { priority: p, target: 'first' } });
+    const next = h('input', { type: 'number', min: 0, step: 'any', value: minutes(tg.next_response_time_threshold), 'aria-label': `${t(`priority.${p}`)}: ${t('settings.slaNext')}`, dataset: { priority: p, target: 'next' } });
+    const row = h('tr', null, h('td', null, t(`priority.${p}`)), h('td', null, first), h('td', null, next));
+    row.value = () => {
+      const v = {};
+      const f = numberOrNull(first, 60);
+      const n = numberOrNull(next, 60);
+      if (f) v.first_response_time_threshold = f;
+      if (n) v.next_response_time_threshold = n;
+      return Object.keys(v).length ? v : null;
+    };
+    row.priority = p;
+    return row;
+  });
+  const body = h(
+    'div',
+    { class: 'stack' },
+    h('label', { class: 'check' }, businessOnly, t('settings.slaBusinessHours')),
+    h('table', { class: 'sla-targets' }, h('thead', null, h('tr', null, h('th', null, t('conv.priority')), h('th', null, t('settings.slaFirst')), h('th', null, t('settings.slaNext')))), h('tbody', null, rows)),
+    h('p', { class: 'small muted' }, t('settings.slaTargetsHint')),
+    h('fieldset', { class: 'plain' }, h('legend', null, t('settings.slaEscalation')), h('label', { class: 'check' }, notify, t('settings.slaNotify')), h('label', { class: 'check' }, raise, t('settings.slaRaise')), h('label', { class: 'check' }, reassign, t('settings.slaReassign'))),
+  );
+  const sync = () => {
+    body.hidden = !enabled.checked;
+  };
+  enabled.addEventListener('change', sync);
+  sync();
+  const form = h(
+    'form',
+    {
+      class: 'stack',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        let sla = null;
+        if (enabled.checked) {
+          const tg = {};
+          for (const r of rows) {
+            const v = r.value();
+            if (v) tg[r.priority] = v;
+          }
+          sla = { only_during_business_hours: businessOnly.checked, targets: tg, escalation: { notify_supervisors: notify.checked, raise_priority: raise.checked, reassign: reassign.checked } };
+        }
+        try {
+          await patch(acct(`/inboxes/${inbox.id}`), { sla_policy: sla });
+          await reloadOne('inboxes');
+          toast(t('common.saved'));
+        } catch (ex) {
+          toast(errorText(ex), 'error');
+        }
+      },
+    },
+    h('label', { class: 'check' }, enabled, t('settings.slaEnabled')),
+    body,
+    saveButton(),
+  );
+  return h('section', { class: 'card', dataset: { card: 'sla' } }, h('h3', null, t('settings.sla')), h('p', { class: 'small muted' }, t('settings.slaHint')), form);
+}
+
+/** Holiday dates: chips with a remove button, a date field and Add. `value()` gives the list. */
+function holidaysField(initial) {
+  let days = [...new Set((initial || []).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d)))].sort();
+  const chips = h('div', { class: 'chips holidays' });
+  const input = h('input', { type: 'date', 'aria-label': t('settings.holidayDate') });
+  const draw = () =>
+    replace(
+      chips,
+      days.length
+        ? days.map((d) =>
+            h(
+              'span',
+              { class: 'label-chip', dataset: { holiday: d } },
+              d,
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'icon-btn tiny',
+                  'aria-label': t('settings.removeHoliday', { date: d }),
+                  onclick: () => {
+                    days = days.filter((x) => x !== d);
+                    draw();
+                  },
+                },
+                icon('x', { size: 11 }),
+              ),
+            ),
+          )
+        : h('span', { class: 'small muted' }, t('settings.noHolidays')),
+    );
+  draw();
+  const add = h(
+    'button',
+    {
+      type: 'button',
+      class: 'btn small',
+      onclick: () => {
+        const v = input.value;
+        if (/^\d{4}-\d{2}-\d{2}$/.test(v) && !days.includes(v)) {
+          days = [...days, v].sort();
+          draw();
+        }
+        input.value = '';
+      },
+    },
+    icon('plus', { size: 13 }),
+    t('settings.addHoliday'),
+  );
+  const el = h('div', { class: 'field' }, h('span', { class: 'field-label' }, t('settings.holidays')), chips, h('div', { class: 'copy-row' }, input, add), h('small', { class: 'hint' }, t('settings.holidaysHint')));
+  return { el, value: () => days };
 }
 
 const WEEK = [1, 2, 3, 4, 5, 6, 0];
@@ -277,14 +449,26 @@ function workingHours(inbox) {
     };
     return row;
   });
+  const holidays = holidaysField(inbox.holidays);
+  const emails = h('input', { type: 'text', name: 'offhours_notify_emails', value: (inbox.offhours_notify_emails || []).join(', '), placeholder: 'boss@shop.example', autocomplete: 'off' });
+  const digest = h('input', { type: 'checkbox', checked: Boolean(inbox.offhours_digest), name: 'offhours_digest' });
   const form = h(
     'form',
     {
       class: 'stack',
       onsubmit: async (e) => {
         e.preventDefault();
+        const list = emails.value.split(/[\s,;]+/).map((x) => x.trim()).filter(Boolean);
         try {
-          await patch(acct(`/inboxes/${inbox.id}`), { working_hours_enabled: enabled.checked, timezone: tz.value.trim(), out_of_office_message: ooo.value, working_hours: rows.map((r) => r.value()) });
+          await patch(acct(`/inboxes/${inbox.id}`), {
+            working_hours_enabled: enabled.checked,
+            timezone: tz.value.trim(),
+            out_of_office_message: ooo.value,
+            working_hours: rows.map((r) => r.value()),
+            holidays: holidays.value(),
+            offhours_notify_emails: list,
+            offhours_digest: digest.checked,
+          });
           toast(t('common.saved'));
         } catch (ex) {
           toast(errorText(ex), 'error');
@@ -295,7 +479,10 @@ function workingHours(inbox) {
     field(t('settings.timezone'), tz),
     h('datalist', { id: listId }, zones.map((z) => h('option', { value: z }))),
     h('table', { class: 'hours' }, h('tbody', null, rows)),
+    holidays.el,
     field(t('settings.outOfOffice'), ooo),
+    field(t('settings.offhoursEmails'), emails, t('settings.offhoursEmailsHint')),
+    h('label', { class: 'check' }, digest, t('settings.offhoursDigest')),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn primary' }, t('common.save'))),
   );
   return h('section', { class: 'card' }, h('h3', null, t('settings.workingHours')), form);
@@ -354,11 +541,34 @@ function agents(el) {
       },
       options(['administrator', 'supervisor', 'agent'].map((r) => [r, t(`role.${r}`)]), a.role),
     );
+  // The agent's own limit of open conversations; empty: the team's or the account's.
+  const maxOpen = (a) =>
+    h('input', {
+      type: 'number',
+      class: 'max-open',
+      min: 1,
+      max: 1000,
+      step: 1,
+      value: a.max_open ?? '',
+      placeholder: t('settings.default'),
+      'aria-label': `${t('settings.maxOpen')}: ${a.available_name || a.name}`,
+      dataset: { agent: String(a.id) },
+      onchange: async (e) => {
+        try {
+          await patch(acct(`/agents/${a.id}`), { max_open: numberOrNull(e.target) });
+          await reloadOne('agents');
+          toast(t('common.saved'));
+        } catch (ex) {
+          toast(errorText(ex), 'error');
+        }
+      },
+    });
   replace(
     el,
     pageHead(t('settings.agents'), h('button', { type: 'button', class: 'btn primary', onclick: () => newAgent() }, icon('plus', { size: 15 }), t('settings.newAgent'))),
+    h('p', { class: 'muted' }, t('settings.maxOpenHint')),
     table(
-      [t('settings.name'), t('settings.email'), t('settings.role'), t('settings.presence'), ''],
+      [t('settings.name'), t('settings.email'), t('settings.role'), t('settings.presence'), t('settings.maxOpen'), ''],
       app.agents.map((a) =>
         h(
           'tr',
@@ -367,6 +577,7 @@ function agents(el) {
           h('td', null, a.email),
           h('td', null, roleSel(a)),
           h('td', null, h('span', { class: ['presence', agentPresence(a)] }, t(`presence.${agentPresence(a)}`))),
+          h('td', null, maxOpen(a)),
           h(
             'td',
             { class: 'right' },
@@ -429,8 +640,12 @@ function teams(el) {
           onclick: async () => {
             const name = h('input', { required: true, maxLength: 255 });
             const desc = h('input', { maxLength: 1000 });
-            const created = await formDialog(t('settings.newTeam'), [field(t('settings.name'), name), field(t('settings.description'), desc)], t('common.create'), () =>
-              post(acct('/teams'), { name: name.value.trim(), description: desc.value.trim() }),
+            const max = h('input', { type: 'number', min: 1, max: 1000, step: 1, name: 'max_open', placeholder: t('settings.default') });
+            const created = await formDialog(
+              t('settings.newTeam'),
+              [field(t('settings.name'), name), field(t('settings.description'), desc), field(t('settings.maxOpen'), max, t('settings.teamMaxOpenHint'))],
+              t('common.create'),
+              () => post(acct('/teams'), { name: name.value.trim(), description: desc.value.trim(), max_open: numberOrNull(max) }),
             );
             if (created) await reloadOne('teams');
           },
@@ -441,13 +656,14 @@ function teams(el) {
     ),
     h('p', { class: 'muted' }, t('settings.teamsHint')),
     table(
-      [t('settings.name'), t('settings.description'), ''],
+      [t('settings.name'), t('settings.description'), t('settings.maxOpen'), ''],
       app.teams.map((x) =>
         h(
           'tr',
           null,
           h('td', null, h('a', { href: `#/settings/teams/${x.id}` }, x.name)),
           h('td', null, x.description || ''),
+          h('td', null, x.max_open ? String(x.max_open) : h('span', { class: 'muted' }, t('settings.default'))),
           h(
             'td',
             { class: 'right' },
@@ -490,9 +706,34 @@ async function teamDetail(el, id, live) {
   }
   if (!live()) return;
   const ids = new Set(members.map((m) => m.id));
+  const max = h('input', { type: 'number', min: 1, max: 1000, step: 1, name: 'max_open', value: team && team.max_open ? team.max_open : '', placeholder: t('settings.default') });
+  const limit = h(
+    'section',
+    { class: 'card', dataset: { card: 'team-limit' } },
+    h('h3', null, t('settings.maxOpen')),
+    h(
+      'form',
+      {
+        class: 'stack narrow',
+        onsubmit: async (e) => {
+          e.preventDefault();
+          try {
+            await patch(acct(`/teams/${id}`), { max_open: numberOrNull(max) });
+            await reloadOne('teams');
+            toast(t('common.saved'));
+          } catch (ex) {
+            toast(errorText(ex), 'error');
+          }
+        },
+      },
+      field(t('settings.maxOpenPerAgent'), max, t('settings.teamMaxOpenHint')),
+      saveButton(),
+    ),
+  );
   replace(
     el,
     pageHead(team ? team.name : `#${id}`, h('a', { class: 'btn', href: '#/settings/teams' }, t('common.back'))),
+    limit,
     h(
       'section',
       { class: 'card' },
@@ -517,6 +758,44 @@ async function teamDetail(el, id, live) {
       ),
     ),
   );
+}
+
+// ---- routing rules of the account ----
+
+async function routingSettings(el, _sub, live) {
+  replace(el, h('p', { class: 'muted' }, t('common.loading')));
+  let cfg;
+  try {
+    cfg = await get(acct('/routing/settings'));
+  } catch (e) {
+    if (live()) replace(el, pageHead(t('settings.routing')), h('p', { class: 'form-error' }, errorText(e)));
+    return;
+  }
+  if (!live()) return;
+  const num = (name, value, min, max) => h('input', { type: 'number', name, min, max, step: 1, required: true, value: value ?? '' });
+  const maxOpen = num('default_max_open', cfg.default_max_open, 1, 1000);
+  const inactive = num('inactive_after_minutes', cfg.inactive_after_minutes, 1, 10080);
+  const grace = num('presence_grace_seconds', cfg.presence_grace_seconds, 0, 3600);
+  const form = h(
+    'form',
+    {
+      class: 'stack narrow',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          await patch(acct('/routing/settings'), { default_max_open: numberOrNull(maxOpen), inactive_after_minutes: numberOrNull(inactive), presence_grace_seconds: numberOrNull(grace) });
+          toast(t('common.saved'));
+        } catch (ex) {
+          toast(errorText(ex), 'error');
+        }
+      },
+    },
+    field(t('settings.defaultMaxOpen'), maxOpen, t('settings.defaultMaxOpenHint')),
+    field(t('settings.inactiveAfter'), inactive, t('settings.inactiveAfterHint')),
+    field(t('settings.presenceGrace'), grace, t('settings.presenceGraceHint')),
+    saveButton(),
+  );
+  replace(el, pageHead(t('settings.routing')), h('p', { class: 'muted' }, t('settings.routingHint')), h('section', { class: 'card', dataset: { card: 'account-routing' } }, form));
 }
 
 // ---- labels ----
