@@ -71,7 +71,10 @@ test('every key the code uses exists', async () => {
     'list.tab': ['mine', 'unassigned', 'all'],
     'list.empty': ['mine', 'unassigned', 'all'],
     'profile.permission': ['granted', 'denied', 'unsupported'],
-    settings: ['inboxes', 'agents', 'teams', 'labels', 'canned'],
+    settings: ['inboxes', 'agents', 'teams', 'labels', 'canned', 'routing'],
+    'availability.hint': ['online', 'busy', 'offline'],
+    'team.count': ['online', 'busy', 'offline'],
+    sla: ['first_response', 'next_response'],
     day: ['0', '1', '2', '3', '4', '5', '6'],
     lang: ['en', 'ru'],
   };

@@ -62,7 +62,9 @@ export async function request(method, path, body, { quiet401 = false, signal } =
     }
   }
   if (!res.ok) {
-    const err = data && data.error ? data.error : {};
+    // `{"error": {"code", "message", "field"}}`; a bare `{"error": "code", "message"}` too.
+    let err = data && data.error ? data.error : {};
+    if (typeof err === 'string') err = { code: err, message: data.message };
     if (res.status === 401 && !quiet401) onUnauthorized();
     throw new ApiError(res.status, err.code, err.message, err.field);
   }

@@ -20,8 +20,13 @@ export const app = {
   openId: null,
   rt: null,
   settings: loadSettings(),
-  /** Live presence heard over the socket since it connected: id → online | offline. */
+  /** Live presence heard over the socket since it connected: id → online | busy | offline. */
   presence: { users: new Map(), contacts: new Map() },
+  /** The signed-in agent's chosen status (online | busy | offline) and the effective one. */
+  availability: 'online',
+  availabilityStatus: 'offline',
+  /** Waiting conversations per queue ("inbox:team" → count), from the last fetch and events. */
+  queueWaiting: new Map(),
 };
 
 /** True when the contact is known to be online (a widget socket open right now). */
@@ -32,6 +37,18 @@ export function contactOnline(id) {
 /** An agent's presence: live when heard, else the stored availability. */
 export function agentPresence(a) {
   return app.presence.users.get(String(a.id)) || a.availability_status || 'offline';
+}
+
+/** The signed-in agent's effective presence (what colleagues and routing see). */
+export function myPresence() {
+  return (app.me && app.presence.users.get(String(app.me.id))) || app.availabilityStatus || 'offline';
+}
+
+/** How many conversations wait in all the queues the agent can see. */
+export function queueTotal() {
+  let n = 0;
+  for (const v of app.queueWaiting.values()) n += v;
+  return n;
 }
 
 const bus = new EventTarget();

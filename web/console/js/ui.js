@@ -48,6 +48,9 @@ export const ICONS = {
   trash: ['M3 6h18', 'M19 6l-1 14a2 2 0 0 1-2 2H8a2 2 0 0 1-2-2L5 6', 'M10 11v6', 'M14 11v6', 'M9 6V4h6v2'],
   edit: ['M12 20h9', 'M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4z'],
   keyboard: ['M2 6h20v12H2z', 'M6 10h.01M10 10h.01M14 10h.01M18 10h.01M7 14h10'],
+  queue: ['M8 6h13', 'M8 12h13', 'M8 18h13', 'M3 6h.01', 'M3 12h.01', 'M3 18h.01'],
+  star: 'M12 2l3.1 6.3 6.9 1-5 4.9 1.2 6.8L12 17.8 5.8 21l1.2-6.8-5-4.9 6.9-1z',
+  userPlus: ['M16 21v-2a4 4 0 0 0-4-4H5a4 4 0 0 0-4 4v2', 'M8.5 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8z', 'M20 8v6', 'M23 11h-6'],
 };
 
 export function icon(name, opts) {
@@ -249,10 +252,15 @@ export function popover(anchor, content, { align = 'left' } = {}) {
       );
     }
   const r = anchor.getBoundingClientRect();
-  box.style.top = `${Math.round(r.bottom + 4)}px`;
+  // `side`: to the right of the anchor (the rail); otherwise below it.
+  box.style.top = `${Math.round(align === 'side' ? r.top : r.bottom + 4)}px`;
   if (align === 'right') box.style.right = `${Math.round(window.innerWidth - r.right)}px`;
+  else if (align === 'side') box.style.left = `${Math.round(r.right + 8)}px`;
   else box.style.left = `${Math.round(r.left)}px`;
   document.body.append(box);
+  // Kept inside the window.
+  const bh = box.getBoundingClientRect().height;
+  if (box.getBoundingClientRect().bottom > window.innerHeight - 8) box.style.top = `${Math.max(8, Math.round(window.innerHeight - bh - 8))}px`;
   const onDown = (e) => {
     if (!box.contains(e.target) && !anchor.contains(e.target)) closePopover();
   };

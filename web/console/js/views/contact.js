@@ -3,9 +3,9 @@
 
 import { h, replace } from '../dom.js';
 import { t, fullStamp, age } from '../i18n.js';
-import { get, post, acct } from '../api.js';
+import { get, post, patch, acct } from '../api.js';
 import { app, inboxById } from '../store.js';
-import { avatar, channelIcon, channelName, contactName, errorText, toast, popover, linkify } from '../ui.js';
+import { avatar, channelIcon, channelName, contactName, errorText, toast, popover, linkify, icon } from '../ui.js';
 
 // What the widget reports about the visit (docs/widget.md), in the conversation's and the
 // contact's additional attributes; flat keys of other integrations are read too.
@@ -123,7 +123,8 @@ export class ContactPanel {
         'div',
         { class: 'contact-head' },
         avatar(name, 48),
-        h('div', null, h('h3', null, name), c.email ? h('div', { class: 'small' }, c.email) : null, c.phone_number ? h('div', { class: 'small' }, c.phone_number) : null),
+        h('div', { class: 'contact-head-text' }, h('h3', null, name), c.email ? h('div', { class: 'small' }, c.email) : null, c.phone_number ? h('div', { class: 'small' }, c.phone_number) : null),
+        this.contact ? this.vipToggle(c) : null,
       ),
       section(
         t('contact.details'),
@@ -172,6 +173,36 @@ export class ContactPanel {
             )
           : h('p', { class: 'muted small' }, t('contact.noPrevious')),
       ),
+    );
+  }
+
+  /** VIP contacts go first in the queues. */
+  vipToggle(c) {
+    const on = Boolean(c.vip);
+    return h(
+      'button',
+      {
+        type: 'button',
+        class: ['vip-toggle', on && 'on'],
+        'aria-pressed': String(on),
+        title: on ? t('contact.vipOn') : t('contact.vipOff'),
+        dataset: { action: 'vip' },
+        onclick: async (e) => {
+          const btn = e.currentTarget;
+          btn.disabled = true;
+          try {
+            const r = await patch(acct(`/contacts/${c.id}`), { vip: !on });
+            const updated = (r && (r.payload || r)) || {};
+            this.contact = { ...this.contact, ...updated, vip: typeof updated.vip === 'boolean' ? updated.vip : !on };
+            toast(this.contact.vip ? t('contact.vipSet') : t('contact.vipUnset'));
+          } catch (ex) {
+            toast(errorText(ex), 'error');
+          }
+          this.render();
+        },
+      },
+      icon('star', { size: 14, fill: on }),
+      t('contact.vip'),
     );
   }
 

@@ -9,6 +9,7 @@ import { avatar, channelIcon, contactName, icon, toast, errorText, modal, field,
 import { render as renderTemplate, lookupFor } from '../template.js';
 import { activityText } from '../activity.js';
 import { ContactPanel } from './contact.js';
+import { slaChip, queueChip } from '../routing.js';
 
 const drafts = new Map();
 const PRIORITIES = ['urgent', 'high', 'medium', 'low'];
@@ -86,12 +87,21 @@ export class ConversationView {
       if (document.visibilityState === 'visible') this.markSeen();
     };
     document.addEventListener('visibilitychange', this.onVisible);
+    // The reply-target chip counts down; the next tick after its due time turns it red.
+    this.chipTimer = setInterval(() => this.renderChips(), 15000);
     this.load(false);
+  }
+
+  /** The reply target (SLA) and queue chips of the header. */
+  renderChips() {
+    if (!this.chipsEl || !this.conv) return;
+    replace(this.chipsEl, slaChip(this.conv), queueChip(this.conv));
   }
 
   destroy() {
     this.unsubs.forEach((u) => u());
     document.removeEventListener('visibilitychange', this.onVisible);
+    clearInterval(this.chipTimer);
     this.stopTyping();
     drafts.set(this.id, { text: this.input ? this.input.value : '', mode: this.mode });
     for (const tm of this.typingTimers.values()) clearTimeout(tm);
@@ -241,6 +251,7 @@ export class ConversationView {
     const assignee = c.meta.assignee;
     const team = c.meta.team;
     const mine = assignee && app.me && assignee.id === app.me.id;
+    this.chipsEl = h('span', { class: 'head-chips' });
     const btn = (action, iconName, label, key, extra = {}) =>
       h(
         'button',
@@ -269,13 +280,16 @@ export class ConversationView {
             c.status === 'snoozed' && c.snoozed_until ? h('span', { class: 'muted' }, t('conv.snoozedUntil', { when: fullStamp(c.snoozed_until) })) : null,
             h('span', { class: 'assignee-line', dataset: { assignee: assignee ? String(assignee.id) : '' } }, assignee ? t('conv.assignedTo', { name: assignee.available_name || assignee.name }) : t('list.unassigned')),
             team ? h('span', { class: 'team-line' }, t('conv.team', { name: team.name })) : null,
+            this.chipsEl,
           ),
         ),
       ),
       h(
         'div',
         { class: 'conv-actions' },
-        !mine ? btn('assign-me', 'user', t('conv.assignMe'), 'A') : null,
+        // Unassigned: take it (atomically; someone else may be quicker). Another agent's:
+        // reassign to me.
+        !assignee ? btn('take', 'userPlus', t('conv.take'), 'A', { primary: c.status !== 'resolved' }) : !mine ? btn('assign-me', 'user', t('conv.assignMe'), 'A') : null,
         btn('transfer', 'transfer', t('conv.transfer'), 'T'),
         btn('priority', 'flag', c.priority ? t(`priority.${c.priority}`) : t('conv.priority'), null),
         btn('labels', 'tag', t('conv.labels'), 'L'),
@@ -303,6 +317,7 @@ export class ConversationView {
       ),
       c.labels && c.labels.length ? h('div', { class: 'conv-labels' }, c.labels.map((l) => labelChip(l))) : null,
     );
+    this.renderChips();
   }
 
   async action(name, anchor) {
@@ -311,7 +326,13 @@ export class ConversationView {
     anchor = anchor || this.headEl.querySelector(`[data-action="${name}"]`) || this.headEl;
     try {
       switch (name) {
+        case 'take':
         case 'assign-me':
+          if (!c.meta.assignee) {
+            await this.take();
+            break;
+          }
+          if (c.meta.assignee.id === app.me.id) break;
           await post(acct(`/conversations/${this.id}/assignments`), { assignee_id: app.me.id });
           await this.refreshConv();
           toast(t('conv.assignedToYou'));
@@ -349,6 +370,25 @@ export class ConversationView {
       }
     } catch (e) {
       toast(errorText(e), 'error');
+    }
+  }
+
+  /** Claims an unassigned conversation; a colleague who was quicker keeps it. */
+  async take() {
+    try {
+      const conv = await post(acct(`/conversations/${this.id}/claim`));
+      if (conv && typeof conv.id === 'number') {
+        this.conv = conv;
+        putConversation(conv);
+        this.renderHead();
+      }
+      await this.refreshConv();
+      toast(t('conv.assignedToYou'));
+    } catch (e) {
+      if (e.status !== 409) throw e;
+      await this.refreshConv().catch(() => {});
+      const who = this.conv && this.conv.meta.assignee;
+      toast(who ? t('conv.alreadyTakenBy', { name: who.available_name || who.name }) : t('conv.alreadyTaken'), 'error');
     }
   }
 

@@ -8,6 +8,7 @@ import { app, on, inboxById, saveSettings, contactOnline } from '../store.js';
 import { avatar, channelIcon, contactName, icon, errorText, options } from '../ui.js';
 import * as notify from '../notify.js';
 import { ConversationView } from './conversation.js';
+import { slaChip, slaState, queueChip, nextDue } from '../routing.js';
 
 const TABS = ['mine', 'unassigned', 'all'];
 const STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'all'];
@@ -89,6 +90,7 @@ export class ConversationsPage {
     this.unsubs.forEach((u) => u());
     if (this.observer) this.observer.disconnect();
     clearInterval(this.ageTimer);
+    clearTimeout(this.dueTimer);
     clearTimeout(this.countTimer);
     if (this.view) this.view.destroy();
     app.openId = null;
@@ -324,6 +326,7 @@ export class ConversationsPage {
       prev = row;
     }
     this.updateEmpty();
+    this.scheduleDue();
   }
 
   updateEmpty() {
@@ -352,9 +355,10 @@ export class ConversationsPage {
     const assignee = c.meta && c.meta.assignee;
     const inbox = inboxById(c.inbox_id);
     const unread = c.id === app.openId ? 0 : c.unread_count || 0;
+    const sla = slaState(c);
     const row = h(
       'li',
-      { class: ['conv-row', c.id === this.openId && 'active', unread > 0 && 'unread'], dataset: { id: String(c.id) } },
+      { class: ['conv-row', c.id === this.openId && 'active', unread > 0 && 'unread', sla && sla.overdue && 'overdue'], dataset: { id: String(c.id) } },
       h(
         'a',
         { href: this.href(c.id), 'aria-current': c.id === this.openId ? 'true' : null, dataset: { id: String(c.id) } },
@@ -387,6 +391,8 @@ export class ConversationsPage {
           h(
             'div',
             { class: 'row-meta' },
+            slaChip(c),
+            queueChip(c),
             h('span', { class: ['assignee', !assignee && 'none'] }, assignee ? assignee.available_name || assignee.name : t('list.unassigned')),
             inbox ? h('span', { class: 'inbox-name' }, inbox.name) : null,
             c.status !== 'open' ? h('span', { class: ['status-pill', c.status] }, t(`status.${c.status}`)) : null,
@@ -405,6 +411,30 @@ export class ConversationsPage {
       el.textContent = age(ts);
       if (el.classList.contains('waiting')) el.classList.toggle('late', Date.now() / 1000 - ts > 300);
     }
+    // Reply-target and queue chips count down (or up) too, replaced in place so a row
+    // with the keyboard focus keeps it.
+    for (const id of this.ids) {
+      const c = app.convs.get(id);
+      const row = this.rows.get(id);
+      if (!c || !row || !(c.sla || c.queued_at)) continue;
+      const meta = row.querySelector('.row-meta');
+      for (const old of meta.querySelectorAll('.sla-chip, .queue-chip')) old.remove();
+      const chips = [slaChip(c), queueChip(c)].filter(Boolean);
+      meta.prepend(...chips);
+      const st = slaState(c);
+      row.classList.toggle('overdue', Boolean(st && st.overdue));
+    }
+    this.scheduleDue();
+  }
+
+  /** Re-renders at the moment the next reply target passes, not up to 30 s later. */
+  scheduleDue() {
+    clearTimeout(this.dueTimer);
+    const next = nextDue(this.ids.map((id) => app.convs.get(id)).filter(Boolean));
+    if (!Number.isFinite(next)) return;
+    const ms = Math.max(0, next * 1000 - Date.now()) + 250;
+    if (ms > 30000) return; // the 30-second refresh gets there first
+    this.dueTimer = setTimeout(() => this.refreshAges(), ms);
   }
 
   // ---- selection ----

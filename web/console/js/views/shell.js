@@ -4,13 +4,16 @@
 import { h, replace } from '../dom.js';
 import { t, getLang } from '../i18n.js';
 import { del, get, acct, setAccount } from '../api.js';
-import { app, emit, on, loadReference, putConversation } from '../store.js';
+import { app, emit, on, loadReference, putConversation, myPresence, queueTotal, isSupervisorOrAdmin } from '../store.js';
 import { Realtime } from '../realtime.js';
-import { icon, toast, closePopover } from '../ui.js';
+import { icon, toast, closePopover, popover, avatar, errorText } from '../ui.js';
+import { fetchQueues, queueChanged, setAvailability } from '../routing.js';
 import * as notify from '../notify.js';
 import { ConversationsPage } from './conversations.js';
 import { renderSettings } from './settings.js';
 import { renderProfile } from './profile.js';
+import { QueuesPage } from './queues.js';
+import { TeamPage } from './team.js';
 import { installShortcuts, removeShortcuts } from './shortcuts.js';
 
 let root = null;
@@ -21,6 +24,8 @@ let onHash = null;
 let pollTimer = null;
 let downSince = null;
 let statusEl = null;
+let meEl = null;
+let queueBadge = null;
 let options = {};
 
 export async function startConsole(rootEl, profile, opts = {}) {
@@ -35,6 +40,9 @@ export async function startConsole(rootEl, profile, opts = {}) {
   }
   app.accountId = acc.id;
   app.role = acc.role;
+  app.availability = acc.availability || 'online';
+  app.availabilityStatus = acc.availability_status || acc.availability || 'offline';
+  app.queueWaiting.clear();
   setAccount(acc.id);
   app.me = {
     id: profile.id,
@@ -50,6 +58,9 @@ export async function startConsole(rootEl, profile, opts = {}) {
   notify.setBaseTitle('Parley');
 
   statusEl = h('span', { class: 'conn-dot connecting', title: t('conn.connecting'), 'aria-label': t('conn.connecting') });
+  meEl = h('button', { type: 'button', class: 'rail-btn me-status', dataset: { action: 'availability' }, 'aria-haspopup': 'menu', onclick: (e) => availabilityMenu(e.currentTarget) });
+  queueBadge = h('span', { class: 'rail-badge', hidden: true });
+  renderMe();
   main = h('div', { class: 'workspace' });
   replace(root, h('div', { class: 'console' }, rail(), main));
   await loadReference();
@@ -57,7 +68,13 @@ export async function startConsole(rootEl, profile, opts = {}) {
   startRealtime();
   onHash = () => route();
   window.addEventListener('hashchange', onHash);
-  unsubs.push(on('reference', () => page && page.reference && page.reference()));
+  unsubs.push(
+    on('reference', () => page && page.reference && page.reference()),
+    on('my-presence', renderMe),
+    on('queue-total', renderQueueBadge),
+    on('resync', () => fetchQueues().catch(() => {})),
+  );
+  fetchQueues().catch(() => {});
   installShortcuts();
   route();
 }
@@ -95,11 +112,16 @@ function navLink(href, iconName, label, key) {
 
 function rail() {
   const admin = app.role === 'administrator';
+  const queues = navLink('#/queues', 'queue', t('nav.queues'), 'queues');
+  queues.append(queueBadge);
   return h(
     'nav',
     { class: 'rail', 'aria-label': t('nav.main') },
     h('a', { href: '#/conversations/mine', class: 'rail-logo', title: 'Parley' }, h('img', { src: './img/favicon.svg', alt: 'Parley', width: 28, height: 28 })),
+    meEl,
     navLink('#/conversations/mine', 'chat', t('nav.conversations'), 'conversations'),
+    queues,
+    isSupervisorOrAdmin() ? navLink('#/team', 'users', t('nav.team'), 'team') : null,
     admin ? navLink('#/settings/inboxes', 'settings', t('nav.settings'), 'settings') : null,
     navLink('#/profile', 'user', t('nav.profile'), 'profile'),
     h('div', { class: 'rail-space' }),
@@ -115,6 +137,68 @@ function rail() {
       icon('logout', { size: 20 }),
     ),
   );
+}
+
+// ---- the agent's own status ----
+
+/** The rail's status button: the agent's initials with a dot of the effective status. */
+function renderMe() {
+  if (!meEl || !app.me) return;
+  const eff = myPresence();
+  const label = t('availability.yours', { status: t(`presence.${eff}`) });
+  meEl.title = label;
+  meEl.setAttribute('aria-label', label);
+  meEl.dataset.presence = eff;
+  meEl.replaceChildren(avatar(app.me.available_name || app.me.name, 30), h('span', { class: ['presence-dot', eff] }));
+}
+
+function availabilityMenu(anchor) {
+  const eff = myPresence();
+  const item = (st) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        role: 'menuitemradio',
+        'aria-checked': String(app.availability === st),
+        class: ['menu-item', 'status-item', app.availability === st && 'active'],
+        dataset: { status: st },
+        onclick: async () => {
+          closePopover();
+          try {
+            await setAvailability(st);
+          } catch (e) {
+            toast(errorText(e), 'error');
+          }
+        },
+      },
+      h('span', { class: ['presence-dot', 'inline', st] }),
+      h('span', { class: 'status-text' }, h('b', null, t(`presence.${st}`)), h('small', { class: 'muted' }, t(`availability.hint.${st}`))),
+    );
+  popover(
+    anchor,
+    h(
+      'div',
+      { class: 'status-menu' },
+      h('div', { class: 'status-menu-head' }, h('b', null, app.me.available_name || app.me.name), h('small', { class: 'muted' }, t('availability.title'))),
+      ['online', 'busy', 'offline'].map(item),
+      eff !== app.availability ? h('p', { class: 'small muted status-note' }, t('availability.differs', { chosen: t(`presence.${app.availability}`), shown: t(`presence.${eff}`) })) : null,
+    ),
+    { align: 'side' },
+  );
+}
+
+function renderQueueBadge() {
+  if (!queueBadge) return;
+  const n = queueTotal();
+  queueBadge.hidden = n === 0;
+  queueBadge.textContent = n > 99 ? '99+' : String(n);
+  const link = queueBadge.parentNode;
+  if (link) {
+    const label = n ? `${t('nav.queues')}: ${t('queue.waitingN', { n })}` : t('nav.queues');
+    link.title = label;
+    link.setAttribute('aria-label', label);
+  }
 }
 
 async function logout() {
@@ -149,6 +233,14 @@ function route() {
     show('settings', () => renderSettings(r.a || 'inboxes', r.b), r);
   } else if (r.view === 'profile') {
     show('profile', () => renderProfile(), r);
+  } else if (r.view === 'queues') {
+    show('queues', () => new QueuesPage(), r);
+  } else if (r.view === 'team') {
+    if (!isSupervisorOrAdmin()) {
+      location.hash = '#/conversations/mine';
+      return;
+    }
+    show('team', () => new TeamPage(), r);
   } else {
     const tab = ['mine', 'unassigned', 'all'].includes(r.a) ? r.a : 'mine';
     const id = r.b ? Number(r.b) : null;
@@ -230,6 +322,13 @@ function handleEvent(f) {
       putConversation(d);
       notify.newConversation(d);
       break;
+    case 'conversation.sla_overdue':
+      putConversation(d);
+      emit('sla-overdue', d);
+      break;
+    case 'routing.queue_changed':
+      queueChanged(d);
+      break;
     case 'conversation.updated':
     case 'conversation.status_changed':
     case 'assignee.changed':
@@ -256,6 +355,7 @@ function handleEvent(f) {
       for (const [id, st] of Object.entries(d.users || {})) app.presence.users.set(String(id), st);
       for (const [id, st] of Object.entries(d.contacts || {})) app.presence.contacts.set(String(id), st);
       emit('presence', d);
+      if (app.me && String(app.me.id) in (d.users || {})) renderMe();
       break;
     case 'error':
       if (f.error) toast(f.error.message || t('error.generic'), 'error');
