@@ -68,7 +68,7 @@ test('visitor → live Unassigned → take → canned reply → note → transfe
   await conv.locator('.typing-line', { hasText: 'Anna Smirnova is typing' }).waitFor(LIVE);
   await vs.send({ type: 'typing', conversation_id: visitor.convId, status: 'off' });
   await conv.locator('.typing-line', { hasText: /^$/ }).waitFor(LIVE);
-  await conv.locator('[data-action="assign-me"]').click();
+  await conv.locator('[data-action="take"]').click();
   await conv.locator('.assignee-line', { hasText: 'Maria Admin' }).waitFor();
   // Taken: it leaves Unassigned.
   await row.waitFor({ state: 'detached', timeout: 5000 });

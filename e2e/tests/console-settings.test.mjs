@@ -89,8 +89,9 @@ test('an administrator sets up inboxes, agents, teams, labels and canned respons
   await dialog.getByLabel('Name').fill('Delivery');
   await dialog.getByRole('button', { name: 'Create' }).click();
   await page.getByRole('link', { name: 'Delivery' }).click();
-  await page.getByLabel('Olga Operator').check();
-  await saveAndWait(page, page.getByRole('button', { name: 'Save' }), '/team_members');
+  const teamMembersCard = page.locator('section.card', { has: page.getByRole('heading', { name: 'Members' }) });
+  await teamMembersCard.getByLabel('Olga Operator').check();
+  await saveAndWait(page, teamMembersCard.getByRole('button', { name: 'Save' }), '/team_members');
   const team = (await api('/teams'))[0];
   const teamMembers = await api(`/teams/${team.id}/team_members`);
   assert.deepEqual((Array.isArray(teamMembers) ? teamMembers : teamMembers.payload).map((a) => a.email), ['olga@shop.test']);

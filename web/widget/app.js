@@ -448,6 +448,8 @@ function onFrame(f) {
       flush();
       markRead();
       reportContext();
+      // Queue places travel as live-only events: after (re)connecting, ask for the current one.
+      if (S.conv) api('GET', `/contacts/${S.source_id}/conversations/${S.conv}`).then((c) => c.id === S.conv && ((conv = { ...conv, ...c }), render())).catch(() => {});
       break;
     case 'pong':
       pongDue = 0;

@@ -30,6 +30,7 @@ export class QueuesPage {
     this.unsubs.push(
       on('queues', () => this.soon()),
       on('resync', () => this.soon()),
+      on('connection', (st) => st === 'live' && this.soon()),
       on('reference', () => this.render()),
     );
     this.timer = setInterval(() => this.render(), 30000);

@@ -306,13 +306,17 @@ function slaCard(inbox) {
     const first = h('input', { type: 'number', min: 0, step: 'any', value: minutes(tg.first_response_time_threshold), 'aria-label': `${t(`priority.${p}`)}: ${t('settings.slaFirst')}`, dataset: { priority: p, target: 'first' } });
     const next = h('input', { type: 'number', min: 0, step: 'any', value: minutes(tg.next_response_time_threshold), 'aria-label': `${t(`priority.${p}`)}: ${t('settings.slaNext')}`, dataset: { priority: p, target: 'next' } });
     const row = h('tr', null, h('td', null, t(`priority.${p}`)), h('td', null, first), h('td', null, next));
+    // Both targets of a priority, or neither (it then uses those of "no priority").
     row.value = () => {
-      const v = {};
       const f = numberOrNull(first, 60);
       const n = numberOrNull(next, 60);
-      if (f) v.first_response_time_threshold = f;
-      if (n) v.next_response_time_threshold = n;
-      return Object.keys(v).length ? v : null;
+      if (!f && !n) return null;
+      if (!f || !n) {
+        const e = new Error(t('settings.slaBoth', { priority: t(`priority.${p}`) }));
+        (f ? next : first).focus();
+        throw e;
+      }
+      return { first_response_time_threshold: f, next_response_time_threshold: n };
     };
     row.priority = p;
     return row;
@@ -337,15 +341,15 @@ function slaCard(inbox) {
       onsubmit: async (e) => {
         e.preventDefault();
         let sla = null;
-        if (enabled.checked) {
-          const tg = {};
-          for (const r of rows) {
-            const v = r.value();
-            if (v) tg[r.priority] = v;
-          }
-          sla = { only_during_business_hours: businessOnly.checked, targets: tg, escalation: { notify_supervisors: notify.checked, raise_priority: raise.checked, reassign: reassign.checked } };
-        }
         try {
+          if (enabled.checked) {
+            const tg = {};
+            for (const r of rows) {
+              const v = r.value();
+              if (v) tg[r.priority] = v;
+            }
+            sla = { only_during_business_hours: businessOnly.checked, targets: tg, escalation: { notify_supervisors: notify.checked, raise_priority: raise.checked, reassign: reassign.checked } };
+          }
           await patch(acct(`/inboxes/${inbox.id}`), { sla_policy: sla });
           await reloadOne('inboxes');
           toast(t('common.saved'));
@@ -775,6 +779,7 @@ async function routingSettings(el, _sub, live) {
   const num = (name, value, min, max) => h('input', { type: 'number', name, min, max, step: 1, required: true, value: value ?? '' });
   const maxOpen = num('default_max_open', cfg.default_max_open, 1, 1000);
   const inactive = num('inactive_after_minutes', cfg.inactive_after_minutes, 1, 10080);
+  inactive.required = false;
   const grace = num('presence_grace_seconds', cfg.presence_grace_seconds, 0, 3600);
   const form = h(
     'form',

@@ -73,6 +73,8 @@ export async function startConsole(rootEl, profile, opts = {}) {
     on('my-presence', renderMe),
     on('queue-total', renderQueueBadge),
     on('resync', () => fetchQueues().catch(() => {})),
+    // Queue counts and presence are live-only events: after a reconnect, read them afresh.
+    on('connection', (st) => st === 'live' && fetchQueues().catch(() => {})),
   );
   fetchQueues().catch(() => {});
   installShortcuts();

@@ -41,6 +41,7 @@ export class TeamPage {
       on('conversation', () => this.soon(1500)),
       on('queues', () => this.soon(800)),
       on('resync', () => this.soon(0)),
+      on('connection', (st) => st === 'live' && this.soon(0)),
       on('reference', () => this.render()),
     );
     this.timer = setInterval(() => this.load(), 60000);
