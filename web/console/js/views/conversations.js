@@ -388,11 +388,10 @@ export class ConversationsPage {
             h('span', { class: previewCls }, preview || '\u00a0'),
             unread > 0 ? h('span', { class: 'badge', title: t('list.unread', { n: unread }) }, String(unread > 99 ? '99+' : unread)) : null,
           ),
+          this.flags(c),
           h(
             'div',
             { class: 'row-meta' },
-            slaChip(c),
-            queueChip(c),
             h('span', { class: ['assignee', !assignee && 'none'] }, assignee ? assignee.available_name || assignee.name : t('list.unassigned')),
             inbox ? h('span', { class: 'inbox-name' }, inbox.name) : null,
             c.status !== 'open' ? h('span', { class: ['status-pill', c.status] }, t(`status.${c.status}`)) : null,
@@ -403,6 +402,12 @@ export class ConversationsPage {
     const old = this.rows.get(id);
     if (old && old.parentNode) old.replaceWith(row);
     this.rows.set(id, row);
+  }
+
+  /** The reply-target and queue chips of a row, on a line of their own; null without any. */
+  flags(c) {
+    const chips = [slaChip(c), queueChip(c)].filter(Boolean);
+    return chips.length ? h('div', { class: 'row-flags' }, chips) : null;
   }
 
   refreshAges() {
@@ -417,10 +422,11 @@ export class ConversationsPage {
       const c = app.convs.get(id);
       const row = this.rows.get(id);
       if (!c || !row || !(c.sla || c.queued_at)) continue;
-      const meta = row.querySelector('.row-meta');
-      for (const old of meta.querySelectorAll('.sla-chip, .queue-chip')) old.remove();
-      const chips = [slaChip(c), queueChip(c)].filter(Boolean);
-      meta.prepend(...chips);
+      const old = row.querySelector('.row-flags');
+      const flags = this.flags(c);
+      if (old && flags) old.replaceWith(flags);
+      else if (old) old.remove();
+      else if (flags) row.querySelector('.row-meta').before(flags);
       const st = slaState(c);
       row.classList.toggle('overdue', Boolean(st && st.overdue));
     }
