@@ -246,7 +246,8 @@ test('Take claims an unassigned conversation; a quicker colleague keeps it', asy
   assert.equal(await vip.getAttribute('aria-pressed'), 'false');
   await vip.click();
   await conv2.locator('[data-action="vip"][aria-pressed="true"]').waitFor(LIVE);
-  const contact = await s.api('GET', `/contacts/${w.contact.id}`);
+  const contactId = (await s.api('GET', `/conversations/${w.convId}`)).contact_id;
+  const contact = await s.api('GET', `/contacts/${contactId}`);
   assert.equal((contact.payload || contact).vip, true);
 
   assert.deepEqual(maria.errors, []);

@@ -272,8 +272,8 @@ function routingCard(inbox) {
       onsubmit: async (e) => {
         e.preventDefault();
         try {
+          // No reload of the reference data: that would redraw the page over other cards' edits.
           await patch(acct(`/inboxes/${inbox.id}`), { enable_auto_assignment: auto.checked, default_team_id: team.value ? Number(team.value) : null, reassign_after_minutes: numberOrNull(reassign) });
-          await reloadOne('inboxes');
           toast(t('common.saved'));
         } catch (ex) {
           toast(errorText(ex), 'error');
@@ -351,7 +351,6 @@ function slaCard(inbox) {
             sla = { only_during_business_hours: businessOnly.checked, targets: tg, escalation: { notify_supervisors: notify.checked, raise_priority: raise.checked, reassign: reassign.checked } };
           }
           await patch(acct(`/inboxes/${inbox.id}`), { sla_policy: sla });
-          await reloadOne('inboxes');
           toast(t('common.saved'));
         } catch (ex) {
           toast(errorText(ex), 'error');
