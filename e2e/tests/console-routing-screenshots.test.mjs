@@ -72,27 +72,31 @@ before(async () => {
     const v = await s.visitor({ name, email: `h${i}@example.test`, message: text });
     await s.api('POST', `/conversations/${v.convId}/assignments`, { assignee_id: who.id });
   }
-  const calm = await s.visitor({ name: 'Lucy Brown', email: 'lucy@example.test', message: 'Is there a warranty for refurbished phones?' });
-  await s.api('POST', `/conversations/${calm.convId}/toggle_priority`, { priority: 'low' });
 
   // The website: assigned automatically to the delivery team, whose only free agent is away,
   // so visitors wait; a VIP customer goes first.
   const site = await s.api('POST', '/inboxes', { name: 'Website', channel: { type: 'web_widget', website_url: 'https://shop.example' }, enable_auto_assignment: true, default_team_id: delivery.id });
   await s.api('POST', '/inbox_members', { inbox_id: site.id, user_ids: [dmitry.id] });
   const waiting = [
+    ['Early Bird', 'Hello?'],
     ['Ольга Смирнова', 'Можно поменять адрес доставки?'],
     ['Dmitry K.', 'Промокод не применяется к корзине'],
     ['Алексей', 'Где мой заказ 2210?'],
   ];
   for (const [i, [name, text]] of waiting.entries()) {
     const v = await s.visitor({ name, email: `w${i}@example.test`, message: text, identifier: site.inbox_identifier });
-    if (i === 2) await s.api('PATCH', `/contacts/${v.contact.id}`, { vip: true });
+    if (i === 0) await s.api('POST', `/conversations/${v.convId}/claim`); // the queue moved once: an expected wait
+    if (i === 3) await s.api('PATCH', `/contacts/${(await s.api('GET', `/conversations/${v.convId}`)).contact_id}`, { vip: true });
   }
   // A partner channel without a team: its own queue.
   const partner = await s.api('POST', '/inboxes', { name: 'Partner API', channel: { type: 'api' }, enable_auto_assignment: true });
   await s.api('POST', '/inbox_members', { inbox_id: partner.id, user_ids: [dmitry.id] });
   await s.visitor({ name: 'Marketplace order 88', email: 'mp@example.test', message: 'Order 88 status?', identifier: partner.inbox_identifier });
   await sleep(4000); // the 3-second targets pass
+  // Last, so on top of the list: low priority before the first message, a 20-minute target.
+  const calm = await s.visitor({ name: 'Lucy Brown', email: 'lucy@example.test' });
+  await s.api('POST', `/conversations/${calm.convId}/toggle_priority`, { priority: 'low' });
+  await calm.say('Is there a warranty for refurbished phones?');
 });
 
 after(async () => {
@@ -122,6 +126,7 @@ for (const lang of ['en', 'ru']) {
     await page.locator('.status-menu').waitFor();
     await page.screenshot({ path: join(OUT, `console-${lang}-status.png`) });
     await page.keyboard.press('Escape');
+    await page.evaluate(() => document.activeElement && document.activeElement.blur());
 
     await page.goto(`${server.base}/app/#/queues`);
     await page.locator('.queue-card').nth(1).waitFor(LIVE);

@@ -482,9 +482,12 @@ function onFrame(f) {
       break;
     case 'conversation.status_changed':
     case 'conversation.updated':
+    case 'assignee.changed':
+    case 'team.changed':
       if (d.id === S.conv) {
         const was = conv && conv.status;
         conv = { ...conv, ...d };
+        if (d.assignee) conv.queue = null; // an agent has it: no longer waiting in a queue
         if (d.agent_last_seen_at) agentSeen = Math.max(agentSeen, d.agent_last_seen_at);
         for (const m of d.messages || []) upsert(m);
         if (was !== d.status) emit('status', { status: d.status });

@@ -12,6 +12,15 @@ const PATTERNS = [
   [/^Conversation was marked as pending by (.+)$/s, 'activity.pending', ['name']],
   [/^Conversation was snoozed by (.+)$/s, 'activity.snoozed', ['name']],
   [/^(.+) self-assigned this conversation$/s, 'activity.selfAssigned', ['name']],
+  // Routing and reply targets.
+  [/^Assigned to (.+) automatically \(returning customer\)$/s, 'activity.autoReturning', ['agent']],
+  [/^Assigned to (.+) automatically$/s, 'activity.auto', ['agent']],
+  [/^(.+) went offline; conversation returned to the queue$/s, 'activity.wentOffline', ['name']],
+  [/^(.+) did not answer within (\d+) min; conversation returned to the queue$/s, 'activity.silent', ['name', 'minutes']],
+  [/^First response target missed \(was due (.+)\)$/s, 'activity.firstMissed', ['when']],
+  [/^Next response target missed \(was due (.+)\)$/s, 'activity.nextMissed', ['when']],
+  [/^Priority raised to (\w+) \(target missed\)$/s, 'activity.priorityRaised', ['priority'], (v) => ({ priority: t(`priority.${v.priority}`) })],
+  [/^Taken from (.+) \(target missed\); conversation returned to the queue$/s, 'activity.takenMissed', ['name']],
   [/^Assigned to (.+) team by (.+)$/s, 'activity.assignedTeam', ['team', 'name']],
   [/^Assigned to (.+?) by (.+)$/s, 'activity.assigned', ['agent', 'name']],
   [/^Conversation unassigned by (.+)$/s, 'activity.unassigned', ['name']],
@@ -20,9 +29,11 @@ const PATTERNS = [
 
 export function activityText(text) {
   if (!text || getLang() === 'en') return text || '';
-  for (const [re, key, names] of PATTERNS) {
+  for (const [re, key, names, map] of PATTERNS) {
     const m = re.exec(text);
-    if (m) return t(key, Object.fromEntries(names.map((n, i) => [n, m[i + 1]])));
+    if (!m) continue;
+    const vars = Object.fromEntries(names.map((n, i) => [n, m[i + 1]]));
+    return t(key, map ? map(vars) : vars);
   }
   return text;
 }

@@ -385,6 +385,9 @@ function onMessage(m, created) {
     }
     if (m.message_type === 0 && !next.waiting_since) next.waiting_since = m.created_at;
     if (m.message_type === 1 && !m.private) next.waiting_since = 0;
+    // An agent's public reply ends the running reply target; the server clears it with the
+    // message and sends no conversation event for that.
+    if (m.message_type === 1 && !m.private && m.sender_type === 'User') next.sla = null;
     app.convs.set(next.id, next);
     emit('conversation', next);
     notify.newMessage(m, next);
