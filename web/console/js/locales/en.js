@@ -90,7 +90,7 @@ export default {
   'availability.yours': 'Your status: {status}. Change it',
   'availability.hint.online': 'New conversations can be assigned to you',
   'availability.hint.busy': 'Here, but no new conversations',
-  'availability.hint.offline': 'Away; nothing is assigned to you',
+  'availability.hint.offline': 'Away: nothing new, unanswered conversations go to colleagues',
   'availability.differs': 'You chose “{chosen}”, colleagues see “{shown}” (the console is not connected).',
 
   'role.administrator': 'Administrator',

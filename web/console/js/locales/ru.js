@@ -90,7 +90,7 @@ export default {
   'availability.yours': 'Ваш статус: {status}. Изменить',
   'availability.hint.online': 'Вам могут назначать новые диалоги',
   'availability.hint.busy': 'На месте, но новых диалогов не брать',
-  'availability.hint.offline': 'Нет на месте; ничего не назначается',
+  'availability.hint.offline': 'Нет на месте: новых нет, неотвеченные уходят коллегам',
   'availability.differs': 'Вы выбрали «{chosen}», коллеги видят «{shown}» (консоль не подключена).',
 
   'role.administrator': 'Администратор',
