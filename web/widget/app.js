@@ -298,10 +298,12 @@ async function ensureContact(fields = {}) {
 }
 
 /** The open conversation, created with the visitor context when there is none. */
-async function ensureConversation(fields, extra) {
+async function ensureConversation(fields, extra, teamId) {
   await ensureContact(fields);
   if (S.conv) return;
-  const c = await api('POST', `/contacts/${S.source_id}/conversations`, { additional_attributes: context(extra) });
+  const body = { additional_attributes: context(extra) };
+  if (teamId) body.team_id = teamId;
+  const c = await api('POST', `/contacts/${S.source_id}/conversations`, body);
   S.conv = c.id;
   S.cursor = S.cursor || null;
   save(true);
@@ -812,6 +814,9 @@ function form(offline) {
     inputs[key] = input;
     return h('label', {}, h('span', { text: label + (f.required ? ' *' : '') }), input);
   });
+  // Departments: offered when the shop has more than one team working this chat.
+  const deps = (!offline && config && config.departments) || [];
+  const dept = deps.length > 1 ? h('select', { name: 'department' }, h('option', { value: '', text: t('anyDept') }), deps.map((d) => h('option', { value: String(d.id), text: d.name }))) : null;
   const question = h('textarea', { name: 'question', rows: 4, required: true, maxlength: 5000 });
   const button = h('button.primary', { type: 'submit', text: offline ? t('sendRequest') : t('start') });
   const el = h(
@@ -829,7 +834,7 @@ function form(offline) {
         button.setAttribute('disabled', '');
         const fields = Object.fromEntries(Object.entries(values).filter(([, v]) => v));
         try {
-          await ensureConversation(fields, offline ? { offline_request: true } : {});
+          await ensureConversation(fields, offline ? { offline_request: true } : {}, dept && Number(dept.value));
           if (offline) {
             S.offline = S.conv;
             save(true);
@@ -843,6 +848,7 @@ function form(offline) {
     },
     offline ? h('p.intro', { text: (config && config.out_of_office_message) || t('offlineIntro') }) : config && config.pre_chat_form_options && config.pre_chat_form_options.pre_chat_message ? h('p.intro', { text: config.pre_chat_form_options.pre_chat_message }) : null,
     rows,
+    dept && h('label', {}, h('span', { text: t('department') }), dept),
     h('label', {}, h('span', { text: t('question') + ' *' }), question),
     errors,
     button,

@@ -1008,6 +1008,7 @@ impl Services {
                 self.schedule_reassign(&after).await?;
             }
             if before.queued_at.is_some() && after.queued_at.is_none() {
+                self.queue_left(&after);
                 self.announce_queue(after.account_id, after.inbox_id, after.team_id)
                     .await?;
             }

@@ -532,7 +532,7 @@ impl Services {
     // --- queues ------------------------------------------------------------------------
 
     /// Tells the visitor their conversation left the queue.
-    fn queue_left(&self, c: &ConversationRow) {
+    pub(crate) fn queue_left(&self, c: &ConversationRow) {
         self.emit_queue_position(c, None);
     }
 
