@@ -20,6 +20,7 @@ both_backends!(
     returning_customer_goes_to_the_previous_agent,
     bad_routing_input_is_refused_and_changes_nothing,
     department_choice_routes_within_the_team,
+    default_team_and_the_most_specific_limit,
 );
 
 /// A minute in milliseconds.
@@ -1356,4 +1357,59 @@ async fn department_choice_routes_within_the_team(s: &TestServer) {
     // Anna is less loaded but not in Payments: Boris gets it.
     assert_eq!(c["meta"]["assignee"]["id"], b.user_id);
     let _ = empty;
+}
+
+/// The inbox's default team applies to new conversations; a team's own limit beats the
+/// account's, and an agent's own limit beats the team's.
+async fn default_team_and_the_most_specific_limit(s: &TestServer) {
+    let admin = s.admin("Shop").await;
+    let a = s.member(admin.account_id, "Anna", Role::Agent).await;
+    let b = s.member(admin.account_id, "Boris", Role::Agent).await;
+    let (inbox_id, inbox) = api_inbox(s, &admin, "Site").await;
+    add_members(s, &admin, inbox_id, &[&a, &b]).await;
+    let base = format!("/api/v1/accounts/{}", admin.account_id);
+    let (st, team) = s
+        .post(
+            &admin.token,
+            &format!("{base}/teams"),
+            json!({"name": "Delivery", "max_open": 1}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{team}");
+    assert_eq!(team["max_open"], 1);
+    let team_id = team["id"].as_i64().unwrap();
+    s.post(
+        &admin.token,
+        &format!("{base}/teams/{team_id}/team_members"),
+        json!({"user_ids": [a.user_id, b.user_id]}),
+    )
+    .await;
+    let body = patch_inbox(s, &admin, inbox_id, json!({"default_team_id": team_id})).await;
+    assert_eq!(body["default_team_id"], team_id);
+    // Anna may hold three despite the team's limit of one.
+    let (st, agent) = s
+        .patch(
+            &admin.token,
+            &format!("{base}/agents/{}", a.user_id),
+            json!({"max_open": 3}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{agent}");
+    assert_eq!(agent["max_open"], 3);
+    set_online(s, &admin, &a).await;
+    set_online(s, &admin, &b).await;
+    let mut owners = Vec::new();
+    for _ in 0..5 {
+        let v = Visitor::new(s, &inbox).await;
+        let c = conversation_until(s, &admin, v.conversation_id, "routed", |c| {
+            c["meta"]["assignee"].is_object() || c["queued_at"].is_i64()
+        })
+        .await;
+        assert_eq!(c["meta"]["team"]["id"], team_id, "the inbox's default team");
+        owners.push(c["meta"]["assignee"]["id"].as_i64());
+    }
+    let anna = owners.iter().filter(|o| **o == Some(a.user_id)).count();
+    let boris = owners.iter().filter(|o| **o == Some(b.user_id)).count();
+    let waiting = owners.iter().filter(|o| o.is_none()).count();
+    assert_eq!((anna, boris, waiting), (3, 1, 1), "{owners:?}");
 }
