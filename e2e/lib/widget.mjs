@@ -7,8 +7,8 @@ import { createServer } from 'node:http';
 import { startParley } from './server.js';
 
 /** Starts Parley, signs up an administrator and creates a website inbox. */
-export async function widgetWorld({ inbox = {} } = {}) {
-  const server = await startParley();
+export async function widgetWorld({ inbox = {}, server: serverOptions = {} } = {}) {
+  const server = await startParley(serverOptions);
   const call = async (method, path, body, token) => {
     const res = await fetch(server.base + path, {
       method,

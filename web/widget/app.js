@@ -587,6 +587,27 @@ function queueMessage(text) {
   flush();
 }
 
+/** Largest file the widget tries to send; the server may allow less (it answers 413). */
+const MAX_FILE = 40 * 1024 * 1024;
+
+/** Sends a file as a message of its own over the Client API (not queued offline). */
+async function sendFile(f) {
+  notice = '';
+  if (f.size > MAX_FILE) return (notice = t('tooLarge')), render();
+  try {
+    await ensureConversation();
+    const fd = new FormData();
+    fd.append('attachments[]', f, f.name);
+    fd.append('echo_id', `f-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`);
+    const r = await fetch(`${API}/contacts/${S.source_id}/conversations/${S.conv}/messages`, { method: 'POST', body: fd });
+    if (!r.ok) throw Object.assign(new Error(), { status: r.status });
+    upsert(await r.json());
+  } catch (e) {
+    notice = e.status === 413 ? t('tooLarge') : t('error');
+  }
+  render();
+}
+
 let lastRead = 0;
 function markRead() {
   if (!isOpen || document.hidden || !wsReady || !S.conv) return;
@@ -885,7 +906,9 @@ function composer() {
     queueMessage(v);
     focusComposer();
   };
-  return h('div.composer', {}, ta, h('button.send', { type: 'button', 'aria-label': t('send'), title: t('send'), onclick: go }, icon(ICONS.send)));
+  const file = h('input', { type: 'file', hidden: true, accept: 'image/*,application/pdf,text/plain,.doc,.docx,.xls,.xlsx,.zip', onchange: () => (file.files[0] && sendFile(file.files[0]), (file.value = '')) });
+  const attach = h('button.attach', { type: 'button', 'aria-label': t('attach'), title: t('attach'), onclick: () => file.click() }, icon(ICONS.clip));
+  return h('div.composer', {}, file, attach, ta, h('button.send', { type: 'button', 'aria-label': t('send'), title: t('send'), onclick: go }, icon(ICONS.send)));
 }
 
 function focusComposer() {
