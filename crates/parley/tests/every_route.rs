@@ -88,6 +88,15 @@ async fn build_world(s: &TestServer, token: &str, account_id: i64) -> World {
     assert!(st.is_success(), "create contact: {st} {c}");
     let contact_id = c["payload"]["contact"]["id"].as_i64().expect("contact id");
     ids.insert("contacts", contact_id.to_string());
+    let (st, note) = s
+        .post(
+            token,
+            &format!("{base}/contacts/{contact_id}/notes"),
+            json!({"content": "A's note"}),
+        )
+        .await;
+    assert!(st.is_success(), "create note: {st} {note}");
+    ids.insert("notes", note["id"].as_i64().expect("note id").to_string());
 
     // A visitor identity through the Client API.
     let (st, pc) = s

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod labels;
 pub mod mail;
 pub mod messages;
+pub mod notes;
 pub mod profile;
 pub mod public;
 pub mod realtime;

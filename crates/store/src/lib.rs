@@ -20,6 +20,7 @@ pub mod inboxes;
 pub mod jobs;
 pub mod labels;
 pub mod messages;
+pub mod notes;
 pub mod public;
 pub mod routing;
 pub mod teams;

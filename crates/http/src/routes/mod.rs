@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod inboxes;
 pub mod labels;
 pub mod messages;
+pub mod notes;
 pub mod profile;
 pub mod public;
 pub mod public_contacts;
@@ -34,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(contacts::routes())
         .merge(conversations::routes())
         .merge(messages::routes())
+        .merge(notes::routes())
         .merge(public::routes())
         .merge(public_contacts::routes())
         .merge(public_conversations::routes())

@@ -271,6 +271,11 @@ export default {
   'contact.vipOff': 'Mark as VIP: their conversations go first in the queue',
   'contact.vipSet': 'Marked as VIP',
   'contact.vipUnset': 'No longer VIP',
+  'contact.notes': 'Notes ({n})',
+  'contact.noNotes': 'No notes yet.',
+  'contact.notePlaceholder': 'A note for colleagues about this customer',
+  'contact.addNote': 'Add note',
+  'contact.noteFormer': 'Former agent',
 
   'sla.dueIn': 'Reply within {time}',
   'sla.overdueBy': 'Overdue by {time}',

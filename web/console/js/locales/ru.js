@@ -271,6 +271,11 @@ export default {
   'contact.vipOff': 'Отметить как VIP: его диалоги идут первыми в очереди',
   'contact.vipSet': 'Отмечен как VIP',
   'contact.vipUnset': 'Отметка VIP снята',
+  'contact.notes': 'Заметки ({n})',
+  'contact.noNotes': 'Заметок пока нет.',
+  'contact.notePlaceholder': 'Заметка для коллег об этом клиенте',
+  'contact.addNote': 'Добавить заметку',
+  'contact.noteFormer': 'Бывший сотрудник',
 
   'sla.dueIn': 'Ответить за {time}',
   'sla.overdueBy': 'Просрочено на {time}',

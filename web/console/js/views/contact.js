@@ -3,8 +3,8 @@
 
 import { h, replace } from '../dom.js';
 import { t, fullStamp, age } from '../i18n.js';
-import { get, post, patch, acct } from '../api.js';
-import { app, inboxById } from '../store.js';
+import { get, post, patch, del, acct } from '../api.js';
+import { app, inboxById, isAdmin } from '../store.js';
 import { avatar, channelIcon, channelName, contactName, errorText, toast, popover, linkify, icon } from '../ui.js';
 
 // What the widget reports about the visit (docs/widget.md), in the conversation's and the
@@ -60,6 +60,7 @@ export class ContactPanel {
     this.contact = null;
     this.labels = [];
     this.previous = [];
+    this.notes = [];
     this.el = h('aside', { class: 'contact-panel', 'aria-label': t('contact.panel') }, h('p', { class: 'muted small pad' }, t('common.loading')));
   }
 
@@ -75,11 +76,13 @@ export class ContactPanel {
   async load() {
     const id = this.conv.contact_id;
     try {
-      const [contact, labels, convs] = await Promise.all([
+      const [contact, labels, convs, notes] = await Promise.all([
         get(acct(`/contacts/${id}`)),
         get(acct(`/contacts/${id}/labels`)).catch(() => ({ payload: [] })),
         get(acct(`/contacts/${id}/conversations`)).catch(() => ({ payload: [] })),
+        get(acct(`/contacts/${id}/notes`)).catch(() => []),
       ]);
+      this.notes = Array.isArray(notes) ? notes : [];
       this.contact = contact.payload || contact;
       this.labels = labels.payload || [];
       this.previous = (convs.payload || []).filter((x) => x.id !== this.convId);
@@ -149,6 +152,7 @@ export class ContactPanel {
           h('button', { type: 'button', class: 'link small', onclick: (e) => this.editLabels(e.currentTarget) }, this.labels.length ? t('common.edit') : t('contact.addLabel')),
         ),
       ),
+      this.notesSection(),
       section(
         t('contact.previous', { n: this.previous.length }),
         this.previous.length
@@ -174,6 +178,56 @@ export class ContactPanel {
           : h('p', { class: 'muted small' }, t('contact.noPrevious')),
       ),
     );
+  }
+
+  /** Notes colleagues keep about the customer; text only, newest first. */
+  notesSection() {
+    const id = this.conv && this.conv.contact_id;
+    const input = h('textarea', { class: 'note-input', rows: 2, maxlength: 10000, placeholder: t('contact.notePlaceholder'), 'aria-label': t('contact.notePlaceholder') });
+    const add = h('button', {
+      type: 'button',
+      class: 'btn small',
+      dataset: { action: 'add-note' },
+      onclick: async () => {
+        const content = input.value.trim();
+        if (!content) return input.focus();
+        add.disabled = true;
+        try {
+          const note = await post(acct(`/contacts/${id}/notes`), { content });
+          this.notes = [note, ...this.notes];
+          this.render();
+        } catch (ex) {
+          add.disabled = false;
+          toast(errorText(ex), 'error');
+        }
+      },
+    }, t('contact.addNote'));
+    const mayChange = (n) => isAdmin() || (n.user && app.me && n.user.id === app.me.id);
+    const list = this.notes.map((n) =>
+      h(
+        'li',
+        { class: 'note', dataset: { note: String(n.id) } },
+        h('div', { class: 'small muted' }, (n.user && n.user.available_name) || t('contact.noteFormer'), ' · ', fullStamp(n.created_at)),
+        h('p', { class: 'note-text' }, n.content),
+        mayChange(n)
+          ? h('button', {
+              type: 'button',
+              class: 'link small',
+              dataset: { action: 'delete-note' },
+              onclick: async () => {
+                try {
+                  await del(acct(`/contacts/${id}/notes/${n.id}`));
+                  this.notes = this.notes.filter((x) => x.id !== n.id);
+                  this.render();
+                } catch (ex) {
+                  toast(errorText(ex), 'error');
+                }
+              },
+            }, t('common.delete'))
+          : null,
+      ),
+    );
+    return section(t('contact.notes', { n: this.notes.length }), list.length ? h('ul', { class: 'notes' }, list) : h('p', { class: 'muted small' }, t('contact.noNotes')), input, add);
   }
 
   /** VIP contacts go first in the queues. */
