@@ -336,6 +336,9 @@ test('routing settings: inbox assignment and reply targets, holidays, off-hours 
   // An agent's own limit.
   await page.goto(`${server.base}/app/#/settings/agents`);
   const maxOpen = page.locator(`input.max-open[data-agent="${ivan.id}"]`);
+  await maxOpen.waitFor();
+  // The list may be drawn twice (from memory, then fresh from the server): edit the final one.
+  await page.waitForLoadState('networkidle');
   done = saved(`/agents/${ivan.id}`);
   await maxOpen.fill('5');
   await maxOpen.press('Tab');
