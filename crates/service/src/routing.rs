@@ -569,13 +569,14 @@ impl Services {
 
     /// The conversations of one queue in serving order.
     async fn queue_members(&self, account_id: i64, key: QueueKey) -> Result<Vec<QueuedRow>> {
+        let (inbox_id, team_id) = match key {
+            QueueKey::Team(t) => (0, Some(t)),
+            QueueKey::Inbox(i) => (i, None),
+        };
         let mut rows: Vec<QueuedRow> = self
             .store
-            .queued_conversations(account_id)
-            .await?
-            .into_iter()
-            .filter(|r| QueueKey::of(r.inbox_id, r.team_id) == key)
-            .collect();
+            .queue_members(account_id, inbox_id, team_id)
+            .await?;
         rows.sort_by(|a, b| routing::queue_cmp(&queued(a), &queued(b)));
         Ok(rows)
     }

@@ -567,6 +567,32 @@ impl Store {
         .await?)
     }
 
+    /// The conversations waiting in one queue: a team's (across inboxes) or, without a
+    /// team, an inbox's; unordered.
+    pub async fn queue_members(
+        &self,
+        account_id: i64,
+        inbox_id: i64,
+        team_id: Option<i64>,
+    ) -> Result<Vec<QueuedRow>> {
+        let scope = match team_id {
+            Some(_) => "c.team_id = $2",
+            None => "c.inbox_id = $2 AND c.team_id IS NULL",
+        };
+        let sql = format!(
+            "SELECT c.id, c.display_id, c.account_id, c.inbox_id, c.team_id, c.contact_id, c.priority,
+                    c.queued_at, ct.vip, ct.name AS contact_name
+             FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+             WHERE c.account_id = $1 AND {scope} AND c.queued_at IS NOT NULL AND c.status = 'open'
+               AND c.assignee_id IS NULL"
+        );
+        Ok(sqlx::query_as::<_, QueuedRow>(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .bind(team_id.unwrap_or(inbox_id))
+            .fetch_all(self.reader())
+            .await?)
+    }
+
     /// Accounts that have anyone waiting (the periodic sweep drains these).
     pub async fn accounts_with_queues(&self) -> Result<Vec<i64>> {
         let rows: Vec<(i64,)> = sqlx::query_as(
