@@ -677,6 +677,13 @@ async fn reply_target_in_working_hours_runs_over_the_weekend() {
             c["sla"].is_null()
         })
         .await;
+        // The agents' lists hear of it.
+        loop {
+            let f = agent_ws.until("conversation.updated").await;
+            if f["data"]["id"] == v.conversation_id && f["data"]["sla"].is_null() {
+                break;
+            }
+        }
         s.stop().await;
     }
 }

@@ -487,7 +487,8 @@ impl Services {
                 }
                 // The message is stored and acknowledged whatever routing and reply targets
                 // make of it; their failures are logged, not returned to the sender.
-                let hook = self.on_message_stored(&before, &after, fx.waiting);
+                let hook =
+                    self.on_message_stored(&before, &after, fx.waiting, conv.sla_due_at.is_some());
                 // Boxed: routing may write an activity message, which comes back here.
                 if let Err(e) = Box::pin(hook).await {
                     tracing::warn!(conversation = after.id, error = %e, "after-message routing failed");

@@ -35,15 +35,21 @@ fn local_time(inbox: &InboxRow, at: i64) -> String {
 impl Services {
     /// After a message is stored: start a reply target when the customer started waiting,
     /// handle off-hours questions, route a conversation the message reopened; after an
-    /// agent's reply, the check that e-mails it to a visitor who left.
+    /// agent's reply, the end of its reply target and the check that e-mails it to a
+    /// visitor who left. `had_target`: a reply target ran before this message.
     pub(crate) async fn on_message_stored(
         &self,
         before: &ConversationRow,
         after: &ConversationRow,
         waiting: Waiting,
+        had_target: bool,
     ) -> Result<()> {
         if waiting == Waiting::Stop {
-            // An agent's public reply: e-mail it later if the visitor never sees it.
+            // An agent's public reply: it ended a running reply target (tell the lists), and
+            // it is e-mailed later if the visitor never sees it.
+            if had_target && after.sla_due_at.is_none() {
+                self.publish_changed("conversation.updated", after).await?;
+            }
             if let Some(at) = after.last_reply_at {
                 self.schedule_unseen_reply_mail(after, at).await?;
             }
