@@ -183,7 +183,16 @@ export class ContactPanel {
   /** Notes colleagues keep about the customer; text only, newest first. */
   notesSection() {
     const id = this.conv && this.conv.contact_id;
-    const input = h('textarea', { class: 'note-input', rows: 2, maxlength: 10000, placeholder: t('contact.notePlaceholder'), 'aria-label': t('contact.notePlaceholder') });
+    // The panel is redrawn whenever the conversation changes: keep what is being typed.
+    const input = h('textarea', {
+      class: 'note-input',
+      rows: 2,
+      maxlength: 10000,
+      placeholder: t('contact.notePlaceholder'),
+      'aria-label': t('contact.notePlaceholder'),
+      oninput: (e) => (this.noteDraft = e.target.value),
+    });
+    input.value = this.noteDraft || '';
     const add = h('button', {
       type: 'button',
       class: 'btn small',
@@ -195,6 +204,7 @@ export class ContactPanel {
         try {
           const note = await post(acct(`/contacts/${id}/notes`), { content });
           this.notes = [note, ...this.notes];
+          this.noteDraft = '';
           this.render();
         } catch (ex) {
           add.disabled = false;
