@@ -11,7 +11,9 @@ use parley_core::routing::{
 use parley_core::{Availability, ConversationStatus, Priority, validate};
 use parley_store::conversations::ConversationRow;
 use parley_store::jobs::{NewJob, OnExisting};
-use parley_store::routing::{QueuedRow, RouteOptions, RouteOutcome, RoutingSettings};
+use parley_store::routing::{
+    PresenceFacts, QueuedRow, RouteOptions, RouteOutcome, RoutingSettings,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -102,23 +104,13 @@ pub struct RoutingSettingsView {
     pub presence_grace_seconds: i64,
 }
 
-/// A patch of the routing settings; absent fields stay.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+/// A patch of the routing settings; `None` leaves a field as it is, and
+/// `inactive_after_minutes: Some(None)` turns the inactivity rule off.
+#[derive(Debug, Clone, Default)]
 pub struct RoutingSettingsPatch {
     pub default_max_open: Option<i64>,
-    #[serde(default, deserialize_with = "crate::routing::double_option")]
-    #[schema(value_type = Option<i64>)]
     pub inactive_after_minutes: Option<Option<i64>>,
     pub presence_grace_seconds: Option<i64>,
-}
-
-/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-pub fn double_option<'de, D, T>(d: D) -> std::result::Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 fn priority_of(p: Option<&str>) -> Priority {
@@ -216,9 +208,19 @@ impl Services {
         account_id: i64,
         user_id: i64,
     ) -> Result<Option<(Availability, bool)>> {
-        let Some(f) = self.store.presence_facts(account_id, user_id).await? else {
-            return Ok(None);
-        };
+        match self.store.presence_facts(account_id, user_id).await? {
+            Some(f) => Ok(Some(self.presence_from(&f, account_id, user_id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The effective presence and whether a console is connected, from facts already read.
+    async fn presence_from(
+        &self,
+        f: &PresenceFacts,
+        account_id: i64,
+        user_id: i64,
+    ) -> Result<(Availability, bool)> {
         let chosen = Availability::parse(&f.availability).unwrap_or(Availability::Offline);
         let connected = self.local_connections(account_id, PresenceKey::User(user_id)) > 0
             || self
@@ -231,7 +233,7 @@ impl Services {
             _ if f.auto_offline == 0 || connected => chosen,
             _ => Availability::Offline,
         };
-        Ok(Some((effective, connected)))
+        Ok((effective, connected))
     }
 
     /// Recomputes an agent's presence and, when it changed, announces it and applies its
@@ -241,9 +243,7 @@ impl Services {
         let Some(f) = self.store.presence_facts(account_id, user_id).await? else {
             return Ok(());
         };
-        let Some((effective, _)) = self.effective_presence(account_id, user_id).await? else {
-            return Ok(());
-        };
+        let (effective, _) = self.presence_from(&f, account_id, user_id).await?;
         let to = effective.as_str();
         if f.presence == to
             || !self
@@ -315,7 +315,7 @@ impl Services {
         Ok(())
     }
 
-    async fn agent_name(&self, account_id: i64, user_id: i64) -> String {
+    pub(crate) async fn agent_name(&self, account_id: i64, user_id: i64) -> String {
         match self.store.agent(account_id, user_id).await {
             Ok(a) => a.display_name.clone().unwrap_or(a.name),
             Err(_) => format!("Agent {user_id}"),
@@ -324,7 +324,7 @@ impl Services {
 
     /// Takes a conversation from `from_agent` (if they still hold it since `assigned_at`)
     /// and routes it to somebody else.
-    async fn requeue(
+    pub(crate) async fn requeue(
         &self,
         c: &ConversationRow,
         from_agent: i64,

@@ -217,39 +217,16 @@ impl Services {
         if escalation.reassign
             && let (Some(agent), Some(at)) = (row.assignee_id, row.assigned_at)
         {
-            let name = match self.store.agent(row.account_id, agent).await {
-                Ok(a) => a.display_name.clone().unwrap_or(a.name),
-                Err(_) => format!("Agent {agent}"),
-            };
-            self.requeue_after_sla(&row, agent, at, name).await?;
+            let name = self.agent_name(row.account_id, agent).await;
+            self.requeue(
+                &row,
+                agent,
+                at,
+                format!("Taken from {name} (target missed); conversation returned to the queue"),
+            )
+            .await?;
         }
         Ok(())
-    }
-
-    async fn requeue_after_sla(
-        &self,
-        c: &ConversationRow,
-        agent: i64,
-        at: i64,
-        name: String,
-    ) -> Result<()> {
-        let Some((_, after)) = self.store.release_conversation(c.id, agent, at).await? else {
-            return Ok(());
-        };
-        self.activity(
-            &after,
-            format!("Taken from {name} (target missed); conversation returned to the queue"),
-        )
-        .await?;
-        self.publish_changed("assignee.changed", &after).await?;
-        self.route(
-            &after,
-            RouteOptions {
-                exclude: Some(agent),
-                queue_since: after.waiting_since,
-            },
-        )
-        .await
     }
 
     fn console_link(&self, c: &ConversationRow) -> String {
@@ -398,10 +375,6 @@ impl Services {
             .iter()
             .rev()
             .find(|m| m.message.message_type == MessageType::Incoming.code())
-            .or_else(|| {
-                page.iter()
-                    .find(|m| m.message.message_type == MessageType::Incoming.code())
-            })
             .and_then(|m| m.message.content.clone())
             .unwrap_or_default()
             .chars()

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::Acct;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, present};
 use parley_service::agents::{AgentUpdate, NewAgent};
 use parley_service::store::users::AgentRow;
 
@@ -113,7 +113,7 @@ pub struct AgentUpdateRequest {
     pub availability_status: Option<String>,
     pub auto_offline: Option<bool>,
     /// The agent's own limit of open conversations; `null` returns to the defaults.
-    #[serde(default, deserialize_with = "parley_service::routing::double_option")]
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
     pub max_open: Option<Option<i64>>,
 }

@@ -14,7 +14,7 @@ use super::agents::{AgentView, agent_views, id_like, ids_like};
 use crate::AppState;
 use crate::auth::Acct;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, present};
 use parley_service::AccountCtx;
 use parley_service::inboxes::{
     INBOX_FLAGS, InboxOptions, WorkingDay, is_secret_setting, working_week,
@@ -260,22 +260,22 @@ pub struct InboxRequest {
     pub working_hours: Option<Vec<WorkingDay>>,
     /// Routing and response standards (`null` clears one); see the inbox view.
     #[schema(value_type = Option<i64>)]
-    #[serde(default, deserialize_with = "parley_service::routing::double_option")]
+    #[serde(default, deserialize_with = "present")]
     pub default_team_id: Option<Option<Value>>,
     #[schema(value_type = Option<i64>)]
-    #[serde(default, deserialize_with = "parley_service::routing::double_option")]
+    #[serde(default, deserialize_with = "present")]
     pub reassign_after_minutes: Option<Option<Value>>,
     #[schema(value_type = Option<Vec<String>>)]
-    #[serde(default, deserialize_with = "parley_service::routing::double_option")]
+    #[serde(default, deserialize_with = "present")]
     pub holidays: Option<Option<Value>>,
     #[schema(value_type = Option<Vec<String>>)]
-    #[serde(default, deserialize_with = "parley_service::routing::double_option")]
+    #[serde(default, deserialize_with = "present")]
     pub offhours_notify_emails: Option<Option<Value>>,
     #[schema(value_type = Option<bool>)]
-    #[serde(default, deserialize_with = "parley_service::routing::double_option")]
+    #[serde(default, deserialize_with = "present")]
     pub offhours_digest: Option<Option<Value>>,
     #[schema(value_type = Option<SlaPolicyConfig>)]
-    #[serde(default, deserialize_with = "parley_service::routing::double_option")]
+    #[serde(default, deserialize_with = "present")]
     pub sla_policy: Option<Option<Value>>,
 }
 

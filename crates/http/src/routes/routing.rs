@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::{Acct, Auth};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, present};
 use crate::routes::profile::{ProfileView, profile_view};
 use parley_service::conversations::ConversationView;
 use parley_service::routing::{
@@ -25,6 +25,17 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(settings, update_settings))
         .routes(routes!(claim))
         .routes(routes!(availability))
+}
+
+/// Routing settings to change; absent fields stay as they are.
+#[derive(Deserialize, ToSchema)]
+pub struct RoutingSettingsRequest {
+    pub default_max_open: Option<i64>,
+    /// `null` turns the inactivity rule off.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub inactive_after_minutes: Option<Option<i64>>,
+    pub presence_grace_seconds: Option<i64>,
 }
 
 /// `{"payload": [...]}` of the queues.
@@ -73,7 +84,7 @@ async fn settings(
 /// Changes the routing settings (administrators); absent fields stay as they are.
 #[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/routing/settings", tag = "Routing",
     security(("api_access_token" = [])), params(("account_id" = i64, Path)),
-    request_body = RoutingSettingsPatch,
+    request_body = RoutingSettingsRequest,
     responses((status = 200, body = RoutingSettingsView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_settings(
     State(st): State<AppState>,
@@ -81,7 +92,7 @@ async fn update_settings(
     Json(body): Json<serde_json::Map<String, serde_json::Value>>,
 ) -> ApiResult<Json<RoutingSettingsView>> {
     // Read through an object: a bare array must not fill the fields by position.
-    let patch: RoutingSettingsPatch = serde_json::from_value(serde_json::Value::Object(body))
+    let r: RoutingSettingsRequest = serde_json::from_value(serde_json::Value::Object(body))
         .map_err(|e| {
             ApiError::new(
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -89,6 +100,11 @@ async fn update_settings(
                 e.to_string(),
             )
         })?;
+    let patch = RoutingSettingsPatch {
+        default_max_open: r.default_max_open,
+        inactive_after_minutes: r.inactive_after_minutes,
+        presence_grace_seconds: r.presence_grace_seconds,
+    };
     Ok(Json(st.svc.update_routing_settings(&ctx, patch).await?))
 }
 

@@ -12,7 +12,7 @@ use super::agents::{AgentView, agent_views, ids_like};
 use crate::AppState;
 use crate::auth::Acct;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, present};
 use parley_service::AccountCtx;
 use parley_service::store::agents::MemberOp;
 use parley_service::store::teams::TeamRow;
@@ -64,7 +64,7 @@ pub struct TeamRequest {
     pub description: Option<String>,
     pub allow_auto_assign: Option<bool>,
     /// Per-agent limit for the team's conversations; `null` returns to the account default.
-    #[serde(default, deserialize_with = "parley_service::routing::double_option")]
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
     pub max_open: Option<Option<i64>>,
 }
