@@ -6,7 +6,9 @@
 //!   `parley_http_request_duration_seconds{method,path,status}` (recorded in `track_metrics`),
 //! - `parley_http_connections_open` (this module's [`CountingListener`]),
 //! - `parley_build_info{version}` = 1,
-//! - `parley_messages_stored_total` (incremented by the message service).
+//! - `parley_messages_stored_total` (incremented by the message service),
+//! - `parley_store_reads_total`: read round trips to the database (taken from the store's
+//!   counter at scrape time).
 
 use std::io;
 use std::pin::Pin;
@@ -60,6 +62,7 @@ async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
+    metrics::counter!("parley_store_reads_total").absolute(st.svc.store.reads());
     let body = st.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

@@ -42,7 +42,10 @@ Examples:
       --agents 3 --rate 10000 --duration 30 --source-addrs 127.0.0.2 --server-pid P
   loadgen messages … --transport rest --visitors 1000 --rate 500 --duration 20
   loadgen commit-baseline --database-url sqlite:///tmp/baseline.db --rows 2000
-  loadgen commit-baseline --database-url postgres://postgres@127.0.0.1/bench --rows 2000";
+  loadgen commit-baseline --database-url postgres://postgres@127.0.0.1/bench --rows 2000
+  loadgen list-seed --database-url sqlite:///tmp/list/parley.db --conversations 1000000
+  loadgen list --url http://127.0.0.1:8080 --token ADMIN --account 1 --agent-token AGENT \\
+      --inbox 1 --team 1 --label label-03 --rounds 200 --pages 4";
 
 #[derive(Subcommand, Debug)]
 pub enum Mode {
@@ -70,6 +73,79 @@ pub enum Mode {
     /// with synchronous=FULL, PostgreSQL with synchronous_commit=on: the durability the
     /// server promises.
     CommitBaseline(BaselineArgs),
+    /// Fill a database with one large account for the conversation-list benchmark.
+    ///
+    /// Writes straight into a database migrated by Parley (run with the server stopped):
+    /// inboxes, teams, labels, agents with API tokens, contacts, conversations (70 %
+    /// resolved, 20 % open, the rest pending or snoozed; 70 % assigned; 60 % in a team),
+    /// one or two messages each and labels on some. Deterministic for the same arguments.
+    /// Prints the tokens and ids `loadgen list` needs.
+    ListSeed(SeedArgs),
+    /// Conversation-list latency and queries per page over a seeded account.
+    ///
+    /// For each filter (open, unassigned, all statuses, resolved, an inbox, a team, a
+    /// label, an agent's own and all views) fetches the first page and walks --pages more
+    /// by cursor, --rounds times, from --clients concurrent clients; reports end-to-end
+    /// latency percentiles per filter and the read round trips per page from the server's
+    /// parley_store_reads_total (keep other load off the server while it runs).
+    List(ListArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SeedArgs {
+    /// sqlite:///path/to/parley.db or postgres://user@127.0.0.1/db (loopback only); the
+    /// database is migrated first, and a new account is added to whatever it holds.
+    #[arg(long, env = "LOADGEN_DATABASE_URL")]
+    pub database_url: String,
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=50_000_000))]
+    pub conversations: u64,
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub inboxes: u64,
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub agents: u64,
+    /// Inboxes each agent is a member of.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub agent_inboxes: u64,
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub teams: u64,
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(0..=1_000))]
+    pub labels: u64,
+    /// Share of conversations with a label (a third of those get a second one).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub labelled_percent: u8,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ListArgs {
+    /// Parley's base URL; must be a loopback address.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// An administrator's api_access_token (`loadgen list-seed` prints one).
+    #[arg(long, env = "LOADGEN_TOKEN")]
+    pub token: String,
+    /// An agent's token, for the agent's own and restricted views.
+    #[arg(long)]
+    pub agent_token: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    pub account: u64,
+    /// An inbox id to filter by.
+    #[arg(long)]
+    pub inbox: Option<i64>,
+    /// A team id to filter by.
+    #[arg(long)]
+    pub team: Option<i64>,
+    /// A label to filter by.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// First-page fetches per filter (each followed by --pages cursor pages).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rounds: u32,
+    /// Cursor pages after each first page.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub pages: u32,
+    /// Concurrent clients, each walking its share of the rounds.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub clients: u32,
 }
 
 /// The server and the account to load.

@@ -38,6 +38,8 @@ pub enum Error {
     },
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("store: {0}")]
+    Store(#[from] parley_store::StoreError),
 }
 
 impl Error {

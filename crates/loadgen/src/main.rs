@@ -1,8 +1,10 @@
 //! `loadgen`: Parley's load generator for the budgets of DESIGN.md §3 (docs/benchmarks.md).
 //!
-//! Three modes: `idle` (idle visitor WebSockets and the server's memory per connection),
+//! Modes: `idle` (idle visitor WebSockets and the server's memory per connection),
 //! `messages` (durable messages per second, deliveries, send→ack and send→deliver
-//! latency) and `commit-baseline` (the database's own commit rate, for comparison). Every
+//! latency), `commit-baseline` (the database's own commit rate, for comparison), and
+//! `list-seed` + `list` (conversation-list latency and queries per page over a seeded
+//! account). Every
 //! mode is bounded in connections, messages and seconds and loads loopback only.
 //!
 //! Exit status: 0 after a report, 1 when the run failed, 2 when the command line was
@@ -17,9 +19,11 @@ mod error;
 mod fake;
 mod idle;
 mod limits;
+mod list;
 mod messages;
 mod pacing;
 mod procfs;
+mod seed;
 mod stats;
 mod target;
 mod ws;
@@ -50,6 +54,8 @@ fn main() -> ExitCode {
             Mode::Idle(a) => idle::run(a).await.map(|r| emit(json, &r, || r.print())),
             Mode::Messages(a) => messages::run(a).await.map(|r| emit(json, &r, || r.print())),
             Mode::CommitBaseline(a) => baseline::run(a).await.map(|r| emit(json, &r, || r.print())),
+            Mode::ListSeed(a) => seed::run(a).await.map(|r| emit(json, &r, || r.print())),
+            Mode::List(a) => list::run(a).await.map(|r| emit(json, &r, || r.print())),
         }
     });
     // Idle and message runs leave sockets and tasks behind; do not wait for them.

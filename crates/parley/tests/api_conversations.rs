@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 both_backends!(
     create_show_and_display_ids,
     list_filters_pagination_and_meta,
+    list_by_cursor_with_fixed_queries_per_page,
     status_priority_assignment_labels_attributes,
     messages_create_list_edit_delete,
     echo_id_retry_and_concurrent_sends,
@@ -423,6 +424,141 @@ async fn list_filters_pagination_and_meta(s: &TestServer) {
             &w.admin.token,
             &format!("{}?labels[]=bad%20label", base(&w)),
         )
+        .await;
+    assert_error(st, &body, 422, "invalid_field");
+}
+
+/// Read round trips of one GET, the least of three tries (background timers may read in
+/// between).
+async fn reads_of(s: &TestServer, token: &str, path: &str) -> u64 {
+    let mut best = u64::MAX;
+    for _ in 0..3 {
+        let before = s.svc().store.reads();
+        let (st, body) = s.get(token, path).await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        best = best.min(s.svc().store.reads() - before);
+    }
+    best
+}
+
+fn ids_of(page: &Value) -> Vec<i64> {
+    page["data"]["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn list_by_cursor_with_fixed_queries_per_page(s: &TestServer) {
+    let w = world(s, "A").await;
+    let agent = s.member(w.admin.account_id, "Olga", Role::Agent).await;
+    fixtures::inbox_member(&s.svc().store, w.inbox, agent.user_id)
+        .await
+        .unwrap();
+    // One conversation: the query count of a page with one row.
+    new_conversation(s, &w, json!({})).await;
+    let one_row = reads_of(s, &w.admin.token, &base(&w)).await;
+    for i in 1..60 {
+        let c = new_conversation(s, &w, json!({})).await;
+        if i % 2 == 0 {
+            s.post(
+                &w.admin.token,
+                &format!("{}/{}/labels", base(&w), c["id"]),
+                json!({"labels": ["vip", "billing"]}),
+            )
+            .await;
+        }
+    }
+    // Walk the list by cursor: 25 + 25 + 10, newest first, each once.
+    let (st, p1) = s.get(&w.admin.token, &base(&w)).await;
+    assert_eq!(st, StatusCode::OK, "{p1}");
+    assert_eq!(p1["data"]["meta"]["all_count"], 60);
+    let c1 = p1["data"]["meta"]["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, p2) = s
+        .get(&w.admin.token, &format!("{}?cursor={c1}", base(&w)))
+        .await;
+    assert!(
+        p2["data"]["meta"].get("all_count").is_none(),
+        "no counts on a cursor page: {}",
+        p2["data"]["meta"]
+    );
+    let c2 = p2["data"]["meta"]["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Meanwhile the oldest conversation gets a message and moves to the top: the walk
+    // neither repeats nor skips anything.
+    send(s, &w, &w.admin.token, 1, json!({"content": "bump"})).await;
+    let (_, p3) = s
+        .get(&w.admin.token, &format!("{}?cursor={c2}", base(&w)))
+        .await;
+    assert!(p3["data"]["meta"]["next_cursor"].is_null(), "last page");
+    let mut seen = [ids_of(&p1), ids_of(&p2), ids_of(&p3)].concat();
+    assert_eq!(ids_of(&p1), (36..=60).rev().collect::<Vec<_>>());
+    assert_eq!(
+        ids_of(&p3),
+        (2..=10).rev().collect::<Vec<_>>(),
+        "1 moved up"
+    );
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 59);
+    // Labels come with the rows.
+    let labelled = p1["data"]["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == 59)
+        .unwrap();
+    assert_eq!(labelled["labels"], json!(["billing", "vip"]));
+    // Filters hold across cursor pages.
+    let (_, f1) = s
+        .get(
+            &w.admin.token,
+            &format!("{}?labels[]=vip&status=all", base(&w)),
+        )
+        .await;
+    assert_eq!(f1["data"]["meta"]["all_count"], 29);
+    let fc = f1["data"]["meta"]["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, f2) = s
+        .get(
+            &w.admin.token,
+            &format!("{}?labels[]=vip&status=all&cursor={fc}", base(&w)),
+        )
+        .await;
+    assert_eq!(ids_of(&f2).len(), 4);
+    assert!(f2["data"]["meta"]["next_cursor"].is_null());
+    assert!(ids_of(&f2).iter().all(|id| id % 2 == 1));
+
+    // A fixed number of queries whatever the page holds (no query per row): the same
+    // for 25 rows as for one; a cursor page skips the counts.
+    let full = reads_of(s, &w.admin.token, &base(&w)).await;
+    assert_eq!(full, one_row, "25 rows cost what one row costs");
+    let next = reads_of(s, &w.admin.token, &format!("{}?cursor={c1}", base(&w))).await;
+    assert_eq!(next, full - 1, "a cursor page has no count query");
+    // Two for authentication (token, memberships), three for the page: rows with
+    // labels, last messages, counts.
+    assert_eq!(full, 5);
+    // An agent's page adds the lookup of the agent's inboxes.
+    assert_eq!(reads_of(s, &agent.token, &base(&w)).await, 6);
+
+    // Bad cursors change nothing and say what is wrong.
+    for bad in ["abc", "12", "12_x", "-5_3", "1_0", "99999999999999999999_1"] {
+        let (st, body) = s
+            .get(&w.admin.token, &format!("{}?cursor={bad}", base(&w)))
+            .await;
+        assert_error(st, &body, 422, "invalid_field");
+        assert!(body.to_string().contains("cursor"), "{body}");
+    }
+    let (st, body) = s
+        .get(&w.admin.token, &format!("{}?cursor={c1}&page=2", base(&w)))
         .await;
     assert_error(st, &body, 422, "invalid_field");
 }

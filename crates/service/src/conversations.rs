@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use parley_bus::Event;
 use parley_core::{AssigneeFilter, ConversationStatus, MessageType, Priority, Role, validate};
 use parley_store::conversations::{
-    ConversationCounts, ConversationDetailRow, ConversationFilter, ConversationRow,
-    NewConversation, TeamRef,
+    ConversationCounts, ConversationDetailRow, ConversationFilter, ConversationRow, ListCursor,
+    ListStart, NewConversation, TeamRef,
 };
 use parley_store::messages::MessageWithAttachments;
 use parley_store::public::PublicIdentity;
@@ -233,8 +233,45 @@ pub struct PublicContact {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = ConversationListData)]
 pub struct ConversationPage {
-    pub meta: ConversationCounts,
+    pub meta: ListMeta,
     pub payload: Vec<ConversationView>,
+}
+
+/// The list's `meta`: Chatwoot's tab counts and where the next page starts.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ListMeta {
+    /// The tab counts (each capped at 10,000). Only on a first page: a page fetched with
+    /// a cursor continues a list whose counts the client already has, and skipping them
+    /// keeps scrolling as cheap as the first page.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<ConversationCounts>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The opaque `cursor` of the conversation list: the sort key of a page's last row.
+pub fn encode_cursor(c: ListCursor) -> String {
+    format!("{}_{}", c.last_activity_at, c.id)
+}
+
+/// Parses a `cursor` made by [`encode_cursor`]; anything else is a 422 naming the field.
+pub fn decode_cursor(s: &str) -> Result<ListCursor> {
+    let bad = || {
+        validate::FieldError::new(
+            "cursor",
+            "is not a cursor from this list's meta.next_cursor",
+        )
+    };
+    let (a, b) = s.split_once('_').ok_or_else(bad)?;
+    let last_activity_at: i64 = a.parse().map_err(|_| bad())?;
+    let id: i64 = b.parse().map_err(|_| bad())?;
+    if last_activity_at < 0 || id <= 0 {
+        return Err(bad().into());
+    }
+    Ok(ListCursor {
+        last_activity_at,
+        id,
+    })
 }
 
 /// Filters of the conversation list, as parsed from Chatwoot's query parameters.
@@ -251,6 +288,8 @@ pub struct ListQuery {
     pub q: Option<String>,
     /// 1-based.
     pub page: Option<i64>,
+    /// `meta.next_cursor` of the previous page; excludes `page`.
+    pub cursor: Option<String>,
 }
 
 /// Fields of `POST /conversations`.
@@ -395,25 +434,57 @@ impl Services {
         Ok(f)
     }
 
-    /// A page of the conversation list with the tab counts: at most three queries for the
-    /// page (rows with joins, last messages, labels) plus one for the counts.
+    /// A page of the conversation list: one query for the rows (joined details and labels
+    /// included), one for their last messages and, on a first page, one for the tab
+    /// counts. Pages after the first go by `cursor` (keyset), so the hundredth page costs
+    /// what the first does; numbered `page`s still work for Chatwoot's clients.
     pub async fn list_conversations(
         &self,
         ctx: &AccountCtx,
         q: &ListQuery,
     ) -> Result<ConversationPage> {
+        let start = match (&q.cursor, q.page) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    validate::FieldError::new("cursor", "cannot be combined with page").into(),
+                );
+            }
+            (Some(c), None) => ListStart::After(decode_cursor(c)?),
+            (None, page) => {
+                let page = page.unwrap_or(1);
+                if !(1..=100_000).contains(&page) {
+                    return Err(
+                        validate::FieldError::new("page", "must be between 1 and 100000").into(),
+                    );
+                }
+                ListStart::Offset((page - 1) * PAGE_SIZE)
+            }
+        };
         let f = self.list_filter(ctx, q).await?;
-        let page = q.page.unwrap_or(1);
-        if !(1..=100_000).contains(&page) {
-            return Err(validate::FieldError::new("page", "must be between 1 and 100000").into());
-        }
-        let rows = self
+        // One row more than a page tells whether another page follows.
+        let mut rows = self
             .store
-            .list_conversations(&f, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+            .list_conversations(&f, PAGE_SIZE + 1, start)
             .await?;
+        let more = rows.len() as i64 > PAGE_SIZE;
+        rows.truncate(PAGE_SIZE as usize);
+        let next_cursor = if more {
+            rows.last().map(|r| encode_cursor(r.cursor()))
+        } else {
+            None
+        };
         let payload = self.render_conversations(rows).await?;
-        let meta = self.store.count_conversations(&f, COUNT_CAP).await?;
-        Ok(ConversationPage { meta, payload })
+        let counts = match start {
+            ListStart::After(_) => None,
+            ListStart::Offset(_) => Some(self.store.count_conversations(&f, COUNT_CAP).await?),
+        };
+        Ok(ConversationPage {
+            meta: ListMeta {
+                counts,
+                next_cursor,
+            },
+            payload,
+        })
     }
 
     /// The tab counts alone (`GET /conversations/meta`).
@@ -441,7 +512,7 @@ impl Services {
         f.contact_id = Some(contact_id);
         let rows = self
             .store
-            .list_conversations(&f, CONTACT_CONVERSATIONS_LIMIT, 0)
+            .list_conversations(&f, CONTACT_CONVERSATIONS_LIMIT, ListStart::Offset(0))
             .await?;
         self.render_conversations(rows).await
     }
@@ -474,7 +545,8 @@ impl Services {
             .ok_or(ServiceError::NotFound("conversation"))
     }
 
-    /// Renders rows with their last messages and labels: two queries for any number of rows.
+    /// Renders rows (which carry their labels) with their last messages: one query for
+    /// any number of rows.
     pub async fn render_conversations(
         &self,
         rows: Vec<ConversationDetailRow>,
@@ -483,10 +555,6 @@ impl Services {
         let mut last: HashMap<i64, Vec<MessageWithAttachments>> = HashMap::new();
         for m in self.store.last_messages(&ids).await? {
             last.entry(m.message.conversation_id).or_default().push(m);
-        }
-        let mut labels: HashMap<i64, Vec<String>> = HashMap::new();
-        for (cid, l) in self.store.labels_of(&ids).await? {
-            labels.entry(cid).or_default().push(l);
         }
         let audience = Audience::Agent;
         Ok(rows
@@ -502,7 +570,7 @@ impl Services {
                     .map(|m| vec![self.message_view(m, &audience)])
                     .unwrap_or_default();
                 let last_non_activity_message = last_chat.map(|m| self.message_view(m, &audience));
-                let l = labels.remove(&r.conv.id).unwrap_or_default();
+                let l = r.labels();
                 conversation_from_row(r, l, messages, last_non_activity_message)
             })
             .collect())
@@ -713,7 +781,7 @@ impl Services {
         f.inbox_id = Some(ident.inbox_id);
         let rows = self
             .store
-            .list_conversations(&f, CONTACT_CONVERSATIONS_LIMIT, 0)
+            .list_conversations(&f, CONTACT_CONVERSATIONS_LIMIT, ListStart::Offset(0))
             .await?;
         let audience = self.public_audience(ident).await?;
         let mut out = Vec::with_capacity(rows.len());

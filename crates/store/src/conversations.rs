@@ -102,6 +102,52 @@ pub struct ConversationDetailRow {
     pub hmac_verified: Option<i64>,
     /// Incoming messages newer than the agents' last visit.
     pub unread_count: i64,
+    /// The conversation's labels, comma-separated in any order (labels cannot contain a
+    /// comma); aggregated in the row query so the list needs no separate label query.
+    pub label_list: Option<String>,
+}
+
+impl ConversationDetailRow {
+    /// The labels, sorted.
+    pub fn labels(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .label_list
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Where the list continues after this row.
+    pub fn cursor(&self) -> ListCursor {
+        ListCursor {
+            last_activity_at: self.conv.last_activity_at,
+            id: self.conv.id,
+        }
+    }
+}
+
+/// A position in the conversation list (newest activity first): the sort key of the last
+/// row a client has seen. Paging by key instead of by offset keeps every page as cheap as
+/// the first in an account with a million conversations, and a conversation that moves
+/// to the top while the operator scrolls is neither skipped nor shown twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListCursor {
+    pub last_activity_at: i64,
+    pub id: i64,
+}
+
+/// Where a page of the list starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListStart {
+    /// Skip this many rows (Chatwoot's numbered pages).
+    Offset(i64),
+    /// Right after this row.
+    After(ListCursor),
 }
 
 const DETAIL_SELECT: &str = "SELECT {COLS},
@@ -114,6 +160,7 @@ const DETAIL_SELECT: &str = "SELECT {COLS},
     u.avatar_url AS assignee_avatar_url, au.role AS assignee_role, au.availability AS assignee_availability,
     t.name AS team_name, t.description AS team_description, t.allow_auto_assign AS team_allow_auto_assign,
     ci.hmac_verified AS hmac_verified,
+    (SELECT {AGG} FROM conversation_labels cl WHERE cl.conversation_id = c.id) AS label_list,
     (SELECT COUNT(*) FROM messages um WHERE um.conversation_id = c.id AND um.message_type = 0
         AND um.created_at > COALESCE(c.agent_last_seen_at, 0)) AS unread_count
   FROM conversations c
@@ -311,33 +358,55 @@ pub(crate) fn id_list(ids: &[i64]) -> String {
 }
 
 impl Store {
-    /// One page of conversations matching `f`, newest activity first, with joined details.
+    /// One page of conversations matching `f`, newest activity first, with joined details
+    /// and labels, in one query.
     pub async fn list_conversations(
         &self,
         f: &ConversationFilter,
         limit: i64,
-        offset: i64,
+        start: ListStart,
     ) -> Result<Vec<ConversationDetailRow>> {
-        let (where_sql, args) = filter_sql(f, true);
+        let (mut where_sql, mut args) = filter_sql(f, true);
+        let offset = match start {
+            ListStart::Offset(o) => o.max(0),
+            ListStart::After(k) => {
+                // A row value, so both SQLite and PostgreSQL seek the list index to the
+                // key instead of filtering from the top.
+                args.push(Arg::I(k.last_activity_at));
+                args.push(Arg::I(k.id));
+                where_sql.push_str(&format!(
+                    " AND (c.last_activity_at, c.id) < (${}, ${})",
+                    args.len() - 1,
+                    args.len()
+                ));
+                0
+            }
+        };
         let n = args.len();
+        let agg = match self.backend() {
+            crate::Backend::Sqlite => "group_concat(cl.label, ',')",
+            crate::Backend::Postgres => "string_agg(cl.label, ',')",
+        };
         let sql = format!(
             "{} WHERE {where_sql} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ${} OFFSET ${}",
-            DETAIL_SELECT.replace("{COLS}", CONVERSATION_COLS_C),
+            DETAIL_SELECT
+                .replace("{COLS}", CONVERSATION_COLS_C)
+                .replace("{AGG}", agg),
             n + 1,
             n + 2
         );
         let q = sqlx::query_as::<_, ConversationDetailRow>(sqlx::AssertSqlSafe(sql));
         Ok(bind_as(q, &args)
             .bind(limit)
-            .bind(offset.max(0))
+            .bind(offset)
             .fetch_all(self.reader())
             .await?)
     }
 
-    /// The tab counts for `f`, ignoring its assignee filter. Each count stops at `cap`:
-    /// counting is a scan of every matching row, and past a few thousand the console
-    /// shows "many" anyway, so the cap keeps the list fast in accounts with a million
-    /// conversations. Exact below the cap; one query, two when the total reaches it.
+    /// The tab counts for `f`, ignoring its assignee filter, in one query. Each count
+    /// stops at `cap`: counting is a scan of every matching row, and past a few thousand
+    /// the console shows "many" anyway, so the cap keeps the list fast in accounts with a
+    /// million conversations.
     pub async fn count_conversations(
         &self,
         f: &ConversationFilter,
@@ -354,21 +423,15 @@ impl Store {
             )
         };
         let sql = format!(
-            "SELECT {} AS all_count, {} AS unassigned_count, {} AS mine_count",
+            "SELECT {} AS all_count, {} AS unassigned_count, {} AS mine_count, {} AS assigned_count",
             capped(""),
             capped(" AND c.assignee_id IS NULL"),
             capped(&format!(" AND c.assignee_id = ${me}")),
+            capped(" AND c.assignee_id IS NOT NULL"),
         );
-        let q = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
-        let (all_count, unassigned_count, mine_count) =
+        let q = sqlx::query_as::<_, (i64, i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
+        let (all_count, unassigned_count, mine_count, assigned_count) =
             bind_as(q, &args).fetch_one(self.reader()).await?;
-        let assigned_count = if all_count < cap {
-            all_count - unassigned_count
-        } else {
-            let sql = format!("SELECT {}", capped(" AND c.assignee_id IS NOT NULL"));
-            let q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
-            bind_as(q, &args).fetch_one(self.reader()).await?.0
-        };
         Ok(ConversationCounts {
             mine_count,
             unassigned_count,
@@ -385,7 +448,11 @@ impl Store {
     ) -> Result<Option<ConversationDetailRow>> {
         let mut f = ConversationFilter::all(account_id, 0);
         f.display_id = Some(display_id);
-        Ok(self.list_conversations(&f, 1, 0).await?.into_iter().next())
+        Ok(self
+            .list_conversations(&f, 1, ListStart::Offset(0))
+            .await?
+            .into_iter()
+            .next())
     }
 
     /// One conversation by its per-account number.

@@ -1,4 +1,6 @@
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -46,6 +48,8 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     clock: SharedClock,
+    /// Read round trips so far (see [`Store::reads`]).
+    reads: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -73,6 +77,7 @@ impl Store {
                     read,
                     write,
                     clock: opts.clock,
+                    reads: Arc::default(),
                 })
             }
             Backend::Postgres => {
@@ -92,6 +97,7 @@ impl Store {
                     read: pool.clone(),
                     write: pool,
                     clock: opts.clock,
+                    reads: Arc::default(),
                 })
             }
         }
@@ -135,9 +141,18 @@ impl Store {
         Ok(())
     }
 
-    /// Pool for reads.
+    /// Pool for reads. Every read statement takes the pool from here, so each call counts
+    /// one read round trip (a few methods run two statements on one acquired connection
+    /// and count one).
     pub fn reader(&self) -> &AnyPool {
+        self.reads.fetch_add(1, Ordering::Relaxed);
         &self.read
+    }
+
+    /// Read round trips since start: the `parley_store_reads_total` metric, and how the
+    /// benchmark checks that a list page costs a fixed number of queries (no N+1).
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
     }
 
     /// Pool for writes (a single connection on SQLite).

@@ -4,7 +4,7 @@ mod common;
 
 use parley_core::{AssigneeFilter, ConversationStatus, Role};
 use parley_store::Store;
-use parley_store::conversations::{ConversationFilter, NewConversation, fixtures};
+use parley_store::conversations::{ConversationFilter, ListStart, NewConversation, fixtures};
 use parley_store::messages::{
     ConversationEffects, MessageInsert, MessageWriter, NewAttachment, NewMessage, Waiting,
 };
@@ -190,7 +190,10 @@ async fn list_filters_counts_and_order(s: &Store) {
     }
     let mut f = ConversationFilter::all(w.account, agent);
     f.status = Some(ConversationStatus::Open);
-    let page1 = s.list_conversations(&f, 10, 0).await.unwrap();
+    let page1 = s
+        .list_conversations(&f, 10, ListStart::Offset(0))
+        .await
+        .unwrap();
     assert_eq!(page1.len(), 10);
     assert_eq!(page1[0].conv.id, ids[24].id, "newest activity first");
     assert!(
@@ -198,8 +201,54 @@ async fn list_filters_counts_and_order(s: &Store) {
             .windows(2)
             .all(|p| p[0].conv.last_activity_at >= p[1].conv.last_activity_at)
     );
-    let page3 = s.list_conversations(&f, 10, 20).await.unwrap();
+    let page3 = s
+        .list_conversations(&f, 10, ListStart::Offset(20))
+        .await
+        .unwrap();
     assert_eq!(page3.len(), 5);
+    // Keyset pages continue exactly where offsets would.
+    let after1 = s
+        .list_conversations(&f, 10, ListStart::After(page1[9].cursor()))
+        .await
+        .unwrap();
+    let page2 = s
+        .list_conversations(&f, 10, ListStart::Offset(10))
+        .await
+        .unwrap();
+    let ids_of = |v: &[parley_store::conversations::ConversationDetailRow]| {
+        v.iter().map(|r| r.conv.id).collect::<Vec<_>>()
+    };
+    assert_eq!(ids_of(&after1), ids_of(&page2));
+    let after2 = s
+        .list_conversations(&f, 10, ListStart::After(after1[9].cursor()))
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&after2), ids_of(&page3));
+    let after3 = s
+        .list_conversations(&f, 10, ListStart::After(after2[4].cursor()))
+        .await
+        .unwrap();
+    assert!(after3.is_empty(), "nothing after the last row");
+    // Rows with the same activity time are ordered by id and none is skipped or repeated.
+    sqlx::query("UPDATE conversations SET last_activity_at = 1000 WHERE account_id = $1")
+        .bind(w.account)
+        .execute(s.writer())
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut start = ListStart::Offset(0);
+    loop {
+        let page = s.list_conversations(&f, 4, start).await.unwrap();
+        let Some(last) = page.last() else { break };
+        start = ListStart::After(last.cursor());
+        seen.extend(ids_of(&page));
+    }
+    let mut expected: Vec<i64> = ids.iter().take(25).map(|c| c.id).collect();
+    expected.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(
+        seen, expected,
+        "ties broken by id, newest first, each row once"
+    );
     let counts = s.count_conversations(&f, 10_000).await.unwrap();
     assert_eq!(counts.all_count, 25);
     assert_eq!(
@@ -222,7 +271,7 @@ async fn list_filters_counts_and_order(s: &Store) {
 
     f.assignee = AssigneeFilter::Me;
     assert!(
-        s.list_conversations(&f, 50, 0)
+        s.list_conversations(&f, 50, ListStart::Offset(0))
             .await
             .unwrap()
             .iter()
@@ -242,7 +291,10 @@ async fn list_filters_counts_and_order(s: &Store) {
     );
     f.inbox_id = None;
     f.team_id = Some(team);
-    let with_team = s.list_conversations(&f, 50, 0).await.unwrap();
+    let with_team = s
+        .list_conversations(&f, 50, ListStart::Offset(0))
+        .await
+        .unwrap();
     assert_eq!(with_team.len(), 15);
     assert!(
         with_team
@@ -275,7 +327,16 @@ async fn list_filters_counts_and_order(s: &Store) {
         1
     );
     f.labels = vec!["vip".into(), "billing".into()];
-    assert_eq!(s.list_conversations(&f, 50, 0).await.unwrap().len(), 2);
+    let labelled = s
+        .list_conversations(&f, 50, ListStart::Offset(0))
+        .await
+        .unwrap();
+    assert_eq!(labelled.len(), 2);
+    let first = labelled.iter().find(|r| r.conv.id == ids[0].id).unwrap();
+    assert_eq!(
+        first.labels(),
+        vec!["billing".to_string(), "vip".to_string()]
+    );
     // Unread: incoming messages after the agents' last visit.
     let d = s
         .conversation_detail(w.account, ids[0].display_id)

@@ -89,8 +89,11 @@ pub struct ListParams {
     labels: Option<Vec<String>>,
     /// Conversations with a message containing this text.
     q: Option<String>,
-    /// 1-based page of 25.
+    /// 1-based page of 25 (Chatwoot's paging); prefer `cursor`.
     page: Option<i64>,
+    /// `meta.next_cursor` of the previous page: the next 25 after it (keyset paging,
+    /// stable while conversations move). A page fetched by cursor has no tab counts.
+    cursor: Option<String>,
 }
 
 fn int_param(name: &str, v: &str) -> Result<i64, ApiError> {
@@ -108,6 +111,7 @@ fn list_query(pairs: Vec<(String, String)>) -> Result<ListQuery, ApiError> {
             "inbox_id" if !v.is_empty() => q.inbox_id = Some(int_param("inbox_id", &v)?),
             "team_id" if !v.is_empty() => q.team_id = Some(int_param("team_id", &v)?),
             "page" if !v.is_empty() => q.page = Some(int_param("page", &v)?),
+            "cursor" if !v.is_empty() => q.cursor = Some(v),
             "labels[]" | "labels" if !v.is_empty() => q.labels.push(v),
             "q" if !v.trim().is_empty() => q.q = Some(v),
             _ => {}
@@ -116,10 +120,11 @@ fn list_query(pairs: Vec<(String, String)>) -> Result<ListQuery, ApiError> {
     Ok(q)
 }
 
-/// Lists conversations, 25 per page, newest activity first, with the tab counts in `meta`.
+/// Lists conversations, 25 per page, newest activity first, with the tab counts and the
+/// next page's cursor in `meta`.
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations", tag = "Conversations",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ListParams),
-    responses((status = 200, description = "`{\"data\": {\"meta\": {mine_count, unassigned_count, assigned_count, all_count}, \"payload\": [conversation]}}`", body = schemas::ListDoc),
+    responses((status = 200, description = "`{\"data\": {\"meta\": {mine_count, unassigned_count, assigned_count, all_count, next_cursor}, \"payload\": [conversation]}}` (no counts on a page fetched by cursor)", body = schemas::ListDoc),
         (status = 422, body = ErrorBody)))]
 async fn list(
     State(st): State<AppState>,

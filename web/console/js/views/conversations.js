@@ -12,7 +12,6 @@ import { slaChip, slaState, queueChip, nextDue } from '../routing.js';
 
 const TABS = ['mine', 'unassigned', 'all'];
 const STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'all'];
-const PAGE_SIZE = 25;
 
 export class ConversationsPage {
   constructor({ tab, id }) {
@@ -27,7 +26,8 @@ export class ConversationsPage {
     };
     this.ids = [];
     this.rows = new Map();
-    this.page = 0;
+    // Keyset paging: the server's meta.next_cursor, null once the list is complete.
+    this.cursor = null;
     this.hasMore = false;
     this.loading = false;
     this.loadSeq = 0;
@@ -62,7 +62,7 @@ export class ConversationsPage {
   mounted() {
     notify.setBaseTitle('Parley');
     this.observer = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting) && this.hasMore && !this.loading) this.load(this.page + 1);
+      if (entries.some((e) => e.isIntersecting) && this.hasMore && !this.loading) this.load(this.cursor);
     }, { root: this.scroller, rootMargin: '200px' });
     this.observer.observe(this.sentinel);
     this.unsubs.push(
@@ -198,7 +198,7 @@ export class ConversationsPage {
     );
   }
 
-  query(page) {
+  query(cursor) {
     return qs({
       status: this.f.status,
       assignee_type: this.f.tab === 'mine' ? 'me' : this.f.tab,
@@ -206,28 +206,31 @@ export class ConversationsPage {
       team_id: this.f.team,
       'labels[]': this.f.label ? [this.f.label] : [],
       q: this.f.q,
-      page,
+      cursor,
     });
   }
 
   // ---- loading ----
 
   async reload() {
-    this.page = 0;
+    this.cursor = null;
     this.hasMore = false;
-    await this.load(1, true);
+    await this.load(null, true);
   }
 
-  async load(page, replaceAll = false) {
+  // The first page (no cursor) brings the tab counts; later pages continue after the
+  // previous page's last row, so rows moving to the top meanwhile are neither skipped
+  // nor repeated.
+  async load(cursor, replaceAll = false) {
     const seq = ++this.loadSeq;
     this.loading = true;
     this.listPane.classList.add('loading');
     try {
-      const r = await get(acct(`/conversations${this.query(page)}`));
+      const r = await get(acct(`/conversations${this.query(cursor || undefined)}`));
       if (seq !== this.loadSeq) return;
       const data = (r && r.data) || {};
       const payload = data.payload || [];
-      this.counts = data.meta || this.counts;
+      if (data.meta && 'all_count' in data.meta) this.counts = data.meta;
       this.renderTabs();
       if (replaceAll) {
         this.ids = [];
@@ -241,8 +244,8 @@ export class ConversationsPage {
         if (!prev || prev.last_activity_at <= c.last_activity_at || prev.updated_at <= c.updated_at) app.convs.set(c.id, c);
         if (!this.ids.includes(c.id)) this.ids.push(c.id);
       }
-      this.page = page;
-      this.hasMore = payload.length >= PAGE_SIZE;
+      this.cursor = (data.meta && data.meta.next_cursor) || null;
+      this.hasMore = !!this.cursor;
       this.errorEl.hidden = true;
       this.sortAndRender();
     } catch (e) {
@@ -475,6 +478,6 @@ export class ConversationsPage {
     if (i === -1) j = 0;
     j = Math.max(0, Math.min(this.ids.length - 1, j));
     if (this.ids[j] !== this.openId) location.hash = this.href(this.ids[j]);
-    if (dir === 'next' && j >= this.ids.length - 3 && this.hasMore && !this.loading) this.load(this.page + 1);
+    if (dir === 'next' && j >= this.ids.length - 3 && this.hasMore && !this.loading) this.load(this.cursor);
   }
 }
