@@ -247,7 +247,14 @@ pub async fn run(args: &ListArgs) -> Result<ListReport> {
         };
         // Warm-up: one walk, not counted (connections opened, pages cached).
         let (first, _) = client.get(&token, &query).await?;
-        let matching = first["data"]["meta"]["all_count"].as_i64().unwrap_or(0);
+        let tab = if query.contains("assignee_type=me") {
+            "mine_count"
+        } else if query.contains("assignee_type=unassigned") {
+            "unassigned_count"
+        } else {
+            "all_count"
+        };
+        let matching = first["data"]["meta"][tab].as_i64().unwrap_or(0);
 
         // Queries: measured on a sequential pass so nothing else runs in between.
         let r0 = client.reads().await?;

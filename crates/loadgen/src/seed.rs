@@ -94,10 +94,14 @@ impl Rng {
     }
 }
 
-/// Appends `(…),` row text to an INSERT under construction and flushes full statements.
+/// Appends `(…),` row text to an INSERT under construction and groups full statements
+/// into transactions. A batch of child rows (messages, labels) must not commit before the
+/// parent rows it refers to: those are `followers` and commit only when `commit` is
+/// called for them, right after their parent batch.
 struct Batch<'a> {
     pool: &'a AnyPool,
     head: &'static str,
+    follower: bool,
     sql: String,
     rows: usize,
     tx_rows: Vec<String>,
@@ -106,9 +110,18 @@ struct Batch<'a> {
 
 impl<'a> Batch<'a> {
     fn new(pool: &'a AnyPool, head: &'static str) -> Self {
+        Self::with_role(pool, head, false)
+    }
+
+    fn follower(pool: &'a AnyPool, head: &'static str) -> Self {
+        Self::with_role(pool, head, true)
+    }
+
+    fn with_role(pool: &'a AnyPool, head: &'static str, follower: bool) -> Self {
         Self {
             pool,
             head,
+            follower,
             sql: String::new(),
             rows: 0,
             tx_rows: Vec::new(),
@@ -116,7 +129,8 @@ impl<'a> Batch<'a> {
         }
     }
 
-    async fn push(&mut self, row: &str) -> Result<()> {
+    /// Adds a row; true when a leader just committed (its followers should commit now).
+    async fn push(&mut self, row: &str) -> Result<bool> {
         if self.rows > 0 {
             self.sql.push(',');
         }
@@ -128,11 +142,12 @@ impl<'a> Batch<'a> {
                 .push(format!("{} VALUES {}", self.head, self.sql));
             self.sql.clear();
             self.rows = 0;
-            if self.tx_rows.len() == INSERTS_PER_TX {
+            if self.tx_rows.len() == INSERTS_PER_TX && !self.follower {
                 self.commit().await?;
+                return Ok(true);
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     async fn commit(&mut self) -> Result<()> {
@@ -317,7 +332,7 @@ pub async fn run(args: &SeedArgs) -> Result<SeedReport> {
         pool,
         "INSERT INTO contacts (id, account_id, name, email, search_text, last_activity_at, created_at, updated_at)",
     );
-    let mut ci = Batch::new(
+    let mut ci = Batch::follower(
         pool,
         "INSERT INTO contact_inboxes (id, contact_id, inbox_id, source_id, pubsub_token, created_at)",
     );
@@ -330,7 +345,7 @@ pub async fn run(args: &SeedArgs) -> Result<SeedReport> {
             row,
             "({id}, {account}, 'Customer {k}', 'c{k}.{account}@example.test', 'customer {k} c{k}.{account}@example.test', {now}, {created}, {created})"
         );
-        ct.push(&row).await?;
+        let flushed = ct.push(&row).await?;
         let inbox = inbox_ids[(k % inbox_ids.len() as u64) as usize];
         row.clear();
         let _ = write!(
@@ -339,6 +354,9 @@ pub async fn run(args: &SeedArgs) -> Result<SeedReport> {
             base_ci + k as i64
         );
         ci.push(&row).await?;
+        if flushed {
+            ci.commit().await?;
+        }
     }
     ct.finish().await?;
     ci.finish().await?;
@@ -353,7 +371,7 @@ pub async fn run(args: &SeedArgs) -> Result<SeedReport> {
          status, assignee_id, team_id, snoozed_until, agent_last_seen_at, waiting_since, last_incoming_at, \
          last_activity_at, created_at, updated_at)",
     );
-    let mut ms = Batch::new(
+    let mut ms = Batch::follower(
         pool,
         "INSERT INTO messages (id, account_id, inbox_id, conversation_id, message_type, content, \
          sender_type, sender_id, created_at, updated_at)",
@@ -417,7 +435,7 @@ pub async fn run(args: &SeedArgs) -> Result<SeedReport> {
              {snoozed}, {seen}, {waiting}, {created}, {at}, {created}, {at})",
             n + 1
         );
-        cv.push(&row).await?;
+        let flushed = cv.push(&row).await?;
         row.clear();
         let _ = write!(
             row,
@@ -449,6 +467,10 @@ pub async fn run(args: &SeedArgs) -> Result<SeedReport> {
                 let _ = write!(row, "({id}, '{}')", labels[(first + 1) % labels.len()]);
                 lb.push(&row).await?;
             }
+        }
+        if flushed {
+            ms.commit().await?;
+            lb.commit().await?;
         }
     }
     let conversations = cv.finish().await?;

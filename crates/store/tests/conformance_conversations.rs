@@ -26,6 +26,7 @@ both_backends!(
     message_pages_and_private_notes,
     last_messages_labels_and_deletion,
     status_priority_assignee_updates,
+    tab_counters_follow_every_change,
     group_commit_writer,
     event_log_cursors_are_dense_and_scoped,
 );
@@ -260,7 +261,12 @@ async fn list_filters_counts_and_order(s: &Store) {
         (0..25).filter(|i| i % 5 >= 2).count() as i64
     );
     assert_eq!(counts.assigned_count, 25 - counts.unassigned_count);
-    // Counts stop at the cap, each on its own.
+    // Status, inbox and team filters count exactly from the counters, whatever the cap.
+    assert_eq!(s.count_conversations(&f, 6).await.unwrap(), counts);
+    // Filters the counters do not cover (here: text search) stop at the cap, each count
+    // on its own.
+    f.search = Some("m".into());
+    assert_eq!(s.count_conversations(&f, 10_000).await.unwrap(), counts);
     let capped = s.count_conversations(&f, 6).await.unwrap();
     assert_eq!(capped.all_count, 6);
     assert_eq!(capped.mine_count, 5, "below the cap stays exact");
@@ -268,6 +274,7 @@ async fn list_filters_counts_and_order(s: &Store) {
     assert_eq!(capped.assigned_count, 6);
     let capped = s.count_conversations(&f, 11).await.unwrap();
     assert_eq!((capped.all_count, capped.assigned_count), (11, 10));
+    f.search = None;
 
     f.assignee = AssigneeFilter::Me;
     assert!(
@@ -653,6 +660,145 @@ async fn status_priority_assignee_updates(s: &Store) {
     assert!(s.is_inbox_member(w.inbox, agent).await.unwrap());
     assert!(s.team_ref(w.account, team).await.unwrap().is_some());
     assert!(s.team_ref(w.account + 1000, team).await.unwrap().is_none());
+}
+
+/// Counts straight from the rows, for comparison with the trigger-kept counters.
+async fn brute_counts(s: &Store, f: &ConversationFilter) -> [i64; 4] {
+    let mut sql = format!(
+        "SELECT status, assignee_id, inbox_id, team_id FROM conversations WHERE account_id = {}",
+        f.account_id
+    );
+    if let Some(st) = f.status {
+        sql.push_str(&format!(" AND status = '{}'", st.as_str()));
+    }
+    if let Some(i) = f.inbox_id {
+        sql.push_str(&format!(" AND inbox_id = {i}"));
+    }
+    if let Some(t) = f.team_id {
+        sql.push_str(&format!(" AND team_id = {t}"));
+    }
+    let rows: Vec<(String, Option<i64>, i64, Option<i64>)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(s.reader())
+            .await
+            .unwrap();
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|r| f.inboxes.as_ref().is_none_or(|ids| ids.contains(&r.2)))
+        .collect();
+    [
+        rows.len() as i64,
+        rows.iter().filter(|r| r.1.is_none()).count() as i64,
+        rows.iter().filter(|r| r.1 == Some(f.user_id)).count() as i64,
+        rows.iter().filter(|r| r.1.is_some()).count() as i64,
+    ]
+}
+
+async fn assert_counters(s: &Store, w: &World, me: i64, inbox2: i64, team: i64, when: &str) {
+    let mut filters = Vec::new();
+    for status in [
+        None,
+        Some(ConversationStatus::Open),
+        Some(ConversationStatus::Resolved),
+    ] {
+        let mut f = ConversationFilter::all(w.account, me);
+        f.status = status;
+        filters.push(f.clone());
+        let mut g = f.clone();
+        g.inbox_id = Some(inbox2);
+        filters.push(g);
+        let mut g = f.clone();
+        g.team_id = Some(team);
+        filters.push(g);
+        let mut g = f.clone();
+        g.inboxes = Some(vec![w.inbox]);
+        filters.push(g);
+    }
+    for f in filters {
+        let c = s.count_conversations(&f, 3).await.unwrap();
+        assert_eq!(
+            [
+                c.all_count,
+                c.unassigned_count,
+                c.mine_count,
+                c.assigned_count
+            ],
+            brute_counts(s, &f).await,
+            "{when}: {f:?}"
+        );
+    }
+}
+
+async fn tab_counters_follow_every_change(s: &Store) {
+    let w = world(s, "A").await;
+    let other = world(s, "B").await;
+    let me = user(s, w.account, "me@x.test", Role::Agent).await;
+    let agent = user(s, w.account, "a@x.test", Role::Agent).await;
+    let team = fixtures::team(s, w.account, "Payments").await.unwrap();
+    let (inbox2, _) = fixtures::inbox(s, w.account, "Mail", "Channel::Email")
+        .await
+        .unwrap();
+    let mut convs = Vec::new();
+    for i in 0..12 {
+        let mut n = new_conv(&w);
+        if i % 3 == 0 {
+            n.inbox_id = inbox2;
+            n.contact_inbox_id = None;
+        }
+        n.assignee_id = [None, Some(me), Some(agent)][i % 3];
+        n.team_id = (i % 2 == 0).then_some(team);
+        convs.push(s.create_conversation(&n).await.unwrap());
+    }
+    // Another account's conversations never count here.
+    s.create_conversation(&new_conv(&other)).await.unwrap();
+    assert_counters(s, &w, me, inbox2, team, "after creation").await;
+    for c in &convs[..5] {
+        s.set_conversation_status(c.id, ConversationStatus::Resolved, None)
+            .await
+            .unwrap();
+    }
+    s.set_conversation_status(convs[0].id, ConversationStatus::Open, None)
+        .await
+        .unwrap();
+    s.set_conversation_status(convs[1].id, ConversationStatus::Resolved, None)
+        .await
+        .unwrap();
+    assert_counters(s, &w, me, inbox2, team, "after status changes").await;
+    s.set_conversation_assignee(convs[2].id, Some(me))
+        .await
+        .unwrap();
+    s.set_conversation_assignee(convs[3].id, None)
+        .await
+        .unwrap();
+    s.set_conversation_team(convs[4].id, None).await.unwrap();
+    s.set_conversation_team(convs[5].id, Some(team))
+        .await
+        .unwrap();
+    // Unchanged values leave the counters alone.
+    s.set_conversation_assignee(convs[6].id, convs[6].assignee_id)
+        .await
+        .unwrap();
+    assert_counters(s, &w, me, inbox2, team, "after assignment and team changes").await;
+    // Deleting a team or a user clears the column (ON DELETE SET NULL); deleting an
+    // inbox deletes its conversations (ON DELETE CASCADE).
+    sqlx::query("DELETE FROM teams WHERE id = $1")
+        .bind(team)
+        .execute(s.writer())
+        .await
+        .unwrap();
+    assert_counters(s, &w, me, inbox2, team, "after deleting the team").await;
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(agent)
+        .execute(s.writer())
+        .await
+        .unwrap();
+    assert_counters(s, &w, me, inbox2, team, "after deleting an agent").await;
+    sqlx::query("DELETE FROM inboxes WHERE id = $1")
+        .bind(inbox2)
+        .execute(s.writer())
+        .await
+        .unwrap();
+    assert_counters(s, &w, me, inbox2, team, "after deleting an inbox").await;
 }
 
 async fn group_commit_writer(s: &Store) {

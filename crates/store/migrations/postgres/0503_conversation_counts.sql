@@ -1,0 +1,63 @@
+-- The conversation list's tab counts, kept up to date by a trigger: one row per account,
+-- inbox, team, assignee and status with the number of conversations in it. Counting a tab
+-- is then a sum over a few hundred rows instead of a scan of the account's conversations,
+-- exact at any size (the list of a million conversations used to count up to a cap).
+-- 0 stands for "no team" and "no assignee" so the key has no NULLs.
+CREATE TABLE conversation_counts (
+    account_id BIGINT NOT NULL,
+    inbox_id BIGINT NOT NULL,
+    team_id BIGINT NOT NULL,
+    assignee_id BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (account_id, status, inbox_id, team_id, assignee_id)
+);
+
+INSERT INTO conversation_counts (account_id, inbox_id, team_id, assignee_id, status, n)
+SELECT account_id, inbox_id, COALESCE(team_id, 0), COALESCE(assignee_id, 0), status, COUNT(*)
+FROM conversations GROUP BY 1, 2, 3, 4, 5;
+
+-- An update moves one conversation from the old row to the new one. The two rows are
+-- touched in key order, so two transactions moving conversations in opposite directions
+-- (open -> resolved and back) lock them in the same order and cannot deadlock.
+CREATE FUNCTION conversation_counts_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    old_key TEXT;
+    new_key TEXT;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        old_key := concat_ws('/', OLD.account_id, OLD.status, OLD.inbox_id, COALESCE(OLD.team_id, 0), COALESCE(OLD.assignee_id, 0));
+        new_key := concat_ws('/', NEW.account_id, NEW.status, NEW.inbox_id, COALESCE(NEW.team_id, 0), COALESCE(NEW.assignee_id, 0));
+        IF new_key < old_key THEN
+            INSERT INTO conversation_counts (account_id, inbox_id, team_id, assignee_id, status, n)
+            VALUES (NEW.account_id, NEW.inbox_id, COALESCE(NEW.team_id, 0), COALESCE(NEW.assignee_id, 0), NEW.status, 1)
+            ON CONFLICT (account_id, status, inbox_id, team_id, assignee_id) DO UPDATE SET n = conversation_counts.n + 1;
+            UPDATE conversation_counts SET n = n - 1
+            WHERE account_id = OLD.account_id AND status = OLD.status AND inbox_id = OLD.inbox_id
+              AND team_id = COALESCE(OLD.team_id, 0) AND assignee_id = COALESCE(OLD.assignee_id, 0);
+            RETURN NULL;
+        END IF;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE conversation_counts SET n = n - 1
+        WHERE account_id = OLD.account_id AND status = OLD.status AND inbox_id = OLD.inbox_id
+          AND team_id = COALESCE(OLD.team_id, 0) AND assignee_id = COALESCE(OLD.assignee_id, 0);
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        INSERT INTO conversation_counts (account_id, inbox_id, team_id, assignee_id, status, n)
+        VALUES (NEW.account_id, NEW.inbox_id, COALESCE(NEW.team_id, 0), COALESCE(NEW.assignee_id, 0), NEW.status, 1)
+        ON CONFLICT (account_id, status, inbox_id, team_id, assignee_id) DO UPDATE SET n = conversation_counts.n + 1;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER conversation_counts_insert_delete AFTER INSERT OR DELETE ON conversations
+FOR EACH ROW EXECUTE FUNCTION conversation_counts_apply();
+
+CREATE TRIGGER conversation_counts_update AFTER UPDATE OF status, assignee_id, inbox_id, team_id, account_id ON conversations
+FOR EACH ROW
+WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.assignee_id IS DISTINCT FROM NEW.assignee_id
+   OR OLD.inbox_id IS DISTINCT FROM NEW.inbox_id OR OLD.team_id IS DISTINCT FROM NEW.team_id
+   OR OLD.account_id IS DISTINCT FROM NEW.account_id)
+EXECUTE FUNCTION conversation_counts_apply();
