@@ -30,7 +30,10 @@ const LIVE = { timeout: 5000 };
 
 test('visitor → live Unassigned → take → canned reply → note → transfer → resolve', async () => {
   const ivan = await s.agent({ name: 'Ivan Petrov', email: 'ivan@shop.test' });
+  // A team Ivan is not in: transferring him "into" it is refused.
+  await s.team('Payments');
   await s.canned('hello', 'Hello, {{contact.name}}! I am {{agent.name}}, how can I help?');
+  await s.canned('call', 'We will call you at {{contact.phone_number}}, {{contact.first_name}}.');
 
   const maria = await openPage(browser, { viewport: { width: 1366, height: 768 } });
   const { page } = maria;
@@ -80,6 +83,8 @@ test('visitor → live Unassigned → take → canned reply → note → transfe
   await input.pressSequentially('/hel');
   await conv.locator('.canned-item', { hasText: '/hello' }).waitFor();
   await input.press('Enter');
+  // Rendered by the server (…/canned_responses/render), then inserted over the "/hel".
+  await page.waitForFunction(() => document.querySelector('textarea.composer-input').value !== '/hel', null, LIVE);
   assert.equal(await input.inputValue(), 'Hello, Anna Smirnova! I am Maria Admin, how can I help?');
   assert.equal(await input.getAttribute('lang'), 'en');
   assert.equal(await input.getAttribute('spellcheck'), 'true');
@@ -92,6 +97,15 @@ test('visitor → live Unassigned → take → canned reply → note → transfe
   await input.press('Enter');
   await conv.locator('.msg.out:not(.note):not(.pending)', { hasText: 'Hello, Anna Smirnova!' }).waitFor();
   assert.equal(await input.inputValue(), '');
+
+  // A canned response with a variable the contact has no value for: it stays visible and
+  // the composer names it; the first name is filled in.
+  await input.pressSequentially('/cal');
+  await conv.locator('.canned-item', { hasText: '/call' }).waitFor();
+  await input.press('Enter');
+  await conv.locator('.composer-warn', { hasText: 'contact.phone_number' }).waitFor(LIVE);
+  assert.equal(await input.inputValue(), 'We will call you at {{contact.phone_number}}, Anna.');
+  await input.fill('');
 
   // A private note, visually distinct.
   await conv.locator('.mode-tab[data-mode="note"]').click();
@@ -115,15 +129,32 @@ test('visitor → live Unassigned → take → canned reply → note → transfe
   assert.ok(texts.some((x) => x && x.startsWith('Hello, Anna Smirnova! I am Maria Admin')), JSON.stringify(texts));
   assert.ok(!texts.some((x) => x && x.includes('VIP')), 'the visitor never receives a private note');
 
-  // Transfer to Ivan with a note.
+  // Transfer to Ivan with a note: one request, whatever the dialog holds.
+  const writes = [];
+  page.on('request', (r) => {
+    const m = /\/conversations\/(\d+)\/(transfer|messages|assignments)$/.exec(r.url());
+    if (r.method() === 'POST' && m && Number(m[1]) === visitor.convId) writes.push(m[2]);
+  });
   await conv.locator('[data-action="transfer"]').click();
   const dialog = page.getByRole('dialog');
   await dialog.getByLabel('To an agent').selectOption(String(ivan.id));
   await dialog.getByLabel('Note for the colleague').fill('Courier says tomorrow; promise a call back');
+  // Into a team he is not in: refused, the dialog stays open with the reason, nothing
+  // changed (no note, Maria still holds it).
+  await dialog.getByLabel('To a team').selectOption({ label: 'Payments' });
   await dialog.getByRole('button', { name: 'Transfer' }).click();
+  await dialog.locator('.form-error', { hasText: 'not a member of this team' }).waitFor(LIVE);
+  const refused = await s.api('GET', `/conversations/${visitor.convId}/messages`);
+  assert.ok(!JSON.stringify(refused).includes('Courier says'), 'a refused transfer stores no note');
+  assert.equal((await s.api('GET', `/conversations/${visitor.convId}`)).meta.assignee.id, s.userId);
+  // Without the team it goes through.
+  await dialog.getByLabel('To a team').selectOption('');
+  await dialog.getByRole('button', { name: 'Transfer' }).click();
+  await dialog.waitFor({ state: 'detached' });
   await conv.locator('.assignee-line', { hasText: 'Ivan Petrov' }).waitFor();
   await conv.locator('.msg.note', { hasText: 'Courier says tomorrow' }).waitFor(LIVE);
-  await conv.locator('.msg-activity', { hasText: /Ivan Petrov/ }).waitFor(LIVE);
+  await conv.locator('.msg-activity[data-kind="transferred"]', { hasText: 'Transferred to Ivan Petrov by Maria Admin' }).waitFor(LIVE);
+  assert.deepEqual(writes, ['transfer', 'transfer'], 'the dialog posts one transfer per attempt and nothing else');
 
   // Ivan sees it in Mine with the whole history, notes included.
   const ivanPage = await openPage(browser, { viewport: { width: 1366, height: 768 } });

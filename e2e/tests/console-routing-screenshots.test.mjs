@@ -141,6 +141,16 @@ for (const lang of ['en', 'ru']) {
     // An overdue conversation open beside the list.
     await page.locator('.conv-row.overdue a').first().click();
     await page.locator('.conv-view .head-chips .sla-chip').waitFor(LIVE);
+    // The missed target's line, in the operator's language with the due time in their
+    // locale (formatted by the browser from the line's epoch seconds).
+    const missed = page.locator('.conv-view .msg-activity[data-kind="first_response_missed"] span');
+    await missed.waitFor(LIVE);
+    const convId = await page.locator('.conv-view').getAttribute('data-conversation');
+    const stored = (await s.api('GET', `/conversations/${convId}/messages`)).payload.find((m) => m.content_attributes.activity?.kind === 'first_response_missed');
+    const due = await page.evaluate(([at, loc]) => new Intl.DateTimeFormat(loc, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(at * 1000)), [stored.content_attributes.activity.due_at, lang === 'ru' ? 'ru-RU' : 'en-GB']);
+    const phrase = lang === 'ru' ? `Срок первого ответа пропущен (нужно было до ${due})` : `First response target missed (was due ${due})`;
+    assert.equal(await missed.innerText(), phrase);
+    assert.equal(await missed.getAttribute('title'), stored.content);
     await page.screenshot({ path: join(OUT, `console-${lang}-overdue.png`) });
 
     console.log(`screenshots in ${OUT}`);

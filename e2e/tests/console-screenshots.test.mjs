@@ -32,7 +32,7 @@ before(async () => {
   browser = await launch();
   s = await scene(server.base, { admin: ADMIN });
   const ivan = await s.agent({ name: 'Ivan Petrov', email: 'ivan@shop.test' });
-  await s.team('Доставка');
+  const delivery = await s.team('Доставка');
   await s.team('Payments');
   await s.label('vip', '#d97706');
   await s.label('delivery', '#2563eb');
@@ -81,6 +81,8 @@ before(async () => {
     },
   });
   openId = anna.convId;
+  // Handed to the delivery team with a note, then taken: two activity lines.
+  await s.api('POST', `/conversations/${anna.convId}/transfer`, { team_id: delivery.id, note: 'Вопрос по доставке, передаю в отдел доставки.' });
   await s.api('POST', `/conversations/${anna.convId}/assignments`, { assignee_id: s.userId });
   await s.api('POST', `/conversations/${anna.convId}/messages`, { content: 'Здравствуйте, Анна! Сейчас проверю у курьерской службы.' });
   await s.api('POST', `/conversations/${anna.convId}/messages`, { content: 'Курьер обещает завтра до 14:00. Клиент постоянный — предложить промокод.', private: true });
@@ -122,13 +124,24 @@ for (const lang of ['en', 'ru']) {
 
       await page.goto(`${server.base}/app/#/conversations/all/${openId}`);
       const conv = page.locator(`.conv-view[data-conversation="${openId}"]`);
-      await conv.locator('.msg.note').waitFor();
+      await conv.locator('.msg.note').last().waitFor();
       await conv.locator('.contact-head h3').waitFor();
       // The visit as the widget reported it.
       const panel = await conv.locator('.contact-panel').innerText();
       for (const text of ['autumn-sale', 'Firefox 133', 'Windows 10', 'https://yandex.ru/search/?text=shop', 'Личный кабинет', 'Europe/Moscow']) {
         assert.ok(panel.includes(text), `contact panel shows ${text}:\n${panel}`);
       }
+      // Activity lines in the operator's language, from their descriptions; the stored
+      // English stays in the tooltip.
+      const lines = {
+        ru: ['Мария Иванова передал(а) диалог в отдел «Доставка»', 'Мария Иванова взял(а) диалог себе'],
+        en: ['Transferred to Доставка team by Мария Иванова', 'Мария Иванова self-assigned this conversation'],
+      }[lang];
+      const transferred = conv.locator('.msg-activity[data-kind="transferred"] span');
+      const taken = conv.locator('.msg-activity[data-kind="self_assigned"] span');
+      assert.equal(await transferred.innerText(), lines[0]);
+      assert.equal(await taken.innerText(), lines[1]);
+      assert.equal(await transferred.getAttribute('title'), 'Transferred to Доставка team by Мария Иванова');
       // The composer spell-checks in the visitor's language.
       assert.equal(await conv.locator('textarea.composer-input').getAttribute('lang'), 'ru');
       // Every action of the header is on screen.

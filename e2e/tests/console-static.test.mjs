@@ -99,19 +99,3 @@ test('no markup from strings, no eval, nothing from other origins', () => {
   }
   assert.deepEqual(offenders, []);
 });
-
-test('the client-side template renderer agrees with the server rules', async () => {
-  const { render } = await import(pathToFileURL(join(ROOT, 'js', 'template.js')).href);
-  const vars = { 'contact.name': 'Anna', 'agent.name': 'Maria', 'contact.email': '  ' };
-  const look = (p) => vars[p];
-  assert.deepEqual(render('Hi {{contact.name}}!', look), { text: 'Hi Anna!', missing: [] });
-  assert.deepEqual(render('Hi {{ contact.name | default: "there" }}', look), { text: 'Hi Anna', missing: [] });
-  assert.deepEqual(render('Mail {{contact.email | default: «нет»}}', look), { text: 'Mail нет', missing: [] });
-  assert.deepEqual(render('{{contact.phone}} and {{contact.phone}}', look), { text: '{{contact.phone}} and {{contact.phone}}', missing: ['contact.phone'] });
-  assert.deepEqual(render('\\{{contact.name}}', look), { text: '{{contact.name}}', missing: [] });
-  assert.deepEqual(render('{{{contact.name}}}', look), { text: '{Anna}', missing: [] });
-  assert.deepEqual(render('{{ bad path }} {{x.}} {{', look), { text: '{{ bad path }} {{x.}} {{', missing: [] });
-  assert.deepEqual(render("{{a | default: 'it\\'s'}}", look), { text: "it's", missing: [] });
-  // Values are not scanned again.
-  assert.deepEqual(render('{{contact.name}}', () => '{{agent.name}}'), { text: '{{agent.name}}', missing: [] });
-});

@@ -4,6 +4,7 @@
 //! vocabulary (statuses, roles, message kinds) is spelled once and the wire names
 //! (which follow Chatwoot's API) live next to the types they name.
 
+pub mod activity;
 pub mod calendar;
 pub mod enums;
 pub mod routing;

@@ -196,3 +196,27 @@ async fn unknown_files_are_404_and_nothing_outside_the_folder_is_reachable() {
 
     s.stop().await;
 }
+
+/// Every kind of activity line the server writes has a phrase in both of the console's
+/// dictionaries, as served (the console renders `content_attributes.activity` through them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_activity_kind_has_a_phrase_in_both_languages() {
+    let s = TestServer::sqlite().await;
+    for lang in ["en", "ru"] {
+        let res = s
+            .http
+            .get(s.url(&format!("/app/js/locales/{lang}.js")))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), StatusCode::OK);
+        let dict = res.text().await.expect("body");
+        for kind in parley_core::activity::KINDS {
+            assert!(
+                dict.contains(&format!("'activity.{kind}':")),
+                "{lang}.js has no phrase for activity kind {kind}"
+            );
+        }
+    }
+    s.stop().await;
+}

@@ -1120,7 +1120,11 @@ async fn agent_going_offline_after_the_grace_period_hands_back_unanswered_chats(
             messages_of(&s, &admin, waiting.conversation_id)
                 .await
                 .iter()
-                .any(|m| m["content"].as_str().unwrap_or("").contains("went offline")),
+                .any(
+                    |m| m["content"].as_str().unwrap_or("").contains("went offline")
+                        && m["content_attributes"]["activity"]
+                            == json!({"kind": "went_offline", "agent": "Anna"})
+                ),
         );
         s.stop().await;
     }
@@ -1168,6 +1172,26 @@ async fn overdue_escalation_raises_priority_reassigns_and_mails_supervisors() {
         .await;
         assert_eq!(c["priority"], "medium");
         assert_eq!(c["sla"]["overdue"], true);
+        // The activity lines describe what happened, with the due time as epoch seconds.
+        let lines: Vec<Value> = messages_of(&s, &admin, v.conversation_id)
+            .await
+            .iter()
+            .filter(|m| m["message_type"] == 2)
+            .map(|m| m["content_attributes"]["activity"].clone())
+            .collect();
+        let missed = lines
+            .iter()
+            .find(|l| l["kind"] == "first_response_missed")
+            .unwrap_or_else(|| panic!("no missed line: {lines:?}"));
+        assert_eq!(missed["due_at"], c["sla"]["due_at"], "{lines:?}");
+        assert!(missed["time_zone"].is_string(), "{lines:?}");
+        for want in [
+            json!({"kind": "priority_raised", "priority": "medium"}),
+            json!({"kind": "taken_missed", "agent": "Anna"}),
+            json!({"kind": "auto_assigned", "agent": "Boris", "returning": false}),
+        ] {
+            assert!(lines.contains(&want), "{want} not in {lines:?}");
+        }
         let mail = sink.next().await;
         assert!(mail.subject().contains("overdue"), "{}", mail.subject());
         assert!(

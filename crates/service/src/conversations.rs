@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use parley_bus::Event;
+use parley_core::activity::Activity;
 use parley_core::{AssigneeFilter, ConversationStatus, MessageType, Priority, Role, validate};
 use parley_store::conversations::{
     ConversationCounts, ConversationDetailRow, ConversationFilter, ConversationRow, ListCursor,
@@ -895,8 +896,14 @@ impl Services {
             Some(s) => Some(s * 1000),
             None => None,
         };
-        let by = format!("by {}", ctx.user_name);
-        let after = self.set_status(&c, target, snooze_ms, &by).await?;
+        let by = ctx.user_name.clone();
+        let activity = match target {
+            ConversationStatus::Resolved => Activity::Resolved { by },
+            ConversationStatus::Open => Activity::Reopened { by },
+            ConversationStatus::Pending => Activity::Pending { by },
+            ConversationStatus::Snoozed => Activity::Snoozed { by },
+        };
+        let after = self.set_status(&c, target, snooze_ms, activity).await?;
         Ok(StatusToggled {
             success: true,
             current_status: after.status.clone(),
@@ -905,27 +912,21 @@ impl Services {
         })
     }
 
-    /// Applies a status change with its activity message and events; `who` ends the
-    /// activity text ("by Maria").
+    /// Applies a status change with its activity line (which says who changed it) and
+    /// events.
     async fn set_status(
         &self,
         c: &ConversationRow,
         target: ConversationStatus,
         snooze_ms: Option<i64>,
-        who: &str,
+        activity: Activity,
     ) -> Result<ConversationRow> {
         let (before, after) = self
             .store
             .set_conversation_status(c.id, target, snooze_ms)
             .await?;
         if before.status != after.status || before.snoozed_until != after.snoozed_until {
-            let text = match target {
-                ConversationStatus::Resolved => format!("Conversation was marked resolved {who}"),
-                ConversationStatus::Open => format!("Conversation was reopened {who}"),
-                ConversationStatus::Pending => format!("Conversation was marked as pending {who}"),
-                ConversationStatus::Snoozed => format!("Conversation was snoozed {who}"),
-            };
-            self.activity(&after, text).await?;
+            self.activity(&after, activity).await?;
             self.publish_changed("conversation.status_changed", &after)
                 .await?;
             if target == ConversationStatus::Resolved {
@@ -948,7 +949,7 @@ impl Services {
             let n = due.len();
             for c in due {
                 let after = self
-                    .set_status(&c, ConversationStatus::Open, None, "as the snooze ended")
+                    .set_status(&c, ConversationStatus::Open, None, Activity::SnoozeEnded)
                     .await?;
                 if after.status() == ConversationStatus::Open {
                     reopened += 1;
@@ -1014,7 +1015,7 @@ impl Services {
         Ok(view)
     }
 
-    async fn check_assignee(
+    pub(crate) async fn check_assignee(
         &self,
         account_id: i64,
         inbox_id: i64,
@@ -1058,18 +1059,16 @@ impl Services {
             .set_conversation_assignee(c.id, assignee_id)
             .await?;
         if before.assignee_id != after.assignee_id {
-            let text = match &agent {
-                Some(a) if a.id == ctx.user_id => {
-                    format!("{} self-assigned this conversation", ctx.user_name)
-                }
-                Some(a) => format!(
-                    "Assigned to {} by {}",
-                    a.display_name.as_deref().unwrap_or(&a.name),
-                    ctx.user_name
-                ),
-                None => format!("Conversation unassigned by {}", ctx.user_name),
+            let by = ctx.user_name.clone();
+            let activity = match &agent {
+                Some(a) if a.id == ctx.user_id => Activity::SelfAssigned { agent: by },
+                Some(a) => Activity::Assigned {
+                    agent: a.display_name.clone().unwrap_or_else(|| a.name.clone()),
+                    by,
+                },
+                None => Activity::Unassigned { by },
             };
-            self.activity(&after, text).await?;
+            self.activity(&after, activity).await?;
             self.publish_changed("assignee.changed", &after).await?;
             if let Some(a) = after.assignee_id {
                 self.store.log_assignment(&after, a, "manual").await?;
@@ -1107,11 +1106,15 @@ impl Services {
         };
         let (before, after) = self.store.set_conversation_team(c.id, team_id).await?;
         if before.team_id != after.team_id {
-            let text = match &team {
-                Some(t) => format!("Assigned to {} team by {}", t.name, ctx.user_name),
-                None => format!("Unassigned from team by {}", ctx.user_name),
+            let by = ctx.user_name.clone();
+            let activity = match &team {
+                Some(t) => Activity::AssignedTeam {
+                    team: t.name.clone(),
+                    by,
+                },
+                None => Activity::UnassignedTeam { by },
             };
-            self.activity(&after, text).await?;
+            self.activity(&after, activity).await?;
             self.publish_changed("team.changed", &after).await?;
             self.on_team_changed(&before, &after).await?;
         }
@@ -1219,8 +1222,13 @@ impl Services {
     ) -> Result<PublicConversationView> {
         let c = self.public_conversation_row(ident, display_id).await?;
         if c.status() != ConversationStatus::Resolved {
-            self.set_status(&c, ConversationStatus::Resolved, None, "by the contact")
-                .await?;
+            self.set_status(
+                &c,
+                ConversationStatus::Resolved,
+                None,
+                Activity::ResolvedByContact,
+            )
+            .await?;
         }
         self.public_conversation(ident, display_id).await
     }

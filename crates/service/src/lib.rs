@@ -25,6 +25,7 @@ pub mod routing;
 pub mod routing_config;
 pub mod standards;
 pub mod teams;
+pub mod transfer;
 pub mod widget;
 
 use std::path::PathBuf;
@@ -85,6 +86,9 @@ pub struct Services {
     /// The group-commit writer every message goes through (one transaction and one fsync
     /// per batch; each sender is answered after the commit).
     pub message_writer: parley_store::messages::MessageWriter,
+    /// How a stored message becomes its `message.created` payload inside the transaction
+    /// that stores it (the writer's, and a transfer's).
+    pub message_renderer: Arc<dyn parley_store::messages::MessageRenderer>,
     /// This node's real-time fan-out (WebSocket subscriptions).
     /// This process's name in the cluster (presence rows, job leases).
     pub node_id: Arc<str>,
@@ -135,8 +139,12 @@ impl Services {
             let view = messages::render_message(&base_url, m, &messages::Audience::Agent);
             serde_json::to_string(&view).unwrap_or_else(|_| "null".into())
         };
-        let message_writer =
-            parley_store::messages::MessageWriter::spawn(store.clone(), 256, Arc::new(renderer));
+        let message_renderer: Arc<dyn parley_store::messages::MessageRenderer> = Arc::new(renderer);
+        let message_writer = parley_store::messages::MessageWriter::spawn(
+            store.clone(),
+            256,
+            message_renderer.clone(),
+        );
         let hub = realtime::Hub::spawn(store.clone(), &bus, config.ws_queue_events);
         let public_limits = Arc::new(PublicLimits::new(config.visitor_messages_per_minute));
         Self {
@@ -146,6 +154,7 @@ impl Services {
             login_limiter,
             public_limits,
             message_writer,
+            message_renderer,
             node_id: parley_store::random_token(8).into(),
             hub,
             presence: Arc::default(),

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use bytes::Bytes;
+use parley_core::activity::Activity;
 use parley_core::{ContentType, ConversationStatus, FileType, MessageType, validate};
 use parley_store::conversations::ConversationRow;
 use parley_store::messages::{
@@ -425,11 +426,7 @@ impl Services {
                 reopen: false,
             },
         };
-        let (sender_type, sender_id) = match sender {
-            Sender::User(id) => (Some("User".to_string()), Some(id)),
-            Sender::Contact(id) => (Some("Contact".to_string()), Some(id)),
-            Sender::System => (None, None),
-        };
+        let (sender_type, sender_id) = sender_columns(sender);
         let attachments = self.write_uploads(&input.uploads).await?;
         let new = NewMessage {
             account_id: conv.account_id,
@@ -501,13 +498,11 @@ impl Services {
         }
     }
 
-    /// An activity message ("Conversation was marked resolved by Maria").
-    pub(crate) async fn activity(&self, conv: &ConversationRow, text: String) -> Result<()> {
-        let mut input = MessageInput::text(MessageType::Activity, text);
-        input.content = input
-            .content
-            .map(|c| c.chars().take(MAX_CONTENT_CHARS).collect());
-        self.create_message(conv, Sender::System, input).await?;
+    /// An activity line ("Conversation was marked resolved by Maria"), stored as its
+    /// English text with its description in `content_attributes.activity`.
+    pub(crate) async fn activity(&self, conv: &ConversationRow, activity: Activity) -> Result<()> {
+        self.create_message(conv, Sender::System, activity_input(&activity))
+            .await?;
         Ok(())
     }
 
@@ -527,7 +522,7 @@ impl Services {
             conversation_id: Some(conv.id),
             inbox_id: Some(conv.inbox_id),
             contact_id: Some(conv.contact_id),
-            public: m.message.private == 0,
+            public: parley_store::messages::visitor_sees(&m.message),
             payload: data,
         })
         .await;
@@ -999,6 +994,68 @@ pub fn render_public_message(
             .collect(),
         sender: sender_view(m, audience),
     }
+}
+
+/// The stored `sender_type` and `sender_id` of a sender.
+fn sender_columns(sender: Sender) -> (Option<String>, Option<i64>) {
+    match sender {
+        Sender::User(id) => (Some("User".to_string()), Some(id)),
+        Sender::Contact(id) => (Some("Contact".to_string()), Some(id)),
+        Sender::System => (None, None),
+    }
+}
+
+/// A text message (no uploads, no echo or source id) checked as
+/// [`Services::create_message`] checks one, for storing inside a larger transaction (a
+/// transfer's) instead of through the writer.
+pub(crate) fn text_message(
+    conv: &ConversationRow,
+    sender: Sender,
+    input: &MessageInput,
+) -> Result<NewMessage> {
+    let content = check_content(input.content.as_deref(), false)?
+        .ok_or_else(|| validate::FieldError::new("content", "must not be empty"))?;
+    if input.private && input.message_type != MessageType::Outgoing {
+        return Err(validate::FieldError::new(
+            "private",
+            "only outgoing messages can be private notes",
+        )
+        .into());
+    }
+    let content_attributes = match &input.content_attributes {
+        None | Some(Value::Null) => "{}".to_string(),
+        Some(v) => {
+            validate::attributes("content_attributes", v)?;
+            v.to_string()
+        }
+    };
+    let (sender_type, sender_id) = sender_columns(sender);
+    Ok(NewMessage {
+        account_id: conv.account_id,
+        inbox_id: conv.inbox_id,
+        conversation_id: conv.id,
+        message_type: input.message_type.code(),
+        content: Some(content),
+        content_type: input.content_type.as_str().into(),
+        content_attributes,
+        additional_attributes: "{}".into(),
+        private: input.private,
+        status: "sent".into(),
+        sender_type,
+        sender_id,
+        echo_id: None,
+        source_id: None,
+        attachments: Vec::new(),
+    })
+}
+
+/// The message of an activity line: the English text (bounded like any message) and the
+/// machine-readable description, made from one value so they always agree.
+pub(crate) fn activity_input(activity: &Activity) -> MessageInput {
+    let text: String = activity.text().chars().take(MAX_CONTENT_CHARS).collect();
+    let mut input = MessageInput::text(MessageType::Activity, text);
+    input.content_attributes = Some(activity.attributes());
+    input
 }
 
 /// Whether a status counts as closed for reopening rules (used by channel adapters).

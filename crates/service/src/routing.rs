@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use parley_core::activity::Activity;
 use parley_core::routing::{
     self, AssignReason, AssignedConversation, AssignmentRate, QueuedConversation,
 };
@@ -308,7 +309,9 @@ impl Services {
                 &c,
                 user_id,
                 assigned_at,
-                format!("{name} went offline; conversation returned to the queue"),
+                Activity::WentOffline {
+                    agent: name.clone(),
+                },
             )
             .await?;
         }
@@ -329,7 +332,7 @@ impl Services {
         c: &ConversationRow,
         from_agent: i64,
         assigned_at: i64,
-        text: String,
+        activity: Activity,
     ) -> Result<()> {
         let Some((_, after)) = self
             .store
@@ -338,7 +341,7 @@ impl Services {
         else {
             return Ok(());
         };
-        self.activity(&after, text).await?;
+        self.activity(&after, activity).await?;
         self.publish_changed("assignee.changed", &after).await?;
         let since = after.waiting_since.or(after.created_at.into());
         self.route(
@@ -371,13 +374,11 @@ impl Services {
                 metrics::counter!("parley_routing_assignments_total", "reason" => reason.as_str())
                     .increment(1);
                 let name = self.agent_name(after.account_id, agent_id).await;
-                let text = match reason {
-                    AssignReason::ReturningCustomer => {
-                        format!("Assigned to {name} automatically (returning customer)")
-                    }
-                    AssignReason::LeastLoaded => format!("Assigned to {name} automatically"),
+                let activity = Activity::AutoAssigned {
+                    agent: name,
+                    returning: reason == AssignReason::ReturningCustomer,
                 };
-                self.activity(&after, text).await?;
+                self.activity(&after, activity).await?;
                 self.publish_changed("assignee.changed", &after).await?;
                 self.schedule_reassign(&after).await?;
                 if before.queued_at.is_some() {
@@ -486,9 +487,10 @@ impl Services {
             &c,
             agent,
             assigned_at,
-            format!(
-                "{name} did not answer within {minutes} min; conversation returned to the queue"
-            ),
+            Activity::Silent {
+                agent: name,
+                minutes,
+            },
         )
         .await
     }
@@ -516,7 +518,9 @@ impl Services {
         };
         self.activity(
             &after,
-            format!("{} self-assigned this conversation", ctx.user_name),
+            Activity::SelfAssigned {
+                agent: ctx.user_name.clone(),
+            },
         )
         .await?;
         let view = self.publish_changed("assignee.changed", &after).await?;

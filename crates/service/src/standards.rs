@@ -2,6 +2,7 @@
 //! customer starts waiting and turn overdue when nobody answers in time, escalation, the
 //! off-hours auto-reply and the e-mail to the inbox's managers about off-hours questions.
 
+use parley_core::activity::Activity;
 use parley_core::{ConversationStatus, MessageType, Priority};
 use parley_store::conversations::ConversationRow;
 use parley_store::inboxes::InboxRow;
@@ -147,14 +148,18 @@ impl Services {
             Some("next_response") => "Next response",
             _ => "First response",
         };
-        self.activity(
-            &row,
-            format!(
-                "{what} target missed (was due {})",
-                local_time(&inbox, due_at)
-            ),
-        )
-        .await?;
+        let (due_secs, time_zone) = (secs(due_at), inbox.timezone.clone());
+        let missed = match row.sla_kind.as_deref() {
+            Some("next_response") => Activity::NextResponseMissed {
+                due_at: due_secs,
+                time_zone,
+            },
+            _ => Activity::FirstResponseMissed {
+                due_at: due_secs,
+                time_zone,
+            },
+        };
+        self.activity(&row, missed).await?;
         let view = self
             .conversation_view(row.account_id, row.display_id)
             .await?;
@@ -176,7 +181,9 @@ impl Services {
                 .await?;
             self.activity(
                 &after,
-                format!("Priority raised to {} (target missed)", p.as_str()),
+                Activity::PriorityRaised {
+                    priority: p.as_str().into(),
+                },
             )
             .await?;
             self.publish_changed("conversation.updated", &after).await?;
@@ -218,13 +225,8 @@ impl Services {
             && let (Some(agent), Some(at)) = (row.assignee_id, row.assigned_at)
         {
             let name = self.agent_name(row.account_id, agent).await;
-            self.requeue(
-                &row,
-                agent,
-                at,
-                format!("Taken from {name} (target missed); conversation returned to the queue"),
-            )
-            .await?;
+            self.requeue(&row, agent, at, Activity::TakenMissed { agent: name })
+                .await?;
         }
         Ok(())
     }

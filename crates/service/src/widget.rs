@@ -559,7 +559,7 @@ impl Services {
             .store
             .message(conv.id, message_id)
             .await?
-            .filter(|m| m.message.private == 0)
+            .filter(|m| parley_store::messages::visitor_sees(&m.message))
             .ok_or(ServiceError::NotFound("message"))?;
         if m.message.content_type != ContentType::InputCsat.as_str() {
             return Err(bad(

@@ -24,6 +24,7 @@ pub mod notes;
 pub mod public;
 pub mod routing;
 pub mod teams;
+pub mod transfer;
 pub mod users;
 pub mod widget;
 

@@ -43,6 +43,14 @@ impl MessageRenderer for MinimalRenderer {
     }
 }
 
+/// Whether the contact may see a message: not private notes, and not activity lines
+/// either. Activity lines are the team's record of who handled the conversation ("Ivan
+/// went offline", "First response target missed"); Chatwoot's Client API leaves them out
+/// too (`filter_internal_messages`), and the widget shows the conversation's state itself.
+pub fn visitor_sees(m: &MessageRow) -> bool {
+    m.private == 0 && m.message_type != parley_core::MessageType::Activity.code()
+}
+
 /// A stored message with what rendering needs: the conversation's `display_id` and the
 /// sender's name and avatar (a user or a contact, by `sender_type`).
 #[derive(Debug, Clone, FromRow)]
@@ -309,7 +317,8 @@ impl Store {
 
     /// A page of a conversation's messages, oldest first within the page: the newest
     /// `limit` before `before`, or the oldest `limit` after `after`, or the newest `limit`.
-    /// `public_only` leaves out private notes (the contact's view).
+    /// `public_only` gives the contact's view: no private notes and no activity lines
+    /// (see [`visitor_sees`]).
     pub async fn messages_page(
         &self,
         conversation_id: i64,
@@ -318,7 +327,11 @@ impl Store {
         limit: i64,
         public_only: bool,
     ) -> Result<Vec<MessageWithAttachments>> {
-        let private = if public_only { " AND private = 0" } else { "" };
+        let private = if public_only {
+            " AND private = 0 AND message_type <> 2"
+        } else {
+            ""
+        };
         let inner = match (before, after) {
             (None, Some(_)) => format!(
                 "SELECT id FROM messages WHERE conversation_id = $1{private} AND id > $2 ORDER BY id ASC LIMIT $3"
@@ -608,7 +621,7 @@ async fn insert_in(
 /// ([`write_batch_isolated`]) so the bad message fails alone. Then it reads the created messages back in one query, renders
 /// their events and appends them (last, so the per-account counter rows are locked only
 /// until the caller's commit). Results come back in input order.
-async fn write_batch_in(
+pub(crate) async fn write_batch_in(
     conn: &mut sqlx::AnyConnection,
     batch: &[(&NewMessage, ConversationEffects)],
     renderer: &dyn MessageRenderer,
@@ -725,7 +738,7 @@ async fn finish_batch_in(
                 conversation_id: Some(m.message.conversation_id),
                 inbox_id: Some(m.message.inbox_id),
                 contact_id: Some(after.contact_id),
-                public: m.message.private == 0,
+                public: visitor_sees(&m.message),
                 payload: renderer.render(m),
             });
         }

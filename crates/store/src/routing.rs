@@ -136,7 +136,7 @@ fn id_list(ids: &[i64]) -> String {
 }
 
 /// Takes the account's routing lock for the rest of the transaction.
-async fn lock_account(
+pub(crate) async fn lock_account(
     conn: &mut sqlx::AnyConnection,
     backend: Backend,
     account_id: i64,
@@ -940,7 +940,7 @@ impl Store {
     }
 }
 
-async fn log_assignment_in(
+pub(crate) async fn log_assignment_in(
     conn: &mut sqlx::AnyConnection,
     c: &ConversationRow,
     agent_id: i64,

@@ -1,39 +1,48 @@
-// Activity lines ("Assigned to Ivan by Maria") are stored by the server as English text.
-// In another language the console recognises the server's phrases and says them in the
-// operator's language; anything it does not recognise is shown as stored.
+// Activity lines ("Assigned to Ivan by Maria"). The server stores each one with its English
+// text and a description in `content_attributes.activity` (`{kind, agent, by, …}`, one kind
+// per dictionary key `activity.<kind>`); the console says it in the operator's language
+// from the description, with times in the operator's locale and time zone. A line without a
+// description (stored before there were any) or of a kind this console does not know is
+// shown as stored.
 
-import { t, getLang } from './i18n.js';
+import { t, has, fullStamp } from './i18n.js';
 
-const PATTERNS = [
-  [/^Conversation was marked resolved by the contact$/, 'activity.resolvedByContact', []],
-  [/^Conversation was reopened as the snooze ended$/, 'activity.snoozeEnded', []],
-  [/^Conversation was marked resolved by (.+)$/s, 'activity.resolved', ['name']],
-  [/^Conversation was reopened by (.+)$/s, 'activity.reopened', ['name']],
-  [/^Conversation was marked as pending by (.+)$/s, 'activity.pending', ['name']],
-  [/^Conversation was snoozed by (.+)$/s, 'activity.snoozed', ['name']],
-  [/^(.+) self-assigned this conversation$/s, 'activity.selfAssigned', ['name']],
-  // Routing and reply targets.
-  [/^Assigned to (.+) automatically \(returning customer\)$/s, 'activity.autoReturning', ['agent']],
-  [/^Assigned to (.+) automatically$/s, 'activity.auto', ['agent']],
-  [/^(.+) went offline; conversation returned to the queue$/s, 'activity.wentOffline', ['name']],
-  [/^(.+) did not answer within (\d+) min; conversation returned to the queue$/s, 'activity.silent', ['name', 'minutes']],
-  [/^First response target missed \(was due (.+)\)$/s, 'activity.firstMissed', ['when']],
-  [/^Next response target missed \(was due (.+)\)$/s, 'activity.nextMissed', ['when']],
-  [/^Priority raised to (\w+) \(target missed\)$/s, 'activity.priorityRaised', ['priority'], (v) => ({ priority: t(`priority.${v.priority}`) })],
-  [/^Taken from (.+) \(target missed\); conversation returned to the queue$/s, 'activity.takenMissed', ['name']],
-  [/^Assigned to (.+) team by (.+)$/s, 'activity.assignedTeam', ['team', 'name']],
-  [/^Assigned to (.+?) by (.+)$/s, 'activity.assigned', ['agent', 'name']],
-  [/^Conversation unassigned by (.+)$/s, 'activity.unassigned', ['name']],
-  [/^Unassigned from team by (.+)$/s, 'activity.unassignedTeam', ['name']],
-];
-
-export function activityText(text) {
-  if (!text || getLang() === 'en') return text || '';
-  for (const [re, key, names, map] of PATTERNS) {
-    const m = re.exec(text);
-    if (!m) continue;
-    const vars = Object.fromEntries(names.map((n, i) => [n, m[i + 1]]));
-    return t(key, map ? map(vars) : vars);
+/** The dictionary key of a description, or null when the console has none for it. */
+function keyOf(a) {
+  switch (a.kind) {
+    case 'auto_assigned':
+      return a.returning ? 'activity.auto_assigned_returning' : 'activity.auto_assigned';
+    case 'transferred':
+      if (a.agent && a.team) return 'activity.transferred_agent_team';
+      if (a.agent) return 'activity.transferred';
+      if (a.team) return 'activity.transferred_team';
+      return 'activity.transferred_queue';
+    default:
+      return /^[a-z_]+$/.test(a.kind) ? `activity.${a.kind}` : null;
   }
-  return text;
+}
+
+/** Values for the placeholders, from the description's facts. */
+function varsOf(a) {
+  const vars = {};
+  for (const k of ['by', 'agent', 'team']) if (typeof a[k] === 'string' && a[k]) vars[k] = a[k];
+  if (Number.isFinite(a.minutes)) vars.minutes = a.minutes;
+  if (Number.isFinite(a.due_at)) vars.due = fullStamp(a.due_at);
+  if (typeof a.priority === 'string' && has(`priority.${a.priority}`)) vars.priority = t(`priority.${a.priority}`);
+  return vars;
+}
+
+/** The text of an activity message in the operator's language. */
+export function activityText(m) {
+  const stored = (m && m.content) || '';
+  const a = m && m.content_attributes && m.content_attributes.activity;
+  if (!a || typeof a !== 'object' || typeof a.kind !== 'string') return stored;
+  const key = keyOf(a);
+  if (!key || !has(key)) return stored;
+  const vars = varsOf(a);
+  // Every placeholder of the phrase needs its fact; a description that lacks one is shown
+  // as stored rather than with a hole.
+  const needed = [...t(key).matchAll(/\{(\w+)\}/g)].map((x) => x[1]);
+  if (!needed.every((n) => n in vars)) return stored;
+  return t(key, vars);
 }

@@ -59,6 +59,11 @@ export function t(key, vars = {}) {
   return v.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
 }
 
+/** Whether the current dictionary has `key` (for keys built from server data). */
+export function has(key) {
+  return Object.hasOwn(DICTS[lang], key);
+}
+
 /** Locale tag for Intl formatters. */
 export function locale() {
   return lang === 'ru' ? 'ru-RU' : 'en-GB';

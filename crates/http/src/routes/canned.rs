@@ -11,14 +11,16 @@ use utoipa_axum::routes;
 use super::secs;
 use crate::AppState;
 use crate::auth::Acct;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
+use parley_service::canned::{CannedSource, RenderedCanned};
 use parley_service::store::canned::CannedRow;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(update, remove))
+        .routes(routes!(render))
 }
 
 /// A canned response.
@@ -133,4 +135,48 @@ async fn remove(
     let id = path.1;
     st.svc.delete_canned(&ctx, id).await?;
     Ok(StatusCode::OK)
+}
+
+/// What to render: a saved canned response or a template text (exactly one).
+#[derive(Deserialize, ToSchema)]
+pub struct RenderRequest {
+    pub canned_response_id: Option<i64>,
+    /// A template text, e.g. to preview one being written (at most 10,000 characters).
+    pub content: Option<String>,
+}
+
+/// Renders a canned response for a conversation with the server's values of its variables
+/// (`contact.name`, `contact.first_name`, `contact.last_name`, `contact.email`,
+/// `contact.phone_number`, `contact.id`, `contact.custom_attribute.KEY`, `agent.name`,
+/// `agent.first_name`, `agent.last_name`, `agent.email` — the calling agent —,
+/// `conversation.id`, `conversation.custom_attribute.KEY`, `inbox.name`, `account.name`).
+/// Variables without a value stay in the text and are listed in `missing`.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/canned_responses/render", tag = "Canned Responses",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("conversation_id" = i64, Path, description = "Conversation id")),
+    request_body = RenderRequest,
+    responses((status = 200, body = RenderedCanned), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn render(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path((_account, id)): Path<(i64, i64)>,
+    Json(body): Json<RenderRequest>,
+) -> ApiResult<Json<RenderedCanned>> {
+    let source = match (body.canned_response_id, body.content) {
+        (Some(c), None) => CannedSource::Saved(c),
+        (None, Some(t)) => CannedSource::Text(t),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::unprocessable(
+                "content",
+                "send canned_response_id or content, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError::unprocessable(
+                "canned_response_id",
+                "canned_response_id or content is required",
+            ));
+        }
+    };
+    Ok(Json(st.svc.render_canned(&ctx, id, source).await?))
 }

@@ -20,6 +20,7 @@ pub mod public_conversations;
 pub mod routing;
 pub mod session;
 pub mod teams;
+pub mod transfer;
 pub mod widget_public;
 
 /// All API routes.
@@ -41,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(public_conversations::routes())
         .merge(widget_public::routes())
         .merge(routing::routes())
+        .merge(transfer::routes())
 }
 
 /// Stored milliseconds to Chatwoot's epoch seconds, and stored JSON text to an object:

@@ -6,7 +6,6 @@ import { t, stamp, fullStamp, dayLabel } from '../i18n.js';
 import { get, post, request, acct, echoId } from '../api.js';
 import { app, on, emit, inboxById, putConversation, saveSettings, contactOnline, agentPresence } from '../store.js';
 import { avatar, channelIcon, contactName, icon, toast, errorText, modal, field, options, popover, linkify } from '../ui.js';
-import { render as renderTemplate, lookupFor } from '../template.js';
 import { activityText } from '../activity.js';
 import { ContactPanel } from './contact.js';
 import { slaChip, queueChip } from '../routing.js';
@@ -483,53 +482,58 @@ export class ConversationView {
     ]);
   }
 
+  // One request: the server stores the new assignee or team, the note and the activity
+  // line together, or nothing (then the dialog stays open with the server's reason).
   async transferDialog() {
     const c = this.conv;
+    const teamNow = c.meta.team ? c.meta.team.id : null;
     const result = await modal(t('transfer.title'), (close) => {
       const agent = h(
         'select',
         { name: 'agent', 'aria-label': t('transfer.agent') },
-        options([['', t('transfer.noAgent')], ...app.agents.map((a) => [a.id, `${a.available_name || a.name} · ${t(`presence.${agentPresence(a)}`)}`])], c.meta.assignee ? c.meta.assignee.id : ''),
+        options([['', t('transfer.anyAgent')], ...app.agents.map((a) => [a.id, `${a.available_name || a.name} · ${t(`presence.${agentPresence(a)}`)}`])], ''),
       );
-      const team = h('select', { name: 'team', 'aria-label': t('transfer.team') }, options([['', t('transfer.noTeam')], ...app.teams.map((x) => [x.id, x.name])], c.meta.team ? c.meta.team.id : ''));
+      const team = h('select', { name: 'team', 'aria-label': t('transfer.team') }, options([['', t('transfer.noTeam')], ...app.teams.map((x) => [x.id, x.name])], teamNow ?? ''));
       const note = h('textarea', { name: 'note', rows: 3, placeholder: t('transfer.notePlaceholder'), spellcheck: true, lang: convLang(c, []) });
-      const err = h('div', { class: 'form-error', hidden: true });
+      const err = h('div', { class: 'form-error', hidden: true, role: 'alert' });
+      const submit = h('button', { type: 'submit', class: 'btn primary' }, t('transfer.submit'));
       return h(
         'form',
         {
           class: 'modal-body stack',
-          onsubmit: (e) => {
+          onsubmit: async (e) => {
             e.preventDefault();
-            if (!agent.value && !team.value) {
+            // No agent picked: whoever the routing rules pick (or the queue); the team is
+            // sent only when it changes.
+            const body = { assignee_id: agent.value ? Number(agent.value) : null };
+            const teamId = team.value ? Number(team.value) : null;
+            if (teamId !== teamNow) body.team_id = teamId;
+            if (note.value.trim()) body.note = note.value.trim();
+            submit.disabled = true;
+            try {
+              close(await post(acct(`/conversations/${this.id}/transfer`), body));
+            } catch (x) {
               err.hidden = false;
-              err.textContent = t('transfer.pickOne');
-              return;
+              err.textContent = errorText(x);
+              submit.disabled = false;
             }
-            close({ agent: agent.value ? Number(agent.value) : null, team: team.value ? Number(team.value) : null, note: note.value.trim() });
           },
         },
-        field(t('transfer.agent'), agent),
+        field(t('transfer.agent'), agent, t('transfer.agentHint')),
         app.teams.length ? field(t('transfer.team'), team) : null,
         field(t('transfer.note'), note, t('transfer.noteHint')),
         err,
-        h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn primary' }, t('transfer.submit'))),
+        h('div', { class: 'actions' }, submit),
       );
     });
     if (!result) return;
-    try {
-      if (result.note) {
-        const m = await post(acct(`/conversations/${this.id}/messages`), { content: `${t('transfer.notePrefix')} ${result.note}`, private: true, echo_id: echoId() });
-        if (m && typeof m.id === 'number') this.addMessage(m);
-      }
-      const teamNow = c.meta.team ? c.meta.team.id : null;
-      if (result.team && result.team !== teamNow) await post(acct(`/conversations/${this.id}/assignments`), { team_id: result.team });
-      const agentNow = c.meta.assignee ? c.meta.assignee.id : null;
-      if (result.agent && result.agent !== agentNow) await post(acct(`/conversations/${this.id}/assignments`), { assignee_id: result.agent });
-      await this.refreshConv();
-      toast(t('transfer.done'));
-    } catch (e) {
-      toast(errorText(e), 'error');
+    for (const m of result.messages || []) this.addMessage(m);
+    if (result.conversation) {
+      this.conv = result.conversation;
+      putConversation(result.conversation);
+      this.renderHead();
     }
+    toast(t('transfer.done'));
   }
 
   // ---- history ----
@@ -591,7 +595,13 @@ export class ConversationView {
 
   messageEl(m, { readOnly = false } = {}) {
     if (m.message_type === 2) {
-      return h('div', { class: 'msg-activity', dataset: { id: String(m.id) } }, h('span', { title: m.content || '' }, activityText(m.content)), h('time', { title: fullStamp(m.created_at) }, stamp(m.created_at)));
+      const kind = m.content_attributes && m.content_attributes.activity && m.content_attributes.activity.kind;
+      return h(
+        'div',
+        { class: 'msg-activity', dataset: { id: String(m.id), kind: typeof kind === 'string' ? kind : '' } },
+        h('span', { title: m.content || '' }, activityText(m)),
+        h('time', { title: fullStamp(m.created_at) }, stamp(m.created_at)),
+      );
     }
     const incoming = m.message_type === 0;
     const sender = m.sender || {};
@@ -912,22 +922,35 @@ export class ConversationView {
     this.cannedList = [];
   }
 
-  pickCanned(i) {
+  // The server renders the reply with its values of the variables (contact, agent, inbox,
+  // account…); what has no value stays visible and is named in the warning.
+  async pickCanned(i) {
     const c = this.cannedList[i];
     const tok = this.cannedToken();
     this.hideCanned();
     if (!c || !tok) return;
-    const contact = (this.panel.contact || (this.conv && this.conv.meta.sender)) || {};
-    const agent = app.agents.find((a) => app.me && a.id === app.me.id) || app.me;
-    const { text, missing } = renderTemplate(c.content, lookupFor({ contact, agent, conversation: this.conv, inbox: inboxById(this.conv.inbox_id) }));
+    const typed = this.input.value.slice(tok.start, tok.end);
+    let r;
+    try {
+      r = await post(acct(`/conversations/${this.id}/canned_responses/render`), { canned_response_id: c.id });
+    } catch (e) {
+      toast(errorText(e), 'error');
+      return;
+    }
+    if (!this.input.isConnected) return;
+    // The operator may have typed on meanwhile: the "/code" is replaced only if it is still
+    // where it was; otherwise the reply goes in at the caret.
     const v = this.input.value;
-    this.input.value = v.slice(0, tok.start) + text + v.slice(tok.end);
-    const caret = tok.start + text.length;
+    const still = v.slice(tok.start, tok.end) === typed;
+    const start = still ? tok.start : this.input.selectionStart;
+    const end = still ? tok.end : this.input.selectionEnd;
+    this.input.value = v.slice(0, start) + r.content + v.slice(end);
+    const caret = start + r.content.length;
     this.input.setSelectionRange(caret, caret);
     this.autosize();
-    if (missing.length) {
+    if (r.missing && r.missing.length) {
       this.warnEl.hidden = false;
-      this.warnEl.textContent = t('composer.missingVars', { vars: missing.join(', ') });
+      this.warnEl.textContent = t('composer.missingVars', { vars: r.missing.join(', ') });
     }
   }
 
