@@ -238,16 +238,33 @@ pub struct ConversationPage {
     pub payload: Vec<ConversationView>,
 }
 
-/// The list's `meta`: Chatwoot's tab counts and where the next page starts.
+/// The list's `meta`: Chatwoot's tab counts and where the next page starts. The counts
+/// come only with a first page: a page fetched with a cursor continues a list whose counts
+/// the client already has (and keeps current from events).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ListMeta {
-    /// The tab counts (each capped at 10,000). Only on a first page: a page fetched with
-    /// a cursor continues a list whose counts the client already has, and skipping them
-    /// keeps scrolling as cheap as the first page.
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub counts: Option<ConversationCounts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mine_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unassigned_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assigned_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub all_count: Option<i64>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+}
+
+impl ListMeta {
+    fn new(counts: Option<ConversationCounts>, next_cursor: Option<String>) -> Self {
+        Self {
+            mine_count: counts.map(|c| c.mine_count),
+            unassigned_count: counts.map(|c| c.unassigned_count),
+            assigned_count: counts.map(|c| c.assigned_count),
+            all_count: counts.map(|c| c.all_count),
+            next_cursor,
+        }
+    }
 }
 
 /// The opaque `cursor` of the conversation list: the sort key of a page's last row.
@@ -480,10 +497,7 @@ impl Services {
             ListStart::Offset(_) => Some(self.store.count_conversations(&f, COUNT_CAP).await?),
         };
         Ok(ConversationPage {
-            meta: ListMeta {
-                counts,
-                next_cursor,
-            },
+            meta: ListMeta::new(counts, next_cursor),
             payload,
         })
     }

@@ -136,7 +136,8 @@ export class ConversationsPage {
             dataset: { tab },
           },
           t(`list.tab.${tab}`),
-          h('span', { class: 'count' }, String(count[tab] ?? 0)),
+          // Counts under a label or text filter stop at 10,000 on the server.
+          h('span', { class: 'count' }, (count[tab] ?? 0) >= 10000 ? '9999+' : String(count[tab] ?? 0)),
         ),
       ),
     );
