@@ -212,8 +212,8 @@ impl ConversationFilter {
     }
 }
 
-/// The four counts of the conversation list's tabs: exact, except with a label or text
-/// filter, where each stops at 10,000.
+/// The four counts of the conversation list's tabs: exact, except with several labels or
+/// a text filter, where each stops at 10,000.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ConversationCounts {
     pub mine_count: i64,
@@ -406,17 +406,18 @@ impl Store {
 
     /// The tab counts for `f`, ignoring its assignee filter, in one query.
     ///
-    /// Filters by status, inbox and team (and an agent's inboxes) are answered from
-    /// `conversation_counts`, which triggers keep current: a sum over a few hundred rows,
-    /// exact at any size. Filters the counters do not break down by (labels, text search,
-    /// one contact) count matching rows instead, each count stopping at `cap`: past a few
-    /// thousand the console shows "many" anyway, and the cap bounds the scan.
+    /// Filters by status, inbox, team and one label (and an agent's inboxes) are answered
+    /// from `conversation_counts` / `conversation_label_counts`, which triggers keep
+    /// current: a sum over a few hundred rows, exact at any size. Filters the counters do
+    /// not break down by (several labels at once, text search, one contact) count matching
+    /// rows instead, each count stopping at `cap`: past a few thousand the console shows
+    /// "many" anyway, and the cap bounds the scan.
     pub async fn count_conversations(
         &self,
         f: &ConversationFilter,
         cap: i64,
     ) -> Result<ConversationCounts> {
-        if f.labels.is_empty()
+        if f.labels.len() <= 1
             && f.search.is_none()
             && f.contact_id.is_none()
             && f.display_id.is_none()
@@ -451,16 +452,25 @@ impl Store {
         })
     }
 
-    /// Exact tab counts from the trigger-maintained `conversation_counts`.
+    /// Exact tab counts from the trigger-maintained counters.
     async fn count_from_counters(&self, f: &ConversationFilter) -> Result<ConversationCounts> {
         let mut args = vec![Arg::I(f.account_id), Arg::I(f.user_id)];
-        let mut sql = String::from(
+        let table = if f.labels.is_empty() {
+            "conversation_counts"
+        } else {
+            "conversation_label_counts"
+        };
+        let mut sql = format!(
             "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT), \
                     CAST(COALESCE(SUM(CASE WHEN assignee_id = 0 THEN n END), 0) AS BIGINT), \
                     CAST(COALESCE(SUM(CASE WHEN assignee_id = $2 THEN n END), 0) AS BIGINT), \
                     CAST(COALESCE(SUM(CASE WHEN assignee_id <> 0 THEN n END), 0) AS BIGINT) \
-             FROM conversation_counts WHERE account_id = $1",
+             FROM {table} WHERE account_id = $1",
         );
+        if let Some(label) = f.labels.first() {
+            args.push(Arg::S(label.clone()));
+            sql.push_str(&format!(" AND label = ${}", args.len()));
+        }
         if let Some(s) = f.status {
             args.push(Arg::S(s.as_str().into()));
             sql.push_str(&format!(" AND status = ${}", args.len()));

@@ -677,6 +677,11 @@ async fn brute_counts(s: &Store, f: &ConversationFilter) -> [i64; 4] {
     if let Some(t) = f.team_id {
         sql.push_str(&format!(" AND team_id = {t}"));
     }
+    if let Some(l) = f.labels.first() {
+        sql.push_str(&format!(
+            " AND id IN (SELECT conversation_id FROM conversation_labels WHERE label = '{l}')"
+        ));
+    }
     let rows: Vec<(String, Option<i64>, i64, Option<i64>)> =
         sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(s.reader())
@@ -696,6 +701,16 @@ async fn brute_counts(s: &Store, f: &ConversationFilter) -> [i64; 4] {
 
 async fn assert_counters(s: &Store, w: &World, me: i64, inbox2: i64, team: i64, when: &str) {
     let mut filters = Vec::new();
+    for label in ["vip", "billing"] {
+        for status in [None, Some(ConversationStatus::Open)] {
+            let mut f = ConversationFilter::all(w.account, me);
+            f.status = status;
+            f.labels = vec![label.into()];
+            filters.push(f.clone());
+            f.team_id = Some(team);
+            filters.push(f);
+        }
+    }
     for status in [
         None,
         Some(ConversationStatus::Open),
@@ -750,7 +765,19 @@ async fn tab_counters_follow_every_change(s: &Store) {
         convs.push(s.create_conversation(&n).await.unwrap());
     }
     // Another account's conversations never count here.
-    s.create_conversation(&new_conv(&other)).await.unwrap();
+    let theirs = s.create_conversation(&new_conv(&other)).await.unwrap();
+    s.replace_conversation_labels(theirs.id, &["vip".into()])
+        .await
+        .unwrap();
+    for (i, c) in convs.iter().enumerate() {
+        let labels: Vec<String> = match i % 4 {
+            0 => vec!["vip".into()],
+            1 => vec!["vip".into(), "billing".into()],
+            2 => vec!["billing".into()],
+            _ => vec![],
+        };
+        s.replace_conversation_labels(c.id, &labels).await.unwrap();
+    }
     assert_counters(s, &w, me, inbox2, team, "after creation").await;
     for c in &convs[..5] {
         s.set_conversation_status(c.id, ConversationStatus::Resolved, None)
@@ -779,6 +806,17 @@ async fn tab_counters_follow_every_change(s: &Store) {
         .await
         .unwrap();
     assert_counters(s, &w, me, inbox2, team, "after assignment and team changes").await;
+    // Labels added and removed.
+    s.replace_conversation_labels(convs[1].id, &["billing".into()])
+        .await
+        .unwrap();
+    s.replace_conversation_labels(convs[3].id, &["vip".into()])
+        .await
+        .unwrap();
+    s.replace_conversation_labels(convs[0].id, &[])
+        .await
+        .unwrap();
+    assert_counters(s, &w, me, inbox2, team, "after label changes").await;
     // Deleting a team or a user clears the column (ON DELETE SET NULL); deleting an
     // inbox deletes its conversations (ON DELETE CASCADE).
     sqlx::query("DELETE FROM teams WHERE id = $1")
