@@ -313,8 +313,11 @@ fn filter_sql(f: &ConversationFilter, with_assignee: bool) -> (String, Vec<Arg>)
         push(&mut sql, " AND c.display_id = ?", Arg::I(d));
     }
     if !f.labels.is_empty() {
+        // A correlated EXISTS: walking the list in order and probing each row's labels by
+        // primary key stops after one page, where `c.id IN (…)` first collects every
+        // conversation with the label (11,000 of a million: 5× slower).
         sql.push_str(
-            " AND c.id IN (SELECT conversation_id FROM conversation_labels WHERE label IN (",
+            " AND EXISTS (SELECT 1 FROM conversation_labels lf WHERE lf.conversation_id = c.id AND lf.label IN (",
         );
         for (n, l) in f.labels.iter().enumerate() {
             if n > 0 {

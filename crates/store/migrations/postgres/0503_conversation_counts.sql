@@ -132,7 +132,12 @@ WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.assignee_id IS DISTINCT FROM
    OR OLD.account_id IS DISTINCT FROM NEW.account_id)
 EXECUTE FUNCTION conversation_label_counts_conversation();
 
--- The assignee's list ("Mine") ordered like the others, so it is read from this index in
+-- The assignee, inbox and team lists end in the same order as the others (id breaks ties),
+-- so a filtered page is read from its index in order. The assignee list ("Mine") before:
 -- order instead of filtering the account's list.
 DROP INDEX conversations_assignee;
 CREATE INDEX conversations_assignee ON conversations(account_id, assignee_id, status, last_activity_at DESC, id DESC);
+DROP INDEX conversations_inbox;
+CREATE INDEX conversations_inbox ON conversations(inbox_id, status, last_activity_at DESC, id DESC);
+DROP INDEX conversations_team;
+CREATE INDEX conversations_team ON conversations(team_id, status, last_activity_at DESC, id DESC);

@@ -102,7 +102,12 @@ BEGIN
     ON CONFLICT (account_id, label, status, inbox_id, team_id, assignee_id) DO UPDATE SET n = n + 1;
 END;
 
--- The assignee's list ("Mine") ordered like the others, so it is read from this index in
+-- The assignee, inbox and team lists end in the same order as the others (id breaks ties),
+-- so a filtered page is read from its index in order. The assignee list ("Mine") before:
 -- order instead of filtering the account's list.
 DROP INDEX conversations_assignee;
 CREATE INDEX conversations_assignee ON conversations(account_id, assignee_id, status, last_activity_at DESC, id DESC);
+DROP INDEX conversations_inbox;
+CREATE INDEX conversations_inbox ON conversations(inbox_id, status, last_activity_at DESC, id DESC);
+DROP INDEX conversations_team;
+CREATE INDEX conversations_team ON conversations(team_id, status, last_activity_at DESC, id DESC);
