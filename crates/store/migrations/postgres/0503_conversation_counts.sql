@@ -132,9 +132,8 @@ WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.assignee_id IS DISTINCT FROM
    OR OLD.account_id IS DISTINCT FROM NEW.account_id)
 EXECUTE FUNCTION conversation_label_counts_conversation();
 
--- The assignee, inbox and team lists end in the same order as the others (id breaks ties),
--- so a filtered page is read from its index in order. The assignee list ("Mine") before:
--- order instead of filtering the account's list.
+-- The assignee ("Mine"), inbox and team indexes end in the list's order with id breaking
+-- ties, so a filtered page is read from its index in order instead of filtering another.
 DROP INDEX conversations_assignee;
 CREATE INDEX conversations_assignee ON conversations(account_id, assignee_id, status, last_activity_at DESC, id DESC);
 DROP INDEX conversations_inbox;

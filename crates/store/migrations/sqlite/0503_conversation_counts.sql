@@ -102,9 +102,8 @@ BEGIN
     ON CONFLICT (account_id, label, status, inbox_id, team_id, assignee_id) DO UPDATE SET n = n + 1;
 END;
 
--- The assignee, inbox and team lists end in the same order as the others (id breaks ties),
--- so a filtered page is read from its index in order. The assignee list ("Mine") before:
--- order instead of filtering the account's list.
+-- The assignee ("Mine"), inbox and team indexes end in the list's order with id breaking
+-- ties, so a filtered page is read from its index in order instead of filtering another.
 DROP INDEX conversations_assignee;
 CREATE INDEX conversations_assignee ON conversations(account_id, assignee_id, status, last_activity_at DESC, id DESC);
 DROP INDEX conversations_inbox;
