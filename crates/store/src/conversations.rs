@@ -163,7 +163,7 @@ const DETAIL_SELECT: &str = "SELECT {COLS},
     (SELECT {AGG} FROM conversation_labels cl WHERE cl.conversation_id = c.id) AS label_list,
     (SELECT COUNT(*) FROM messages um WHERE um.conversation_id = c.id AND um.message_type = 0
         AND um.created_at > COALESCE(c.agent_last_seen_at, 0)) AS unread_count
-  FROM conversations c
+  FROM {SOURCE} c
   JOIN inboxes i ON i.id = c.inbox_id
   JOIN contacts ct ON ct.id = c.contact_id
   LEFT JOIN users u ON u.id = c.assignee_id
@@ -391,13 +391,21 @@ impl Store {
             crate::Backend::Sqlite => "group_concat(cl.label, ',')",
             crate::Backend::Postgres => "string_agg(cl.label, ',')",
         };
-        let sql = format!(
-            "{} WHERE {where_sql} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ${} OFFSET ${}",
-            DETAIL_SELECT
-                .replace("{COLS}", CONVERSATION_COLS_C)
-                .replace("{AGG}", agg),
+        // The page is chosen from `conversations` alone and only its rows are joined: with
+        // the filters and the joins in one query, SQLite (3.51) may join contact, assignee
+        // and team for every row it walks past before a label test rejects it.
+        let page = format!(
+            "(SELECT * FROM conversations c WHERE {where_sql} \
+              ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ${} OFFSET ${})",
             n + 1,
             n + 2
+        );
+        let sql = format!(
+            "{} ORDER BY c.last_activity_at DESC, c.id DESC",
+            DETAIL_SELECT
+                .replace("{COLS}", CONVERSATION_COLS_C)
+                .replace("{AGG}", agg)
+                .replace("{SOURCE}", &page),
         );
         let q = sqlx::query_as::<_, ConversationDetailRow>(sqlx::AssertSqlSafe(sql));
         Ok(bind_as(q, &args)
