@@ -394,8 +394,16 @@ impl Store {
         // The page is chosen from `conversations` alone and only its rows are joined: with
         // the filters and the joins in one query, SQLite (3.51) may join contact, assignee
         // and team for every row it walks past before a label test rejects it.
+        // "Mine" is a small slice of the open list. Past the first page SQLite 3.51 would
+        // rather range over the account's open list (the cursor bounds both indexes) and
+        // test each row's assignee; the assignee's own index reads just their rows.
+        let hint = if self.backend() == crate::Backend::Sqlite && f.assignee == AssigneeFilter::Me {
+            " INDEXED BY conversations_assignee"
+        } else {
+            ""
+        };
         let page = format!(
-            "(SELECT * FROM conversations c WHERE {where_sql} \
+            "(SELECT * FROM conversations c{hint} WHERE {where_sql} \
               ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ${} OFFSET ${})",
             n + 1,
             n + 2
