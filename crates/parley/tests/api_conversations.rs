@@ -2443,7 +2443,7 @@ async fn openapi_schemas_match_responses(s: &TestServer) {
         ("MessageSender", &m["sender"]),
         ("ConversationList", &list),
         ("ConversationListData", &list["data"]),
-        ("ListMeta", &list["data"]["meta"]),
+        ("ConversationListMeta", &list["data"]["meta"]),
         ("MessageList", &page),
         ("MessageListMeta", &page["meta"]),
         ("StatusToggledResponse", &toggled),

@@ -242,6 +242,7 @@ pub struct ConversationPage {
 /// come only with a first page: a page fetched with a cursor continues a list whose counts
 /// the client already has (and keeps current from events).
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ConversationListMeta)]
 pub struct ListMeta {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mine_count: Option<i64>,
