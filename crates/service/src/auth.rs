@@ -5,7 +5,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use parley_core::{Role, validate};
 use parley_store::random_token;
-use parley_store::users::{MembershipRow, NewUser, UserRow};
+use parley_store::users::{MembershipRow, NewUser, SignedIn, UserRow};
 
 use crate::{AccountCtx, Result, ServiceError, Services};
 
@@ -14,6 +14,15 @@ use crate::{AccountCtx, Result, ServiceError, Services};
 pub struct Principal {
     pub user: UserRow,
     pub memberships: Vec<MembershipRow>,
+}
+
+impl From<SignedIn> for Principal {
+    fn from(s: SignedIn) -> Self {
+        Principal {
+            user: s.user,
+            memberships: s.memberships,
+        }
+    }
 }
 
 impl Principal {
@@ -98,10 +107,11 @@ impl Services {
         if token.is_empty() || token.len() > 256 {
             return Ok(None);
         }
-        match self.store.user_by_access_token(token).await? {
-            Some(user) => Ok(Some(self.principal(user).await?)),
-            None => Ok(None),
-        }
+        Ok(self
+            .store
+            .user_by_access_token(token)
+            .await?
+            .map(Principal::from))
     }
 
     /// The user behind a browser session cookie.
@@ -109,10 +119,11 @@ impl Services {
         if token.is_empty() || token.len() > 256 {
             return Ok(None);
         }
-        match self.store.user_by_session(token).await? {
-            Some(user) => Ok(Some(self.principal(user).await?)),
-            None => Ok(None),
-        }
+        Ok(self
+            .store
+            .user_by_session(token)
+            .await?
+            .map(Principal::from))
     }
 
     async fn principal(&self, user: UserRow) -> Result<Principal> {

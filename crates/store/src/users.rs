@@ -25,6 +25,26 @@ const USER_COLS: &str = "u.id, u.name, u.display_name, u.email, u.password_hash,
 const USER_RET: &str =
     "id, name, display_name, email, password_hash, avatar_url, ui_settings, created_at, updated_at";
 
+/// A signed-in user with the accounts they belong to: what every authenticated request
+/// needs, read in one round trip.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: UserRow,
+    pub memberships: Vec<MembershipRow>,
+}
+
+/// One row of [`Store::user_by_access_token`]'s join.
+#[derive(FromRow)]
+struct UserMembershipRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    m_account_id: Option<i64>,
+    m_account_name: Option<String>,
+    m_role: Option<String>,
+    m_availability: Option<String>,
+    m_auto_offline: Option<i64>,
+}
+
 /// A user's membership in an account.
 #[derive(Debug, Clone, FromRow)]
 pub struct MembershipRow {
@@ -288,15 +308,58 @@ impl Store {
         Ok(())
     }
 
-    /// The user owning an API token, if any.
-    pub async fn user_by_access_token(&self, token: &str) -> Result<Option<UserRow>> {
+    /// The user owning an API token, with every membership, in one query (it runs on
+    /// every API request), if any.
+    pub async fn user_by_access_token(&self, token: &str) -> Result<Option<SignedIn>> {
+        self.signed_in(
+            "access_tokens x",
+            "x.token_hash = $1",
+            token_hash(token),
+            None,
+        )
+        .await
+    }
+
+    /// The user behind a credential table row (`source` aliased `x`, with `user_id`), with
+    /// memberships: one row per membership, or one with NULL membership columns.
+    async fn signed_in(
+        &self,
+        source: &str,
+        condition: &str,
+        hash: String,
+        now: Option<i64>,
+    ) -> Result<Option<SignedIn>> {
         let sql = format!(
-            "SELECT {USER_COLS} FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"
+            "SELECT {USER_COLS}, au.account_id AS m_account_id, a.name AS m_account_name, au.role AS m_role, \
+                    au.availability AS m_availability, au.auto_offline AS m_auto_offline \
+             FROM {source} JOIN users u ON u.id = x.user_id \
+             LEFT JOIN account_users au ON au.user_id = u.id \
+             LEFT JOIN accounts a ON a.id = au.account_id \
+             WHERE {condition} ORDER BY au.account_id"
         );
-        Ok(sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
-            .bind(token_hash(token))
-            .fetch_optional(self.reader())
-            .await?)
+        let mut q = sqlx::query_as::<_, UserMembershipRow>(sqlx::AssertSqlSafe(sql)).bind(hash);
+        if let Some(now) = now {
+            q = q.bind(now);
+        }
+        let rows = q.fetch_all(self.reader()).await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let user = first.user.clone();
+        let memberships = rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(MembershipRow {
+                    account_id: r.m_account_id?,
+                    account_name: r.m_account_name?,
+                    user_id: user.id,
+                    role: r.m_role?,
+                    availability: r.m_availability?,
+                    auto_offline: r.m_auto_offline?,
+                })
+            })
+            .collect();
+        Ok(Some(SignedIn { user, memberships }))
     }
 
     /// Stores a new browser session.
@@ -311,16 +374,15 @@ impl Store {
         Ok(())
     }
 
-    /// The user of a live (unexpired) session, if any.
-    pub async fn user_by_session(&self, token: &str) -> Result<Option<UserRow>> {
-        let sql = format!(
-            "SELECT {USER_COLS} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2"
-        );
-        Ok(sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
-            .bind(token_hash(token))
-            .bind(self.now())
-            .fetch_optional(self.reader())
-            .await?)
+    /// The user of a live (unexpired) session, with every membership, if any.
+    pub async fn user_by_session(&self, token: &str) -> Result<Option<SignedIn>> {
+        self.signed_in(
+            "sessions x",
+            "x.token_hash = $1 AND x.expires_at > $2",
+            token_hash(token),
+            Some(self.now()),
+        )
+        .await
     }
 
     /// Ends a session.

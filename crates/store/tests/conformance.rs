@@ -89,6 +89,7 @@ async fn tokens_and_sessions(s: &Store) {
             .await
             .unwrap()
             .unwrap()
+            .user
             .id,
         u.id
     );
