@@ -379,20 +379,7 @@ impl Services {
         {
             return Err(validate::FieldError::new("content", "must not be empty").into());
         }
-        if input.private && input.message_type != MessageType::Outgoing {
-            return Err(validate::FieldError::new(
-                "private",
-                "only outgoing messages can be private notes",
-            )
-            .into());
-        }
-        let content_attributes = match &input.content_attributes {
-            None | Some(Value::Null) => "{}".to_string(),
-            Some(v) => {
-                validate::attributes("content_attributes", v)?;
-                v.to_string()
-            }
-        };
+        let content_attributes = check_note_and_attributes(&input)?;
         let echo_id = check_id("echo_id", input.echo_id.as_deref(), 128)?;
         let source_id = check_id("source_id", input.source_id.as_deref(), 255)?;
         if input.uploads.len() > MAX_ATTACHMENTS {
@@ -1005,6 +992,25 @@ fn sender_columns(sender: Sender) -> (Option<String>, Option<i64>) {
     }
 }
 
+/// The checks every stored message shares: only outgoing messages may be private notes,
+/// and content attributes are a bounded JSON object. Returns the attributes as stored.
+fn check_note_and_attributes(input: &MessageInput) -> Result<String> {
+    if input.private && input.message_type != MessageType::Outgoing {
+        return Err(validate::FieldError::new(
+            "private",
+            "only outgoing messages can be private notes",
+        )
+        .into());
+    }
+    match &input.content_attributes {
+        None | Some(Value::Null) => Ok("{}".to_string()),
+        Some(v) => {
+            validate::attributes("content_attributes", v)?;
+            Ok(v.to_string())
+        }
+    }
+}
+
 /// A text message (no uploads, no echo or source id) checked as
 /// [`Services::create_message`] checks one, for storing inside a larger transaction (a
 /// transfer's) instead of through the writer.
@@ -1015,20 +1021,7 @@ pub(crate) fn text_message(
 ) -> Result<NewMessage> {
     let content = check_content(input.content.as_deref(), false)?
         .ok_or_else(|| validate::FieldError::new("content", "must not be empty"))?;
-    if input.private && input.message_type != MessageType::Outgoing {
-        return Err(validate::FieldError::new(
-            "private",
-            "only outgoing messages can be private notes",
-        )
-        .into());
-    }
-    let content_attributes = match &input.content_attributes {
-        None | Some(Value::Null) => "{}".to_string(),
-        Some(v) => {
-            validate::attributes("content_attributes", v)?;
-            v.to_string()
-        }
-    };
+    let content_attributes = check_note_and_attributes(input)?;
     let (sender_type, sender_id) = sender_columns(sender);
     Ok(NewMessage {
         account_id: conv.account_id,
