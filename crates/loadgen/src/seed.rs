@@ -321,7 +321,6 @@ pub async fn run(args: &SeedArgs) -> Result<SeedReport> {
             agent_inbox_ids = mine;
         }
     }
-    let _ = admin_id;
 
     // Contacts, each with an identity in one inbox. Ids continue from what the database
     // holds, so several seeded accounts can share one file.

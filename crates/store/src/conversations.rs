@@ -460,9 +460,14 @@ impl Store {
             capped(&format!(" AND c.assignee_id = ${me}")),
             capped(" AND c.assignee_id IS NOT NULL"),
         );
+        self.fetch_counts(sql, &args).await
+    }
+
+    /// Runs a query whose one row is (all, unassigned, mine, assigned).
+    async fn fetch_counts(&self, sql: String, args: &[Arg]) -> Result<ConversationCounts> {
         let q = sqlx::query_as::<_, (i64, i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
         let (all_count, unassigned_count, mine_count, assigned_count) =
-            bind_as(q, &args).fetch_one(self.reader()).await?;
+            bind_as(q, args).fetch_one(self.reader()).await?;
         Ok(ConversationCounts {
             mine_count,
             unassigned_count,
@@ -509,15 +514,7 @@ impl Store {
             args.push(Arg::I(t));
             sql.push_str(&format!(" AND team_id = ${}", args.len()));
         }
-        let q = sqlx::query_as::<_, (i64, i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
-        let (all_count, unassigned_count, mine_count, assigned_count) =
-            bind_as(q, &args).fetch_one(self.reader()).await?;
-        Ok(ConversationCounts {
-            mine_count,
-            unassigned_count,
-            assigned_count,
-            all_count,
-        })
+        self.fetch_counts(sql, &args).await
     }
 
     /// One conversation by its per-account number, with joined details.
