@@ -18,6 +18,17 @@ pub struct ApiError {
     /// The request body was not read to its end, so the connection cannot carry another
     /// request: the response says `Connection: close` (always so for 413).
     pub close: bool,
+    /// The database could not store anything: the response carries it as a
+    /// [`StorageFailure`] extension so one middleware records it in the store's write state.
+    pub storage: Option<StorageFailure>,
+}
+
+/// Why a request got `503 storage_unavailable`, attached to the response for
+/// [`crate::note_storage_failures`].
+#[derive(Debug, Clone)]
+pub struct StorageFailure {
+    pub cause: parley_service::store::Unavailable,
+    pub detail: String,
 }
 
 /// Body of every error response.
@@ -43,6 +54,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             close: false,
+            storage: None,
         }
     }
 
@@ -91,6 +103,7 @@ impl ApiError {
             message: format!("{field}: {message}"),
             field: Some(field.to_string()),
             close: false,
+            storage: None,
         }
     }
 
@@ -117,6 +130,18 @@ impl From<ServiceError> for ApiError {
                 "rate_limited",
                 "too many requests, try again later",
             ),
+            ServiceError::Unavailable { cause, detail } => {
+                let mut e = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    format!(
+                        "the server cannot store data right now ({}); nothing was saved, try again later",
+                        cause.describe()
+                    ),
+                );
+                e.storage = Some(StorageFailure { cause, detail });
+                e
+            }
             ServiceError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 ApiError::new(
@@ -139,6 +164,14 @@ impl IntoResponse for ApiError {
             },
         };
         let mut res = (self.status, Json(body)).into_response();
+        if let Some(failure) = self.storage {
+            res.extensions_mut().insert(failure);
+            // A client that retries soon is welcome; the probe checks every second.
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
         if self.close || self.status == StatusCode::PAYLOAD_TOO_LARGE {
             // The rest of the body may still be on the wire; reusing the connection would
             // make the client's next request fail.

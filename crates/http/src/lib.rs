@@ -116,6 +116,10 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            note_storage_failures,
+        ))
         .layer(middleware::from_fn(track_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
@@ -136,6 +140,21 @@ async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "this method is not allowed on this path",
     )
+}
+
+/// Records a request's `503 storage_unavailable` in the store's write state, so `/healthz`,
+/// the `parley_store_writable` gauge and the error log see a full disk or a lost database
+/// whatever path met it (the message writer records its own failures).
+async fn note_storage_failures(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let res = next.run(req).await;
+    if let Some(f) = res.extensions().get::<error::StorageFailure>() {
+        st.svc.store.note_unavailable(f.cause, &f.detail);
+    }
+    res
 }
 
 /// Counts requests and their latency by route template (not raw path, to bound cardinality).

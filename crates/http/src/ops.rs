@@ -40,8 +40,11 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
-/// 200 when the process is up and the database answers, 503 otherwise. The body names no
-/// internals beyond the backend; the error goes to the log.
+/// 200 when the process is up, the database answers and takes writes; 503 otherwise.
+/// When writes are refused (a full disk, a read-only file, a lost server) the body says
+/// why with a stable `reason` (`disk_full`, `read_only`, `io_error`, `cannot_open`,
+/// `database_unreachable`, `database_exhausted`), so a load balancer takes the node out
+/// and an operator sees the cause; the database's own error text goes to the log only.
 async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
     let h = st.svc.health().await;
     if h.ok() {
@@ -49,7 +52,7 @@ async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
             StatusCode::OK,
             axum::Json(json!({"status": "ok", "database": "ok", "backend": h.backend})),
         )
-    } else {
+    } else if !h.database_ok {
         tracing::warn!(
             error = h.error.as_deref().unwrap_or(""),
             "health check: database unreachable"
@@ -57,6 +60,22 @@ async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
         (
             StatusCode::SERVICE_UNAVAILABLE,
             axum::Json(json!({"status": "error", "database": "unreachable", "backend": h.backend})),
+        )
+    } else {
+        let (reason, message) = h
+            .not_writable
+            .as_ref()
+            .map(|n| (n.cause.as_str(), n.cause.describe()))
+            .unwrap_or(("unknown", "unknown"));
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({
+                "status": "error",
+                "database": "not_writable",
+                "reason": reason,
+                "message": message,
+                "backend": h.backend,
+            })),
         )
     }
 }

@@ -2,6 +2,7 @@
 //! tests start exactly what `parley serve` starts.
 
 pub mod config;
+pub mod lock;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -24,6 +25,15 @@ pub enum StartError {
     Config(#[from] config::ConfigError),
     #[error("database: {0}")]
     Store(#[from] parley_store::StoreError),
+    /// The database cannot be written: named with its cause, not as a timeout.
+    #[error("cannot write the database {url}: {cause} ({detail})")]
+    Storage {
+        url: String,
+        cause: &'static str,
+        detail: String,
+    },
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
     #[error("cannot create data directory {0}: {1}")]
     DataDir(String, std::io::Error),
     #[error("cannot listen on {0}: {1}")]
@@ -61,25 +71,87 @@ pub async fn open_store(cfg: &Config) -> Result<Store, StartError> {
 }
 
 /// [`open_store`] with the clock every timestamp and timer reads.
+///
+/// A database that cannot be written fails at once with its cause ("no space left on the
+/// device holding the database", "the database is read-only"), and a SQLite file this call
+/// created but could not initialise (0 bytes on a full disk) is removed again, so the next
+/// start does not find an empty database.
 pub async fn open_store_with(
     cfg: &Config,
     clock: parley_core::time::SharedClock,
 ) -> Result<Store, StartError> {
     let url = cfg.database_url();
+    let sqlite_file = sqlite_path(&url);
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&cfg.data_dir)
             .map_err(|e| StartError::DataDir(cfg.data_dir.display().to_string(), e))?;
     }
-    let store = Store::connect(
-        &url,
-        StoreOptions {
-            max_connections: cfg.db_max_connections,
-            clock,
+    let existed = sqlite_file.as_deref().is_some_and(|p| p.exists());
+    let opened = async {
+        let store = Store::connect(
+            &url,
+            StoreOptions {
+                max_connections: cfg.db_max_connections,
+                clock,
+            },
+        )
+        .await?;
+        if let Err(e) = store.migrate().await {
+            store.close().await;
+            return Err(e);
+        }
+        Ok(store)
+    }
+    .await;
+    match opened {
+        Ok(store) => Ok(store),
+        Err(e) => {
+            if let Some(p) = sqlite_file.as_deref().filter(|_| !existed) {
+                remove_empty_database(p);
+            }
+            Err(start_error(&url, e))
+        }
+    }
+}
+
+/// A store error at start, with the cause named when the database cannot be written.
+fn start_error(url: &str, e: parley_store::StoreError) -> StartError {
+    match e.unavailable() {
+        Some(cause) => StartError::Storage {
+            url: url.to_string(),
+            cause: cause.describe(),
+            detail: e.to_string(),
         },
-    )
-    .await?;
-    store.migrate().await?;
-    Ok(store)
+        None => StartError::Store(e),
+    }
+}
+
+/// The file of a `sqlite:` URL (`None` for other databases and in-memory ones).
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
+}
+
+/// Removes a database file left with 0 bytes (and its empty WAL companions) by a start
+/// that could not write its first page.
+fn remove_empty_database(path: &std::path::Path) {
+    let mut files = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        files.push(name.into());
+    }
+    for f in files {
+        if std::fs::metadata(&f).is_ok_and(|m| m.len() == 0) {
+            let _ = std::fs::remove_file(&f);
+        }
+    }
 }
 
 /// The event bus of a server: NATS when `nats_url` is set (so nodes share events), else
@@ -129,6 +201,8 @@ pub struct Server {
     task: JoinHandle<std::io::Result<()>>,
     /// Background jobs (snooze expiry), stopped with the server.
     workers: Vec<JoinHandle<()>>,
+    /// The data directory's lock (SQLite only), released when the server is dropped.
+    _lock: Option<lock::DataDirLock>,
 }
 
 impl Server {
@@ -187,6 +261,15 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
         .map_err(|e| StartError::Listen(cfg.listen.clone(), e))?;
     // Before the database, so a missing NATS fails fast without touching storage.
     let bus = event_bus(cfg).await?;
+    // One server per data directory (SQLite); before the database is opened, so a second
+    // process is refused without touching it. PostgreSQL nodes share a database by design.
+    let data_lock = if cfg.database_url().starts_with("sqlite:") {
+        std::fs::create_dir_all(&cfg.data_dir)
+            .map_err(|e| StartError::DataDir(cfg.data_dir.display().to_string(), e))?;
+        Some(lock::DataDirLock::acquire(&cfg.data_dir)?)
+    } else {
+        None
+    };
     let store = open_store_with(cfg, opts.clock.clone()).await?;
     // Without a configured public URL, links use the address actually bound (a port of 0
     // in the configuration means "any free port").
@@ -227,6 +310,9 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
         services.spawn_snooze_worker(std::time::Duration::from_secs(30)),
         services.spawn_event_pruner(retention),
         services.spawn_job_runner(opts.job_poll),
+        services
+            .store
+            .spawn_write_probe(std::time::Duration::from_secs(1)),
     ];
     Ok(Server {
         addr,
@@ -234,5 +320,6 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
         workers,
         shutdown: Some(tx),
         task,
+        _lock: data_lock,
     })
 }

@@ -22,6 +22,13 @@ pub enum ServiceError {
     RateLimited,
     #[error("internal error: {0}")]
     Internal(String),
+    /// The database cannot store anything right now (disk full, read-only, I/O error,
+    /// server unreachable): the caller may retry later; nothing of the request was stored.
+    #[error("storage unavailable ({cause}): {detail}")]
+    Unavailable {
+        cause: parley_store::Unavailable,
+        detail: String,
+    },
 }
 
 impl From<StoreError> for ServiceError {
@@ -29,6 +36,9 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::NotFound => ServiceError::NotFound("record"),
             StoreError::Conflict(c) => ServiceError::Conflict(format!("already exists ({c})")),
+            StoreError::Unavailable { cause, detail } => {
+                ServiceError::Unavailable { cause, detail }
+            }
             other => ServiceError::Internal(other.to_string()),
         }
     }

@@ -20,12 +20,15 @@ pub struct Health {
     pub database_latency_ms: f64,
     /// The error, when the database did not answer (for logs, not for the response body).
     pub error: Option<String>,
+    /// Why the database cannot store writes, when the last write (or the probe) failed for
+    /// a cause the operator must fix: a full disk, a read-only file, a lost server.
+    pub not_writable: Option<parley_store::health::NotWritable>,
 }
 
 impl Health {
-    /// True when every check passed.
+    /// True when every check passed: the database answers and takes writes.
     pub fn ok(&self) -> bool {
-        self.database_ok
+        self.database_ok && self.not_writable.is_none()
     }
 }
 
@@ -43,6 +46,7 @@ impl Services {
             },
             database_latency_ms,
             error: result.err().map(|e| e.to_string()),
+            not_writable: self.store.write_state(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Accounts: the tenants. Every other row belongs to exactly one account.
 
+use crate::durable::Durable;
 use sqlx::FromRow;
 
 use crate::{Result, Store};
@@ -25,7 +26,7 @@ impl Store {
         .bind(name)
         .bind(locale)
         .bind(now)
-        .fetch_one(self.writer())
+        .fetch_one_durable(self.writer())
         .await?;
         Ok(row)
     }
@@ -60,7 +61,7 @@ impl Store {
         .bind(name)
         .bind(locale)
         .bind(self.now())
-        .fetch_one(self.writer())
+        .fetch_one_durable(self.writer())
         .await?)
     }
 
@@ -74,8 +75,13 @@ impl Store {
             "UPDATE accounts SET next_display_id = next_display_id + 1 WHERE id = $1 RETURNING next_display_id",
         )
         .bind(account_id)
-        .fetch_one(executor)
-        .await?;
+        // To the end, not `fetch_one`: outside a transaction the commit comes after the
+        // row (see `crate::durable`).
+        .fetch_all(executor)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(crate::StoreError::NotFound)?;
         Ok(n)
     }
 }

@@ -1,6 +1,7 @@
 //! Canned responses: saved replies an operator inserts by short code. Short codes are
 //! unique per account (a duplicate is a `Conflict`).
 
+use crate::durable::Durable;
 use sqlx::FromRow;
 
 use crate::{Result, Store};
@@ -40,7 +41,7 @@ impl Store {
             .bind(short_code)
             .bind(content)
             .bind(self.now())
-            .fetch_one(self.writer())
+            .fetch_one_durable(self.writer())
             .await?)
     }
 
@@ -111,7 +112,7 @@ impl Store {
             .bind(short_code)
             .bind(content)
             .bind(self.now())
-            .fetch_one(self.writer())
+            .fetch_one_durable(self.writer())
             .await?)
     }
 

@@ -6,6 +6,7 @@
 //! collided (SQLite does not report the violated index by name); the unique indexes stay
 //! the final guard against races on PostgreSQL and are mapped to the same error.
 
+use crate::durable::Durable;
 use sqlx::FromRow;
 
 use crate::{Result, Store, StoreError, flag};
@@ -422,7 +423,7 @@ impl Store {
             sqlx::query_as("SELECT id FROM contacts WHERE account_id = $1 AND id = $2")
                 .bind(account_id)
                 .bind(contact_id)
-                .fetch_optional(self.writer())
+                .fetch_optional_durable(self.writer())
                 .await?;
         Ok(found.is_some())
     }
@@ -610,7 +611,7 @@ impl Store {
         .bind(&hmac_token)
         .bind(flag(hmac_mandatory))
         .bind(now)
-        .fetch_one(self.writer())
+        .fetch_one_durable(self.writer())
         .await?;
         Ok((id, identifier, hmac_token))
     }

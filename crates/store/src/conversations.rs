@@ -860,6 +860,7 @@ impl Store {
 #[doc(hidden)]
 pub mod fixtures {
 
+    use crate::durable::Durable;
     use crate::{Result, Store, random_token};
 
     /// An inbox of `channel_type` (e.g. `Channel::Api`); returns `(id, identifier)`.
@@ -880,7 +881,7 @@ pub mod fixtures {
         .bind(identifier.clone())
         .bind(random_token(12))
         .bind(s.now())
-        .fetch_one(s.writer())
+        .fetch_one_durable(s.writer())
         .await?;
         Ok((id, identifier))
     }
@@ -906,7 +907,7 @@ pub mod fixtures {
         .bind(account_id)
         .bind(name.to_string())
         .bind(s.now())
-        .fetch_one(s.writer())
+        .fetch_one_durable(s.writer())
         .await?;
         Ok(id)
     }
@@ -926,7 +927,7 @@ pub mod fixtures {
         .bind(account_id)
         .bind(name.to_string())
         .bind(now)
-        .fetch_one(s.writer())
+        .fetch_one_durable(s.writer())
         .await?;
         let source_id = random_token(16);
         let (ci,): (i64,) = sqlx::query_as(
@@ -938,7 +939,7 @@ pub mod fixtures {
         .bind(source_id.clone())
         .bind(random_token(16))
         .bind(now)
-        .fetch_one(s.writer())
+        .fetch_one_durable(s.writer())
         .await?;
         Ok((contact_id, ci, source_id))
     }

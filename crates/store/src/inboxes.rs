@@ -6,6 +6,7 @@
 //! Channel-specific settings (website URL, widget colour, webhook URL, …) live in one JSON
 //! object so a new channel type needs no migration.
 
+use crate::durable::Durable;
 use parley_core::ChannelType;
 use serde_json::{Map, Value};
 use sqlx::FromRow;
@@ -144,7 +145,7 @@ impl Store {
             .bind(new.avatar_url.as_deref())
             .bind(Value::Object(new.settings.clone()).to_string())
             .bind(now)
-            .fetch_one(self.writer())
+            .fetch_one_durable(self.writer())
             .await?)
     }
 

@@ -2,6 +2,7 @@
 //! unique per account (a duplicate is a `Conflict`); conversations and contacts refer to
 //! a label by its title.
 
+use crate::durable::Durable;
 use sqlx::FromRow;
 
 use crate::{Result, Store};
@@ -52,7 +53,7 @@ impl Store {
             .bind(color)
             .bind(i64::from(show_on_sidebar))
             .bind(self.now())
-            .fetch_one(self.writer())
+            .fetch_one_durable(self.writer())
             .await?)
     }
 

@@ -7,7 +7,9 @@
 //! locking — is decided by [`Backend`] in one place each. Times are epoch milliseconds,
 //! flags 0/1 integers and JSON text, which both backends decode identically through `Any`.
 
+mod durable;
 mod error;
+pub mod health;
 mod pool;
 
 pub mod accounts;
@@ -28,7 +30,7 @@ pub mod transfer;
 pub mod users;
 pub mod widget;
 
-pub use error::StoreError;
+pub use error::{StoreError, Unavailable};
 pub use pool::{Backend, Store, StoreOptions};
 
 /// Result of store operations.

@@ -8,6 +8,7 @@
 //! is the same insert on its own.
 //! Reads always join the sender and the attachments in one query.
 
+use crate::durable::Durable;
 use sqlx::FromRow;
 
 use crate::conversations::{CONVERSATION_COLS, ConversationRow, id_list};
@@ -264,7 +265,7 @@ impl Store {
             )
             .bind(m.conversation_id)
             .bind(echo.clone())
-            .fetch_optional(self.writer())
+            .fetch_optional_durable(self.writer())
             .await?;
             if let Some((id,)) = row {
                 return Ok(Some(id));
@@ -277,7 +278,7 @@ impl Store {
             .bind(m.inbox_id)
             .bind(src.clone())
             .bind(m.conversation_id)
-            .fetch_optional(self.writer())
+            .fetch_optional_durable(self.writer())
             .await?;
             if let Some((id,)) = row {
                 return Ok(Some(id));
@@ -898,17 +899,24 @@ async fn commit_batch(store: &Store, mut batch: Vec<WriteJob>, renderer: &dyn Me
     .await;
     match outcome {
         Ok(results) => {
+            for r in &results {
+                match r {
+                    Ok(_) => store.note_write_ok(),
+                    Err(e) => store.note_write_error(e),
+                }
+            }
             for (job, r) in batch.into_iter().zip(results) {
                 let _ = job.done.send((r, job.message));
             }
         }
         Err(e) => {
-            // Nothing of the batch is stored; every sender learns it.
+            // Nothing of the batch is stored (the failed transaction was rolled back, and a
+            // connection left inside it is closed by the pool); every sender learns it with
+            // the same kind of error, so a full disk is a 503 for each of them.
+            store.note_write_error(&e);
             tracing::warn!(error = %e, "message batch failed");
-            let text = e.to_string();
             for job in batch {
-                let err = StoreError::Database(sqlx::Error::Protocol(text.clone()));
-                let _ = job.done.send((Err(err), job.message));
+                let _ = job.done.send((Err(e.copy()), job.message));
             }
         }
     }

@@ -1,6 +1,7 @@
 //! Notes about a contact, written by agents; scoped by account and contact like every
 //! other lookup, so another tenant's note id reads as missing.
 
+use crate::durable::Durable;
 use sqlx::FromRow;
 
 use crate::{Result, Store, StoreError};
@@ -72,7 +73,7 @@ impl Store {
         .bind(user_id)
         .bind(content)
         .bind(self.now())
-        .fetch_optional(self.writer())
+        .fetch_optional_durable(self.writer())
         .await?;
         let (id,) = row.ok_or(StoreError::NotFound)?;
         self.contact_note(account_id, contact_id, id).await

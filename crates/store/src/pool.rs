@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 use parley_core::time::{SharedClock, system_clock};
 
@@ -50,6 +50,8 @@ pub struct Store {
     clock: SharedClock,
     /// Read round trips so far (see [`Store::reads`]).
     reads: Arc<AtomicU64>,
+    /// Whether the database takes writes (see [`crate::health`]).
+    pub(crate) health: Arc<crate::health::WriteHealth>,
 }
 
 impl Store {
@@ -70,6 +72,7 @@ impl Store {
         match backend {
             Backend::Sqlite => {
                 let url = sqlite_url(url);
+                check_sqlite(&url).await?;
                 let write = sqlite_pool(&url, 1).await?;
                 let read = sqlite_pool(&url, opts.max_connections.max(1)).await?;
                 Ok(Store {
@@ -78,12 +81,17 @@ impl Store {
                     write,
                     clock: opts.clock,
                     reads: Arc::default(),
+                    health: Arc::default(),
                 })
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(opts.max_connections.max(2))
                     .acquire_timeout(Duration::from_secs(10))
+                    .after_release(|conn, _| Box::pin(release_clean(conn)))
+                    .before_acquire(|conn, _| {
+                        Box::pin(async move { Ok(!conn.is_in_transaction()) })
+                    })
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute("SET synchronous_commit = on").await?;
@@ -98,26 +106,38 @@ impl Store {
                     write: pool,
                     clock: opts.clock,
                     reads: Arc::default(),
+                    health: Arc::default(),
                 })
             }
         }
     }
 
     /// Applies the migrations of this backend. Safe to run on every start.
+    /// A database that cannot be written fails as [`crate::StoreError::Unavailable`], with
+    /// its cause, like any other write.
     pub async fn migrate(&self) -> Result<()> {
-        match self.backend {
-            Backend::Sqlite => {
-                sqlx::migrate!("./migrations/sqlite")
-                    .run(&self.write)
-                    .await?
-            }
+        let run = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.write).await,
             Backend::Postgres => {
                 sqlx::migrate!("./migrations/postgres")
                     .run(&self.write)
-                    .await?
+                    .await
             }
+        };
+        match run {
+            Ok(()) => Ok(()),
+            Err(
+                sqlx::migrate::MigrateError::Execute(inner)
+                | sqlx::migrate::MigrateError::ExecuteMigration(inner, _),
+            ) => Err(match crate::StoreError::from(inner) {
+                e @ crate::StoreError::Unavailable { .. } => e,
+                crate::StoreError::Database(inner) => {
+                    sqlx::migrate::MigrateError::Execute(inner).into()
+                }
+                other => other,
+            }),
+            Err(e) => Err(e.into()),
         }
-        Ok(())
     }
 
     /// Current time in epoch milliseconds, from the store's clock.
@@ -178,6 +198,54 @@ fn sqlite_url(url: &str) -> String {
     }
 }
 
+/// Opens the SQLite database once, alone, and makes one durable write before any pool
+/// exists, so a database that cannot be written (a full disk, a read-only file or
+/// directory, an I/O error) fails the start at once with its own error. A pool would retry
+/// such a connection until its acquire timeout and report only "pool timed out"
+/// (issue 12, finding 10).
+async fn check_sqlite(url: &str) -> Result<()> {
+    let mut conn = sqlx::AnyConnection::connect(url).await?;
+    let checked: Result<()> = async {
+        conn.execute("PRAGMA journal_mode = WAL").await?;
+        conn.execute("PRAGMA synchronous = FULL").await?;
+        let mut tx = conn.begin().await?;
+        // The header's application field, rewritten with the value it has: a real write
+        // through the WAL, changing nothing.
+        let (version,): (i64,) = sqlx::query_as("PRAGMA user_version")
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "PRAGMA user_version = {version}"
+        )))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    let _ = conn.close().await;
+    checked
+}
+
+/// Decides whether a connection going back to its pool may be reused: only when no
+/// transaction is left open on it.
+///
+/// Why: when a COMMIT or a statement fails (a full disk, an I/O error), sqlx queues a
+/// ROLLBACK; if SQLite had already rolled back by itself, that ROLLBACK fails too and
+/// sqlx still counts the connection as inside a transaction. Its next `begin()` would then
+/// only open a SAVEPOINT, and every later "commit" would only release it inside a
+/// transaction that never ends — acknowledged writes that never reach the disk (issue 12,
+/// finding 1). Closing such a connection (the pool opens a fresh one) resets the writer
+/// for every write path at once. The ping first runs the queued rollback.
+async fn release_clean(conn: &mut sqlx::AnyConnection) -> std::result::Result<bool, sqlx::Error> {
+    conn.ping().await?;
+    let clean = !conn.is_in_transaction();
+    if !clean {
+        tracing::warn!("closing a database connection left inside a failed transaction");
+    }
+    Ok(clean)
+}
+
 async fn sqlite_pool(url: &str, max: u32) -> Result<AnyPool> {
     // Validate the URL early with a clear error instead of at first query.
     let _ = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
@@ -185,6 +253,8 @@ async fn sqlite_pool(url: &str, max: u32) -> Result<AnyPool> {
         .max_connections(max)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
+        .after_release(|conn, _| Box::pin(release_clean(conn)))
+        .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
         .after_connect(|conn, _| {
             Box::pin(async move {
                 // Durability first: FULL makes every commit survive power loss; WAL lets

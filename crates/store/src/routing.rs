@@ -8,6 +8,7 @@
 //! routing at the same moment can neither give one conversation to two agents nor push an
 //! agent over their limit.
 
+use crate::durable::Durable;
 use parley_core::routing::{
     self, AgentCandidate, AssignReason, Decision, HeldConversation, QueueReason, RoutingRequest,
 };
@@ -833,7 +834,7 @@ impl Store {
                 .bind(conversation_id)
                 .bind(kind)
                 .bind(due_at)
-                .fetch_optional(self.writer())
+                .fetch_optional_durable(self.writer())
                 .await?,
         )
     }

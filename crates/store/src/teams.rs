@@ -1,6 +1,7 @@
 //! Teams (departments such as delivery or payments) and their members. Names are unique
 //! per account, so a duplicate is a `Conflict`, not a second department with the same name.
 
+use crate::durable::Durable;
 use sqlx::FromRow;
 
 use crate::agents::{MemberOp, MemberTable, MembersOutcome};
@@ -52,7 +53,7 @@ impl Store {
             .bind(description)
             .bind(i64::from(allow_auto_assign))
             .bind(self.now())
-            .fetch_one(self.writer())
+            .fetch_one_durable(self.writer())
             .await?)
     }
 
@@ -100,7 +101,7 @@ impl Store {
             .bind(desc)
             .bind(patch.allow_auto_assign.map(i64::from))
             .bind(self.now())
-            .fetch_one(self.writer())
+            .fetch_one_durable(self.writer())
             .await?)
     }
 

@@ -1,6 +1,7 @@
 //! Users, their memberships in accounts (with a role), API access tokens and browser
 //! sessions. Tokens and sessions are stored as SHA-256 hashes only.
 
+use crate::durable::Durable;
 use parley_core::Role;
 use sqlx::FromRow;
 
@@ -189,7 +190,7 @@ impl Store {
             .bind(email)
             .bind(password_hash)
             .bind(self.now())
-            .fetch_one(self.writer())
+            .fetch_one_durable(self.writer())
             .await?)
     }
 

