@@ -18,6 +18,8 @@ pub struct ApiError {
     /// The request body was not read to its end, so the connection cannot carry another
     /// request: the response says `Connection: close` (always so for 413).
     pub close: bool,
+    /// Seconds the client should wait before retrying (`Retry-After`), for 429 and 503.
+    pub retry_after: Option<u64>,
     /// The database could not store anything: the response carries it as a
     /// [`StorageFailure`] extension so one middleware records it in the store's write state.
     pub storage: Option<StorageFailure>,
@@ -55,7 +57,14 @@ impl ApiError {
             field: None,
             close: false,
             storage: None,
+            retry_after: None,
         }
+    }
+
+    /// Adds a `Retry-After` of `secs` seconds.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 
     /// Marks the response as ending the connection (see [`ApiError::close`]).
@@ -104,6 +113,7 @@ impl ApiError {
             field: Some(field.to_string()),
             close: false,
             storage: None,
+            retry_after: None,
         }
     }
 
@@ -140,8 +150,26 @@ impl From<ServiceError> for ApiError {
                     ),
                 );
                 e.storage = Some(StorageFailure { cause, detail });
-                e
+                // A client that retries soon is welcome; the probe checks every second.
+                e.retry_after(1)
             }
+            ServiceError::TooManyAttempts { retry_after_secs } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many attempts, try again in {retry_after_secs} s"),
+            )
+            .retry_after(retry_after_secs),
+            ServiceError::Busy { retry_after_secs } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the server is busy, try again shortly",
+            )
+            .retry_after(retry_after_secs),
+            ServiceError::QuotaExceeded => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "storage_quota_exceeded",
+                "the account's storage quota is used up; delete old files or ask the administrator to raise max_account_storage_bytes",
+            ),
             ServiceError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 ApiError::new(
@@ -166,10 +194,11 @@ impl IntoResponse for ApiError {
         let mut res = (self.status, Json(body)).into_response();
         if let Some(failure) = self.storage {
             res.extensions_mut().insert(failure);
-            // A client that retries soon is welcome; the probe checks every second.
+        }
+        if let Some(secs) = self.retry_after {
             res.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("1"),
+                axum::http::HeaderValue::from(secs),
             );
         }
         if self.close || self.status == StatusCode::PAYLOAD_TOO_LARGE {

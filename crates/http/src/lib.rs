@@ -11,11 +11,13 @@ mod console;
 mod docs;
 pub mod error;
 pub mod extract;
+pub mod listen;
 pub mod ops;
 pub mod public_auth;
 pub mod routes;
 mod widget;
 pub mod ws;
+pub mod ws_slots;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -67,6 +69,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Turns true when the server is stopping: WebSockets close with 1001.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Open WebSockets per credential and per address, within their caps.
+    pub ws_slots: Arc<ws_slots::SocketSlots>,
 }
 
 /// The OpenAPI document's frame; paths are added by the routers that serve them.

@@ -31,6 +31,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::Query;
+use crate::public_auth::ClientIp;
 
 /// Largest text frame a client may send.
 const MAX_FRAME: usize = 64 * 1024;
@@ -116,11 +117,15 @@ fn check_cursor(cursor: Option<i64>) -> Result<(), ApiError> {
 async fn agent_socket(
     State(st): State<AppState>,
     WsAgent(ctx): WsAgent,
+    ClientIp(address): ClientIp,
     Query(p): Query<AgentParams>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     check_cursor(p.cursor)?;
     let ws = upgrade(ws)?;
+    let slot = st
+        .ws_slots
+        .admit(format!("agent:{}", ctx.user_id), &address)?;
     let viewer = st.svc.agent_viewer(&ctx).await?;
     let sub = st.svc.hub.subscribe(ctx.account_id, viewer).await?;
     let span = tracing::info_span!(
@@ -134,6 +139,7 @@ async fn agent_socket(
     let side = Side::Agent(ctx);
     Ok(ws.on_upgrade(move |socket| {
         async move {
+            let _slot = slot;
             let _present = st.svc.connected(account_id, presence);
             Connection::new(st, side, sub, socket, p.cursor).run().await
         }
@@ -143,6 +149,7 @@ async fn agent_socket(
 
 async fn visitor_socket(
     State(st): State<AppState>,
+    ClientIp(address): ClientIp,
     Query(p): Query<VisitorParams>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
@@ -159,6 +166,9 @@ async fn visitor_socket(
         .map_err(parley_service::ServiceError::from)?
         .ok_or_else(ApiError::unauthorized)?;
     let ws = upgrade(ws)?;
+    let slot = st
+        .ws_slots
+        .admit(format!("visitor:{}", ident.contact_inbox_id), &address)?;
     let audience = st.svc.public_audience(&ident).await?;
     let viewer = Viewer::Visitor {
         contact_id: ident.contact_id,
@@ -179,6 +189,7 @@ async fn visitor_socket(
     let side = Side::Visitor { ident, audience };
     Ok(ws.on_upgrade(move |socket| {
         async move {
+            let _slot = slot;
             let _present = st.svc.connected(account_id, presence);
             Connection::new(st, side, sub, socket, p.cursor).run().await
         }

@@ -48,6 +48,37 @@ pub struct Config {
     pub smtp_url: Option<Secret>,
     /// Sender of outgoing e-mail, `Name <address>` or an address.
     pub smtp_from: String,
+    /// Password hashes (argon2, 19 MiB each) computed at once; 0 = from the cores (2 to 4).
+    pub password_hash_concurrency: usize,
+    /// Milliseconds a sign-in waits for a hashing slot before it gets 503 `busy`.
+    pub password_hash_queue_ms: u64,
+    /// Sign-in attempts one client address may make per minute, any e-mail (0 = unlimited).
+    pub login_attempts_per_address: u32,
+    /// Failed sign-ins one e-mail may collect per 15 minutes from all addresses (0 = unlimited).
+    pub login_failures_per_email: u32,
+    /// Failed sign-ins a (client address, e-mail) pair may make before each further attempt
+    /// must wait 1 s, 2 s, 4 s … after the previous one.
+    pub login_free_failures: u32,
+    /// The longest such wait, in seconds.
+    pub login_max_delay_secs: u64,
+    /// Seconds a client has to send a request's headers, counted from the start of the
+    /// connection or the end of the previous response (so also the keep-alive idle time).
+    pub http_header_timeout_secs: u64,
+    /// Seconds a connection may transfer nothing in either direction in the middle of a
+    /// request (a stalled body) before it is closed. WebSockets are exempt (heartbeats).
+    pub http_idle_timeout_secs: u64,
+    /// Open connections in all (0 = from the open-file limit, keeping 256 descriptors for
+    /// the database and files).
+    pub max_connections: usize,
+    /// Open connections from one client address (0 = unlimited; behind a reverse proxy
+    /// every connection comes from the proxy).
+    pub max_connections_per_address: usize,
+    /// WebSockets one credential (a visitor's pubsub token, an agent) may hold open.
+    pub ws_max_per_credential: usize,
+    /// WebSockets one client address may hold open (0 = unlimited).
+    pub ws_max_per_address: usize,
+    /// Bytes of attachments one account may store (0 = unlimited).
+    pub max_account_storage_bytes: u64,
 }
 
 impl Default for Config {
@@ -70,6 +101,19 @@ impl Default for Config {
             ws_queue_events: 4096,
             smtp_url: None,
             smtp_from: parley_service::mail::DEFAULT_FROM.into(),
+            password_hash_concurrency: 0,
+            password_hash_queue_ms: 2000,
+            login_attempts_per_address: 30,
+            login_failures_per_email: 100,
+            login_free_failures: 5,
+            login_max_delay_secs: 900,
+            http_header_timeout_secs: 10,
+            http_idle_timeout_secs: 60,
+            max_connections: 0,
+            max_connections_per_address: 0,
+            ws_max_per_credential: 32,
+            ws_max_per_address: 0,
+            max_account_storage_bytes: 10 * 1024 * 1024 * 1024,
         }
     }
 }
@@ -95,6 +139,19 @@ pub const KEYS: &[&str] = &[
     "ws_queue_events",
     "smtp_url",
     "smtp_from",
+    "password_hash_concurrency",
+    "password_hash_queue_ms",
+    "login_attempts_per_address",
+    "login_failures_per_email",
+    "login_free_failures",
+    "login_max_delay_secs",
+    "http_header_timeout_secs",
+    "http_idle_timeout_secs",
+    "max_connections",
+    "max_connections_per_address",
+    "ws_max_per_credential",
+    "ws_max_per_address",
+    "max_account_storage_bytes",
 ];
 
 /// A setting that may hold a password (`smtp_url`). `Debug` and `Display` show it with the
@@ -249,6 +306,36 @@ impl Config {
         if self.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "max_body_bytes: must be at least 1024".into(),
+            ));
+        }
+        if self.password_hash_concurrency > 64 {
+            return Err(ConfigError::Invalid(
+                "password_hash_concurrency: must be between 0 (automatic) and 64".into(),
+            ));
+        }
+        if self.password_hash_queue_ms > 60_000 {
+            return Err(ConfigError::Invalid(
+                "password_hash_queue_ms: must be at most 60000".into(),
+            ));
+        }
+        if !(1..=86_400).contains(&self.login_max_delay_secs) {
+            return Err(ConfigError::Invalid(
+                "login_max_delay_secs: must be between 1 and 86400".into(),
+            ));
+        }
+        if !(1..=3600).contains(&self.http_header_timeout_secs) {
+            return Err(ConfigError::Invalid(
+                "http_header_timeout_secs: must be between 1 and 3600".into(),
+            ));
+        }
+        if !(1..=86_400).contains(&self.http_idle_timeout_secs) {
+            return Err(ConfigError::Invalid(
+                "http_idle_timeout_secs: must be between 1 and 86400".into(),
+            ));
+        }
+        if self.ws_max_per_credential == 0 {
+            return Err(ConfigError::Invalid(
+                "ws_max_per_credential: must be at least 1".into(),
             ));
         }
         self.mail_config().check().map_err(mail_config_error)?;

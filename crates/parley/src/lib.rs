@@ -2,6 +2,7 @@
 //! tests start exactly what `parley serve` starts.
 
 pub mod config;
+pub mod fdlimit;
 pub mod lock;
 
 use std::net::SocketAddr;
@@ -186,6 +187,15 @@ pub fn services_with_bus(
         max_upload_bytes: cfg.max_upload_bytes,
         visitor_messages_per_minute: cfg.visitor_messages_per_minute,
         ws_queue_events: cfg.ws_queue_events,
+        password_hash_concurrency: cfg.password_hash_concurrency,
+        password_hash_queue: std::time::Duration::from_millis(cfg.password_hash_queue_ms),
+        signin: parley_service::signin_limits::SignInLimits {
+            attempts_per_address: cfg.login_attempts_per_address,
+            failures_per_email: cfg.login_failures_per_email,
+            free_failures: cfg.login_free_failures,
+            max_delay: std::time::Duration::from_secs(cfg.login_max_delay_secs),
+        },
+        max_account_storage_bytes: cfg.max_account_storage_bytes,
         ..ServiceConfig::default()
     };
     Ok(Services::new(store, bus, svc_cfg).with_mailer(mailer))
@@ -279,6 +289,8 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
     }
     let cfg = &effective;
     let services = services_with_bus(cfg, store, bus)?;
+    // Uploads cut off by a previous run's crash are never coming back.
+    parley_service::uploads::clear_staging(&services.config.files_dir);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let state = AppState {
         svc: services.clone(),
@@ -290,21 +302,31 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
         }),
         metrics: metrics_handle(),
         shutdown: stop_rx,
+        ws_slots: Arc::new(parley_http::ws_slots::SocketSlots::new(
+            cfg.ws_max_per_credential,
+            cfg.ws_max_per_address,
+        )),
     };
     let app = parley_http::app(state);
+    let limits = parley_http::listen::ConnLimits {
+        header_timeout: std::time::Duration::from_secs(cfg.http_header_timeout_secs),
+        // A WebSocket leaves the idle watch at its upgrade; before it, nothing may stall
+        // longer than the idle timeout.
+        idle_timeout: std::time::Duration::from_secs(cfg.http_idle_timeout_secs),
+        max_connections: fdlimit::connection_cap(cfg.max_connections),
+        max_per_address: cfg.max_connections_per_address,
+    };
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(
-            parley_http::ops::CountingListener::new(listener),
-            app.into_make_service_with_connect_info::<parley_http::ops::PeerAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+    let task = tokio::spawn(parley_http::listen::serve(
+        listener,
+        app,
+        limits,
+        async move {
             let _ = rx.await;
             // WebSockets are not requests the server waits for: tell them to close.
             let _ = stop_tx.send(true);
-        })
-        .await
-    });
+        },
+    ));
     let retention = std::time::Duration::from_secs(u64::from(cfg.event_retention_days) * 86_400);
     let workers = vec![
         services.spawn_snooze_worker(std::time::Duration::from_secs(30)),

@@ -87,6 +87,45 @@ struct Settings {
     /// Sender of outgoing e-mail, "Name <address>" or an address [default: Parley <parley@localhost>] [env: PARLEY_SMTP_FROM]
     #[arg(long, global = true, value_name = "ADDRESS")]
     smtp_from: Option<String>,
+    /// Password hashes (argon2, 19 MiB each) computed at once; 0 = from the cores, 2 to 4 [default: 0] [env: PARLEY_PASSWORD_HASH_CONCURRENCY]
+    #[arg(long, global = true, value_name = "N")]
+    password_hash_concurrency: Option<usize>,
+    /// Milliseconds a sign-in waits for a hashing slot before 503 busy [default: 2000] [env: PARLEY_PASSWORD_HASH_QUEUE_MS]
+    #[arg(long, global = true, value_name = "MS")]
+    password_hash_queue_ms: Option<u64>,
+    /// Sign-in attempts per client address per minute; 0 = unlimited [default: 30] [env: PARLEY_LOGIN_ATTEMPTS_PER_ADDRESS]
+    #[arg(long, global = true, value_name = "N")]
+    login_attempts_per_address: Option<u32>,
+    /// Failed sign-ins per e-mail per 15 minutes from all addresses; 0 = unlimited [default: 100] [env: PARLEY_LOGIN_FAILURES_PER_EMAIL]
+    #[arg(long, global = true, value_name = "N")]
+    login_failures_per_email: Option<u32>,
+    /// Failed sign-ins per address and e-mail before delays of 1 s, 2 s, 4 s… [default: 5] [env: PARLEY_LOGIN_FREE_FAILURES]
+    #[arg(long, global = true, value_name = "N")]
+    login_free_failures: Option<u32>,
+    /// Longest delay between sign-in attempts of one address and e-mail [default: 900] [env: PARLEY_LOGIN_MAX_DELAY_SECS]
+    #[arg(long, global = true, value_name = "SECS")]
+    login_max_delay_secs: Option<u64>,
+    /// Seconds to send a request's headers (also the keep-alive idle time) [default: 10] [env: PARLEY_HTTP_HEADER_TIMEOUT_SECS]
+    #[arg(long, global = true, value_name = "SECS")]
+    http_header_timeout_secs: Option<u64>,
+    /// Seconds a connection may stall mid-request before it is closed [default: 60] [env: PARLEY_HTTP_IDLE_TIMEOUT_SECS]
+    #[arg(long, global = true, value_name = "SECS")]
+    http_idle_timeout_secs: Option<u64>,
+    /// Open connections in all; 0 = from the open-file limit [default: 0] [env: PARLEY_MAX_CONNECTIONS]
+    #[arg(long, global = true, value_name = "N")]
+    max_connections: Option<usize>,
+    /// Open connections per client address; 0 = unlimited [default: 0] [env: PARLEY_MAX_CONNECTIONS_PER_ADDRESS]
+    #[arg(long, global = true, value_name = "N")]
+    max_connections_per_address: Option<usize>,
+    /// WebSockets per visitor token or agent [default: 32] [env: PARLEY_WS_MAX_PER_CREDENTIAL]
+    #[arg(long, global = true, value_name = "N")]
+    ws_max_per_credential: Option<usize>,
+    /// WebSockets per client address; 0 = unlimited [default: 0] [env: PARLEY_WS_MAX_PER_ADDRESS]
+    #[arg(long, global = true, value_name = "N")]
+    ws_max_per_address: Option<usize>,
+    /// Bytes of attachments one account may store; 0 = unlimited [default: 10737418240] [env: PARLEY_MAX_ACCOUNT_STORAGE_BYTES]
+    #[arg(long, global = true, value_name = "BYTES")]
+    max_account_storage_bytes: Option<u64>,
 }
 
 const EXAMPLES: &str = "\
@@ -188,6 +227,45 @@ fn apply_flags(cfg: &mut Config, s: Settings) {
     }
     if let Some(v) = s.smtp_from {
         cfg.smtp_from = v;
+    }
+    if let Some(v) = s.password_hash_concurrency {
+        cfg.password_hash_concurrency = v;
+    }
+    if let Some(v) = s.password_hash_queue_ms {
+        cfg.password_hash_queue_ms = v;
+    }
+    if let Some(v) = s.login_attempts_per_address {
+        cfg.login_attempts_per_address = v;
+    }
+    if let Some(v) = s.login_failures_per_email {
+        cfg.login_failures_per_email = v;
+    }
+    if let Some(v) = s.login_free_failures {
+        cfg.login_free_failures = v;
+    }
+    if let Some(v) = s.login_max_delay_secs {
+        cfg.login_max_delay_secs = v;
+    }
+    if let Some(v) = s.http_header_timeout_secs {
+        cfg.http_header_timeout_secs = v;
+    }
+    if let Some(v) = s.http_idle_timeout_secs {
+        cfg.http_idle_timeout_secs = v;
+    }
+    if let Some(v) = s.max_connections {
+        cfg.max_connections = v;
+    }
+    if let Some(v) = s.max_connections_per_address {
+        cfg.max_connections_per_address = v;
+    }
+    if let Some(v) = s.ws_max_per_credential {
+        cfg.ws_max_per_credential = v;
+    }
+    if let Some(v) = s.ws_max_per_address {
+        cfg.ws_max_per_address = v;
+    }
+    if let Some(v) = s.max_account_storage_bytes {
+        cfg.max_account_storage_bytes = v;
     }
 }
 

@@ -20,7 +20,8 @@ both_backends!(
 
 async fn login_is_rate_limited(s: &TestServer) {
     let admin = s.admin("Shop").await;
-    for _ in 0..10 {
+    // Five free failures per (address, e-mail) pair (login_free_failures), then a delay.
+    for _ in 0..5 {
         let (st, _) = s
             .call(
                 Method::POST,
@@ -31,7 +32,7 @@ async fn login_is_rate_limited(s: &TestServer) {
             .await;
         assert_eq!(st, StatusCode::UNAUTHORIZED);
     }
-    // Even the right password is refused while the window lasts.
+    // Even the right password is refused from this address until the delay has passed.
     let (st, body) = s
         .call(
             Method::POST,

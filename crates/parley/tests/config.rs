@@ -182,6 +182,19 @@ event_retention_days = 3
 ws_queue_events = 1024
 smtp_url = "smtp://parley:secret@127.0.0.1:2525"
 smtp_from = "Магазин <shop@shop.example>"
+password_hash_concurrency = 2
+password_hash_queue_ms = 1500
+login_attempts_per_address = 20
+login_failures_per_email = 50
+login_free_failures = 3
+login_max_delay_secs = 600
+http_header_timeout_secs = 15
+http_idle_timeout_secs = 30
+max_connections = 5000
+max_connections_per_address = 500
+ws_max_per_credential = 8
+ws_max_per_address = 1000
+max_account_storage_bytes = 1073741824
 "#;
     for key in KEYS {
         assert!(

@@ -7,7 +7,7 @@ use parley_store::StoreError;
 use parley_store::agents::{AgentPatch, LAST_ADMINISTRATOR, MembersOutcome};
 use parley_store::users::{AgentRow, NewUser};
 
-use crate::auth::{hash_password, new_secret};
+use crate::auth::new_secret;
 use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
 
 /// Most user ids one member-list request may name.
@@ -155,7 +155,7 @@ impl Services {
             Some(pw) => pw,
             None => new_secret(),
         };
-        let hash = hash_password(&password).await?;
+        let hash = self.hash_password(&password).await?;
         let new = NewUser {
             name: &name,
             display_name: None,

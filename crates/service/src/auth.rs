@@ -1,8 +1,6 @@
 //! Credentials: passwords (argon2), API access tokens and browser sessions (random,
 //! stored as hashes), first-run setup and the CLI's administrator creation.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use parley_core::{Role, validate};
 use parley_store::random_token;
 use parley_store::users::{MembershipRow, NewUser, SignedIn, UserRow};
@@ -65,38 +63,6 @@ pub fn new_secret() -> String {
     random_token(32)
 }
 
-/// Hashes a password with argon2id on a blocking thread (it costs tens of milliseconds of
-/// CPU by design, which must not stall the async workers).
-pub async fn hash_password(password: &str) -> Result<String> {
-    let pw = password.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut salt_bytes = [0u8; 16];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut salt_bytes);
-        let salt = SaltString::encode_b64(&salt_bytes)
-            .map_err(|e| ServiceError::Internal(format!("salt: {e}")))?;
-        Argon2::default()
-            .hash_password(pw.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| ServiceError::Internal(format!("hashing password: {e}")))
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(e.to_string()))?
-}
-
-/// Checks a password against a stored hash, on a blocking thread.
-pub async fn verify_password(hash: &str, password: &str) -> bool {
-    let (hash, pw) = (hash.to_owned(), password.to_owned());
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|parsed| {
-            Argon2::default()
-                .verify_password(pw.as_bytes(), &parsed)
-                .is_ok()
-        })
-    })
-    .await
-    .unwrap_or(false)
-}
-
 /// A hash of a random password nobody knows, verified when the e-mail is unknown so a
 /// failed login takes as long whether or not the account exists.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2oKcLgwYy1PuVQb8WuPXwQlwd0r1rRMBKN4ZVmQ/8zs";
@@ -131,27 +97,48 @@ impl Services {
         Ok(Principal { user, memberships })
     }
 
-    /// Checks e-mail and password and opens a session. The same error for an unknown
-    /// e-mail and a wrong password.
-    pub async fn login(&self, email: &str, password: &str) -> Result<(Principal, String)> {
+    /// Hashes a new password in the bounded hashing pool ([`crate::hashing`]).
+    pub async fn hash_password(&self, password: &str) -> Result<String> {
+        self.hashing.hash(password).await
+    }
+
+    /// Checks a password against a stored hash in the bounded hashing pool; `Err` only
+    /// when the pool is saturated.
+    pub async fn verify_password(&self, hash: &str, password: &str) -> Result<bool> {
+        self.hashing.verify(hash, password).await
+    }
+
+    /// Checks e-mail and password from the client at `address` and opens a session. The
+    /// same error for an unknown e-mail and a wrong password. The attempt is counted by
+    /// the sign-in limiter before anything is hashed (see [`crate::signin_limits`]).
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        address: &str,
+    ) -> Result<(Principal, String)> {
         let email = email.trim().to_lowercase();
         if email.is_empty() || password.is_empty() || password.len() > 1024 {
             return Err(ServiceError::Unauthorized);
         }
-        if !self.login_limiter.allowed(&email) {
-            return Err(ServiceError::RateLimited);
-        }
+        let attempt = self.login_limiter.reserve(address, &email)?;
         let user = self.store.user_by_email(&email).await?;
         let hash = user
             .as_ref()
             .map(|u| u.password_hash.as_str())
             .unwrap_or(DUMMY_HASH);
-        let ok = verify_password(hash, password).await;
+        let ok = match self.verify_password(hash, password).await {
+            Ok(ok) => ok,
+            Err(e) => {
+                self.login_limiter.not_evaluated(attempt);
+                return Err(e);
+            }
+        };
         let Some(user) = user.filter(|_| ok) else {
-            self.login_limiter.hit(&email);
+            metrics::counter!("parley_signin_failures_total").increment(1);
             return Err(ServiceError::Unauthorized);
         };
-        self.login_limiter.reset(&email);
+        self.login_limiter.succeeded(attempt);
         let token = new_secret();
         self.store
             .create_session(
@@ -193,7 +180,7 @@ impl Services {
                 "setup is already done; sign in instead".into(),
             ));
         }
-        let hash = hash_password(password).await?;
+        let hash = self.hash_password(password).await?;
         let new = NewUser {
             name: &name,
             display_name: None,
@@ -246,7 +233,7 @@ impl Services {
             .unwrap_or("Administrator")
             .to_string();
         let name = validate::required_text("name", name.unwrap_or(&default_name), 255)?;
-        let hash = hash_password(password).await?;
+        let hash = self.hash_password(password).await?;
 
         let (account_id, created_account) = match self.store.account_by_name(&account_name).await? {
             Some(a) => (a.id, false),
@@ -292,11 +279,9 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn password_round_trip_and_dummy_hash_parses() {
-        let h = hash_password("correct horse").await.unwrap();
-        assert!(verify_password(&h, "correct horse").await);
-        assert!(!verify_password(&h, "wrong horse").await);
-        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
-        assert!(!verify_password(DUMMY_HASH, "anything").await);
+    async fn dummy_hash_parses_and_matches_nothing() {
+        let h = crate::hashing::PasswordHashing::new(1, std::time::Duration::from_secs(30));
+        assert!(!h.verify(DUMMY_HASH, "anything").await.unwrap());
+        assert!(argon2::password_hash::PasswordHash::new(DUMMY_HASH).is_ok());
     }
 }

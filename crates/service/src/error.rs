@@ -20,6 +20,17 @@ pub enum ServiceError {
     BadRequest(String),
     #[error("too many requests, try again later")]
     RateLimited,
+    /// Too many sign-in attempts from this client or for this account: try again after
+    /// `retry_after_secs` (answered 429 with `Retry-After`).
+    #[error("too many sign-in attempts, try again in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
+    /// A bounded resource (password hashing) is saturated: try again after
+    /// `retry_after_secs` (answered 503 with `Retry-After`).
+    #[error("the server is busy, try again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
+    /// The account's stored files would exceed `max_account_storage_bytes`.
+    #[error("the account's storage quota is used up")]
+    QuotaExceeded,
     #[error("internal error: {0}")]
     Internal(String),
     /// The database cannot store anything right now (disk full, read-only, I/O error,

@@ -4,7 +4,9 @@
 mod auth;
 mod context;
 mod error;
+pub mod hashing;
 pub mod ratelimit;
+pub mod signin_limits;
 
 pub mod agents;
 pub mod canned;
@@ -26,6 +28,7 @@ pub mod routing_config;
 pub mod standards;
 pub mod teams;
 pub mod transfer;
+pub mod uploads;
 pub mod widget;
 
 use std::path::PathBuf;
@@ -58,6 +61,14 @@ pub struct ServiceConfig {
     pub visitor_messages_per_minute: u32,
     /// Events a WebSocket may have queued before it is cut as a slow consumer.
     pub ws_queue_events: usize,
+    /// Password hashes computed at once (0 = from the cores, 2 to 4).
+    pub password_hash_concurrency: usize,
+    /// How long a sign-in waits for a hashing slot before it gets 503 `busy`.
+    pub password_hash_queue: std::time::Duration,
+    /// The sign-in limiter's budgets.
+    pub signin: signin_limits::SignInLimits,
+    /// Bytes of attachments one account may store (0 = unlimited).
+    pub max_account_storage_bytes: u64,
 }
 
 impl Default for ServiceConfig {
@@ -69,6 +80,10 @@ impl Default for ServiceConfig {
             session_ttl_ms: 30 * 24 * 3600 * 1000,
             visitor_messages_per_minute: 60,
             ws_queue_events: realtime::CONNECTION_QUEUE,
+            password_hash_concurrency: 0,
+            password_hash_queue: std::time::Duration::from_secs(2),
+            signin: signin_limits::SignInLimits::default(),
+            max_account_storage_bytes: 10 * 1024 * 1024 * 1024,
         }
     }
 }
@@ -79,8 +94,11 @@ pub struct Services {
     pub store: Store,
     pub bus: Arc<dyn EventBus>,
     pub config: Arc<ServiceConfig>,
-    /// Failed sign-ins per e-mail: 10 per 15 minutes.
-    pub login_limiter: Arc<ratelimit::RateLimiter>,
+    /// Sign-in attempts per address, e-mail and (address, e-mail) pair, reserved before
+    /// any password is hashed.
+    pub login_limiter: Arc<signin_limits::SignInLimiter>,
+    /// The bounded pool every argon2 computation runs in.
+    pub hashing: Arc<hashing::PasswordHashing>,
     /// Budgets of the public Client API, where anyone can write.
     pub public_limits: Arc<PublicLimits>,
     /// The group-commit writer every message goes through (one transaction and one fsync
@@ -130,9 +148,10 @@ impl Default for PublicLimits {
 
 impl Services {
     pub fn new(store: Store, bus: Arc<dyn EventBus>, config: ServiceConfig) -> Self {
-        let login_limiter = Arc::new(ratelimit::RateLimiter::new(
-            10,
-            std::time::Duration::from_secs(15 * 60),
+        let login_limiter = Arc::new(signin_limits::SignInLimiter::new(config.signin.clone()));
+        let hashing = Arc::new(hashing::PasswordHashing::new(
+            config.password_hash_concurrency,
+            config.password_hash_queue,
         ));
         let base_url = config.public_url.clone();
         let renderer = move |m: &parley_store::messages::MessageWithAttachments| {
@@ -152,6 +171,7 @@ impl Services {
             bus,
             config: Arc::new(config),
             login_limiter,
+            hashing,
             public_limits,
             message_writer,
             message_renderer,

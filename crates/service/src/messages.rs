@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 
-use bytes::Bytes;
 use parley_core::activity::Activity;
 use parley_core::{ContentType, ConversationStatus, FileType, MessageType, validate};
 use parley_store::conversations::ConversationRow;
@@ -62,7 +61,8 @@ pub struct Upload {
     pub file_name: String,
     /// MIME type (`type/subtype`).
     pub content_type: String,
-    pub bytes: Bytes,
+    /// In memory, or staged on disk by the HTTP layer while the body streamed in.
+    pub data: crate::uploads::UploadData,
 }
 
 /// A message to store, independent of where it came from.
@@ -318,8 +318,15 @@ impl Services {
         Ok(self.config.files_dir.join(storage_key))
     }
 
-    /// Writes uploads to disk under random names; on error removes what was written.
-    async fn write_uploads(&self, uploads: &[Upload]) -> Result<Vec<NewAttachment>> {
+    /// Puts uploads in place under random names (a rename for staged files), within the
+    /// account's storage quota; on error removes what was written.
+    async fn write_uploads(
+        &self,
+        account_id: i64,
+        uploads: &[Upload],
+    ) -> Result<Vec<NewAttachment>> {
+        let incoming = uploads.iter().map(|u| u.data.len()).sum::<u64>();
+        self.check_storage_quota(account_id, incoming).await?;
         let mut out: Vec<NewAttachment> = Vec::with_capacity(uploads.len());
         for u in uploads {
             let key = random_token(16);
@@ -331,7 +338,8 @@ impl Services {
                         .await
                         .map_err(|e| ServiceError::Internal(format!("creating {dir:?}: {e}")))?;
                 }
-                tokio::fs::write(&path, &u.bytes)
+                u.data
+                    .store_at(&path)
                     .await
                     .map_err(|e| ServiceError::Internal(format!("writing {path:?}: {e}")))
             }
@@ -346,7 +354,7 @@ impl Services {
                 file_type: FileType::from_mime(&content_type).as_str().into(),
                 file_name: clean_file_name(&u.file_name),
                 content_type,
-                file_size: u.bytes.len() as i64,
+                file_size: u.data.len() as i64,
                 storage_key,
             });
         }
@@ -392,7 +400,7 @@ impl Services {
         if input
             .uploads
             .iter()
-            .any(|u| u.bytes.len() > self.config.max_upload_bytes)
+            .any(|u| u.data.len() > self.config.max_upload_bytes as u64)
         {
             return Err(validate::FieldError::new("attachments", "file is too large").into());
         }
@@ -414,7 +422,7 @@ impl Services {
             },
         };
         let (sender_type, sender_id) = sender_columns(sender);
-        let attachments = self.write_uploads(&input.uploads).await?;
+        let attachments = self.write_uploads(conv.account_id, &input.uploads).await?;
         let new = NewMessage {
             account_id: conv.account_id,
             inbox_id: conv.inbox_id,

@@ -3,7 +3,7 @@
 use parley_core::validate;
 use parley_store::users::UserRow;
 
-use crate::auth::{hash_password, new_secret, verify_password};
+use crate::auth::new_secret;
 use crate::{Result, ServiceError, Services};
 
 /// Changes to one's own profile; `None` leaves a field as it is.
@@ -51,12 +51,12 @@ impl Services {
         }
         if email.is_some() || up.password.is_some() {
             let current = up.current_password.as_deref().unwrap_or("");
-            if !verify_password(&user.password_hash, current).await {
+            if !self.verify_password(&user.password_hash, current).await? {
                 return Err(validate::FieldError::new("current_password", "is incorrect").into());
             }
         }
         let hash = match up.password.as_deref() {
-            Some(pw) => Some(hash_password(pw).await?),
+            Some(pw) => Some(self.hash_password(pw).await?),
             None => None,
         };
         let updated = self

@@ -471,6 +471,17 @@ impl Store {
         Ok(n)
     }
 
+    /// Bytes of attachments an account stores (its storage-quota usage).
+    pub async fn attachment_bytes(&self, account_id: i64) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(file_size), 0) AS BIGINT) FROM attachments WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_one(self.reader())
+        .await?;
+        Ok(n)
+    }
+
     /// Number of messages in a conversation (internal id).
     pub async fn count_messages(&self, conversation_id: i64) -> Result<i64> {
         let (n,): (i64,) =

@@ -3,8 +3,11 @@
 //! authenticated attachment download.
 //!
 //! Message creation reads its own body: JSON up to the API's body limit, or multipart
-//! with files up to `max_upload_bytes` each, streamed part by part so an oversized file is
-//! refused (413) as soon as it crosses the limit, before anything is stored.
+//! with files up to `max_upload_bytes` each. A multipart body whose declared length is over
+//! what a message may carry, or over the account's remaining storage quota, is refused
+//! before any of it is read; otherwise each file streams to a staged file on disk (never
+//! whole in memory) and is refused (413) as soon as it crosses the limit, before anything
+//! is stored.
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request, State};
@@ -42,9 +45,21 @@ pub fn routes() -> OpenApiRouter<AppState> {
 const MAX_TEXT_FIELD_BYTES: usize = 1024 * 1024;
 /// All text fields of one form together.
 const MAX_TEXT_TOTAL_BYTES: usize = 2 * 1024 * 1024;
-/// All files of one message together may use this many times `max_upload_bytes`: uploads
-/// are held in memory until stored, so one request must not pin 15 full-size files.
+/// All files of one message together may use this many times `max_upload_bytes`: one
+/// request must not fill the disk with 15 full-size files.
 const UPLOAD_TOTAL_FACTOR: usize = 2;
+/// Multipart framing (boundaries, part headers) allowed on top of the files and fields.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+/// The largest multipart body a message may have.
+fn max_multipart_bytes(st: &AppState) -> usize {
+    st.svc
+        .config
+        .max_upload_bytes
+        .saturating_mul(UPLOAD_TOTAL_FACTOR)
+        .saturating_add(MAX_TEXT_TOTAL_BYTES)
+        .saturating_add(MULTIPART_OVERHEAD)
+}
 
 fn content_type_of(req: &Request) -> String {
     req.headers()
@@ -60,14 +75,27 @@ pub(crate) struct MessageBody<T> {
     pub uploads: Vec<Upload>,
 }
 
-/// Reads a message-creating body, JSON or multipart (`attachments[]` file parts plus the
-/// same text fields; `content_attributes` as JSON text, `private` as true/false).
+/// Reads a message-creating body for `account_id`, JSON or multipart (`attachments[]` file
+/// parts plus the same text fields; `content_attributes` as JSON text, `private` as
+/// true/false).
 pub(crate) async fn read_message_body<T: DeserializeOwned>(
     st: &AppState,
     req: Request,
+    account_id: i64,
 ) -> Result<MessageBody<T>, ApiError> {
     let ct = content_type_of(&req);
     if ct.starts_with("multipart/form-data") {
+        // Judged on the declared length before a byte of the body is read: nothing is
+        // drained, the connection closes after the answer.
+        if let Some(declared) = crate::body::declared_length(req.headers()) {
+            if declared > max_multipart_bytes(st) {
+                return Err(ApiError::too_large("request body").closing());
+            }
+            st.svc
+                .check_storage_quota(account_id, declared as u64)
+                .await
+                .map_err(|e| ApiError::from(e).closing())?;
+        }
         return read_multipart(st, req).await;
     }
     if !(ct.starts_with("application/json") || ct.contains("+json")) {
@@ -144,30 +172,21 @@ async fn collect_multipart<T: DeserializeOwned>(
         }
         let file_name = field.file_name().map(str::to_string);
         let declared_type = field.content_type().map(str::to_string);
-        let mut buf = BytesMut::new();
-        while let Some(chunk) = field.chunk().await.map_err(bad)? {
-            if buf.len() + chunk.len() > limit {
-                return Err(ApiError::too_large(if is_file {
-                    "attachment"
-                } else {
-                    "form field"
-                }));
-            }
-            let total = if is_file {
-                file_bytes += chunk.len();
-                file_bytes > max_total_files
-            } else {
-                text_bytes += chunk.len();
-                text_bytes > MAX_TEXT_TOTAL_BYTES
-            };
-            if total {
-                return Err(ApiError::too_large("the message's attachments"));
-            }
-            buf.extend_from_slice(&chunk);
-        }
         if is_file {
+            // Streamed to a staged file: memory holds one chunk at a time.
+            let mut staging = st.svc.stage_upload().await?;
+            while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                file_bytes += chunk.len();
+                if staging.len() as usize + chunk.len() > limit {
+                    return Err(ApiError::too_large("attachment"));
+                }
+                if file_bytes > max_total_files {
+                    return Err(ApiError::too_large("the message's attachments"));
+                }
+                staging.write(&chunk).await?;
+            }
             // A form's empty file input arrives as a nameless, empty part: no attachment.
-            if buf.is_empty() && file_name.as_deref().is_none_or(str::is_empty) {
+            if staging.is_empty() && file_name.as_deref().is_none_or(str::is_empty) {
                 continue;
             }
             let file_name = file_name.unwrap_or_else(|| "file".into());
@@ -181,9 +200,20 @@ async fn collect_multipart<T: DeserializeOwned>(
             uploads.push(Upload {
                 file_name,
                 content_type,
-                bytes: buf.freeze(),
+                data: staging.finish().await?,
             });
             continue;
+        }
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = field.chunk().await.map_err(bad)? {
+            if buf.len() + chunk.len() > limit {
+                return Err(ApiError::too_large("form field"));
+            }
+            text_bytes += chunk.len();
+            if text_bytes > MAX_TEXT_TOTAL_BYTES {
+                return Err(ApiError::too_large("the message's attachments"));
+            }
+            buf.extend_from_slice(&chunk);
         }
         let text = String::from_utf8(buf.to_vec())
             .map_err(|_| ApiError::unprocessable(&name, "must be UTF-8 text"))?;
@@ -345,7 +375,8 @@ pub struct NewMessageRequest {
     security(("api_access_token" = [])), params(("account_id" = i64, Path), ("conversation_id" = i64, Path)),
     request_body(content = NewMessageRequest, description = "JSON, or multipart/form-data with the same fields and `attachments[]` files"),
     responses((status = 200, description = "The message", body = MessageView),
-        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 413, description = "A file or the body is over its limit (`payload_too_large`), or the account's storage quota is used up (`storage_quota_exceeded`)", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 async fn create(
     State(st): State<AppState>,
     Acct(ctx): Acct,
@@ -355,7 +386,7 @@ async fn create(
     let fail = |e: parley_service::ServiceError| ApiError::from(e).into_response();
     // Visibility first, so another tenant learns nothing from how its body is judged.
     st.svc.visible_conversation(&ctx, id).await.map_err(fail)?;
-    let body = read_message_body::<NewMessageRequest>(&st, req)
+    let body = read_message_body::<NewMessageRequest>(&st, req, ctx.account_id)
         .await
         .map_err(IntoResponse::into_response)?;
     let f = body.fields;

@@ -125,8 +125,9 @@ pub struct PublicNewMessage {
     tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)),
     request_body = PublicNewMessage,
-    responses((status = 200, description = "The message", body = PublicMessageView), (status = 413, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "The message", body = PublicMessageView),
+        (status = 413, description = "A file or the body is over its limit (`payload_too_large`), or the account's storage quota is used up (`storage_quota_exceeded`)", body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn create_message(
     State(st): State<AppState>,
     PubContact(ident): PubContact,
@@ -138,7 +139,19 @@ async fn create_message(
         .public_conversation_row(&ident, id)
         .await
         .map_err(fail)?;
-    let body = read_message_body::<PublicNewMessage>(&st, req)
+    // A visitor whose message budget is spent is refused before the body is read (the
+    // message itself is counted when it is stored).
+    if !st
+        .svc
+        .public_limits
+        .messages_per_visitor
+        .allowed(&ident.contact_inbox_id.to_string())
+    {
+        return Err(ApiError::from(parley_service::ServiceError::RateLimited)
+            .closing()
+            .into_response());
+    }
+    let body = read_message_body::<PublicNewMessage>(&st, req, ident.account_id)
         .await
         .map_err(IntoResponse::into_response)?;
     let f = body.fields;

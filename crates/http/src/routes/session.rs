@@ -16,6 +16,7 @@ use crate::AppState;
 use crate::auth::{SESSION_COOKIE, cookie};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Json;
+use crate::public_auth::ClientIp;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -52,20 +53,26 @@ fn session_cookie(st: &AppState, token: &str, max_age_secs: i64) -> HeaderValue 
 
 /// Signs in with e-mail and password and sets the session cookie.
 #[utoipa::path(post, path = "/auth/sign_in", tag = "Auth", request_body = SignIn,
-    responses((status = 200, body = SignedIn), (status = 401, body = ErrorBody)))]
-async fn sign_in(State(st): State<AppState>, Json(body): Json<SignIn>) -> ApiResult<Response> {
-    let (principal, token) =
-        st.svc
-            .login(&body.email, &body.password)
-            .await
-            .map_err(|e| match e {
-                parley_service::ServiceError::Unauthorized => ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_credentials",
-                    "invalid e-mail or password",
-                ),
-                other => other.into(),
-            })?;
+    responses((status = 200, body = SignedIn), (status = 401, body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address or for this account; see `Retry-After`", body = ErrorBody),
+        (status = 503, description = "Password checking is saturated; see `Retry-After`", body = ErrorBody)))]
+async fn sign_in(
+    State(st): State<AppState>,
+    ClientIp(address): ClientIp,
+    Json(body): Json<SignIn>,
+) -> ApiResult<Response> {
+    let (principal, token) = st
+        .svc
+        .login(&body.email, &body.password, &address)
+        .await
+        .map_err(|e| match e {
+            parley_service::ServiceError::Unauthorized => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "invalid e-mail or password",
+            ),
+            other => other.into(),
+        })?;
     let cookie = session_cookie(&st, &token, st.svc.config.session_ttl_ms / 1000);
     let body = SignedIn {
         data: profile_view(&principal, None),

@@ -1,0 +1,266 @@
+//! Who may try a password now: the sign-in limiter.
+//!
+//! Why this shape:
+//! - An attempt is *reserved* under one lock before any hashing, so 200 concurrent wrong
+//!   passwords are judged against the limit exactly (checking first and counting after the
+//!   hash let 91 through a limit of 10).
+//! - The attacker is slowed where they are, not the account everywhere: failures are
+//!   counted per (client address, e-mail) pair; after `free_failures` each further attempt
+//!   from that pair must wait 1 s, 2 s, 4 s … up to `max_delay` after the previous one. The
+//!   owner signing in from another address is not affected.
+//! - Per client address, attempts (whatever the e-mail) are limited per minute, so one
+//!   address cannot spray e-mails; per e-mail, failures from all addresses together are
+//!   limited per 15 minutes, which bounds a distributed guess at one account (at the cost of
+//!   refusing that account for the rest of the window once a botnet spends it; successes
+//!   reset it).
+//! - Globally, the hashing pool ([`crate::hashing`]) bounds the work whatever the counts.
+//!
+//! Per node and in memory, like [`crate::ratelimit`]: N nodes give an attacker N times the
+//! budget, which is still bounded.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::ServiceError;
+
+/// The limiter's settings.
+#[derive(Debug, Clone)]
+pub struct SignInLimits {
+    /// Attempts one client address may make per minute, any e-mail (0 = unlimited).
+    pub attempts_per_address: u32,
+    /// Failures one e-mail may collect per 15 minutes from all addresses (0 = unlimited).
+    pub failures_per_email: u32,
+    /// Failures a (client address, e-mail) pair may make before delays start.
+    pub free_failures: u32,
+    /// The longest delay between two attempts of a pair.
+    pub max_delay: Duration,
+}
+
+impl Default for SignInLimits {
+    fn default() -> Self {
+        Self {
+            attempts_per_address: 30,
+            failures_per_email: 100,
+            free_failures: 5,
+            max_delay: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+const ADDRESS_WINDOW: Duration = Duration::from_secs(60);
+const EMAIL_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Entries kept before expired ones are swept (bounds memory under a spray of e-mails).
+const SWEEP_AT: usize = 100_000;
+
+#[derive(Default)]
+struct State {
+    /// Attempts per address in the current minute: (window start, count).
+    addresses: HashMap<String, (Instant, u32)>,
+    /// Failures per e-mail in the current 15 minutes: (window start, count).
+    emails: HashMap<String, (Instant, u32)>,
+    /// Failures per (address, e-mail): (time of the last attempt, count).
+    pairs: HashMap<(String, String), (Instant, u32)>,
+}
+
+/// The sign-in limiter of one node.
+pub struct SignInLimiter {
+    limits: SignInLimits,
+    state: Mutex<State>,
+}
+
+/// An attempt allowed by [`SignInLimiter::reserve`]; report its outcome with
+/// [`SignInLimiter::succeeded`] or [`SignInLimiter::not_evaluated`]. Left alone it stays
+/// counted as a failure (the safe side when the request is cancelled mid-hash).
+#[derive(Debug)]
+#[must_use]
+pub struct Reservation {
+    address: String,
+    email: String,
+}
+
+fn too_many(wait: Duration) -> ServiceError {
+    metrics::counter!("parley_signin_refused_total").increment(1);
+    ServiceError::TooManyAttempts {
+        retry_after_secs: wait.as_secs().max(1),
+    }
+}
+
+/// Time left in a fixed window that started at `start`.
+fn left(start: Instant, window: Duration, now: Instant) -> Duration {
+    window.saturating_sub(now.duration_since(start))
+}
+
+impl SignInLimiter {
+    pub fn new(limits: SignInLimits) -> Self {
+        Self {
+            limits,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// The delay a pair with `failures` failures must leave after its last attempt.
+    fn delay(&self, failures: u32) -> Duration {
+        if failures < self.limits.free_failures {
+            return Duration::ZERO;
+        }
+        let exp = (failures - self.limits.free_failures).min(20);
+        Duration::from_secs(1u64 << exp).min(self.limits.max_delay)
+    }
+
+    /// Counts one attempt of `email` from `address` before its password is checked, or
+    /// refuses it with the time to wait.
+    pub fn reserve(&self, address: &str, email: &str) -> Result<Reservation, ServiceError> {
+        let now = Instant::now();
+        let mut st = self
+            .state
+            .lock()
+            .map_err(|_| ServiceError::Internal("sign-in limiter poisoned".into()))?;
+        if st.addresses.len() + st.emails.len() + st.pairs.len() > SWEEP_AT {
+            let max_delay = self.limits.max_delay;
+            st.addresses
+                .retain(|_, (t, _)| now.duration_since(*t) < ADDRESS_WINDOW);
+            st.emails
+                .retain(|_, (t, _)| now.duration_since(*t) < EMAIL_WINDOW);
+            st.pairs
+                .retain(|_, (t, _)| now.duration_since(*t) < max_delay.max(EMAIL_WINDOW));
+        }
+        // Judge all three before counting any, so a refusal counts nothing.
+        let addr_slot = st.addresses.get(address).copied();
+        if self.limits.attempts_per_address > 0
+            && let Some((start, n)) = addr_slot
+            && now.duration_since(start) < ADDRESS_WINDOW
+            && n >= self.limits.attempts_per_address
+        {
+            return Err(too_many(left(start, ADDRESS_WINDOW, now)));
+        }
+        let email_slot = st.emails.get(email).copied();
+        if self.limits.failures_per_email > 0
+            && let Some((start, n)) = email_slot
+            && now.duration_since(start) < EMAIL_WINDOW
+            && n >= self.limits.failures_per_email
+        {
+            return Err(too_many(left(start, EMAIL_WINDOW, now)));
+        }
+        let pair_key = (address.to_string(), email.to_string());
+        if let Some(&(last, failures)) = st.pairs.get(&pair_key) {
+            let wait = self.delay(failures);
+            let since = now.duration_since(last);
+            if since < wait {
+                return Err(too_many(wait - since));
+            }
+        }
+        let bump = |slot: &mut (Instant, u32), window: Duration| {
+            if now.duration_since(slot.0) >= window {
+                *slot = (now, 0);
+            }
+            slot.1 += 1;
+        };
+        bump(
+            st.addresses.entry(address.to_string()).or_insert((now, 0)),
+            ADDRESS_WINDOW,
+        );
+        bump(
+            st.emails.entry(email.to_string()).or_insert((now, 0)),
+            EMAIL_WINDOW,
+        );
+        let pair = st.pairs.entry(pair_key).or_insert((now, 0));
+        *pair = (now, pair.1 + 1);
+        Ok(Reservation {
+            address: address.to_string(),
+            email: email.to_string(),
+        })
+    }
+
+    /// The password was right: the pair and the e-mail start afresh (the address keeps
+    /// its count: it bounds attempts, not failures).
+    pub fn succeeded(&self, r: Reservation) {
+        if let Ok(mut st) = self.state.lock() {
+            st.pairs.remove(&(r.address, r.email.clone()));
+            st.emails.remove(&r.email);
+        }
+    }
+
+    /// The password was never checked (hashing saturated): give the attempt back.
+    pub fn not_evaluated(&self, r: Reservation) {
+        if let Ok(mut st) = self.state.lock() {
+            if let Some(slot) = st.addresses.get_mut(&r.address) {
+                slot.1 = slot.1.saturating_sub(1);
+            }
+            if let Some(slot) = st.emails.get_mut(&r.email) {
+                slot.1 = slot.1.saturating_sub(1);
+            }
+            let key = (r.address, r.email);
+            if let Some(slot) = st.pairs.get_mut(&key) {
+                slot.1 = slot.1.saturating_sub(1);
+                if slot.1 == 0 {
+                    st.pairs.remove(&key);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(per_address: u32, per_email: u32, free: u32) -> SignInLimiter {
+        SignInLimiter::new(SignInLimits {
+            attempts_per_address: per_address,
+            failures_per_email: per_email,
+            free_failures: free,
+            max_delay: Duration::from_secs(900),
+        })
+    }
+
+    #[test]
+    fn pair_gets_delays_other_addresses_do_not() {
+        let l = limiter(0, 0, 2);
+        let _a = l.reserve("1.1.1.1", "o@x").unwrap();
+        let _b = l.reserve("1.1.1.1", "o@x").unwrap();
+        match l.reserve("1.1.1.1", "o@x") {
+            Err(ServiceError::TooManyAttempts { retry_after_secs }) => {
+                assert_eq!(retry_after_secs, 1)
+            }
+            other => panic!("expected a delay, got {other:?}"),
+        }
+        let owner = l.reserve("2.2.2.2", "o@x").unwrap();
+        l.succeeded(owner);
+    }
+
+    #[test]
+    fn address_limit_counts_every_email_and_refusals_count_nothing() {
+        let l = limiter(3, 0, 100);
+        for i in 0..3 {
+            let _ = l.reserve("1.1.1.1", &format!("u{i}@x")).unwrap();
+        }
+        assert!(l.reserve("1.1.1.1", "other@x").is_err());
+        assert!(l.reserve("2.2.2.2", "other@x").is_ok());
+    }
+
+    #[test]
+    fn email_limit_spans_addresses_and_success_resets_it() {
+        let l = limiter(0, 2, 100);
+        let _ = l.reserve("1.1.1.1", "o@x").unwrap();
+        let _ = l.reserve("2.2.2.2", "o@x").unwrap();
+        assert!(l.reserve("3.3.3.3", "o@x").is_err());
+        let l = limiter(0, 2, 100);
+        let r = l.reserve("1.1.1.1", "o@x").unwrap();
+        l.succeeded(r);
+        let _ = l.reserve("1.1.1.1", "o@x").unwrap();
+        let r = l.reserve("1.1.1.1", "o@x").unwrap();
+        l.not_evaluated(r);
+        assert!(l.reserve("1.1.1.1", "o@x").is_ok());
+    }
+
+    #[test]
+    fn delays_double_up_to_the_cap() {
+        let l = limiter(0, 0, 1);
+        assert_eq!(l.delay(0), Duration::ZERO);
+        assert_eq!(l.delay(1), Duration::from_secs(1));
+        assert_eq!(l.delay(2), Duration::from_secs(2));
+        assert_eq!(l.delay(5), Duration::from_secs(16));
+        assert_eq!(l.delay(40), Duration::from_secs(900));
+    }
+}
