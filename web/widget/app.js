@@ -376,13 +376,19 @@ function connect() {
     }
     onFrame(f);
   };
-  sock.onclose = () => {
+  sock.onclose = (e) => {
     if (ws !== sock) return;
     ws = null;
     const wasReady = wsReady;
     wsReady = false;
     clearInterval(pingTimer);
     for (const m of S.outbox) m.inflight = 0;
+    if (e && (e.code === 4401 || e.code === 4403)) {
+      // The contact or inbox was deleted (docs/realtime.md): this identity is gone for good.
+      forget();
+      render();
+      return;
+    }
     if (!wasReady) failures++;
     render();
     reconnectLater();

@@ -40,7 +40,8 @@ pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
         })
 }
 
-fn header_token(parts: &Parts) -> Option<String> {
+/// The token of the `api_access_token` or `Authorization: Bearer` header.
+pub(crate) fn header_token(parts: &Parts) -> Option<String> {
     if let Some(v) = parts
         .headers
         .get("api_access_token")

@@ -20,6 +20,7 @@ use axum::routing::get;
 use futures::stream::FuturesUnordered;
 use futures::{SinkExt, StreamExt};
 use parley_service::AccountCtx;
+use parley_service::access::{Credential, Grant};
 use parley_service::messages::{Audience, CreateMessage};
 use parley_service::realtime::{Delivery, PAGE, PresenceKey, Replay, Subscription, Viewer};
 use parley_service::store::public::PublicIdentity;
@@ -60,8 +61,9 @@ struct VisitorParams {
 
 /// An agent authenticated for a WebSocket: like `Acct`, and when the credential is the
 /// session cookie the `Origin` must be Parley's own (a page on another site could
-/// otherwise open a socket with the operator's cookie).
-struct WsAgent(AccountCtx);
+/// otherwise open a socket with the operator's cookie). Keeps the credential, which the
+/// hub re-checks whenever the user's access changes.
+struct WsAgent(AccountCtx, Credential);
 
 impl FromRequestParts<AppState> for WsAgent {
     type Rejection = ApiError;
@@ -79,7 +81,12 @@ impl FromRequestParts<AppState> for WsAgent {
                 "a cookie-authenticated WebSocket must come from Parley's own origin",
             ));
         }
-        Ok(WsAgent(account.0))
+        let credential = match (crate::auth::header_token(parts), auth.session) {
+            (Some(token), _) => Credential::Token(token),
+            (None, Some(session)) => Credential::Session(session),
+            (None, None) => return Err(ApiError::unauthorized()),
+        };
+        Ok(WsAgent(account.0, credential))
     }
 }
 
@@ -116,7 +123,7 @@ fn check_cursor(cursor: Option<i64>) -> Result<(), ApiError> {
 
 async fn agent_socket(
     State(st): State<AppState>,
-    WsAgent(ctx): WsAgent,
+    WsAgent(ctx, credential): WsAgent,
     ClientIp(address): ClientIp,
     Query(p): Query<AgentParams>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
@@ -127,7 +134,12 @@ async fn agent_socket(
         .ws_slots
         .admit(format!("agent:{}", ctx.user_id), &address)?;
     let viewer = st.svc.agent_viewer(&ctx).await?;
-    let sub = st.svc.hub.subscribe(ctx.account_id, viewer).await?;
+    let grant = Grant::Agent {
+        credential,
+        user_id: ctx.user_id,
+        role: ctx.role,
+    };
+    let sub = st.svc.hub.subscribe(ctx.account_id, viewer, grant).await?;
     let span = tracing::info_span!(
         "websocket",
         side = "agent",
@@ -174,7 +186,14 @@ async fn visitor_socket(
         contact_id: ident.contact_id,
         inbox_id: ident.inbox_id,
     };
-    let sub = st.svc.hub.subscribe(ident.account_id, viewer).await?;
+    let grant = Grant::Visitor {
+        pubsub_token: token.to_string(),
+    };
+    let sub = st
+        .svc
+        .hub
+        .subscribe(ident.account_id, viewer, grant)
+        .await?;
     let span = tracing::info_span!(
         "websocket",
         side = "visitor",
@@ -234,8 +253,12 @@ type Reply = Pin<Box<dyn Future<Output = Option<String>> + Send>>;
 
 /// Why a connection ends, with the close frame sent for it.
 enum End {
-    /// The peer went away or closed; nothing more to send.
+    /// The peer went away; nothing more to send.
     Gone,
+    /// The peer sent a close frame: the answering one (RFC 6455 §5.5.1, queued by the
+    /// protocol layer with the peer's code) must still be flushed, or browsers report an
+    /// unclean close (1006).
+    PeerClosed,
     Close(u16, &'static str),
 }
 
@@ -277,13 +300,19 @@ impl Connection {
             Ok(()) => self.live().await,
             Err(end) => end,
         };
-        if let End::Close(code, reason) = end {
-            let close = Message::Close(Some(CloseFrame {
-                code,
-                reason: Utf8Bytes::from_static(reason),
-            }));
-            // Best effort, and never stuck behind a peer that stopped reading.
-            let _ = tokio::time::timeout(Duration::from_secs(1), self.socket.send(close)).await;
+        match end {
+            End::Close(code, reason) => {
+                let close = Message::Close(Some(CloseFrame {
+                    code,
+                    reason: Utf8Bytes::from_static(reason),
+                }));
+                // Best effort, and never stuck behind a peer that stopped reading.
+                let _ = tokio::time::timeout(Duration::from_secs(1), self.socket.send(close)).await;
+            }
+            End::PeerClosed => {
+                let _ = tokio::time::timeout(Duration::from_secs(1), self.socket.flush()).await;
+            }
+            End::Gone => {}
         }
         metrics::gauge!("parley_ws_connections").decrement(1.0);
     }
@@ -434,7 +463,7 @@ impl Connection {
                             }
                         }
                         Some(Ok(Message::Binary(_))) => return End::Close(1003, "text_frames_only"),
-                        Some(Ok(Message::Close(_))) => return End::Gone,
+                        Some(Ok(Message::Close(_))) => return End::PeerClosed,
                         Some(Ok(_)) => {}
                     }
                 }
@@ -454,8 +483,13 @@ impl Connection {
                             return end;
                         }
                     }
-                    None if self.sub.overflowed() => return End::Close(4008, "slow_consumer"),
-                    None => return End::Close(1011, "hub_stopped"),
+                    None => {
+                        return match (self.sub.overflowed(), self.sub.revoked()) {
+                            (true, _) => End::Close(4008, "slow_consumer"),
+                            (false, Some(code)) => End::Close(code.code(), code.reason()),
+                            (false, None) => End::Close(1011, "hub_stopped"),
+                        };
+                    }
                 },
                 Some(reply) = in_flight.next(), if !in_flight.is_empty() => {
                     if let Some(text) = reply

@@ -1,12 +1,19 @@
 //! Agents of an account: listing them, inviting new or existing users, changing roles and
 //! availability, removing them. Only administrators change the list; an account always
 //! keeps at least one administrator so nobody can lock a shop out of its own settings.
+//!
+//! An e-mail that already belongs to a user is only invited: that user is someone else's
+//! too (another tenant's agent, say), and attaching them, or showing their name and id, to
+//! whoever knows their address would let one tenant reach into another. They accept or
+//! decline under `/api/v1/profile/invitations` (docs/api.md).
 
 use parley_core::{Availability, Role, validate};
 use parley_store::StoreError;
 use parley_store::agents::{AgentPatch, LAST_ADMINISTRATOR, MembersOutcome};
+use parley_store::invitations::{InvitationRow, NewInvitation};
 use parley_store::users::{AgentRow, NewUser};
 
+use crate::access::AccessChange;
 use crate::auth::new_secret;
 use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
 
@@ -25,6 +32,28 @@ pub struct NewAgent {
     /// knows and must reset it; ignored when the e-mail belongs to an existing user,
     /// whose password is theirs alone.
     pub password: Option<String>,
+}
+
+/// What adding an agent did.
+#[derive(Debug, Clone)]
+pub enum AgentAdded {
+    /// A new user was created as a member of the account.
+    Created(AgentRow),
+    /// The e-mail belongs to an existing user, who was invited; nothing about them is
+    /// returned beyond what the administrator sent.
+    Invited(Invitation),
+}
+
+/// A pending invitation as the inviting administrator sees it: only what they sent.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub availability: Availability,
+    pub auto_offline: bool,
 }
 
 /// Changes to an agent; `None` leaves a field as it is.
@@ -122,9 +151,10 @@ impl Services {
         Ok(self.store.agents(ctx.account_id).await?)
     }
 
-    /// Adds an agent: creates the user when the e-mail is new, otherwise adds the existing
-    /// user to this account. `Conflict` when they already are an agent here.
-    pub async fn create_agent(&self, ctx: &AccountCtx, req: NewAgent) -> Result<AgentRow> {
+    /// Adds an agent: creates the user when the e-mail is new, otherwise invites the
+    /// existing user (see the module's notes). `Conflict` when they already are an agent
+    /// here.
+    pub async fn create_agent(&self, ctx: &AccountCtx, req: NewAgent) -> Result<AgentAdded> {
         ctx.require_admin()?;
         let name = validate::required_text("name", &req.name, 255)?;
         let email = validate::email("email", &req.email)?;
@@ -141,15 +171,35 @@ impl Services {
         }
         let already =
             || ServiceError::Conflict("this user is already an agent of this account".into());
+        let invite = |user_id: i64| NewInvitation {
+            account_id: ctx.account_id,
+            user_id,
+            role,
+            availability,
+            auto_offline,
+            invited_by: ctx.user_id,
+        };
+        let invited = |id: i64| {
+            AgentAdded::Invited(Invitation {
+                id,
+                account_id: ctx.account_id,
+                name: name.clone(),
+                email: email.clone(),
+                role,
+                availability,
+                auto_offline,
+            })
+        };
         if let Some(user) = self.store.user_by_email(&email).await? {
-            return self
+            let id = self
                 .store
-                .add_agent(ctx.account_id, user.id, role, availability, auto_offline)
+                .invite(&invite(user.id))
                 .await
                 .map_err(|e| match e {
                     StoreError::Conflict(_) => already(),
                     other => other.into(),
-                });
+                })?;
+            return Ok(invited(id));
         }
         let password = match req.password {
             Some(pw) => pw,
@@ -167,24 +217,48 @@ impl Services {
             .create_agent(ctx.account_id, &new, role, availability, auto_offline)
             .await
         {
-            Ok((_, agent)) => Ok(agent),
-            // Someone registered the e-mail between our lookup and insert: add that user.
+            Ok((_, agent)) => Ok(AgentAdded::Created(agent)),
+            // Someone registered the e-mail between our lookup and insert: invite them.
             Err(StoreError::Conflict(_)) => {
                 let user = self
                     .store
                     .user_by_email(&email)
                     .await?
                     .ok_or_else(already)?;
-                self.store
-                    .add_agent(ctx.account_id, user.id, role, availability, auto_offline)
+                let id = self
+                    .store
+                    .invite(&invite(user.id))
                     .await
                     .map_err(|e| match e {
                         StoreError::Conflict(_) => already(),
                         other => other.into(),
-                    })
+                    })?;
+                Ok(invited(id))
             }
             Err(other) => Err(other.into()),
         }
+    }
+
+    /// The signed-in user's pending invitations into other accounts.
+    pub async fn my_invitations(&self, user_id: i64) -> Result<Vec<InvitationRow>> {
+        Ok(self.store.invitations_of(user_id).await?)
+    }
+
+    /// Accepts one of the user's invitations: from now on they are a member of its
+    /// account with the invited role.
+    pub async fn accept_invitation(&self, user_id: i64, id: i64) -> Result<InvitationRow> {
+        self.store
+            .accept_invitation(user_id, id)
+            .await
+            .or_not_found("invitation")
+    }
+
+    /// Declines one of the user's invitations.
+    pub async fn decline_invitation(&self, user_id: i64, id: i64) -> Result<()> {
+        self.store
+            .decline_invitation(user_id, id)
+            .await
+            .or_not_found("invitation")
     }
 
     /// Changes an agent's role, availability or auto-offline flag.
@@ -208,10 +282,17 @@ impl Services {
                 .transpose()?,
             auto_offline: up.auto_offline,
         };
-        self.store
+        let role_changed = patch.role.is_some();
+        let row = self
+            .store
             .update_agent(ctx.account_id, user_id, &patch)
             .await
-            .map_err(last_admin)
+            .map_err(last_admin)?;
+        if role_changed {
+            // The hub closes their sockets only if the role really differs.
+            self.access_changed(AccessChange::user(ctx.account_id, user_id));
+        }
+        Ok(row)
     }
 
     /// Removes an agent from the account (the user keeps their other accounts).
@@ -220,7 +301,9 @@ impl Services {
         self.store
             .remove_agent(ctx.account_id, user_id)
             .await
-            .map_err(last_admin)
+            .map_err(last_admin)?;
+        self.access_changed(AccessChange::user(ctx.account_id, user_id));
+        Ok(())
     }
 
     /// One agent of the account.

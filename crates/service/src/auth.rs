@@ -151,8 +151,16 @@ impl Services {
     }
 
     /// Ends a browser session.
+    /// Its sockets close (crate::access).
     pub async fn logout(&self, session_token: &str) -> Result<()> {
+        let user = self.authenticate_session(session_token).await?;
         self.store.delete_session(session_token).await?;
+        if let Some(p) = user {
+            self.access_changed(crate::access::AccessChange::user(
+                crate::access::EVERY_ACCOUNT,
+                p.user.id,
+            ));
+        }
         Ok(())
     }
 

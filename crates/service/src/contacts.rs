@@ -319,12 +319,39 @@ fn new_identity(inbox_id: i64, source_id: Option<String>, verified: bool) -> New
 }
 
 impl Services {
-    async fn details(&self, contact: ContactRow) -> Result<ContactDetails> {
+    async fn details(&self, ctx: &AccountCtx, contact: ContactRow) -> Result<ContactDetails> {
         let contact_inboxes = self.store.contact_inboxes_of(&[contact.id]).await?;
         Ok(ContactDetails {
             contact,
-            contact_inboxes,
+            contact_inboxes: self.visible_identities(ctx, contact_inboxes).await?,
         })
+    }
+
+    /// Keeps the identities in inboxes the caller may see. A `source_id` is the visitor's
+    /// Client API credential (with the inbox's public identifier, it reads and writes as
+    /// the customer), so an agent must never learn one of an inbox they are not a member
+    /// of; administrators and supervisors see every inbox.
+    async fn visible_identities(
+        &self,
+        ctx: &AccountCtx,
+        mut identities: Vec<ContactInboxRow>,
+    ) -> Result<Vec<ContactInboxRow>> {
+        if let Some(visible) = self.visible_inbox_ids(ctx).await? {
+            identities.retain(|ci| visible.contains(&ci.inbox_id));
+        }
+        Ok(identities)
+    }
+
+    /// Refuses an inbox the caller may not see exactly like one that does not exist (a
+    /// 422 on `inbox_id`), so the answer says nothing about other inboxes.
+    async fn check_inbox_visible(&self, ctx: &AccountCtx, inbox_id: i64) -> Result<()> {
+        match self.inbox(ctx, inbox_id).await {
+            Ok(_) => Ok(()),
+            Err(ServiceError::NotFound(_)) => {
+                Err(FieldError::new("inbox_id", "no such inbox in this account").into())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn page(
@@ -356,7 +383,8 @@ impl Services {
         };
         // One query for the identities of the whole page, not one per contact.
         let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
-        let mut inboxes = self.store.contact_inboxes_of(&ids).await?;
+        let all = self.store.contact_inboxes_of(&ids).await?;
+        let mut inboxes = self.visible_identities(ctx, all).await?;
         let contacts = rows
             .into_iter()
             .map(|contact| {
@@ -404,7 +432,7 @@ impl Services {
             .contact(ctx.account_id, id)
             .await
             .or_not_found("contact")?;
-        self.details(c).await
+        self.details(ctx, c).await
     }
 
     /// Creates a contact, and its identity in `inbox_id` when given (the inbox must be
@@ -430,6 +458,9 @@ impl Services {
             )?),
             blocked: new.blocked.unwrap_or(false),
         };
+        if let Some(inbox_id) = new.inbox_id {
+            self.check_inbox_visible(ctx, inbox_id).await?;
+        }
         let identity = new.inbox_id.map(|id| new_identity(id, None, false));
         let (contact, ci) = self
             .store
@@ -465,7 +496,7 @@ impl Services {
                 StoreError::NotFound => ServiceError::NotFound("contact"),
                 other => taken(other),
             })?;
-        self.details(row).await
+        self.details(ctx, row).await
     }
 
     /// Deletes a contact with its identities, labels and conversations. Administrators only.
@@ -474,7 +505,14 @@ impl Services {
         self.store
             .delete_contact(ctx.account_id, id)
             .await
-            .or_not_found("contact")
+            .or_not_found("contact")?;
+        self.access_changed(crate::access::AccessChange {
+            account_id: ctx.account_id,
+            user_id: None,
+            contact_id: Some(id),
+            inbox_id: None,
+        });
+        Ok(())
     }
 
     /// The labels of a contact.
@@ -520,6 +558,7 @@ impl Services {
             .contact(ctx.account_id, contact_id)
             .await
             .or_not_found("contact")?;
+        self.check_inbox_visible(ctx, inbox_id).await?;
         self.store
             .add_contact_inbox(
                 ctx.account_id,

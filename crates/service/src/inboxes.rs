@@ -521,7 +521,14 @@ impl Services {
         self.store
             .delete_inbox(ctx.account_id, id)
             .await
-            .or_not_found("inbox")
+            .or_not_found("inbox")?;
+        self.access_changed(crate::access::AccessChange {
+            account_id: ctx.account_id,
+            user_id: None,
+            contact_id: None,
+            inbox_id: Some(id),
+        });
+        Ok(())
     }
 
     /// Agents of an inbox; visible to whoever may see the inbox.
@@ -543,7 +550,11 @@ impl Services {
         user_ids: &[i64],
     ) -> Result<Vec<AgentRow>> {
         let change = (self.store).change_inbox_members(ctx.account_id, inbox_id, op, user_ids);
-        change_members(ctx, user_ids, "inbox", change).await
+        let members = change_members(ctx, user_ids, "inbox", change).await?;
+        // A replaced list removes users the request does not name: every agent's sockets
+        // of the account are re-checked (administrators and supervisors keep theirs).
+        self.access_changed(crate::access::AccessChange::all_agents(ctx.account_id));
+        Ok(members)
     }
 }
 

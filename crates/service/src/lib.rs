@@ -1,6 +1,7 @@
 //! Use cases of Parley. Every entry point (REST, Client API, WebSocket, channel adapters,
 //! CLI) goes through these functions, so a rule is enforced in one place whatever the door.
 
+pub mod access;
 mod auth;
 mod context;
 mod error;

@@ -3,6 +3,7 @@
 use parley_core::validate;
 use parley_store::users::UserRow;
 
+use crate::access::{AccessChange, EVERY_ACCOUNT};
 use crate::auth::new_secret;
 use crate::{Result, ServiceError, Services};
 
@@ -79,6 +80,7 @@ impl Services {
             self.store
                 .delete_user_sessions(user.id, keep_session)
                 .await?;
+            self.access_changed(AccessChange::user(EVERY_ACCOUNT, user.id));
         }
         Ok(updated)
     }
@@ -87,6 +89,7 @@ impl Services {
     pub async fn reset_access_token(&self, user_id: i64) -> Result<String> {
         let token = new_secret();
         self.store.replace_access_tokens(user_id, &token).await?;
+        self.access_changed(AccessChange::user(EVERY_ACCOUNT, user_id));
         Ok(token)
     }
 }

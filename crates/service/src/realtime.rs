@@ -10,7 +10,7 @@
 //! whether the node holds ten connections or nineteen thousand.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::Instrument;
 
+use crate::access::{AccessChange, CloseCode, Grant, Verdict};
 use crate::messages::Audience;
 use crate::{Result, ServiceError, Services};
 
@@ -136,6 +137,8 @@ pub struct Subscription {
     /// on `rx`, every earlier one was committed before (and is in the log).
     pub start: i64,
     overflowed: Arc<AtomicBool>,
+    /// Set when the hub dropped this connection because its access changed.
+    closed: Arc<AtomicU16>,
     hub: Hub,
 }
 
@@ -143,6 +146,11 @@ impl Subscription {
     /// Whether the hub dropped this connection because its queue was full.
     pub fn overflowed(&self) -> bool {
         self.overflowed.load(Ordering::Relaxed)
+    }
+
+    /// Why the hub dropped this connection after re-authorising it, if it did.
+    pub fn revoked(&self) -> Option<CloseCode> {
+        CloseCode::from_code(self.closed.load(Ordering::Relaxed))
     }
 
     pub fn viewer(&self) -> &Viewer {
@@ -174,12 +182,73 @@ enum Cmd {
         id: u64,
         account_id: i64,
     },
+    /// Re-authorisation results for held connections.
+    Verdicts(Vec<Decided>),
+}
+
+/// One connection's re-authorisation, for the access change numbered `generation`.
+struct Decided {
+    account_id: i64,
+    id: u64,
+    generation: u64,
+    verdict: Verdict,
 }
 
 struct Sub {
     viewer: Viewer,
     tx: mpsc::Sender<Arc<Delivery>>,
     overflowed: Arc<AtomicBool>,
+    closed: Arc<AtomicU16>,
+    grant: Grant,
+    /// Live events held back while the connection is re-authorised (`None`: not held).
+    held: Option<Vec<Arc<Delivery>>>,
+    /// The latest access change that concerns this connection; only its verdict counts.
+    generation: u64,
+}
+
+impl Sub {
+    /// Queues `d` if the viewer sees it; false when the connection must be dropped.
+    fn offer(&mut self, d: &Arc<Delivery>, queue: usize) -> bool {
+        if let Some(held) = &mut self.held {
+            // Filtered when released, with what the connection sees by then.
+            if held.len() >= queue {
+                return self.overflow();
+            }
+            held.push(d.clone());
+            return true;
+        }
+        if !self.viewer.sees(&d.event) {
+            return true;
+        }
+        match self.tx.try_send(d.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => self.overflow(),
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    fn overflow(&self) -> bool {
+        self.overflowed.store(true, Ordering::Relaxed);
+        metrics::counter!("parley_ws_slow_consumers_total").increment(1);
+        false
+    }
+
+    /// Applies a verdict: new visibility and the held events it allows, or the close.
+    fn decide(&mut self, verdict: Verdict, queue: usize) -> bool {
+        let held = self.held.take().unwrap_or_default();
+        match verdict {
+            Verdict::Keep(viewer) => {
+                self.viewer = viewer;
+                held.iter().all(|d| self.offer(d, queue))
+            }
+            Verdict::Close(code) => {
+                metrics::counter!("parley_ws_revoked_total", "reason" => code.reason())
+                    .increment(1);
+                self.closed.store(code.code(), Ordering::Relaxed);
+                false
+            }
+        }
+    }
 }
 
 /// The node's fan-out point; cheap to clone.
@@ -199,6 +268,9 @@ impl Hub {
         let task = HubTask {
             store,
             accounts: HashMap::new(),
+            queue: queue.max(1),
+            cmds: cmds.downgrade(),
+            generation: 0,
         };
         tokio::spawn(
             task.run(cmd_rx, rx)
@@ -214,10 +286,18 @@ impl Hub {
     /// Registers a connection of `viewer` in `account_id`. When this returns, every stored
     /// event of the account after the database's current head will be delivered to the
     /// subscription in cursor order; earlier ones are read with [`Services::replay`].
-    pub async fn subscribe(&self, account_id: i64, viewer: Viewer) -> Result<Subscription> {
+    /// `grant` is the credential the connection was authorised with: the hub re-checks it
+    /// when access changes (crate::access).
+    pub async fn subscribe(
+        &self,
+        account_id: i64,
+        viewer: Viewer,
+        grant: Grant,
+    ) -> Result<Subscription> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.queue.max(1));
         let overflowed = Arc::new(AtomicBool::new(false));
+        let closed = Arc::new(AtomicU16::new(0));
         let (reply, answer) = oneshot::channel();
         let stopped = || ServiceError::Internal("the real-time hub has stopped".into());
         self.cmds
@@ -228,6 +308,10 @@ impl Hub {
                     viewer: viewer.clone(),
                     tx,
                     overflowed: overflowed.clone(),
+                    closed: closed.clone(),
+                    grant,
+                    held: None,
+                    generation: 0,
                 },
                 reply,
             })
@@ -240,6 +324,7 @@ impl Hub {
             viewer,
             rx,
             overflowed,
+            closed,
             hub: self.clone(),
         })
     }
@@ -257,6 +342,8 @@ struct AccountState {
     needs_fill: bool,
     agents: HashMap<u64, Sub>,
     visitors: HashMap<i64, HashMap<u64, Sub>>,
+    /// Events a connection may have queued (or held) before it is cut as a slow consumer.
+    queue: usize,
 }
 
 impl AccountState {
@@ -266,27 +353,12 @@ impl AccountState {
 
     /// Hands `d` to every connection that may see it; a full queue disconnects that one.
     fn fan_out(&mut self, d: &Arc<Delivery>) {
-        fn offer(subs: &mut HashMap<u64, Sub>, d: &Arc<Delivery>) {
-            subs.retain(|_, s| {
-                if !s.viewer.sees(&d.event) {
-                    return true;
-                }
-                match s.tx.try_send(d.clone()) {
-                    Ok(()) => true,
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        s.overflowed.store(true, Ordering::Relaxed);
-                        metrics::counter!("parley_ws_slow_consumers_total").increment(1);
-                        false
-                    }
-                    Err(mpsc::error::TrySendError::Closed(_)) => false,
-                }
-            });
-        }
-        offer(&mut self.agents, d);
+        let queue = self.queue;
+        self.agents.retain(|_, s| s.offer(d, queue));
         if let Some(c) = d.event.contact_id
             && let Some(subs) = self.visitors.get_mut(&c)
         {
-            offer(subs, d);
+            subs.retain(|_, s| s.offer(d, queue));
             if subs.is_empty() {
                 self.visitors.remove(&c);
             }
@@ -335,6 +407,12 @@ impl AccountState {
 struct HubTask {
     store: Store,
     accounts: HashMap<i64, AccountState>,
+    queue: usize,
+    /// For re-authorisation tasks to report back; weak so the hub still stops when the
+    /// last [`Hub`] handle is dropped.
+    cmds: mpsc::WeakUnboundedSender<Cmd>,
+    /// Numbers access changes, so a late verdict never overrides a newer one.
+    generation: u64,
 }
 
 impl HubTask {
@@ -386,6 +464,7 @@ impl HubTask {
                                     needs_fill: false,
                                     agents: HashMap::new(),
                                     visitors: HashMap::new(),
+                                    queue: self.queue,
                                 },
                             );
                         }
@@ -421,12 +500,125 @@ impl HubTask {
                     }
                 }
             }
+            Cmd::Verdicts(list) => self.verdicts(list),
         }
     }
 
     fn event(&mut self, e: &Arc<Event>) {
+        if let Some(change) = AccessChange::of_event(e) {
+            self.access_changed(change);
+            return;
+        }
         if let Some(st) = self.accounts.get_mut(&e.account_id) {
             st.accept(Delivery::shared(e.clone()));
+        }
+    }
+
+    /// Holds back the live events of every connection `change` concerns and re-authorises
+    /// them off the hub's task; [`HubTask::verdicts`] applies the answers. Holding (rather
+    /// than deciding later) is what makes the change take effect at once: an event
+    /// published after the change is never shown under the old access.
+    fn access_changed(&mut self, change: AccessChange) {
+        self.generation += 1;
+        let generation = self.generation;
+        let mut todo = Vec::new();
+        for (&account_id, st) in self.accounts.iter_mut() {
+            if change.account_id != crate::access::EVERY_ACCOUNT && change.account_id != account_id
+            {
+                continue;
+            }
+            let mut hold = |id: u64, s: &mut Sub| {
+                s.generation = generation;
+                s.held.get_or_insert_with(Vec::new);
+                todo.push((account_id, id, s.grant.clone()));
+            };
+            for (&id, s) in st.agents.iter_mut() {
+                if let Viewer::Agent { user_id, .. } = s.viewer
+                    && change.concerns_agent(user_id)
+                {
+                    hold(id, s);
+                }
+            }
+            for subs in st.visitors.values_mut() {
+                for (&id, s) in subs.iter_mut() {
+                    if let Viewer::Visitor {
+                        contact_id,
+                        inbox_id,
+                    } = s.viewer
+                        && change.concerns_visitor(contact_id, inbox_id)
+                    {
+                        hold(id, s);
+                    }
+                }
+            }
+        }
+        if todo.is_empty() {
+            return;
+        }
+        let store = self.store.clone();
+        let cmds = self.cmds.clone();
+        tokio::spawn(
+            async move {
+                let mut out = Vec::with_capacity(todo.len());
+                for (account_id, id, grant) in todo {
+                    let verdict = match crate::access::reauthorise(&store, account_id, &grant).await {
+                        Ok(v) => v,
+                        Err(e) => {
+                            tracing::warn!(account_id, error = %e, "re-authorising a socket failed; closing it");
+                            Verdict::Close(CloseCode::RetryLater)
+                        }
+                    };
+                    out.push(Decided {
+                        account_id,
+                        id,
+                        generation,
+                        verdict,
+                    });
+                }
+                if let Some(cmds) = cmds.upgrade() {
+                    let _ = cmds.send(Cmd::Verdicts(out));
+                }
+            }
+            .instrument(tracing::info_span!("job", name = "reauthorise_sockets")),
+        );
+    }
+
+    /// Applies re-authorisation results; a result older than the connection's latest
+    /// access change is ignored (the newer one's task will answer).
+    fn verdicts(&mut self, list: Vec<Decided>) {
+        for d in list {
+            let Some(st) = self.accounts.get_mut(&d.account_id) else {
+                continue;
+            };
+            let queue = st.queue;
+            let apply = |subs: &mut HashMap<u64, Sub>, d: Decided| -> Option<Decided> {
+                match subs.get_mut(&d.id) {
+                    None => Some(d),
+                    Some(s) if s.generation != d.generation => None,
+                    Some(s) => {
+                        if !s.decide(d.verdict, queue) {
+                            subs.remove(&d.id);
+                        }
+                        None
+                    }
+                }
+            };
+            let Some(d) = apply(&mut st.agents, d) else {
+                continue;
+            };
+            let contact = st
+                .visitors
+                .iter()
+                .find(|(_, subs)| subs.contains_key(&d.id))
+                .map(|(c, _)| *c);
+            if let Some(c) = contact
+                && let Some(subs) = st.visitors.get_mut(&c)
+            {
+                apply(subs, d);
+                if subs.is_empty() {
+                    st.visitors.remove(&c);
+                }
+            }
         }
     }
 

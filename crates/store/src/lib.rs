@@ -19,6 +19,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod events;
 pub mod inboxes;
+pub mod invitations;
 pub mod jobs;
 pub mod labels;
 pub mod messages;

@@ -17,6 +17,11 @@ export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn;
 }
 
+/** The session ended without a request noticing (the real-time socket was closed 4401). */
+export function sessionEnded() {
+  onUnauthorized();
+}
+
 let accountId = null;
 
 export function setAccount(id) {

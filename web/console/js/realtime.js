@@ -1,17 +1,24 @@
 // The agent WebSocket (docs/realtime.md): events carry a cursor; after a drop the client
 // reconnects with the last cursor it processed and the server replays exactly what was
 // missed before live events resume. `resync` means the cursor is too old: reload over REST.
+// The server closes the socket with 4401 (signed out, token reset), 4403 (no longer a
+// member of the account) or 4409 (role changed) when access changes; reconnecting with the
+// same credential would be refused, so those end the client and `onRevoked` decides.
+
+/** Close codes after which reconnecting is pointless (docs/realtime.md). */
+export const REVOKED = { 4401: 'unauthorized', 4403: 'forbidden', 4409: 'role_changed' };
 
 export class Realtime {
   /**
    * @param {number} accountId
-   * @param {{onEvent: Function, onStatus: Function, onResync: Function}} handlers
+   * @param {{onEvent: Function, onStatus: Function, onResync: Function, onRevoked?: Function}} handlers
    */
-  constructor(accountId, { onEvent, onStatus, onResync }) {
+  constructor(accountId, { onEvent, onStatus, onResync, onRevoked }) {
     this.accountId = accountId;
     this.onEvent = onEvent;
     this.onStatus = onStatus;
     this.onResync = onResync;
+    this.onRevoked = onRevoked || (() => {});
     this.ws = null;
     this.cursor = null;
     this.attempt = 0;
@@ -67,10 +74,16 @@ export class Realtime {
     }
     this.ws = ws;
     ws.onmessage = (e) => this.frame(e.data);
-    ws.onclose = () => {
+    ws.onclose = (e) => {
       if (this.ws !== ws) return;
       this.ws = null;
       clearInterval(this.pingTimer);
+      const revoked = e && REVOKED[e.code];
+      if (revoked) {
+        this.stop();
+        this.onRevoked(revoked);
+        return;
+      }
       this.reconnectSoon();
     };
     ws.onerror = () => {

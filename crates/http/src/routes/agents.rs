@@ -13,7 +13,8 @@ use crate::AppState;
 use crate::auth::Acct;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, present};
-use parley_service::agents::{AgentUpdate, NewAgent};
+use axum::response::{IntoResponse, Response};
+use parley_service::agents::{AgentAdded, AgentUpdate, Invitation, NewAgent};
 use parley_service::store::users::AgentRow;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -61,6 +62,52 @@ pub fn agent_view(a: &AgentRow) -> AgentView {
     }
 }
 
+/// An existing user invited into the account (`202 Accepted`): the agent's shape with
+/// only what the administrator sent, `id` null and `confirmed` false until the user
+/// accepts. The user's own name, id and other accounts are never shown here.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct InvitedAgentView {
+    /// Null: the user is not a member until they accept.
+    #[schema(value_type = Option<i64>)]
+    pub id: Option<i64>,
+    pub account_id: i64,
+    pub availability_status: String,
+    pub auto_offline: bool,
+    /// Always false for an invitation.
+    pub confirmed: bool,
+    pub email: String,
+    /// The name the administrator sent.
+    pub available_name: String,
+    pub name: String,
+    pub role: String,
+    pub thumbnail: String,
+    pub avatar_url: String,
+    pub max_open: Option<i64>,
+    /// The invitation's id.
+    pub invitation_id: i64,
+    /// `pending`.
+    pub invitation_status: String,
+}
+
+fn invited_view(i: &Invitation) -> InvitedAgentView {
+    InvitedAgentView {
+        id: None,
+        account_id: i.account_id,
+        availability_status: i.availability.as_str().into(),
+        auto_offline: i.auto_offline,
+        confirmed: false,
+        email: i.email.clone(),
+        available_name: i.name.clone(),
+        name: i.name.clone(),
+        role: i.role.as_str().into(),
+        thumbnail: String::new(),
+        avatar_url: String::new(),
+        max_open: None,
+        invitation_id: i.id,
+        invitation_status: "pending".into(),
+    }
+}
+
 /// Renders a list of agents.
 pub fn agent_views(list: &[AgentRow]) -> Vec<AgentView> {
     list.iter().map(agent_view).collect()
@@ -92,7 +139,7 @@ pub fn ids_like<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
 }
 
 /// A new agent. An unknown e-mail creates the user (with `password`, or a random one
-/// they must reset); a known e-mail adds that user to the account.
+/// they must reset); a known e-mail invites that user, who joins when they accept.
 #[derive(Deserialize, ToSchema)]
 pub struct NewAgentRequest {
     pub name: String,
@@ -127,18 +174,22 @@ async fn list(State(st): State<AppState>, Acct(ctx): Acct) -> ApiResult<Json<Vec
     Ok(Json(agent_views(&st.svc.list_agents(&ctx).await?)))
 }
 
-/// Adds an agent to the account (administrators only).
+/// Adds an agent to the account (administrators only). A new e-mail creates the user
+/// (200); the e-mail of an existing user creates an invitation they accept under
+/// `/api/v1/profile/invitations` (202), and nothing about that user is returned.
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/agents", tag = "Agents",
     security(("api_access_token" = [])),
     params(("account_id" = i64, Path, description = "Account id")),
     request_body = NewAgentRequest,
-    responses((status = 200, body = AgentView), (status = 403, body = ErrorBody),
+    responses((status = 200, body = AgentView), (status = 202, body = InvitedAgentView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(
     State(st): State<AppState>,
     Acct(ctx): Acct,
     Json(body): Json<NewAgentRequest>,
-) -> ApiResult<Json<AgentView>> {
+) -> ApiResult<Response> {
     let req = NewAgent {
         name: body.name,
         email: body.email,
@@ -147,7 +198,10 @@ async fn create(
         auto_offline: body.auto_offline,
         password: body.password,
     };
-    Ok(Json(agent_view(&st.svc.create_agent(&ctx, req).await?)))
+    Ok(match st.svc.create_agent(&ctx, req).await? {
+        AgentAdded::Created(a) => Json(agent_view(&a)).into_response(),
+        AgentAdded::Invited(i) => (StatusCode::ACCEPTED, Json(invited_view(&i))).into_response(),
+    })
 }
 
 /// Changes an agent's role, availability or auto-offline flag (administrators only). The

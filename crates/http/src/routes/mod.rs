@@ -10,6 +10,7 @@ pub mod canned;
 pub mod contacts;
 pub mod conversations;
 pub mod inboxes;
+pub mod invitations;
 pub mod labels;
 pub mod messages;
 pub mod notes;
@@ -28,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(session::routes())
         .merge(profile::routes())
+        .merge(invitations::routes())
         .merge(agents::routes())
         .merge(inboxes::routes())
         .merge(teams::routes())

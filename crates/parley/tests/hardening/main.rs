@@ -4,8 +4,10 @@
 //! Each module says which findings it covers; every test runs a real server.
 
 mod bounds;
+mod access;
 #[path = "../cli_support/mod.rs"]
 mod cli_support;
 #[path = "../common/mod.rs"]
 mod common;
 mod write_path;
+mod matrix;

@@ -60,6 +60,11 @@ export default {
   'nav.shortcuts': 'Keyboard shortcuts (?)',
   'nav.logout': 'Sign out',
 
+  'access.revokedTitle': 'Access changed',
+  'access.revoked': 'You are no longer a member of this account, or your access to it was changed by an administrator.',
+  'invite.text': 'You are invited to the account “{account}” as {role}.',
+  'invite.accept': 'Accept',
+  'invite.decline': 'Decline',
   'conn.connecting': 'Connecting…',
   'conn.live': 'Live: updates arrive instantly',
   'conn.reconnecting': 'Connection lost; reconnecting…',

@@ -60,6 +60,11 @@ export default {
   'nav.shortcuts': 'Горячие клавиши (?)',
   'nav.logout': 'Выйти',
 
+  'access.revokedTitle': 'Доступ изменён',
+  'access.revoked': 'Вы больше не состоите в этом аккаунте, или администратор изменил ваш доступ к нему.',
+  'invite.text': 'Вас приглашают в аккаунт «{account}» с ролью «{role}».',
+  'invite.accept': 'Принять',
+  'invite.decline': 'Отклонить',
   'conn.connecting': 'Подключение…',
   'conn.live': 'На связи: обновления приходят сразу',
   'conn.reconnecting': 'Связь потеряна; переподключаемся…',

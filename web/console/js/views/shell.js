@@ -3,7 +3,7 @@
 
 import { h, replace } from '../dom.js';
 import { t, getLang } from '../i18n.js';
-import { del, get, acct, setAccount } from '../api.js';
+import { del, get, acct, setAccount, sessionEnded } from '../api.js';
 import { app, emit, on, loadReference, putConversation, myPresence, queueTotal, isSupervisorOrAdmin } from '../store.js';
 import { Realtime } from '../realtime.js';
 import { icon, toast, closePopover, popover, avatar, errorText } from '../ui.js';
@@ -15,6 +15,7 @@ import { renderProfile } from './profile.js';
 import { QueuesPage } from './queues.js';
 import { TeamPage } from './team.js';
 import { installShortcuts, removeShortcuts } from './shortcuts.js';
+import { invitationsNotice } from './invitations.js';
 
 let root = null;
 let main = null;
@@ -35,7 +36,9 @@ export async function startConsole(rootEl, profile, opts = {}) {
   app.profile = profile;
   const acc = (profile.accounts || [])[0];
   if (!acc) {
-    replace(root, h('main', { class: 'auth' }, h('div', { class: 'auth-card' }, h('h1', null, t('error.noAccount')))));
+    const card = h('div', { class: 'auth-card' }, h('h1', null, t('error.noAccount')));
+    replace(root, h('main', { class: 'auth' }, card));
+    invitationsNotice(card);
     return;
   }
   app.accountId = acc.id;
@@ -62,7 +65,9 @@ export async function startConsole(rootEl, profile, opts = {}) {
   queueBadge = h('span', { class: 'rail-badge', hidden: true });
   renderMe();
   main = h('div', { class: 'workspace' });
-  replace(root, h('div', { class: 'console' }, rail(), main));
+  const notices = h('div', { class: 'console-notices' });
+  replace(root, h('div', { class: 'console' }, rail(), main, notices));
+  invitationsNotice(notices);
   await loadReference();
 
   startRealtime();
@@ -270,10 +275,40 @@ function startRealtime() {
     onEvent: handleEvent,
     onStatus: setConnStatus,
     onResync: () => emit('resync'),
+    onRevoked: accessRevoked,
   });
   // The page loads its state over REST right after this; events that arrive meanwhile are
   // newer than or as new as that state, and applying them is idempotent.
   app.rt.start(null);
+}
+
+/** The server closed the socket because access changed (docs/realtime.md, close codes). */
+function accessRevoked(why) {
+  if (why === 'unauthorized') {
+    // Signed out elsewhere, or the token was reset: the sign-in page.
+    sessionEnded();
+    return;
+  }
+  if (why === 'role_changed') {
+    // Still a member: start again with what the new role may see.
+    location.reload();
+    return;
+  }
+  stopConsole();
+  replace(
+    root,
+    h(
+      'main',
+      { class: 'auth' },
+      h(
+        'div',
+        { class: 'auth-card', dataset: { revoked: why } },
+        h('h1', null, t('access.revokedTitle')),
+        h('p', { class: 'muted' }, t('access.revoked')),
+        h('button', { class: 'btn primary', type: 'button', onclick: () => location.reload() }, t('common.retry')),
+      ),
+    ),
+  );
 }
 
 function setConnStatus(s) {
