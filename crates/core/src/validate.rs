@@ -138,6 +138,40 @@ pub fn color(field: &str, value: &str) -> Result<String, FieldError> {
     }
 }
 
+/// The one character text may not hold: PostgreSQL cannot store NUL (`\0`) in a text
+/// column, so on that backend such text would fail at commit time with an internal error,
+/// while SQLite would store it. Both backends refuse it up front instead, the same way.
+pub fn storable(field: &str, value: &str) -> Result<(), FieldError> {
+    if value.contains('\0') {
+        return Err(FieldError::new(
+            field,
+            "must not contain NUL characters (\\u0000)",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a JSON document contains a `\u0000` escape anywhere (in a string or a key).
+/// A raw NUL byte is already a JSON syntax error; the escape is the only way a NUL
+/// arrives through JSON. Escaped backslashes (`\\u0000`, a backslash followed by the
+/// text `u0000`) are not NULs and are not matched.
+pub fn json_has_nul_escape(json: &[u8]) -> bool {
+    let mut i = 0;
+    while i < json.len() {
+        if json[i] == b'\\' {
+            if json.get(i + 1) == Some(&b'u')
+                && json.get(i + 2..i + 6).is_some_and(|hex| hex == b"0000")
+            {
+                return true;
+            }
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +201,17 @@ mod tests {
         assert!(phone("phone", "+7 (999) 123-45-67").is_ok());
         assert!(phone("phone", "call me").is_err());
         assert!(password("password", "short").is_err());
+    }
+
+    #[test]
+    fn nul_characters() {
+        assert!(storable("content", "a\0b").is_err());
+        assert!(storable("content", "ok").is_ok());
+        assert!(json_has_nul_escape(br#"{"content":"a\u0000b"}"#));
+        assert!(json_has_nul_escape(br#"{"a\u0000":1}"#));
+        assert!(!json_has_nul_escape(br#"{"content":"a\\u0000b"}"#));
+        assert!(json_has_nul_escape(br#"{"content":"a\\\u0000b"}"#));
+        assert!(!json_has_nul_escape(br#"{"content":"\u0001"}"#));
+        assert!(!json_has_nul_escape(b"\\"));
     }
 }

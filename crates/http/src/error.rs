@@ -100,6 +100,18 @@ impl ApiError {
         )
     }
 
+    /// 422 for text holding a character the server never stores (NUL, see
+    /// `crate::input`); `what` names the field or part of the request.
+    pub fn invalid_characters(what: &str) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid_characters",
+            message: format!("{what} must not contain NUL characters (\\u0000)"),
+            field: Some(what.to_string()),
+            close: false,
+        }
+    }
+
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }

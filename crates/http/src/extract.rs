@@ -39,9 +39,10 @@ where
         let (parts, body) = req.into_parts();
         let bytes =
             crate::body::read_limited(&parts.headers, body, state.cfg.json_body_limit).await?;
-        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
         match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
+            // Well-formed JSON that holds a NUL is refused (see `crate::input`).
+            Ok(axum::Json(v)) => crate::input::check_json(&bytes).map(|()| Json(v)),
             Err(rej) => Err(json_rejection(rej)),
         }
     }

@@ -10,7 +10,9 @@ pub mod body;
 mod console;
 mod docs;
 pub mod error;
+mod error_responses;
 pub mod extract;
+pub mod input;
 pub mod listen;
 pub mod ops;
 pub mod public_auth;
@@ -101,9 +103,12 @@ impl utoipa::Modify for SecurityAddon {
 /// The OpenAPI document and the API router, built together so the document lists
 /// exactly what is served.
 pub fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::router())
-        .split_for_parts()
+        .split_for_parts();
+    // After the merge: `#[openapi(modifiers)]` run before any route is added.
+    utoipa::Modify::modify(&error_responses::ErrorResponses, &mut doc);
+    (router, doc)
 }
 
 /// The whole application.
@@ -124,6 +129,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             note_storage_failures,
         ))
+        .layer(middleware::from_fn(input::refuse_nul_in_uri))
         .layer(middleware::from_fn(track_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path())

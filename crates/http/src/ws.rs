@@ -525,6 +525,20 @@ impl Connection {
                 return Some(Box::pin(async move { Some(reply) }));
             }
         };
+        // A NUL is refused here as on every other entry point (see `crate::input`).
+        if parley_core::validate::json_has_nul_escape(text.as_bytes()) {
+            let echo = serde_json::from_str::<Value>(text)
+                .ok()
+                .and_then(|v| v.get("echo_id").cloned())
+                .unwrap_or(Value::Null);
+            let reply = error_frame(
+                echo,
+                "invalid_characters",
+                "the frame must not contain NUL characters (\\u0000)",
+                None,
+            );
+            return Some(Box::pin(async move { Some(reply) }));
+        }
         let svc = self.st.svc.clone();
         match (parsed, &self.side) {
             (ClientFrame::Ping, _) => Some(Box::pin(async {

@@ -68,6 +68,7 @@ where
             return Err(ApiError::not_json());
         }
         let axum::Json(v) = axum::Json::<T>::from_bytes(&bytes).map_err(json_rejection)?;
+        crate::input::check_json(&bytes)?;
         Ok(OptJson(v))
     }
 }

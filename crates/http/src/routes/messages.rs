@@ -109,6 +109,7 @@ pub(crate) async fn read_message_body<T: DeserializeOwned>(
     // A body over the limit is drained and refused (see `crate::body`).
     let bytes = crate::body::read_limited(&parts.headers, body, st.cfg.json_body_limit).await?;
     let axum::Json(fields) = axum::Json::<T>::from_bytes(&bytes).map_err(json_rejection)?;
+    crate::input::check_json(&bytes)?;
     Ok(MessageBody {
         fields,
         uploads: Vec::new(),
@@ -190,6 +191,7 @@ async fn collect_multipart<T: DeserializeOwned>(
                 continue;
             }
             let file_name = file_name.unwrap_or_else(|| "file".into());
+            crate::input::check_text("file name", &file_name)?;
             let content_type = match declared_type.as_deref() {
                 Some(t) if !t.is_empty() && t != "application/octet-stream" => t.to_string(),
                 _ => mime_guess::from_path(&file_name)
@@ -217,6 +219,7 @@ async fn collect_multipart<T: DeserializeOwned>(
         }
         let text = String::from_utf8(buf.to_vec())
             .map_err(|_| ApiError::unprocessable(&name, "must be UTF-8 text"))?;
+        crate::input::check_text(&name, &text)?;
         let key = name
             .strip_prefix("message[")
             .and_then(|s| s.strip_suffix(']'))
@@ -228,8 +231,12 @@ async fn collect_multipart<T: DeserializeOwned>(
                 "false" | "0" | "off" | "" => Value::Bool(false),
                 _ => return Err(ApiError::unprocessable("private", "must be true or false")),
             },
-            "content_attributes" => serde_json::from_str(&text)
-                .map_err(|_| ApiError::unprocessable("content_attributes", "must be JSON"))?,
+            "content_attributes" => {
+                crate::input::check_json(text.as_bytes())
+                    .map_err(|_| ApiError::invalid_characters("content_attributes"))?;
+                serde_json::from_str(&text)
+                    .map_err(|_| ApiError::unprocessable("content_attributes", "must be JSON"))?
+            }
             _ => Value::String(text),
         };
         fields.insert(key, value);

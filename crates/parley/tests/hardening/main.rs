@@ -11,3 +11,4 @@ mod cli_support;
 mod common;
 mod write_path;
 mod matrix;
+mod input;
