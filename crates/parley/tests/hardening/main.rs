@@ -3,7 +3,7 @@
 //! authorisation rechecked where it can change, and the API's conformance to its document.
 //! Each module says which findings it covers; every test runs a real server.
 
-#[path = "../common/mod.rs"]
-mod common;
 #[path = "../cli_support/mod.rs"]
 mod cli_support;
+#[path = "../common/mod.rs"]
+mod common;
