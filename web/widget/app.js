@@ -777,7 +777,8 @@ function messageRow(m) {
 function csatCard(m) {
   const done = m.content_attributes && m.content_attributes.submitted_values && m.content_attributes.submitted_values.csat_survey_response;
   const card = h('div.card.csat', { 'data-id': m.id });
-  card.append(h('p', { text: done ? t('thanks') : t('rate') }));
+  // The survey's text is the inbox's wording when the widget speaks the inbox's language.
+  card.append(h('p', { text: done ? t('thanks') : (config && config.locale === locale() && m.content) || t('rate') }));
   let rating = done ? done.rating : 0;
   const stars = h('div.stars', { role: 'radiogroup', 'aria-label': t('rate') });
   const paint = () => [...stars.children].forEach((b, i) => b.classList.toggle('on', i < rating));
@@ -1039,6 +1040,8 @@ async function start() {
     setTimeout(start, 5000);
     return;
   }
+  // The inbox's language, when it chose one, wins over the page's and the browser's.
+  if (config.locale) setLocale(config.locale);
   const color = /^#[0-9a-f]{6}$/i.test(config.widget_color || '') ? config.widget_color : '#1f6feb';
   document.documentElement.style.setProperty('--pc', color);
   await loadHistory();

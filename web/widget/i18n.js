@@ -1,5 +1,6 @@
-// Every string the widget shows, in Russian and English. The language comes from
-// Parley.setLocale, else the page's <html lang>, else the browser; anything that is not
+// Every string the widget shows, in Russian and English. The language comes from the
+// inbox's setting (`locale` of the public inbox), else Parley.setLocale, else the page's
+// <html lang>, else the browser (a later Parley.setLocale call still switches); anything that is not
 // Russian reads English. Keys are the same in both dictionaries (a test checks it).
 
 export const DICT = {

@@ -11,6 +11,7 @@ pub mod routing;
 pub mod search_text;
 pub mod sla;
 pub mod template;
+pub mod texts;
 pub mod time;
 pub mod validate;
 

@@ -58,6 +58,22 @@ pub struct Rendered {
 
 /// Renders `template`, asking `vars` for the value of each placeholder's path.
 pub fn render(template: &str, vars: &dyn Fn(&str) -> Option<String>) -> Rendered {
+    render_inner(template, vars, true)
+}
+
+/// Like [`render`], but a variable whose lookup returns text is used even when that text
+/// is blank. For Parley's own messages (`crate::texts`), where an empty value (a visitor
+/// with no name) must read as nothing rather than leave `{{contact}}` in front of a
+/// customer; only unknown paths stay visible.
+pub fn render_known(template: &str, vars: &dyn Fn(&str) -> Option<String>) -> Rendered {
+    render_inner(template, vars, false)
+}
+
+fn render_inner(
+    template: &str,
+    vars: &dyn Fn(&str) -> Option<String>,
+    blank_is_missing: bool,
+) -> Rendered {
     let mut out = Output::default();
     let mut missing: Vec<String> = Vec::new();
     for piece in Pieces::new(template) {
@@ -67,7 +83,7 @@ pub fn render(template: &str, vars: &dyn Fn(&str) -> Option<String>) -> Rendered
         match piece {
             Piece::Text(t) => out.push(t),
             Piece::Placeholder { raw, path, default } => {
-                let value = vars(path).filter(|v| !v.trim().is_empty());
+                let value = vars(path).filter(|v| !blank_is_missing || !v.trim().is_empty());
                 match (value, default) {
                     (Some(v), _) => out.push(&v),
                     (None, Some(d)) => out.push(&d),

@@ -9,6 +9,7 @@ use parley_store::jobs::{NewJob, OnExisting};
 use serde_json::json;
 
 use crate::mail::Email;
+use crate::texts::InboxTexts;
 use crate::{Result, Services};
 
 /// How long a reply may stay unseen in the widget before it is e-mailed. Long enough that
@@ -82,35 +83,15 @@ impl Services {
             .and_then(serde_json::Value::as_str)
             .unwrap_or_default()
             .to_string();
-        let ru = self
-            .store
-            .account(c.account_id)
-            .await
-            .map(|a| a.locale)
-            .unwrap_or_default()
-            .starts_with("ru");
-        let (subject, intro, outro) = if ru {
-            (
-                format!("Ответ на ваш вопрос — {}", inbox.name),
-                "Здравствуйте! Мы ответили на ваш вопрос в чате:".to_string(),
-                if site.is_empty() {
-                    "Чтобы продолжить разговор, ответьте в чате на сайте.".to_string()
-                } else {
-                    format!("Чтобы продолжить разговор, откройте чат на сайте: {site}")
-                },
-            )
-        } else {
-            (
-                format!("Reply to your question — {}", inbox.name),
-                "Hello! We answered your question in the chat:".to_string(),
-                if site.is_empty() {
-                    "To continue the conversation, reply in the chat on our website.".to_string()
-                } else {
-                    format!("To continue the conversation, open the chat on our website: {site}")
-                },
-            )
-        };
-        let body = format!("{intro}\n\n{}\n\n{outro}\n", replies.join("\n\n"));
+        let lang = self.inbox_lang(&inbox).await;
+        let texts = InboxTexts::of_inbox(&inbox);
+        let vars = [
+            ("inbox_name", inbox.name.clone()),
+            ("replies", replies.join("\n\n")),
+            ("website_url", site),
+        ];
+        let subject = texts.render(lang, "unseen_reply_subject", &vars);
+        let body = texts.render(lang, "unseen_reply_body", &vars);
         metrics::counter!("parley_unseen_reply_mails_total").increment(1);
         self.queue_email(
             &format!("unseen-reply:{}:{since}", c.id),

@@ -36,6 +36,8 @@ pub struct InboxOptions {
     pub working_hours: Option<Vec<WorkingDay>>,
     /// Routing and response-standard fields as sent (checked by `routing_config`).
     pub routing: Map<String, Value>,
+    /// `locale` and `text_templates` as sent (checked by `texts`).
+    pub texts: Map<String, Value>,
 }
 
 /// Opening hours of one day of the week, Chatwoot's shape. Kept in the inbox settings
@@ -437,6 +439,8 @@ impl Services {
             }
         }
         settings.extend(patch.settings);
+        let texts = crate::texts::check_text_fields(&Map::new(), &opts.texts)?;
+        settings.extend(texts.into_iter().filter(|(_, v)| !v.is_null()));
         if let Some(days) = &opts.working_hours {
             let week = merge_week(default_week(), days)?;
             settings.insert("working_hours".into(), week_value(&week)?);
@@ -494,6 +498,10 @@ impl Services {
             }
         }
         settings.extend(std::mem::take(&mut patch.settings));
+        settings.extend(crate::texts::check_text_fields(
+            &current.settings_map(),
+            &opts.texts,
+        )?);
         if let Some(days) = &opts.working_hours {
             let week = merge_week(working_week(&current.settings_map()), days)?;
             settings.insert("working_hours".into(), week_value(&week)?);

@@ -28,6 +28,7 @@ pub mod routing;
 pub mod routing_config;
 pub mod standards;
 pub mod teams;
+pub mod texts;
 pub mod transfer;
 pub mod uploads;
 pub mod widget;

@@ -15,7 +15,9 @@ use crate::conversations::secs;
 use crate::mail::Email;
 use crate::messages::{MessageInput, Sender};
 use crate::routing_config::{InboxRouting, inbox_calendar};
+use crate::texts::InboxTexts;
 use crate::{Result, Services};
+use parley_core::texts::{self, Lang};
 
 /// Digest e-mails go out at most this often per inbox.
 const DIGEST_EVERY_MS: i64 = 60 * 60_000;
@@ -28,9 +30,14 @@ fn raised(p: Option<&str>) -> Priority {
     }
 }
 
-/// Local wall-clock time of `at` in the inbox's zone, e.g. "Mon 09:00 (Europe/Moscow)".
-fn local_time(inbox: &InboxRow, at: i64) -> String {
-    parley_core::calendar::local_label(&inbox.timezone, at)
+/// A time for a manager's e-mail: in words of `lang`, in the inbox's zone, and naming the
+/// zone (a manager may sit elsewhere), e.g. «чт, 03.12 в 09:00 (Europe/Moscow)».
+fn manager_time(lang: Lang, inbox: &InboxRow, at: i64) -> String {
+    format!(
+        "{} ({})",
+        texts::when_label(lang, &inbox.timezone, at),
+        inbox.timezone
+    )
 }
 
 impl Services {
@@ -144,10 +151,6 @@ impl Services {
         metrics::counter!("parley_sla_breaches_total").increment(1);
         let inbox = self.store.inbox(row.account_id, row.inbox_id).await?;
         let routing = InboxRouting::of_inbox(&inbox);
-        let what = match row.sla_kind.as_deref() {
-            Some("next_response") => "Next response",
-            _ => "First response",
-        };
         let (due_secs, time_zone) = (secs(due_at), inbox.timezone.clone());
         let missed = match row.sla_kind.as_deref() {
             Some("next_response") => Activity::NextResponseMissed {
@@ -199,21 +202,22 @@ impl Services {
                 .map(|a| a.email)
                 .collect();
             if !to.is_empty() {
-                let link = self.console_link(&row);
+                let lang = self.inbox_lang(&inbox).await;
+                let texts = InboxTexts::of_inbox(&inbox);
+                let next = row.sla_kind.as_deref() == Some("next_response");
+                let vars = [
+                    ("target", texts::target_label(lang, next).to_string()),
+                    ("inbox_name", inbox.name.clone()),
+                    ("conversation_id", row.display_id.to_string()),
+                    ("due", manager_time(lang, &inbox, due_at)),
+                    ("link", self.console_link(&row)),
+                ];
                 self.queue_email(
                     &format!("sla-notice:{}:{due_at}", row.id),
                     Email {
                         to,
-                        subject: format!(
-                            "[Parley] {what} overdue in {}: conversation #{}",
-                            inbox.name, row.display_id
-                        ),
-                        text: format!(
-                            "{what} target missed in inbox \"{}\".\nConversation #{} was due {}.\n\n{link}\n",
-                            inbox.name,
-                            row.display_id,
-                            local_time(&inbox, due_at)
-                        ),
+                        subject: texts.render(lang, "sla_alert_subject", &vars),
+                        text: texts.render(lang, "sla_alert_body", &vars),
                         html: None,
                         reply_to: None,
                     },
@@ -278,29 +282,23 @@ impl Services {
         }
         metrics::counter!("parley_offhours_questions_total").increment(1);
         let next_open = calendar.next_open(now);
-        let ru = self.account_locale(c.account_id).await.starts_with("ru");
-        let when = next_open.map(|t| local_time(inbox, t));
-        let text = match (&inbox.out_of_office_message, &when) {
-            (Some(m), Some(w)) if !m.trim().is_empty() => format!(
-                "{}\n{} {w}",
-                m.trim(),
-                if ru {
-                    "Мы ответим, когда откроемся:"
-                } else {
-                    "We will answer when we open:"
-                }
-            ),
-            (Some(m), None) if !m.trim().is_empty() => m.trim().to_string(),
-            (_, Some(w)) if ru => format!(
-                "Сейчас мы не работаем. Мы ответим, когда откроемся: {w}. Ваше сообщение сохранено."
-            ),
-            (_, Some(w)) => {
-                format!(
-                    "We are closed right now. We will answer when we open: {w}. Your message is saved."
-                )
-            }
-            (_, None) if ru => "Сейчас мы не работаем. Мы ответим, как только сможем.".into(),
-            (_, None) => "We are closed right now. We will answer as soon as we can.".into(),
+        let lang = self.inbox_lang(inbox).await;
+        let texts = InboxTexts::of_inbox(inbox);
+        let when = next_open.map(|t| texts::when_label(lang, &inbox.timezone, t));
+        let mut vars = vec![("inbox_name", inbox.name.clone())];
+        if let Some(w) = &when {
+            vars.push(("next_open", w.clone()));
+        }
+        let own = inbox
+            .out_of_office_message
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty());
+        let text = match (own, &when) {
+            (Some(m), Some(_)) => format!("{m}\n{}", texts.render(lang, "offhours_tail", &vars)),
+            (Some(m), None) => m.to_string(),
+            (None, Some(_)) => texts.render(lang, "offhours_reply", &vars),
+            (None, None) => texts.render(lang, "offhours_reply_later", &vars),
         };
         let mut input = MessageInput::text(MessageType::Template, text);
         input.content_attributes =
@@ -327,32 +325,27 @@ impl Services {
                 .await?;
             return Ok(());
         }
-        let question = self.first_question(c).await?;
-        let contact = self.contact_label(c).await;
-        let link = self.console_link(c);
+        let vars = [
+            ("inbox_name", inbox.name.clone()),
+            ("contact", self.contact_label(c).await),
+            ("question", self.first_question(c).await?),
+            (
+                "next_open",
+                next_open.map_or_else(|| "-".into(), |t| manager_time(lang, inbox, t)),
+            ),
+            ("link", self.console_link(c)),
+        ];
         self.queue_email(
             &format!("offhours:{}", c.id),
             Email {
                 to: routing.offhours_notify_emails.clone(),
-                subject: format!("[Parley] Off-hours question in {} from {contact}", inbox.name),
-                text: format!(
-                    "A customer wrote to \"{}\" outside working hours.\n\nFrom: {contact}\nQuestion: {question}\nNext opening: {}\n\n{link}\n",
-                    inbox.name,
-                    when.unwrap_or_else(|| "-".into())
-                ),
+                subject: texts.render(lang, "offhours_notice_subject", &vars),
+                text: texts.render(lang, "offhours_notice_body", &vars),
                 html: None,
                 reply_to: None,
             },
         )
         .await
-    }
-
-    async fn account_locale(&self, account_id: i64) -> String {
-        self.store
-            .account(account_id)
-            .await
-            .map(|a| a.locale)
-            .unwrap_or_else(|_| "en".into())
     }
 
     async fn contact_label(&self, c: &ConversationRow) -> String {
@@ -399,30 +392,29 @@ impl Services {
         if convs.is_empty() {
             return Ok(());
         }
-        let mut body = format!(
-            "{} question(s) arrived in \"{}\" outside working hours:\n\n",
-            convs.len(),
-            inbox.name
-        );
+        let lang = self.inbox_lang(&inbox).await;
+        let texts = InboxTexts::of_inbox(&inbox);
+        let mut questions = String::new();
         for c in &convs {
             let q = self.first_question(c).await?;
             let who = self.contact_label(c).await;
-            body.push_str(&format!(
+            questions.push_str(&format!(
                 "#{} {who}: {q}\n{}\n\n",
                 c.display_id,
                 self.console_link(c)
             ));
         }
+        let vars = [
+            ("inbox_name", inbox.name.clone()),
+            ("count", convs.len().to_string()),
+            ("questions", questions),
+        ];
         self.queue_email(
             &format!("offhours-digest:{inbox_id}:{now}"),
             Email {
                 to: routing.offhours_notify_emails,
-                subject: format!(
-                    "[Parley] {} off-hours question(s) in {}",
-                    convs.len(),
-                    inbox.name
-                ),
-                text: body,
+                subject: texts.render(lang, "offhours_digest_subject", &vars),
+                text: texts.render(lang, "offhours_digest_body", &vars),
                 html: None,
                 reply_to: None,
             },

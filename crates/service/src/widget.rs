@@ -20,8 +20,6 @@ use crate::inboxes::{WorkingDay, working_week};
 use crate::messages::{MessageInput, PublicMessageView, Sender};
 use crate::{OrNotFound, Result, ServiceError, Services};
 
-/// Content of the survey message; the widget shows its own translated prompt.
-pub const CSAT_PROMPT: &str = "Please rate the conversation";
 /// Longest CSAT comment, in characters.
 pub const MAX_FEEDBACK_CHARS: usize = 2_000;
 /// Pages kept in the visitor's trail.
@@ -87,6 +85,9 @@ pub struct PublicInboxView {
     /// Departments (teams) the pre-chat form offers; the choice is sent as `team_id` when
     /// the conversation starts. Only teams with a member in this inbox.
     pub departments: Vec<WidgetDepartment>,
+    /// The language the inbox chose (`ru`, `en`); the widget speaks it whatever the page
+    /// and browser say. Null: the page's `<html lang>`, else the browser's language.
+    pub locale: Option<String>,
 }
 
 /// A department the visitor may choose.
@@ -420,6 +421,9 @@ impl Services {
             offline_form_when_no_agents: no_agents_offline,
             is_open_now: open_now,
             next_open_at: next_open.map(crate::conversations::secs),
+            locale: crate::texts::InboxTexts::of(&settings)
+                .locale
+                .map(|l| l.as_str().to_string()),
             available_agents,
             is_online,
             departments,
@@ -539,7 +543,13 @@ impl Services {
         {
             return Ok(());
         }
-        let mut input = MessageInput::text(MessageType::Template, CSAT_PROMPT);
+        let lang = self.inbox_lang(&row).await;
+        let prompt = crate::texts::InboxTexts::of_inbox(&row).render(
+            lang,
+            "csat_survey",
+            &[("inbox_name", row.name.clone())],
+        );
+        let mut input = MessageInput::text(MessageType::Template, prompt);
         input.content_type = ContentType::InputCsat;
         self.create_message(c, Sender::System, input).await?;
         Ok(())

@@ -22,12 +22,15 @@ use parley_service::inboxes::{
 use parley_service::routing_config::{InboxRouting, ROUTING_KEYS, SlaPolicyConfig};
 use parley_service::store::agents::MemberOp;
 use parley_service::store::inboxes::InboxRow;
+use parley_service::texts::{InboxTexts, TEXT_KEYS, TemplateList, TemplatePreview};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(show, update, remove))
         .routes(routes!(members_show))
+        .routes(routes!(templates_list))
+        .routes(routes!(templates_preview))
         .routes(routes!(members_add, members_replace, members_remove))
 }
 
@@ -92,6 +95,8 @@ pub struct InboxView {
     pub offhours_digest: bool,
     /// Response standards: reply targets per priority.
     pub sla_policy: Option<SlaPolicyConfig>,
+    /// The language of Parley's texts in this inbox (`ru`, `en`); null: the account's.
+    pub locale: Option<String>,
     /// Non-secret channel options as stored (secrets such as bot tokens and mail
     /// passwords are never returned).
     pub channel_settings: Value,
@@ -126,6 +131,7 @@ pub fn inbox_view(i: &InboxRow, public_url: &str, ctx: &AccountCtx) -> InboxView
         .filter(|(k, _)| {
             *k != "working_hours"
                 && !ROUTING_KEYS.contains(&k.as_str())
+                && !TEXT_KEYS.contains(&k.as_str())
                 && !channel.is_some_and(|c| is_secret_setting(c, k))
         })
         .map(|(k, v)| (k.clone(), v.clone()))
@@ -171,6 +177,9 @@ pub fn inbox_view(i: &InboxRow, public_url: &str, ctx: &AccountCtx) -> InboxView
         offhours_notify_emails: routing.offhours_notify_emails,
         offhours_digest: routing.offhours_digest,
         sla_policy: routing.sla_policy,
+        locale: InboxTexts::of(&settings)
+            .locale
+            .map(|l| l.as_str().to_string()),
         channel_settings: Value::Object(visible),
     }
 }
@@ -277,6 +286,17 @@ pub struct InboxRequest {
     #[schema(value_type = Option<SlaPolicyConfig>)]
     #[serde(default, deserialize_with = "present")]
     pub sla_policy: Option<Option<Value>>,
+    /// Language of the texts Parley sends from this inbox: `ru` or `en`; null follows the
+    /// account's language.
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "present")]
+    pub locale: Option<Option<Value>>,
+    /// The inbox's wording of Parley's texts, by language and template id (see
+    /// `GET …/inboxes/{id}/templates`): `{"ru": {"csat_survey": "Оцените нас"}}`. Merged
+    /// into the stored ones; a `null` text resets that template, a `null` object all.
+    #[schema(value_type = Option<Object>)]
+    #[serde(default, deserialize_with = "present")]
+    pub text_templates: Option<Option<Value>>,
 }
 
 impl InboxRequest {
@@ -310,6 +330,13 @@ impl InboxRequest {
                 ("offhours_notify_emails", self.offhours_notify_emails),
                 ("offhours_digest", self.offhours_digest),
                 ("sla_policy", self.sla_policy),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v.unwrap_or(Value::Null))))
+            .collect(),
+            texts: [
+                ("locale", self.locale),
+                ("text_templates", self.text_templates),
             ]
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| (k.to_string(), v.unwrap_or(Value::Null))))
@@ -498,4 +525,56 @@ async fn members_remove(
     Json(body): Json<InboxMembersRequest>,
 ) -> ApiResult<Json<AgentList>> {
     change_members(st, ctx, body, MemberOp::Remove).await
+}
+
+/// Lists the templates of Parley's own texts (auto-replies, survey, e-mails) with their
+/// variables, default wording per language and the inbox's overrides (administrators).
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/inboxes/{id}/templates", tag = "Inboxes",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("id" = i64, Path, description = "Inbox id")),
+    responses((status = 200, body = TemplateList), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn templates_list(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+) -> ApiResult<Json<TemplateList>> {
+    Ok(Json(st.svc.inbox_templates(&ctx, path.1).await?))
+}
+
+/// A template to render with example values.
+#[derive(Deserialize, ToSchema)]
+pub struct TemplatePreviewRequest {
+    /// Template id, e.g. `offhours_reply`.
+    pub id: String,
+    /// `ru` or `en`; the inbox's language when absent.
+    pub locale: Option<String>,
+    /// Unsaved wording to try; the inbox's current wording when absent.
+    pub text: Option<String>,
+}
+
+/// Renders a template with example values: what a customer or manager would read
+/// (administrators). Nothing is saved.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/inboxes/{id}/templates/preview", tag = "Inboxes",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("id" = i64, Path, description = "Inbox id")),
+    request_body = TemplatePreviewRequest,
+    responses((status = 200, body = TemplatePreview), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn templates_preview(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+    Json(body): Json<TemplatePreviewRequest>,
+) -> ApiResult<Json<TemplatePreview>> {
+    let preview = st
+        .svc
+        .preview_inbox_template(
+            &ctx,
+            path.1,
+            &body.id,
+            body.locale.as_deref(),
+            body.text.as_deref(),
+        )
+        .await?;
+    Ok(Json(preview))
 }

@@ -214,7 +214,7 @@ async function inboxDetail(el, id, live) {
       h('span', { class: 'inbox-title' }, channelIcon(inbox.channel_type, 16), inbox.name, h('small', { class: 'muted' }, channelName(inbox.channel_type))),
       h('a', { class: 'btn', href: '#/settings/inboxes' }, t('common.back')),
     ),
-    h('div', { class: 'cards' }, snippet, h('section', { class: 'card' }, h('h3', null, t('settings.general')), general), identifier, routingCard(inbox), slaCard(inbox), workingHours(inbox), membersCard(id, members)),
+    h('div', { class: 'cards' }, snippet, h('section', { class: 'card' }, h('h3', null, t('settings.general')), general), identifier, routingCard(inbox), slaCard(inbox), workingHours(inbox), textsCard(inbox), membersCard(id, members)),
     h(
       'section',
       { class: 'card danger-zone' },
@@ -362,6 +362,129 @@ function slaCard(inbox) {
     saveButton(),
   );
   return h('section', { class: 'card', dataset: { card: 'sla' } }, h('h3', null, t('settings.sla')), h('p', { class: 'small muted' }, t('settings.slaHint')), form);
+}
+
+/**
+ * The inbox's language and its wording of what Parley writes itself (auto-replies, the
+ * survey, e-mails to customers and managers): each template with its variables, an edit
+ * box, a preview with example values and a reset to the default text.
+ */
+function textsCard(inbox) {
+  const list = h('div', { class: 'stack texts-list' }, h('p', { class: 'muted' }, t('common.loading')));
+  const locale = h('select', { name: 'locale' }, options([['', t('texts.localeAccount')], ['ru', t('lang.ru')], ['en', t('lang.en')]], inbox.locale || ''));
+  const editLang = h('select', { name: 'texts_lang', 'aria-label': t('texts.editLang') }, options([['ru', t('lang.ru')], ['en', t('lang.en')]], 'ru'));
+  let data = null;
+  const load = async () => {
+    try {
+      data = await get(acct(`/inboxes/${inbox.id}/templates`));
+      if (!editLang.dataset.touched) editLang.value = data.locale;
+      draw();
+    } catch (ex) {
+      replace(list, h('p', { class: 'form-error' }, errorText(ex)));
+    }
+  };
+  const draw = () => {
+    const lang = editLang.value;
+    const groups = ['customer', 'manager'].map((aud) => {
+      const items = data.payload.filter((x) => x.audience === aud).map((tpl) => templateEditor(inbox, tpl, lang, load));
+      return h('div', { class: 'stack' }, h('h4', null, t(`texts.audience.${aud}`)), items);
+    });
+    replace(list, groups);
+  };
+  editLang.addEventListener('change', () => {
+    editLang.dataset.touched = '1';
+    if (data) draw();
+  });
+  const localeForm = h(
+    'form',
+    {
+      class: 'stack narrow',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          await patch(acct(`/inboxes/${inbox.id}`), { locale: locale.value || null });
+          editLang.dataset.touched = '';
+          toast(t('common.saved'));
+          await load();
+        } catch (ex) {
+          toast(errorText(ex), 'error');
+        }
+      },
+    },
+    field(t('texts.locale'), locale, t('texts.localeHint')),
+    saveButton(),
+  );
+  load();
+  return h(
+    'section',
+    { class: 'card texts-card', dataset: { card: 'texts' } },
+    h('h3', null, t('texts.title')),
+    h('p', { class: 'small muted' }, t('texts.hint')),
+    localeForm,
+    field(t('texts.editLang'), editLang),
+    list,
+  );
+}
+
+/** One template: its variables, the wording in `lang`, preview, save and reset. */
+function templateEditor(inbox, tpl, lang, reload) {
+  const own = tpl.overrides[lang];
+  const box = h('textarea', { rows: 3, maxLength: tpl.max_length, value: own ?? tpl.defaults[lang], 'aria-label': t(`texts.tpl.${tpl.id}`), dataset: { template: tpl.id } });
+  const out = h('pre', { class: 'snippet texts-preview', hidden: true, dataset: { preview: tpl.id } });
+  const vars = h(
+    'div',
+    { class: 'chips' },
+    tpl.variables.map((v) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'label-chip mono',
+          title: t(`texts.var.${v}`),
+          onclick: () => {
+            box.setRangeText(`{{${v}}}`, box.selectionStart, box.selectionEnd, 'end');
+            box.focus();
+          },
+        },
+        `{{${v}}}`,
+      ),
+    ),
+  );
+  const varHelp = h('small', { class: 'hint' }, tpl.variables.map((v) => `{{${v}}} — ${t(`texts.var.${v}`)}`).join('; '));
+  const preview = async () => {
+    try {
+      const r = await post(acct(`/inboxes/${inbox.id}/templates/preview`), { id: tpl.id, locale: lang, text: box.value });
+      out.textContent = r.text;
+      out.hidden = false;
+    } catch (ex) {
+      toast(errorText(ex), 'error');
+    }
+  };
+  const save = async (text) => {
+    try {
+      await patch(acct(`/inboxes/${inbox.id}`), { text_templates: { [lang]: { [tpl.id]: text } } });
+      toast(t('common.saved'));
+      await reload();
+    } catch (ex) {
+      toast(errorText(ex), 'error');
+    }
+  };
+  return h(
+    'div',
+    { class: 'texts-item', dataset: { templateItem: tpl.id } },
+    h('div', { class: 'texts-head' }, h('strong', null, t(`texts.tpl.${tpl.id}`)), own !== undefined ? h('span', { class: 'badge' }, t('texts.changed')) : h('span', { class: 'small muted' }, t('texts.default'))),
+    vars,
+    box,
+    varHelp,
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'button', class: 'btn', dataset: { action: 'preview' }, onclick: preview }, t('texts.preview')),
+      h('button', { type: 'button', class: 'btn', dataset: { action: 'reset' }, disabled: own === undefined, onclick: () => save(null) }, t('texts.reset')),
+      h('button', { type: 'button', class: 'btn primary', dataset: { action: 'save' }, onclick: () => save(box.value === tpl.defaults[lang] ? null : box.value) }, t('common.save')),
+    ),
+    out,
+  );
 }
 
 /** Holiday dates: chips with a remove button, a date field and Add. `value()` gives the list. */
