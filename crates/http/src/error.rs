@@ -109,6 +109,8 @@ impl ApiError {
             message: format!("{what} must not contain NUL characters (\\u0000)"),
             field: Some(what.to_string()),
             close: false,
+            storage: None,
+            retry_after: None,
         }
     }
 

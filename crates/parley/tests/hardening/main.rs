@@ -3,12 +3,12 @@
 //! authorisation rechecked where it can change, and the API's conformance to its document.
 //! Each module says which findings it covers; every test runs a real server.
 
-mod bounds;
 mod access;
+mod bounds;
 #[path = "../cli_support/mod.rs"]
 mod cli_support;
 #[path = "../common/mod.rs"]
 mod common;
-mod write_path;
-mod matrix;
 mod input;
+mod matrix;
+mod write_path;
