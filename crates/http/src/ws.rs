@@ -63,7 +63,7 @@ struct VisitorParams {
 /// session cookie the `Origin` must be Parley's own (a page on another site could
 /// otherwise open a socket with the operator's cookie). Keeps the credential, which the
 /// hub re-checks whenever the user's access changes.
-struct WsAgent(AccountCtx, Credential);
+struct WsAgent(AccountCtx, Credential, u64);
 
 impl FromRequestParts<AppState> for WsAgent {
     type Rejection = ApiError;
@@ -72,6 +72,8 @@ impl FromRequestParts<AppState> for WsAgent {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Read before the credential is checked (see `Hub::access_epoch`).
+        let epoch = state.svc.hub.access_epoch();
         let account = crate::auth::Acct::from_request_parts(parts, state).await?;
         let auth = Auth::from_request_parts(parts, state).await?;
         if auth.session.is_some() && !crate::auth::same_origin(parts) {
@@ -86,7 +88,7 @@ impl FromRequestParts<AppState> for WsAgent {
             (None, Some(session)) => Credential::Session(session),
             (None, None) => return Err(ApiError::unauthorized()),
         };
-        Ok(WsAgent(account.0, credential))
+        Ok(WsAgent(account.0, credential, epoch))
     }
 }
 
@@ -123,7 +125,7 @@ fn check_cursor(cursor: Option<i64>) -> Result<(), ApiError> {
 
 async fn agent_socket(
     State(st): State<AppState>,
-    WsAgent(ctx, credential): WsAgent,
+    WsAgent(ctx, credential, epoch): WsAgent,
     ClientIp(address): ClientIp,
     Query(p): Query<AgentParams>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
@@ -139,7 +141,11 @@ async fn agent_socket(
         user_id: ctx.user_id,
         role: ctx.role,
     };
-    let sub = st.svc.hub.subscribe(ctx.account_id, viewer, grant).await?;
+    let sub = st
+        .svc
+        .hub
+        .subscribe(ctx.account_id, viewer, grant, epoch)
+        .await?;
     let span = tracing::info_span!(
         "websocket",
         side = "agent",
@@ -166,6 +172,8 @@ async fn visitor_socket(
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     check_cursor(p.cursor)?;
+    // Read before the credential is checked (see `Hub::access_epoch`).
+    let epoch = st.svc.hub.access_epoch();
     let token = p.pubsub_token.trim();
     if token.is_empty() || token.len() > 128 {
         return Err(ApiError::unauthorized());
@@ -192,7 +200,7 @@ async fn visitor_socket(
     let sub = st
         .svc
         .hub
-        .subscribe(ident.account_id, viewer, grant)
+        .subscribe(ident.account_id, viewer, grant, epoch)
         .await?;
     let span = tracing::info_span!(
         "websocket",

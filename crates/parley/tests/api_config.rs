@@ -208,7 +208,8 @@ async fn agents_crud_and_fields(s: &TestServer) {
     assert_eq!(ivan["availability_status"], "online");
     assert_eq!(ivan["auto_offline"], true);
 
-    // An existing user of another account is added, keeping their name and password.
+    // An existing user of another account is only invited (nothing about them is shown);
+    // once they accept they are an agent here, keeping their name and password.
     let other = s.admin("Other").await;
     let (st, added) = s
         .post(
@@ -217,10 +218,27 @@ async fn agents_crud_and_fields(s: &TestServer) {
             json!({"name": "Renamed", "email": other.email, "role": "agent", "password": "hijack-pass-1"}),
         )
         .await;
-    assert_eq!(st, StatusCode::OK, "{added}");
-    assert_eq!(added["id"], other.user_id);
-    assert_eq!(added["name"], "Admin");
+    assert_eq!(st, StatusCode::ACCEPTED, "{added}");
+    assert_eq!(added["id"], Value::Null);
+    assert_eq!(added["name"], "Renamed");
     assert_eq!(added["account_id"], admin.account_id);
+    let invitation = added["invitation_id"].as_i64().expect("invitation id");
+    let (st, accepted) = s
+        .post(
+            &other.token,
+            &format!("/api/v1/profile/invitations/{invitation}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{accepted}");
+    let (_, list) = s.get(&admin.token, &format!("{b}/agents")).await;
+    let joined = list
+        .as_array()
+        .and_then(|l| l.iter().find(|a| a["id"] == other.user_id))
+        .cloned()
+        .expect("the invited user is an agent after accepting");
+    assert_eq!(joined["name"], "Admin");
+    assert_eq!(joined["role"], "agent");
     let (st, _) = s
         .call(
             Method::POST,

@@ -176,6 +176,8 @@ enum Cmd {
         id: u64,
         account_id: i64,
         sub: Sub,
+        /// [`Hub::access_epoch`] before the connection was authenticated.
+        authorised_at: u64,
         reply: oneshot::Sender<Result<i64>>,
     },
     Unregister {
@@ -258,6 +260,8 @@ pub struct Hub {
     next_id: Arc<AtomicU64>,
     /// Events a connection may have queued before it is cut as a slow consumer.
     queue: usize,
+    /// Access changes the hub has processed (see [`Hub::access_epoch`]).
+    epoch: Arc<AtomicU64>,
 }
 
 impl Hub {
@@ -265,12 +269,14 @@ impl Hub {
     pub fn spawn(store: Store, bus: &Arc<dyn EventBus>, queue: usize) -> Hub {
         let (cmds, cmd_rx) = mpsc::unbounded_channel();
         let rx = bus.subscribe();
+        let epoch = Arc::new(AtomicU64::new(0));
         let task = HubTask {
             store,
             accounts: HashMap::new(),
             queue: queue.max(1),
             cmds: cmds.downgrade(),
             generation: 0,
+            epoch: epoch.clone(),
         };
         tokio::spawn(
             task.run(cmd_rx, rx)
@@ -280,7 +286,17 @@ impl Hub {
             cmds,
             next_id: Arc::new(AtomicU64::new(1)),
             queue,
+            epoch,
         }
+    }
+
+    /// How many access changes this node's hub has processed. A socket handler reads it
+    /// before authenticating and passes it to [`Hub::subscribe`]: if an access change was
+    /// processed in between (its check may have read the database before the change), the
+    /// hub re-authorises the new connection at once, so no socket slips through the window
+    /// between its upgrade's check and its registration.
+    pub fn access_epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
     }
 
     /// Registers a connection of `viewer` in `account_id`. When this returns, every stored
@@ -293,6 +309,7 @@ impl Hub {
         account_id: i64,
         viewer: Viewer,
         grant: Grant,
+        authorised_at: u64,
     ) -> Result<Subscription> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.queue.max(1));
@@ -313,6 +330,7 @@ impl Hub {
                     held: None,
                     generation: 0,
                 },
+                authorised_at,
                 reply,
             })
             .map_err(|_| stopped())?;
@@ -413,6 +431,8 @@ struct HubTask {
     cmds: mpsc::WeakUnboundedSender<Cmd>,
     /// Numbers access changes, so a late verdict never overrides a newer one.
     generation: u64,
+    /// `generation`, shared with [`Hub::access_epoch`].
+    epoch: Arc<AtomicU64>,
 }
 
 impl HubTask {
@@ -450,6 +470,7 @@ impl HubTask {
                 id,
                 account_id,
                 sub,
+                authorised_at,
                 reply,
             } => {
                 if !self.accounts.contains_key(&account_id) {
@@ -475,8 +496,18 @@ impl HubTask {
                     }
                 }
                 let mut start = 0;
+                let stale = self.generation > authorised_at;
+                let generation = self.generation;
+                let mut recheck = None;
                 if let Some(st) = self.accounts.get_mut(&account_id) {
                     start = st.next - 1;
+                    let mut sub = sub;
+                    if stale {
+                        // An access change was processed after this connection's check.
+                        sub.generation = generation;
+                        sub.held = Some(Vec::new());
+                        recheck = Some((account_id, id, sub.grant.clone()));
+                    }
                     match sub.viewer {
                         Viewer::Agent { .. } => {
                             st.agents.insert(id, sub);
@@ -485,6 +516,9 @@ impl HubTask {
                             st.visitors.entry(contact_id).or_default().insert(id, sub);
                         }
                     }
+                }
+                if let Some(one) = recheck {
+                    self.reauthorise_later(vec![one], generation);
                 }
                 let _ = reply.send(Ok(start));
             }
@@ -520,6 +554,7 @@ impl HubTask {
     /// published after the change is never shown under the old access.
     fn access_changed(&mut self, change: AccessChange) {
         self.generation += 1;
+        self.epoch.store(self.generation, Ordering::Release);
         let generation = self.generation;
         let mut todo = Vec::new();
         for (&account_id, st) in self.accounts.iter_mut() {
@@ -555,6 +590,12 @@ impl HubTask {
         if todo.is_empty() {
             return;
         }
+        self.reauthorise_later(todo, generation);
+    }
+
+    /// Re-authorises held connections off the hub's task; the verdicts come back as
+    /// [`Cmd::Verdicts`].
+    fn reauthorise_later(&self, todo: Vec<(i64, u64, Grant)>, generation: u64) {
         let store = self.store.clone();
         let cmds = self.cmds.clone();
         tokio::spawn(

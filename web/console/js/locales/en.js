@@ -476,6 +476,7 @@ export default {
   'settings.presence': 'Status',
   'settings.initialPassword': 'Initial password',
   'settings.initialPasswordHint': 'At least 8 characters; tell it to the agent, who changes it in the profile',
+  'settings.agentInvited': 'This e-mail belongs to an existing user: they were invited and join once they accept',
   'settings.agentCreated': 'Agent added',
   'settings.removeAgentConfirm': 'Remove {name} from the account?',
   'settings.maxOpen': 'Max open',

@@ -476,6 +476,7 @@ export default {
   'settings.presence': 'Статус',
   'settings.initialPassword': 'Начальный пароль',
   'settings.initialPasswordHint': 'Не короче 8 символов; сообщите его оператору, он сменит его в профиле',
+  'settings.agentInvited': 'Этот адрес принадлежит существующему пользователю: ему отправлено приглашение, он появится здесь после согласия',
   'settings.agentCreated': 'Оператор добавлен',
   'settings.removeAgentConfirm': 'Убрать {name} из аккаунта?',
   'settings.maxOpen': 'Лимит',

@@ -747,7 +747,8 @@ async function newAgent() {
   );
   if (created) {
     await reloadOne('agents');
-    toast(t('settings.agentCreated'));
+    // An existing user is only invited: they join after accepting (docs/api.md).
+    toast(t(created.invitation_status === 'pending' ? 'settings.agentInvited' : 'settings.agentCreated'));
   }
 }
 
