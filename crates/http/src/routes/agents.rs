@@ -147,7 +147,11 @@ async fn create(
         auto_offline: body.auto_offline,
         password: body.password,
     };
-    Ok(Json(agent_view(&st.svc.create_agent(&ctx, req).await?)))
+    let agent = st.svc.create_agent(&ctx, req).await?;
+    // The availability chosen at creation counts at once (an agent created online with
+    // automatic offline switched off is online for routing and the team view right away).
+    st.svc.refresh_presence(ctx.account_id, agent.id).await?;
+    Ok(Json(agent_view(&agent)))
 }
 
 /// Changes an agent's role, availability or auto-offline flag (administrators only). The
