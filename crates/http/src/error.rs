@@ -18,6 +18,8 @@ pub struct ApiError {
     /// The request body was not read to its end, so the connection cannot carry another
     /// request: the response says `Connection: close` (always so for 413).
     pub close: bool,
+    /// Seconds until a spent rate-limit budget renews: the `Retry-After` header of a 429.
+    pub retry_after: Option<u64>,
 }
 
 /// Body of every error response.
@@ -43,6 +45,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             close: false,
+            retry_after: None,
         }
     }
 
@@ -91,6 +94,7 @@ impl ApiError {
             message: format!("{field}: {message}"),
             field: Some(field.to_string()),
             close: false,
+            retry_after: None,
         }
     }
 
@@ -117,6 +121,15 @@ impl From<ServiceError> for ApiError {
                 "rate_limited",
                 "too many requests, try again later",
             ),
+            ServiceError::RetryAfter { retry_after_secs } => {
+                let mut e = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("too many requests, try again in {retry_after_secs} s"),
+                );
+                e.retry_after = Some(retry_after_secs);
+                e
+            }
             ServiceError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 ApiError::new(
@@ -145,6 +158,12 @@ impl IntoResponse for ApiError {
             res.headers_mut().insert(
                 axum::http::header::CONNECTION,
                 axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
             );
         }
         res

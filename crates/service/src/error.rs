@@ -20,6 +20,10 @@ pub enum ServiceError {
     BadRequest(String),
     #[error("too many requests, try again later")]
     RateLimited,
+    /// A budget of a rate limit is spent; it renews in `retry_after_secs` (the API says so
+    /// in `Retry-After`).
+    #[error("too many requests, try again in {retry_after_secs} s")]
+    RetryAfter { retry_after_secs: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
