@@ -34,6 +34,7 @@ pub const KINDS: &[&str] = &[
     "auto_assigned",
     "went_offline",
     "silent",
+    "returned_to_queue",
     "first_response_missed",
     "next_response_missed",
     "priority_raised",
@@ -74,6 +75,10 @@ pub enum Activity {
     WentOffline { agent: String },
     /// `agent` did not answer within `minutes`; it went back to the queue.
     Silent { agent: String, minutes: u32 },
+    /// `agent`, who got it by re-assignment, did not answer within `minutes` either: it
+    /// waits at the head of the queue for someone who has not had it in this wait (no
+    /// second re-assignment, so never back and forth between two agents).
+    ReturnedToQueue { agent: String, minutes: u32 },
     /// The first-response target passed. `due_at` is epoch seconds; `time_zone` is the
     /// inbox's, in which the English text states the time.
     FirstResponseMissed { due_at: i64, time_zone: String },
@@ -112,6 +117,7 @@ impl Activity {
             Activity::AutoAssigned { .. } => "auto_assigned",
             Activity::WentOffline { .. } => "went_offline",
             Activity::Silent { .. } => "silent",
+            Activity::ReturnedToQueue { .. } => "returned_to_queue",
             Activity::FirstResponseMissed { .. } => "first_response_missed",
             Activity::NextResponseMissed { .. } => "next_response_missed",
             Activity::PriorityRaised { .. } => "priority_raised",
@@ -148,6 +154,9 @@ impl Activity {
             }
             Activity::Silent { agent, minutes } => format!(
                 "{agent} did not answer within {minutes} min; conversation returned to the queue"
+            ),
+            Activity::ReturnedToQueue { agent, minutes } => format!(
+                "{agent} did not answer within {minutes} min either; conversation waits at the head of the queue"
             ),
             Activity::FirstResponseMissed { due_at, time_zone } => format!(
                 "First response target missed (was due {})",
@@ -222,6 +231,10 @@ mod tests {
             },
             Activity::WentOffline { agent: s("Ivan") },
             Activity::Silent {
+                agent: s("Ivan"),
+                minutes: 5,
+            },
+            Activity::ReturnedToQueue {
                 agent: s("Ivan"),
                 minutes: 5,
             },

@@ -184,6 +184,12 @@ impl From<ServiceError> for ApiError {
                 "storage_quota_exceeded",
                 "the account's storage quota is used up; delete old files or ask the administrator to raise max_account_storage_bytes",
             ),
+            ServiceError::RetryAfter { retry_after_secs } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many requests, try again in {retry_after_secs} s"),
+            )
+            .retry_after(retry_after_secs),
             ServiceError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 ApiError::new(
@@ -221,6 +227,12 @@ impl IntoResponse for ApiError {
             res.headers_mut().insert(
                 axum::http::header::CONNECTION,
                 axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
             );
         }
         res

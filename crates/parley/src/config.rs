@@ -39,6 +39,10 @@ pub struct Config {
     pub ws_heartbeat_secs: u64,
     /// Messages one visitor may send per minute (Client API and WebSocket).
     pub visitor_messages_per_minute: u32,
+    /// New visitor contacts one client address may create per minute (Client API).
+    pub visitor_contacts_per_minute: u32,
+    /// New conversations one visitor may start per minute (Client API).
+    pub visitor_conversations_per_minute: u32,
     /// Days the event log keeps events for reconnecting clients; older cursors resync.
     pub event_retention_days: u32,
     /// Events a WebSocket may have queued before it is cut as a slow consumer.
@@ -97,6 +101,8 @@ impl Default for Config {
             trust_proxy: false,
             ws_heartbeat_secs: 25,
             visitor_messages_per_minute: 60,
+            visitor_contacts_per_minute: 30,
+            visitor_conversations_per_minute: 10,
             event_retention_days: 7,
             ws_queue_events: 4096,
             smtp_url: None,
@@ -135,6 +141,8 @@ pub const KEYS: &[&str] = &[
     "trust_proxy",
     "ws_heartbeat_secs",
     "visitor_messages_per_minute",
+    "visitor_contacts_per_minute",
+    "visitor_conversations_per_minute",
     "event_retention_days",
     "ws_queue_events",
     "smtp_url",
@@ -291,6 +299,16 @@ impl Config {
         if self.visitor_messages_per_minute == 0 {
             return Err(ConfigError::Invalid(
                 "visitor_messages_per_minute: must be at least 1".into(),
+            ));
+        }
+        if self.visitor_contacts_per_minute == 0 {
+            return Err(ConfigError::Invalid(
+                "visitor_contacts_per_minute: must be at least 1".into(),
+            ));
+        }
+        if self.visitor_conversations_per_minute == 0 {
+            return Err(ConfigError::Invalid(
+                "visitor_conversations_per_minute: must be at least 1".into(),
             ));
         }
         if !(16..=1_000_000).contains(&self.ws_queue_events) {

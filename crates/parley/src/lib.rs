@@ -186,6 +186,8 @@ pub fn services_with_bus(
         public_url: cfg.public_url(),
         max_upload_bytes: cfg.max_upload_bytes,
         visitor_messages_per_minute: cfg.visitor_messages_per_minute,
+        visitor_contacts_per_minute: cfg.visitor_contacts_per_minute,
+        visitor_conversations_per_minute: cfg.visitor_conversations_per_minute,
         ws_queue_events: cfg.ws_queue_events,
         password_hash_concurrency: cfg.password_hash_concurrency,
         password_hash_queue: std::time::Duration::from_millis(cfg.password_hash_queue_ms),

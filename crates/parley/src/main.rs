@@ -75,6 +75,12 @@ struct Settings {
     /// Messages one visitor may send per minute [default: 60] [env: PARLEY_VISITOR_MESSAGES_PER_MINUTE]
     #[arg(long, global = true, value_name = "N")]
     visitor_messages_per_minute: Option<u32>,
+    /// New visitor contacts one client address may create per minute [default: 30] [env: PARLEY_VISITOR_CONTACTS_PER_MINUTE]
+    #[arg(long, global = true, value_name = "N")]
+    visitor_contacts_per_minute: Option<u32>,
+    /// New conversations one visitor may start per minute [default: 10] [env: PARLEY_VISITOR_CONVERSATIONS_PER_MINUTE]
+    #[arg(long, global = true, value_name = "N")]
+    visitor_conversations_per_minute: Option<u32>,
     /// Days the event log keeps events for reconnecting clients [default: 7] [env: PARLEY_EVENT_RETENTION_DAYS]
     #[arg(long, global = true, value_name = "DAYS")]
     event_retention_days: Option<u32>,
@@ -215,6 +221,12 @@ fn apply_flags(cfg: &mut Config, s: Settings) {
     }
     if let Some(v) = s.visitor_messages_per_minute {
         cfg.visitor_messages_per_minute = v;
+    }
+    if let Some(v) = s.visitor_contacts_per_minute {
+        cfg.visitor_contacts_per_minute = v;
+    }
+    if let Some(v) = s.visitor_conversations_per_minute {
+        cfg.visitor_conversations_per_minute = v;
     }
     if let Some(v) = s.event_retention_days {
         cfg.event_retention_days = v;

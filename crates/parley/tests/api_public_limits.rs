@@ -140,3 +140,66 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
     assert_eq!(st, StatusCode::OK);
     s.stop().await;
 }
+
+/// The budgets are settings, and a refusal says when to come back (`Retry-After`, seconds
+/// until the minute's budget renews).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_limits_answer_with_retry_after() {
+    for pg in [false, true] {
+        let tune = |c: &mut parley::Config| {
+            c.visitor_contacts_per_minute = 3;
+            c.visitor_conversations_per_minute = 2;
+        };
+        let s = if pg {
+            match TestServer::postgres_with(tune).await {
+                Some(s) => s,
+                None => continue,
+            }
+        } else {
+            TestServer::sqlite_with(tune).await
+        };
+        let inbox = api_inbox(&s).await;
+        let mut first = None;
+        for _ in 0..3 {
+            let (st, body) = new_visitor(&s, &inbox, None).await;
+            assert_eq!(st, StatusCode::OK, "{body}");
+            first.get_or_insert(body["source_id"].as_str().unwrap().to_string());
+        }
+        let res = s
+            .http
+            .post(s.url(&format!("/public/api/v1/inboxes/{inbox}/contacts")))
+            .json(&json!({"name": "V"}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        let retry: u64 = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After in seconds");
+        assert!((1..=60).contains(&retry), "{retry}");
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+
+        let base = format!(
+            "/public/api/v1/inboxes/{inbox}/contacts/{}/conversations",
+            first.unwrap()
+        );
+        for _ in 0..2 {
+            let (st, body) = s.call(Method::POST, None, &base, Some(json!({}))).await;
+            assert_eq!(st, StatusCode::OK, "{body}");
+        }
+        let res = s
+            .http
+            .post(s.url(&base))
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(res.headers().get("retry-after").is_some());
+        s.stop().await;
+    }
+}

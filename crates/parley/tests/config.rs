@@ -69,6 +69,16 @@ fn real_time_settings_out_of_range_are_clear_errors() {
             "0",
             "visitor_messages_per_minute",
         ),
+        (
+            "PARLEY_VISITOR_CONTACTS_PER_MINUTE",
+            "0",
+            "visitor_contacts_per_minute",
+        ),
+        (
+            "PARLEY_VISITOR_CONVERSATIONS_PER_MINUTE",
+            "0",
+            "visitor_conversations_per_minute",
+        ),
         ("PARLEY_EVENT_RETENTION_DAYS", "0", "event_retention_days"),
         ("PARLEY_WS_QUEUE_EVENTS", "2", "ws_queue_events"),
     ] {
@@ -178,6 +188,8 @@ db_max_connections = 4
 trust_proxy = true
 ws_heartbeat_secs = 10
 visitor_messages_per_minute = 120
+visitor_contacts_per_minute = 50
+visitor_conversations_per_minute = 20
 event_retention_days = 3
 ws_queue_events = 1024
 smtp_url = "smtp://parley:secret@127.0.0.1:2525"

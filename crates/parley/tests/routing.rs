@@ -21,6 +21,8 @@ both_backends!(
     bad_routing_input_is_refused_and_changes_nothing,
     department_choice_routes_within_the_team,
     default_team_and_the_most_specific_limit,
+    team_view_shows_the_limit_that_applies,
+    availability_given_at_creation_counts_at_once,
 );
 
 /// A minute in milliseconds.
@@ -763,6 +765,114 @@ async fn silent_agent_loses_the_conversation_after_n_minutes() {
     }
 }
 
+/// Activity kinds of a conversation's lines, oldest first.
+async fn activity_kinds(s: &TestServer, admin: &Actor, id: i64) -> Vec<String> {
+    messages_of(s, admin, id)
+        .await
+        .iter()
+        .filter_map(|m| {
+            m["content_attributes"]["activity"]["kind"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_agents_never_ping_pong_within_a_wait() {
+    for backend in 0..2 {
+        let clock = Arc::new(ManualClock::new(FRIDAY_1730_MSK));
+        let Some(s) = clock_server(backend, clock.clone()).await else {
+            continue;
+        };
+        let admin = s.admin("Shop").await;
+        let a = s.member(admin.account_id, "Anna", Role::Agent).await;
+        let b = s.member(admin.account_id, "Boris", Role::Agent).await;
+        let (inbox_id, inbox) = api_inbox(&s, &admin, "Site").await;
+        add_members(&s, &admin, inbox_id, &[&a, &b]).await;
+        patch_inbox(&s, &admin, inbox_id, json!({"reassign_after_minutes": 5})).await;
+        set_online(&s, &admin, &a).await;
+        let v = Visitor::new(&s, &inbox).await;
+        v.post(&s, v.conversation_id, "Hello?").await;
+        assert_eq!(
+            assignee(&s, &admin, v.conversation_id).await,
+            Some(a.user_id)
+        );
+        set_online(&s, &admin, &b).await;
+        let mut holders = vec![a.user_id];
+        // First silence: one re-assignment, to the other agent.
+        clock.advance(5 * MIN + 1000);
+        conversation_until(&s, &admin, v.conversation_id, "re-assigned to Boris", |c| {
+            c["meta"]["assignee"]["id"] == b.user_id
+        })
+        .await;
+        holders.push(b.user_id);
+        // Second silence: back to the queue head, not back to Anna.
+        clock.advance(5 * MIN + 1000);
+        conversation_until(&s, &admin, v.conversation_id, "back in the queue", |c| {
+            c["meta"]["assignee"].is_null()
+        })
+        .await;
+        let kinds = activity_kinds(&s, &admin, v.conversation_id).await;
+        assert_eq!(
+            kinds.iter().filter(|k| *k == "silent").count(),
+            1,
+            "{kinds:?}"
+        );
+        assert_eq!(
+            kinds.last().map(String::as_str),
+            Some("returned_to_queue"),
+            "{kinds:?}"
+        );
+        // Hours pass, agents come and go (each drains the queues): nobody who already had
+        // it in this wait gets it back by routing.
+        for _ in 0..6 {
+            clock.advance(5 * MIN + 1000);
+            set_online(&s, &admin, &a).await;
+            set_online(&s, &admin, &b).await;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            if let Some(x) = assignee(&s, &admin, v.conversation_id).await {
+                holders.push(x);
+            }
+        }
+        assert_eq!(
+            holders,
+            vec![a.user_id, b.user_id],
+            "no agent got it back within the wait"
+        );
+        let (_, queues) = s
+            .get(
+                &admin.token,
+                &format!("/api/v1/accounts/{}/routing/queues", admin.account_id),
+            )
+            .await;
+        let head = &queues["payload"][0]["conversations"][0];
+        assert_eq!(head["id"], v.conversation_id, "{queues}");
+        assert_eq!(head["position"], 1, "{queues}");
+        // A third agent who comes online takes it from the queue head.
+        let c = s.member(admin.account_id, "Clara", Role::Agent).await;
+        add_members(&s, &admin, inbox_id, &[&a, &b, &c]).await;
+        set_online(&s, &admin, &c).await;
+        conversation_until(&s, &admin, v.conversation_id, "taken by Clara", |x| {
+            x["meta"]["assignee"]["id"] == c.user_id
+        })
+        .await;
+        // Clara answers; the customer writes again: a new wait, Anna may have it again.
+        let (st, _) = s
+            .post(
+                &c.token,
+                &format!(
+                    "/api/v1/accounts/{}/conversations/{}/messages",
+                    c.account_id, v.conversation_id
+                ),
+                json!({"content": "Здравствуйте!"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        s.stop().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timers_fire_after_a_restart() {
     for pg in [false, true] {
@@ -1447,4 +1557,106 @@ async fn default_team_and_the_most_specific_limit(s: &TestServer) {
     let boris = owners.iter().filter(|o| **o == Some(b.user_id)).count();
     let waiting = owners.iter().filter(|o| o.is_none()).count();
     assert_eq!((anna, boris, waiting), (3, 1, 1), "{owners:?}");
+}
+
+/// The team view states the limit that routing counts for each agent and where it comes
+/// from: the agent's own, else their team's, else the account's.
+async fn team_view_shows_the_limit_that_applies(s: &TestServer) {
+    let admin = s.admin("Shop").await;
+    let a = s.member(admin.account_id, "Anna", Role::Agent).await;
+    let b = s.member(admin.account_id, "Boris", Role::Agent).await;
+    let c = s.member(admin.account_id, "Clara", Role::Agent).await;
+    let base = format!("/api/v1/accounts/{}", admin.account_id);
+    patch_routing(s, &admin, json!({"default_max_open": 7})).await;
+    let (st, team) = s
+        .post(
+            &admin.token,
+            &format!("{base}/teams"),
+            json!({"name": "Delivery", "max_open": 40}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{team}");
+    let team_id = team["id"].as_i64().unwrap();
+    s.post(
+        &admin.token,
+        &format!("{base}/teams/{team_id}/team_members"),
+        json!({"user_ids": [a.user_id, b.user_id]}),
+    )
+    .await;
+    let (st, _) = s
+        .patch(
+            &admin.token,
+            &format!("{base}/agents/{}", a.user_id),
+            json!({"max_open": 3}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, view) = s.get(&admin.token, &format!("{base}/routing/agents")).await;
+    assert_eq!(st, StatusCode::OK, "{view}");
+    let row = |id: i64| {
+        view["payload"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no agent {id} in {view}"))
+    };
+    let (anna, boris, clara) = (row(a.user_id), row(b.user_id), row(c.user_id));
+    assert_eq!(
+        (anna["max_open"].clone(), anna["max_open_source"].clone()),
+        (json!(3), json!("agent"))
+    );
+    assert_eq!(
+        (boris["max_open"].clone(), boris["max_open_source"].clone()),
+        (json!(40), json!("team"))
+    );
+    assert_eq!(boris["max_open_team_id"], team_id);
+    assert_eq!(boris["load"]["free"], 40, "{boris}");
+    assert_eq!(
+        (clara["max_open"].clone(), clara["max_open_source"].clone()),
+        (json!(7), json!("account"))
+    );
+    assert!(clara["max_open_team_id"].is_null());
+}
+
+/// An agent created online (automatic offline off) is online for routing at once.
+async fn availability_given_at_creation_counts_at_once(s: &TestServer) {
+    let admin = s.admin("Shop").await;
+    let base = format!("/api/v1/accounts/{}", admin.account_id);
+    let (st, agent) = s
+        .post(
+            &admin.token,
+            &format!("{base}/agents"),
+            json!({"name": "Olga", "email": "olga@shop.test", "role": "agent",
+                   "availability_status": "online", "auto_offline": false}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{agent}");
+    assert_eq!(agent["availability_status"], "online");
+    let (_, view) = s.get(&admin.token, &format!("{base}/routing/agents")).await;
+    let olga = view["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == agent["id"])
+        .cloned()
+        .unwrap();
+    assert_eq!(olga["availability_status"], "online", "{olga}");
+    // She gets a new conversation of an inbox she works in.
+    let (inbox_id, inbox) = api_inbox(s, &admin, "Site").await;
+    let (st, _) = s
+        .post(
+            &admin.token,
+            &format!("{base}/inbox_members"),
+            json!({"inbox_id": inbox_id, "user_ids": [agent["id"]]}),
+        )
+        .await;
+    assert!(st.is_success());
+    let v = Visitor::new(s, &inbox).await;
+    v.post(s, v.conversation_id, "Hello").await;
+    conversation_until(s, &admin, v.conversation_id, "assigned to Olga", |c| {
+        c["meta"]["assignee"]["id"] == agent["id"]
+    })
+    .await;
 }

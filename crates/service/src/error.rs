@@ -31,6 +31,10 @@ pub enum ServiceError {
     /// The account's stored files would exceed `max_account_storage_bytes`.
     #[error("the account's storage quota is used up")]
     QuotaExceeded,
+    /// A budget of a rate limit is spent; it renews in `retry_after_secs` (the API says so
+    /// in `Retry-After`).
+    #[error("too many requests, try again in {retry_after_secs} s")]
+    RetryAfter { retry_after_secs: u64 },
     #[error("internal error: {0}")]
     Internal(String),
     /// The database cannot store anything right now (disk full, read-only, I/O error,

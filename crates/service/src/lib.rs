@@ -61,6 +61,10 @@ pub struct ServiceConfig {
     pub session_ttl_ms: i64,
     /// Messages a visitor may send per minute (Client API and WebSocket).
     pub visitor_messages_per_minute: u32,
+    /// New visitor contacts one client address may create per minute (Client API).
+    pub visitor_contacts_per_minute: u32,
+    /// New conversations one visitor may start per minute (Client API).
+    pub visitor_conversations_per_minute: u32,
     /// Events a WebSocket may have queued before it is cut as a slow consumer.
     pub ws_queue_events: usize,
     /// Password hashes computed at once (0 = from the cores, 2 to 4).
@@ -81,6 +85,8 @@ impl Default for ServiceConfig {
             max_upload_bytes: 40 * 1024 * 1024,
             session_ttl_ms: 30 * 24 * 3600 * 1000,
             visitor_messages_per_minute: 60,
+            visitor_contacts_per_minute: 30,
+            visitor_conversations_per_minute: 10,
             ws_queue_events: realtime::CONNECTION_QUEUE,
             password_hash_concurrency: 0,
             password_hash_queue: std::time::Duration::from_secs(2),
@@ -122,21 +128,29 @@ pub struct Services {
 
 /// Rate limits of the public Client API. Generous for a person typing, tight for a script.
 pub struct PublicLimits {
-    /// New visitor contacts per client IP: 30 a minute.
+    /// New visitor contacts per client IP (`visitor_contacts_per_minute`, 30 by default).
     pub contacts_per_ip: ratelimit::RateLimiter,
-    /// New conversations per visitor identity: 10 a minute.
+    /// New conversations per visitor identity (`visitor_conversations_per_minute`, 10).
     pub conversations_per_visitor: ratelimit::RateLimiter,
-    /// Messages per visitor identity: 60 a minute.
+    /// Messages per visitor identity (`visitor_messages_per_minute`, 60).
     pub messages_per_visitor: ratelimit::RateLimiter,
 }
 
 impl PublicLimits {
-    /// The default budgets, with `messages_per_minute` per visitor.
-    pub fn new(messages_per_minute: u32) -> Self {
+    /// Budgets per minute: new contacts per client address, new conversations and
+    /// messages per visitor (each at least one).
+    pub fn new(
+        contacts_per_minute: u32,
+        conversations_per_minute: u32,
+        messages_per_minute: u32,
+    ) -> Self {
         let minute = std::time::Duration::from_secs(60);
         Self {
-            contacts_per_ip: ratelimit::RateLimiter::new(30, minute),
-            conversations_per_visitor: ratelimit::RateLimiter::new(10, minute),
+            contacts_per_ip: ratelimit::RateLimiter::new(contacts_per_minute.max(1), minute),
+            conversations_per_visitor: ratelimit::RateLimiter::new(
+                conversations_per_minute.max(1),
+                minute,
+            ),
             messages_per_visitor: ratelimit::RateLimiter::new(messages_per_minute.max(1), minute),
         }
     }
@@ -144,7 +158,7 @@ impl PublicLimits {
 
 impl Default for PublicLimits {
     fn default() -> Self {
-        Self::new(60)
+        Self::new(30, 10, 60)
     }
 }
 
@@ -167,7 +181,11 @@ impl Services {
             message_renderer.clone(),
         );
         let hub = realtime::Hub::spawn(store.clone(), &bus, config.ws_queue_events);
-        let public_limits = Arc::new(PublicLimits::new(config.visitor_messages_per_minute));
+        let public_limits = Arc::new(PublicLimits::new(
+            config.visitor_contacts_per_minute,
+            config.visitor_conversations_per_minute,
+            config.visitor_messages_per_minute,
+        ));
         Self {
             store,
             bus,

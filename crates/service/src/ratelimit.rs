@@ -51,13 +51,31 @@ impl RateLimiter {
         slot.1 += 1;
     }
 
-    /// Counts one event for `key`, or refuses it when the budget is spent.
+    /// Counts one event for `key`, or refuses it when the budget is spent, saying when the
+    /// budget renews.
     pub fn take(&self, key: &str) -> Result<(), crate::ServiceError> {
         if !self.allowed(key) {
-            return Err(crate::ServiceError::RateLimited);
+            return Err(crate::ServiceError::RetryAfter {
+                retry_after_secs: self.retry_after(key).as_secs().max(1),
+            });
         }
         self.hit(key);
         Ok(())
+    }
+
+    /// How long until `key`'s window ends (rounded up to whole seconds; zero when it has
+    /// budget now).
+    pub fn retry_after(&self, key: &str) -> Duration {
+        let Ok(slots) = self.slots.lock() else {
+            return Duration::ZERO;
+        };
+        match slots.get(key) {
+            Some((start, _)) => {
+                let left = self.window.saturating_sub(start.elapsed());
+                Duration::from_secs(left.as_secs() + u64::from(left.subsec_nanos() > 0))
+            }
+            None => Duration::ZERO,
+        }
     }
 
     /// Forgets `key` (after a successful login).
@@ -84,7 +102,10 @@ mod tests {
         assert!(rl.allowed("a"));
         let t = RateLimiter::new(1, Duration::from_secs(60));
         assert!(t.take("k").is_ok());
-        assert!(matches!(t.take("k"), Err(crate::ServiceError::RateLimited)));
+        assert!(matches!(
+            t.take("k"),
+            Err(crate::ServiceError::RetryAfter { retry_after_secs }) if (1..=60).contains(&retry_after_secs)
+        ));
         let short = RateLimiter::new(1, Duration::from_millis(0));
         short.hit("x");
         assert!(short.allowed("x"), "an expired window allows again");

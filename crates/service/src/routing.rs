@@ -92,7 +92,13 @@ pub struct RoutingAgentView {
     pub availability_status: String,
     pub connected: bool,
     pub team_ids: Vec<i64>,
+    /// The limit of open conversations that applies to this agent: their own, else their
+    /// team's (the largest, when several of their teams set one), else the account's.
     pub max_open: u32,
+    /// Where `max_open` comes from: `agent`, `team` or `account`.
+    pub max_open_source: &'static str,
+    /// The team whose limit applies, when `max_open_source` is `team`.
+    pub max_open_team_id: Option<i64>,
     pub load: LoadView,
 }
 
@@ -344,14 +350,31 @@ impl Services {
         self.activity(&after, activity).await?;
         self.publish_changed("assignee.changed", &after).await?;
         let since = after.waiting_since.or(after.created_at.into());
+        let mut exclude = self.cycle_exclusions(&after).await?;
+        if !exclude.contains(&from_agent) {
+            exclude.push(from_agent);
+        }
         self.route(
             &after,
             RouteOptions {
-                exclude: Some(from_agent),
+                exclude,
                 queue_since: since,
             },
         )
         .await
+    }
+
+    /// Agents routing must not give `c` back to in the customer's current wait: once a
+    /// silent agent lost it (an activity line `silent` since the wait began), everyone who
+    /// had it since then. This is what stops a conversation from bouncing between two
+    /// silent agents every N minutes; the cycle ends when an agent answers (the wait ends),
+    /// and a claim by hand is always possible.
+    async fn cycle_exclusions(&self, c: &ConversationRow) -> Result<Vec<i64>> {
+        let start = c.waiting_since.unwrap_or(c.created_at);
+        if !self.store.has_activity_since(c.id, "silent", start).await? {
+            return Ok(Vec::new());
+        }
+        Ok(self.store.agents_assigned_since(c, start).await?)
     }
 
     // --- routing -------------------------------------------------------------------------
@@ -415,9 +438,19 @@ impl Services {
             if blocked.contains(&(w.inbox_id, w.team_id)) {
                 continue;
             }
+            let exclude = match self.store.conversation_by_id(w.id).await? {
+                Some(c) => self.cycle_exclusions(&c).await?,
+                None => continue,
+            };
             let outcome = self
                 .store
-                .route_conversation(w.id, RouteOptions::default())
+                .route_conversation(
+                    w.id,
+                    RouteOptions {
+                        exclude,
+                        ..RouteOptions::default()
+                    },
+                )
                 .await?;
             match &outcome {
                 RouteOutcome::Assigned { .. } => assigned += 1,
@@ -482,17 +515,23 @@ impl Services {
             None => return Ok(()),
         }
         let name = self.agent_name(c.account_id, agent).await;
-        metrics::counter!("parley_routing_reassignments_total").increment(1);
-        self.requeue(
-            &c,
-            agent,
-            assigned_at,
+        // One re-assignment per wait: if this agent got it because another one stayed
+        // silent, it now waits at the head of the queue instead of bouncing back.
+        let start = c.waiting_since.unwrap_or(c.created_at);
+        let activity = if self.store.has_activity_since(c.id, "silent", start).await? {
+            metrics::counter!("parley_routing_returned_to_queue_total").increment(1);
+            Activity::ReturnedToQueue {
+                agent: name,
+                minutes,
+            }
+        } else {
+            metrics::counter!("parley_routing_reassignments_total").increment(1);
             Activity::Silent {
                 agent: name,
                 minutes,
-            },
-        )
-        .await
+            }
+        };
+        self.requeue(&c, agent, assigned_at, activity).await
     }
 
     /// Takes an unassigned conversation for the caller; exactly one of concurrent claims
@@ -727,17 +766,30 @@ impl Services {
         for (user, team) in self.store.agent_teams(ctx.account_id).await? {
             teams.entry(user).or_default().push(team);
         }
+        let team_limits: HashMap<i64, i64> = self
+            .store
+            .teams(ctx.account_id)
+            .await?
+            .into_iter()
+            .filter_map(|t| t.max_open.map(|m| (t.id, m)))
+            .collect();
         let mut out = Vec::with_capacity(agents.len());
         for a in agents {
             let connected = self
                 .effective_presence(ctx.account_id, a.user_id)
                 .await?
                 .is_some_and(|(_, c)| c);
-            let max_open = a
-                .max_open
-                .map_or(settings.default_max_open, |m| m)
-                .clamp(0, i64::from(u32::MAX));
-            let max_open = u32::try_from(max_open).unwrap_or(u32::MAX);
+            let team_ids = teams.remove(&a.user_id).unwrap_or_default();
+            let team_limit = team_ids
+                .iter()
+                .filter_map(|t| team_limits.get(t).map(|m| (*m, *t)))
+                .max();
+            let (limit, source, limit_team) = match (a.max_open, team_limit) {
+                (Some(m), _) => (m, "agent", None),
+                (None, Some((m, team))) => (m, "team", Some(team)),
+                (None, None) => (settings.default_max_open, "account", None),
+            };
+            let max_open = u32::try_from(limit.clamp(0, i64::from(u32::MAX))).unwrap_or(u32::MAX);
             let load = loads.get(&a.user_id).copied();
             let counted = load.map_or(0, |l| l.counted);
             out.push(RoutingAgentView {
@@ -748,8 +800,10 @@ impl Services {
                 availability: a.availability,
                 availability_status: a.presence,
                 connected,
-                team_ids: teams.remove(&a.user_id).unwrap_or_default(),
+                team_ids,
                 max_open,
+                max_open_source: source,
+                max_open_team_id: limit_team,
                 load: LoadView {
                     counted,
                     inactive: load.map_or(0, |l| l.inactive),
@@ -989,7 +1043,7 @@ impl Services {
                 self.route(
                     after,
                     RouteOptions {
-                        exclude: None,
+                        exclude: Vec::new(),
                         queue_since: before.queued_at,
                     },
                 )

@@ -213,7 +213,7 @@ impl Services {
                 self.route(
                     after,
                     RouteOptions {
-                        exclude: before.assignee_id,
+                        exclude: before.assignee_id.into_iter().collect(),
                         queue_since: before.queued_at.or(after.waiting_since),
                     },
                 )

@@ -56,10 +56,11 @@ pub enum RouteOutcome {
 }
 
 /// Options of one routing attempt.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RouteOptions {
-    /// Never give it to this agent (the one who stayed silent or went offline).
-    pub exclude: Option<i64>,
+    /// Never give it to these agents (the one who stayed silent or went offline, and
+    /// within a re-assignment cycle everyone who already had it).
+    pub exclude: Vec<i64>,
     /// Queue time to keep when it goes (back) to the queue, so a customer who already
     /// waited is not sent to the back.
     pub queue_since: Option<i64>,
@@ -368,7 +369,7 @@ impl Store {
             .await?;
         let rows: Vec<CandidateRow> = rows
             .into_iter()
-            .filter(|r| Some(r.user_id) != opts.exclude)
+            .filter(|r| !opts.exclude.contains(&r.user_id))
             .collect();
         let ids: Vec<i64> = rows.iter().map(|r| r.user_id).collect();
         let loads = loads_in(
@@ -552,6 +553,40 @@ impl Store {
                 .fetch_all(self.reader())
                 .await?,
         )
+    }
+
+    /// Agents routing or a claim gave conversation `c` to at or after `since`, each once.
+    /// Bounded by the assignment log's index (account, inbox, time): `since` is the start
+    /// of the customer's current wait, minutes or hours ago.
+    pub async fn agents_assigned_since(&self, c: &ConversationRow, since: i64) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT DISTINCT assignee_id FROM assignments
+             WHERE account_id = $1 AND inbox_id = $2 AND assigned_at >= $3 AND conversation_id = $4",
+        )
+        .bind(c.account_id)
+        .bind(c.inbox_id)
+        .bind(since)
+        .bind(c.id)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Whether conversation `id` got an activity line of `kind` at or after `since`.
+    pub async fn has_activity_since(&self, id: i64, kind: &str, since: i64) -> Result<bool> {
+        let pattern = format!("%\"kind\":\"{kind}\"%");
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM messages
+             WHERE conversation_id = $1 AND message_type = 2 AND created_at >= $2
+               AND content_attributes LIKE $3
+             LIMIT 1",
+        )
+        .bind(id)
+        .bind(since)
+        .bind(pattern)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(row.is_some())
     }
 
     /// Every queued conversation of the account (all queues), unordered.

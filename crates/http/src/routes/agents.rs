@@ -199,7 +199,13 @@ async fn create(
         password: body.password,
     };
     Ok(match st.svc.create_agent(&ctx, req).await? {
-        AgentAdded::Created(a) => Json(agent_view(&a)).into_response(),
+        AgentAdded::Created(a) => {
+            // The availability chosen at creation counts at once (an agent created online
+            // with automatic offline switched off is online for routing and the team view
+            // right away).
+            st.svc.refresh_presence(ctx.account_id, a.id).await?;
+            Json(agent_view(&a)).into_response()
+        }
         AgentAdded::Invited(i) => (StatusCode::ACCEPTED, Json(invited_view(&i))).into_response(),
     })
 }

@@ -430,7 +430,7 @@ function textsCard(inbox) {
 function templateEditor(inbox, tpl, lang, reload) {
   const own = tpl.overrides[lang];
   const box = h('textarea', { rows: 3, maxLength: tpl.max_length, value: own ?? tpl.defaults[lang], 'aria-label': t(`texts.tpl.${tpl.id}`), dataset: { template: tpl.id } });
-  const out = h('pre', { class: 'snippet texts-preview', hidden: true, dataset: { preview: tpl.id } });
+  const out = h('pre', { class: 'texts-preview', hidden: true, dataset: { preview: tpl.id } });
   const vars = h(
     'div',
     { class: 'chips' },

@@ -249,8 +249,10 @@ function route() {
     }
     show('team', () => new TeamPage(), r);
   } else {
-    const tab = ['mine', 'unassigned', 'all'].includes(r.a) ? r.a : 'mine';
-    const id = r.b ? Number(r.b) : null;
+    // `#/conversations/6` (the form e-mail links and Chatwoot use) opens conversation 6 in "All".
+    const direct = /^\d+$/.test(r.a || '') && !r.b;
+    const tab = direct ? 'all' : ['mine', 'unassigned', 'all'].includes(r.a) ? r.a : 'mine';
+    const id = direct ? Number(r.a) : r.b ? Number(r.b) : null;
     if (page && page.name === 'conversations') page.route({ tab, id });
     else show('conversations', () => new ConversationsPage({ tab, id }), r);
   }

@@ -147,9 +147,17 @@ export class TeamPage {
         { class: 'load-cell' },
         h('div', { class: 'load-line' }, h('span', { class: ['load-num', full && 'full'], dataset: { load: `${counted}/${max}` } }, `${counted} / ${max}`), full ? h('span', { class: 'full-tag' }, t('team.full')) : null),
         h('div', { class: ['load-bar', full && 'full'], role: 'img', 'aria-label': t('team.loadOf', { n: counted, max }) }, h('span', { style: { width: `${pct}%` } })),
+        h('small', { class: 'muted block', dataset: { limitSource: a.max_open_source || 'account' } }, limitSource(a)),
       ),
       h('td', { class: 'inactive-cell' }, load.inactive ? h('span', { title: t('team.inactiveHint') }, String(load.inactive)) : h('span', { class: 'muted' }, '0')),
       h('td', null, teams.length ? h('div', { class: 'chips' }, teams.map((x) => h('span', { class: 'label-chip' }, x.name))) : h('span', { class: 'muted' }, '—')),
     );
   }
+}
+
+/** Where an agent's limit comes from: their own, their team's (named) or the account's. */
+function limitSource(a) {
+  if (a.max_open_source === 'agent') return t('team.limit.agent');
+  if (a.max_open_source === 'team') return t('team.limit.team', { team: (teamById(a.max_open_team_id) || {}).name || `#${a.max_open_team_id}` });
+  return t('team.limit.account');
 }
