@@ -4,8 +4,8 @@
 //! there and was stored on SQLite. Rather than strip it (silently changing what a customer
 //! wrote), every entry point refuses it with the same `422 invalid_characters` before
 //! anything is stored, on both backends: JSON bodies ([`check_json`], applied by the body
-//! extractors), the path and query string ([`refuse_nul_in_uri`], one layer for every
-//! route), multipart text fields and file names, and WebSocket frames. Lone UTF-16
+//! extractors), the path and query string ([`refuse_nul_in_uri`], one layer over every
+//! router that reads the store), multipart text fields and file names, and WebSocket frames. Lone UTF-16
 //! surrogates cannot arrive: JSON parsing refuses `\ud800` alone as malformed (400), and
 //! percent-decoding refuses invalid UTF-8.
 
@@ -28,8 +28,9 @@ pub fn check_text(field: &str, value: &str) -> Result<(), ApiError> {
     parley_core::validate::storable(field, value).map_err(|_| ApiError::invalid_characters(field))
 }
 
-/// Middleware: a `%00` in the path or the query string is refused before routing, so
-/// no path parameter or query value of any route can carry a NUL to the store.
+/// Middleware: a `%00` in the path or the query string is refused before the handler, so
+/// no path parameter or query value can carry a NUL to the store. Layered on every router
+/// that reads the store (API, WebSockets, widget, operations) in `crate::app`.
 pub async fn refuse_nul_in_uri(req: Request, next: Next) -> Response {
     let uri = req.uri();
     let bad = uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00"));

@@ -115,11 +115,15 @@ pub fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn app(state: AppState) -> Router {
     let (api, openapi) = api_parts();
     let body_limit = state.cfg.json_body_limit;
+    // Every router whose handlers may hand a path or query value to the store refuses a
+    // NUL in the URL (see `input`); the console's and the docs' static files answer 404 for
+    // a name that does not exist, NUL or not.
+    let refuse_nul = || middleware::from_fn(input::refuse_nul_in_uri);
     Router::new()
-        .merge(api)
-        .merge(ops::router())
-        .merge(ws::router())
-        .merge(widget::router())
+        .merge(api.layer(refuse_nul()))
+        .merge(ops::router().layer(refuse_nul()))
+        .merge(ws::router().layer(refuse_nul()))
+        .merge(widget::router().layer(refuse_nul()))
         .merge(docs::router(&openapi))
         .merge(console::router())
         .fallback(not_found)
@@ -129,7 +133,6 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             note_storage_failures,
         ))
-        .layer(middleware::from_fn(input::refuse_nul_in_uri))
         .layer(middleware::from_fn(track_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path())

@@ -142,21 +142,28 @@ pub fn ids_like<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
 /// they must reset); a known e-mail invites that user, who joins when they accept.
 #[derive(Deserialize, ToSchema)]
 pub struct NewAgentRequest {
+    #[schema(min_length = 1, max_length = 255)]
     pub name: String,
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// `administrator`, `supervisor` or `agent`.
+    #[schema(value_type = crate::routes::schema_enums::Role)]
     pub role: String,
     /// `online` (or `available`), `busy` or `offline`.
+    #[schema(value_type = Option<crate::routes::schema_enums::Availability>)]
     pub availability_status: Option<String>,
     pub auto_offline: Option<bool>,
     /// Parley's addition: the initial password of a new user (8 to 128 characters).
+    #[schema(min_length = 8, max_length = 128)]
     pub password: Option<String>,
 }
 
 /// Changes to an agent.
 #[derive(Deserialize, ToSchema)]
 pub struct AgentUpdateRequest {
+    #[schema(value_type = Option<crate::routes::schema_enums::Role>)]
     pub role: Option<String>,
+    #[schema(value_type = Option<crate::routes::schema_enums::Availability>)]
     pub availability_status: Option<String>,
     pub auto_offline: Option<bool>,
     /// The agent's own limit of open conversations; `null` returns to the defaults.

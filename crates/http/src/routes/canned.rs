@@ -58,7 +58,9 @@ pub struct CannedQuery {
 #[derive(Deserialize, ToSchema)]
 pub struct CannedRequest {
     /// Typed after `/` in the composer; no spaces.
+    #[schema(min_length = 1, max_length = 100, pattern = r"^\S+$")]
     pub short_code: Option<String>,
+    #[schema(min_length = 1, max_length = 10000)]
     pub content: Option<String>,
 }
 

@@ -215,6 +215,7 @@ async fn show(
 #[derive(Deserialize, ToSchema, Default)]
 pub struct ToggleStatusRequest {
     /// `open`, `resolved`, `pending` or `snoozed`.
+    #[schema(value_type = Option<crate::routes::schema_enums::Status>)]
     pub status: Option<String>,
     /// Epoch seconds, for `snoozed`.
     pub snoozed_until: Option<i64>,
@@ -412,6 +413,7 @@ async fn update(
 #[derive(Deserialize, ToSchema)]
 pub struct AgentTypingRequest {
     /// `on` or `off`.
+    #[schema(value_type = crate::routes::schema_enums::Typing)]
     pub typing_status: String,
     /// Typing a private note (not shown to the contact).
     #[serde(default)]

@@ -52,8 +52,12 @@ pub struct LabelList {
 /// lower-cased) is required on create; an empty `description` clears it.
 #[derive(Deserialize, ToSchema)]
 pub struct LabelRequest {
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]+$")]
     pub title: Option<String>,
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
+    /// `#rrggbb`.
+    #[schema(pattern = r"^#[0-9A-Fa-f]{6}$")]
     pub color: Option<String>,
     pub show_on_sidebar: Option<bool>,
 }

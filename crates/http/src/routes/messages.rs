@@ -363,6 +363,7 @@ async fn list(
 /// Fields of a new message, Chatwoot's names.
 #[derive(Deserialize, ToSchema, Default)]
 pub struct NewMessageRequest {
+    #[schema(max_length = 150000)]
     pub content: Option<String>,
     /// `outgoing` (default), `template`, or `incoming` (API inboxes only).
     pub message_type: Option<String>,
@@ -374,6 +375,7 @@ pub struct NewMessageRequest {
     /// The client's id for this message; a retry with the same id returns the same message.
     pub echo_id: Option<String>,
     /// The message's id in an external system, unique per inbox.
+    #[schema(max_length = 255)]
     pub source_id: Option<String>,
 }
 

@@ -19,6 +19,7 @@ pub mod public;
 pub mod public_contacts;
 pub mod public_conversations;
 pub mod routing;
+pub mod schema_enums;
 pub mod session;
 pub mod teams;
 pub mod transfer;

@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// The note's text (1 to 10,000 characters).
 #[derive(Deserialize, ToSchema)]
 pub struct NoteRequest {
+    #[schema(min_length = 1, max_length = 10000)]
     pub content: String,
 }
 

@@ -180,6 +180,7 @@ async fn toggle_status(
 #[derive(Deserialize, ToSchema)]
 pub struct TypingRequest {
     /// `on` or `off`.
+    #[schema(value_type = crate::routes::schema_enums::Typing)]
     pub typing_status: String,
 }
 

@@ -136,6 +136,7 @@ async fn claim(
 #[serde(deny_unknown_fields)]
 pub struct AvailabilityFields {
     /// `online`, `busy` or `offline`.
+    #[schema(value_type = crate::routes::schema_enums::Availability)]
     pub availability: String,
     pub account_id: i64,
 }

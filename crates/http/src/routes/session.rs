@@ -113,9 +113,13 @@ async fn setup_status(State(st): State<AppState>) -> ApiResult<Json<SetupStatus>
 /// The first administrator and account.
 #[derive(Deserialize, ToSchema)]
 pub struct SetupRequest {
+    #[schema(min_length = 1, max_length = 255)]
     pub name: String,
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
+    #[schema(min_length = 1, max_length = 255)]
     pub account_name: String,
     #[serde(default)]
     pub locale: Option<String>,

@@ -60,7 +60,9 @@ fn team_view(t: &TeamRow, mine: &[i64]) -> TeamView {
 /// empty `description` clears it.
 #[derive(Deserialize, ToSchema)]
 pub struct TeamRequest {
+    #[schema(min_length = 1, max_length = 255)]
     pub name: Option<String>,
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     pub allow_auto_assign: Option<bool>,
     /// Per-agent limit for the team's conversations; `null` returns to the account default.

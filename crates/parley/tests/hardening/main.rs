@@ -9,6 +9,7 @@ mod bounds;
 mod cli_support;
 #[path = "../common/mod.rs"]
 mod common;
+mod conformance;
 mod input;
 mod matrix;
 mod write_path;
