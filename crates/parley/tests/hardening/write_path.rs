@@ -280,3 +280,135 @@ async fn sqlite_disk_full_is_refused_loudly_and_nothing_acknowledged_is_lost() {
     s.stop().await;
     drop(disk);
 }
+
+crate::both_backends!(a_sender_that_goes_away_still_gets_its_message_delivered_live);
+
+/// Rounds of "resolve, then the visitor writes and vanishes", per way of vanishing.
+const VANISHING_ROUNDS: usize = 20;
+
+/// Sends a raw HTTP request and closes the connection without reading the answer (a
+/// browser tab closed right after sending).
+async fn post_and_vanish(base: &str, path: &str, body: &Value) {
+    use tokio::io::AsyncWriteExt;
+    let addr = base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let body = body.to_string();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(req.as_bytes()).await.expect("send");
+    tcp.flush().await.expect("flush");
+    drop(tcp);
+}
+
+/// Reads the agent's socket until the `message.created` of `content` and the
+/// `conversation.status_changed` to open that follows the reopening both arrived.
+async fn delivered_live(agent: &mut crate::common::ws::WsClient, content: &str) {
+    let wait = async {
+        let (mut message, mut reopened) = (false, false);
+        while !(message && reopened) {
+            let f = agent.json().await;
+            if f["event"] == "message.created" && f["data"]["content"] == content {
+                message = true;
+            }
+            if f["event"] == "conversation.status_changed" && f["data"]["status"] == "open" {
+                reopened = true;
+            }
+        }
+    };
+    // Generous: only turns a lost event into a failure instead of a hang.
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .unwrap_or_else(|_| panic!("{content:?} or its reopening was never pushed live"));
+}
+
+/// Finding 13: the visitor's request is dropped (REST) or its socket closed right after
+/// sending, while the message reopens a resolved conversation, and the client then sends
+/// the same message again (same `echo_id`) as a client that lost the answer does. The
+/// agent's socket must get the message and the status change live, and both must be
+/// stored. Before the fix the first send was stored but its event and status change were
+/// cancelled with the request, and the retry, a duplicate, published nothing.
+async fn a_sender_that_goes_away_still_gets_its_message_delivered_live(s: &TestServer) {
+    use crate::common::ws::WsClient;
+    let (admin, visitor) = shop(s).await;
+    let conv = visitor.conversation_id;
+    let mut agent = WsClient::agent(s, &admin, None).await;
+    agent.until_ready().await;
+    let resolve = || async {
+        let (st, body) = s
+            .post(
+                &admin.token,
+                &format!("{}/conversations/{conv}/toggle_status", acct(&admin)),
+                json!({"status": "resolved"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+    };
+    let path = format!(
+        "/public/api/v1/inboxes/{}/contacts/{}/conversations/{conv}/messages",
+        visitor.inbox_identifier, visitor.source_id
+    );
+    let mut sent = Vec::new();
+    for round in 0..VANISHING_ROUNDS {
+        resolve().await;
+        let content = format!("rest {round}");
+        let body = json!({"content": content, "echo_id": format!("r-{round}")});
+        post_and_vanish(&s.base, &path, &body).await;
+        // What a client does after losing the answer: the same message again. Either the
+        // first one was stored (and this returns it) or it never started (and this stores
+        // it); both ways the agent must see it live exactly as if nothing had happened.
+        let (st, m) = s.call(reqwest::Method::POST, None, &path, Some(body)).await;
+        assert!(st.is_success(), "{m}");
+        delivered_live(&mut agent, &content).await;
+        sent.push(content);
+
+        resolve().await;
+        let content = format!("socket {round}");
+        let mut vis = WsClient::visitor(s, &visitor, None).await;
+        vis.until_ready().await;
+        let frame = json!({"type": "message.create", "conversation_id": conv, "content": content, "echo_id": format!("w-{round}")});
+        vis.send(frame.clone()).await;
+        vis.cut();
+        // The widget resends over its new socket after reconnecting.
+        let mut vis = WsClient::visitor(s, &visitor, None).await;
+        vis.until_ready().await;
+        vis.send(frame).await;
+        let ack = vis.until("message.ack").await;
+        assert_eq!(ack["data"]["content"], content, "{ack}");
+        vis.cut();
+        delivered_live(&mut agent, &content).await;
+        sent.push(content);
+    }
+    // Stored as well as pushed, and the conversation is open again.
+    let (st, c) = s
+        .get(
+            &admin.token,
+            &format!("{}/conversations/{conv}", acct(&admin)),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    assert_eq!(c["status"], "open", "{c}");
+    let (st, page) = s
+        .get(
+            &admin.token,
+            &format!("{}/conversations/{conv}/messages", acct(&admin)),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{page}");
+    let text = page.to_string();
+    for c in sent.iter().rev().take(10) {
+        assert!(text.contains(c.as_str()), "{c} not stored: {text}");
+    }
+    // A retry with a used echo_id returns the stored message and adds nothing.
+    let (st, again) = s
+        .call(
+            reqwest::Method::POST,
+            None,
+            &path,
+            Some(json!({"content": "rest 0", "echo_id": "r-0"})),
+        )
+        .await;
+    assert!(st.is_success(), "{again}");
+    assert_eq!(again["content"], "rest 0", "{again}");
+}
