@@ -7,4 +7,5 @@
 mod cli_support;
 #[path = "../common/mod.rs"]
 mod common;
+mod lifecycle;
 mod write_path;
