@@ -128,6 +128,7 @@ pub fn app(state: AppState) -> Router {
         .merge(console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(detached))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -153,6 +154,26 @@ async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "this method is not allowed on this path",
     )
+}
+
+/// Runs the handler in a task of its own, so a client that disconnects mid-request cancels
+/// only the wait for the answer, never the handler: a write it committed is always followed
+/// by its events, counters and hooks (issue 12, finding 13). A panic in the handler is a
+/// 500, as before.
+async fn detached(req: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    match tokio::spawn(next.run(req).in_current_span()).await {
+        Ok(res) => res,
+        Err(e) => {
+            tracing::error!(error = %e, "request handler failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal server error",
+            )
+            .into_response()
+        }
+    }
 }
 
 /// Records a request's `503 storage_unavailable` in the store's write state, so `/healthz`,

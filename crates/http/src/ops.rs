@@ -8,7 +8,9 @@
 //! - `parley_build_info{version}` = 1,
 //! - `parley_messages_stored_total` (incremented by the message service),
 //! - `parley_store_reads_total`: read round trips to the database (taken from the store's
-//!   counter at scrape time).
+//!   counter at scrape time),
+//! - `parley_store_writable` and `parley_store_write_failures_total{cause}` (the store's
+//!   write state, `parley_store::health`).
 
 use std::io;
 use std::pin::Pin;

@@ -110,19 +110,34 @@ pub async fn open_store_with(
             if let Some(p) = sqlite_file.as_deref().filter(|_| !existed) {
                 remove_empty_database(p);
             }
-            Err(start_error(&url, e))
+            Err(start_error(&url, sqlite_file.as_deref(), e))
         }
     }
 }
 
 /// A store error at start, with the cause named when the database cannot be written.
-fn start_error(url: &str, e: parley_store::StoreError) -> StartError {
+/// For a SQLite file, what the operating system says about writing it ("Read-only file
+/// system", "Permission denied") is added: SQLite itself only says it cannot open it.
+fn start_error(
+    url: &str,
+    sqlite_file: Option<&std::path::Path>,
+    e: parley_store::StoreError,
+) -> StartError {
     match e.unavailable() {
-        Some(cause) => StartError::Storage {
-            url: url.to_string(),
-            cause: cause.describe(),
-            detail: e.to_string(),
-        },
+        Some(cause) => {
+            let mut detail = e.to_string();
+            if let Some(p) = sqlite_file
+                && let Err(os) = std::fs::OpenOptions::new().append(true).open(p)
+                && os.kind() != std::io::ErrorKind::NotFound
+            {
+                detail.push_str(&format!("; opening {} for writing: {os}", p.display()));
+            }
+            StartError::Storage {
+                url: url.to_string(),
+                cause: cause.describe(),
+                detail,
+            }
+        }
         None => StartError::Store(e),
     }
 }
@@ -278,7 +293,16 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
     let data_lock = if cfg.database_url().starts_with("sqlite:") {
         std::fs::create_dir_all(&cfg.data_dir)
             .map_err(|e| StartError::DataDir(cfg.data_dir.display().to_string(), e))?;
-        Some(lock::DataDirLock::acquire(&cfg.data_dir)?)
+        match lock::DataDirLock::acquire(&cfg.data_dir) {
+            Ok(l) => Some(l),
+            Err(e @ lock::LockError::Busy { .. }) => return Err(e.into()),
+            // No lock file can be made (a read-only or full directory): the database
+            // check below fails with the cause in the database's own words.
+            Err(e) => {
+                tracing::warn!(error = %e, "data directory not locked");
+                None
+            }
+        }
     } else {
         None
     };

@@ -43,13 +43,19 @@ impl DataDirLock {
             path: path.display().to_string(),
             source,
         };
-        let mut file = OpenOptions::new()
+        let mut file = match OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(io)?;
+        {
+            Ok(f) => f,
+            // A read-only directory: lock the existing file through a read-only handle
+            // (flock does not need write access); the database check then names the real
+            // problem instead of this file.
+            Err(e) => File::open(&path).map_err(|_| io(e))?,
+        };
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

@@ -338,7 +338,16 @@ async fn main() -> ExitCode {
 
 async fn serve(cfg: Config) -> Result<(), String> {
     let stop = shutdown_signal();
-    let server = parley::start(&cfg).await.map_err(|e| e.to_string())?;
+    tokio::pin!(stop);
+    // A signal during start-up (a database or NATS that does not answer yet) ends the
+    // process at once instead of after the connection attempts give up.
+    let server = tokio::select! {
+        started = parley::start(&cfg) => started.map_err(|e| e.to_string())?,
+        signal = &mut stop => {
+            tracing::info!(signal, "stopped during start-up");
+            return Ok(());
+        }
+    };
     // With port 0 the configured address is not the one to visit: use the bound one.
     let public = cfg
         .public_url
@@ -382,7 +391,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
     // is the only way out. Stopping is graceful: no new connections, in-flight requests
     // finish, then the database is closed. Long-lived connections get a bounded wait;
     // nothing acknowledged depends on it, since every acknowledged write is already durable.
-    let signal = stop.await;
+    let signal = (&mut stop).await;
     tracing::info!(signal, "shutting down");
     if tokio::time::timeout(SHUTDOWN_GRACE, server.stop())
         .await

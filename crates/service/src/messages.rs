@@ -16,6 +16,7 @@ use parley_store::public::PublicIdentity;
 use parley_store::random_token;
 use serde::Serialize;
 use serde_json::Value;
+use tracing::Instrument;
 use utoipa::ToSchema;
 
 use crate::conversations::{AgentView, ContactSummary, json_obj, secs};
@@ -376,7 +377,21 @@ impl Services {
     /// A retry with an `echo_id` already used in this conversation (or a channel
     /// `source_id` already used in this inbox) returns the stored message and changes
     /// nothing. Events are published only after the transaction committed.
-    pub async fn create_message(
+    ///
+    /// Boxed as a `Send` future: routing may store an activity message from inside the
+    /// follow-up of this one, and the box is what lets the compiler see that recursion
+    /// through the spawned follow-up is `Send`.
+    pub fn create_message<'a>(
+        &'a self,
+        conv: &'a ConversationRow,
+        sender: Sender,
+        input: MessageInput,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<StoredMessage>> + Send + 'a>>
+    {
+        Box::pin(self.create_message_here(conv, sender, input))
+    }
+
+    async fn create_message_here(
         &self,
         conv: &ConversationRow,
         sender: Sender,
@@ -440,6 +455,35 @@ impl Services {
             source_id,
             attachments,
         };
+        // The commit and everything that belongs to it (the live event, the counter, the
+        // status change of a reopened conversation, routing and reply targets) run in a
+        // task of their own: a client that disconnects while waiting (a closed socket, a
+        // dropped HTTP request) cancels only its wait, never the follow-up of a commit
+        // (issue 12, finding 13). A retry by `echo_id` then finds it all done.
+        let svc = self.clone();
+        let had_sla = conv.sla_due_at.is_some();
+        let conversation_id = conv.id;
+        let work: std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<StoredMessage>> + Send>,
+        > = Box::pin(async move {
+            svc.store_and_follow(new, fx, conversation_id, had_sla)
+                .await
+        });
+        match tokio::spawn(work.in_current_span()).await {
+            Ok(r) => r,
+            Err(e) => Err(ServiceError::Internal(format!("message task failed: {e}"))),
+        }
+    }
+
+    /// The part of [`Services::create_message`] that must not be cancelled: the commit by
+    /// the writer, then the work that follows a committed message.
+    async fn store_and_follow(
+        &self,
+        new: NewMessage,
+        fx: ConversationEffects,
+        conversation_id: i64,
+        had_sla: bool,
+    ) -> Result<StoredMessage> {
         let outcome = self.message_writer.insert(new.clone(), fx).await;
         let keys = || new.attachments.iter().map(|a| a.storage_key.as_str());
         let outcome = match outcome {
@@ -457,7 +501,7 @@ impl Services {
         match outcome {
             MessageInsert::Duplicate { message_id } => {
                 self.remove_files(keys()).await;
-                let message = self.message_of(conv.id, message_id).await?;
+                let message = self.message_of(conversation_id, message_id).await?;
                 Ok(StoredMessage {
                     message,
                     created: false,
@@ -473,14 +517,18 @@ impl Services {
                 metrics::counter!("parley_messages_stored_total").increment(1);
                 self.bus.publish(crate::realtime::event_of_row(*event));
                 let message = *message;
-                if before.status != after.status {
-                    self.publish_changed("conversation.status_changed", &after)
-                        .await?;
+                if before.status != after.status
+                    && let Err(e) = self
+                        .publish_changed("conversation.status_changed", &after)
+                        .await
+                {
+                    // The message is stored: its sender gets it whatever became of the
+                    // event (the conversation's state is already committed).
+                    tracing::warn!(conversation = after.id, error = %e, "status change event failed");
                 }
                 // The message is stored and acknowledged whatever routing and reply targets
                 // make of it; their failures are logged, not returned to the sender.
-                let hook =
-                    self.on_message_stored(&before, &after, fx.waiting, conv.sla_due_at.is_some());
+                let hook = self.on_message_stored(&before, &after, fx.waiting, had_sla);
                 // Boxed: routing may write an activity message, which comes back here.
                 if let Err(e) = Box::pin(hook).await {
                     tracing::warn!(conversation = after.id, error = %e, "after-message routing failed");

@@ -123,6 +123,11 @@ fn classify(e: &sqlx::Error) -> Option<Unavailable> {
                     "53100" => Some(Unavailable::DiskFull),
                     "25006" => Some(Unavailable::ReadOnly),
                     "57P01" | "57P02" | "57P03" => Some(Unavailable::Unreachable),
+                    // A new connection to a database that is closed to connections
+                    // (maintenance, a failover in progress).
+                    "55000" if db.message().contains("not currently accepting connections") => {
+                        Some(Unavailable::Unreachable)
+                    }
                     c if c.starts_with("08") => Some(Unavailable::Unreachable),
                     c if c.starts_with("58") => Some(Unavailable::IoError),
                     c if c.starts_with("53") => Some(Unavailable::Exhausted),

@@ -11,5 +11,6 @@ mod cli_support;
 mod common;
 mod conformance;
 mod input;
+mod lifecycle;
 mod matrix;
 mod write_path;

@@ -280,3 +280,249 @@ async fn sqlite_disk_full_is_refused_loudly_and_nothing_acknowledged_is_lost() {
     s.stop().await;
     drop(disk);
 }
+
+crate::both_backends!(a_sender_that_goes_away_still_gets_its_message_delivered_live);
+
+/// Rounds of "resolve, then the visitor writes and vanishes", per way of vanishing.
+/// Twelve rounds of four sends stay within a visitor's default budget of 60 a minute.
+const VANISHING_ROUNDS: usize = 12;
+
+/// Sends a raw HTTP request and closes the connection without reading the answer (a
+/// browser tab closed right after sending).
+async fn post_and_vanish(base: &str, path: &str, body: &Value) {
+    use tokio::io::AsyncWriteExt;
+    let addr = base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let body = body.to_string();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(req.as_bytes()).await.expect("send");
+    tcp.flush().await.expect("flush");
+    drop(tcp);
+}
+
+/// Reads the agent's socket until the `message.created` of `content` and the
+/// `conversation.status_changed` to open that follows the reopening both arrived.
+async fn delivered_live(agent: &mut crate::common::ws::WsClient, content: &str) {
+    let wait = async {
+        let (mut message, mut reopened) = (false, false);
+        while !(message && reopened) {
+            let f = agent.json().await;
+            if f["event"] == "message.created" && f["data"]["content"] == content {
+                message = true;
+            }
+            if f["event"] == "conversation.status_changed" && f["data"]["status"] == "open" {
+                reopened = true;
+            }
+        }
+    };
+    // Generous: only turns a lost event into a failure instead of a hang.
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .unwrap_or_else(|_| panic!("{content:?} or its reopening was never pushed live"));
+}
+
+/// Finding 13: the visitor's request is dropped (REST) or its socket closed right after
+/// sending, while the message reopens a resolved conversation, and the client then sends
+/// the same message again (same `echo_id`) as a client that lost the answer does. The
+/// agent's socket must get the message and the status change live, and both must be
+/// stored. Before the fix the first send was stored but its event and status change were
+/// cancelled with the request, and the retry, a duplicate, published nothing.
+async fn a_sender_that_goes_away_still_gets_its_message_delivered_live(s: &TestServer) {
+    use crate::common::ws::WsClient;
+    let (admin, visitor) = shop(s).await;
+    let conv = visitor.conversation_id;
+    let mut agent = WsClient::agent(s, &admin, None).await;
+    agent.until_ready().await;
+    let resolve = || async {
+        let (st, body) = s
+            .post(
+                &admin.token,
+                &format!("{}/conversations/{conv}/toggle_status", acct(&admin)),
+                json!({"status": "resolved"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+    };
+    let path = format!(
+        "/public/api/v1/inboxes/{}/contacts/{}/conversations/{conv}/messages",
+        visitor.inbox_identifier, visitor.source_id
+    );
+    let mut sent = Vec::new();
+    for round in 0..VANISHING_ROUNDS {
+        resolve().await;
+        let content = format!("rest {round}");
+        let body = json!({"content": content, "echo_id": format!("r-{round}")});
+        post_and_vanish(&s.base, &path, &body).await;
+        // What a client does after losing the answer: the same message again. Either the
+        // first one was stored (and this returns it) or it never started (and this stores
+        // it); both ways the agent must see it live exactly as if nothing had happened.
+        let (st, m) = s.call(reqwest::Method::POST, None, &path, Some(body)).await;
+        assert!(st.is_success(), "{m}");
+        delivered_live(&mut agent, &content).await;
+        sent.push(content);
+
+        resolve().await;
+        let content = format!("socket {round}");
+        let mut vis = WsClient::visitor(s, &visitor, None).await;
+        vis.until_ready().await;
+        let frame = json!({"type": "message.create", "conversation_id": conv, "content": content, "echo_id": format!("w-{round}")});
+        vis.send(frame.clone()).await;
+        vis.cut();
+        // The widget resends over its new socket after reconnecting.
+        let mut vis = WsClient::visitor(s, &visitor, None).await;
+        vis.until_ready().await;
+        vis.send(frame).await;
+        let ack = vis.until("message.ack").await;
+        assert_eq!(ack["data"]["content"], content, "{ack}");
+        vis.cut();
+        delivered_live(&mut agent, &content).await;
+        sent.push(content);
+    }
+    // Stored as well as pushed, and the conversation is open again.
+    let (st, c) = s
+        .get(
+            &admin.token,
+            &format!("{}/conversations/{conv}", acct(&admin)),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    assert_eq!(c["status"], "open", "{c}");
+    let (st, page) = s
+        .get(
+            &admin.token,
+            &format!("{}/conversations/{conv}/messages", acct(&admin)),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{page}");
+    let text = page.to_string();
+    for c in sent.iter().rev().take(10) {
+        assert!(text.contains(c.as_str()), "{c} not stored: {text}");
+    }
+}
+
+/// Runs one SQL statement on the PostgreSQL server of the tests, as its administrator.
+fn psql(base: &str, sql: &str) {
+    let out = Command::new("psql")
+        .arg(base)
+        .args(["-v", "ON_ERROR_STOP=1", "-Atqc", sql])
+        .output()
+        .expect("psql runs (postgresql-client)");
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Finding 1 on PostgreSQL: the test database's connections are cut (pg_terminate_backend)
+/// and new ones refused for a moment while four writers post messages. Every answer is a
+/// 200 or a `503 storage_unavailable` (never a 500), every acknowledged message is stored,
+/// and the server reconnects by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connection_loss_is_refused_loudly_and_nothing_acknowledged_is_lost() {
+    let Some(s) = TestServer::postgres().await else {
+        return;
+    };
+    let (base, db) = s.pg_database.clone().expect("test database");
+    let (admin, visitor) = shop(&s).await;
+    let conv = visitor.conversation_id;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let (http, url, token, stop) = (
+            s.http.clone(),
+            s.url(&format!("{}/conversations/{conv}/messages", acct(&admin))),
+            admin.token.clone(),
+            stop.clone(),
+        );
+        writers.push(tokio::spawn(async move {
+            let mut outcomes: Vec<(u16, Option<i64>, String)> = Vec::new();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                let res = http
+                    .post(&url)
+                    .header("api_access_token", &token)
+                    .json(&json!({"content": format!("writer {w} message {n}")}))
+                    .send()
+                    .await
+                    .expect("request");
+                let status = res.status().as_u16();
+                let body: Value = res.json().await.unwrap_or(Value::Null);
+                outcomes.push((
+                    status,
+                    body["id"].as_i64(),
+                    body["error"]["code"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                ));
+            }
+            outcomes
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cut = format!(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{db}' AND pid <> pg_backend_pid()"
+    );
+    psql(
+        &base,
+        &format!("ALTER DATABASE {db} ALLOW_CONNECTIONS false"),
+    );
+    for _ in 0..5 {
+        psql(&base, &cut);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (down, down_body) = healthz(&s).await;
+    psql(
+        &base,
+        &format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true"),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut acked = BTreeSet::new();
+    let (mut refused, mut total) = (0, 0);
+    for w in writers {
+        for (status, id, code) in w.await.expect("writer") {
+            total += 1;
+            match status {
+                200 => {
+                    acked.insert(id.expect("id of an acknowledged message"));
+                }
+                503 => {
+                    assert_eq!(code, "storage_unavailable");
+                    refused += 1;
+                }
+                other => panic!("a write during connection loss answered {other} ({code})"),
+            }
+        }
+    }
+    assert!(
+        refused > 0,
+        "no write was refused while the database was cut off"
+    );
+    assert_eq!(
+        down.as_u16(),
+        503,
+        "/healthz while the database refused connections: {down_body}"
+    );
+    healthy_again(&s).await;
+    let (st, m) = post_message(&s, &admin, conv, "after the outage").await;
+    assert_eq!(st, StatusCode::OK, "{m}");
+    acked.insert(m["id"].as_i64().expect("id"));
+    let stored = stored_ids(&s, &admin, conv).await;
+    let missing: Vec<_> = acked.difference(&stored).collect();
+    eprintln!(
+        "connection loss: {total} writes, {} acknowledged, {refused} refused with 503, {} stored",
+        acked.len(),
+        stored.len()
+    );
+    assert!(
+        missing.is_empty(),
+        "acknowledged but not stored: {missing:?}"
+    );
+    s.stop().await;
+}
