@@ -133,7 +133,8 @@ async fn list(State(st): State<AppState>, Acct(ctx): Acct) -> ApiResult<Json<Vec
     params(("account_id" = i64, Path, description = "Account id")),
     request_body = NewAgentRequest,
     responses((status = 200, body = AgentView), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, description = "Password hashing is saturated (`busy`); see `Retry-After`", body = ErrorBody)))]
 async fn create(
     State(st): State<AppState>,
     Acct(ctx): Acct,
