@@ -232,9 +232,12 @@ async fn healthz_ok(client: &reqwest::Client, s: &TestServer) -> bool {
 /// the server; `/healthz` answers meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_idle_and_stalled_connections_are_closed() {
+    // The idle timeout is long enough that the silent connection can only be closed by
+    // the header timeout (a connection that never sends a byte was held for the idle
+    // timeout before the first-byte deadline).
     let s = TestServer::sqlite_with(|c| {
         c.http_header_timeout_secs = 1;
-        c.http_idle_timeout_secs = 2;
+        c.http_idle_timeout_secs = 20;
     })
     .await;
     let server = addr(&s);
