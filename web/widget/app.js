@@ -609,7 +609,7 @@ async function sendFile(f) {
     if (!r.ok) throw Object.assign(new Error(), { status: r.status });
     upsert(await r.json());
   } catch (e) {
-    notice = e.status === 413 ? t('tooLarge') : t('error');
+    notice = e.status === 413 ? t(e.code === 'storage_quota_exceeded' ? 'storageFull' : 'tooLarge') : t('error');
   }
   render();
 }

@@ -136,7 +136,8 @@ fn now_ms() -> u64 {
     START.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
-/// A connection's stream that remembers when it last moved bytes, and holds its [`Slot`].
+/// A connection's stream that remembers when it last moved bytes (0 until its first byte
+/// arrives), and holds its [`Slot`].
 struct Guarded {
     io: TcpStream,
     last_active: Arc<AtomicU64>,
@@ -145,7 +146,7 @@ struct Guarded {
 
 impl Guarded {
     fn touch(&self) {
-        self.last_active.store(now_ms(), Ordering::Relaxed);
+        self.last_active.store(now_ms().max(1), Ordering::Relaxed);
     }
 }
 
@@ -202,11 +203,20 @@ impl AsyncWrite for Guarded {
     }
 }
 
-/// Resolves once `last_active` is older than `idle`.
-async fn stalled(last_active: Arc<AtomicU64>, idle: Duration) {
+/// Resolves once `last_active` is older than `idle`, or, while the client has sent nothing
+/// at all, once `first_byte` has passed since `opened` (hyper's header timer starts only
+/// after the protocol is detected from the first bytes, so a silent connection would
+/// otherwise wait for the idle timeout).
+async fn stalled(last_active: Arc<AtomicU64>, opened: u64, first_byte: Duration, idle: Duration) {
     let idle_ms = idle.as_millis() as u64;
+    let first_ms = first_byte.as_millis() as u64;
     loop {
-        let due = last_active.load(Ordering::Relaxed) + idle_ms;
+        let last = last_active.load(Ordering::Relaxed);
+        let due = if last == 0 {
+            opened + first_ms
+        } else {
+            last + idle_ms
+        };
         let now = now_ms();
         if now >= due {
             return;
@@ -244,6 +254,7 @@ pub async fn serve(
     builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
     let idle = limits.idle_timeout;
+    let header_timeout = limits.header_timeout;
     let table = Arc::new(Table {
         limits,
         total: AtomicUsize::new(0),
@@ -274,7 +285,8 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        let last_active = Arc::new(AtomicU64::new(now_ms()));
+        let opened = now_ms();
+        let last_active = Arc::new(AtomicU64::new(0));
         let io = Guarded {
             io: stream,
             last_active: last_active.clone(),
@@ -298,7 +310,7 @@ pub async fn serve(
                         tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
                     }
                 }
-                _ = stalled(last_active, idle) => {
+                _ = stalled(last_active, opened, header_timeout, idle) => {
                     metrics::counter!(IDLE_CLOSED).increment(1);
                     tracing::debug!(peer = %peer, "connection closed: nothing transferred mid-request");
                 }

@@ -89,6 +89,43 @@ pub enum Mode {
     /// latency percentiles per filter and the read round trips per page from the server's
     /// parley_store_reads_total (keep other load off the server while it runs).
     List(ListArgs),
+    /// One abuse at a time, with the server's peak RSS, /healthz latency and a legitimate
+    /// agent's API calls measured alongside (docs/benchmarks.md, "Under abuse").
+    ///
+    /// Scenarios: signin (rounds of --attackers concurrent sign-ins with made-up e-mails),
+    /// idle (--attackers TCP connections that send nothing), slowloris (--attackers
+    /// connections trickling header lines), uploads (--attackers concurrent multipart
+    /// uploads of --upload-mib MiB). Attackers use --source-addrs; /healthz and the
+    /// legitimate calls come from --probe-addr.
+    Abuse(AbuseArgs),
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    Signin,
+    Idle,
+    Slowloris,
+    Uploads,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AbuseArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[arg(long, value_enum)]
+    pub scenario: Scenario,
+    /// Concurrent attackers (sign-ins, connections or uploads).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub attackers: u64,
+    /// Seconds the abuse lasts.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub duration: u64,
+    /// Size of each upload, MiB (uploads scenario).
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub upload_mib: u64,
+    /// Loopback address the /healthz probe and the legitimate agent connect from.
+    #[arg(long, default_value = "127.0.0.2")]
+    pub probe_addr: String,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -4,12 +4,14 @@
 //! `messages` (durable messages per second, deliveries, send→ack and send→deliver
 //! latency), `commit-baseline` (the database's own commit rate, for comparison), and
 //! `list-seed` + `list` (conversation-list latency and queries per page over a seeded
-//! account). Every
+//! account), `abuse` (peak RSS, /healthz latency and legitimate traffic under one abuse).
+//! Every
 //! mode is bounded in connections, messages and seconds and loads loopback only.
 //!
 //! Exit status: 0 after a report, 1 when the run failed, 2 when the command line was
 //! refused (nothing was sent).
 
+mod abuse;
 mod api;
 mod baseline;
 mod cli;
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
             Mode::CommitBaseline(a) => baseline::run(a).await.map(|r| emit(json, &r, || r.print())),
             Mode::ListSeed(a) => seed::run(a).await.map(|r| emit(json, &r, || r.print())),
             Mode::List(a) => list::run(a).await.map(|r| emit(json, &r, || r.print())),
+            Mode::Abuse(a) => abuse::run(a).await.map(|r| emit(json, &r, || r.print())),
         }
     });
     // Idle and message runs leave sockets and tasks behind; do not wait for them.

@@ -7,11 +7,18 @@
 //! at most `max_waiting` callers wait at all. Beyond either bound the caller gets
 //! [`ServiceError::Busy`] (503 with `Retry-After`) instead of another 19 MiB.
 //!
-//! The permit travels into the blocking closure, so a request cancelled mid-hash keeps its
-//! permit until the hash really ends: the bound holds for the work, not for the futures.
+//! The permit travels into the job, so a request cancelled mid-hash keeps its permit until
+//! the hash really ends: the bound holds for the work, not for the futures.
+//!
+//! Why dedicated threads rather than `spawn_blocking`: glibc gives each thread its own
+//! malloc arena and keeps freed memory there, so 19 MiB hashes spread over tokio's many
+//! blocking threads left one 19 MiB block resident per thread that ever hashed (a flood of
+//! sign-ins grew the process by hundreds of MiB that never came back, with only two hashes
+//! running at a time). `permits` long-lived threads reuse their own block: hashing memory
+//! stays at about `permits` × 19 MiB for the life of the process.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use argon2::Argon2;
@@ -39,9 +46,14 @@ pub fn default_permits() -> usize {
         .clamp(2, 4)
 }
 
+/// Work for a hashing thread.
+type Job = Box<dyn FnOnce() + Send>;
+
 /// The bounded password-hashing pool of one server.
 pub struct PasswordHashing {
     permits: usize,
+    /// Jobs for the hashing threads; they end when this is dropped.
+    jobs: Mutex<mpsc::Sender<Job>>,
     sem: Arc<Semaphore>,
     queue_wait: Duration,
     max_waiting: usize,
@@ -61,8 +73,34 @@ impl PasswordHashing {
             permits
         };
         metrics::gauge!(IN_FLIGHT_GAUGE).increment(0.0);
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..permits {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("parley-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            // A panicking job must not take a hashing thread with it.
+                            Ok(job) => {
+                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                            }
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a password-hashing thread");
+            }
+        }
         Self {
             permits,
+            jobs: Mutex::new(tx),
             sem: Arc::new(Semaphore::new(permits)),
             queue_wait,
             // Waiting callers cost only a future each, but a bound keeps a flood from
@@ -108,7 +146,8 @@ impl PasswordHashing {
             self.max_in_flight.clone(),
             self.done.clone(),
         );
-        tokio::task::spawn_blocking(move || {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
             let _permit = permit;
             let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             max.fetch_max(now, Ordering::SeqCst);
@@ -118,10 +157,16 @@ impl PasswordHashing {
             metrics::counter!(DONE_COUNTER).increment(1);
             in_flight.fetch_sub(1, Ordering::SeqCst);
             done.fetch_add(1, Ordering::SeqCst);
-            out
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(format!("password hashing: {e}")))
+            let _ = done_tx.send(out);
+        });
+        self.jobs
+            .lock()
+            .map_err(|_| ServiceError::Internal("password hashing pool poisoned".into()))?
+            .send(job)
+            .map_err(|_| ServiceError::Internal("password hashing threads are gone".into()))?;
+        done_rx
+            .await
+            .map_err(|_| ServiceError::Internal("password hashing job was lost".into()))
     }
 
     /// Hashes a password with argon2id and a random salt.

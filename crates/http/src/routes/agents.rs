@@ -191,7 +191,8 @@ async fn list(State(st): State<AppState>, Acct(ctx): Acct) -> ApiResult<Json<Vec
     responses((status = 200, body = AgentView), (status = 202, body = InvitedAgentView),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, description = "Password hashing is saturated (`busy`); see `Retry-After`", body = ErrorBody)))]
 async fn create(
     State(st): State<AppState>,
     Acct(ctx): Acct,

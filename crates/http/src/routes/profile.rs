@@ -134,7 +134,8 @@ async fn do_update(st: AppState, auth: Auth, f: ProfileFields) -> ApiResult<Json
 /// Updates name, display name, e-mail or password (the last two need `current_password`).
 #[utoipa::path(put, path = "/api/v1/profile", tag = "Profile", security(("api_access_token" = [])),
     request_body = ProfileUpdateRequest,
-    responses((status = 200, body = ProfileView), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = ProfileView), (status = 422, body = ErrorBody),
+        (status = 503, description = "Password hashing is saturated (`busy`); see `Retry-After`", body = ErrorBody)))]
 async fn update_put(
     State(st): State<AppState>,
     auth: Auth,
@@ -146,7 +147,8 @@ async fn update_put(
 /// Same as PUT.
 #[utoipa::path(patch, path = "/api/v1/profile", tag = "Profile", security(("api_access_token" = [])),
     request_body = ProfileUpdateRequest,
-    responses((status = 200, body = ProfileView), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = ProfileView), (status = 422, body = ErrorBody),
+        (status = 503, description = "Password hashing is saturated (`busy`); see `Retry-After`", body = ErrorBody)))]
 async fn update_patch(
     State(st): State<AppState>,
     auth: Auth,

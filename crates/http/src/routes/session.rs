@@ -136,7 +136,8 @@ pub struct SetupResponse {
 /// Creates the first administrator and account, and signs them in. Answers 409 once any
 /// user exists.
 #[utoipa::path(post, path = "/api/v1/setup", tag = "Auth", request_body = SetupRequest,
-    responses((status = 201, body = SetupResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = SetupResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, description = "Password hashing is saturated (`busy`); see `Retry-After`", body = ErrorBody)))]
 async fn setup(State(st): State<AppState>, Json(body): Json<SetupRequest>) -> ApiResult<Response> {
     let done = st
         .svc

@@ -44,7 +44,7 @@ both_tuned!(
     signin_flood_is_bounded_by_the_hashing_pool => flood_settings,
     concurrent_wrong_passwords_are_counted_before_hashing => exact_settings,
     owner_signs_in_from_another_address_during_an_attack => no_tuning,
-    upload_over_the_limit_is_refused_before_its_body => no_tuning,
+    upload_over_the_limit_is_refused_before_its_body => one_message_a_minute,
     storage_quota_is_enforced => quota_settings,
 );
 
@@ -64,6 +64,10 @@ fn exact_settings(c: &mut Config) {
     c.login_attempts_per_address = 10;
     c.login_free_failures = 1000;
     c.password_hash_queue_ms = 60_000;
+}
+
+fn one_message_a_minute(c: &mut Config) {
+    c.visitor_messages_per_minute = 1;
 }
 
 fn quota_settings(c: &mut Config) {
@@ -228,9 +232,12 @@ async fn healthz_ok(client: &reqwest::Client, s: &TestServer) -> bool {
 /// the server; `/healthz` answers meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_idle_and_stalled_connections_are_closed() {
+    // The idle timeout is long enough that the silent connection can only be closed by
+    // the header timeout (a connection that never sends a byte was held for the idle
+    // timeout before the first-byte deadline).
     let s = TestServer::sqlite_with(|c| {
         c.http_header_timeout_secs = 1;
-        c.http_idle_timeout_secs = 2;
+        c.http_idle_timeout_secs = 20;
     })
     .await;
     let server = addr(&s);
@@ -417,6 +424,21 @@ async fn upload_over_the_limit_is_refused_before_its_body(s: &TestServer) {
             .unwrap(),
         0
     );
+    assert!(stored_files(s).is_empty(), "{:?}", stored_files(s));
+
+    // A visitor who spent their message budget is refused before the body is read too.
+    v.post(s, v.conversation_id, "hello").await;
+    let head = format!(
+        "POST /public/api/v1/inboxes/{}/contacts/{}/conversations/{}/messages HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 1048576\r\n\r\n",
+        v.inbox_identifier, v.source_id, v.conversation_id
+    );
+    let mut conn = tcp_from("127.0.0.1", server).await;
+    conn.write_all(head.as_bytes()).await.expect("headers");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(EVENTUALLY, conn.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the answer came without the body being sent");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 429"), "{text}");
     assert!(stored_files(s).is_empty(), "{:?}", stored_files(s));
 }
 

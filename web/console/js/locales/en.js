@@ -29,6 +29,8 @@ export default {
   'error.csrf': 'The request was refused as cross-site; reload the page',
   'error.rate_limited': 'Too many attempts; wait a minute',
   'error.payload_too_large': 'Too large',
+  'error.busy': 'The server is busy; try again in a moment',
+  'error.storage_quota_exceeded': 'The account’s file storage is full; delete old files or ask the administrator',
   'error.not_found': 'Not found (it may have been deleted)',
   'error.conflict': 'This already exists',
 
