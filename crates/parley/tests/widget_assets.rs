@@ -2,7 +2,8 @@
 //! the embedded files and their headers (loader, frame with `frame-ancestors` from the
 //! inbox's allowed domains, versioned assets, `/demo`), the Client API's public inbox
 //! (settings, working hours, who is online), the visitor context agents see, and the
-//! satisfaction survey from resolve to the agent reading the rating.
+//! satisfaction survey from resolve to the agent reading the rating, and the rating on the
+//! conversation, the contact's conversations and the list's `rating=` filter.
 
 mod common;
 
@@ -14,7 +15,8 @@ both_backends!(
     assets_and_demo,
     public_inbox_settings_and_online_state,
     visitor_context_reaches_agents,
-    csat_survey_from_resolve_to_rating
+    csat_survey_from_resolve_to_rating,
+    ratings_show_on_conversations_and_filter_the_list
 );
 
 /// A website inbox of `admin`'s account; returns (inbox id, website token).
@@ -537,4 +539,195 @@ async fn csat_survey_from_resolve_to_rating(s: &TestServer) {
         .filter(|m| m["content_type"] == "input_csat")
         .count();
     assert_eq!(n, 1);
+}
+
+/// A visitor's conversation in `ident`'s inbox, resolved by the agent (which sends the
+/// survey); returns (conversation number, survey message id, the visitor's messages URL).
+async fn surveyed_conversation(
+    s: &TestServer,
+    token: &str,
+    account: i64,
+    ident: &str,
+) -> (i64, i64, String) {
+    let source = visitor(s, ident).await;
+    let convs = format!("/public/api/v1/inboxes/{ident}/contacts/{source}/conversations");
+    let (_, c) = s.call(Method::POST, None, &convs, Some(json!({}))).await;
+    let display = c["id"].as_i64().expect("id");
+    let msgs = format!("{convs}/{display}/messages");
+    let (st, m) = s
+        .call(Method::POST, None, &msgs, Some(json!({"content": "Hello"})))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{m}");
+    let (st, r) = s
+        .post(
+            token,
+            &format!("/api/v1/accounts/{account}/conversations/{display}/toggle_status"),
+            json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    let (_, list) = s.call(Method::GET, None, &msgs, None).await;
+    let survey = list
+        .as_array()
+        .expect("messages")
+        .iter()
+        .find(|m| m["content_type"] == "input_csat")
+        .and_then(|m| m["id"].as_i64())
+        .expect("survey");
+    (display, survey, msgs)
+}
+
+/// The numbers of the conversations `GET …/conversations?status=all&{query}` lists, sorted.
+async fn listed(s: &TestServer, token: &str, account: i64, query: &str) -> (Vec<i64>, Value) {
+    let (st, body) = s
+        .get(
+            token,
+            &format!("/api/v1/accounts/{account}/conversations?status=all&{query}"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{query}: {body}");
+    let mut ids: Vec<i64> = body["data"]["payload"]
+        .as_array()
+        .expect("payload")
+        .iter()
+        .filter_map(|c| c["id"].as_i64())
+        .collect();
+    ids.sort_unstable();
+    (ids, body["data"]["meta"].clone())
+}
+
+async fn ratings_show_on_conversations_and_filter_the_list(s: &TestServer) {
+    let a = s.admin("Shop").await;
+    let (id, ident) = website(s, &a.token, a.account_id, json!({})).await;
+    let (st, _) = s
+        .patch(
+            &a.token,
+            &format!("/api/v1/accounts/{}/inboxes/{id}", a.account_id),
+            json!({"csat_survey_enabled": true}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (happy, happy_survey, happy_msgs) =
+        surveyed_conversation(s, &a.token, a.account_id, &ident).await;
+    let (sad, sad_survey, sad_msgs) =
+        surveyed_conversation(s, &a.token, a.account_id, &ident).await;
+    let (silent, _, _) = surveyed_conversation(s, &a.token, a.account_id, &ident).await;
+
+    let answer = |msgs: String, survey: i64, v: Value| async move {
+        let (st, m) = s
+            .call(Method::PATCH, None, &format!("{msgs}/{survey}"), Some(v))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{m}");
+    };
+    answer(
+        happy_msgs.clone(),
+        happy_survey,
+        json!({"submitted_values": {"csat_survey_response": {"rating": 5, "feedback_message": "Спасибо, всё быстро"}}}),
+    )
+    .await;
+    answer(
+        sad_msgs.clone(),
+        sad_survey,
+        json!({"submitted_values": {"csat_survey_response": {"rating": 3}}}),
+    )
+    .await;
+    // A changed answer replaces the first one.
+    answer(
+        sad_msgs,
+        sad_survey,
+        json!({"submitted_values": {"csat_survey_response": {"rating": 1, "feedback_message": "Too slow"}}}),
+    )
+    .await;
+
+    // The agent's conversation carries the rating in Chatwoot's shape; unrated is null.
+    let show = |d: i64| {
+        let url = format!("/api/v1/accounts/{}/conversations/{d}", a.account_id);
+        let token = a.token.clone();
+        async move { s.get(&token, &url).await }
+    };
+    let (st, c) = show(happy).await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    assert_eq!(
+        c["csat_survey_response"],
+        json!({"rating": 5, "feedback_message": "Спасибо, всё быстро"})
+    );
+    let (_, c) = show(sad).await;
+    assert_eq!(
+        c["csat_survey_response"],
+        json!({"rating": 1, "feedback_message": "Too slow"})
+    );
+    let (_, c) = show(silent).await;
+    assert!(c["csat_survey_response"].is_null(), "{c}");
+
+    // The contact's conversations (the console's contact panel) carry it too.
+    let contact = c["contact_id"].as_i64().expect("contact");
+    let (_, c5) = show(happy).await;
+    let happy_contact = c5["contact_id"].as_i64().expect("contact");
+    assert_ne!(contact, happy_contact);
+    let (st, theirs) = s
+        .get(
+            &a.token,
+            &format!(
+                "/api/v1/accounts/{}/contacts/{happy_contact}/conversations",
+                a.account_id
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{theirs}");
+    assert_eq!(theirs["payload"][0]["csat_survey_response"]["rating"], 5);
+
+    // The list's filter: by kind and by score, the tab counts agreeing.
+    let all = {
+        let mut v = vec![happy, sad, silent];
+        v.sort_unstable();
+        v
+    };
+    for (q, want) in [
+        ("", all.clone()),
+        ("rating=", all.clone()),
+        ("rating=all", all.clone()),
+        ("rating=any", {
+            let mut v = vec![happy, sad];
+            v.sort_unstable();
+            v
+        }),
+        ("rating=none", vec![silent]),
+        ("rating=high", vec![happy]),
+        ("rating=low", vec![sad]),
+        ("rating=5", vec![happy]),
+        ("rating=1", vec![sad]),
+        ("rating=3", vec![]),
+    ] {
+        let (ids, meta) = listed(s, &a.token, a.account_id, q).await;
+        assert_eq!(ids, want, "{q}");
+        assert_eq!(meta["all_count"], want.len() as i64, "{q}: {meta}");
+    }
+    // With the other filters and the cursor's pages.
+    let (ids, _) = listed(
+        s,
+        &a.token,
+        a.account_id,
+        &format!("rating=any&inbox_id={id}"),
+    )
+    .await;
+    assert_eq!(ids.len(), 2);
+
+    // Bad values: a clear 422 naming the field, and nothing changed.
+    for bad in ["0", "6", "-1", "2.5", "great", "high,low", "ANY"] {
+        let (st, e) = s
+            .get(
+                &a.token,
+                &format!(
+                    "/api/v1/accounts/{}/conversations?rating={bad}",
+                    a.account_id
+                ),
+            )
+            .await;
+        common::assert_error(st, &e, 422, "invalid_field");
+        assert!(e.to_string().contains("rating"), "{e}");
+    }
+    let (ids, _) = listed(s, &a.token, a.account_id, "rating=any").await;
+    assert_eq!(ids.len(), 2);
+    let (_, c) = show(happy).await;
+    assert_eq!(c["csat_survey_response"]["rating"], 5);
 }

@@ -14,7 +14,7 @@ use parley_core::activity::Activity;
 use parley_core::{AssigneeFilter, ConversationStatus, MessageType, Priority, Role, validate};
 use parley_store::conversations::{
     ConversationCounts, ConversationDetailRow, ConversationFilter, ConversationRow, ListCursor,
-    ListStart, NewConversation, TeamRef,
+    ListStart, NewConversation, RatingFilter, TeamRef,
 };
 use parley_store::messages::MessageWithAttachments;
 use parley_store::public::PublicIdentity;
@@ -176,6 +176,18 @@ pub struct ConversationView {
     pub assigned_at: Option<i64>,
     /// The running reply target, if the inbox has response standards.
     pub sla: Option<SlaView>,
+    /// The visitor's answer to the satisfaction survey, in Chatwoot's
+    /// `csat_survey_response` shape; null until rated.
+    pub csat_survey_response: Option<CsatResponse>,
+}
+
+/// A satisfaction rating as Chatwoot names it (`csat_survey_response`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CsatResponse {
+    /// 1 (worst) to 5 (best).
+    pub rating: i64,
+    /// The visitor's comment, if any.
+    pub feedback_message: Option<String>,
 }
 
 /// A running reply target.
@@ -309,6 +321,29 @@ pub struct ListQuery {
     pub page: Option<i64>,
     /// `meta.next_cursor` of the previous page; excludes `page`.
     pub cursor: Option<String>,
+    /// By satisfaction rating: `any`, `none`, `low` (1–2), `high` (4–5) or a score 1–5.
+    pub rating: Option<String>,
+}
+
+/// Parses `rating=` of the conversation list.
+pub fn parse_rating_filter(s: Option<&str>) -> Result<RatingFilter> {
+    Ok(match s.map(str::trim) {
+        None | Some("") | Some("all") => RatingFilter::All,
+        Some("any") => RatingFilter::Any,
+        Some("none") => RatingFilter::None,
+        Some("low") => RatingFilter::Between(1, 2),
+        Some("high") => RatingFilter::Between(4, 5),
+        Some(n) => match n.parse::<i64>() {
+            Ok(v @ 1..=5) => RatingFilter::Between(v, v),
+            _ => {
+                return Err(validate::FieldError::new(
+                    "rating",
+                    "must be one of all, any, none, low, high or a score 1-5",
+                )
+                .into());
+            }
+        },
+    })
 }
 
 /// Fields of `POST /conversations`.
@@ -450,6 +485,7 @@ impl Services {
             None | Some("") => None,
             Some(t) => Some(validate::bounded_text("q", t, 200)?.to_lowercase()),
         };
+        f.rating = parse_rating_filter(q.rating.as_deref())?;
         Ok(f)
     }
 
@@ -683,6 +719,10 @@ fn conversation_from_row(
         queued_at: c.queued_at.map(secs),
         assigned_at: c.assigned_at.map(secs),
         sla: sla_view(c),
+        csat_survey_response: c.csat_rating.map(|rating| CsatResponse {
+            rating,
+            feedback_message: c.csat_feedback.clone(),
+        }),
     }
 }
 

@@ -582,6 +582,10 @@ impl Services {
             .as_object()
             .cloned()
             .unwrap_or_default();
+        let rating = answer["csat_survey_response"]["rating"].as_i64();
+        let feedback = answer["csat_survey_response"]["feedback_message"]
+            .as_str()
+            .map(str::to_string);
         attrs.insert("submitted_values".into(), answer);
         self.store
             .update_message(
@@ -590,12 +594,21 @@ impl Services {
                 &Value::Object(attrs).to_string(),
             )
             .await?;
+        if let Some(r) = rating {
+            self.store
+                .set_conversation_rating(conv.id, r, feedback.as_deref())
+                .await?;
+        }
         let updated = self
             .store
             .message(conv.id, message_id)
             .await?
             .ok_or(ServiceError::NotFound("message"))?;
         self.emit_message("message.updated", &conv, &updated).await;
+        if rating.is_some() {
+            // The list and the contact panel show the rating from the conversation itself.
+            self.publish_changed("conversation.updated", &conv).await?;
+        }
         let audience = self.public_audience(ident).await?;
         Ok(self.public_message_view(&updated, &audience))
     }

@@ -52,6 +52,10 @@ pub struct ConversationRow {
     pub sla_overdue_at: Option<i64>,
     /// When the off-hours reply and manager notice went out for this conversation.
     pub offhours_at: Option<i64>,
+    /// The visitor's satisfaction score (1–5) from the survey, once answered.
+    pub csat_rating: Option<i64>,
+    /// The comment that came with the score.
+    pub csat_feedback: Option<String>,
 }
 
 impl ConversationRow {
@@ -65,14 +69,14 @@ impl ConversationRow {
 pub const CONVERSATION_COLS: &str = "id, account_id, display_id, uuid, inbox_id, contact_id, contact_inbox_id, status, priority, \
      assignee_id, team_id, snoozed_until, custom_attributes, additional_attributes, first_reply_created_at, \
      waiting_since, agent_last_seen_at, assignee_last_seen_at, contact_last_seen_at, last_activity_at, created_at, updated_at, \
-     queued_at, assigned_at, last_incoming_at, last_reply_at, sla_kind, sla_due_at, sla_overdue_at, offhours_at";
+     queued_at, assigned_at, last_incoming_at, last_reply_at, sla_kind, sla_due_at, sla_overdue_at, offhours_at, csat_rating, csat_feedback";
 
 /// The same columns qualified with the `c` alias, for joins.
 const CONVERSATION_COLS_C: &str = "c.id, c.account_id, c.display_id, c.uuid, c.inbox_id, c.contact_id, c.contact_inbox_id, c.status, \
      c.priority, c.assignee_id, c.team_id, c.snoozed_until, c.custom_attributes, c.additional_attributes, \
      c.first_reply_created_at, c.waiting_since, c.agent_last_seen_at, c.assignee_last_seen_at, c.contact_last_seen_at, \
      c.last_activity_at, c.created_at, c.updated_at, c.queued_at, c.assigned_at, c.last_incoming_at, c.last_reply_at, \
-     c.sla_kind, c.sla_due_at, c.sla_overdue_at, c.offhours_at";
+     c.sla_kind, c.sla_due_at, c.sla_overdue_at, c.offhours_at, c.csat_rating, c.csat_feedback";
 
 /// A conversation with everything the API renders around it, from one joined query.
 #[derive(Debug, Clone, FromRow)]
@@ -191,6 +195,22 @@ pub struct ConversationFilter {
     pub labels: Vec<String>,
     /// Lower-cased text one of the conversation's messages contains.
     pub search: Option<String>,
+    /// The satisfaction rating filter.
+    pub rating: RatingFilter,
+}
+
+/// Which conversations by their satisfaction rating (`rating=` on the list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RatingFilter {
+    /// Rated or not.
+    #[default]
+    All,
+    /// Rated at all.
+    Any,
+    /// Not rated.
+    None,
+    /// Rated within `min..=max` (1–5).
+    Between(i64, i64),
 }
 
 impl ConversationFilter {
@@ -208,6 +228,7 @@ impl ConversationFilter {
             display_id: None,
             labels: Vec::new(),
             search: None,
+            rating: RatingFilter::All,
         }
     }
 }
@@ -341,6 +362,15 @@ fn filter_sql(f: &ConversationFilter, with_assignee: bool) -> (String, Vec<Arg>)
             Arg::S(format!("%{escaped}%")),
         );
     }
+    match f.rating {
+        RatingFilter::All => {}
+        RatingFilter::Any => sql.push_str(" AND c.csat_rating IS NOT NULL"),
+        RatingFilter::None => sql.push_str(" AND c.csat_rating IS NULL"),
+        RatingFilter::Between(lo, hi) => {
+            push(&mut sql, " AND c.csat_rating >= ?", Arg::I(lo));
+            push(&mut sql, " AND c.csat_rating <= ?", Arg::I(hi));
+        }
+    }
     if with_assignee {
         match f.assignee {
             AssigneeFilter::All => {}
@@ -428,7 +458,7 @@ impl Store {
     /// Filters by status, inbox, team and one label (and an agent's inboxes) are answered
     /// from `conversation_counts` / `conversation_label_counts`, which triggers keep
     /// current: a sum over a few hundred rows, exact at any size. Filters the counters do
-    /// not break down by (several labels at once, text search, one contact) count matching
+    /// not break down by (several labels at once, text search, one contact, a rating) count matching
     /// rows instead, each count stopping at `cap`: past a few thousand the console shows
     /// "many" anyway, and the cap bounds the scan.
     pub async fn count_conversations(
@@ -440,6 +470,7 @@ impl Store {
             && f.search.is_none()
             && f.contact_id.is_none()
             && f.display_id.is_none()
+            && f.rating == RatingFilter::All
         {
             return self.count_from_counters(f).await;
         }
@@ -548,6 +579,23 @@ impl Store {
                 .fetch_optional(self.reader())
                 .await?,
         )
+    }
+
+    /// Records the visitor's satisfaction answer on the conversation (the latest wins),
+    /// so the list shows and filters it from the row itself.
+    pub async fn set_conversation_rating(
+        &self,
+        conversation_id: i64,
+        rating: i64,
+        feedback: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE conversations SET csat_rating = $2, csat_feedback = $3 WHERE id = $1")
+            .bind(conversation_id)
+            .bind(rating)
+            .bind(feedback.map(str::to_string))
+            .execute(self.writer())
+            .await?;
+        Ok(())
     }
 
     /// Labels of several conversations (by internal id), as `(conversation_id, label)`

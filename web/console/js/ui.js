@@ -313,3 +313,9 @@ export function linkify(text) {
   return out;
 }
 
+
+/** Five stars, `n` of them lit, as the widget's survey offers them (Chatwoot's 1–5). */
+export function ratingStars(n) {
+  const k = Math.max(0, Math.min(5, Number(n) || 0));
+  return h('span', { class: 'rating-stars', title: t('csat.score', { n: k }), 'aria-label': t('csat.score', { n: k }) }, '★'.repeat(k) + '☆'.repeat(5 - k));
+}

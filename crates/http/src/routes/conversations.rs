@@ -95,6 +95,9 @@ pub struct ListParams {
     /// `meta.next_cursor` of the previous page: the next 25 after it (keyset paging,
     /// stable while conversations move). A page fetched by cursor has no tab counts.
     cursor: Option<String>,
+    /// By satisfaction rating: `any` (rated), `none` (not rated), `low` (1–2), `high`
+    /// (4–5) or one score `1`…`5`; anything else is a 422.
+    rating: Option<String>,
 }
 
 fn int_param(name: &str, v: &str) -> Result<i64, ApiError> {
@@ -115,6 +118,7 @@ fn list_query(pairs: Vec<(String, String)>) -> Result<ListQuery, ApiError> {
             "cursor" if !v.is_empty() => q.cursor = Some(v),
             "labels[]" | "labels" if !v.is_empty() => q.labels.push(v),
             "q" if !v.trim().is_empty() => q.q = Some(v),
+            "rating" => q.rating = Some(v),
             _ => {}
         }
     }

@@ -5,7 +5,7 @@ import { h, replace } from '../dom.js';
 import { t, fullStamp, age } from '../i18n.js';
 import { get, post, patch, del, acct } from '../api.js';
 import { app, inboxById, isAdmin } from '../store.js';
-import { avatar, channelIcon, channelName, contactName, errorText, toast, popover, linkify, icon } from '../ui.js';
+import { avatar, channelIcon, channelName, contactName, errorText, toast, popover, linkify, icon, ratingStars } from '../ui.js';
 
 // What the widget reports about the visit (docs/widget.md), in the conversation's and the
 // contact's additional attributes; flat keys of other integrations are read too.
@@ -60,6 +60,7 @@ export class ContactPanel {
     this.contact = null;
     this.labels = [];
     this.previous = [];
+    this.ratings = [];
     this.notes = [];
     this.el = h('aside', { class: 'contact-panel', 'aria-label': t('contact.panel') }, h('p', { class: 'muted small pad' }, t('common.loading')));
   }
@@ -86,6 +87,7 @@ export class ContactPanel {
       this.contact = contact.payload || contact;
       this.labels = labels.payload || [];
       this.previous = (convs.payload || []).filter((x) => x.id !== this.convId);
+      this.ratings = (convs.payload || []).filter((x) => x.csat_survey_response);
     } catch (e) {
       this.contact = this.conv.meta.sender;
       if (e.status !== 404 && e.status !== 403) toast(errorText(e), 'error');
@@ -153,6 +155,23 @@ export class ContactPanel {
         ),
       ),
       this.notesSection(),
+      (this.ratings || []).length
+        ? section(
+            t('csat.contactRatings', { n: this.ratings.length }),
+            h(
+              'ul',
+              { class: 'ratings' },
+              this.ratings.map((p) =>
+                h(
+                  'li',
+                  { dataset: { id: String(p.id), rating: String(p.csat_survey_response.rating) } },
+                  h('a', { href: `#/conversations/all/${p.id}` }, h('span', null, `#${p.id}`), ratingStars(p.csat_survey_response.rating), h('span', { class: 'muted small' }, t('csat.score', { n: p.csat_survey_response.rating }))),
+                  p.csat_survey_response.feedback_message ? h('div', { class: 'small clip csat-comment' }, p.csat_survey_response.feedback_message) : null,
+                ),
+              ),
+            ),
+          )
+        : null,
       section(
         t('contact.previous', { n: this.previous.length }),
         this.previous.length
@@ -170,6 +189,7 @@ export class ContactPanel {
                     h('span', null, `#${p.id}`),
                     h('span', { class: 'muted' }, (inboxById(p.inbox_id) || {}).name || ''),
                     h('span', { class: ['status-pill', p.status] }, t(`status.${p.status}`)),
+                    p.csat_survey_response ? ratingStars(p.csat_survey_response.rating) : null,
                   ),
                   p.last_non_activity_message && p.last_non_activity_message.content ? h('div', { class: 'small muted clip' }, p.last_non_activity_message.content) : null,
                 ),

@@ -5,7 +5,7 @@ import { h, replace, debounce } from '../dom.js';
 import { t, stamp, fullStamp, dayLabel } from '../i18n.js';
 import { get, post, request, acct, echoId } from '../api.js';
 import { app, on, emit, inboxById, putConversation, saveSettings, contactOnline, agentPresence } from '../store.js';
-import { avatar, channelIcon, contactName, icon, toast, errorText, modal, field, options, popover, linkify } from '../ui.js';
+import { avatar, channelIcon, contactName, icon, toast, errorText, modal, field, options, popover, linkify, ratingStars } from '../ui.js';
 import { activityText } from '../activity.js';
 import { ContactPanel } from './contact.js';
 import { slaChip, queueChip } from '../routing.js';
@@ -612,7 +612,9 @@ export class ConversationView {
     const body = h('div', { class: 'bubble' });
     if (m.private) body.append(h('div', { class: 'note-tag' }, icon('lock', { size: 11 }), t('conv.privateNote')));
     if (m.content) body.append(h('div', { class: 'text' }, linkify(m.content)));
-    if (m.content_type && m.content_type !== 'text' && m.content_type !== 'incoming_email') {
+    if (m.content_type === 'input_csat') {
+      body.append(csatCard(m));
+    } else if (m.content_type && m.content_type !== 'text' && m.content_type !== 'incoming_email') {
       body.append(h('div', { class: 'muted small' }, t('conv.richContent', { type: m.content_type })));
     }
     for (const a of m.attachments || []) body.append(attachmentEl(a));
@@ -1129,4 +1131,17 @@ export function convLang(c, msgs) {
   if (cyr > lat) return 'ru';
   if (lat > 0) return 'en';
   return document.documentElement.lang || 'en';
+}
+
+/** The satisfaction survey as a card: the visitor's score and comment, or "not answered yet". */
+function csatCard(m) {
+  const a = m.content_attributes && m.content_attributes.submitted_values && m.content_attributes.submitted_values.csat_survey_response;
+  const card = h('div', { class: 'csat-card', dataset: { rating: a ? String(a.rating) : '' } }, h('div', { class: 'csat-title' }, t('csat.title')));
+  if (!a) {
+    card.append(h('div', { class: 'muted small' }, t('csat.waiting')));
+    return card;
+  }
+  card.append(h('div', { class: 'csat-score' }, ratingStars(a.rating), h('b', {}, t('csat.score', { n: a.rating }))));
+  if (a.feedback_message) card.append(h('blockquote', { class: 'csat-comment' }, a.feedback_message));
+  return card;
 }

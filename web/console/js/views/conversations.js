@@ -5,13 +5,16 @@ import { h, replace } from '../dom.js';
 import { t, age, fullStamp } from '../i18n.js';
 import { get, acct, qs } from '../api.js';
 import { app, on, inboxById, saveSettings, contactOnline } from '../store.js';
-import { avatar, channelIcon, contactName, icon, errorText, options } from '../ui.js';
+import { avatar, channelIcon, contactName, icon, errorText, options, ratingStars } from '../ui.js';
 import * as notify from '../notify.js';
 import { ConversationView } from './conversation.js';
 import { slaChip, slaState, queueChip, nextDue } from '../routing.js';
 
 const TABS = ['mine', 'unassigned', 'all'];
 const STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'all'];
+
+/** Values of the list's rating filter (`rating=` on the API; '' shows every conversation). */
+const RATINGS = ['', 'any', 'none', 'low', 'high', '1', '2', '3', '4', '5'];
 
 export class ConversationsPage {
   constructor({ tab, id }) {
@@ -22,6 +25,7 @@ export class ConversationsPage {
       inbox: saved.inbox || '',
       team: saved.team || '',
       label: saved.label || '',
+      rating: RATINGS.includes(saved.rating) ? saved.rating : '',
       q: '',
     };
     this.ids = [];
@@ -146,7 +150,7 @@ export class ConversationsPage {
   renderFilters() {
     const change = (key) => (e) => {
       this.f[key] = e.target.value;
-      saveSettings({ filters: { status: this.f.status, inbox: this.f.inbox, team: this.f.team, label: this.f.label } });
+      saveSettings({ filters: { status: this.f.status, inbox: this.f.inbox, team: this.f.team, label: this.f.label, rating: this.f.rating } });
       this.reload();
     };
     const status = h(
@@ -168,6 +172,11 @@ export class ConversationsPage {
       'select',
       { 'aria-label': t('list.filter.label'), dataset: { filter: 'label' }, onchange: change('label'), value: this.f.label },
       options([['', t('list.filter.allLabels')], ...app.labels.map((l) => [l.title, l.title])], this.f.label),
+    );
+    const rating = h(
+      'select',
+      { 'aria-label': t('list.filter.rating'), dataset: { filter: 'rating' }, onchange: change('rating'), value: this.f.rating },
+      options(RATINGS.map((r) => [r, t(`list.rating.${r || 'all'}`)]), this.f.rating),
     );
     let timer = null;
     this.searchInput = h('input', {
@@ -195,7 +204,7 @@ export class ConversationsPage {
     replace(
       this.filtersEl,
       h('div', { class: 'search-box' }, icon('search', { size: 15 }), this.searchInput),
-      h('div', { class: 'filter-row' }, status, inbox, team.options.length > 1 ? team : null, label.options.length > 1 ? label : null),
+      h('div', { class: 'filter-row' }, status, inbox, team.options.length > 1 ? team : null, label.options.length > 1 ? label : null, rating),
     );
   }
 
@@ -207,6 +216,7 @@ export class ConversationsPage {
       team_id: this.f.team,
       'labels[]': this.f.label ? [this.f.label] : [],
       q: this.f.q,
+      rating: this.f.rating,
       cursor,
     });
   }
@@ -288,6 +298,7 @@ export class ConversationsPage {
     if (f.inbox && String(c.inbox_id) !== String(f.inbox)) return false;
     if (f.team && String(c.meta && c.meta.team ? c.meta.team.id : '') !== String(f.team)) return false;
     if (f.label && !(c.labels || []).includes(f.label)) return false;
+    if (f.rating && !ratingFits(f.rating, c.csat_survey_response && c.csat_survey_response.rating)) return false;
     // A text search cannot be judged here: keep what the server matched, add nothing new.
     if (f.q && !this.ids.includes(c.id)) return false;
     return true;
@@ -410,7 +421,8 @@ export class ConversationsPage {
 
   /** The reply-target and queue chips of a row, on a line of their own; null without any. */
   flags(c) {
-    const chips = [slaChip(c), queueChip(c)].filter(Boolean);
+    const r = c.csat_survey_response;
+    const chips = [slaChip(c), queueChip(c), r ? h('span', { class: 'chip rating-chip', dataset: { rating: String(r.rating) } }, ratingStars(r.rating)) : null].filter(Boolean);
     return chips.length ? h('div', { class: 'row-flags' }, chips) : null;
   }
 
@@ -481,4 +493,14 @@ export class ConversationsPage {
     if (this.ids[j] !== this.openId) location.hash = this.href(this.ids[j]);
     if (dir === 'next' && j >= this.ids.length - 3 && this.hasMore && !this.loading) this.load(this.cursor);
   }
+}
+
+/** Whether a score (undefined when unrated) passes the list's rating filter, as the server judges it. */
+function ratingFits(filter, score) {
+  if (filter === 'any') return !!score;
+  if (filter === 'none') return !score;
+  if (!score) return false;
+  if (filter === 'low') return score <= 2;
+  if (filter === 'high') return score >= 4;
+  return String(score) === filter;
 }
