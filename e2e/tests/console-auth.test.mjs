@@ -35,7 +35,9 @@ test('first-run setup page, sign out, sign in, password change', async () => {
   await page.getByLabel('Company or shop name').fill('Shop');
   await page.getByRole('button', { name: 'Create and sign in' }).click();
 
-  // Signed in: the inbox with its tabs.
+  // Signed in: the first-run guide greets the new shop; the rail leads to the inbox.
+  await page.getByRole('heading', { name: 'Getting started' }).waitFor();
+  await page.locator('.rail-btn[data-nav="conversations"]').click();
   await page.locator('.tabs .tab[data-tab="mine"]').waitFor();
   assert.equal(await page.locator('.tab.active').getAttribute('data-tab'), 'mine');
   const setup = await (await fetch(`${server.base}/api/v1/setup`)).json();

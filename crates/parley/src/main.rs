@@ -365,12 +365,14 @@ async fn serve(cfg: Config) -> Result<(), String> {
     {
         if json {
             tracing::warn!(
+                open_url = %format!("{public}/app/"),
                 setup_url = %format!("{public}/api/v1/setup"),
-                "no user exists yet: create the first administrator with `parley admin create` or POST /api/v1/setup"
+                "no user exists yet: open {public}/app/ in a browser to create the first administrator (or use `parley admin create` or POST /api/v1/setup)"
             );
         } else {
+            // The page comes first: a new owner opens a browser, not a terminal.
             eprintln!(
-                "No user exists yet. Create the first administrator with\n  parley admin create --email you@example.com --password '<password>' --account 'My shop'\nor POST {public}/api/v1/setup with name, email, password and account_name."
+                "No user exists yet. Open {public}/app/ in a browser to create the first administrator and your shop.\nWithout a browser: parley admin create --email you@example.com --password '<password>' --account 'My shop'\nor POST {public}/api/v1/setup with name, email, password and account_name."
             );
         }
     }

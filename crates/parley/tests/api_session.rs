@@ -4,6 +4,7 @@
 mod common;
 
 use common::{TestServer, assert_error};
+use parley_core::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -15,7 +16,8 @@ both_backends!(
     bad_input_on_session_routes,
     unauthenticated_and_unknown_routes,
     health_metrics_and_openapi,
-    login_is_rate_limited
+    login_is_rate_limited,
+    onboarding_state_is_derived_and_persisted
 );
 
 async fn login_is_rate_limited(s: &TestServer) {
@@ -355,4 +357,113 @@ async fn health_metrics_and_openapi(s: &TestServer) {
     assert!(doc["components"]["securitySchemes"]["api_access_token"].is_object());
     let html = s.http.get(s.url("/api/docs/")).send().await.unwrap();
     assert_eq!(html.status(), StatusCode::OK);
+}
+
+/// The first-run guide: steps derived from the account, flags stored per account, bad
+/// changes refused with nothing changed, only administrators change it.
+async fn onboarding_state_is_derived_and_persisted(s: &TestServer) {
+    let admin = s.admin("Shop").await;
+    let path = format!("/api/v1/accounts/{}/onboarding", admin.account_id);
+    let (st, v) = s.get(&admin.token, &path).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v,
+        json!({"dismissed": false, "snippet_copied": false, "demo_opened": false,
+               "steps": {"website": false, "operator": false, "hours": false}, "completed": false})
+    );
+
+    // A website inbox alone is not a connected website: nobody has used its snippet yet.
+    let (st, inbox) = s
+        .post(
+            &admin.token,
+            &format!("/api/v1/accounts/{}/inboxes", admin.account_id),
+            json!({"name": "Shop site", "channel": {"type": "web_widget", "website_url": "https://shop.test"}}),
+        )
+        .await;
+    assert!(st.is_success(), "{inbox}");
+    let (_, v) = s.get(&admin.token, &path).await;
+    assert_eq!(v["steps"]["website"], false, "{v}");
+    let (st, v) = s
+        .patch(&admin.token, &path, json!({"snippet_copied": true}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["snippet_copied"], true);
+    assert_eq!(v["steps"]["website"], true, "{v}");
+
+    // Bad changes: 422 and nothing changed.
+    for bad in [
+        json!({"dismissed": "yes"}),
+        json!({"dismissed": 1}),
+        json!({"snippet_copied": null, "dismised": true}),
+        json!({"completed": true}),
+        json!([true]),
+        json!("dismissed"),
+    ] {
+        let (st, body) = s.patch(&admin.token, &path, bad.clone()).await;
+        assert_error(st, &body, 422, "invalid_request");
+    }
+    let (_, after) = s.get(&admin.token, &path).await;
+    assert_eq!(after["dismissed"], false, "{after}");
+    assert_eq!(after["snippet_copied"], true, "{after}");
+
+    // An operator and working hours complete the guide.
+    let agent = s.member(admin.account_id, "Maria", Role::Agent).await;
+    let (_, v) = s.get(&admin.token, &path).await;
+    assert_eq!(v["steps"]["operator"], true, "{v}");
+    assert_eq!(v["completed"], false, "{v}");
+    let (st, body) = s
+        .patch(
+            &admin.token,
+            &format!(
+                "/api/v1/accounts/{}/inboxes/{}",
+                admin.account_id, inbox["id"]
+            ),
+            json!({"working_hours_enabled": true}),
+        )
+        .await;
+    assert!(st.is_success(), "{body}");
+    let (_, v) = s.get(&admin.token, &path).await;
+    assert_eq!(v["steps"]["hours"], true, "{v}");
+    assert_eq!(v["completed"], true, "{v}");
+
+    // Agents read the state but do not change it.
+    let (st, v) = s.get(&agent.token, &path).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, body) = s
+        .patch(&agent.token, &path, json!({"dismissed": true}))
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{body}");
+
+    // Dismissal is stored and can be undone (the console's "reopen").
+    let (st, v) = s
+        .patch(&admin.token, &path, json!({"dismissed": true}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (_, v) = s.get(&admin.token, &path).await;
+    assert_eq!(v["dismissed"], true, "{v}");
+    assert_eq!(v["snippet_copied"], true, "other flags stay: {v}");
+    let (_, v) = s
+        .patch(&admin.token, &path, json!({"dismissed": false}))
+        .await;
+    assert_eq!(v["dismissed"], false, "{v}");
+
+    // Another account's guide is not this admin's business.
+    let other = s.admin("Other shop").await;
+    let (st, body) = s
+        .get(
+            &admin.token,
+            &format!("/api/v1/accounts/{}/onboarding", other.account_id),
+        )
+        .await;
+    assert!(
+        st == StatusCode::NOT_FOUND || st == StatusCode::FORBIDDEN,
+        "{st} {body}"
+    );
+    let (_, v) = s
+        .get(
+            &other.token,
+            &format!("/api/v1/accounts/{}/onboarding", other.account_id),
+        )
+        .await;
+    assert_eq!(v["dismissed"], false, "{v}");
 }

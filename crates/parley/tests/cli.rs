@@ -257,6 +257,18 @@ fn no_subcommand_serves_with_first_run_hint_health_and_metrics() {
             .any(|l| l.contains("parley admin create")),
         "the hint should name the command"
     );
+    // The first thing the hint names is the console page to open, at the served address.
+    let hint = server
+        .seen
+        .iter()
+        .find(|l| l.contains("No user exists yet"))
+        .cloned()
+        .unwrap_or_default();
+    let port = server.addr.port();
+    assert!(
+        hint.contains(&format!("Open http://127.0.0.1:{port}/app/ in a browser")),
+        "the hint should name the setup page's URL: {hint}"
+    );
     // The default data directory is relative to the working directory.
     assert!(dir.path().join("parley-data/parley.db").exists());
 

@@ -21,6 +21,7 @@ pub mod labels;
 pub mod mail;
 pub mod messages;
 pub mod notes;
+pub mod onboarding;
 pub mod profile;
 pub mod public;
 pub mod realtime;

@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod labels;
 pub mod messages;
 pub mod notes;
+pub mod onboarding;
 pub mod public;
 pub mod routing;
 pub mod teams;

@@ -43,7 +43,13 @@ async function boot() {
   if (profile) return enter(profile);
   try {
     const s = await get('/api/v1/setup');
-    if (s && s.setup_needed) return renderSetup(root, enter);
+    // Right after setup a new shop sees the first-run guide, not an empty list.
+    // replaceState: no extra history entry and no hashchange before the console listens.
+    if (s && s.setup_needed)
+      return renderSetup(root, (p) => {
+        history.replaceState(null, '', '#/welcome');
+        enter(p);
+      });
   } catch (e) {
     return fatal(e);
   }

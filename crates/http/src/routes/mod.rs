@@ -14,6 +14,7 @@ pub mod invitations;
 pub mod labels;
 pub mod messages;
 pub mod notes;
+pub mod onboarding;
 pub mod profile;
 pub mod public;
 pub mod public_contacts;
@@ -45,6 +46,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(public_conversations::routes())
         .merge(widget_public::routes())
         .merge(routing::routes())
+        .merge(onboarding::routes())
         .merge(transfer::routes())
 }
 

@@ -8,6 +8,7 @@ import { get, post, patch, del, request, acct } from '../api.js';
 import { app, reloadOne, agentPresence } from '../store.js';
 import { field, toast, errorText, copyText, icon, confirmDialog, modal, options, channelIcon, channelName, avatar } from '../ui.js';
 import * as notify from '../notify.js';
+import { reopenGuide } from './onboarding.js';
 
 const SECTIONS = [
   ['inboxes', 'inbox'],
@@ -44,6 +45,21 @@ export function renderSettings(section, sub) {
       h('h1', null, t('nav.settings')),
       SECTIONS.map(([key, ic]) =>
         h('a', { href: `#/settings/${key}`, class: ['settings-link', key === sec && 'active'], 'aria-current': key === sec ? 'page' : null }, icon(ic, { size: 16 }), t(`settings.${key}`)),
+      ),
+      // Reopens the first-run guide even after it was dismissed.
+      h(
+        'a',
+        {
+          href: '#/welcome',
+          class: 'settings-link',
+          dataset: { action: 'reopen-guide' },
+          onclick: (e) => {
+            e.preventDefault();
+            reopenGuide();
+          },
+        },
+        icon('check', { size: 16 }),
+        t('onboarding.title'),
       ),
     );
     notify.setBaseTitle(`${t(`settings.${sec}`)} · Parley`);

@@ -16,6 +16,7 @@ import { QueuesPage } from './queues.js';
 import { TeamPage } from './team.js';
 import { installShortcuts, removeShortcuts } from './shortcuts.js';
 import { invitationsNotice } from './invitations.js';
+import { OnboardingPage } from './onboarding.js';
 
 let root = null;
 let main = null;
@@ -238,6 +239,12 @@ function route() {
       return;
     }
     show('settings', () => renderSettings(r.a || 'inboxes', r.b), r);
+  } else if (r.view === 'welcome') {
+    if (app.role !== 'administrator') {
+      location.hash = '#/conversations/mine';
+      return;
+    }
+    show('welcome', () => new OnboardingPage(), r);
   } else if (r.view === 'profile') {
     show('profile', () => renderProfile(), r);
   } else if (r.view === 'queues') {
