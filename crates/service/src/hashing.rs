@@ -80,6 +80,7 @@ impl PasswordHashing {
             let spawned = std::thread::Builder::new()
                 .name(format!("parley-hash-{i}"))
                 .spawn(move || {
+                    lower_thread_priority();
                     loop {
                         let job = match rx.lock() {
                             Ok(r) => r.recv(),
@@ -186,6 +187,27 @@ fn busy() -> ServiceError {
     metrics::counter!(BUSY_COUNTER).increment(1);
     ServiceError::Busy {
         retry_after_secs: BUSY_RETRY_SECS,
+    }
+}
+
+/// Lowers the calling thread's scheduling priority (nice 10, Linux).
+///
+/// Why: a sign-in flood keeps every hashing thread busy, and on a small machine they would
+/// take the cores from the runtime's workers at equal priority, so `/healthz` and everyone
+/// else's requests would wait behind argon2. At a lower priority the hashes use what the
+/// request path leaves. On Linux a nice value belongs to the thread, not the process.
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid and setpriority take plain integers and touch no memory of ours.
+        let tid = unsafe { libc::gettid() };
+        let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10) };
+        if r != 0 {
+            tracing::debug!(
+                error = %std::io::Error::last_os_error(),
+                "cannot lower the priority of a password-hashing thread"
+            );
+        }
     }
 }
 

@@ -44,6 +44,12 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/accounts/{account_id}/contacts/{id}"),
     ("POST", "/api/v1/accounts/{account_id}/inboxes"),
     ("PATCH", "/api/v1/accounts/{account_id}/inboxes/{id}"),
+    ("GET", "/api/v1/accounts/{account_id}/inboxes/{id}/templates"),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/inboxes/{id}/templates/preview",
+    ),
+    ("PATCH", "/api/v1/accounts/{account_id}/onboarding"),
     ("DELETE", "/api/v1/accounts/{account_id}/inboxes/{id}"),
     ("POST", "/api/v1/accounts/{account_id}/inbox_members"),
     ("PATCH", "/api/v1/accounts/{account_id}/inbox_members"),
@@ -72,6 +78,7 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
 /// Operations any member may call (reads and conversation work). Together with
 /// [`ADMIN_ONLY`] this must be exactly the document's account operations.
 const MEMBER: &[(&str, &str)] = &[
+    ("GET", "/api/v1/accounts/{account_id}/onboarding"),
     ("GET", "/api/v1/accounts/{account_id}/agents"),
     (
         "GET",
@@ -363,6 +370,8 @@ fn admin_body(method: &Method, path: &str, inbox_id: i64, user_id: i64) -> Value
         ("POST", "labels") => json!({"title": "agents-label"}),
         ("PATCH", "{id}") if path.contains("/labels/") => json!({"description": "changed"}),
         (_, "settings") => json!({"default_max_open": 3}),
+        ("PATCH", "onboarding") => json!({"dismissed": true}),
+        ("POST", "preview") => json!({"id": "offhours_reply", "locale": "ru"}),
         ("POST", "teams") => json!({"name": "Agent's team"}),
         ("PATCH", "{team_id}") => json!({"name": "Renamed"}),
         (_, "team_members") => json!({"user_ids": [user_id]}),
