@@ -44,7 +44,10 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/accounts/{account_id}/contacts/{id}"),
     ("POST", "/api/v1/accounts/{account_id}/inboxes"),
     ("PATCH", "/api/v1/accounts/{account_id}/inboxes/{id}"),
-    ("GET", "/api/v1/accounts/{account_id}/inboxes/{id}/templates"),
+    (
+        "GET",
+        "/api/v1/accounts/{account_id}/inboxes/{id}/templates",
+    ),
     (
         "POST",
         "/api/v1/accounts/{account_id}/inboxes/{id}/templates/preview",
