@@ -167,12 +167,6 @@ impl From<ServiceError> for ApiError {
                 // A client that retries soon is welcome; the probe checks every second.
                 e.retry_after(1)
             }
-            ServiceError::TooManyAttempts { retry_after_secs } => ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("too many attempts, try again in {retry_after_secs} s"),
-            )
-            .retry_after(retry_after_secs),
             ServiceError::Busy { retry_after_secs } => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",

@@ -20,10 +20,6 @@ pub enum ServiceError {
     BadRequest(String),
     #[error("too many requests, try again later")]
     RateLimited,
-    /// Too many sign-in attempts from this client or for this account: try again after
-    /// `retry_after_secs` (answered 429 with `Retry-After`).
-    #[error("too many sign-in attempts, try again in {retry_after_secs} s")]
-    TooManyAttempts { retry_after_secs: u64 },
     /// A bounded resource (password hashing) is saturated: try again after
     /// `retry_after_secs` (answered 503 with `Retry-After`).
     #[error("the server is busy, try again in {retry_after_secs} s")]
@@ -31,8 +27,8 @@ pub enum ServiceError {
     /// The account's stored files would exceed `max_account_storage_bytes`.
     #[error("the account's storage quota is used up")]
     QuotaExceeded,
-    /// A budget of a rate limit is spent; it renews in `retry_after_secs` (the API says so
-    /// in `Retry-After`).
+    /// A budget of a rate limit is spent (sign-in attempts, the Client API's budgets); it
+    /// renews in `retry_after_secs` (the API says so in `Retry-After`).
     #[error("too many requests, try again in {retry_after_secs} s")]
     RetryAfter { retry_after_secs: u64 },
     #[error("internal error: {0}")]

@@ -81,7 +81,7 @@ pub struct Reservation {
 
 fn too_many(wait: Duration) -> ServiceError {
     metrics::counter!("parley_signin_refused_total").increment(1);
-    ServiceError::TooManyAttempts {
+    ServiceError::RetryAfter {
         retry_after_secs: wait.as_secs().max(1),
     }
 }
@@ -220,7 +220,7 @@ mod tests {
         let _a = l.reserve("1.1.1.1", "o@x").unwrap();
         let _b = l.reserve("1.1.1.1", "o@x").unwrap();
         match l.reserve("1.1.1.1", "o@x") {
-            Err(ServiceError::TooManyAttempts { retry_after_secs }) => {
+            Err(ServiceError::RetryAfter { retry_after_secs }) => {
                 assert_eq!(retry_after_secs, 1)
             }
             other => panic!("expected a delay, got {other:?}"),
