@@ -3,7 +3,7 @@
 //! checks, bad input on every write endpoint (with proof that nothing changed) and
 //! tenant isolation on every object route.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -2,7 +2,7 @@
 //! types, ETag revalidation and gzip; `/` leads to the console while `/api/docs/` stays;
 //! unknown files are 404 and no path reaches outside the embedded folder.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use reqwest::StatusCode;

@@ -3,7 +3,7 @@
 //! node from the cursor it got on the first. Needs `PARLEY_TEST_POSTGRES_URL` and
 //! `PARLEY_TEST_NATS_URL`; skipped with a printed reason otherwise (`.ci/run` sets both).
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use common::ws::{Visitor, WsClient, api_inbox};
@@ -27,6 +27,7 @@ fn send_frame(conversation_id: i64, content: &str, echo: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn visitor_on_one_node_and_agent_on_another_talk_in_real_time() {
+    let _cluster = crate::NATS_CLUSTER.lock().await;
     let (Ok(pg), Ok(nats)) = (
         std::env::var("PARLEY_TEST_POSTGRES_URL"),
         std::env::var("PARLEY_TEST_NATS_URL"),
