@@ -527,7 +527,11 @@ impl Services {
     }
 
     /// The departments a pre-chat form offers must be teams of the account.
-    async fn check_offered_teams(&self, ctx: &AccountCtx, channel: &Map<String, Value>) -> Result<()> {
+    async fn check_offered_teams(
+        &self,
+        ctx: &AccountCtx,
+        channel: &Map<String, Value>,
+    ) -> Result<()> {
         let ids = channel
             .get("pre_chat_form_options")
             .and_then(|o| o.get("department_team_ids"))

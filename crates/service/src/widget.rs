@@ -178,16 +178,21 @@ pub fn check_pre_chat_options(field: &str, v: &Value) -> Result<Value> {
     }
     out.insert("pre_chat_fields".into(), Value::Array(fields));
     if let Some(v) = obj.get("department_choice").filter(|v| !v.is_null()) {
-        let b = v.as_bool().ok_or_else(|| {
-            bad(&format!("{field}.department_choice"), "must be a boolean")
-        })?;
+        let b = v
+            .as_bool()
+            .ok_or_else(|| bad(&format!("{field}.department_choice"), "must be a boolean"))?;
         out.insert("department_choice".into(), Value::Bool(b));
     }
     if let Some(v) = obj.get("department_team_ids").filter(|v| !v.is_null()) {
         let f = format!("{field}.department_team_ids");
-        let list = v.as_array().ok_or_else(|| bad(&f, "must be a list of team ids"))?;
+        let list = v
+            .as_array()
+            .ok_or_else(|| bad(&f, "must be a list of team ids"))?;
         if list.len() > MAX_OFFERED_TEAMS {
-            return Err(bad(&f, format!("must have at most {MAX_OFFERED_TEAMS} teams")));
+            return Err(bad(
+                &f,
+                format!("must have at most {MAX_OFFERED_TEAMS} teams"),
+            ));
         }
         let mut ids: Vec<i64> = Vec::with_capacity(list.len());
         for x in list {

@@ -228,6 +228,8 @@ pub struct ChannelOptions {
     pub webhook_url: Option<String>,
     /// Telegram: the bot token (required; never returned).
     pub bot_token: Option<String>,
+    /// Telegram: the bot's name as shown to agents.
+    pub bot_name: Option<String>,
     /// E-mail: the inbox's address (required).
     pub email: Option<String>,
     pub provider: Option<String>,

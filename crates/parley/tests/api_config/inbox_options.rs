@@ -37,9 +37,7 @@ async fn website_inbox(s: &TestServer, admin: &Actor) -> Value {
 
 async fn hmac_secret_rotation(s: &TestServer) {
     let admin = s.admin("Shop").await;
-    let supervisor = s
-        .member(admin.account_id, "Sveta", Role::Supervisor)
-        .await;
+    let supervisor = s.member(admin.account_id, "Sveta", Role::Supervisor).await;
     let agent = s.member(admin.account_id, "Olga", Role::Agent).await;
     let other = s.admin("Other").await;
     // An inbox with a known secret, so the published test vector signs for it.
@@ -150,7 +148,11 @@ async fn department_choice_of_the_pre_chat_form(s: &TestServer) {
     assert!(st.is_success(), "{m}");
     let public = format!("/public/api/v1/inboxes/{token}");
     let (_, view) = s.call(Method::GET, None, &public, None).await;
-    assert_eq!(offered(&view), teams, "every staffed team by default: {view}");
+    assert_eq!(
+        offered(&view),
+        teams,
+        "every staffed team by default: {view}"
+    );
 
     // Only two of the three.
     let (st, up) = s
@@ -192,11 +194,21 @@ async fn department_choice_of_the_pre_chat_form(s: &TestServer) {
         contact["source_id"].as_str().expect("source_id")
     );
     let (st, body) = s
-        .call(Method::POST, None, &convs, Some(json!({"team_id": teams[1]})))
+        .call(
+            Method::POST,
+            None,
+            &convs,
+            Some(json!({"team_id": teams[1]})),
+        )
         .await;
     assert_error(st, &body, 422, "invalid_field");
     let (st, c) = s
-        .call(Method::POST, None, &convs, Some(json!({"team_id": teams[2]})))
+        .call(
+            Method::POST,
+            None,
+            &convs,
+            Some(json!({"team_id": teams[2]})),
+        )
         .await;
     assert!(st.is_success(), "{c}");
 
@@ -259,7 +271,12 @@ async fn department_choice_of_the_pre_chat_form(s: &TestServer) {
     let (_, view) = s.call(Method::GET, None, &public, None).await;
     assert!(offered(&view).is_empty(), "{view}");
     let (st, body) = s
-        .call(Method::POST, None, &convs, Some(json!({"team_id": teams[0]})))
+        .call(
+            Method::POST,
+            None,
+            &convs,
+            Some(json!({"team_id": teams[0]})),
+        )
         .await;
     assert_error(st, &body, 422, "invalid_field");
 }

@@ -40,7 +40,10 @@ const API_ONLY: &[(&str, &str)] = &[
         "channel.bot_token",
         "Telegram inboxes are connected through the API (docs/api.md); the console creates website and API inboxes",
     ),
-    ("channel.bot_name", "Telegram inboxes: see channel.bot_token"),
+    (
+        "channel.bot_name",
+        "Telegram inboxes: see channel.bot_token",
+    ),
     (
         "channel.email",
         "e-mail inboxes are connected through the API (docs/api.md); the console creates website and API inboxes",
@@ -51,13 +54,19 @@ const API_ONLY: &[(&str, &str)] = &[
     ("channel.imap_port", "e-mail inboxes: see channel.email"),
     ("channel.imap_login", "e-mail inboxes: see channel.email"),
     ("channel.imap_password", "e-mail inboxes: see channel.email"),
-    ("channel.imap_enable_ssl", "e-mail inboxes: see channel.email"),
+    (
+        "channel.imap_enable_ssl",
+        "e-mail inboxes: see channel.email",
+    ),
     ("channel.smtp_enabled", "e-mail inboxes: see channel.email"),
     ("channel.smtp_address", "e-mail inboxes: see channel.email"),
     ("channel.smtp_port", "e-mail inboxes: see channel.email"),
     ("channel.smtp_login", "e-mail inboxes: see channel.email"),
     ("channel.smtp_password", "e-mail inboxes: see channel.email"),
-    ("channel.smtp_enable_ssl_tls", "e-mail inboxes: see channel.email"),
+    (
+        "channel.smtp_enable_ssl_tls",
+        "e-mail inboxes: see channel.email",
+    ),
 ];
 
 /// The schema `s` with a `$ref` followed (`#/components/schemas/…`).
@@ -92,7 +101,14 @@ fn walk(
         walk(doc, &s["items"], prefix, depth + 1, out, parents);
     }
     if s["additionalProperties"].is_object() {
-        walk(doc, &s["additionalProperties"], prefix, depth + 1, out, parents);
+        walk(
+            doc,
+            &s["additionalProperties"],
+            prefix,
+            depth + 1,
+            out,
+            parents,
+        );
     }
     if let Some(props) = s["properties"].as_object() {
         if !prefix.is_empty() {
@@ -133,8 +149,8 @@ async fn every_inbox_setting_of_the_api_has_a_console_control() {
         .expect("openapi");
     assert_eq!(res.status(), StatusCode::OK);
     let doc: Value = res.json().await.expect("openapi json");
-    let body = &doc["paths"]["/api/v1/accounts/{account_id}/inboxes/{id}"]["patch"]
-        ["requestBody"]["content"]["application/json"]["schema"];
+    let body = &doc["paths"]["/api/v1/accounts/{account_id}/inboxes/{id}"]["patch"]["requestBody"]
+        ["content"]["application/json"]["schema"];
     assert!(body.is_object(), "no request body for the inbox update");
     let (mut api, mut parents) = (BTreeSet::new(), BTreeSet::new());
     walk(&doc, body, "", 0, &mut api, &mut parents);

@@ -2,7 +2,7 @@
 // accepts has a control here, from the widget's look and pre-chat form to identity
 // validation, routing, reply targets, working hours, texts and members.
 //
-// Each control carries the API path it edits in `data-setting` (a `setting: '…'` entry
+// Each control carries the API path it edits in `data-setting` (its dataset's `setting`
 // below): crates/parley/tests/console_assets/inbox_settings.rs compares those with the
 // properties of the inbox update body in the served OpenAPI document, so an inbox setting
 // added to the API without a control here (or a reason to stay API-only) fails that test.
