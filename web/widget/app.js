@@ -735,7 +735,8 @@ function hoursCard() {
   if (!config || !config.show_working_hours || !Array.isArray(config.working_hours)) return null;
   const timeZone = scheduleZone();
   const byDay = new Map(config.working_hours.map((d) => [d.day_of_week, d]));
-  const hm = (hh, mm) => `${String(hh ?? 0).padStart(2, '0')}:${String(mm ?? 0).padStart(2, '0')}`;
+  // Clock times in the widget's language (09:30 / 09:30 AM), like the reopening time.
+  const hm = (hh, mm) => new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' }).format(Date.UTC(2024, 0, 1, hh ?? 0, mm ?? 0));
   const hours = (d) => (!d || d.closed_all_day ? t('dayClosed') : d.open_all_day ? t('dayAllDay') : `${hm(d.open_hour, d.open_minutes)}–${hm(d.close_hour, d.close_minutes)}`);
   // 7 Jan 2024 was a Sunday: day_of_week 0.
   const name = (dow) => new Intl.DateTimeFormat(locale(), { weekday: 'short', timeZone: 'UTC' }).format(new Date(Date.UTC(2024, 0, 7 + dow)));
@@ -1023,6 +1024,7 @@ function draw(stickToBottom) {
   const atBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 40;
   const oldTop = body.scrollTop;
   const oldHeight = body.scrollHeight;
+  const shown = view;
   view = chooseView();
   const resolved = conv && conv.status === 'resolved';
   const items = [];
@@ -1066,7 +1068,9 @@ function draw(stickToBottom) {
   parts.notice.hidden = !notice;
   parts.comp.hidden = !(view === 'chat' && !resolved);
   body.replaceChildren(...items.filter(Boolean));
-  if (stickToBottom && atBottom) body.scrollTop = body.scrollHeight;
+  // A form opens at its top, with the greeting and the schedule above it in view.
+  if ((view === 'prechat' || view === 'offline') && view !== shown) body.scrollTop = 0;
+  else if (stickToBottom && atBottom) body.scrollTop = body.scrollHeight;
   else if (!stickToBottom) body.scrollTop = oldTop + (body.scrollHeight - oldHeight);
   else body.scrollTop = oldTop;
 }
