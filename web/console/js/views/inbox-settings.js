@@ -285,7 +285,7 @@ function identityCard(inbox) {
   const drawSecret = () => {
     if (!secret) {
       replace(secretBox, h('p', { class: 'small muted', dataset: { secretHidden: '' } }, t('inboxui.secretAdminsOnly')));
-      replace(snippets, hashSnippets(null).map(([lang, code]) => h('div', null, h('strong', { class: 'small' }, lang), h('pre', { class: 'snippet' }, code))));
+      replace(snippets, hashSnippets(null).map(([lang, code]) => h('div', null, h('strong', { class: 'small' }, lang), h('pre', { class: 'code-lines' }, code))));
       return;
     }
     const code = h('code', { class: 'mono', dataset: { secret: '' } }, revealed ? secret : '•'.repeat(24));
@@ -324,7 +324,7 @@ function identityCard(inbox) {
     replace(
       snippets,
       hashSnippets(revealed ? secret : null).map(([lang, code]) =>
-        h('div', null, h('div', { class: 'copy-row' }, h('strong', { class: 'small' }, lang), h('button', { type: 'button', class: 'btn small', onclick: () => copyText(hashSnippets(secret).find((x) => x[0] === lang)[1]) }, icon('copy', { size: 13 }), t('common.copy'))), h('pre', { class: 'snippet', dataset: { hashSnippet: lang } }, code)),
+        h('div', null, h('div', { class: 'copy-row' }, h('strong', { class: 'small' }, lang), h('button', { type: 'button', class: 'btn small', onclick: () => copyText(hashSnippets(secret).find((x) => x[0] === lang)[1]) }, icon('copy', { size: 13 }), t('common.copy'))), h('pre', { class: 'code-lines', dataset: { hashSnippet: lang } }, code)),
       ),
     );
   };
