@@ -3,7 +3,8 @@
 // fields, required marks and departments; the greeting; the inbox's language; the survey's
 // question after the conversation is resolved; the offline form when nobody is online; the
 // sites allowed to show the chat (localhost allowed, 127.0.0.2 refused by the browser);
-// identity validation with its secret rotated. Screenshots of the page in EN and RU go to
+// identity validation with its secret rotated; an e-mail inbox's mailbox connection.
+// Screenshots of the page in EN and RU go to
 // $PARLEY_E2E_SCREENSHOTS (default: the temp directory).
 
 import { test, before, after } from 'node:test';
@@ -284,6 +285,46 @@ test('identity validation: the secret is shown, copied into the snippets and rep
   } finally {
     await close();
     await w.agent.call('PATCH', inboxPath(), { hmac_mandatory: false });
+  }
+});
+
+test('an e-mail inbox: its mailbox connection is set on its page, the password never shown', async () => {
+  const mail = (await w.agent.call('POST', '/inboxes', { name: 'Mail', channel: { type: 'email', email: 'help@shop.test' } })).body;
+  const { page, errors, blocked, close } = await openPage(browser, { viewport: { width: 1366, height: 900 } });
+  try {
+    await signIn(page, w.server.base, EMAIL, PASSWORD);
+    await page.goto(`${w.server.base}/app/#/settings/inboxes/${mail.id}`);
+    const card = page.locator('section[data-card="connection"]');
+    await card.waitFor();
+    assert.equal(await card.getByLabel('Inbox address').inputValue(), 'help@shop.test');
+    await card.getByLabel('IMAP server').fill('imap.shop.test');
+    await card.getByLabel('IMAP port').fill('993');
+    await card.getByLabel('IMAP login').fill('help');
+    await card.getByLabel('IMAP password').fill('mail secret 1');
+    await card.getByLabel('IMAP over TLS').check();
+    await card.getByLabel('SMTP server').fill('smtp.shop.test');
+    const saved = page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().endsWith(`/inboxes/${mail.id}`));
+    await card.getByRole('button', { name: 'Save' }).click();
+    assert.equal((await saved).status(), 200);
+    const got = (await w.agent.call('GET', `/inboxes/${mail.id}`)).body;
+    assert.equal(got.channel_settings.imap_address, 'imap.shop.test');
+    assert.equal(got.channel_settings.imap_port, 993);
+    assert.equal(got.channel_settings.imap_enable_ssl, true);
+    assert.equal(got.channel_settings.smtp_address, 'smtp.shop.test');
+    assert.equal(JSON.stringify(got).includes('mail secret 1'), false, 'the password is never returned');
+    await page.reload();
+    const again = page.locator('section[data-card="connection"]');
+    await again.waitFor();
+    assert.equal(await again.getByLabel('IMAP server').inputValue(), 'imap.shop.test');
+    assert.equal(await again.getByLabel('IMAP port').inputValue(), '993');
+    assert.equal(await again.getByLabel('IMAP password').inputValue(), '');
+    assert.equal(await again.getByLabel('IMAP over TLS').isChecked(), true);
+    assert.equal(await page.locator('section[data-card="prechat"]').count(), 0, 'no widget cards for a mailbox');
+    assert.deepEqual(blocked, []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+    await w.agent.call('DELETE', `/inboxes/${mail.id}`);
   }
 });
 

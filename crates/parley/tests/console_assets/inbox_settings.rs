@@ -36,37 +36,6 @@ const API_ONLY: &[(&str, &str)] = &[
         "lock_to_single_conversation",
         "accepted and returned for Chatwoot clients; no behaviour behind it yet",
     ),
-    (
-        "channel.bot_token",
-        "Telegram inboxes are connected through the API (docs/api.md); the console creates website and API inboxes",
-    ),
-    (
-        "channel.bot_name",
-        "Telegram inboxes: see channel.bot_token",
-    ),
-    (
-        "channel.email",
-        "e-mail inboxes are connected through the API (docs/api.md); the console creates website and API inboxes",
-    ),
-    ("channel.provider", "e-mail inboxes: see channel.email"),
-    ("channel.imap_enabled", "e-mail inboxes: see channel.email"),
-    ("channel.imap_address", "e-mail inboxes: see channel.email"),
-    ("channel.imap_port", "e-mail inboxes: see channel.email"),
-    ("channel.imap_login", "e-mail inboxes: see channel.email"),
-    ("channel.imap_password", "e-mail inboxes: see channel.email"),
-    (
-        "channel.imap_enable_ssl",
-        "e-mail inboxes: see channel.email",
-    ),
-    ("channel.smtp_enabled", "e-mail inboxes: see channel.email"),
-    ("channel.smtp_address", "e-mail inboxes: see channel.email"),
-    ("channel.smtp_port", "e-mail inboxes: see channel.email"),
-    ("channel.smtp_login", "e-mail inboxes: see channel.email"),
-    ("channel.smtp_password", "e-mail inboxes: see channel.email"),
-    (
-        "channel.smtp_enable_ssl_tls",
-        "e-mail inboxes: see channel.email",
-    ),
 ];
 
 /// The schema `s` with a `$ref` followed (`#/components/schemas/…`).

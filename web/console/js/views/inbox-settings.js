@@ -103,7 +103,7 @@ export async function inboxDetail(el, id, live) {
     h('div', { class: 'copy-row' }, h('code', { class: 'mono' }, inbox.inbox_identifier), h('button', { type: 'button', class: 'btn small', onclick: () => copyText(inbox.inbox_identifier) }, icon('copy', { size: 13 }), t('common.copy'))),
   );
 
-  const widgetCards = web ? [preChatCard(inbox), availabilityCard(inbox), csatCard(inbox), identityCard(inbox)] : [];
+  const widgetCards = web ? [preChatCard(inbox), availabilityCard(inbox), csatCard(inbox), identityCard(inbox)] : [connectionCard(inbox)];
 
   replace(
     el,
@@ -259,6 +259,75 @@ function csatCard(inbox) {
     saveButton(),
   );
   return card('csat', t('inboxui.csat'), null, form);
+}
+
+/** Connection options of a Telegram or e-mail inbox: [key, kind]; secrets are write-only. */
+const CONNECTION = {
+  'Channel::Telegram': [
+    ['bot_token', 'secret'],
+    ['bot_name', 'text'],
+  ],
+  'Channel::Email': [
+    ['email', 'email'],
+    ['provider', 'text'],
+    ['imap_enabled', 'bool'],
+    ['imap_address', 'text'],
+    ['imap_port', 'port'],
+    ['imap_login', 'text'],
+    ['imap_password', 'secret'],
+    ['imap_enable_ssl', 'bool'],
+    ['smtp_enabled', 'bool'],
+    ['smtp_address', 'text'],
+    ['smtp_port', 'port'],
+    ['smtp_login', 'text'],
+    ['smtp_password', 'secret'],
+    ['smtp_enable_ssl_tls', 'bool'],
+  ],
+};
+
+/**
+ * How a Telegram bot or a mailbox is connected. Secrets (bot token, passwords) are never
+ * shown: an empty box keeps the stored one, a filled one replaces it.
+ */
+function connectionCard(inbox) {
+  const spec = CONNECTION[inbox.channel_type];
+  if (!spec) return null;
+  const cs = inbox.channel_settings || {};
+  const current = (k) => inbox[k] ?? cs[k];
+  const inputs = spec.map(([k, kind]) => {
+    const label = t(`inboxui.conn.${k}`);
+    if (kind === 'bool') {
+      const c = check(label, { name: k, checked: Boolean(current(k)), dataset: { setting: `channel.${k}` } });
+      return { k, kind, input: c.input, el: c.el };
+    }
+    const attrs = { name: k, autocomplete: 'off', dataset: { setting: `channel.${k}` } };
+    if (kind === 'secret') Object.assign(attrs, { type: 'password', placeholder: t('inboxui.secretKept'), autocomplete: 'new-password' });
+    else if (kind === 'port') Object.assign(attrs, { type: 'number', min: 1, max: 65535, step: 1, value: current(k) ?? '' });
+    else Object.assign(attrs, { type: kind === 'email' ? 'email' : 'text', maxLength: 255, value: current(k) ?? '' });
+    const input = h('input', attrs);
+    return { k, kind, input, el: field(label, input, kind === 'secret' ? t('inboxui.secretHint') : null) };
+  });
+  const form = h(
+    'form',
+    {
+      class: 'stack narrow',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const channel = {};
+        for (const { k, kind, input } of inputs) {
+          if (kind === 'bool') channel[k] = input.checked;
+          else if (kind === 'port') channel[k] = numberOrNull(input);
+          else if (kind === 'secret') {
+            if (input.value) channel[k] = input.value;
+          } else channel[k] = input.value.trim();
+        }
+        if (await save(inbox.id, { channel })) for (const x of inputs) if (x.kind === 'secret') x.input.value = '';
+      },
+    },
+    inputs.map((x) => x.el),
+    saveButton(),
+  );
+  return card('connection', t('inboxui.connection'), t(inbox.channel_type === 'Channel::Telegram' ? 'inboxui.connectionTelegram' : 'inboxui.connectionEmail'), form);
 }
 
 /** What the shop's backend runs to sign a customer's id, per language. */
