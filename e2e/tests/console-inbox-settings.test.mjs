@@ -320,6 +320,7 @@ test('an e-mail inbox: its mailbox connection is set on its page, the password n
     assert.equal(await again.getByLabel('IMAP password').inputValue(), '');
     assert.equal(await again.getByLabel('IMAP over TLS').isChecked(), true);
     assert.equal(await page.locator('section[data-card="prechat"]').count(), 0, 'no widget cards for a mailbox');
+    await again.screenshot({ path: join(OUT, 'console-inbox-connection-en.png') });
     assert.deepEqual(blocked, []);
     assert.deepEqual(errors, []);
   } finally {

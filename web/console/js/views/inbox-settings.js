@@ -261,27 +261,27 @@ function csatCard(inbox) {
   return card('csat', t('inboxui.csat'), null, form);
 }
 
-/** Connection options of a Telegram or e-mail inbox: [key, kind]; secrets are write-only. */
+/** Connection options of a Telegram or e-mail inbox, by API path; secrets are write-only. */
 const CONNECTION = {
   'Channel::Telegram': [
-    ['bot_token', 'secret'],
-    ['bot_name', 'text'],
+    { setting: 'channel.bot_token', kind: 'secret' },
+    { setting: 'channel.bot_name', kind: 'text' },
   ],
   'Channel::Email': [
-    ['email', 'email'],
-    ['provider', 'text'],
-    ['imap_enabled', 'bool'],
-    ['imap_address', 'text'],
-    ['imap_port', 'port'],
-    ['imap_login', 'text'],
-    ['imap_password', 'secret'],
-    ['imap_enable_ssl', 'bool'],
-    ['smtp_enabled', 'bool'],
-    ['smtp_address', 'text'],
-    ['smtp_port', 'port'],
-    ['smtp_login', 'text'],
-    ['smtp_password', 'secret'],
-    ['smtp_enable_ssl_tls', 'bool'],
+    { setting: 'channel.email', kind: 'email' },
+    { setting: 'channel.provider', kind: 'text' },
+    { setting: 'channel.imap_enabled', kind: 'bool' },
+    { setting: 'channel.imap_address', kind: 'text' },
+    { setting: 'channel.imap_port', kind: 'port' },
+    { setting: 'channel.imap_login', kind: 'text' },
+    { setting: 'channel.imap_password', kind: 'secret' },
+    { setting: 'channel.imap_enable_ssl', kind: 'bool' },
+    { setting: 'channel.smtp_enabled', kind: 'bool' },
+    { setting: 'channel.smtp_address', kind: 'text' },
+    { setting: 'channel.smtp_port', kind: 'port' },
+    { setting: 'channel.smtp_login', kind: 'text' },
+    { setting: 'channel.smtp_password', kind: 'secret' },
+    { setting: 'channel.smtp_enable_ssl_tls', kind: 'bool' },
   ],
 };
 
@@ -294,13 +294,14 @@ function connectionCard(inbox) {
   if (!spec) return null;
   const cs = inbox.channel_settings || {};
   const current = (k) => inbox[k] ?? cs[k];
-  const inputs = spec.map(([k, kind]) => {
+  const inputs = spec.map(({ setting, kind }) => {
+    const k = setting.slice('channel.'.length);
     const label = t(`inboxui.conn.${k}`);
     if (kind === 'bool') {
-      const c = check(label, { name: k, checked: Boolean(current(k)), dataset: { setting: `channel.${k}` } });
+      const c = check(label, { name: k, checked: Boolean(current(k)), dataset: { setting } });
       return { k, kind, input: c.input, el: c.el };
     }
-    const attrs = { name: k, autocomplete: 'off', dataset: { setting: `channel.${k}` } };
+    const attrs = { name: k, autocomplete: 'off', dataset: { setting } };
     if (kind === 'secret') Object.assign(attrs, { type: 'password', placeholder: t('inboxui.secretKept'), autocomplete: 'new-password' });
     else if (kind === 'port') Object.assign(attrs, { type: 'number', min: 1, max: 65535, step: 1, value: current(k) ?? '' });
     else Object.assign(attrs, { type: kind === 'email' ? 'email' : 'text', maxLength: 255, value: current(k) ?? '' });
