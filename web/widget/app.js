@@ -712,8 +712,10 @@ const dayFmt = () => new Intl.DateTimeFormat(locale(), { day: 'numeric', month: 
 /** The inbox's time zone when the widget shows its schedule (times then read as on it). */
 function scheduleZone() {
   const tz = config && config.show_working_hours && config.timezone;
+  if (!tz) return undefined;
   try {
-    return tz ? (new Intl.DateTimeFormat('en', { timeZone: tz }), tz) : undefined;
+    new Intl.DateTimeFormat('en', { timeZone: tz }); // throws for a zone the browser lacks
+    return tz;
   } catch {
     return undefined; // a zone this browser does not know: the visitor's own
   }
