@@ -58,6 +58,10 @@ export const DICT = {
     today: 'Today',
     queue: 'You are number {n} in the queue',
     wait: 'expected wait about {m} min',
+    hoursTitle: 'Working hours',
+    hoursZone: 'Time: {zone}',
+    dayClosed: 'closed',
+    dayAllDay: 'around the clock',
   },
   ru: {
     title: 'Напишите нам',
@@ -113,6 +117,10 @@ export const DICT = {
     today: 'Сегодня',
     queue: 'Вы {n}-й в очереди',
     wait: 'ожидание около {m} мин',
+    hoursTitle: 'Часы работы',
+    hoursZone: 'Время: {zone}',
+    dayClosed: 'выходной',
+    dayAllDay: 'круглосуточно',
   },
 };
 

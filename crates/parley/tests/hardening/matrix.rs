@@ -52,6 +52,10 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
         "POST",
         "/api/v1/accounts/{account_id}/inboxes/{id}/templates/preview",
     ),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/inboxes/{id}/reset_hmac_token",
+    ),
     ("PATCH", "/api/v1/accounts/{account_id}/onboarding"),
     ("DELETE", "/api/v1/accounts/{account_id}/inboxes/{id}"),
     ("POST", "/api/v1/accounts/{account_id}/inbox_members"),
