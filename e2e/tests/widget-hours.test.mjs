@@ -17,6 +17,8 @@ import { widgetWorld, shopSite, shopPage, widgetFrame } from '../lib/widget.mjs'
 const OUT = process.env.PARLEY_E2E_SCREENSHOTS || tmpdir();
 // Far from the browser's UTC, so times in the wrong zone would show.
 const TZ = 'Asia/Vladivostok';
+// Russian needs the weekday in the accusative after «в/во» (day_of_week 0 = Sunday).
+const RU_ON = ['в воскресенье', 'в понедельник', 'во вторник', 'в среду', 'в четверг', 'в пятницу', 'в субботу'];
 
 let w;
 let site;
@@ -94,7 +96,7 @@ test('the console switch turns the schedule on; the widget shows the week in the
     assert.ok(rows[0][0].startsWith(weekday(1, 'en', 'short')), JSON.stringify(rows));
     // Reopening tomorrow 09:30 in Vladivostok, whatever the visitor's clock says.
     const reopen = norm(await card.locator('.reopen').innerText());
-    assert.equal(reopen, norm(`We will be back ${weekday((today + 1) % 7, 'en', 'long')} ${clock('en', 9, 30)}`));
+    assert.equal(reopen, norm(`We will be back on ${weekday((today + 1) % 7, 'en', 'long')} at ${clock('en', 9, 30)}`));
     assert.match(await card.locator('.zone').innerText(), /^Time: Vladivostok, GMT\+10$/);
     assert.ok(norm(await frame.locator('header').innerText()).includes(reopen), 'the header says the same');
     assert.equal(await card.locator('li.today').count(), 1);
@@ -115,7 +117,7 @@ test('the schedule in Russian, and gone when the switch is off', async () => {
     const rows = await card.locator('li').evaluateAll((els) => els.map((e) => [...e.children].map((c) => c.textContent)));
     assert.ok(rows.some(([, h]) => h === 'выходной'), JSON.stringify(rows));
     assert.ok(rows.some(([, h]) => h === 'круглосуточно'), JSON.stringify(rows));
-    assert.equal(norm(await card.locator('.reopen').innerText()), norm(`Вернёмся ${weekday((today + 1) % 7, 'ru', 'long')} ${clock('ru', 9, 30)}`));
+    assert.equal(norm(await card.locator('.reopen').innerText()), norm(`Вернёмся ${RU_ON[(today + 1) % 7]} в ${clock('ru', 9, 30)}`));
     assert.ok(rows.some(([, h]) => norm(h) === norm(`${clock('ru', 9, 30)}–${clock('ru', 18, 0)}`)), JSON.stringify(rows));
     await page.screenshot({ path: join(OUT, 'widget-hours-ru.png') });
     // Folded by the visitor, it stays folded.

@@ -726,8 +726,12 @@ function fmtWhen(secs) {
   const d = new Date(secs * 1000);
   const day = (x) => new Intl.DateTimeFormat('en', { timeZone, dateStyle: 'short' }).format(x);
   const time = new Intl.DateTimeFormat(locale(), { timeZone, hour: '2-digit', minute: '2-digit' }).format(d);
-  const wd = new Intl.DateTimeFormat(locale(), { timeZone, weekday: 'long' }).format(d);
-  return day(d) === day(new Date()) ? time : `${wd} ${time}`;
+  const at = t('atTime', { time });
+  if (day(d) === day(new Date())) return at;
+  // The weekday with its preposition from the dictionary: Russian needs the accusative
+  // ("в среду"), which Intl's weekday names (nominative) cannot give.
+  const dow = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short' }).format(d));
+  return `${t(`onDay${dow}`)} ${at}`;
 }
 
 let hoursOpen = null; // the visitor opened or closed the schedule (else: open while closed)
