@@ -133,7 +133,7 @@ mod mentions {
     use reqwest::StatusCode;
     use serde_json::{Value, json};
 
-    both_backends!(mentions_notify_who_can_see_the_conversation);
+    crate::both_backends!(mentions_notify_who_can_see_the_conversation);
 
     fn tag(who: &Actor, name: &str) -> String {
         format!("[@{name}](mention://user/{}/{name})", who.user_id)
@@ -254,10 +254,15 @@ mod mentions {
         assert!(agents["payload"][0].get("email").is_none(), "{agents}");
         // An inbox Anna cannot see reads as missing; no inbox at all is a 422.
         let (st, b) = s
-            .get(&anna.token, &format!("{base}/assignable_agents?inbox_ids[]={other}"))
+            .get(
+                &anna.token,
+                &format!("{base}/assignable_agents?inbox_ids[]={other}"),
+            )
             .await;
         assert_error(st, &b, 404, "not_found");
-        let (st, _) = s.get(&anna.token, &format!("{base}/assignable_agents")).await;
+        let (st, _) = s
+            .get(&anna.token, &format!("{base}/assignable_agents"))
+            .await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
 
         let mut ws_boris = socket(s, &boris).await;
@@ -277,19 +282,37 @@ mod mentions {
         assert_eq!(m["content"], text.as_str(), "the note is stored as written");
         let mid = m["id"].as_i64().unwrap();
         let stored = s.svc().store.mentions_of_message(mid).await.unwrap();
-        assert_eq!(stored, vec![boris.user_id], "only Boris can be mentioned here");
+        assert_eq!(
+            stored,
+            vec![boris.user_id],
+            "only Boris can be mentioned here"
+        );
 
         // Boris gets Chatwoot's event with the conversation as its payload.
         let ev = ws_boris.until("conversation.mentioned").await;
         assert_eq!(ev["data"]["id"], conv, "{ev}");
         assert_eq!(ev["data"]["inbox_id"], sales, "{ev}");
         // Dina sees the note but was not mentioned: no event for her.
-        assert!(seen_before(&mut ws_dina, mid, "conversation.mentioned").await.is_empty());
+        assert!(
+            seen_before(&mut ws_dina, mid, "conversation.mentioned")
+                .await
+                .is_empty()
+        );
 
         // Carl's first mention event is the one of a conversation he can see.
-        let m2 = note(s, &admin, conv2, &format!("{} hi", tag(&carl, "Carl")), true).await;
+        let m2 = note(
+            s,
+            &admin,
+            conv2,
+            &format!("{} hi", tag(&carl, "Carl")),
+            true,
+        )
+        .await;
         let ev = ws_carl.until("conversation.mentioned").await;
-        assert_eq!(ev["data"]["id"], conv2, "no event of the Sales note reached Carl: {ev}");
+        assert_eq!(
+            ev["data"]["id"], conv2,
+            "no event of the Sales note reached Carl: {ev}"
+        );
         let _ = m2;
 
         // Notifications: Boris has one unread; Carl has only the one he may see; Dina,
@@ -303,7 +326,10 @@ mod mentions {
         assert_eq!(item["secondary_actor"]["id"], anna.user_id);
         assert!(item["read_at"].is_null());
         assert!(
-            item["excerpt"].as_str().unwrap().starts_with("@Boris @Carl"),
+            item["excerpt"]
+                .as_str()
+                .unwrap()
+                .starts_with("@Boris @Carl"),
             "{item}"
         );
         let carl_n = notifications(s, &carl).await;
@@ -319,7 +345,10 @@ mod mentions {
         assert!(mention_list(s, &dina).await.is_empty());
         assert_eq!(mention_list(s, &carl).await, vec![conv2]);
         let (st, b) = s
-            .get(&boris.token, &format!("{base}/conversations?conversation_type=bogus"))
+            .get(
+                &boris.token,
+                &format!("{base}/conversations?conversation_type=bogus"),
+            )
             .await;
         assert_error(st, &b, 422, "invalid_field");
 
@@ -330,13 +359,20 @@ mod mentions {
         // Reading: another agent's notification id reads as missing and changes nothing.
         let nid = item["id"].as_i64().unwrap();
         let (st, b) = s
-            .patch(&dina.token, &format!("{base}/notifications/{nid}"), json!({}))
+            .patch(
+                &dina.token,
+                &format!("{base}/notifications/{nid}"),
+                json!({}),
+            )
             .await;
         assert_error(st, &b, 404, "not_found");
         let (st, b) = s
             .patch(
                 &stranger.token,
-                &format!("/api/v1/accounts/{}/notifications/{nid}", stranger.account_id),
+                &format!(
+                    "/api/v1/accounts/{}/notifications/{nid}",
+                    stranger.account_id
+                ),
                 json!({}),
             )
             .await;
@@ -355,7 +391,11 @@ mod mentions {
             .await;
         assert_eq!((st, count), (StatusCode::OK, json!(1)));
         let (st, read) = s
-            .patch(&boris.token, &format!("{base}/notifications/{nid}"), json!({}))
+            .patch(
+                &boris.token,
+                &format!("{base}/notifications/{nid}"),
+                json!({}),
+            )
             .await;
         assert_eq!(st, StatusCode::OK, "{read}");
         assert!(read["read_at"].as_i64().is_some(), "{read}");
@@ -380,7 +420,10 @@ mod mentions {
         let (st, set) = s.get(&boris.token, &path).await;
         assert_eq!(st, StatusCode::OK);
         assert_eq!(set["selected_email_flags"], json!([]));
-        assert_eq!(set["all_email_flags"], json!(["email_conversation_mention"]));
+        assert_eq!(
+            set["all_email_flags"],
+            json!(["email_conversation_mention"])
+        );
         let (st, b) = s
             .patch(
                 &boris.token,
@@ -390,10 +433,17 @@ mod mentions {
             .await;
         assert_error(st, &b, 422, "invalid_field");
         let (st, b) = s
-            .patch(&boris.token, &path, json!({"notification_settings": {"selected_email_flags": "x"}}))
+            .patch(
+                &boris.token,
+                &path,
+                json!({"notification_settings": {"selected_email_flags": "x"}}),
+            )
             .await;
         assert!(st.is_client_error(), "{st} {b}");
-        assert_eq!(s.get(&boris.token, &path).await.1["selected_email_flags"], json!([]));
+        assert_eq!(
+            s.get(&boris.token, &path).await.1["selected_email_flags"],
+            json!([])
+        );
     }
 
     async fn server_with_mail(backend: usize, sink: &SmtpSink) -> Option<TestServer> {
@@ -420,7 +470,11 @@ mod mentions {
             let (inbox, ident) = api_inbox(&s, &admin, "Сайт").await;
             let base = format!("/api/v1/accounts/{}", admin.account_id);
             let (st, b) = s
-                .patch(&admin.token, &format!("{base}/inboxes/{inbox}"), json!({"locale": "ru"}))
+                .patch(
+                    &admin.token,
+                    &format!("{base}/inboxes/{inbox}"),
+                    json!({"locale": "ru"}),
+                )
                 .await;
             assert!(st.is_success(), "{b}");
             for who in [&boris, &dina] {
@@ -434,7 +488,10 @@ mod mentions {
                 )
                 .await;
             assert_eq!(st, StatusCode::OK, "{set}");
-            assert_eq!(set["selected_email_flags"], json!(["email_conversation_mention"]));
+            assert_eq!(
+                set["selected_email_flags"],
+                json!(["email_conversation_mention"])
+            );
             let conv = Visitor::new(&s, &ident).await.conversation_id;
             let text = format!(
                 "{} {} проверьте оплату",
@@ -442,17 +499,34 @@ mod mentions {
                 tag(&dina, "Dina")
             );
             note(&s, &admin, conv, &text, true).await;
-            note(&s, &admin, conv, &format!("{} ещё раз", tag(&boris, "Boris")), true).await;
+            note(
+                &s,
+                &admin,
+                conv,
+                &format!("{} ещё раз", tag(&boris, "Boris")),
+                true,
+            )
+            .await;
             let got = sink.wait_for(2).await;
-            assert!(got.iter().all(|m| m.to == vec![boris.email.clone()]), "only Boris: {:?}", got.iter().map(|m| &m.to).collect::<Vec<_>>());
-            let first = got.iter().find(|m| m.text().contains("проверьте")).expect("first mail");
+            assert!(
+                got.iter().all(|m| m.to == vec![boris.email.clone()]),
+                "only Boris: {:?}",
+                got.iter().map(|m| &m.to).collect::<Vec<_>>()
+            );
+            let first = got
+                .iter()
+                .find(|m| m.text().contains("проверьте"))
+                .expect("first mail");
             let subject = first.subject();
             assert!(subject.contains("упоминает вас"), "{subject}");
             assert!(subject.contains(&format!("#{conv}")), "{subject}");
             let body = first.text();
             assert!(body.contains("@Boris @Dina проверьте оплату"), "{body}");
             assert!(!body.contains("mention://"), "{body}");
-            assert!(body.contains(&format!("/app/#/conversations/{conv}")), "{body}");
+            assert!(
+                body.contains(&format!("/app/#/conversations/{conv}")),
+                "{body}"
+            );
             assert_eq!(sink.received().len(), 2);
             s.stop().await;
         }

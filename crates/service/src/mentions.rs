@@ -268,7 +268,9 @@ impl Services {
             return Ok(());
         }
         metrics::counter!("parley_mentions_total").increment(added.len() as u64);
-        let view = self.conversation_view(conv.account_id, conv.display_id).await?;
+        let view = self
+            .conversation_view(conv.account_id, conv.display_id)
+            .await?;
         let inner = Event {
             account_id: conv.account_id,
             name: MENTIONED_EVENT.into(),
@@ -285,7 +287,11 @@ impl Services {
         let mailed: Vec<&MentionableRow> = agents
             .iter()
             .filter(|a| added.contains(&a.id))
-            .filter(|a| read_flags(&a.email_flags).iter().any(|f| f == EMAIL_MENTION_FLAG))
+            .filter(|a| {
+                read_flags(&a.email_flags)
+                    .iter()
+                    .any(|f| f == EMAIL_MENTION_FLAG)
+            })
             .collect();
         if mailed.is_empty() {
             return Ok(());
@@ -427,7 +433,10 @@ impl Services {
     }
 
     /// The caller's notification choices.
-    pub async fn notification_settings(&self, ctx: &AccountCtx) -> Result<NotificationSettingsView> {
+    pub async fn notification_settings(
+        &self,
+        ctx: &AccountCtx,
+    ) -> Result<NotificationSettingsView> {
         let flags = self.store.email_flags(ctx.account_id, ctx.user_id).await?;
         Ok(NotificationSettingsView {
             account_id: ctx.account_id,
@@ -446,7 +455,11 @@ impl Services {
         ctx: &AccountCtx,
         req: NotificationSettingsUpdate,
     ) -> Result<NotificationSettingsView> {
-        if req.selected_push_flags.as_ref().is_some_and(|p| !p.is_empty()) {
+        if req
+            .selected_push_flags
+            .as_ref()
+            .is_some_and(|p| !p.is_empty())
+        {
             return Err(validate::FieldError::new(
                 "selected_push_flags",
                 "push notifications are not available",
@@ -459,7 +472,10 @@ impl Services {
                 let Some(known) = ALL_EMAIL_FLAGS.iter().find(|k| **k == f.as_str()) else {
                     return Err(validate::FieldError::new(
                         "selected_email_flags",
-                        format!("unknown flag; expected any of {}", ALL_EMAIL_FLAGS.join(", ")),
+                        format!(
+                            "unknown flag; expected any of {}",
+                            ALL_EMAIL_FLAGS.join(", ")
+                        ),
                     )
                     .into());
                 };
@@ -467,8 +483,8 @@ impl Services {
                     clean.push(known);
                 }
             }
-            let stored = serde_json::to_string(&clean)
-                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let stored =
+                serde_json::to_string(&clean).map_err(|e| ServiceError::Internal(e.to_string()))?;
             self.store
                 .set_email_flags(ctx.account_id, ctx.user_id, &stored)
                 .await?;
@@ -510,7 +526,10 @@ mod tests {
 
     #[test]
     fn unknown_stored_flags_read_as_unset() {
-        assert_eq!(read_flags("[\"email_conversation_mention\",\"x\"]"), vec![EMAIL_MENTION_FLAG]);
+        assert_eq!(
+            read_flags("[\"email_conversation_mention\",\"x\"]"),
+            vec![EMAIL_MENTION_FLAG]
+        );
         assert!(read_flags("not json").is_empty());
     }
 }

@@ -637,7 +637,12 @@ impl Services {
         if stored.created && private && message_type == MessageType::Outgoing {
             // In a task of its own, like the message's follow-up: a client that goes away
             // does not cancel the notifications of a note that is stored.
-            let (svc, ctx, conv, m) = (self.clone(), ctx.clone(), conv.clone(), stored.message.clone());
+            let (svc, ctx, conv, m) = (
+                self.clone(),
+                ctx.clone(),
+                conv.clone(),
+                stored.message.clone(),
+            );
             let work = async move { svc.note_stored(&ctx, &conv, &m).await };
             if let Err(e) = tokio::spawn(work.in_current_span()).await {
                 tracing::warn!(error = %e, "mention task failed");

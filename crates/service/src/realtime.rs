@@ -385,7 +385,7 @@ impl AccountState {
 
     /// Hands an ephemeral `d` to the connections of agent `user_id` only (if they see its
     /// inbox); a full queue disconnects that one.
-    fn to_agent(&mut self, user_id: i64, d: &Arc<Delivery>) {
+    fn fan_out_to_agent(&mut self, user_id: i64, d: &Arc<Delivery>) {
         let queue = self.queue;
         self.agents.retain(|_, s| match s.viewer {
             Viewer::Agent { user_id: u, .. } if u == user_id => s.offer(d, queue),
@@ -555,7 +555,7 @@ impl HubTask {
         }
         if let Some((user_id, inner)) = crate::mentions::for_one_agent(e) {
             if let Some(st) = self.accounts.get_mut(&e.account_id) {
-                st.to_agent(user_id, &Delivery::new(inner));
+                st.fan_out_to_agent(user_id, &Delivery::new(inner));
             }
             return;
         }

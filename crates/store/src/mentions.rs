@@ -157,12 +157,14 @@ impl Store {
             "{NOTIFICATION_SELECT} WHERE n.account_id = $1 AND n.user_id = $2{} ORDER BY n.id DESC LIMIT {NOTIFICATIONS_PAGE} OFFSET $3",
             inbox_clause(inboxes)
         );
-        Ok(sqlx::query_as::<_, NotificationRow>(sqlx::AssertSqlSafe(sql))
-            .bind(account_id)
-            .bind(user_id)
-            .bind(offset.max(0))
-            .fetch_all(self.reader())
-            .await?)
+        Ok(
+            sqlx::query_as::<_, NotificationRow>(sqlx::AssertSqlSafe(sql))
+                .bind(account_id)
+                .bind(user_id)
+                .bind(offset.max(0))
+                .fetch_all(self.reader())
+                .await?,
+        )
     }
 
     /// How many of the user's notifications there are, and how many are unread.

@@ -73,7 +73,7 @@ async fn unread_count(State(st): State<AppState>, Acct(ctx): Acct) -> ApiResult<
 /// Marks the caller's notifications read: all, or one conversation's.
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/notifications/read_all", tag = "Notifications",
     security(("api_access_token" = [])), params(("account_id" = i64, Path)),
-    request_body(content = Option<ReadAllRequest>, description = "optional"),
+    request_body = ReadAllRequest,
     responses((status = 200, description = "Marked read"), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn read_all(
