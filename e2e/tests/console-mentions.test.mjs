@@ -66,7 +66,8 @@ test('a colleague picked with @ is notified, opens the conversation from the bel
   assert.equal(await input.inputValue(), 'Please check the refund @Boris Petrov ');
   await input.pressSequentially('today');
   await input.press('Enter');
-  const note = m.page.locator('.msg.note', { hasText: 'today' });
+  // Stored (not the pending copy the composer shows while sending).
+  const note = m.page.locator('.msg.note:not(.pending)', { hasText: 'today' });
   await note.waitFor(LIVE);
   assert.equal(await note.locator('.mention').textContent(), '@Boris Petrov');
   const stored = await s.api('GET', `/conversations/${v.convId}/messages`);
@@ -109,7 +110,7 @@ test('a mentioned name with markup stays text, picked with the mouse, in Russian
   await m.page.screenshot({ path: join(shots, 'console-mentions-picker-ru.png') });
   await item.click();
   await input.press('Enter');
-  const note = m.page.locator('.msg.note', { hasText: 'Посмотри' });
+  const note = m.page.locator('.msg.note:not(.pending)', { hasText: 'Посмотри' });
   await note.waitFor(LIVE);
   assert.equal(await note.locator('.mention').textContent(), `@${eve.name}`);
   assert.equal(await note.locator('img').count(), 0, 'the name stays text');

@@ -186,15 +186,15 @@ export default {
   'list.rating.5': '★ 5',
 
   'mention.list': 'Кого упомянуть',
-  'mention.none': 'Нет подходящих коллег с доступом к этому разговору',
+  'mention.none': 'Нет подходящих коллег с доступом к этому диалогу',
   'mention.title': 'Упоминания',
   'mention.unread': { one: '{n} непрочитанное упоминание', few: '{n} непрочитанных упоминания', many: '{n} непрочитанных упоминаний', other: '{n} непрочитанного упоминания' },
   'mention.someone': 'Коллега',
   'mention.item': '{name} упоминает вас в #{id}',
   'mention.readAll': 'Отметить все прочитанными',
   'mention.empty': 'Упоминаний пока нет.',
-  'mention.allConversations': 'Все разговоры с упоминаниями',
-  'mention.toast': 'Вас упомянули в разговоре #{id}',
+  'mention.allConversations': 'Все диалоги с упоминаниями',
+  'mention.toast': 'Вас упомянули в диалоге #{id}',
 
   'csat.title': 'Опрос удовлетворённости',
   'csat.waiting': 'Ещё нет ответа',

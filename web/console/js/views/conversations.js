@@ -141,9 +141,11 @@ export class ConversationsPage {
             class: ['tab', tab === this.f.tab && 'active'],
             'aria-selected': String(tab === this.f.tab),
             title: `${t(`list.tab.${tab}`)} (${i + 1})`,
+            'aria-label': tab === 'mentions' ? t(`list.tab.${tab}`) : null,
             dataset: { tab },
           },
-          t(`list.tab.${tab}`),
+          // The mentions tab is an "@" (its name in the tooltip), so four tabs fit the pane.
+          tab === 'mentions' ? h('span', { class: 'tab-at', 'aria-hidden': 'true' }, '@') : h('span', { class: 'tab-label' }, t(`list.tab.${tab}`)),
           // Counts under a label or text filter stop at 10,000 on the server; the
           // mentions tab has none (the rail's bell counts unread mentions).
           tab === 'mentions' ? null : h('span', { class: 'count' }, (count[tab] ?? 0) >= 10000 ? '9999+' : String(count[tab] ?? 0)),
