@@ -128,6 +128,22 @@ test('a mentioned name with markup stays text, picked with the mouse, in Russian
   assert.match(await row.textContent(), /упоминает вас/);
   await e.page.screenshot({ path: join(shots, 'console-mentions-bell-ru.png') });
   assert.equal(await e.page.evaluate(() => window.__xss), undefined);
+
+  // Profile: "e-mail me when mentioned" is saved (Chatwoot's email_conversation_mention).
+  await e.page.keyboard.press('Escape');
+  await e.page.goto(`${server.base}/app/#/profile`);
+  const box = e.page.locator('[data-setting="mention-email"]:not([disabled])');
+  await box.waitFor(LIVE);
+  assert.equal(await box.isChecked(), false);
+  await box.check();
+  await e.page.locator('[data-setting="mention-email"]:not([disabled])').waitFor(LIVE);
+  const settings = () => e.page.evaluate((id) => fetch(`/api/v1/accounts/${id}/notification_settings`).then((r) => r.json()), s.accountId);
+  assert.deepEqual((await settings()).selected_email_flags, ['email_conversation_mention']);
+  await e.page.reload();
+  await e.page.locator('[data-setting="mention-email"]:not([disabled])').waitFor(LIVE);
+  assert.equal(await e.page.locator('[data-setting="mention-email"]').isChecked(), true);
+  await e.page.locator('[data-setting="mention-email"]').scrollIntoViewIfNeeded();
+  await e.page.screenshot({ path: join(shots, 'console-mentions-profile-ru.png') });
   assert.deepEqual(e.errors, []);
   await e.close();
 });
