@@ -358,6 +358,15 @@ mod mentions {
         // A public reply with the same markup mentions nobody.
         note(s, &anna, conv, &tag(&dina, "Dina"), false).await;
         assert_eq!(notifications(s, &dina).await["meta"]["count"], 0);
+        // A retried note (same echo_id) notifies once.
+        let path = format!("{base}/conversations/{conv}/messages");
+        let body = json!({"content": tag(&dina, "Dina"), "private": true, "echo_id": "retry-1"});
+        let (st, first) = s.post(&anna.token, &path, body.clone()).await;
+        assert_eq!(st, StatusCode::OK, "{first}");
+        let (st, again) = s.post(&anna.token, &path, body).await;
+        assert_eq!(st, StatusCode::OK, "{again}");
+        assert_eq!(first["id"], again["id"]);
+        assert_eq!(notifications(s, &dina).await["meta"]["count"], 1);
 
         // Reading: another agent's notification id reads as missing and changes nothing.
         let nid = item["id"].as_i64().unwrap();

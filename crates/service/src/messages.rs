@@ -634,7 +634,13 @@ impl Services {
         };
         let private = input.private;
         let stored = self.create_message(&conv, sender, input).await?;
-        if stored.created && private && message_type == MessageType::Outgoing {
+        let mentions_someone = stored
+            .message
+            .message
+            .content
+            .as_deref()
+            .is_some_and(|c| c.contains("mention://user/"));
+        if stored.created && private && message_type == MessageType::Outgoing && mentions_someone {
             // In a task of its own, like the message's follow-up: a client that goes away
             // does not cancel the notifications of a note that is stored.
             let (svc, ctx, conv, m) = (
