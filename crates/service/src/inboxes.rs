@@ -187,6 +187,7 @@ fn channel_spec(t: ChannelType) -> &'static [(&'static str, Kind)] {
             ("widget_position", Kind::OneOf(&["right", "left"])),
             ("offline_form_when_no_agents", Kind::Bool),
             ("pre_chat_form_options", Kind::PreChat),
+            ("show_working_hours", Kind::Bool),
         ],
         ChannelType::Api => &[("webhook_url", Kind::Url)],
         ChannelType::Telegram => &[
@@ -424,6 +425,7 @@ impl Services {
     ) -> Result<InboxRow> {
         ctx.require_admin()?;
         self.check_default_team(ctx, &opts).await?;
+        self.check_offered_teams(ctx, channel).await?;
         let t = parse_channel_type(channel_type)?;
         let name = opts
             .name
@@ -471,6 +473,7 @@ impl Services {
     ) -> Result<InboxRow> {
         ctx.require_admin()?;
         self.check_default_team(ctx, &opts).await?;
+        self.check_offered_teams(ctx, channel).await?;
         let current = self
             .store
             .inbox(ctx.account_id, id)
@@ -521,6 +524,37 @@ impl Services {
             return Err(bad("default_team_id", "no such team"));
         }
         Ok(())
+    }
+
+    /// The departments a pre-chat form offers must be teams of the account.
+    async fn check_offered_teams(
+        &self,
+        ctx: &AccountCtx,
+        channel: &Map<String, Value>,
+    ) -> Result<()> {
+        let ids = channel
+            .get("pre_chat_form_options")
+            .and_then(|o| o.get("department_team_ids"))
+            .and_then(Value::as_array);
+        for id in ids.into_iter().flatten().filter_map(Value::as_i64) {
+            if self.store.team_ref(ctx.account_id, id).await?.is_none() {
+                return Err(bad(
+                    "channel.pre_chat_form_options.department_team_ids",
+                    format!("no such team: {id}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives the inbox a new HMAC secret for visitor identity (administrators only):
+    /// hashes made with the old secret stop verifying at once.
+    pub async fn reset_inbox_hmac_token(&self, ctx: &AccountCtx, id: i64) -> Result<InboxRow> {
+        ctx.require_admin()?;
+        self.store
+            .reset_inbox_hmac_token(ctx.account_id, id)
+            .await
+            .or_not_found("inbox")
     }
 
     /// Deletes an inbox with its conversations.

@@ -4,6 +4,7 @@
 //! tenant isolation on every object route.
 
 use crate::common;
+mod inbox_options;
 
 use std::collections::BTreeMap;
 

@@ -3,6 +3,7 @@
 //! unknown files are 404 and no path reaches outside the embedded folder.
 
 use crate::common;
+mod inbox_settings;
 
 use common::TestServer;
 use reqwest::StatusCode;
