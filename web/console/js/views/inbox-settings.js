@@ -3,7 +3,7 @@
 // validation, routing, reply targets, working hours, texts and members.
 //
 // Each control carries the API path it edits in `data-setting` (its dataset's `setting`
-// below): crates/parley/tests/console_assets/inbox_settings.rs compares those with the
+// below): crates/parley/tests/api/console_assets/inbox_settings.rs compares those with the
 // properties of the inbox update body in the served OpenAPI document, so an inbox setting
 // added to the API without a control here (or a reason to stay API-only) fails that test.
 

@@ -3,7 +3,7 @@
 //! rendered in both languages with no English left in the Russian ones, overrides used and
 //! reset, the widget told the inbox's language, and bad input refused with nothing changed.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

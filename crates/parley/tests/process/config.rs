@@ -1,7 +1,7 @@
 //! Configuration through the real binary: precedence (defaults < TOML file < `PARLEY_*`
 //! variables < flags) and clear errors with a non-zero exit for values that cannot work.
 
-mod cli_support;
+use crate::cli_support;
 
 use std::path::Path;
 

@@ -5,7 +5,7 @@
 //! satisfaction survey from resolve to the agent reading the rating, and the rating on the
 //! conversation, the contact's conversations and the list's `rating=` filter.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use reqwest::{Method, StatusCode};

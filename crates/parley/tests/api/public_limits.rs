@@ -1,7 +1,7 @@
 //! Rate limits of the public Client API: new visitor contacts per client address, new
 //! conversations and messages per visitor. Refused requests get 429 and store nothing.
 
-mod common;
+use crate::common;
 
 use common::{TestServer, assert_error};
 use reqwest::{Method, StatusCode};

@@ -1,6 +1,6 @@
 //! Conversations and messages behave the same on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use parley_core::{AssigneeFilter, ConversationStatus, Role};
 use parley_store::Store;

@@ -3,8 +3,7 @@
 //! checks, bad input on every write endpoint (with proof that nothing changed) and
 //! tenant isolation on every object route.
 
-mod common;
-#[path = "api_config/inbox_options.rs"]
+use crate::common;
 mod inbox_options;
 
 use std::collections::BTreeMap;

@@ -1,9 +1,9 @@
 //! Timers across two `parley serve` nodes on one PostgreSQL database and NATS: each fires
-//! once, not once per node. Its own test binary, so it never shares NATS subjects with the
-//! other two-node test running at the same time (both databases number accounts from 1).
+//! once, not once per node. It holds `NATS_CLUSTER`, so it never shares NATS subjects with
+//! the other two-node test running at the same time (both databases number accounts from 1).
 //! Needs `PARLEY_TEST_POSTGRES_URL` and `PARLEY_TEST_NATS_URL`.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use common::ws::{Visitor, WsClient, api_inbox};
@@ -16,6 +16,7 @@ async fn timers_fire_once_across_nodes() {
     use std::sync::Arc;
 
     use parley_core::time::{ManualClock, SharedClock};
+    let _cluster = crate::NATS_CLUSTER.lock().await;
     let (Ok(pg), Ok(nats)) = (
         std::env::var("PARLEY_TEST_POSTGRES_URL"),
         std::env::var("PARLEY_TEST_NATS_URL"),

@@ -3,7 +3,7 @@
 //! node from the cursor it got on the first. Needs `PARLEY_TEST_POSTGRES_URL` and
 //! `PARLEY_TEST_NATS_URL`; skipped with a printed reason otherwise (`.ci/run` sets both).
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use common::ws::{Visitor, WsClient, api_inbox};
@@ -21,10 +21,10 @@ async fn node(db_url: &str, nats: &str) -> TestServer {
     TestServer::start(cfg, dir).await
 }
 
-/// The tests of this binary run one at a time: each has a fresh database whose first
-/// account is number 1, and NATS subjects are per account number, so two running at once
-/// would hear each other's events.
-static TWO_NODES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+// The two-node tests run one at a time: each has a fresh database whose first account is
+// number 1, and NATS subjects are per account number, so two running at once would hear
+// each other's events. One lock for the whole binary (`multinode_timers` holds it too).
+use crate::NATS_CLUSTER as TWO_NODES;
 
 fn send_frame(conversation_id: i64, content: &str, echo: &str) -> Value {
     json!({"type": "message.create", "conversation_id": conversation_id, "content": content, "echo_id": echo})

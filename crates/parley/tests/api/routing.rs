@@ -2,7 +2,7 @@
 //! assignment, capacity, the queue, claims, re-assignment, returning customers, reply
 //! targets in working hours (with a manual clock), and timers that survive a restart.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

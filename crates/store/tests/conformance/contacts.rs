@@ -1,7 +1,7 @@
 //! Conformance of the contacts store on both backends: uniqueness per account, search,
 //! ordering and paging, identities, labels, cascading delete and tenant scoping.
 
-mod common;
+use crate::common;
 
 use parley_store::contacts::{ContactFields, ContactQuery, ContactSort, NewContactInbox};
 use parley_store::{Store, StoreError};

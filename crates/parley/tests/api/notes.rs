@@ -2,7 +2,7 @@
 //! notes; only the author or an administrator changes or deletes one; bad input and other
 //! accounts' ids change nothing.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use parley_core::Role;

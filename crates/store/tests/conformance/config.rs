@@ -2,7 +2,7 @@
 //! labels, canned responses, agents) on both backends: every case runs on SQLite, and on
 //! PostgreSQL when `PARLEY_TEST_POSTGRES_URL` is set.
 
-mod common;
+use crate::common;
 
 use parley_core::{Availability, ChannelType, Role};
 use parley_store::agents::{AgentPatch, LAST_ADMINISTRATOR, MemberOp, MembersOutcome};

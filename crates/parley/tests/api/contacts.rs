@@ -2,7 +2,7 @@
 //! and the Client API (visitor contacts with HMAC-verified identity), including bad input,
 //! roles and tenant isolation.
 
-mod common;
+use crate::common;
 
 use common::{Actor, TestServer, assert_error};
 use parley_core::Role;

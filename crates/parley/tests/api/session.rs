@@ -1,7 +1,7 @@
 //! First-run setup, sign in/out with the session cookie, profile, API token, operations
 //! endpoints and the API's error conventions.
 
-mod common;
+use crate::common;
 
 use common::{TestServer, assert_error};
 use parley_core::Role;

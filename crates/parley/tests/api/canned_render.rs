@@ -4,7 +4,7 @@
 //! missing values reported; template texts for previews; bad input and other tenants'
 //! ids refused.
 
-mod common;
+use crate::common;
 
 use common::ws::{Visitor, api_inbox};
 use common::{Actor, TestServer, assert_error};

@@ -3,8 +3,8 @@
 //! classified for retries (451, 550, connection refused, bad addresses), startup
 //! validation of `smtp_url` / `smtp_from`, and that the password never reaches the output.
 
-mod cli_support;
-mod common;
+use crate::cli_support;
+use crate::common;
 
 use std::time::Duration;
 

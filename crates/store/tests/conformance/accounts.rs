@@ -1,7 +1,7 @@
 //! One conformance suite for both backends: every case runs on SQLite, and on PostgreSQL
 //! when `PARLEY_TEST_POSTGRES_URL` is set.
 
-mod common;
+use crate::common;
 
 use parley_core::Role;
 use parley_store::users::NewUser;

@@ -2,8 +2,7 @@
 //! types, ETag revalidation and gzip; `/` leads to the console while `/api/docs/` stays;
 //! unknown files are 404 and no path reaches outside the embedded folder.
 
-mod common;
-#[path = "console_assets/inbox_settings.rs"]
+use crate::common;
 mod inbox_settings;
 
 use common::TestServer;

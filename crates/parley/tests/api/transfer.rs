@@ -5,7 +5,7 @@
 //! to the agent who passed it on; every activity line carries its description in
 //! `content_attributes.activity`, and visitors see neither notes nor activity lines.
 
-mod common;
+use crate::common;
 
 use common::ws::{Visitor, WsClient, api_inbox};
 use common::{Actor, TestServer, assert_error};

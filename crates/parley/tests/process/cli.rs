@@ -1,6 +1,6 @@
 //! The command line as an operator meets it: the real binary, run in a temporary directory.
 
-mod cli_support;
+use crate::cli_support;
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@
 //! appears fails the test too, so the allowlist stays honest. `docs/api.md` ("Chatwoot
 //! compatibility") repeats the allowlists as a table.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use reqwest::{Method, StatusCode};

@@ -5,7 +5,7 @@
 //! `message.created` event (they are written in one transaction). SQLite always; PostgreSQL
 //! when `PARLEY_TEST_POSTGRES_URL` is set.
 
-mod cli_support;
+use crate::cli_support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

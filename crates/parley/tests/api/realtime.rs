@@ -3,7 +3,7 @@
 //! after forced disconnects (every event exactly once, in order), typing and read receipts,
 //! heartbeats, slow consumers, and refusals that change nothing.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashMap};
 

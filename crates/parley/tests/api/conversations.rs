@@ -1,7 +1,7 @@
 //! Conversations and messages over HTTP: the Application API, the Client API, attachments,
 //! idempotency, bad input, tenant isolation and inbox visibility — on both backends.
 
-mod common;
+use crate::common;
 
 use common::{Actor, TestServer, assert_error};
 use parley_core::Role;

@@ -1,0 +1,38 @@
+//! Everything that runs Parley in process (a real server on a random loopback port with a
+//! fresh database, SQLite always and PostgreSQL when `PARLEY_TEST_POSTGRES_URL` is set) and
+//! talks to it over HTTP and WebSockets, one test binary with a module per area. One binary
+//! rather than one per file because each links the whole server, and CI builds on two cores
+//! (docs/benchmarks.md, "Build and CI"). The modules' tests run in parallel threads of this
+//! one process: a test that must not overlap another says so with a lock below.
+
+// First, so that `both_backends!` is in scope in every module declared after it.
+#[macro_use]
+#[path = "../common/mod.rs"]
+mod common;
+
+mod canned_render;
+mod chatwoot_compat;
+#[path = "../cli_support/mod.rs"]
+mod cli_support;
+mod config;
+mod console_assets;
+mod contacts;
+mod conversations;
+mod docs;
+mod mail;
+mod multinode;
+mod multinode_timers;
+mod notes;
+mod public_limits;
+mod realtime;
+mod routing;
+mod session;
+mod texts;
+mod transfer;
+mod widget_assets;
+
+/// Held by each test that runs a two-node cluster on the shared NATS server: two clusters at
+/// once would hear each other's events (every test database numbers its accounts from 1, so
+/// their subjects coincide). A tokio mutex, not poisoned by a failing test and held across
+/// awaits.
+static NATS_CLUSTER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
