@@ -439,6 +439,10 @@ async fn upload_over_the_limit_is_refused_before_its_body(s: &TestServer) {
     assert!(read.is_ok(), "the answer came without the body being sent");
     let text = String::from_utf8_lossy(&answer);
     assert!(text.starts_with("HTTP/1.1 429"), "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("\r\nretry-after: "),
+        "every 429 says when to retry: {text}"
+    );
     assert!(stored_files(s).is_empty(), "{:?}", stored_files(s));
 }
 
