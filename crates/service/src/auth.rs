@@ -122,6 +122,12 @@ impl Services {
             return Err(ServiceError::Unauthorized);
         }
         let attempt = self.login_limiter.reserve(address, &email)?;
+        // A full hashing queue refuses before the database lookup, the one other cost of
+        // an attempt (the address keeps the attempt counted, see `not_evaluated`).
+        if let Err(e) = self.hashing.check_room() {
+            self.login_limiter.not_evaluated(attempt);
+            return Err(e);
+        }
         let user = self.store.user_by_email(&email).await?;
         let hash = user
             .as_ref()
