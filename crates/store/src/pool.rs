@@ -167,21 +167,19 @@ impl Store {
     /// the store unwritable (see [`crate::health`]), so `/healthz` names the cause and the
     /// write probe brings the store back as soon as the server answers again.
     pub async fn ping(&self) -> Result<()> {
-        let r = match tokio::time::timeout(
-            PING_TIMEOUT,
-            sqlx::query("SELECT 1").execute(&self.read),
-        )
-        .await
-        {
-            Ok(r) => r.map(|_| ()).map_err(crate::StoreError::from),
-            Err(_) => Err(crate::StoreError::Unavailable {
-                cause: crate::error::Unavailable::Unreachable,
-                detail: format!(
-                    "the database did not answer a health check within {} ms",
-                    PING_TIMEOUT.as_millis()
-                ),
-            }),
-        };
+        let r =
+            match tokio::time::timeout(PING_TIMEOUT, sqlx::query("SELECT 1").execute(&self.read))
+                .await
+            {
+                Ok(r) => r.map(|_| ()).map_err(crate::StoreError::from),
+                Err(_) => Err(crate::StoreError::Unavailable {
+                    cause: crate::error::Unavailable::Unreachable,
+                    detail: format!(
+                        "the database did not answer a health check within {} ms",
+                        PING_TIMEOUT.as_millis()
+                    ),
+                }),
+            };
         if let Err(e) = &r {
             self.note_write_error(e);
         }

@@ -253,13 +253,18 @@ async fn flooding_address_gets_cheap_429s_and_owners_still_sign_in(s: &TestServe
         }
     }
     // The owner's success above was one of the address's 10 attempts.
-    assert_eq!(looked_at, 9, "exactly the rest of the address budget is looked at");
+    assert_eq!(
+        looked_at, 9,
+        "exactly the rest of the address budget is looked at"
+    );
     assert_eq!(limited + looked_at, 200);
 
     let hashes = s.svc().hashing.done();
     let second = flood(100).await;
     assert!(
-        second.iter().all(|r| r.0 == StatusCode::TOO_MANY_REQUESTS && r.1.is_some()),
+        second
+            .iter()
+            .all(|r| r.0 == StatusCode::TOO_MANY_REQUESTS && r.1.is_some()),
         "a spent address gets 429 with Retry-After: {:?}",
         second.iter().map(|r| r.0).collect::<Vec<_>>()
     );
@@ -271,7 +276,11 @@ async fn flooding_address_gets_cheap_429s_and_owners_still_sign_in(s: &TestServe
 
     let elsewhere = client_from("127.0.0.2");
     let (status, _, body) = sign_in_from(&elsewhere, s, &owner.email, "password123").await;
-    assert_eq!(status, StatusCode::OK, "the owner from another address: {body}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the owner from another address: {body}"
+    );
     let (status, _, body) = sign_in_from(&office, s, &owner.email, "password123").await;
     assert_eq!(
         status,
@@ -303,7 +312,11 @@ async fn owner_who_mistypes_is_delayed_not_locked_out(s: &TestServer) {
     assert_eq!(wait, 1, "the first delay is a second");
     tokio::time::sleep(Duration::from_secs(wait)).await;
     let (status, _, body) = sign_in_from(&home, s, &owner.email, "password123").await;
-    assert_eq!(status, StatusCode::OK, "after the delay the owner signs in: {body}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "after the delay the owner signs in: {body}"
+    );
     // And the success starts the pair afresh: a later typo is not punished at once.
     let (status, _, body) = sign_in_from(&home, s, &owner.email, "typo").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");

@@ -733,7 +733,8 @@ async fn postgres_restart_through_a_proxy_loses_nothing() {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 n += 1;
                 let echo = format!("w{w}-{n}");
-                outcomes.push(post_echo(&http, &url, &token, &format!("writer {echo}"), &echo).await);
+                outcomes
+                    .push(post_echo(&http, &url, &token, &format!("writer {echo}"), &echo).await);
             }
             outcomes
         }));
@@ -769,14 +770,14 @@ async fn postgres_restart_through_a_proxy_loses_nothing() {
                 assert!(o.retry_after.is_some(), "503 without Retry-After");
                 refused.push(o);
             }
-            other => panic!(
-                "a write during the restart answered {other} ({})",
-                o.code
-            ),
+            other => panic!("a write during the restart answered {other} ({})", o.code),
         }
     }
     assert!(cut > 0, "the server had no connection through the proxy");
-    assert!(!refused.is_empty(), "no write was refused during the outage");
+    assert!(
+        !refused.is_empty(),
+        "no write was refused during the outage"
+    );
     let unready: Vec<_> = health_during
         .iter()
         .filter(|(st, _)| *st == StatusCode::SERVICE_UNAVAILABLE)
@@ -796,7 +797,8 @@ async fn postgres_restart_through_a_proxy_loses_nothing() {
         missing.is_empty(),
         "acknowledged but not stored: {missing:?}"
     );
-    let count = |content: &str, list: &[(i64, String)]| list.iter().filter(|m| m.1 == content).count();
+    let count =
+        |content: &str, list: &[(i64, String)]| list.iter().filter(|m| m.1 == content).count();
     for o in outcomes.iter().filter(|o| o.status == 200) {
         assert_eq!(count(&o.content, &stored), 1, "{} stored once", o.content);
     }
@@ -804,7 +806,11 @@ async fn postgres_restart_through_a_proxy_loses_nothing() {
     // commit): the client's retry by echo_id settles it without a duplicate.
     for o in &refused {
         let again = post_echo(&s.http, &s.url(&path), &admin.token, &o.content, &o.echo_id).await;
-        assert_eq!(again.status, 200, "retry of {} answered {}", o.echo_id, again.code);
+        assert_eq!(
+            again.status, 200,
+            "retry of {} answered {}",
+            o.echo_id, again.code
+        );
     }
     let after_retries = stored_messages(&s, &admin, conv).await;
     for o in &outcomes {
