@@ -306,7 +306,8 @@ mod tests {
 
     #[test]
     fn a_known_pair_passes_spent_address_and_email_budgets_but_keeps_its_delay() {
-        let l = limiter(3, 3, 2);
+        // The owner's success and three sprayed e-mails spend the address's four.
+        let l = limiter(4, 3, 2);
         let r = l.reserve("1.1.1.1", "owner@x").unwrap();
         l.succeeded(r);
         for i in 0..3 {
