@@ -208,7 +208,8 @@ async fn owner_signs_in_from_another_address_during_an_attack(s: &TestServer) {
 /// 200 concurrent sign-ins with made-up e-mails from one address: what the address may try
 /// in a minute is its budget, busy refusals included, so at most 10 are looked at (401 or
 /// 503 `busy`) and the rest get an immediate 429 with `Retry-After` no later than the
-/// minute's end; a second wave from that address is refused without a single hash. The
+/// minute's end; a second wave from that address is refused without a single hash, each
+/// refusal held a second (the address has been refused more than its budget). The
 /// owner from another address signs in; the owner who signed in from the flooding address
 /// before (a known pair: the same office behind one NAT) signs in from it too; another user
 /// there for the first time is told to wait at most a minute (delayed, not locked out for
@@ -260,7 +261,14 @@ async fn flooding_address_gets_cheap_429s_and_owners_still_sign_in(s: &TestServe
     assert_eq!(limited + looked_at, 200);
 
     let hashes = s.svc().hashing.done();
+    let held_from = std::time::Instant::now();
     let second = flood(100).await;
+    // Refused more often than its whole budget, the address is a script: its 429s are
+    // held a moment (a tarpit), which slows a client that re-sends at once.
+    assert!(
+        held_from.elapsed() >= parley_service::signin_limits::TARPIT,
+        "the flooding address's 429s are held"
+    );
     assert!(
         second
             .iter()
