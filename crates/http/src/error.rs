@@ -149,11 +149,6 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid(f) => ApiError::unprocessable(&f.field, f.message),
             ServiceError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             ServiceError::BadRequest(m) => ApiError::bad_request("bad_request", m),
-            ServiceError::RateLimited => ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many requests, try again later",
-            ),
             ServiceError::Unavailable { cause, detail } => {
                 let mut e = ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -59,9 +59,24 @@ async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
             error = h.error.as_deref().unwrap_or(""),
             "health check: database unreachable"
         );
+        // The failed ping marked the store unwritable with its cause.
+        let (reason, message) = h
+            .not_writable
+            .as_ref()
+            .map(|n| (n.cause.as_str(), n.cause.describe()))
+            .unwrap_or((
+                "database_unreachable",
+                "the database server cannot be reached",
+            ));
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({"status": "error", "database": "unreachable", "backend": h.backend})),
+            axum::Json(json!({
+                "status": "error",
+                "database": "unreachable",
+                "reason": reason,
+                "message": message,
+                "backend": h.backend,
+            })),
         )
     } else {
         let (reason, message) = h

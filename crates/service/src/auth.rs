@@ -63,6 +63,11 @@ pub fn new_secret() -> String {
     random_token(32)
 }
 
+/// Sign-in refusals held at once by [`Services::hold_refusal`], across the process.
+static TARPITTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// The most refusals held at once: a few KiB each, far below the connection limit.
+const MAX_TARPITTED: usize = 4096;
+
 /// A hash of a random password nobody knows, verified when the e-mail is unknown so a
 /// failed login takes as long whether or not the account exists.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2oKcLgwYy1PuVQb8WuPXwQlwd0r1rRMBKN4ZVmQ/8zs";
@@ -121,7 +126,19 @@ impl Services {
         if email.is_empty() || password.is_empty() || password.len() > 1024 {
             return Err(ServiceError::Unauthorized);
         }
-        let attempt = self.login_limiter.reserve(address, &email)?;
+        let attempt = match self.login_limiter.reserve(address, &email) {
+            Ok(a) => a,
+            Err(e) => {
+                self.hold_refusal(address).await;
+                return Err(e);
+            }
+        };
+        // A full hashing queue refuses before the database lookup, the one other cost of
+        // an attempt (the address keeps the attempt counted, see `not_evaluated`).
+        if let Err(e) = self.hashing.check_room() {
+            self.login_limiter.not_evaluated(attempt);
+            return Err(e);
+        }
         let user = self.store.user_by_email(&email).await?;
         let hash = user
             .as_ref()
@@ -148,6 +165,28 @@ impl Services {
             )
             .await?;
         Ok((self.principal(user).await?, token))
+    }
+
+    /// Holds the refusal of a flooding address for [`signin_limits::TARPIT`], for at most
+    /// [`MAX_TARPITTED`] requests at once (beyond that the refusal is immediate, so the
+    /// holding itself stays bounded).
+    async fn hold_refusal(&self, address: &str) {
+        use std::sync::atomic::Ordering;
+        let Some(hold) = self.login_limiter.tarpit(address) else {
+            return;
+        };
+        /// Gives the place back however the wait ends (a cancelled request included).
+        struct Held;
+        impl Drop for Held {
+            fn drop(&mut self) {
+                TARPITTED.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let before = TARPITTED.fetch_add(1, Ordering::SeqCst);
+        let _held = Held;
+        if before < MAX_TARPITTED {
+            tokio::time::sleep(hold).await;
+        }
     }
 
     /// Ends a browser session.

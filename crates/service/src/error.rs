@@ -18,8 +18,6 @@ pub enum ServiceError {
     Conflict(String),
     #[error("{0}")]
     BadRequest(String),
-    #[error("too many requests, try again later")]
-    RateLimited,
     /// A bounded resource (password hashing) is saturated: try again after
     /// `retry_after_secs` (answered 503 with `Retry-After`).
     #[error("the server is busy, try again in {retry_after_secs} s")]

@@ -130,7 +130,18 @@ impl PasswordHashing {
         self.done.load(Ordering::SeqCst)
     }
 
-    /// Runs `work` on a blocking thread once a permit is free.
+    /// `Err(Busy)` when as many callers already wait for a permit as may wait: a caller can
+    /// learn it is refused before doing anything else for the attempt.
+    pub fn check_room(&self) -> Result<()> {
+        if self.waiting.load(Ordering::SeqCst) >= self.max_waiting {
+            return Err(busy());
+        }
+        Ok(())
+    }
+
+    /// Runs `work` on a hashing thread once a permit is free. Waiting for the permit is
+    /// an async wait (a future parked on the semaphore, bounded by `queue_wait` and
+    /// `max_waiting`), so a request in the queue holds no runtime worker and no thread.
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
         if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::SeqCst);

@@ -1,22 +1,32 @@
 //! Who may try a password now: the sign-in limiter.
 //!
 //! Why this shape:
-//! - An attempt is *reserved* under one lock before any hashing, so 200 concurrent wrong
-//!   passwords are judged against the limit exactly (checking first and counting after the
-//!   hash let 91 through a limit of 10).
+//! - An attempt is *reserved* under one lock before anything else (no database lookup, no
+//!   hashing), so 200 concurrent wrong passwords are judged against the limit exactly
+//!   (checking first and counting after the hash let 91 through a limit of 10), and a
+//!   refusal costs a hash-map lookup: a flood is refused cheaply.
 //! - The attacker is slowed where they are, not the account everywhere: failures are
 //!   counted per (client address, e-mail) pair; after `free_failures` each further attempt
 //!   from that pair must wait 1 s, 2 s, 4 s … up to `max_delay` after the previous one. The
 //!   owner signing in from another address is not affected.
-//! - Per client address, attempts (whatever the e-mail) are limited per minute, so one
-//!   address cannot spray e-mails; per e-mail, failures from all addresses together are
-//!   limited per 15 minutes, which bounds a distributed guess at one account (at the cost of
-//!   refusing that account for the rest of the window once a botnet spends it; successes
-//!   reset it).
+//! - Per client address, attempts (whatever the e-mail, and whatever became of them:
+//!   refused as `busy` by a saturated hashing pool included) are limited per minute, so one
+//!   address cannot spray e-mails, and a flooding address is answered `429` with
+//!   `Retry-After` from its first minute on instead of queueing for a hashing slot again
+//!   and again. Per e-mail, failures from all addresses together are limited per 15
+//!   minutes, which bounds a distributed guess at one account.
+//! - Neither of those two budgets locks the owner out: a (client address, e-mail) pair that
+//!   signed in successfully within `KNOWN_PAIR_TTL` is *known* and is judged only by its
+//!   own exponential delay. So an owner behind the same NAT as an attacker (an office, a
+//!   mobile carrier) still signs in from where they usually do, and a botnet that spends an
+//!   account's e-mail budget does not keep its owner out; guessing from a known pair's
+//!   address is still slowed exponentially. Known pairs are recorded only after a correct
+//!   password, so a stranger cannot grow that table.
 //! - Globally, the hashing pool ([`crate::hashing`]) bounds the work whatever the counts.
 //!
 //! Per node and in memory, like [`crate::ratelimit`]: N nodes give an attacker N times the
-//! budget, which is still bounded.
+//! budget, which is still bounded; a restart forgets the known pairs (their owners are
+//! then judged like anyone else until they sign in again).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -50,6 +60,10 @@ impl Default for SignInLimits {
 
 const ADDRESS_WINDOW: Duration = Duration::from_secs(60);
 const EMAIL_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// How long the `429` of a flooding address is held (see [`SignInLimiter::tarpit`]).
+pub const TARPIT: Duration = Duration::from_secs(1);
+/// How long a successful (address, e-mail) pair stays known: about a session's life.
+pub const KNOWN_PAIR_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Entries kept before expired ones are swept (bounds memory under a spray of e-mails).
 const SWEEP_AT: usize = 100_000;
 
@@ -61,6 +75,10 @@ struct State {
     emails: HashMap<String, (Instant, u32)>,
     /// Failures per (address, e-mail): (time of the last attempt, count).
     pairs: HashMap<(String, String), (Instant, u32)>,
+    /// (address, e-mail) pairs that signed in successfully: time of the last success.
+    known: HashMap<(String, String), Instant>,
+    /// Refusals per address by its budget in its current minute: (window start, count).
+    refused: HashMap<String, (Instant, u32)>,
 }
 
 /// The sign-in limiter of one node.
@@ -124,25 +142,41 @@ impl SignInLimiter {
                 .retain(|_, (t, _)| now.duration_since(*t) < EMAIL_WINDOW);
             st.pairs
                 .retain(|_, (t, _)| now.duration_since(*t) < max_delay.max(EMAIL_WINDOW));
+            st.known
+                .retain(|_, t| now.duration_since(*t) < KNOWN_PAIR_TTL);
+            st.refused
+                .retain(|_, (t, _)| now.duration_since(*t) < ADDRESS_WINDOW);
         }
-        // Judge all three before counting any, so a refusal counts nothing.
+        let pair_key = (address.to_string(), email.to_string());
+        let known = st
+            .known
+            .get(&pair_key)
+            .is_some_and(|t| now.duration_since(*t) < KNOWN_PAIR_TTL);
+        // Judge all three before counting any, so a refusal counts nothing. A known pair is
+        // judged by its own delay only (see the module's documentation).
         let addr_slot = st.addresses.get(address).copied();
-        if self.limits.attempts_per_address > 0
+        if !known
+            && self.limits.attempts_per_address > 0
             && let Some((start, n)) = addr_slot
             && now.duration_since(start) < ADDRESS_WINDOW
             && n >= self.limits.attempts_per_address
         {
+            let refused = st.refused.entry(address.to_string()).or_insert((start, 0));
+            if refused.0 != start {
+                *refused = (start, 0);
+            }
+            refused.1 = refused.1.saturating_add(1);
             return Err(too_many(left(start, ADDRESS_WINDOW, now)));
         }
         let email_slot = st.emails.get(email).copied();
-        if self.limits.failures_per_email > 0
+        if !known
+            && self.limits.failures_per_email > 0
             && let Some((start, n)) = email_slot
             && now.duration_since(start) < EMAIL_WINDOW
             && n >= self.limits.failures_per_email
         {
             return Err(too_many(left(start, EMAIL_WINDOW, now)));
         }
-        let pair_key = (address.to_string(), email.to_string());
         if let Some(&(last, failures)) = st.pairs.get(&pair_key) {
             let wait = self.delay(failures);
             let since = now.duration_since(last);
@@ -172,21 +206,46 @@ impl SignInLimiter {
         })
     }
 
-    /// The password was right: the pair and the e-mail start afresh (the address keeps
-    /// its count: it bounds attempts, not failures).
+    /// How long to hold the `429` of an address that keeps sending after its budget is
+    /// spent: `None` until it has been refused more times in its minute than its whole
+    /// budget (no person retries a sign-in form that often), then [`TARPIT`].
+    ///
+    /// Why: a flood that re-sends the moment it is answered turns cheaper refusals into
+    /// more requests (10,000 a second on 2 cores here), and the HTTP work of answering them
+    /// is what slowed `/healthz`. Holding the answer a second costs a parked future and
+    /// slows such a client to one attempt a second per connection.
+    pub fn tarpit(&self, address: &str) -> Option<Duration> {
+        let budget = self.limits.attempts_per_address;
+        let st = self.state.lock().ok()?;
+        let (start, n) = st.refused.get(address).copied()?;
+        (budget > 0 && n > budget && start.elapsed() < ADDRESS_WINDOW).then_some(TARPIT)
+    }
+
+    /// The password was right: the pair and the e-mail start afresh, and the pair becomes
+    /// known (the address keeps its count: it bounds attempts, not failures).
     pub fn succeeded(&self, r: Reservation) {
         if let Ok(mut st) = self.state.lock() {
-            st.pairs.remove(&(r.address, r.email.clone()));
-            st.emails.remove(&r.email);
+            let key = (r.address, r.email);
+            st.pairs.remove(&key);
+            st.emails.remove(&key.1);
+            if st.known.len() >= SWEEP_AT {
+                let now = Instant::now();
+                st.known
+                    .retain(|_, t| now.duration_since(*t) < KNOWN_PAIR_TTL);
+            }
+            if st.known.len() < SWEEP_AT || st.known.contains_key(&key) {
+                st.known.insert(key, Instant::now());
+            }
         }
     }
 
-    /// The password was never checked (hashing saturated): give the attempt back.
+    /// The password was never checked (hashing saturated): the e-mail and the pair get
+    /// the attempt back (no failure happened), the address does not. Its budget bounds
+    /// what an address makes the server do, and a refused request still cost a lookup and
+    /// a place in the hashing queue; keeping it counted is what turns a flood that keeps
+    /// the pool saturated into immediate `429`s for the rest of the minute.
     pub fn not_evaluated(&self, r: Reservation) {
         if let Ok(mut st) = self.state.lock() {
-            if let Some(slot) = st.addresses.get_mut(&r.address) {
-                slot.1 = slot.1.saturating_sub(1);
-            }
             if let Some(slot) = st.emails.get_mut(&r.email) {
                 slot.1 = slot.1.saturating_sub(1);
             }
@@ -252,6 +311,62 @@ mod tests {
         let r = l.reserve("1.1.1.1", "o@x").unwrap();
         l.not_evaluated(r);
         assert!(l.reserve("1.1.1.1", "o@x").is_ok());
+    }
+
+    #[test]
+    fn busy_refusals_spend_the_address_budget_not_the_email() {
+        let l = limiter(2, 1, 100);
+        for i in 0..2 {
+            let r = l.reserve("1.1.1.1", &format!("u{i}@x")).unwrap();
+            l.not_evaluated(r);
+        }
+        assert!(
+            l.reserve("1.1.1.1", "u0@x").is_err(),
+            "the address spent its budget on busy refusals"
+        );
+        assert!(
+            l.reserve("2.2.2.2", "u0@x").is_ok(),
+            "the e-mail's failure budget was given back"
+        );
+    }
+
+    #[test]
+    fn a_known_pair_passes_spent_address_and_email_budgets_but_keeps_its_delay() {
+        // The owner's success and three sprayed e-mails spend the address's four.
+        let l = limiter(4, 3, 2);
+        let r = l.reserve("1.1.1.1", "owner@x").unwrap();
+        l.succeeded(r);
+        for i in 0..3 {
+            let _ = l.reserve("1.1.1.1", &format!("spray{i}@x")).unwrap();
+        }
+        for a in ["3.3.3.3", "4.4.4.4", "5.5.5.5"] {
+            let _ = l.reserve(a, "owner@x").unwrap();
+        }
+        assert!(l.reserve("1.1.1.1", "stranger@x").is_err());
+        assert!(l.reserve("6.6.6.6", "owner@x").is_err());
+        // The owner's usual address still gets in…
+        let _ = l.reserve("1.1.1.1", "owner@x").unwrap();
+        let _ = l.reserve("1.1.1.1", "owner@x").unwrap();
+        // …but guessing from it is slowed like any pair.
+        assert!(matches!(
+            l.reserve("1.1.1.1", "owner@x"),
+            Err(ServiceError::RetryAfter { .. })
+        ));
+    }
+
+    #[test]
+    fn an_address_refused_more_than_its_budget_is_tarpitted() {
+        let l = limiter(2, 0, 100);
+        for i in 0..2 {
+            let _ = l.reserve("1.1.1.1", &format!("u{i}@x")).unwrap();
+        }
+        for i in 0..2 {
+            assert!(l.reserve("1.1.1.1", &format!("v{i}@x")).is_err());
+        }
+        assert_eq!(l.tarpit("1.1.1.1"), None, "a person retrying is not held");
+        assert!(l.reserve("1.1.1.1", "w@x").is_err());
+        assert_eq!(l.tarpit("1.1.1.1"), Some(TARPIT));
+        assert_eq!(l.tarpit("2.2.2.2"), None);
     }
 
     #[test]

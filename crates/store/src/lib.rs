@@ -34,7 +34,7 @@ pub mod users;
 pub mod widget;
 
 pub use error::{StoreError, Unavailable};
-pub use pool::{Backend, Store, StoreOptions};
+pub use pool::{Backend, PING_TIMEOUT, Store, StoreOptions};
 
 /// Result of store operations.
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -10,6 +10,9 @@ use parley_core::time::{SharedClock, system_clock};
 
 use crate::Result;
 
+/// The longest a health check waits for the database (see [`Store::ping`]).
+pub const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Which database is behind the store. Decides migrations, connection settings and the
 /// few SQL clauses that are not portable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,10 +158,32 @@ impl Store {
         self.backend
     }
 
-    /// A cheap round trip for health checks.
+    /// A cheap round trip for health checks, bounded by [`PING_TIMEOUT`].
+    ///
+    /// Why bounded and recorded: while a PostgreSQL server restarts or fails over, new
+    /// connections are refused and the pool keeps retrying until its acquire timeout
+    /// (10 s), so an unbounded ping would hold `/healthz` that long and a load balancer
+    /// would learn nothing sooner. A ping that finds the database unreachable also marks
+    /// the store unwritable (see [`crate::health`]), so `/healthz` names the cause and the
+    /// write probe brings the store back as soon as the server answers again.
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
-        Ok(())
+        let r =
+            match tokio::time::timeout(PING_TIMEOUT, sqlx::query("SELECT 1").execute(&self.read))
+                .await
+            {
+                Ok(r) => r.map(|_| ()).map_err(crate::StoreError::from),
+                Err(_) => Err(crate::StoreError::Unavailable {
+                    cause: crate::error::Unavailable::Unreachable,
+                    detail: format!(
+                        "the database did not answer a health check within {} ms",
+                        PING_TIMEOUT.as_millis()
+                    ),
+                }),
+            };
+        if let Err(e) = &r {
+            self.note_write_error(e);
+        }
+        r
     }
 
     /// Pool for reads. Every read statement takes the pool from here, so each call counts

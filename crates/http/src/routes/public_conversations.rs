@@ -141,15 +141,15 @@ async fn create_message(
         .map_err(fail)?;
     // A visitor whose message budget is spent is refused before the body is read (the
     // message itself is counted when it is stored).
-    if !st
-        .svc
-        .public_limits
-        .messages_per_visitor
-        .allowed(&ident.contact_inbox_id.to_string())
-    {
-        return Err(ApiError::from(parley_service::ServiceError::RateLimited)
-            .closing()
-            .into_response());
+    let visitor = ident.contact_inbox_id.to_string();
+    let limiter = &st.svc.public_limits.messages_per_visitor;
+    if !limiter.allowed(&visitor) {
+        let retry_after_secs = limiter.retry_after(&visitor).as_secs().max(1);
+        return Err(
+            ApiError::from(parley_service::ServiceError::RetryAfter { retry_after_secs })
+                .closing()
+                .into_response(),
+        );
     }
     let body = read_message_body::<PublicNewMessage>(&st, req, ident.account_id)
         .await

@@ -44,6 +44,8 @@ both_tuned!(
     signin_flood_is_bounded_by_the_hashing_pool => flood_settings,
     concurrent_wrong_passwords_are_counted_before_hashing => exact_settings,
     owner_signs_in_from_another_address_during_an_attack => no_tuning,
+    flooding_address_gets_cheap_429s_and_owners_still_sign_in => small_address_budget,
+    owner_who_mistypes_is_delayed_not_locked_out => no_tuning,
     upload_over_the_limit_is_refused_before_its_body => one_message_a_minute,
     storage_quota_is_enforced => quota_settings,
 );
@@ -64,6 +66,14 @@ fn exact_settings(c: &mut Config) {
     c.login_attempts_per_address = 10;
     c.login_free_failures = 1000;
     c.password_hash_queue_ms = 60_000;
+}
+
+/// One hashing slot with a short queue, so a flood saturates it, and a per-address budget
+/// of 10 attempts a minute.
+fn small_address_budget(c: &mut Config) {
+    c.password_hash_concurrency = 1;
+    c.password_hash_queue_ms = 50;
+    c.login_attempts_per_address = 10;
 }
 
 fn one_message_a_minute(c: &mut Config) {
@@ -193,6 +203,131 @@ async fn owner_signs_in_from_another_address_during_an_attack(s: &TestServer) {
     let owner = client_from("127.0.0.2");
     let (status, _, body) = sign_in_from(&owner, s, &admin.email, "password123").await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// 200 concurrent sign-ins with made-up e-mails from one address: what the address may try
+/// in a minute is its budget, busy refusals included, so at most 10 are looked at (401 or
+/// 503 `busy`) and the rest get an immediate 429 with `Retry-After` no later than the
+/// minute's end; a second wave from that address is refused without a single hash, each
+/// refusal held a second (the address has been refused more than its budget). The
+/// owner from another address signs in; the owner who signed in from the flooding address
+/// before (a known pair: the same office behind one NAT) signs in from it too; another user
+/// there for the first time is told to wait at most a minute (delayed, not locked out for
+/// 15 minutes).
+async fn flooding_address_gets_cheap_429s_and_owners_still_sign_in(s: &TestServer) {
+    let owner = s.admin("Shop").await;
+    let colleague = s.admin("Shop two").await;
+    let office = client_from("127.0.0.1");
+    let (status, _, body) = sign_in_from(&office, s, &owner.email, "password123").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let flood = |n: usize| {
+        join_all((0..n).map(|i| {
+            let office = office.clone();
+            async move {
+                let email = format!("nobody-{i}-{}@flood.test", parley_store::random_token(3));
+                sign_in_from(&office, s, &email, "wrong-password").await
+            }
+        }))
+    };
+    let results = flood(200).await;
+    let mut looked_at = 0;
+    let mut limited = 0;
+    for (status, retry, body) in &results {
+        match status.as_u16() {
+            401 => looked_at += 1,
+            503 => {
+                assert_eq!(body["error"]["code"], "busy", "{body}");
+                looked_at += 1;
+            }
+            429 => {
+                assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+                let wait: u64 = retry
+                    .as_deref()
+                    .expect("429 carries Retry-After")
+                    .parse()
+                    .expect("seconds");
+                assert!((1..=60).contains(&wait), "Retry-After {wait}");
+                limited += 1;
+            }
+            other => panic!("unexpected status {other}: {body}"),
+        }
+    }
+    // The owner's success above was one of the address's 10 attempts.
+    assert_eq!(
+        looked_at, 9,
+        "exactly the rest of the address budget is looked at"
+    );
+    assert_eq!(limited + looked_at, 200);
+
+    let hashes = s.svc().hashing.done();
+    let held_from = std::time::Instant::now();
+    let second = flood(100).await;
+    // Refused more often than its whole budget, the address is a script: its 429s are
+    // held a moment (a tarpit), which slows a client that re-sends at once.
+    assert!(
+        held_from.elapsed() >= parley_service::signin_limits::TARPIT,
+        "the flooding address's 429s are held"
+    );
+    assert!(
+        second
+            .iter()
+            .all(|r| r.0 == StatusCode::TOO_MANY_REQUESTS && r.1.is_some()),
+        "a spent address gets 429 with Retry-After: {:?}",
+        second.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        s.svc().hashing.done(),
+        hashes,
+        "refusing a spent address computes no hash"
+    );
+
+    let elsewhere = client_from("127.0.0.2");
+    let (status, _, body) = sign_in_from(&elsewhere, s, &owner.email, "password123").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the owner from another address: {body}"
+    );
+    let (status, _, body) = sign_in_from(&office, s, &owner.email, "password123").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the owner from the flooding address they signed in from before: {body}"
+    );
+    let (status, retry, body) = sign_in_from(&office, s, &colleague.email, "password123").await;
+    assert_error(status, &body, 429, "rate_limited");
+    let wait: u64 = retry.expect("Retry-After").parse().expect("seconds");
+    assert!(
+        (1..=60).contains(&wait),
+        "a newcomer at the flooding address waits for the minute's end, not {wait} s"
+    );
+}
+
+/// The owner mistypes their password from their usual address: after the free failures
+/// each attempt must wait 1 s, then 2 s …; after the wait the right password gets in,
+/// whatever the earlier failures (delayed, not locked out for 15 minutes).
+async fn owner_who_mistypes_is_delayed_not_locked_out(s: &TestServer) {
+    let owner = s.admin("Shop").await;
+    let home = client_from("127.0.0.1");
+    for _ in 0..5 {
+        let (status, _, body) = sign_in_from(&home, s, &owner.email, "typo").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    let (status, retry, body) = sign_in_from(&home, s, &owner.email, "password123").await;
+    assert_error(status, &body, 429, "rate_limited");
+    let wait: u64 = retry.expect("Retry-After").parse().expect("seconds");
+    assert_eq!(wait, 1, "the first delay is a second");
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    let (status, _, body) = sign_in_from(&home, s, &owner.email, "password123").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "after the delay the owner signs in: {body}"
+    );
+    // And the success starts the pair afresh: a later typo is not punished at once.
+    let (status, _, body) = sign_in_from(&home, s, &owner.email, "typo").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }
 
 /// Reads from a raw connection until the server closes it (EOF or reset); panics if it
@@ -439,6 +574,10 @@ async fn upload_over_the_limit_is_refused_before_its_body(s: &TestServer) {
     assert!(read.is_ok(), "the answer came without the body being sent");
     let text = String::from_utf8_lossy(&answer);
     assert!(text.starts_with("HTTP/1.1 429"), "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("\r\nretry-after: "),
+        "every 429 says when to retry: {text}"
+    );
     assert!(stored_files(s).is_empty(), "{:?}", stored_files(s));
 }
 

@@ -526,3 +526,310 @@ async fn postgres_connection_loss_is_refused_loudly_and_nothing_acknowledged_is_
     );
     s.stop().await;
 }
+
+/// A TCP proxy between the server and PostgreSQL that can "restart the database": drop
+/// every connection and refuse new ones (its port closed, as a restarting or failing-over
+/// server's is), then accept again on the same port.
+struct RestartingProxy {
+    addr: std::net::SocketAddr,
+    upstream: String,
+    /// The accept loop while up; `None` while down (the port is closed).
+    acceptor: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Every proxied connection, aborted (both sockets dropped) by a restart.
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl RestartingProxy {
+    async fn start(upstream: String) -> RestartingProxy {
+        let listener = Self::bind("127.0.0.1:0".parse().expect("addr"));
+        let addr = listener.local_addr().expect("proxy address");
+        let proxy = RestartingProxy {
+            addr,
+            upstream,
+            acceptor: std::sync::Mutex::new(None),
+            conns: Default::default(),
+        };
+        proxy.serve(listener);
+        proxy
+    }
+
+    /// A listener that can take the port back right after it was closed.
+    fn bind(addr: std::net::SocketAddr) -> tokio::net::TcpListener {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+        socket.bind(addr).expect("proxy port");
+        socket.listen(1024).expect("listen")
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let (upstream, conns) = (self.upstream.clone(), self.conns.clone());
+        let acceptor = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                conns.lock().expect("conns").push(task.abort_handle());
+            }
+        });
+        *self.acceptor.lock().expect("acceptor") = Some(acceptor);
+    }
+
+    /// The database "goes down": the port closes and every open connection is cut.
+    /// Returns how many connections were cut.
+    fn go_down(&self) -> usize {
+        if let Some(a) = self.acceptor.lock().expect("acceptor").take() {
+            a.abort();
+        }
+        let cut: Vec<_> = self.conns.lock().expect("conns").drain(..).collect();
+        for c in &cut {
+            c.abort();
+        }
+        cut.len()
+    }
+
+    /// The database is back on the same port.
+    async fn come_up(&self) {
+        // The aborted accept loop drops its listener when the task is next polled.
+        for _ in 0..100 {
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+            if socket.bind(self.addr).is_ok() {
+                self.serve(socket.listen(1024).expect("listen"));
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the proxy could not take its port {} back", self.addr);
+    }
+}
+
+/// What one write of [`postgres_restart_through_a_proxy_loses_nothing`] got back.
+struct Outcome {
+    status: u16,
+    id: Option<i64>,
+    code: String,
+    retry_after: Option<String>,
+    echo_id: String,
+    content: String,
+}
+
+/// Posts one agent message with an `echo_id`.
+async fn post_echo(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    content: &str,
+    echo_id: &str,
+) -> Outcome {
+    let res = http
+        .post(url)
+        .header("api_access_token", token)
+        .json(&json!({"content": content, "echo_id": echo_id}))
+        .send()
+        .await
+        .expect("request");
+    let status = res.status().as_u16();
+    let retry_after = res
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    Outcome {
+        status,
+        id: body["id"].as_i64(),
+        code: body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        retry_after,
+        echo_id: echo_id.to_string(),
+        content: content.to_string(),
+    }
+}
+
+/// Every message of a conversation as (id, content), paging through the API.
+async fn stored_messages(s: &TestServer, admin: &Actor, conv: i64) -> Vec<(i64, String)> {
+    let mut out = Vec::new();
+    let mut after = 0i64;
+    loop {
+        let (st, page) = s
+            .get(
+                &admin.token,
+                &format!(
+                    "{}/conversations/{conv}/messages?after={after}",
+                    acct(admin)
+                ),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{page}");
+        let got: Vec<(i64, String)> = page["payload"]
+            .as_array()
+            .expect("payload")
+            .iter()
+            .filter_map(|m| Some((m["id"].as_i64()?, m["content"].as_str()?.to_string())))
+            .collect();
+        let Some(last) = got.iter().map(|m| m.0).max() else {
+            return out;
+        };
+        out.extend(got);
+        after = last;
+    }
+}
+
+/// How long the proxied database stays down: longer than the pool's 10 s acquire timeout,
+/// so writes that arrive during the outage (not only those cut mid-flight) are answered.
+const OUTAGE: Duration = Duration::from_secs(12);
+
+/// Finding 1 on PostgreSQL, restarted the way a server restart or a failover looks from
+/// the network: through a proxy, every connection is dropped and new ones are refused for
+/// [`OUTAGE`], then accepted again, while four writers post messages with `echo_id`s.
+/// Every answer is a 200 or a `503 storage_unavailable` with `Retry-After` (never a 500);
+/// `/healthz` says `database_unreachable` during the outage; the server reconnects by
+/// itself; every acknowledged message is stored exactly once, and a retry of each refused
+/// one by its `echo_id` gives one message, never two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restart_through_a_proxy_loses_nothing() {
+    let Ok(base) = std::env::var("PARLEY_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("PARLEY_REQUIRE_SERVICES").is_none(),
+            "PARLEY_REQUIRE_SERVICES is set: this test must not be skipped"
+        );
+        eprintln!("skipping: PARLEY_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let (url, name) = parley_store::Store::create_test_database(&base)
+        .await
+        .expect("create test database");
+    let mut proxied = reqwest::Url::parse(&url).expect("database URL");
+    let upstream = format!(
+        "{}:{}",
+        proxied.host_str().expect("database host"),
+        proxied.port().unwrap_or(5432)
+    );
+    let proxy = RestartingProxy::start(upstream).await;
+    proxied.set_port(Some(proxy.addr.port())).expect("port");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = TestServer::start(config(dir.path(), Some(proxied.to_string())), dir).await;
+    s.pg_database = Some((base, name));
+    let (admin, visitor) = shop(&s).await;
+    let conv = visitor.conversation_id;
+    let path = format!("{}/conversations/{conv}/messages", acct(&admin));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let (http, url, token, stop) = (
+            s.http.clone(),
+            s.url(&path),
+            admin.token.clone(),
+            stop.clone(),
+        );
+        writers.push(tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                let echo = format!("w{w}-{n}");
+                outcomes
+                    .push(post_echo(&http, &url, &token, &format!("writer {echo}"), &echo).await);
+            }
+            outcomes
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let cut = proxy.go_down();
+    let down_at = std::time::Instant::now();
+    let mut health_during = Vec::new();
+    while down_at.elapsed() < OUTAGE {
+        health_during.push(healthz(&s).await);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    proxy.come_up().await;
+    healthy_again(&s).await;
+    // Let every writer get answers from the recovered server before stopping them.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+
+    let mut outcomes = Vec::new();
+    for w in writers {
+        outcomes.extend(w.await.expect("writer"));
+    }
+    let mut acked = BTreeSet::new();
+    let mut refused = Vec::new();
+    for o in &outcomes {
+        match o.status {
+            200 => {
+                acked.insert(o.id.expect("id of an acknowledged message"));
+            }
+            503 => {
+                assert_eq!(o.code, "storage_unavailable", "{}", o.echo_id);
+                assert!(o.retry_after.is_some(), "503 without Retry-After");
+                refused.push(o);
+            }
+            other => panic!("a write during the restart answered {other} ({})", o.code),
+        }
+    }
+    assert!(cut > 0, "the server had no connection through the proxy");
+    assert!(
+        !refused.is_empty(),
+        "no write was refused during the outage"
+    );
+    let unready: Vec<_> = health_during
+        .iter()
+        .filter(|(st, _)| *st == StatusCode::SERVICE_UNAVAILABLE)
+        .collect();
+    assert!(
+        !unready.is_empty(),
+        "/healthz never said not ready during the outage: {health_during:?}"
+    );
+    for (_, body) in &unready {
+        assert_eq!(body["reason"], "database_unreachable", "{body}");
+    }
+
+    let stored = stored_messages(&s, &admin, conv).await;
+    let stored_ids: BTreeSet<i64> = stored.iter().map(|m| m.0).collect();
+    let missing: Vec<_> = acked.difference(&stored_ids).collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged but not stored: {missing:?}"
+    );
+    let count =
+        |content: &str, list: &[(i64, String)]| list.iter().filter(|m| m.1 == content).count();
+    for o in outcomes.iter().filter(|o| o.status == 200) {
+        assert_eq!(count(&o.content, &stored), 1, "{} stored once", o.content);
+    }
+    // A refused write may or may not have been committed (a connection cut during the
+    // commit): the client's retry by echo_id settles it without a duplicate.
+    for o in &refused {
+        let again = post_echo(&s.http, &s.url(&path), &admin.token, &o.content, &o.echo_id).await;
+        assert_eq!(
+            again.status, 200,
+            "retry of {} answered {}",
+            o.echo_id, again.code
+        );
+    }
+    let after_retries = stored_messages(&s, &admin, conv).await;
+    for o in &outcomes {
+        assert_eq!(
+            count(&o.content, &after_retries),
+            1,
+            "{} is stored exactly once after the retries",
+            o.content
+        );
+    }
+    eprintln!(
+        "restart through a proxy: {} writes, {} acknowledged, {} refused with 503 ({cut} connections cut), {} /healthz 503s during {} s, {} stored after retries",
+        outcomes.len(),
+        acked.len(),
+        refused.len(),
+        unready.len(),
+        OUTAGE.as_secs(),
+        after_retries.len()
+    );
+    s.stop().await;
+    proxy.go_down();
+}
