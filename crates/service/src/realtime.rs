@@ -22,7 +22,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::Instrument;
 
 use crate::access::{AccessChange, CloseCode, Grant, Verdict};
-use crate::messages::Audience;
+use crate::views::messages::Audience;
 use crate::{Result, ServiceError, Services};
 
 /// How long a hole in an account's cursor sequence may stay open before the hub reads the
@@ -81,17 +81,8 @@ pub fn frame(name: &str, cursor: Option<i64>, data: &Value) -> String {
     }
 }
 
-/// Who a connection belongs to, which decides the events it receives.
-#[derive(Debug, Clone)]
-pub enum Viewer {
-    /// An agent; `inboxes` is `None` for roles that see every inbox.
-    Agent {
-        user_id: i64,
-        inboxes: Option<Arc<HashSet<i64>>>,
-    },
-    /// A visitor: public events of their own conversations in one inbox.
-    Visitor { contact_id: i64, inbox_id: i64 },
-}
+/// Named here as before; the type lives with the access rules that re-check it.
+pub use crate::access::Viewer;
 
 impl Viewer {
     fn sees(&self, e: &Event) -> bool {
