@@ -8,7 +8,9 @@ use utoipa::ToSchema;
 
 use crate::agents::Invitation;
 
-/// An agent as Chatwoot renders one (assignments, `meta.assignee`).
+/// An agent as Chatwoot renders one inside a conversation (assignments, `meta.assignee`):
+/// the agents API's fields without the limits only administrators manage (`max_open`), in
+/// Chatwoot's order for this shape.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = ConversationAgent)]
 pub struct AgentSummary {
@@ -26,6 +28,7 @@ pub struct AgentSummary {
 }
 
 impl AgentSummary {
+    /// Renders an agent row as an assignee.
     pub fn from_agent(a: &AgentRow) -> Self {
         Self {
             id: a.id,

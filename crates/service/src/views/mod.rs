@@ -12,6 +12,7 @@ pub mod agents;
 pub mod canned;
 pub mod contacts;
 pub mod conversations;
+pub mod events;
 pub mod inboxes;
 pub mod invitations;
 pub mod labels;

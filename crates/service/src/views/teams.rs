@@ -5,7 +5,8 @@ use parley_store::teams::TeamRow;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// A team as Chatwoot renders one (assignments, `meta.team`).
+/// A team as Chatwoot renders one inside a conversation (assignments, `meta.team`): the
+/// team without the caller-specific `is_member` and the administrators' `max_open`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = ConversationTeam)]
 pub struct TeamSummary {
@@ -17,6 +18,7 @@ pub struct TeamSummary {
 }
 
 impl TeamSummary {
+    /// Renders the team a conversation is assigned to.
     pub fn from_team(t: &TeamRef) -> Self {
         Self {
             id: t.id,
