@@ -313,3 +313,62 @@ impl InboxRouting {
         Self::of(&inbox.settings_map())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> InboxSettings {
+        InboxSettings::from_map(v.as_object().cloned().unwrap_or_default())
+    }
+
+    #[test]
+    fn parts_are_typed_and_the_object_is_kept() {
+        let s = parse(json!({
+            "website_url": "https://shop.test",
+            "widget_position": "left",
+            "pre_chat_form_enabled": true,
+            "csat_survey_enabled": true,
+            "reassign_after_minutes": 5,
+            "holidays": ["2026-01-01", 7, "2026-01-02"],
+            "sla_policy": {"targets": {"none": {"first_response_time_threshold": 60,
+                                                "next_response_time_threshold": 120}}},
+            "locale": "ru",
+            "someone_elses_key": {"kept": true}
+        }));
+        assert_eq!(s.channel.website_url.as_deref(), Some("https://shop.test"));
+        assert_eq!(s.channel.widget_position.as_deref(), Some("left"));
+        assert!(s.channel.pre_chat_form_enabled && s.flags.csat_survey_enabled);
+        assert!(!s.flags.lock_to_single_conversation);
+        assert_eq!(s.routing.reassign_after_minutes, Some(5));
+        assert_eq!(s.routing.holidays, ["2026-01-01", "2026-01-02"]);
+        assert!(s.routing.sla_policy.is_some());
+        assert_eq!(s.texts.locale.map(|l| l.as_str()), Some("ru"));
+        assert_eq!(s.working_hours, default_week());
+        assert_eq!(s.raw()["someone_elses_key"], json!({"kept": true}));
+    }
+
+    #[test]
+    fn wrong_types_read_as_unset_without_losing_the_rest() {
+        let s = parse(json!({
+            "website_url": 42,
+            "widget_color": "#ff0000",
+            "csat_survey_enabled": "yes",
+            "default_team_id": "7",
+            "reassign_after_minutes": 99_999_999_999_u64,
+            "offhours_digest": true,
+            "sla_policy": {"targets": "soon"},
+            "working_hours": [{"day_of_week": 1}]
+        }));
+        assert_eq!(s.channel.website_url, None);
+        assert_eq!(s.channel.widget_color.as_deref(), Some("#ff0000"));
+        assert!(!s.flags.csat_survey_enabled);
+        assert_eq!(s.routing.default_team_id, None);
+        assert_eq!(s.routing.reassign_after_minutes, None);
+        assert!(s.routing.offhours_digest);
+        assert_eq!(s.routing.sla_policy, None);
+        assert_eq!(s.working_hours, default_week());
+        assert_eq!(s.raw().len(), 8);
+    }
+}
