@@ -709,11 +709,74 @@ const root = document.getElementById('app');
 const timeFmt = () => new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit' });
 const dayFmt = () => new Intl.DateTimeFormat(locale(), { day: 'numeric', month: 'long' });
 
+/** The inbox's time zone when the widget shows its schedule (times then read as on it). */
+function scheduleZone() {
+  const tz = config && config.show_working_hours && config.timezone;
+  if (!tz) return undefined;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz }); // throws for a zone the browser lacks
+    return tz;
+  } catch {
+    return undefined; // a zone this browser does not know: the visitor's own
+  }
+}
+
 function fmtWhen(secs) {
+  const timeZone = scheduleZone();
   const d = new Date(secs * 1000);
-  const sameDay = d.toDateString() === new Date().toDateString();
-  const wd = new Intl.DateTimeFormat(locale(), { weekday: 'long' }).format(d);
-  return sameDay ? timeFmt().format(d) : `${wd} ${timeFmt().format(d)}`;
+  const day = (x) => new Intl.DateTimeFormat('en', { timeZone, dateStyle: 'short' }).format(x);
+  const time = new Intl.DateTimeFormat(locale(), { timeZone, hour: '2-digit', minute: '2-digit' }).format(d);
+  const at = t('atTime', { time });
+  if (day(d) === day(new Date())) return at;
+  // The weekday with its preposition from the dictionary: Russian needs the accusative
+  // ("в среду"), which Intl's weekday names (nominative) cannot give.
+  const dow = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short' }).format(d));
+  return `${t(`onDay${dow}`)} ${at}`;
+}
+
+let hoursOpen = null; // the visitor opened or closed the schedule (else: open while closed)
+
+/** The weekly schedule, Monday first, days with the same hours joined ("Mon–Fri 09:00–18:00"). */
+function hoursCard() {
+  if (!config || !config.show_working_hours || !Array.isArray(config.working_hours)) return null;
+  const timeZone = scheduleZone();
+  const byDay = new Map(config.working_hours.map((d) => [d.day_of_week, d]));
+  // Clock times in the widget's language (09:30 / 09:30 AM), like the reopening time.
+  const hm = (hh, mm) => new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' }).format(Date.UTC(2024, 0, 1, hh ?? 0, mm ?? 0));
+  const hours = (d) => (!d || d.closed_all_day ? t('dayClosed') : d.open_all_day ? t('dayAllDay') : `${hm(d.open_hour, d.open_minutes)}–${hm(d.close_hour, d.close_minutes)}`);
+  // 7 Jan 2024 was a Sunday: day_of_week 0.
+  const name = (dow) => new Intl.DateTimeFormat(locale(), { weekday: 'short', timeZone: 'UTC' }).format(new Date(Date.UTC(2024, 0, 7 + dow)));
+  const today = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(new Intl.DateTimeFormat('en-US', { weekday: 'short', timeZone }).format(new Date()));
+  const groups = [];
+  for (const dow of [1, 2, 3, 4, 5, 6, 0]) {
+    const text = hours(byDay.get(dow));
+    const g = groups[groups.length - 1];
+    if (g && g.text === text) g.days.push(dow);
+    else groups.push({ text, days: [dow] });
+  }
+  const rows = groups.map((g) => {
+    const first = g.days[0];
+    const last = g.days[g.days.length - 1];
+    const label = g.days.length > 1 ? `${name(first)}–${name(last)}` : name(first);
+    return h('li' + (g.days.includes(today) ? '.today' : ''), {}, h('span', { text: label }), h('span', { text: g.text }));
+  });
+  let zone = timeZone || '';
+  try {
+    const part = new Intl.DateTimeFormat(locale(), { timeZone, timeZoneName: 'shortOffset' }).formatToParts(new Date()).find((p) => p.type === 'timeZoneName');
+    if (part && timeZone) zone = `${timeZone.split('/').pop().replace(/_/g, ' ')}, ${part.value}`;
+  } catch {
+    /* older browsers: the zone's name alone */
+  }
+  const closed = !config.is_open_now;
+  const el = h(
+    'details.card.hours',
+    { open: hoursOpen ?? closed },
+    h('summary', { onclick: () => (hoursOpen = !el.open) }, icon(ICONS.clock, 14), h('span', { text: t('hoursTitle') })),
+    closed && config.next_open_at ? h('p.reopen', { text: t('opensAt', { when: fmtWhen(config.next_open_at) }) }) : null,
+    h('ul', {}, rows),
+    zone ? h('p.zone', { text: t('hoursZone', { zone }) }) : null,
+  );
+  return el;
 }
 
 function replyWhen() {
@@ -967,14 +1030,15 @@ function draw(stickToBottom) {
   const atBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 40;
   const oldTop = body.scrollTop;
   const oldHeight = body.scrollHeight;
+  const shown = view;
   view = chooseView();
   const resolved = conv && conv.status === 'resolved';
   const items = [];
   if (view === 'prechat' || view === 'offline') {
-    items.push(greeting(), cached(forms, view, () => form(view === 'offline')));
+    items.push(greeting(), hoursCard(), cached(forms, view, () => form(view === 'offline')));
   } else {
     if (hasOlder) items.push(h('button.older', { type: 'button', onclick: loadOlder, 'aria-label': '…', text: '↑' }));
-    else items.push(greeting());
+    else items.push(greeting(), hoursCard());
     const list = [...msgs.values()].sort((a, b) => a.created_at - b.created_at || a.id - b.id);
     let lastDay = '';
     for (const m of list) {
@@ -1009,8 +1073,10 @@ function draw(stickToBottom) {
   parts.notice.textContent = notice;
   parts.notice.hidden = !notice;
   parts.comp.hidden = !(view === 'chat' && !resolved);
-  body.replaceChildren(...items);
-  if (stickToBottom && atBottom) body.scrollTop = body.scrollHeight;
+  body.replaceChildren(...items.filter(Boolean));
+  // A form opens at its top, with the greeting and the schedule above it in view.
+  if ((view === 'prechat' || view === 'offline') && view !== shown) body.scrollTop = 0;
+  else if (stickToBottom && atBottom) body.scrollTop = body.scrollHeight;
   else if (!stickToBottom) body.scrollTop = oldTop + (body.scrollHeight - oldHeight);
   else body.scrollTop = oldTop;
 }

@@ -7,6 +7,7 @@
 pub mod activity;
 pub mod calendar;
 pub mod enums;
+pub mod mention;
 pub mod routing;
 pub mod search_text;
 pub mod sla;

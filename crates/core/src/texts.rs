@@ -179,6 +179,20 @@ pub const TEXTS: &[TextSpec] = &[
         ru: "Цель по времени ответа не выполнена ({{target}}) в «{{inbox_name}}».\nРазговор #{{conversation_id}}, срок: {{due}}.\n\n{{link}}\n",
         en: "{{target}} target missed in inbox \"{{inbox_name}}\".\nConversation #{{conversation_id}} was due {{due}}.\n\n{{link}}\n",
     },
+    TextSpec {
+        id: "mention_subject",
+        audience: Audience::Manager,
+        variables: &["agent", "inbox_name", "conversation_id"],
+        ru: "[Parley] {{agent}} упоминает вас в разговоре #{{conversation_id}}",
+        en: "[Parley] {{agent}} mentioned you in conversation #{{conversation_id}}",
+    },
+    TextSpec {
+        id: "mention_body",
+        audience: Audience::Manager,
+        variables: &["agent", "inbox_name", "conversation_id", "note", "link"],
+        ru: "{{agent}} упоминает вас в заметке к разговору #{{conversation_id}} («{{inbox_name}}»):\n\n{{note}}\n\n{{link}}\n",
+        en: "{{agent}} mentioned you in a private note in conversation #{{conversation_id}} ({{inbox_name}}):\n\n{{note}}\n\n{{link}}\n",
+    },
 ];
 
 /// The template `id`, if there is one.
@@ -296,6 +310,13 @@ pub fn sample_value(lang: Lang, var: &str) -> String {
         .into(),
         "website_url" => "https://shop.example".into(),
         "link" => "https://parley.example/app/#/conversations/42".into(),
+        "agent" => if ru { "Мария" } else { "Maria" }.into(),
+        "note" => if ru {
+            "@Иван, проверь, пожалуйста, оплату."
+        } else {
+            "@Ivan, could you check the payment?"
+        }
+        .into(),
         "count" => "3".into(),
         "conversation_id" => "42".into(),
         "target" => target_label(lang, false).into(),

@@ -4,6 +4,8 @@
 //! tenant isolation on every object route.
 
 mod common;
+#[path = "api_config/inbox_options.rs"]
+mod inbox_options;
 
 use std::collections::BTreeMap;
 

@@ -3,6 +3,8 @@
 //! unknown files are 404 and no path reaches outside the embedded folder.
 
 mod common;
+#[path = "console_assets/inbox_settings.rs"]
+mod inbox_settings;
 
 use common::TestServer;
 use reqwest::StatusCode;

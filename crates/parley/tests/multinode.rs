@@ -21,6 +21,11 @@ async fn node(db_url: &str, nats: &str) -> TestServer {
     TestServer::start(cfg, dir).await
 }
 
+/// The tests of this binary run one at a time: each has a fresh database whose first
+/// account is number 1, and NATS subjects are per account number, so two running at once
+/// would hear each other's events.
+static TWO_NODES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn send_frame(conversation_id: i64, content: &str, echo: &str) -> Value {
     json!({"type": "message.create", "conversation_id": conversation_id, "content": content, "echo_id": echo})
 }
@@ -40,6 +45,7 @@ async fn visitor_on_one_node_and_agent_on_another_talk_in_real_time() {
         );
         return;
     };
+    let _one_at_a_time = TWO_NODES.lock().await;
     let (db_url, db_name) = parley_store::Store::create_test_database(&pg)
         .await
         .expect("test database");
@@ -127,6 +133,92 @@ async fn visitor_on_one_node_and_agent_on_another_talk_in_real_time() {
             "while away 4"
         ]
     );
+
+    a.stop().await;
+    b.stop().await;
+}
+
+/// A mention in a note written on node A reaches the mentioned agent's socket on node B
+/// (the one-agent envelope crosses NATS), and no other agent's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mention_reaches_the_mentioned_agent_on_another_node_only() {
+    let (Ok(pg), Ok(nats)) = (
+        std::env::var("PARLEY_TEST_POSTGRES_URL"),
+        std::env::var("PARLEY_TEST_NATS_URL"),
+    ) else {
+        assert!(
+            std::env::var_os("PARLEY_REQUIRE_SERVICES").is_none(),
+            "PARLEY_REQUIRE_SERVICES is set: this test must not be skipped"
+        );
+        eprintln!(
+            "skipping the two-node test: PARLEY_TEST_POSTGRES_URL and PARLEY_TEST_NATS_URL are both needed"
+        );
+        return;
+    };
+    let _one_at_a_time = TWO_NODES.lock().await;
+    let (db_url, db_name) = parley_store::Store::create_test_database(&pg)
+        .await
+        .expect("test database");
+    let a = node(&db_url, &nats).await;
+    let mut b = node(&db_url, &nats).await;
+    b.pg_database = Some((pg.clone(), db_name));
+
+    let admin = a.admin("Shop").await;
+    let boris = a
+        .member(admin.account_id, "Boris", parley_core::Role::Agent)
+        .await;
+    let dina = a
+        .member(admin.account_id, "Dina", parley_core::Role::Agent)
+        .await;
+    let (inbox_id, inbox) = api_inbox(&a, &admin, "Site").await;
+    let (st, _) = a
+        .post(
+            &admin.token,
+            &format!("/api/v1/accounts/{}/inbox_members", admin.account_id),
+            json!({"inbox_id": inbox_id, "user_ids": [boris.user_id, dina.user_id]}),
+        )
+        .await;
+    assert!(st.is_success());
+    let v = Visitor::new(&a, &inbox).await;
+    let mut boris_on_b = WsClient::agent(&b, &boris, None).await;
+    boris_on_b.until_ready().await;
+    let mut dina_on_b = WsClient::agent(&b, &dina, None).await;
+    dina_on_b.until_ready().await;
+
+    let content = format!("[@Boris](mention://user/{}/Boris) look", boris.user_id);
+    let (st, note) = a
+        .post(
+            &admin.token,
+            &format!(
+                "/api/v1/accounts/{}/conversations/{}/messages",
+                admin.account_id, v.conversation_id
+            ),
+            json!({"content": content, "private": true}),
+        )
+        .await;
+    assert!(st.is_success(), "{note}");
+    let ev = boris_on_b.until("conversation.mentioned").await;
+    assert_eq!(ev["data"]["id"], v.conversation_id, "{ev}");
+    assert!(ev.get("cursor").is_none(), "ephemeral: {ev}");
+    // Dina sees the note, and nothing of the mention, before it or after it: a second
+    // note is the marker that everything published earlier has arrived.
+    let (_, marker) = a
+        .post(
+            &admin.token,
+            &format!(
+                "/api/v1/accounts/{}/conversations/{}/messages",
+                admin.account_id, v.conversation_id
+            ),
+            json!({"content": "marker", "private": true}),
+        )
+        .await;
+    loop {
+        let f = dina_on_b.json().await;
+        assert_ne!(f["event"], "conversation.mentioned", "{f}");
+        if f["event"] == "message.created" && f["data"]["id"] == marker["id"] {
+            break;
+        }
+    }
 
     a.stop().await;
     b.stop().await;

@@ -89,6 +89,8 @@ pub struct ListQuery {
     pub cursor: Option<String>,
     /// By satisfaction rating: `any`, `none`, `low` (1–2), `high` (4–5) or a score 1–5.
     pub rating: Option<String>,
+    /// `mention`: where the caller was mentioned (Chatwoot's `conversation_type`).
+    pub conversation_type: Option<String>,
 }
 
 /// Parses `rating=` of the conversation list.
@@ -252,6 +254,15 @@ impl Services {
             Some(t) => Some(validate::bounded_text("q", t, 200)?.to_lowercase()),
         };
         f.rating = parse_rating_filter(q.rating.as_deref())?;
+        f.mentioned = match q.conversation_type.as_deref() {
+            None | Some("") => false,
+            Some("mention") => true,
+            Some(_) => {
+                return Err(
+                    validate::FieldError::new("conversation_type", "must be mention").into(),
+                );
+            }
+        };
         Ok(f)
     }
 

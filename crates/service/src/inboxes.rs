@@ -13,7 +13,7 @@ use parley_store::inboxes::{InboxPatch, NewInbox};
 /// The record these use cases return.
 pub use parley_store::inboxes::InboxRow;
 use parley_store::users::AgentRow;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::agents::change_members;
 /// The week's shape lives with the other typed settings; named here as before.
@@ -141,6 +141,7 @@ fn channel_spec(t: ChannelType) -> &'static [(&'static str, Kind)] {
             ("widget_position", Kind::OneOf(&["right", "left"])),
             ("offline_form_when_no_agents", Kind::Bool),
             ("pre_chat_form_options", Kind::PreChat),
+            ("show_working_hours", Kind::Bool),
         ],
         ChannelType::Api => &[("webhook_url", Kind::Url)],
         ChannelType::Telegram => &[
@@ -259,8 +260,40 @@ pub fn check_pre_chat_options(field: &str, v: &Value) -> Result<Value> {
         }
     }
     out.insert("pre_chat_fields".into(), Value::Array(fields));
+    if let Some(v) = obj.get("department_choice").filter(|v| !v.is_null()) {
+        let b = v
+            .as_bool()
+            .ok_or_else(|| bad(&format!("{field}.department_choice"), "must be a boolean"))?;
+        out.insert("department_choice".into(), Value::Bool(b));
+    }
+    if let Some(v) = obj.get("department_team_ids").filter(|v| !v.is_null()) {
+        let f = format!("{field}.department_team_ids");
+        let list = v
+            .as_array()
+            .ok_or_else(|| bad(&f, "must be a list of team ids"))?;
+        if list.len() > MAX_OFFERED_TEAMS {
+            return Err(bad(
+                &f,
+                format!("must have at most {MAX_OFFERED_TEAMS} teams"),
+            ));
+        }
+        let mut ids: Vec<i64> = Vec::with_capacity(list.len());
+        for x in list {
+            let id = x
+                .as_i64()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad(&f, "must be a list of team ids"))?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        out.insert("department_team_ids".into(), json!(ids));
+    }
     Ok(Value::Object(out))
 }
+
+/// Most departments one pre-chat form may offer.
+const MAX_OFFERED_TEAMS: usize = 50;
 
 fn check_url(field: &str, v: &str) -> Result<String> {
     let v = v.trim();
@@ -453,6 +486,7 @@ impl Services {
     ) -> Result<InboxRow> {
         ctx.require_admin()?;
         self.check_default_team(ctx, &opts).await?;
+        self.check_offered_teams(ctx, channel).await?;
         let t = parse_channel_type(channel_type)?;
         let name = opts
             .name
@@ -500,6 +534,7 @@ impl Services {
     ) -> Result<InboxRow> {
         ctx.require_admin()?;
         self.check_default_team(ctx, &opts).await?;
+        self.check_offered_teams(ctx, channel).await?;
         let current = self
             .store
             .inbox(ctx.account_id, id)
@@ -548,6 +583,37 @@ impl Services {
             return Err(bad("default_team_id", "no such team"));
         }
         Ok(())
+    }
+
+    /// The departments a pre-chat form offers must be teams of the account.
+    async fn check_offered_teams(
+        &self,
+        ctx: &AccountCtx,
+        channel: &Map<String, Value>,
+    ) -> Result<()> {
+        let ids = channel
+            .get("pre_chat_form_options")
+            .and_then(|o| o.get("department_team_ids"))
+            .and_then(Value::as_array);
+        for id in ids.into_iter().flatten().filter_map(Value::as_i64) {
+            if self.store.team_ref(ctx.account_id, id).await?.is_none() {
+                return Err(bad(
+                    "channel.pre_chat_form_options.department_team_ids",
+                    format!("no such team: {id}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives the inbox a new HMAC secret for visitor identity (administrators only):
+    /// hashes made with the old secret stop verifying at once.
+    pub async fn reset_inbox_hmac_token(&self, ctx: &AccountCtx, id: i64) -> Result<InboxRow> {
+        ctx.require_admin()?;
+        self.store
+            .reset_inbox_hmac_token(ctx.account_id, id)
+            .await
+            .or_not_found("inbox")
     }
 
     /// Deletes an inbox with its conversations.
@@ -671,30 +737,5 @@ mod tests {
         assert!(check_timezone("Europe/Moscow").is_ok());
         assert!(check_timezone("UTC").is_ok());
         assert!(check_timezone("<script>").is_err());
-    }
-
-    #[test]
-    fn pre_chat_options() {
-        let v = check_pre_chat_options(
-            "channel.pre_chat_form_options",
-            &json!({"pre_chat_message": "Hi", "pre_chat_fields": [
-                {"name": "emailAddress", "required": true},
-                {"name": "phoneNumber", "enabled": false}
-            ]}),
-        )
-        .unwrap();
-        assert_eq!(v["pre_chat_fields"][0]["enabled"], true);
-        assert_eq!(v["pre_chat_fields"][1]["required"], false);
-        assert!(
-            check_pre_chat_options("f", &json!({"pre_chat_fields": [{"name": "ssn"}]})).is_err()
-        );
-        assert!(
-            check_pre_chat_options(
-                "f",
-                &json!({"pre_chat_fields": [{"name": "fullName"}, {"name": "fullName"}]})
-            )
-            .is_err()
-        );
-        assert!(check_pre_chat_options("f", &json!("x")).is_err());
     }
 }

@@ -19,6 +19,7 @@ pub mod inboxes;
 pub mod jobs;
 pub mod labels;
 pub mod mail;
+pub mod mentions;
 pub mod messages;
 pub mod notes;
 pub mod onboarding;

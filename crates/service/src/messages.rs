@@ -512,7 +512,28 @@ impl Services {
             source_id: req.source_id,
             uploads: req.uploads,
         };
+        let private = input.private;
         let stored = self.create_message(&conv, sender, input).await?;
+        let mentions_someone = stored
+            .message
+            .message
+            .content
+            .as_deref()
+            .is_some_and(|c| c.contains("mention://user/"));
+        if stored.created && private && message_type == MessageType::Outgoing && mentions_someone {
+            // In a task of its own, like the message's follow-up: a client that goes away
+            // does not cancel the notifications of a note that is stored.
+            let (svc, ctx, conv, m) = (
+                self.clone(),
+                ctx.clone(),
+                conv.clone(),
+                stored.message.clone(),
+            );
+            let work = async move { svc.note_stored(&ctx, &conv, &m).await };
+            if let Err(e) = tokio::spawn(work.in_current_span()).await {
+                tracing::warn!(error = %e, "mention task failed");
+            }
+        }
         Ok(self.message_view(&stored.message, &Audience::Agent))
     }
 

@@ -376,6 +376,16 @@ impl AccountState {
         }
     }
 
+    /// Hands an ephemeral `d` to the connections of agent `user_id` only (if they see its
+    /// inbox); a full queue disconnects that one.
+    fn fan_out_to_agent(&mut self, user_id: i64, d: &Arc<Delivery>) {
+        let queue = self.queue;
+        self.agents.retain(|_, s| match s.viewer {
+            Viewer::Agent { user_id: u, .. } if u == user_id => s.offer(d, queue),
+            _ => true,
+        });
+    }
+
     /// Delivers `d` if it is the next cursor (and whatever was waiting behind it), parks it
     /// if it is early, drops it if it was already delivered.
     fn accept(&mut self, d: Arc<Delivery>) {
@@ -534,6 +544,12 @@ impl HubTask {
     fn event(&mut self, e: &Arc<Event>) {
         if let Some(change) = AccessChange::of_event(e) {
             self.access_changed(change);
+            return;
+        }
+        if let Some((user_id, inner)) = crate::mentions::for_one_agent(e) {
+            if let Some(st) = self.accounts.get_mut(&e.account_id) {
+                st.fan_out_to_agent(user_id, &Delivery::new(inner));
+            }
             return;
         }
         if let Some(st) = self.accounts.get_mut(&e.account_id) {

@@ -100,6 +100,9 @@ pub struct ChannelSettings {
     pub continuity_via_email: bool,
     #[serde(deserialize_with = "lenient")]
     pub offline_form_when_no_agents: bool,
+    /// The widget lists the weekly working hours (when working hours are on).
+    #[serde(deserialize_with = "lenient")]
+    pub show_working_hours: bool,
     /// API channel: where events are posted.
     #[serde(deserialize_with = "lenient")]
     pub webhook_url: Option<String>,

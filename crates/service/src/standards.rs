@@ -235,7 +235,7 @@ impl Services {
         Ok(())
     }
 
-    fn console_link(&self, c: &ConversationRow) -> String {
+    pub(crate) fn console_link(&self, c: &ConversationRow) -> String {
         format!(
             "{}/app/#/conversations/{}",
             self.config.public_url.trim_end_matches('/'),

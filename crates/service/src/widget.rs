@@ -74,6 +74,9 @@ pub struct PublicInboxView {
     pub pre_chat_form_options: Value,
     /// Show the offline form whenever no member agent is online, not only after hours.
     pub offline_form_when_no_agents: bool,
+    /// The widget lists the weekly schedule (`working_hours`, in `timezone`): the inbox
+    /// has working hours and chose to show them.
+    pub show_working_hours: bool,
     /// Inside working hours now (always true without working hours).
     pub is_open_now: bool,
     /// When it opens next, epoch seconds; null while open or beyond the calendar horizon.
@@ -83,7 +86,8 @@ pub struct PublicInboxView {
     /// Whether the widget offers a live chat (true) or the offline request form (false).
     pub is_online: bool,
     /// Departments (teams) the pre-chat form offers; the choice is sent as `team_id` when
-    /// the conversation starts. Only teams with a member in this inbox.
+    /// the conversation starts. Only teams with a member in this inbox, narrowed to the
+    /// form's `department_team_ids` when set; empty when `department_choice` is off.
     pub departments: Vec<WidgetDepartment>,
     /// The language the inbox chose (`ru`, `en`); the widget speaks it whatever the page
     /// and browser say. Null: the page's `<html lang>`, else the browser's language.
@@ -99,6 +103,23 @@ pub struct WidgetDepartment {
 
 fn bad(field: &str, msg: impl Into<String>) -> ServiceError {
     validate::FieldError::new(field, msg).into()
+}
+
+/// Which departments an inbox's pre-chat form offers, from its `pre_chat_form_options`:
+/// `None` when the visitor gets no choice (`department_choice: false`), else the chosen
+/// team ids (empty: every team with a member in the inbox).
+fn offered_teams(pre_chat: Option<&Value>) -> Option<Vec<i64>> {
+    let choice = pre_chat
+        .and_then(|o| o.get("department_choice"))
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    choice.then(|| {
+        pre_chat
+            .and_then(|o| o.get("department_team_ids"))
+            .and_then(Value::as_array)
+            .map(|l| l.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default()
+    })
 }
 
 /// Text of at most `max` characters, control characters removed (they only ever hide
@@ -306,12 +327,18 @@ impl Services {
             .filter(|(user, _)| member_ids.contains(user))
             .map(|(_, team)| team)
             .collect();
+        let offered = offered_teams(settings.channel.pre_chat_form_options.as_ref());
         let departments: Vec<WidgetDepartment> = self
             .store
             .teams(p.account_id)
             .await?
             .into_iter()
             .filter(|t| staffed.contains(&t.id))
+            .filter(|t| {
+                offered
+                    .as_ref()
+                    .is_some_and(|ids| ids.is_empty() || ids.contains(&t.id))
+            })
             .map(|t| WidgetDepartment {
                 id: t.id,
                 name: t.name,
@@ -339,6 +366,7 @@ impl Services {
             widget_position: position.into(),
             pre_chat_form_enabled: settings.channel.pre_chat_form_enabled,
             pre_chat_form_options: pre_chat,
+            show_working_hours: hours_on && settings.channel.show_working_hours,
             offline_form_when_no_agents: no_agents_offline,
             is_open_now: open_now,
             next_open_at: next_open.map(crate::conversations::secs),
@@ -359,10 +387,30 @@ impl Services {
         context: Option<Value>,
         team_id: Option<i64>,
     ) -> Result<PublicConversationView> {
-        if let Some(t) = team_id
-            && self.store.team_ref(ident.account_id, t).await?.is_none()
-        {
-            return Err(validate::FieldError::new("team_id", "no such department").into());
+        if let Some(t) = team_id {
+            if self.store.team_ref(ident.account_id, t).await?.is_none() {
+                return Err(validate::FieldError::new("team_id", "no such department").into());
+            }
+            // A department the inbox's form does not offer cannot be chosen through the API
+            // either.
+            let inbox = self
+                .store
+                .inbox(ident.account_id, ident.inbox_id)
+                .await
+                .or_not_found("inbox")?;
+            let offered = offered_teams(
+                InboxSettings::of(&inbox)
+                    .channel
+                    .pre_chat_form_options
+                    .as_ref(),
+            );
+            if !offered.is_some_and(|ids| ids.is_empty() || ids.contains(&t)) {
+                return Err(validate::FieldError::new(
+                    "team_id",
+                    "this department is not offered here",
+                )
+                .into());
+            }
         }
         let custom = match custom_attributes {
             None | Some(Value::Null) => "{}".to_string(),
@@ -568,5 +616,46 @@ mod tests {
         assert!(clean_csat(&json!({"csat_survey_response": {"rating": 6}})).is_err());
         assert!(clean_csat(&json!({"csat_survey_response": {"rating": "5"}})).is_err());
         assert!(clean_csat(&json!({})).is_err());
+    }
+
+    #[test]
+    fn pre_chat_options() {
+        use crate::inboxes::check_pre_chat_options;
+        let v = check_pre_chat_options(
+            "channel.pre_chat_form_options",
+            &json!({"pre_chat_message": "Hi", "pre_chat_fields": [
+                {"name": "emailAddress", "required": true},
+                {"name": "phoneNumber", "enabled": false}
+            ]}),
+        )
+        .unwrap();
+        assert_eq!(v["pre_chat_fields"][0]["enabled"], true);
+        assert_eq!(v["pre_chat_fields"][1]["required"], false);
+        assert!(
+            check_pre_chat_options("f", &json!({"pre_chat_fields": [{"name": "ssn"}]})).is_err()
+        );
+        assert!(
+            check_pre_chat_options(
+                "f",
+                &json!({"pre_chat_fields": [{"name": "fullName"}, {"name": "fullName"}]})
+            )
+            .is_err()
+        );
+        assert!(check_pre_chat_options("f", &json!("x")).is_err());
+        let v = check_pre_chat_options(
+            "f",
+            &json!({"department_choice": true, "department_team_ids": [3, 3, 1]}),
+        )
+        .unwrap();
+        assert_eq!(v["department_team_ids"], json!([3, 1]));
+        assert_eq!(offered_teams(Some(&v)), Some(vec![3, 1]));
+        assert_eq!(offered_teams(None), Some(vec![]));
+        assert_eq!(
+            offered_teams(Some(&json!({"department_choice": false}))),
+            None
+        );
+        assert!(check_pre_chat_options("f", &json!({"department_team_ids": ["a"]})).is_err());
+        assert!(check_pre_chat_options("f", &json!({"department_team_ids": [0]})).is_err());
+        assert!(check_pre_chat_options("f", &json!({"department_choice": "yes"})).is_err());
     }
 }

@@ -197,6 +197,9 @@ pub struct ConversationFilter {
     pub search: Option<String>,
     /// The satisfaction rating filter.
     pub rating: RatingFilter,
+    /// Only conversations where `user_id` was mentioned (Chatwoot's
+    /// `conversation_type=mention`).
+    pub mentioned: bool,
 }
 
 /// Which conversations by their satisfaction rating (`rating=` on the list).
@@ -229,6 +232,7 @@ impl ConversationFilter {
             labels: Vec::new(),
             search: None,
             rating: RatingFilter::All,
+            mentioned: false,
         }
     }
 }
@@ -370,6 +374,13 @@ fn filter_sql(f: &ConversationFilter, with_assignee: bool) -> (String, Vec<Arg>)
             push(&mut sql, " AND c.csat_rating >= ?", Arg::I(lo));
             push(&mut sql, " AND c.csat_rating <= ?", Arg::I(hi));
         }
+    }
+    if f.mentioned {
+        push(
+            &mut sql,
+            " AND EXISTS (SELECT 1 FROM mentions mf WHERE mf.conversation_id = c.id AND mf.user_id = ?)",
+            Arg::I(f.user_id),
+        );
     }
     if with_assignee {
         match f.assignee {

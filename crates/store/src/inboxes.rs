@@ -253,6 +253,22 @@ impl Store {
         Ok(updated)
     }
 
+    /// Replaces an inbox's HMAC secret with a fresh one: identity hashes computed with the
+    /// old secret stop verifying at once (what an owner wants after the secret leaked).
+    pub async fn reset_inbox_hmac_token(&self, account_id: i64, id: i64) -> Result<InboxRow> {
+        let sql = format!(
+            "UPDATE inboxes SET hmac_token = $3, updated_at = $4
+             WHERE id = $1 AND account_id = $2 RETURNING {INBOX_COLS}"
+        );
+        Ok(sqlx::query_as::<_, InboxRow>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(account_id)
+            .bind(random_token(24))
+            .bind(self.now())
+            .fetch_one_durable(self.writer())
+            .await?)
+    }
+
     /// Deletes an inbox with its members, conversations and messages (by cascade).
     pub async fn delete_inbox(&self, account_id: i64, id: i64) -> Result<()> {
         self.delete_in_account("inboxes", account_id, id).await

@@ -22,6 +22,7 @@ pub mod inboxes;
 pub mod invitations;
 pub mod jobs;
 pub mod labels;
+pub mod mentions;
 pub mod messages;
 pub mod notes;
 pub mod onboarding;

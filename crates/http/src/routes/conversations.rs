@@ -98,6 +98,8 @@ pub struct ListParams {
     /// By satisfaction rating: `any` (rated), `none` (not rated), `low` (1–2), `high`
     /// (4–5) or one score `1`…`5`; anything else is a 422.
     rating: Option<String>,
+    /// `mention`: only conversations where the caller was @mentioned in a private note.
+    conversation_type: Option<String>,
 }
 
 fn int_param(name: &str, v: &str) -> Result<i64, ApiError> {
@@ -119,6 +121,7 @@ fn list_query(pairs: Vec<(String, String)>) -> Result<ListQuery, ApiError> {
             "labels[]" | "labels" if !v.is_empty() => q.labels.push(v),
             "q" if !v.trim().is_empty() => q.q = Some(v),
             "rating" => q.rating = Some(v),
+            "conversation_type" => q.conversation_type = Some(v),
             _ => {}
         }
     }

@@ -29,6 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(members_show))
         .routes(routes!(templates_list))
         .routes(routes!(templates_preview))
+        .routes(routes!(reset_hmac_token))
         .routes(routes!(members_add, members_replace, members_remove))
 }
 
@@ -66,13 +67,17 @@ pub struct ChannelOptions {
     pub offline_form_when_no_agents: Option<bool>,
     /// Website: the pre-chat form, Chatwoot's shape: `{"pre_chat_message": "…",
     /// "pre_chat_fields": [{"name": "emailAddress", "required": true, "enabled": true}]}`
-    /// with names `fullName`, `emailAddress`, `phoneNumber`.
-    #[schema(value_type = Option<Object>)]
+    /// with names `fullName`, `emailAddress`, `phoneNumber`, plus Parley's department choice.
+    #[schema(value_type = Option<PreChatFormOptions>)]
     pub pre_chat_form_options: Option<Value>,
+    /// Website: the widget lists the weekly working hours (when working hours are on).
+    pub show_working_hours: Option<bool>,
     /// API: where Parley posts events.
     pub webhook_url: Option<String>,
     /// Telegram: the bot token (required; never returned).
     pub bot_token: Option<String>,
+    /// Telegram: the bot's name as shown to agents.
+    pub bot_name: Option<String>,
     /// E-mail: the inbox's address (required).
     pub email: Option<String>,
     pub provider: Option<String>,
@@ -90,6 +95,36 @@ pub struct ChannelOptions {
     /// Never returned.
     pub smtp_password: Option<String>,
     pub smtp_enable_ssl_tls: Option<bool>,
+}
+
+/// The website's pre-chat form. A whole object replaces the stored one.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)] // documentation of the accepted object; checked by the service
+pub struct PreChatFormOptions {
+    /// The line above the form.
+    pub pre_chat_message: Option<String>,
+    /// The contact fields the form asks for.
+    pub pre_chat_fields: Option<Vec<PreChatField>>,
+    /// Whether the visitor may choose a department (default true: offered when more than
+    /// one team works the inbox).
+    pub department_choice: Option<bool>,
+    /// The teams offered as departments; empty or absent: every team with a member in the
+    /// inbox. A `team_id` outside the list is refused when a conversation starts.
+    pub department_team_ids: Option<Vec<i64>>,
+}
+
+/// One contact field of the pre-chat form.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)] // documentation of the accepted object; checked by the service
+pub struct PreChatField {
+    /// `fullName`, `emailAddress` or `phoneNumber`.
+    pub name: String,
+    /// The field's label instead of the widget's own wording.
+    pub label: Option<String>,
+    /// The visitor must fill it in (default false).
+    pub required: Option<bool>,
+    /// The form shows it (default true).
+    pub enabled: Option<bool>,
 }
 
 /// Fields of an inbox create or update request. Unknown fields are ignored, as
@@ -425,4 +460,20 @@ async fn templates_preview(
         )
         .await?;
     Ok(Json(preview))
+}
+
+/// Gives the inbox a new secret for HMAC-verified visitor identity (administrators only)
+/// and returns the inbox with it. Identity hashes made with the old secret stop verifying
+/// at once, so the shop's backend must use the new one.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/inboxes/{id}/reset_hmac_token", tag = "Inboxes",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("id" = i64, Path, description = "Inbox id")),
+    responses((status = 200, body = InboxView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn reset_hmac_token(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+) -> ApiResult<Json<InboxView>> {
+    let inbox = st.svc.reset_inbox_hmac_token(&ctx, path.1).await?;
+    Ok(Json(inbox_view(&inbox, &st.svc.config.public_url, &ctx)))
 }

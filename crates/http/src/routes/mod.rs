@@ -14,6 +14,7 @@ pub mod invitations;
 pub mod labels;
 pub mod messages;
 pub mod notes;
+pub mod notifications;
 pub mod onboarding;
 pub mod profile;
 pub mod public;
@@ -41,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(conversations::routes())
         .merge(messages::routes())
         .merge(notes::routes())
+        .merge(notifications::routes())
         .merge(public::routes())
         .merge(public_contacts::routes())
         .merge(public_conversations::routes())

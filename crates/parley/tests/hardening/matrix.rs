@@ -52,6 +52,10 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
         "POST",
         "/api/v1/accounts/{account_id}/inboxes/{id}/templates/preview",
     ),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/inboxes/{id}/reset_hmac_token",
+    ),
     ("PATCH", "/api/v1/accounts/{account_id}/onboarding"),
     ("DELETE", "/api/v1/accounts/{account_id}/inboxes/{id}"),
     ("POST", "/api/v1/accounts/{account_id}/inbox_members"),
@@ -82,6 +86,25 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
 /// [`ADMIN_ONLY`] this must be exactly the document's account operations.
 const MEMBER: &[(&str, &str)] = &[
     ("GET", "/api/v1/accounts/{account_id}/onboarding"),
+    ("GET", "/api/v1/accounts/{account_id}/notifications"),
+    (
+        "GET",
+        "/api/v1/accounts/{account_id}/notifications/unread_count",
+    ),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/notifications/read_all",
+    ),
+    (
+        "PATCH",
+        "/api/v1/accounts/{account_id}/notifications/{notification_id}",
+    ),
+    ("GET", "/api/v1/accounts/{account_id}/notification_settings"),
+    (
+        "PATCH",
+        "/api/v1/accounts/{account_id}/notification_settings",
+    ),
+    ("GET", "/api/v1/accounts/{account_id}/assignable_agents"),
     ("GET", "/api/v1/accounts/{account_id}/agents"),
     (
         "GET",

@@ -9,6 +9,7 @@ import { avatar, channelIcon, contactName, icon, toast, errorText, modal, field,
 import { activityText } from '../activity.js';
 import { ContactPanel } from './contact.js';
 import { slaChip, queueChip } from '../routing.js';
+import { mentionPicker, mentionNodes, conversationSeen } from '../mentions.js';
 
 const drafts = new Map();
 const PRIORITIES = ['urgent', 'high', 'medium', 'low'];
@@ -233,6 +234,7 @@ export class ConversationView {
       } catch {
         // unread count stays; harmless
       }
+      conversationSeen(this.id);
     }, 500);
     this.seenDebounced();
   }
@@ -611,7 +613,7 @@ export class ConversationView {
     const cls = ['msg', incoming ? 'in' : 'out', m.private && 'note', m.status === 'failed' && 'failed'];
     const body = h('div', { class: 'bubble' });
     if (m.private) body.append(h('div', { class: 'note-tag' }, icon('lock', { size: 11 }), t('conv.privateNote')));
-    if (m.content) body.append(h('div', { class: 'text' }, linkify(m.content)));
+    if (m.content) body.append(h('div', { class: 'text' }, m.private ? mentionNodes(m.content, linkify) : linkify(m.content)));
     if (m.content_type === 'input_csat') {
       body.append(csatCard(m));
     } else if (m.content_type && m.content_type !== 'text' && m.content_type !== 'incoming_email') {
@@ -731,6 +733,7 @@ export class ConversationView {
     this.filesEl = h('div', { class: 'composer-files' });
     this.warnEl = h('div', { class: 'composer-warn', hidden: true, role: 'status' });
     this.cannedEl = h('ul', { class: 'canned-menu', role: 'listbox', hidden: true, 'aria-label': t('composer.canned') });
+    this.mentions = mentionPicker({ input: this.input, inboxId: () => this.conv && this.conv.inbox_id, active: () => this.mode === 'note' && !!this.conv });
     this.sendBtn = h('button', { type: 'submit', class: 'btn primary send', title: t('composer.sendHint') }, icon('send', { size: 15 }), h('span', { class: 'btn-label' }, t('composer.send')));
     this.noticeEl = h('div', { class: 'composer-notice', hidden: true });
     const form = h(
@@ -752,7 +755,7 @@ export class ConversationView {
         },
       },
       this.modeTabs,
-      h('div', { class: 'composer-box' }, this.cannedEl, this.input, this.filesEl),
+      h('div', { class: 'composer-box' }, this.cannedEl, this.mentions.el, this.input, this.filesEl),
       this.warnEl,
       h(
         'div',
@@ -823,6 +826,7 @@ export class ConversationView {
   onInput() {
     this.autosize();
     this.updateCanned();
+    this.mentions.update();
     this.warnEl.hidden = true;
     if (this.mode === 'reply' && this.input.value.trim()) {
       this.sendTyping('on');
@@ -832,6 +836,7 @@ export class ConversationView {
   }
 
   onKey(e) {
+    if (this.mentions.key(e)) return;
     if (!this.cannedEl.hidden) {
       if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
         e.preventDefault();
@@ -990,9 +995,12 @@ export class ConversationView {
   }
 
   async send() {
-    const content = this.input.value;
-    if (!content.trim() && !this.files.length) return;
+    const typed = this.input.value;
+    if (!typed.trim() && !this.files.length) return;
     const isNote = this.mode === 'note';
+    this.mentions.hide();
+    // A note names the colleagues picked from the "@" list in Chatwoot's markup.
+    const content = isNote ? this.mentions.finish(typed) : typed;
     const echo = echoId();
     const files = this.files;
     const pendingMsg = {

@@ -9,8 +9,11 @@ import { avatar, channelIcon, contactName, icon, errorText, options, ratingStars
 import * as notify from '../notify.js';
 import { ConversationView } from './conversation.js';
 import { slaChip, slaState, queueChip, nextDue } from '../routing.js';
+import { plainMentions } from '../mentions.js';
 
-const TABS = ['mine', 'unassigned', 'all'];
+// `mentions`: conversations where the agent was @mentioned in a note (Chatwoot's
+// `conversation_type=mention`).
+const TABS = ['mine', 'unassigned', 'all', 'mentions'];
 const STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'all'];
 
 /** Values of the list's rating filter (`rating=` on the API; '' shows every conversation). */
@@ -74,6 +77,7 @@ export class ConversationsPage {
       on('resync', () => this.reload()),
       on('nav', (dir) => this.step(dir)),
       on('tab', (tab) => this.goTab(tab)),
+      on('mentioned', () => this.f.tab === 'mentions' && this.reload()),
       on('focus-search', () => this.searchInput && this.searchInput.focus()),
       on('presence', (d) => {
         // Re-render the rows of contacts whose presence changed.
@@ -137,11 +141,14 @@ export class ConversationsPage {
             class: ['tab', tab === this.f.tab && 'active'],
             'aria-selected': String(tab === this.f.tab),
             title: `${t(`list.tab.${tab}`)} (${i + 1})`,
+            'aria-label': tab === 'mentions' ? t(`list.tab.${tab}`) : null,
             dataset: { tab },
           },
-          t(`list.tab.${tab}`),
-          // Counts under a label or text filter stop at 10,000 on the server.
-          h('span', { class: 'count' }, (count[tab] ?? 0) >= 10000 ? '9999+' : String(count[tab] ?? 0)),
+          // The mentions tab is an "@" (its name in the tooltip), so four tabs fit the pane.
+          tab === 'mentions' ? h('span', { class: 'tab-at', 'aria-hidden': 'true' }, '@') : h('span', { class: 'tab-label' }, t(`list.tab.${tab}`)),
+          // Counts under a label or text filter stop at 10,000 on the server; the
+          // mentions tab has none (the rail's bell counts unread mentions).
+          tab === 'mentions' ? null : h('span', { class: 'count' }, (count[tab] ?? 0) >= 10000 ? '9999+' : String(count[tab] ?? 0)),
         ),
       ),
     );
@@ -211,7 +218,8 @@ export class ConversationsPage {
   query(cursor) {
     return qs({
       status: this.f.status,
-      assignee_type: this.f.tab === 'mine' ? 'me' : this.f.tab,
+      assignee_type: this.f.tab === 'mine' ? 'me' : this.f.tab === 'mentions' ? 'all' : this.f.tab,
+      conversation_type: this.f.tab === 'mentions' ? 'mention' : undefined,
       inbox_id: this.f.inbox,
       team_id: this.f.team,
       'labels[]': this.f.label ? [this.f.label] : [],
@@ -295,6 +303,8 @@ export class ConversationsPage {
     const a = c.meta && c.meta.assignee;
     if (f.tab === 'mine' && !(a && app.me && a.id === app.me.id)) return false;
     if (f.tab === 'unassigned' && a) return false;
+    // Who was mentioned is known to the server only: keep what it listed.
+    if (f.tab === 'mentions' && !this.ids.includes(c.id)) return false;
     if (f.inbox && String(c.inbox_id) !== String(f.inbox)) return false;
     if (f.team && String(c.meta && c.meta.team ? c.meta.team.id : '') !== String(f.team)) return false;
     if (f.label && !(c.labels || []).includes(f.label)) return false;
@@ -359,7 +369,7 @@ export class ConversationsPage {
     let preview = '';
     let previewCls = 'preview';
     if (last) {
-      const text = last.content ? String(last.content).replace(/\s+/g, ' ').slice(0, 160) : (last.attachments || []).length ? t('conv.attachment') : '';
+      const text = last.content ? plainMentions(last.content).replace(/\s+/g, ' ').slice(0, 160) : (last.attachments || []).length ? t('conv.attachment') : '';
       if (last.private) {
         preview = `${t('list.note')}: ${text}`;
         previewCls = 'preview note';

@@ -2,7 +2,7 @@
 
 import { h, replace } from '../dom.js';
 import { t, getLang, setLang, LANGS } from '../i18n.js';
-import { put, post } from '../api.js';
+import { put, post, get, patch, acct } from '../api.js';
 import { app, saveSettings } from '../store.js';
 import { field, toast, errorText, copyText, icon, confirmDialog } from '../ui.js';
 import * as notify from '../notify.js';
@@ -164,6 +164,7 @@ function draw(el) {
       }),
       t('profile.sound'),
     ),
+    mentionEmailRow(),
   );
 
   const acc = (p.accounts || [])[0] || {};
@@ -181,4 +182,31 @@ function draw(el) {
       card(t('profile.apiToken'), h('p', { class: 'small muted' }, t('profile.apiTokenHint')), tokenBtn, tokenOut),
     ),
   );
+}
+
+/** "E-mail me when mentioned": Chatwoot's `email_conversation_mention` flag, per account. */
+function mentionEmailRow() {
+  const FLAG = 'email_conversation_mention';
+  const box = h('input', { type: 'checkbox', disabled: true, dataset: { setting: 'mention-email' } });
+  const path = acct('/notification_settings');
+  get(path)
+    .then((s) => {
+      box.checked = (s.selected_email_flags || []).includes(FLAG);
+      box.disabled = false;
+    })
+    .catch(() => {});
+  box.onchange = async () => {
+    box.disabled = true;
+    try {
+      const s = await patch(path, { notification_settings: { selected_email_flags: box.checked ? [FLAG] : [] } });
+      box.checked = (s.selected_email_flags || []).includes(FLAG);
+      toast(t('common.saved'));
+    } catch (e) {
+      box.checked = !box.checked;
+      toast(errorText(e), 'error');
+    } finally {
+      box.disabled = false;
+    }
+  };
+  return h('label', { class: 'check' }, box, t('profile.mentionEmail'));
 }

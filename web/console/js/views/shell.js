@@ -17,6 +17,7 @@ import { TeamPage } from './team.js';
 import { installShortcuts, removeShortcuts } from './shortcuts.js';
 import { invitationsNotice } from './invitations.js';
 import { OnboardingPage } from './onboarding.js';
+import { bellButton, refreshUnread, mentioned, resetBell } from '../mentions.js';
 
 let root = null;
 let main = null;
@@ -81,7 +82,10 @@ export async function startConsole(rootEl, profile, opts = {}) {
     on('resync', () => fetchQueues().catch(() => {})),
     // Queue counts and presence are live-only events: after a reconnect, read them afresh.
     on('connection', (st) => st === 'live' && fetchQueues().catch(() => {})),
+    // Mention events are live-only too: the unread count is read afresh after a reconnect.
+    on('connection', (st) => st === 'live' && refreshUnread()),
   );
+  refreshUnread();
   fetchQueues().catch(() => {});
   installShortcuts();
   route();
@@ -101,6 +105,7 @@ export function stopConsole() {
   removeShortcuts();
   closePopover();
   notify.clearAll();
+  resetBell();
 }
 
 /** Re-renders everything (after a language switch). */
@@ -129,6 +134,7 @@ function rail() {
     meEl,
     navLink('#/conversations/mine', 'chat', t('nav.conversations'), 'conversations'),
     queues,
+    bellButton(),
     isSupervisorOrAdmin() ? navLink('#/team', 'users', t('nav.team'), 'team') : null,
     admin ? navLink('#/settings/inboxes', 'settings', t('nav.settings'), 'settings') : null,
     navLink('#/profile', 'user', t('nav.profile'), 'profile'),
@@ -258,7 +264,7 @@ function route() {
   } else {
     // `#/conversations/6` (the form e-mail links and Chatwoot use) opens conversation 6 in "All".
     const direct = /^\d+$/.test(r.a || '') && !r.b;
-    const tab = direct ? 'all' : ['mine', 'unassigned', 'all'].includes(r.a) ? r.a : 'mine';
+    const tab = direct ? 'all' : ['mine', 'unassigned', 'all', 'mentions'].includes(r.a) ? r.a : 'mine';
     const id = direct ? Number(r.a) : r.b ? Number(r.b) : null;
     if (page && page.name === 'conversations') page.route({ tab, id });
     else show('conversations', () => new ConversationsPage({ tab, id }), r);
@@ -396,6 +402,11 @@ function handleEvent(f) {
       break;
     case 'conversation.read':
       emit('read', d);
+      break;
+    case 'conversation.mentioned':
+      putConversation(d);
+      mentioned(d);
+      if (d.id !== app.openId) toast(t('mention.toast', { id: d.id }));
       break;
     case 'presence.update':
       for (const [id, st] of Object.entries(d.users || {})) app.presence.users.set(String(id), st);

@@ -19,7 +19,7 @@ export const SHORTCUTS = [
   [['S'], 'keys.snooze'],
   [['E', 'Alt+E'], 'keys.resolve'],
   [['O'], 'keys.reopen'],
-  [['1', '2', '3'], 'keys.tabs'],
+  [['1', '2', '3', '4'], 'keys.tabs'],
   [['/'], 'keys.search'],
   [['Enter'], 'keys.send'],
   [['Shift+Enter'], 'keys.newline'],
@@ -90,6 +90,7 @@ function onKey(e) {
     1: () => emit('tab', 'mine'),
     2: () => emit('tab', 'unassigned'),
     3: () => emit('tab', 'all'),
+    4: () => emit('tab', 'mentions'),
     '/': () => emit('focus-search'),
   }[e.shiftKey ? key : key.toLowerCase()];
   if (single) {
