@@ -29,7 +29,7 @@ pub struct ApiError {
 /// [`crate::note_storage_failures`].
 #[derive(Debug, Clone)]
 pub struct StorageFailure {
-    pub cause: parley_service::store::Unavailable,
+    pub cause: parley_service::health::Unavailable,
     pub detail: String,
 }
 

@@ -186,7 +186,7 @@ async fn note_storage_failures(
 ) -> Response {
     let res = next.run(req).await;
     if let Some(f) = res.extensions().get::<error::StorageFailure>() {
-        st.svc.store.note_unavailable(f.cause, &f.detail);
+        st.svc.note_store_unavailable(f.cause, &f.detail);
     }
     res
 }

@@ -98,7 +98,7 @@ async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
-    metrics::counter!("parley_store_reads_total").absolute(st.svc.store.reads());
+    metrics::counter!("parley_store_reads_total").absolute(st.svc.store_reads());
     let body = st.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

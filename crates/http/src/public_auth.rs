@@ -4,7 +4,7 @@
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
-use parley_service::store::public::{PublicIdentity, PublicInbox};
+use parley_service::public::{PublicIdentity, PublicInbox};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -36,12 +36,7 @@ impl FromRequestParts<AppState> for PubInbox {
         let id = param(&p, "inbox_identifier")
             .filter(|s| s.len() <= 128)
             .ok_or_else(|| ApiError::not_found("inbox"))?;
-        let inbox = state
-            .svc
-            .store
-            .public_inbox(&id)
-            .await
-            .map_err(parley_service::ServiceError::from)?;
+        let inbox = state.svc.public_inbox(&id).await?;
         inbox
             .map(PubInbox)
             .ok_or_else(|| ApiError::not_found("inbox"))
@@ -64,12 +59,7 @@ impl FromRequestParts<AppState> for PubContact {
         let (Some(inbox), Some(contact)) = (inbox, contact) else {
             return Err(ApiError::not_found("contact"));
         };
-        let ident = state
-            .svc
-            .store
-            .public_identity(&inbox, &contact)
-            .await
-            .map_err(parley_service::ServiceError::from)?;
+        let ident = state.svc.public_identity(&inbox, &contact).await?;
         ident
             .map(PubContact)
             .ok_or_else(|| ApiError::not_found("contact"))

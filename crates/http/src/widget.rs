@@ -240,9 +240,9 @@ async fn frame(
         Ok(None) => return not_found(),
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let allowed = match st.svc.store.inbox(inbox.account_id, inbox.inbox_id).await {
-        Ok(row) => row.setting_str("allowed_domains"),
-        Err(e) => return ApiError::from(parley_service::ServiceError::from(e)).into_response(),
+    let allowed = match st.svc.widget_allowed_domains(&inbox).await {
+        Ok(a) => a,
+        Err(e) => return ApiError::from(e).into_response(),
     };
     let Some(page) = template("frame.html") else {
         return not_found();
@@ -272,13 +272,7 @@ async fn demo(
     });
     let token = match given {
         Some(t) => Some(t),
-        None => st
-            .svc
-            .store
-            .sole_website_inbox_identifier()
-            .await
-            .ok()
-            .flatten(),
+        None => st.svc.sole_website_inbox_identifier().await.ok().flatten(),
     };
     let Some(page) = template("demo.html") else {
         return not_found();

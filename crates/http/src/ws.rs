@@ -22,8 +22,8 @@ use futures::{SinkExt, StreamExt};
 use parley_service::AccountCtx;
 use parley_service::access::{Credential, Grant};
 use parley_service::messages::{Audience, CreateMessage};
+use parley_service::public::PublicIdentity;
 use parley_service::realtime::{Delivery, PAGE, PresenceKey, Replay, Subscription, Viewer};
-use parley_service::store::public::PublicIdentity;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -180,10 +180,8 @@ async fn visitor_socket(
     }
     let ident = st
         .svc
-        .store
         .identity_by_pubsub_token(token)
-        .await
-        .map_err(parley_service::ServiceError::from)?
+        .await?
         .ok_or_else(ApiError::unauthorized)?;
     let ws = upgrade(ws)?;
     let slot = st
@@ -672,7 +670,7 @@ impl Connection {
 
 type ConversationCache = std::sync::Arc<
     std::sync::Mutex<
-        std::collections::HashMap<i64, parley_service::store::conversations::ConversationRow>,
+        std::collections::HashMap<i64, parley_service::conversations::ConversationRow>,
     >,
 >;
 

@@ -224,6 +224,9 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The use cases behind it, for tests and the CLI.
     pub services: Services,
+    /// The database the use cases run on (the same handle), for the binary's wiring and
+    /// for tests that set up fixtures below the use cases. Nothing serving requests uses it.
+    pub store: Store,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     /// Background jobs (snooze expiry), stopped with the server.
@@ -242,7 +245,7 @@ impl Server {
         for w in &self.workers {
             w.abort();
         }
-        self.services.store.close().await;
+        self.services.close_store().await;
     }
 
     /// Waits until the server ends (on Ctrl-C for `parley serve`).
@@ -314,7 +317,7 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
         effective.public_url = Some(format!("http://{addr}"));
     }
     let cfg = &effective;
-    let services = services_with_bus(cfg, store, bus)?;
+    let services = services_with_bus(cfg, store.clone(), bus)?;
     // Uploads cut off by a previous run's crash are never coming back.
     parley_service::uploads::clear_staging(&services.config.files_dir);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -358,13 +361,12 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
         services.spawn_snooze_worker(std::time::Duration::from_secs(30)),
         services.spawn_event_pruner(retention),
         services.spawn_job_runner(opts.job_poll),
-        services
-            .store
-            .spawn_write_probe(std::time::Duration::from_secs(1)),
+        store.spawn_write_probe(std::time::Duration::from_secs(1)),
     ];
     Ok(Server {
         addr,
         services,
+        store,
         workers,
         shutdown: Some(tx),
         task,

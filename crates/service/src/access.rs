@@ -18,7 +18,6 @@ use parley_core::Role;
 use parley_store::Store;
 
 use crate::Services;
-use crate::realtime::Viewer;
 
 /// Name of the bus event that tells hubs to re-authorise sockets. Internal: the hub
 /// consumes it and never forwards it to a client.
@@ -27,6 +26,18 @@ pub const ACCESS_CHANGED: &str = "parley.access_changed";
 /// `account_id` of an access change that concerns every account of a user (a token reset,
 /// a sign-out, a password change).
 pub const EVERY_ACCOUNT: i64 = 0;
+
+/// Who a connection belongs to, which decides the events it receives.
+#[derive(Debug, Clone)]
+pub enum Viewer {
+    /// An agent; `inboxes` is `None` for roles that see every inbox.
+    Agent {
+        user_id: i64,
+        inboxes: Option<Arc<HashSet<i64>>>,
+    },
+    /// A visitor: public events of their own conversations in one inbox.
+    Visitor { contact_id: i64, inbox_id: i64 },
+}
 
 /// The credential a socket was opened with, kept to re-authorise it exactly as the
 /// upgrade did.

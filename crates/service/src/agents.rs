@@ -10,8 +10,13 @@
 use parley_core::{Availability, Role, validate};
 use parley_store::StoreError;
 use parley_store::agents::{AgentPatch, LAST_ADMINISTRATOR, MembersOutcome};
-use parley_store::invitations::{InvitationRow, NewInvitation};
-use parley_store::users::{AgentRow, NewUser};
+use parley_store::invitations::NewInvitation;
+use parley_store::users::NewUser;
+
+/// The records these use cases return, and how a member list changes.
+pub use parley_store::agents::MemberOp;
+pub use parley_store::invitations::InvitationRow;
+pub use parley_store::users::AgentRow;
 
 use crate::access::AccessChange;
 use crate::auth::new_secret;

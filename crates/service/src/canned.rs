@@ -5,7 +5,8 @@
 
 use parley_core::{template, validate};
 use parley_store::StoreError;
-use parley_store::canned::CannedRow;
+/// The record these use cases return.
+pub use parley_store::canned::CannedRow;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;

@@ -15,8 +15,11 @@ use hmac::{Hmac, Mac};
 use parley_core::validate::{self, FieldError};
 use parley_store::StoreError;
 use parley_store::contacts::{
-    ContactFields, ContactInboxRow, ContactQuery, ContactRow, ContactSort, NewContactInbox,
+    ContactFields, ContactQuery, ContactRow, ContactSort, NewContactInbox,
 };
+
+/// A contact's identity in one inbox, as these use cases return it.
+pub use parley_store::contacts::ContactInboxRow;
 use parley_store::public::{PublicIdentity, PublicInbox};
 use serde_json::{Map, Value};
 use sha2::Sha256;

@@ -9,7 +9,7 @@ use parley_store::jobs::{NewJob, OnExisting};
 use serde_json::json;
 
 use crate::mail::Email;
-use crate::texts::InboxTexts;
+use crate::settings::InboxSettings;
 use crate::{Result, Services};
 
 /// How long a reply may stay unseen in the widget before it is e-mailed. Long enough that
@@ -77,14 +77,10 @@ impl Services {
             return Ok(());
         }
         replies.truncate(MAX_REPLIES);
-        let settings = inbox.settings_map();
-        let site = settings
-            .get("website_url")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let settings = InboxSettings::of(&inbox);
+        let site = settings.channel.website_url.unwrap_or_default();
         let lang = self.inbox_lang(&inbox).await;
-        let texts = InboxTexts::of_inbox(&inbox);
+        let texts = settings.texts;
         let vars = [
             ("inbox_name", inbox.name.clone()),
             ("replies", replies.join("\n\n")),

@@ -9,6 +9,12 @@ use parley_store::Backend;
 
 use crate::Services;
 
+/// Why the database cannot store writes (a full disk, a read-only file, a lost server): the
+/// store's classification, named here so the layers above need not import the store.
+pub use parley_store::Unavailable;
+/// The store's write state as `/healthz` reports it.
+pub use parley_store::health::NotWritable;
+
 /// What a health check found.
 #[derive(Debug, Clone)]
 pub struct Health {

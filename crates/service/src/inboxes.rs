@@ -8,11 +8,16 @@
 
 use parley_core::{ChannelType, validate};
 use parley_store::agents::MemberOp;
-use parley_store::inboxes::{InboxPatch, InboxRow, NewInbox};
+use parley_store::inboxes::{InboxPatch, NewInbox};
+
+/// The record these use cases return.
+pub use parley_store::inboxes::InboxRow;
 use parley_store::users::AgentRow;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::agents::change_members;
+/// The week's shape lives with the other typed settings; named here as before.
+pub use crate::settings::{WorkingDay, default_week, working_week};
 use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
 
 /// Longest greeting / out-of-office message.
@@ -38,57 +43,6 @@ pub struct InboxOptions {
     pub routing: Map<String, Value>,
     /// `locale` and `text_templates` as sent (checked by `texts`).
     pub texts: Map<String, Value>,
-}
-
-/// Opening hours of one day of the week, Chatwoot's shape. Kept in the inbox settings
-/// under `working_hours`, one entry per day, Sunday (0) to Saturday (6). A day that is
-/// neither closed nor open all day needs `open_hour` and `close_hour` (minutes default to
-/// 0) and must close after it opens.
-// `WorkingDayDoc` is the name the OpenAPI document has always used for this shape.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[schema(as = WorkingDayDoc)]
-pub struct WorkingDay {
-    /// 0 (Sunday) to 6 (Saturday).
-    pub day_of_week: u8,
-    #[serde(default)]
-    pub closed_all_day: bool,
-    #[serde(default)]
-    pub open_all_day: bool,
-    pub open_hour: Option<u8>,
-    pub open_minutes: Option<u8>,
-    pub close_hour: Option<u8>,
-    pub close_minutes: Option<u8>,
-}
-
-impl WorkingDay {
-    fn hours(day: u8, open: Option<(u8, u8)>) -> Self {
-        Self {
-            day_of_week: day,
-            closed_all_day: open.is_none(),
-            open_all_day: false,
-            open_hour: open.map(|(o, _)| o),
-            open_minutes: open.map(|_| 0),
-            close_hour: open.map(|(_, c)| c),
-            close_minutes: open.map(|_| 0),
-        }
-    }
-}
-
-/// The week of an inbox that never set its hours: Monday to Friday 9:00–17:00, closed
-/// at the weekend (what Chatwoot gives a new inbox).
-pub fn default_week() -> Vec<WorkingDay> {
-    (0..7)
-        .map(|d| WorkingDay::hours(d, (1..=5).contains(&d).then_some((9, 17))))
-        .collect()
-}
-
-/// The stored week of an inbox's settings, or the default week.
-pub fn working_week(settings: &Map<String, Value>) -> Vec<WorkingDay> {
-    settings
-        .get("working_hours")
-        .and_then(|v| serde_json::from_value::<Vec<WorkingDay>>(v.clone()).ok())
-        .filter(|w| w.len() == 7)
-        .unwrap_or_else(default_week)
 }
 
 /// Checks days of a request and lays them over `week`.
@@ -166,7 +120,7 @@ enum Kind {
     Email,
     Port,
     OneOf(&'static [&'static str]),
-    /// The widget's pre-chat form (`crate::widget::check_pre_chat_options`).
+    /// The widget's pre-chat form ([`check_pre_chat_options`]).
     PreChat,
 }
 
@@ -234,6 +188,113 @@ fn bad(field: &str, msg: impl Into<String>) -> ServiceError {
     validate::FieldError::new(field, msg).into()
 }
 
+/// Pre-chat field names, Chatwoot's.
+const PRE_CHAT_FIELDS: &[&str] = &["fullName", "emailAddress", "phoneNumber"];
+
+/// Checks an inbox's `pre_chat_form_options` (Chatwoot's shape) and returns it cleaned:
+/// `pre_chat_message` (text) and `pre_chat_fields`, a list of `{name, label, required,
+/// enabled}` for `fullName`, `emailAddress` and `phoneNumber`. A hidden field is
+/// `enabled: false`; an enabled one is required or optional.
+pub fn check_pre_chat_options(field: &str, v: &Value) -> Result<Value> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| bad(field, "must be a JSON object"))?;
+    let mut out = Map::new();
+    if let Some(m) = obj.get("pre_chat_message") {
+        let f = format!("{field}.pre_chat_message");
+        match m {
+            Value::Null => {}
+            Value::String(s) => {
+                out.insert(
+                    "pre_chat_message".into(),
+                    Value::String(validate::bounded_text(&f, s.trim(), 500)?),
+                );
+            }
+            _ => return Err(bad(&f, "must be a string")),
+        }
+    }
+    let mut fields = Vec::new();
+    if let Some(list) = obj.get("pre_chat_fields") {
+        let f = format!("{field}.pre_chat_fields");
+        let list = list.as_array().ok_or_else(|| bad(&f, "must be a list"))?;
+        if list.len() > PRE_CHAT_FIELDS.len() {
+            return Err(bad(&f, "has too many fields"));
+        }
+        for item in list {
+            let name = item
+                .get("name")
+                .and_then(Value::as_str)
+                .filter(|n| PRE_CHAT_FIELDS.contains(n))
+                .ok_or_else(|| {
+                    bad(
+                        &f,
+                        format!("name must be one of {}", PRE_CHAT_FIELDS.join(", ")),
+                    )
+                })?;
+            if fields
+                .iter()
+                .any(|x: &Value| x["name"].as_str() == Some(name))
+            {
+                return Err(bad(&f, format!("{name} appears twice")));
+            }
+            let flag = |k: &str, default: bool| -> Result<bool> {
+                match item.get(k) {
+                    None | Some(Value::Null) => Ok(default),
+                    Some(Value::Bool(b)) => Ok(*b),
+                    Some(_) => Err(bad(&f, format!("{k} must be a boolean"))),
+                }
+            };
+            let label = match item.get("label") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(validate::bounded_text(&f, s.trim(), 100)?),
+                Some(_) => return Err(bad(&f, "label must be a string")),
+            };
+            let mut entry = Map::new();
+            entry.insert("name".into(), Value::String(name.into()));
+            if let Some(l) = label.filter(|l| !l.is_empty()) {
+                entry.insert("label".into(), Value::String(l));
+            }
+            entry.insert("required".into(), Value::Bool(flag("required", false)?));
+            entry.insert("enabled".into(), Value::Bool(flag("enabled", true)?));
+            fields.push(Value::Object(entry));
+        }
+    }
+    out.insert("pre_chat_fields".into(), Value::Array(fields));
+    if let Some(v) = obj.get("department_choice").filter(|v| !v.is_null()) {
+        let b = v
+            .as_bool()
+            .ok_or_else(|| bad(&format!("{field}.department_choice"), "must be a boolean"))?;
+        out.insert("department_choice".into(), Value::Bool(b));
+    }
+    if let Some(v) = obj.get("department_team_ids").filter(|v| !v.is_null()) {
+        let f = format!("{field}.department_team_ids");
+        let list = v
+            .as_array()
+            .ok_or_else(|| bad(&f, "must be a list of team ids"))?;
+        if list.len() > MAX_OFFERED_TEAMS {
+            return Err(bad(
+                &f,
+                format!("must have at most {MAX_OFFERED_TEAMS} teams"),
+            ));
+        }
+        let mut ids: Vec<i64> = Vec::with_capacity(list.len());
+        for x in list {
+            let id = x
+                .as_i64()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad(&f, "must be a list of team ids"))?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        out.insert("department_team_ids".into(), json!(ids));
+    }
+    Ok(Value::Object(out))
+}
+
+/// Most departments one pre-chat form may offer.
+const MAX_OFFERED_TEAMS: usize = 50;
+
 fn check_url(field: &str, v: &str) -> Result<String> {
     let v = v.trim();
     let rest = v
@@ -278,7 +339,7 @@ fn channel_settings(t: ChannelType, channel: &Map<String, Value>) -> Result<Map<
             Kind::Text(max) | Kind::Secret(max) => {
                 Value::String(validate::bounded_text(&field, text()?.trim(), *max)?)
             }
-            Kind::PreChat => crate::widget::check_pre_chat_options(&field, v)?,
+            Kind::PreChat => check_pre_chat_options(&field, v)?,
             Kind::OneOf(allowed) => {
                 let s = text()?;
                 if !allowed.contains(&s) {
@@ -501,12 +562,10 @@ impl Services {
             }
         }
         settings.extend(std::mem::take(&mut patch.settings));
-        settings.extend(crate::texts::check_text_fields(
-            &current.settings_map(),
-            &opts.texts,
-        )?);
+        let stored = crate::settings::InboxSettings::of(&current);
+        settings.extend(crate::texts::check_text_fields(stored.raw(), &opts.texts)?);
         if let Some(days) = &opts.working_hours {
-            let week = merge_week(working_week(&current.settings_map()), days)?;
+            let week = merge_week(stored.working_hours.clone(), days)?;
             settings.insert("working_hours".into(), week_value(&week)?);
         }
         patch.settings = settings;

@@ -3,7 +3,10 @@
 
 use parley_core::validate;
 use parley_store::StoreError;
-use parley_store::labels::{LabelPatch, LabelRow};
+use parley_store::labels::LabelPatch;
+
+/// The record these use cases return.
+pub use parley_store::labels::LabelRow;
 
 use crate::error::taken_or_not_found;
 use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};

@@ -28,11 +28,13 @@ pub mod public;
 pub mod realtime;
 pub mod routing;
 pub mod routing_config;
+pub mod settings;
 pub mod standards;
 pub mod teams;
 pub mod texts;
 pub mod transfer;
 pub mod uploads;
+pub mod views;
 pub mod widget;
 
 use std::path::PathBuf;
@@ -44,8 +46,6 @@ use parley_store::Store;
 pub use auth::{AdminCreated, Principal, SetupDone};
 pub use context::AccountCtx;
 pub use error::{OrNotFound, ServiceError};
-/// Row types of the store, for the layers above that render them.
-pub use parley_store as store;
 
 /// Result of a use case.
 pub type Result<T> = std::result::Result<T, ServiceError>;
@@ -101,7 +101,9 @@ impl Default for ServiceConfig {
 /// The use cases, sharing one store and one event bus.
 #[derive(Clone)]
 pub struct Services {
-    pub store: Store,
+    /// The database. Private: every layer above reaches it through a use case, so tenancy,
+    /// roles and validation cannot be skipped (`http` never talks to the store).
+    pub(crate) store: Store,
     pub bus: Arc<dyn EventBus>,
     pub config: Arc<ServiceConfig>,
     /// Sign-in attempts per address, e-mail and (address, e-mail) pair, reserved before
@@ -204,9 +206,138 @@ impl Services {
         }
     }
 
+    /// Read round trips to the database so far (the `parley_store_reads_total` metric, and
+    /// tests that count the queries of a page).
+    pub fn store_reads(&self) -> u64 {
+        self.store.reads()
+    }
+
+    /// Records in the store's write state that a request met `503 storage_unavailable`, so
+    /// `/healthz` and the `parley_store_writable` gauge see it whatever path met it.
+    pub fn note_store_unavailable(&self, cause: health::Unavailable, detail: &str) {
+        self.store.note_unavailable(cause, detail);
+    }
+
+    /// Closes the database's connections (at shutdown, after the last request).
+    pub async fn close_store(&self) {
+        self.store.close().await;
+    }
+
     /// Replaces the mailer (SMTP from the configuration, or a test's).
     pub fn with_mailer(mut self, m: Arc<dyn mail::Mailer>) -> Self {
         self.mailer = m;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    /// The modules of this crate a source text names through `crate::…` paths (its tests
+    /// left out: they may use anything).
+    fn named_modules(text: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let mut found = BTreeSet::new();
+        let mut rest = code;
+        while let Some(i) = rest.find("crate::") {
+            rest = &rest[i + "crate::".len()..];
+            let mut names = vec![];
+            if let Some(group) = rest.strip_prefix('{') {
+                // `use crate::{a, b::c}`.
+                let end = group.find('}').unwrap_or(group.len());
+                names.extend(group[..end].split(',').map(str::trim));
+            } else {
+                names.push(rest);
+            }
+            for n in names {
+                let name: String = n
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if modules.contains(&name) {
+                    found.insert(name);
+                }
+            }
+        }
+        found
+    }
+
+    /// Every `.rs` text of a module (its file, or the files of its folder).
+    fn module_text(src: &Path, name: &str) -> String {
+        let file = src.join(format!("{name}.rs"));
+        if file.is_file() {
+            return std::fs::read_to_string(file).unwrap_or_default();
+        }
+        let mut text = String::new();
+        for e in std::fs::read_dir(src.join(name))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            text += &std::fs::read_to_string(e.path()).unwrap_or_default();
+        }
+        text
+    }
+
+    /// The modules form layers: no module reaches itself through `crate::` imports
+    /// (docs/architecture.md, "Inside `service`").
+    #[test]
+    fn modules_have_no_import_cycle() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let modules: BTreeSet<String> = std::fs::read_dir(&src)
+            .expect("src")
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                let module = name.strip_suffix(".rs").unwrap_or(&name).to_string();
+                (module != "lib" && (name.ends_with(".rs") || e.path().is_dir())).then_some(module)
+            })
+            .collect();
+        assert!(modules.contains("views") && modules.contains("conversations"));
+        let deps: BTreeMap<String, BTreeSet<String>> = modules
+            .iter()
+            .map(|m| {
+                let mut d = named_modules(&module_text(&src, m), &modules);
+                d.remove(m);
+                (m.clone(), d)
+            })
+            .collect();
+        assert!(deps["conversations"].contains("views"));
+        // Depth-first search; a module met again while still on the path closes a cycle.
+        fn visit(
+            m: &str,
+            deps: &BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<String>,
+            done: &mut BTreeSet<String>,
+        ) -> Option<Vec<String>> {
+            if let Some(i) = path.iter().position(|p| p == m) {
+                let mut cycle = path[i..].to_vec();
+                cycle.push(m.to_string());
+                return Some(cycle);
+            }
+            if done.contains(m) {
+                return None;
+            }
+            path.push(m.to_string());
+            for d in &deps[m] {
+                if let Some(c) = visit(d, deps, path, done) {
+                    return Some(c);
+                }
+            }
+            path.pop();
+            done.insert(m.to_string());
+            None
+        }
+        let mut done = BTreeSet::new();
+        for m in &modules {
+            let cycle = visit(m, &deps, &mut Vec::new(), &mut done);
+            assert!(
+                cycle.is_none(),
+                "import cycle: {}",
+                cycle.unwrap_or_default().join(" → ")
+            );
+        }
     }
 }

@@ -139,9 +139,9 @@ fn notification_view(n: NotificationRow) -> NotificationView {
             .chars()
             .take(300)
             .collect(),
-        read_at: n.read_at.map(crate::conversations::secs),
+        read_at: n.read_at.map(crate::views::secs),
         secondary_actor,
-        created_at: crate::conversations::secs(n.created_at),
+        created_at: crate::views::secs(n.created_at),
     }
 }
 

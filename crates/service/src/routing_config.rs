@@ -5,17 +5,15 @@
 //! [`ROUTING_KEYS`], and travel as top-level fields of Chatwoot-style inbox requests. This
 //! module checks what a request sends and reads back the typed form for the services.
 
-use std::collections::BTreeMap;
-
 use parley_core::calendar::{Calendar, CalendarConfig, Holiday, WorkingHours};
-use parley_core::sla::SlaPolicy;
 use parley_core::{Priority, validate};
 use parley_store::inboxes::InboxRow;
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
 
-use crate::inboxes::{WorkingDay, working_week};
+/// The typed routing part of an inbox's settings lives with the other typed settings;
+/// named here as before.
+pub use crate::settings::{Escalation, InboxRouting, SlaPolicyConfig, SlaTarget};
+use crate::settings::{InboxSettings, WorkingDay};
 use crate::{Result, ServiceError};
 
 /// Settings keys owned by this module.
@@ -30,110 +28,6 @@ pub const ROUTING_KEYS: [&str; 6] = [
 
 /// Longest target a shop can set: thirty days.
 const MAX_TARGET_SECS: i64 = 30 * 24 * 3600;
-
-/// Reply targets for one priority, in seconds (Chatwoot's SLA field names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct SlaTarget {
-    pub first_response_time_threshold: i64,
-    pub next_response_time_threshold: i64,
-}
-
-/// What happens when a target is missed, beyond the event and the activity line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Escalation {
-    /// E-mail the account's supervisors and administrators.
-    #[serde(default)]
-    pub notify_supervisors: bool,
-    /// Raise the conversation's priority one step (it then goes ahead in queues).
-    #[serde(default)]
-    pub raise_priority: bool,
-    /// Take it from a silent agent and route it again.
-    #[serde(default)]
-    pub reassign: bool,
-}
-
-/// An inbox's response standards.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct SlaPolicyConfig {
-    /// Count only the inbox's working hours.
-    #[serde(default)]
-    pub only_during_business_hours: bool,
-    /// Targets by priority (`none`, `low`, `medium`, `high`, `urgent`); a priority without
-    /// its own entry uses `none`'s.
-    pub targets: BTreeMap<String, SlaTarget>,
-    #[serde(default)]
-    pub escalation: Escalation,
-}
-
-impl SlaPolicyConfig {
-    /// The core policy for a conversation of `priority`; `None` when no target applies.
-    pub fn policy_for(&self, priority: Option<&str>) -> Option<SlaPolicy> {
-        let key = priority.unwrap_or("none");
-        let t = self.targets.get(key).or_else(|| self.targets.get("none"))?;
-        Some(SlaPolicy {
-            first_response_ms: t.first_response_time_threshold.saturating_mul(1000),
-            next_response_ms: t.next_response_time_threshold.saturating_mul(1000),
-            working_hours_only: self.only_during_business_hours,
-        })
-    }
-}
-
-/// The typed routing settings of an inbox.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
-pub struct InboxRouting {
-    /// Team of new conversations that do not name one.
-    pub default_team_id: Option<i64>,
-    /// Minutes an assigned agent may leave a customer unanswered before the conversation
-    /// goes to someone else; `None`: never.
-    pub reassign_after_minutes: Option<u32>,
-    /// Dates (`YYYY-MM-DD`, inbox time zone) when the inbox is closed all day.
-    pub holidays: Vec<String>,
-    /// Managers told by e-mail about questions that arrive outside working hours.
-    pub offhours_notify_emails: Vec<String>,
-    /// One e-mail per hour listing the questions instead of one per question.
-    pub offhours_digest: bool,
-    pub sla_policy: Option<SlaPolicyConfig>,
-}
-
-impl InboxRouting {
-    /// Reads the settings of an inbox; malformed stored values read as unset.
-    pub fn of(settings: &Map<String, Value>) -> Self {
-        let strings = |k: &str| -> Vec<String> {
-            settings
-                .get(k)
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        InboxRouting {
-            default_team_id: settings.get("default_team_id").and_then(Value::as_i64),
-            reassign_after_minutes: settings
-                .get("reassign_after_minutes")
-                .and_then(Value::as_u64)
-                .and_then(|m| u32::try_from(m).ok()),
-            holidays: strings("holidays"),
-            offhours_notify_emails: strings("offhours_notify_emails"),
-            offhours_digest: settings
-                .get("offhours_digest")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            sla_policy: settings
-                .get("sla_policy")
-                .filter(|v| !v.is_null())
-                .and_then(|v| serde_json::from_value(v.clone()).ok()),
-        }
-    }
-
-    /// Reads an inbox row.
-    pub fn of_inbox(inbox: &InboxRow) -> Self {
-        Self::of(&inbox.settings_map())
-    }
-}
 
 fn bad(field: &str, msg: impl Into<String>) -> ServiceError {
     validate::FieldError::new(field, msg).into()
@@ -288,9 +182,12 @@ pub fn inbox_calendar(inbox: &InboxRow) -> Option<Calendar> {
     if inbox.working_hours_enabled == 0 {
         return None;
     }
-    let settings = inbox.settings_map();
-    let routing = InboxRouting::of(&settings);
-    calendar_of(&inbox.timezone, &working_week(&settings), &routing.holidays)
+    let settings = InboxSettings::of(inbox);
+    calendar_of(
+        &inbox.timezone,
+        &settings.working_hours,
+        &settings.routing.holidays,
+    )
 }
 
 #[cfg(test)]

@@ -4,7 +4,10 @@
 use parley_core::validate;
 use parley_store::StoreError;
 use parley_store::agents::MemberOp;
-use parley_store::teams::{TeamPatch, TeamRow};
+use parley_store::teams::TeamPatch;
+
+/// The record these use cases return.
+pub use parley_store::teams::TeamRow;
 use parley_store::users::AgentRow;
 
 use crate::agents::change_members;

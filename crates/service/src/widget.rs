@@ -16,8 +16,8 @@ use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
 use crate::conversations::PublicConversationView;
-use crate::inboxes::{WorkingDay, working_week};
 use crate::messages::{MessageInput, PublicMessageView, Sender};
+use crate::settings::{InboxSettings, WorkingDay};
 use crate::{OrNotFound, Result, ServiceError, Services};
 
 /// Longest CSAT comment, in characters.
@@ -104,113 +104,6 @@ pub struct WidgetDepartment {
 fn bad(field: &str, msg: impl Into<String>) -> ServiceError {
     validate::FieldError::new(field, msg).into()
 }
-
-/// Pre-chat field names, Chatwoot's.
-const PRE_CHAT_FIELDS: &[&str] = &["fullName", "emailAddress", "phoneNumber"];
-
-/// Checks an inbox's `pre_chat_form_options` (Chatwoot's shape) and returns it cleaned:
-/// `pre_chat_message` (text) and `pre_chat_fields`, a list of `{name, label, required,
-/// enabled}` for `fullName`, `emailAddress` and `phoneNumber`. A hidden field is
-/// `enabled: false`; an enabled one is required or optional.
-pub fn check_pre_chat_options(field: &str, v: &Value) -> Result<Value> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| bad(field, "must be a JSON object"))?;
-    let mut out = Map::new();
-    if let Some(m) = obj.get("pre_chat_message") {
-        let f = format!("{field}.pre_chat_message");
-        match m {
-            Value::Null => {}
-            Value::String(s) => {
-                out.insert(
-                    "pre_chat_message".into(),
-                    Value::String(validate::bounded_text(&f, s.trim(), 500)?),
-                );
-            }
-            _ => return Err(bad(&f, "must be a string")),
-        }
-    }
-    let mut fields = Vec::new();
-    if let Some(list) = obj.get("pre_chat_fields") {
-        let f = format!("{field}.pre_chat_fields");
-        let list = list.as_array().ok_or_else(|| bad(&f, "must be a list"))?;
-        if list.len() > PRE_CHAT_FIELDS.len() {
-            return Err(bad(&f, "has too many fields"));
-        }
-        for item in list {
-            let name = item
-                .get("name")
-                .and_then(Value::as_str)
-                .filter(|n| PRE_CHAT_FIELDS.contains(n))
-                .ok_or_else(|| {
-                    bad(
-                        &f,
-                        format!("name must be one of {}", PRE_CHAT_FIELDS.join(", ")),
-                    )
-                })?;
-            if fields
-                .iter()
-                .any(|x: &Value| x["name"].as_str() == Some(name))
-            {
-                return Err(bad(&f, format!("{name} appears twice")));
-            }
-            let flag = |k: &str, default: bool| -> Result<bool> {
-                match item.get(k) {
-                    None | Some(Value::Null) => Ok(default),
-                    Some(Value::Bool(b)) => Ok(*b),
-                    Some(_) => Err(bad(&f, format!("{k} must be a boolean"))),
-                }
-            };
-            let label = match item.get("label") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(s)) => Some(validate::bounded_text(&f, s.trim(), 100)?),
-                Some(_) => return Err(bad(&f, "label must be a string")),
-            };
-            let mut entry = Map::new();
-            entry.insert("name".into(), Value::String(name.into()));
-            if let Some(l) = label.filter(|l| !l.is_empty()) {
-                entry.insert("label".into(), Value::String(l));
-            }
-            entry.insert("required".into(), Value::Bool(flag("required", false)?));
-            entry.insert("enabled".into(), Value::Bool(flag("enabled", true)?));
-            fields.push(Value::Object(entry));
-        }
-    }
-    out.insert("pre_chat_fields".into(), Value::Array(fields));
-    if let Some(v) = obj.get("department_choice").filter(|v| !v.is_null()) {
-        let b = v
-            .as_bool()
-            .ok_or_else(|| bad(&format!("{field}.department_choice"), "must be a boolean"))?;
-        out.insert("department_choice".into(), Value::Bool(b));
-    }
-    if let Some(v) = obj.get("department_team_ids").filter(|v| !v.is_null()) {
-        let f = format!("{field}.department_team_ids");
-        let list = v
-            .as_array()
-            .ok_or_else(|| bad(&f, "must be a list of team ids"))?;
-        if list.len() > MAX_OFFERED_TEAMS {
-            return Err(bad(
-                &f,
-                format!("must have at most {MAX_OFFERED_TEAMS} teams"),
-            ));
-        }
-        let mut ids: Vec<i64> = Vec::with_capacity(list.len());
-        for x in list {
-            let id = x
-                .as_i64()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| bad(&f, "must be a list of team ids"))?;
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-        out.insert("department_team_ids".into(), json!(ids));
-    }
-    Ok(Value::Object(out))
-}
-
-/// Most departments one pre-chat form may offer.
-const MAX_OFFERED_TEAMS: usize = 50;
 
 /// Which departments an inbox's pre-chat form offers, from its `pre_chat_form_options`:
 /// `None` when the visitor gets no choice (`department_choice: false`), else the chosen
@@ -389,17 +282,15 @@ impl Services {
             .inbox(p.account_id, p.inbox_id)
             .await
             .or_not_found("inbox")?;
-        let settings = inbox.settings_map();
-        let s = |k: &str| settings.get(k).and_then(Value::as_str).map(str::to_string);
-        let b = |k: &str| settings.get(k).and_then(Value::as_bool).unwrap_or(false);
-        let week = working_week(&settings);
+        let settings = InboxSettings::of(&inbox);
+        let week = settings.working_hours.clone();
         let hours_on = inbox.working_hours_enabled != 0;
         let now = self.store.now();
         // An unknown zone (stored by an older version) reads as open rather than as a
         // widget that never lets anyone chat.
-        let holidays = crate::routing_config::InboxRouting::of(&settings).holidays;
+        let holidays = &settings.routing.holidays;
         let (open_now, next_open) = match hours_on
-            .then(|| crate::routing_config::calendar_of(&inbox.timezone, &week, &holidays))
+            .then(|| crate::routing_config::calendar_of(&inbox.timezone, &week, holidays))
         {
             Some(Some(cal)) if !cal.is_open(now) => (false, cal.next_open(now)),
             _ => (true, None),
@@ -420,9 +311,9 @@ impl Services {
                 availability_status: "online".into(),
             })
             .collect();
-        let no_agents_offline = b("offline_form_when_no_agents");
+        let no_agents_offline = settings.channel.offline_form_when_no_agents;
         let is_online = open_now && !(no_agents_offline && available_agents.is_empty());
-        let position = match s("widget_position").as_deref() {
+        let position = match settings.channel.widget_position.as_deref() {
             Some("left") => "left",
             _ => "right",
         };
@@ -436,7 +327,7 @@ impl Services {
             .filter(|(user, _)| member_ids.contains(user))
             .map(|(_, team)| team)
             .collect();
-        let offered = offered_teams(settings.get("pre_chat_form_options"));
+        let offered = offered_teams(settings.channel.pre_chat_form_options.as_ref());
         let departments: Vec<WidgetDepartment> = self
             .store
             .teams(p.account_id)
@@ -453,9 +344,7 @@ impl Services {
                 name: t.name,
             })
             .collect();
-        let pre_chat = settings
-            .get("pre_chat_form_options")
-            .cloned()
+        let pre_chat = (settings.channel.pre_chat_form_options.clone())
             .unwrap_or_else(|| json!({"pre_chat_fields": []}));
         Ok(PublicInboxView {
             identifier: inbox.identifier.clone(),
@@ -463,27 +352,25 @@ impl Services {
             timezone: inbox.timezone.clone(),
             working_hours: week,
             working_hours_enabled: hours_on,
-            csat_survey_enabled: b("csat_survey_enabled"),
+            csat_survey_enabled: settings.flags.csat_survey_enabled,
             greeting_enabled: inbox.greeting_enabled != 0,
             identity_validation_enabled: inbox.hmac_mandatory != 0,
             channel_type: inbox.channel_type.clone(),
             greeting_message: inbox.greeting_message.clone(),
             out_of_office_message: inbox.out_of_office_message.clone(),
             avatar_url: inbox.avatar_url.clone().unwrap_or_default(),
-            widget_color: s("widget_color"),
-            welcome_title: s("welcome_title"),
-            welcome_tagline: s("welcome_tagline"),
-            reply_time: s("reply_time"),
+            widget_color: settings.channel.widget_color.clone(),
+            welcome_title: settings.channel.welcome_title.clone(),
+            welcome_tagline: settings.channel.welcome_tagline.clone(),
+            reply_time: settings.channel.reply_time.clone(),
             widget_position: position.into(),
-            pre_chat_form_enabled: b("pre_chat_form_enabled"),
+            pre_chat_form_enabled: settings.channel.pre_chat_form_enabled,
             pre_chat_form_options: pre_chat,
-            show_working_hours: hours_on && b("show_working_hours"),
+            show_working_hours: hours_on && settings.channel.show_working_hours,
             offline_form_when_no_agents: no_agents_offline,
             is_open_now: open_now,
             next_open_at: next_open.map(crate::conversations::secs),
-            locale: crate::texts::InboxTexts::of(&settings)
-                .locale
-                .map(|l| l.as_str().to_string()),
+            locale: settings.texts.locale.map(|l| l.as_str().to_string()),
             available_agents,
             is_online,
             departments,
@@ -511,7 +398,12 @@ impl Services {
                 .inbox(ident.account_id, ident.inbox_id)
                 .await
                 .or_not_found("inbox")?;
-            let offered = offered_teams(inbox.settings_map().get("pre_chat_form_options"));
+            let offered = offered_teams(
+                InboxSettings::of(&inbox)
+                    .channel
+                    .pre_chat_form_options
+                    .as_ref(),
+            );
             if !offered.is_some_and(|ids| ids.is_empty() || ids.contains(&t)) {
                 return Err(validate::FieldError::new(
                     "team_id",
@@ -605,11 +497,7 @@ impl Services {
             .inbox(c.account_id, c.inbox_id)
             .await
             .or_not_found("inbox")?;
-        let enabled = row
-            .settings_map()
-            .get("csat_survey_enabled")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let enabled = InboxSettings::of(&row).flags.csat_survey_enabled;
         if !enabled
             || self
                 .store
@@ -732,6 +620,7 @@ mod tests {
 
     #[test]
     fn pre_chat_options() {
+        use crate::inboxes::check_pre_chat_options;
         let v = check_pre_chat_options(
             "channel.pre_chat_form_options",
             &json!({"pre_chat_message": "Hi", "pre_chat_fields": [

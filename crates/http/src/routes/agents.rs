@@ -1,10 +1,10 @@
 //! `/api/v1/accounts/{account_id}/agents`: the account's users (Chatwoot's agents). Also
-//! holds the agent JSON shape and the `user_ids` request shared by inbox and team member
-//! lists, so all three render an agent the same way.
+//! holds the `user_ids` request shared by inbox and team member lists (the agent JSON shape
+//! they all render is `parley_service::views::agents`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -14,103 +14,15 @@ use crate::auth::Acct;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, present};
 use axum::response::{IntoResponse, Response};
-use parley_service::agents::{AgentAdded, AgentUpdate, Invitation, NewAgent};
-use parley_service::store::users::AgentRow;
+use parley_service::agents::{AgentAdded, AgentUpdate, NewAgent};
+use parley_service::views::agents::{
+    AgentView, InvitedAgentView, agent_view, agent_views, invited_view,
+};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(update, remove))
-}
-
-/// An agent (a user as a member of this account), with Chatwoot's field names.
-#[derive(Serialize, ToSchema, Debug)]
-pub struct AgentView {
-    pub id: i64,
-    pub account_id: i64,
-    /// `online`, `busy` or `offline`.
-    pub availability_status: String,
-    pub auto_offline: bool,
-    pub confirmed: bool,
-    pub email: String,
-    /// The display name when set, else the name.
-    pub available_name: String,
-    pub name: String,
-    /// `administrator`, `supervisor` or `agent`.
-    pub role: String,
-    pub thumbnail: String,
-    pub avatar_url: String,
-    /// The agent's own limit of open conversations; null: team or account default.
-    pub max_open: Option<i64>,
-}
-
-/// Renders an agent row.
-pub fn agent_view(a: &AgentRow) -> AgentView {
-    AgentView {
-        id: a.id,
-        account_id: a.account_id,
-        availability_status: a.availability.clone(),
-        auto_offline: a.auto_offline != 0,
-        confirmed: true,
-        email: a.email.clone(),
-        available_name: a.display_name.clone().unwrap_or_else(|| a.name.clone()),
-        name: a.name.clone(),
-        role: a.role.clone(),
-        thumbnail: a.avatar_url.clone().unwrap_or_default(),
-        avatar_url: a.avatar_url.clone().unwrap_or_default(),
-        max_open: a.max_open,
-    }
-}
-
-/// An existing user invited into the account (`202 Accepted`): the agent's shape with
-/// only what the administrator sent, `id` null and `confirmed` false until the user
-/// accepts. The user's own name, id and other accounts are never shown here.
-#[derive(Serialize, ToSchema, Debug)]
-pub struct InvitedAgentView {
-    /// Null: the user is not a member until they accept.
-    #[schema(value_type = Option<i64>)]
-    pub id: Option<i64>,
-    pub account_id: i64,
-    pub availability_status: String,
-    pub auto_offline: bool,
-    /// Always false for an invitation.
-    pub confirmed: bool,
-    pub email: String,
-    /// The name the administrator sent.
-    pub available_name: String,
-    pub name: String,
-    pub role: String,
-    pub thumbnail: String,
-    pub avatar_url: String,
-    pub max_open: Option<i64>,
-    /// The invitation's id.
-    pub invitation_id: i64,
-    /// `pending`.
-    pub invitation_status: String,
-}
-
-fn invited_view(i: &Invitation) -> InvitedAgentView {
-    InvitedAgentView {
-        id: None,
-        account_id: i.account_id,
-        availability_status: i.availability.as_str().into(),
-        auto_offline: i.auto_offline,
-        confirmed: false,
-        email: i.email.clone(),
-        available_name: i.name.clone(),
-        name: i.name.clone(),
-        role: i.role.as_str().into(),
-        thumbnail: String::new(),
-        avatar_url: String::new(),
-        max_open: None,
-        invitation_id: i.id,
-        invitation_status: "pending".into(),
-    }
-}
-
-/// Renders a list of agents.
-pub fn agent_views(list: &[AgentRow]) -> Vec<AgentView> {
-    list.iter().map(agent_view).collect()
 }
 
 /// An id sent as a JSON number or, as Chatwoot's own dashboard sometimes does, as a

@@ -3,48 +3,23 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::secs;
 use crate::AppState;
 use crate::auth::Acct;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use parley_service::canned::{CannedSource, RenderedCanned};
-use parley_service::store::canned::CannedRow;
+use parley_service::views::canned::{CannedView, canned_view};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(update, remove))
         .routes(routes!(render))
-}
-
-/// A canned response.
-#[derive(Serialize, ToSchema, Debug)]
-pub struct CannedView {
-    pub id: i64,
-    pub account_id: i64,
-    pub short_code: String,
-    pub content: String,
-    /// Epoch seconds.
-    pub created_at: i64,
-    /// Epoch seconds.
-    pub updated_at: i64,
-}
-
-fn canned_view(c: &CannedRow) -> CannedView {
-    CannedView {
-        id: c.id,
-        account_id: c.account_id,
-        short_code: c.short_code.clone(),
-        content: c.content.clone(),
-        created_at: secs(c.created_at),
-        updated_at: secs(c.updated_at),
-    }
 }
 
 /// Optional search of the list.

@@ -6,16 +6,15 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use parley_service::contacts::{
-    ContactChanges, ContactDetails, ContactPage, ListParams, NewContact,
+use parley_service::contacts::{ContactChanges, ListParams, NewContact};
+use parley_service::views::contacts::{
+    ContactInboxView, ContactList, ContactView, contact_inbox_view, contact_view, list_view,
 };
-use parley_service::store::contacts::ContactInboxRow;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{json_obj, secs};
 use crate::AppState;
 use crate::auth::Acct;
 use crate::error::{ApiResult, ErrorBody};
@@ -29,119 +28,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(labels, set_labels))
         .routes(routes!(create_contact_inbox))
         .routes(routes!(conversations))
-}
-
-/// The inbox of a contact identity.
-#[derive(Serialize, ToSchema)]
-pub struct InboxBrief {
-    pub id: i64,
-    /// Parley has no separate channel records; this is the inbox id (as in an inbox).
-    pub channel_id: i64,
-    pub name: String,
-    pub channel_type: String,
-}
-
-/// A contact's identity in one inbox (`source_id` is the channel's id of the person).
-#[derive(Serialize, ToSchema)]
-pub struct ContactInboxView {
-    pub id: i64,
-    pub contact_id: i64,
-    pub inbox_id: i64,
-    pub source_id: String,
-    pub hmac_verified: bool,
-    pub inbox: InboxBrief,
-}
-
-/// Renders a contact identity.
-pub fn contact_inbox_view(ci: &ContactInboxRow) -> ContactInboxView {
-    ContactInboxView {
-        id: ci.id,
-        contact_id: ci.contact_id,
-        inbox_id: ci.inbox_id,
-        source_id: ci.source_id.clone(),
-        hmac_verified: ci.hmac_verified != 0,
-        inbox: InboxBrief {
-            id: ci.inbox_id,
-            channel_id: ci.inbox_id,
-            name: ci.inbox_name.clone(),
-            channel_type: ci.channel_type.clone(),
-        },
-    }
-}
-
-/// A contact as Chatwoot renders it; times are epoch seconds.
-#[derive(Serialize, ToSchema)]
-pub struct ContactView {
-    pub id: i64,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone_number: Option<String>,
-    pub identifier: Option<String>,
-    pub thumbnail: String,
-    pub avatar_url: String,
-    #[schema(value_type = Object)]
-    pub custom_attributes: serde_json::Value,
-    #[schema(value_type = Object)]
-    pub additional_attributes: serde_json::Value,
-    pub blocked: bool,
-    /// VIP contacts go first in waiting queues among conversations of equal priority.
-    pub vip: bool,
-    /// When a temporary block ends; Parley's blocks are permanent, so always `null`
-    /// (Chatwoot's value for a permanent block or an unblocked contact).
-    pub blocked_until: Option<String>,
-    pub availability_status: String,
-    pub last_activity_at: Option<i64>,
-    pub created_at: i64,
-    pub contact_inboxes: Vec<ContactInboxView>,
-}
-
-/// Renders a contact with its identities (also used by other resources that embed one).
-pub fn contact_view(d: &ContactDetails) -> ContactView {
-    let c = &d.contact;
-    let avatar = c.avatar_url.clone().unwrap_or_default();
-    ContactView {
-        id: c.id,
-        name: c.name.clone(),
-        email: c.email.clone(),
-        phone_number: c.phone_number.clone(),
-        identifier: c.identifier.clone(),
-        thumbnail: avatar.clone(),
-        avatar_url: avatar,
-        custom_attributes: json_obj(&c.custom_attributes),
-        additional_attributes: json_obj(&c.additional_attributes),
-        blocked: c.blocked != 0,
-        vip: c.vip != 0,
-        blocked_until: None,
-        // Contacts have no presence tracking yet; Chatwoot's default.
-        availability_status: "offline".into(),
-        last_activity_at: c.last_activity_at.map(secs),
-        created_at: secs(c.created_at),
-        contact_inboxes: d.contact_inboxes.iter().map(contact_inbox_view).collect(),
-    }
-}
-
-/// Paging information of a list.
-#[derive(Serialize, ToSchema)]
-pub struct ListMeta {
-    pub count: i64,
-    pub current_page: u32,
-}
-
-/// A page of contacts.
-#[derive(Serialize, ToSchema)]
-pub struct ContactList {
-    pub meta: ListMeta,
-    pub payload: Vec<ContactView>,
-}
-
-fn list_view(p: ContactPage) -> ContactList {
-    ContactList {
-        meta: ListMeta {
-            count: p.count,
-            current_page: p.current_page,
-        },
-        payload: p.contacts.iter().map(contact_view).collect(),
-    }
 }
 
 /// One contact.

@@ -454,8 +454,8 @@ async fn toggle_typing_status(
 pub mod schemas {
     #![allow(dead_code)] // described, never constructed
 
+    use parley_service::conversations::ConversationCounts;
     use parley_service::conversations::{ConversationPage, StatusToggled};
-    use parley_service::store::conversations::ConversationCounts;
     use serde_json::Value;
     use utoipa::ToSchema;
 

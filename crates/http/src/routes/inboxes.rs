@@ -3,26 +3,24 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use parley_core::ChannelType;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::agents::{AgentView, agent_views, id_like, ids_like};
+use super::agents::{id_like, ids_like};
 use crate::AppState;
 use crate::auth::Acct;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, present};
 use parley_service::AccountCtx;
-use parley_service::inboxes::{
-    INBOX_FLAGS, InboxOptions, WorkingDay, is_secret_setting, working_week,
-};
-use parley_service::routing_config::{InboxRouting, ROUTING_KEYS, SlaPolicyConfig};
-use parley_service::store::agents::MemberOp;
-use parley_service::store::inboxes::InboxRow;
-use parley_service::texts::{InboxTexts, TEXT_KEYS, TemplateList, TemplatePreview};
+use parley_service::agents::MemberOp;
+use parley_service::inboxes::{INBOX_FLAGS, InboxOptions, WorkingDay};
+use parley_service::routing_config::SlaPolicyConfig;
+use parley_service::texts::{TemplateList, TemplatePreview};
+use parley_service::views::agents::{AgentView, agent_views};
+use parley_service::views::inboxes::{InboxView, inbox_view};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -33,156 +31,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(templates_preview))
         .routes(routes!(reset_hmac_token))
         .routes(routes!(members_add, members_replace, members_remove))
-}
-
-/// An inbox, with Chatwoot's field names. Channel options that do not apply to the
-/// inbox's channel are `null`.
-#[derive(Serialize, ToSchema, Debug)]
-pub struct InboxView {
-    pub id: i64,
-    pub account_id: i64,
-    /// Parley has no separate channel records; this is the inbox id.
-    pub channel_id: i64,
-    pub name: String,
-    /// `Channel::WebWidget`, `Channel::Api`, `Channel::Telegram` or `Channel::Email`.
-    pub channel_type: String,
-    pub avatar_url: String,
-    /// The public identifier of the Client API (`/public/api/v1/inboxes/{inbox_identifier}`).
-    pub inbox_identifier: String,
-    /// For website inboxes, the same public identifier, as the widget's token.
-    pub website_token: Option<String>,
-    /// For website inboxes, the snippet to paste into the site's pages.
-    pub web_widget_script: Option<String>,
-    pub website_url: Option<String>,
-    pub widget_color: Option<String>,
-    pub welcome_title: Option<String>,
-    pub welcome_tagline: Option<String>,
-    pub reply_time: Option<String>,
-    pub allowed_domains: Option<String>,
-    pub pre_chat_form_enabled: bool,
-    pub webhook_url: Option<String>,
-    pub bot_name: Option<String>,
-    pub email: Option<String>,
-    pub provider: Option<String>,
-    pub greeting_enabled: bool,
-    pub greeting_message: Option<String>,
-    pub enable_auto_assignment: bool,
-    /// Chatwoot's per-inbox assignment limits; Parley has none, so always `{}`.
-    #[schema(value_type = Object)]
-    pub auto_assignment_config: Value,
-    pub working_hours_enabled: bool,
-    pub timezone: String,
-    pub out_of_office_message: Option<String>,
-    pub hmac_mandatory: bool,
-    /// The secret for HMAC-verified visitor identity; shown to administrators only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hmac_token: Option<String>,
-    pub csat_survey_enabled: bool,
-    pub enable_email_collect: bool,
-    pub allow_messages_after_resolved: bool,
-    pub lock_to_single_conversation: bool,
-    /// Opening hours per day of the week (used when `working_hours_enabled`).
-    pub working_hours: Vec<WorkingDay>,
-    /// Team of new conversations that do not name one.
-    pub default_team_id: Option<i64>,
-    /// Minutes an assigned agent may leave a customer unanswered before the conversation
-    /// goes to someone else; null: never.
-    pub reassign_after_minutes: Option<u32>,
-    /// Dates (`YYYY-MM-DD`) when the inbox is closed all day.
-    pub holidays: Vec<String>,
-    /// Managers e-mailed about questions that arrive outside working hours.
-    pub offhours_notify_emails: Vec<String>,
-    /// One hourly e-mail listing the off-hours questions instead of one per question.
-    pub offhours_digest: bool,
-    /// Response standards: reply targets per priority.
-    pub sla_policy: Option<SlaPolicyConfig>,
-    /// The language of Parley's texts in this inbox (`ru`, `en`); null: the account's.
-    pub locale: Option<String>,
-    /// Non-secret channel options as stored (secrets such as bot tokens and mail
-    /// passwords are never returned).
-    pub channel_settings: Value,
-}
-
-/// Escapes text for an HTML attribute value.
-fn attr(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// Renders an inbox; `hmac_token` only for administrators.
-pub fn inbox_view(i: &InboxRow, public_url: &str, ctx: &AccountCtx) -> InboxView {
-    let settings = i.settings_map();
-    let routing = InboxRouting::of(&settings);
-    let s = |k: &str| settings.get(k).and_then(Value::as_str).map(str::to_string);
-    let b = |k: &str| settings.get(k).and_then(Value::as_bool).unwrap_or(false);
-    let channel = i.channel();
-    let is_widget = channel == Some(ChannelType::WebWidget);
-    let base = public_url.trim_end_matches('/');
-    let script = is_widget.then(|| {
-        format!(
-            "<script async src=\"{}/widget/loader.js\" data-parley-token=\"{}\"></script>",
-            attr(base),
-            attr(&i.identifier)
-        )
-    });
-    let visible: Map<String, Value> = settings
-        .iter()
-        .filter(|(k, _)| {
-            *k != "working_hours"
-                && !ROUTING_KEYS.contains(&k.as_str())
-                && !TEXT_KEYS.contains(&k.as_str())
-                && !channel.is_some_and(|c| is_secret_setting(c, k))
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    InboxView {
-        id: i.id,
-        account_id: i.account_id,
-        channel_id: i.id,
-        name: i.name.clone(),
-        channel_type: i.channel_type.clone(),
-        avatar_url: i.avatar_url.clone().unwrap_or_default(),
-        inbox_identifier: i.identifier.clone(),
-        website_token: is_widget.then(|| i.identifier.clone()),
-        web_widget_script: script,
-        website_url: s("website_url"),
-        widget_color: s("widget_color"),
-        welcome_title: s("welcome_title"),
-        welcome_tagline: s("welcome_tagline"),
-        reply_time: s("reply_time"),
-        allowed_domains: s("allowed_domains"),
-        pre_chat_form_enabled: b("pre_chat_form_enabled"),
-        webhook_url: s("webhook_url"),
-        bot_name: s("bot_name"),
-        email: s("email"),
-        provider: s("provider"),
-        greeting_enabled: i.greeting_enabled != 0,
-        greeting_message: i.greeting_message.clone(),
-        enable_auto_assignment: i.enable_auto_assignment != 0,
-        auto_assignment_config: Value::Object(Map::new()),
-        working_hours_enabled: i.working_hours_enabled != 0,
-        timezone: i.timezone.clone(),
-        out_of_office_message: i.out_of_office_message.clone(),
-        hmac_mandatory: i.hmac_mandatory != 0,
-        hmac_token: (ctx.role == parley_core::Role::Administrator).then(|| i.hmac_token.clone()),
-        csat_survey_enabled: b("csat_survey_enabled"),
-        enable_email_collect: b("enable_email_collect"),
-        allow_messages_after_resolved: b("allow_messages_after_resolved"),
-        lock_to_single_conversation: b("lock_to_single_conversation"),
-        working_hours: working_week(&settings),
-        default_team_id: routing.default_team_id,
-        reassign_after_minutes: routing.reassign_after_minutes,
-        holidays: routing.holidays,
-        offhours_notify_emails: routing.offhours_notify_emails,
-        offhours_digest: routing.offhours_digest,
-        sla_policy: routing.sla_policy,
-        locale: InboxTexts::of(&settings)
-            .locale
-            .map(|l| l.as_str().to_string()),
-        channel_settings: Value::Object(visible),
-    }
 }
 
 /// `{"payload": [...]}`, Chatwoot's list envelope for inboxes.

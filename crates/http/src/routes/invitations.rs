@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
-use parley_service::store::invitations::InvitationRow;
+use parley_service::views::invitations::{InvitationView, invitation_view};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -21,32 +21,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(decline))
 }
 
-/// A pending invitation into an account.
-#[derive(Serialize, ToSchema)]
-pub struct InvitationView {
-    pub id: i64,
-    pub account_id: i64,
-    pub account_name: String,
-    /// The role the membership will have: `administrator`, `supervisor` or `agent`.
-    pub role: String,
-    /// Epoch seconds.
-    pub created_at: i64,
-}
-
 /// The user's pending invitations.
 #[derive(Serialize, ToSchema)]
 pub struct InvitationList {
     pub payload: Vec<InvitationView>,
-}
-
-fn view(i: &InvitationRow) -> InvitationView {
-    InvitationView {
-        id: i.id,
-        account_id: i.account_id,
-        account_name: i.account_name.clone(),
-        role: i.role.clone(),
-        created_at: super::secs(i.created_at),
-    }
 }
 
 /// Lists the signed-in user's pending invitations.
@@ -56,7 +34,7 @@ fn view(i: &InvitationRow) -> InvitationView {
 async fn list(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<InvitationList>> {
     let rows = st.svc.my_invitations(auth.principal.user.id).await?;
     Ok(Json(InvitationList {
-        payload: rows.iter().map(view).collect(),
+        payload: rows.iter().map(invitation_view).collect(),
     }))
 }
 
@@ -73,7 +51,7 @@ async fn accept(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<InvitationView>> {
     let row = st.svc.accept_invitation(auth.principal.user.id, id).await?;
-    Ok(Json(view(&row)))
+    Ok(Json(invitation_view(&row)))
 }
 
 /// Declines an invitation; the inviting account is not told.

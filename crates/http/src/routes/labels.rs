@@ -13,33 +13,12 @@ use crate::auth::Acct;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use parley_service::labels::LabelInput;
-use parley_service::store::labels::LabelRow;
+use parley_service::views::labels::{LabelView, label_view};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(show, update, remove))
-}
-
-/// A label.
-#[derive(Serialize, ToSchema, Debug)]
-pub struct LabelView {
-    pub id: i64,
-    pub title: String,
-    pub description: Option<String>,
-    /// `#rrggbb`.
-    pub color: String,
-    pub show_on_sidebar: bool,
-}
-
-fn label_view(l: &LabelRow) -> LabelView {
-    LabelView {
-        id: l.id,
-        title: l.title.clone(),
-        description: l.description.clone(),
-        color: l.color.clone(),
-        show_on_sidebar: l.show_on_sidebar != 0,
-    }
 }
 
 /// `{"payload": [...]}`, Chatwoot's list envelope for labels.

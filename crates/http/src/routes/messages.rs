@@ -25,8 +25,8 @@ use crate::AppState;
 use crate::auth::Acct;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query, json_rejection};
+use parley_service::messages::AttachmentRow;
 use parley_service::messages::{CreateMessage, MAX_ATTACHMENTS, MessageView, MessagesPage, Upload};
-use parley_service::store::messages::AttachmentRow;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     // Creation enforces its own limits (JSON and multipart differ), so the app-wide

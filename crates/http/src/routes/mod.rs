@@ -54,4 +54,4 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Stored milliseconds to Chatwoot's epoch seconds, and stored JSON text to an object:
 /// the service's own renderers, so the HTTP-only views read stored columns the same way.
-pub use parley_service::conversations::{json_obj, secs};
+pub use parley_service::views::{json_obj, secs};

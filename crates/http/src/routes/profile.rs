@@ -1,7 +1,7 @@
 //! `/api/v1/profile`: the signed-in user's own data, password change and API token.
 
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -12,78 +12,12 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::extract::Json;
 use parley_service::Principal;
 use parley_service::profile::ProfileUpdate;
+use parley_service::views::profile::{ProfileView, profile_view};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(show, update_put, update_patch))
         .routes(routes!(reset_token))
-}
-
-/// One of the user's accounts.
-#[derive(Serialize, ToSchema)]
-pub struct ProfileAccount {
-    pub id: i64,
-    pub name: String,
-    pub role: String,
-    pub availability: String,
-    pub availability_status: String,
-    pub auto_offline: bool,
-}
-
-/// The signed-in user, with Chatwoot's field names.
-#[derive(Serialize, ToSchema)]
-pub struct ProfileView {
-    pub id: i64,
-    /// Chatwoot's sign-in identity (`uid`), which is the e-mail address.
-    pub uid: String,
-    pub name: String,
-    pub display_name: Option<String>,
-    pub available_name: String,
-    pub email: String,
-    pub avatar_url: String,
-    pub thumbnail: String,
-    pub confirmed: bool,
-    /// Role in the first account (Chatwoot's single-account clients read this).
-    pub role: Option<String>,
-    pub account_id: Option<i64>,
-    pub accounts: Vec<ProfileAccount>,
-    pub ui_settings: serde_json::Value,
-    /// Present only right after the token was (re)issued; tokens are stored hashed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub access_token: Option<String>,
-}
-
-/// Builds the profile view of a principal.
-pub fn profile_view(p: &Principal, access_token: Option<String>) -> ProfileView {
-    let u = &p.user;
-    let first = p.memberships.first();
-    ProfileView {
-        id: u.id,
-        uid: u.email.clone(),
-        name: u.name.clone(),
-        display_name: u.display_name.clone(),
-        available_name: u.display_name.clone().unwrap_or_else(|| u.name.clone()),
-        email: u.email.clone(),
-        avatar_url: u.avatar_url.clone().unwrap_or_default(),
-        thumbnail: u.avatar_url.clone().unwrap_or_default(),
-        confirmed: true,
-        role: first.map(|m| m.role.clone()),
-        account_id: first.map(|m| m.account_id),
-        accounts: p
-            .memberships
-            .iter()
-            .map(|m| ProfileAccount {
-                id: m.account_id,
-                name: m.account_name.clone(),
-                role: m.role.clone(),
-                availability: m.availability.clone(),
-                availability_status: m.availability.clone(),
-                auto_offline: m.auto_offline != 0,
-            })
-            .collect(),
-        ui_settings: super::json_obj(&u.ui_settings),
-        access_token,
-    }
 }
 
 /// Returns the signed-in user's profile.

@@ -8,10 +8,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use parley_service::contacts::{
-    IdentityError, VisitorChanges, VisitorContact, VisitorError, VisitorView,
-};
-use serde::{Deserialize, Serialize};
+use parley_service::contacts::{IdentityError, VisitorChanges, VisitorContact, VisitorError};
+use parley_service::views::contacts::{PublicContactView, public_contact_view};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,30 +24,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create))
         .routes(routes!(show, update))
-}
-
-/// A visitor's contact as Chatwoot's Client API renders it.
-#[derive(Serialize, ToSchema)]
-pub struct PublicContactView {
-    pub id: i64,
-    /// The visitor's credential in this inbox: `{contact_identifier}` in later calls.
-    pub source_id: String,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone_number: Option<String>,
-    /// Token for the visitor's WebSocket.
-    pub pubsub_token: String,
-}
-
-fn view(v: VisitorView) -> PublicContactView {
-    PublicContactView {
-        id: v.contact.id,
-        source_id: v.source_id,
-        name: v.contact.name,
-        email: v.contact.email,
-        phone_number: v.contact.phone_number,
-        pubsub_token: v.pubsub_token,
-    }
 }
 
 /// A visitor's contact. `identifier` (your system's user id) joins the existing contact
@@ -124,7 +99,7 @@ async fn create(
         )
         .await
         .map_err(visitor_error)?;
-    Ok(Json(view(v)))
+    Ok(Json(public_contact_view(v)))
 }
 
 /// The visitor's own contact.
@@ -136,7 +111,9 @@ async fn show(
     State(st): State<AppState>,
     PubContact(who): PubContact,
 ) -> ApiResult<Json<PublicContactView>> {
-    Ok(Json(view(st.svc.visitor_contact(&who).await?)))
+    Ok(Json(public_contact_view(
+        st.svc.visitor_contact(&who).await?,
+    )))
 }
 
 /// Updates the visitor's own name, e-mail, phone number or custom attributes.
@@ -163,5 +140,5 @@ async fn update(
             },
         )
         .await?;
-    Ok(Json(view(v)))
+    Ok(Json(public_contact_view(v)))
 }

@@ -12,11 +12,11 @@ use crate::AppState;
 use crate::auth::{Acct, Auth};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, present};
-use crate::routes::profile::{ProfileView, profile_view};
 use parley_service::conversations::ConversationView;
 use parley_service::routing::{
     QueueView, RoutingAgentView, RoutingSettingsPatch, RoutingSettingsView,
 };
+use parley_service::views::profile::{ProfileView, profile_view};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

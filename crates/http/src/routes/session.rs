@@ -11,12 +11,12 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::profile::{ProfileView, profile_view};
 use crate::AppState;
 use crate::auth::{SESSION_COOKIE, cookie};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Json;
 use crate::public_auth::ClientIp;
+use parley_service::views::profile::{ProfileView, profile_view};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -3,20 +3,21 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::agents::{AgentView, agent_views, ids_like};
+use super::agents::ids_like;
 use crate::AppState;
 use crate::auth::Acct;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path, present};
 use parley_service::AccountCtx;
-use parley_service::store::agents::MemberOp;
-use parley_service::store::teams::TeamRow;
+use parley_service::agents::MemberOp;
 use parley_service::teams::TeamInput;
+use parley_service::views::agents::{AgentView, agent_views};
+use parley_service::views::teams::{TeamView, team_view};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -28,32 +29,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
             members_replace,
             members_remove
         ))
-}
-
-/// A team.
-#[derive(Serialize, ToSchema, Debug)]
-pub struct TeamView {
-    pub id: i64,
-    pub name: String,
-    pub description: Option<String>,
-    pub allow_auto_assign: bool,
-    pub account_id: i64,
-    /// Whether the caller is a member of the team.
-    pub is_member: bool,
-    /// How many open conversations of this team an agent may hold; null: account default.
-    pub max_open: Option<i64>,
-}
-
-fn team_view(t: &TeamRow, mine: &[i64]) -> TeamView {
-    TeamView {
-        id: t.id,
-        name: t.name.clone(),
-        description: t.description.clone(),
-        allow_auto_assign: t.allow_auto_assign != 0,
-        account_id: t.account_id,
-        is_member: mine.contains(&t.id),
-        max_open: t.max_open,
-    }
 }
 
 /// Fields of a team create or update request; `name` is required on create and an

@@ -37,8 +37,7 @@ struct Inbox {
 
 async fn inbox(s: &TestServer, account_id: i64, name: &str, hmac_mandatory: bool) -> Inbox {
     let (id, identifier, _) = s
-        .svc()
-        .store
+        .store()
         .insert_inbox_for_contact_tests(
             account_id,
             name,
@@ -105,8 +104,7 @@ async fn total_contacts(s: &TestServer, account_id: i64) -> i64 {
         limit: 1,
         offset: 0,
     };
-    s.svc()
-        .store
+    s.store()
         .count_contacts(account_id, &all, i64::MAX)
         .await
         .expect("count")
@@ -207,8 +205,7 @@ async fn create_show_update_delete(s: &TestServer) {
 
     // Activity recorded by the store shows as epoch seconds.
     assert!(
-        s.svc()
-            .store
+        s.store()
             .touch_contact_activity(admin.account_id, id, 1_700_000_000_999)
             .await
             .unwrap()

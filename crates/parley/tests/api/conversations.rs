@@ -39,7 +39,7 @@ struct World {
 
 async fn world(s: &TestServer, name: &str) -> World {
     let admin = s.admin(name).await;
-    let store = &s.svc().store;
+    let store = s.store();
     let (inbox, inbox_ident) =
         fixtures::inbox(store, admin.account_id, "Site", "Channel::WebWidget")
             .await
@@ -153,7 +153,7 @@ async fn create_show_and_display_ids(s: &TestServer) {
 
     // A source id names one contact's identity in the inbox: reusing it for another
     // contact is refused and creates nothing.
-    let (other, _, _) = fixtures::contact(&s.svc().store, a.admin.account_id, a.inbox, "Olga")
+    let (other, _, _) = fixtures::contact(s.store(), a.admin.account_id, a.inbox, "Olga")
         .await
         .unwrap();
     let (st, body) = s
@@ -205,7 +205,7 @@ async fn create_show_and_display_ids(s: &TestServer) {
     assert_error(st, &body, 404, "not_found");
 
     // A status, an assignee and a team at creation.
-    let team = fixtures::team(&s.svc().store, a.admin.account_id, "Delivery")
+    let team = fixtures::team(s.store(), a.admin.account_id, "Delivery")
         .await
         .unwrap();
     let c3 = new_conversation(
@@ -225,10 +225,10 @@ async fn create_show_and_display_ids(s: &TestServer) {
 async fn list_filters_pagination_and_meta(s: &TestServer) {
     let w = world(s, "A").await;
     let agent = s.member(w.admin.account_id, "Olga", Role::Agent).await;
-    fixtures::inbox_member(&s.svc().store, w.inbox, agent.user_id)
+    fixtures::inbox_member(s.store(), w.inbox, agent.user_id)
         .await
         .unwrap();
-    let team = fixtures::team(&s.svc().store, w.admin.account_id, "Payments")
+    let team = fixtures::team(s.store(), w.admin.account_id, "Payments")
         .await
         .unwrap();
     for i in 0..30 {
@@ -433,10 +433,10 @@ async fn list_filters_pagination_and_meta(s: &TestServer) {
 async fn reads_of(s: &TestServer, token: &str, path: &str) -> u64 {
     let mut best = u64::MAX;
     for _ in 0..3 {
-        let before = s.svc().store.reads();
+        let before = s.svc().store_reads();
         let (st, body) = s.get(token, path).await;
         assert_eq!(st, StatusCode::OK, "{body}");
-        best = best.min(s.svc().store.reads() - before);
+        best = best.min(s.svc().store_reads() - before);
     }
     best
 }
@@ -453,7 +453,7 @@ fn ids_of(page: &Value) -> Vec<i64> {
 async fn list_by_cursor_with_fixed_queries_per_page(s: &TestServer) {
     let w = world(s, "A").await;
     let agent = s.member(w.admin.account_id, "Olga", Role::Agent).await;
-    fixtures::inbox_member(&s.svc().store, w.inbox, agent.user_id)
+    fixtures::inbox_member(s.store(), w.inbox, agent.user_id)
         .await
         .unwrap();
     // One conversation: the query count of a page with one row.
@@ -707,7 +707,7 @@ async fn status_priority_assignment_labels_attributes(s: &TestServer) {
     // Assignment: an agent of the inbox, then a team, then unassign.
     let agent = s.member(w.admin.account_id, "Maria", Role::Agent).await;
     let outsider = s.member(w.admin.account_id, "Pavel", Role::Agent).await;
-    fixtures::inbox_member(&s.svc().store, w.inbox, agent.user_id)
+    fixtures::inbox_member(s.store(), w.inbox, agent.user_id)
         .await
         .unwrap();
     let (st, a) = s
@@ -741,7 +741,7 @@ async fn status_priority_assignment_labels_attributes(s: &TestServer) {
     }
     let (_, c) = s.get(&w.admin.token, &format!("{}/1", base(&w))).await;
     assert_eq!(c["meta"]["assignee"]["id"], agent.user_id);
-    let team = fixtures::team(&s.svc().store, w.admin.account_id, "Delivery")
+    let team = fixtures::team(s.store(), w.admin.account_id, "Delivery")
         .await
         .unwrap();
     let (st, t) = s
@@ -1055,7 +1055,7 @@ async fn messages_create_list_edit_delete(s: &TestServer) {
     assert_error(st, &body, 404, "not_found");
     // Agents delete only their own.
     let agent = s.member(w.admin.account_id, "Kolya", Role::Agent).await;
-    fixtures::inbox_member(&s.svc().store, w.inbox, agent.user_id)
+    fixtures::inbox_member(s.store(), w.inbox, agent.user_id)
         .await
         .unwrap();
     let (st, body) = s
@@ -1321,8 +1321,7 @@ async fn attachments_round_trip_and_limits(s: &TestServer) {
 
     // Oversize: 413 and nothing stored.
     let before_rows = s
-        .svc()
-        .store
+        .store()
         .count_attachments(w.admin.account_id)
         .await
         .unwrap();
@@ -1349,8 +1348,7 @@ async fn attachments_round_trip_and_limits(s: &TestServer) {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "payload_too_large");
     assert_eq!(
-        s.svc()
-            .store
+        s.store()
             .count_attachments(w.admin.account_id)
             .await
             .unwrap(),
@@ -1378,8 +1376,7 @@ async fn attachments_round_trip_and_limits(s: &TestServer) {
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(files_in(&files_dir), before_files);
     assert_eq!(
-        s.svc()
-            .store
+        s.store()
             .count_attachments(w.admin.account_id)
             .await
             .unwrap(),
@@ -1619,10 +1616,9 @@ async fn client_api_flow_and_visitor_isolation(s: &TestServer) {
     );
 
     // Another visitor of the same inbox reaches nothing of this one.
-    let (_, _, other_source) =
-        fixtures::contact(&s.svc().store, w.admin.account_id, w.inbox, "Eve")
-            .await
-            .unwrap();
+    let (_, _, other_source) = fixtures::contact(s.store(), w.admin.account_id, w.inbox, "Eve")
+        .await
+        .unwrap();
     let other = format!(
         "/public/api/v1/inboxes/{}/contacts/{other_source}/conversations",
         w.inbox_ident
@@ -2202,7 +2198,7 @@ async fn agents_see_only_their_inboxes(s: &TestServer) {
     let (_, m) = send(s, &w, &w.admin.token, 1, json!({"content": "hi"})).await;
     let mid = m["id"].as_i64().unwrap();
     let agent = s.member(w.admin.account_id, "Maria", Role::Agent).await;
-    fixtures::inbox_member(&s.svc().store, w.api_inbox, agent.user_id)
+    fixtures::inbox_member(s.store(), w.api_inbox, agent.user_id)
         .await
         .unwrap();
     let b = base(&w);
@@ -2290,7 +2286,7 @@ async fn agents_see_only_their_inboxes(s: &TestServer) {
     let (_, l) = s.get(&sup.token, &format!("{b}?status=all")).await;
     assert_eq!(l["data"]["meta"]["all_count"], 2);
     // After joining the inbox the agent sees conversation 1.
-    fixtures::inbox_member(&s.svc().store, w.inbox, agent.user_id)
+    fixtures::inbox_member(s.store(), w.inbox, agent.user_id)
         .await
         .unwrap();
     let (st, _) = s.get(&agent.token, &format!("{b}/1")).await;
@@ -2389,7 +2385,7 @@ fn keys(v: &Value) -> std::collections::BTreeSet<String> {
 
 async fn openapi_schemas_match_responses(s: &TestServer) {
     let w = world(s, "A").await;
-    let team = fixtures::team(&s.svc().store, w.admin.account_id, "Delivery")
+    let team = fixtures::team(s.store(), w.admin.account_id, "Delivery")
         .await
         .unwrap();
     new_conversation(

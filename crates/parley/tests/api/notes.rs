@@ -281,7 +281,7 @@ mod mentions {
         let m = note(s, &anna, conv, &text, true).await;
         assert_eq!(m["content"], text.as_str(), "the note is stored as written");
         let mid = m["id"].as_i64().unwrap();
-        let stored = s.svc().store.mentions_of_message(mid).await.unwrap();
+        let stored = s.store().mentions_of_message(mid).await.unwrap();
         assert_eq!(
             stored,
             vec![boris.user_id],

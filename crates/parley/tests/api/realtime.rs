@@ -42,7 +42,7 @@ async fn wait_for<T>(c: &mut WsClient, mut pick: impl FnMut(&Value) -> Option<T>
 }
 
 async fn head(s: &TestServer, account_id: i64) -> i64 {
-    s.svc().store.event_head(account_id).await.unwrap()
+    s.store().event_head(account_id).await.unwrap()
 }
 
 async fn agents_and_visitors_talk_over_sockets(s: &TestServer) {
@@ -684,8 +684,7 @@ async fn stale_or_unknown_cursor_asks_for_resync(s: &TestServer) {
     for i in 0..3 {
         v.post(s, v.conversation_id, &format!("p{i}")).await;
     }
-    s.svc()
-        .store
+    s.store()
         .prune_events(parley_core::now_ms() + 1)
         .await
         .unwrap();
@@ -928,8 +927,7 @@ async fn holes_in_the_live_stream_are_filled_from_the_log(s: &TestServer) {
     let mut stored = Vec::new();
     for i in 0..5 {
         let row = s
-            .svc()
-            .store
+            .store()
             .append_event(EventDraft {
                 account_id: admin.account_id,
                 name: "conversation.updated".into(),

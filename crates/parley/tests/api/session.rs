@@ -85,7 +85,7 @@ async fn setup_works_once(s: &TestServer) {
         .call(Method::POST, None, "/api/v1/setup", Some(again))
         .await;
     assert_error(st, &body, 409, "conflict");
-    assert_eq!(s.svc().store.count_users().await.unwrap(), 1);
+    assert_eq!(s.store().count_users().await.unwrap(), 1);
     let (_, body) = s.call(Method::GET, None, "/api/v1/setup", None).await;
     assert_eq!(body["setup_needed"], false);
 }

@@ -209,6 +209,11 @@ impl TestServer {
         &self.server.as_ref().expect("running").services
     }
 
+    /// The server's database, for fixtures below the use cases.
+    pub fn store(&self) -> &parley_store::Store {
+        &self.server.as_ref().expect("running").store
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -235,7 +240,7 @@ impl TestServer {
 
     /// Adds a user with `role` (and an API token) to an account. The password is unusable.
     pub async fn member(&self, account_id: i64, name: &str, role: Role) -> Actor {
-        let store = &self.svc().store;
+        let store = self.store();
         let email = format!(
             "{}-{}@staff.test",
             name.to_lowercase(),

@@ -552,11 +552,7 @@ async fn upload_over_the_limit_is_refused_before_its_body(s: &TestServer) {
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     assert!(text.contains("payload_too_large"), "{text}");
     assert_eq!(
-        s.svc()
-            .store
-            .count_attachments(admin.account_id)
-            .await
-            .unwrap(),
+        s.store().count_attachments(admin.account_id).await.unwrap(),
         0
     );
     assert!(stored_files(s).is_empty(), "{:?}", stored_files(s));
@@ -645,11 +641,7 @@ async fn storage_quota_is_enforced(s: &TestServer) {
     assert!(text.contains("storage_quota_exceeded"), "{text}");
 
     assert_eq!(
-        s.svc()
-            .store
-            .count_attachments(admin.account_id)
-            .await
-            .unwrap(),
+        s.store().count_attachments(admin.account_id).await.unwrap(),
         1
     );
     // One stored file, no staged leftovers.

@@ -42,8 +42,7 @@ async fn hmac_secret_rotation(s: &TestServer) {
     let other = s.admin("Other").await;
     // An inbox with a known secret, so the published test vector signs for it.
     let (id, identifier, _) = s
-        .svc()
-        .store
+        .store()
         .insert_inbox_for_contact_tests(
             admin.account_id,
             "Strict",
