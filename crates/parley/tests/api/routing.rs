@@ -53,6 +53,39 @@ async fn conversation_until(
     panic!("conversation {id} never reached: {what}");
 }
 
+/// Waits until the conversation is assigned to `user_id`: routing runs in the message's
+/// follow-up task, after the visitor's post has been acknowledged.
+async fn assigned_eventually(s: &TestServer, admin: &Actor, id: i64, user_id: i64) {
+    conversation_until(s, admin, id, "assigned", |c| {
+        c["meta"]["assignee"]["id"] == user_id
+    })
+    .await;
+}
+
+/// The conversation's activity lines once `done` holds for them: a line is written after
+/// the change it describes becomes visible.
+async fn activity_until(
+    s: &TestServer,
+    admin: &Actor,
+    id: i64,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let mut lines = Vec::new();
+    for _ in 0..2000 {
+        lines = messages_of(s, admin, id)
+            .await
+            .iter()
+            .filter(|m| m["message_type"] == 2)
+            .map(|m| m["content_attributes"]["activity"].clone())
+            .collect();
+        if done(&lines) {
+            return lines;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("conversation {id}: the activity lines never arrived: {lines:?}");
+}
+
 /// Makes an agent available for routing without a console connection.
 async fn set_online(s: &TestServer, admin: &Actor, agent: &Actor) {
     let (st, body) = s
@@ -706,10 +739,7 @@ async fn silent_agent_loses_the_conversation_after_n_minutes() {
         set_online(&s, &admin, &a).await;
         let v = Visitor::new(&s, &inbox).await;
         v.post(&s, v.conversation_id, "Hello?").await;
-        assert_eq!(
-            assignee(&s, &admin, v.conversation_id).await,
-            Some(a.user_id)
-        );
+        assigned_eventually(&s, &admin, v.conversation_id, a.user_id).await;
         set_online(&s, &admin, &b).await;
         clock.advance(5 * MIN);
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -794,10 +824,7 @@ async fn silent_agents_never_ping_pong_within_a_wait() {
         set_online(&s, &admin, &a).await;
         let v = Visitor::new(&s, &inbox).await;
         v.post(&s, v.conversation_id, "Hello?").await;
-        assert_eq!(
-            assignee(&s, &admin, v.conversation_id).await,
-            Some(a.user_id)
-        );
+        assigned_eventually(&s, &admin, v.conversation_id, a.user_id).await;
         set_online(&s, &admin, &b).await;
         let mut holders = vec![a.user_id];
         // First silence: one re-assignment, to the other agent.
@@ -811,6 +838,10 @@ async fn silent_agents_never_ping_pong_within_a_wait() {
         clock.advance(5 * MIN + 1000);
         conversation_until(&s, &admin, v.conversation_id, "back in the queue", |c| {
             c["meta"]["assignee"].is_null()
+        })
+        .await;
+        activity_until(&s, &admin, v.conversation_id, |l| {
+            l.iter().any(|a| a["kind"] == "returned_to_queue")
         })
         .await;
         let kinds = activity_kinds(&s, &admin, v.conversation_id).await;
@@ -972,10 +1003,7 @@ async fn inactive_conversations_do_not_count() {
         set_online(&s, &admin, &a).await;
         let first = Visitor::new(&s, &inbox).await;
         first.post(&s, first.conversation_id, "hello").await;
-        assert_eq!(
-            assignee(&s, &admin, first.conversation_id).await,
-            Some(a.user_id)
-        );
+        assigned_eventually(&s, &admin, first.conversation_id, a.user_id).await;
         let second = Visitor::new(&s, &inbox).await;
         conversation_until(&s, &admin, second.conversation_id, "queued", |c| {
             c["queued_at"].is_i64()
@@ -1176,10 +1204,7 @@ async fn agent_going_offline_after_the_grace_period_hands_back_unanswered_chats(
         answered
             .post(&s, answered.conversation_id, "Question")
             .await;
-        assert_eq!(
-            assignee(&s, &admin, answered.conversation_id).await,
-            Some(a.user_id)
-        );
+        assigned_eventually(&s, &admin, answered.conversation_id, a.user_id).await;
         let (st, _) = s
             .post(
                 &a.token,
@@ -1274,10 +1299,7 @@ async fn overdue_escalation_raises_priority_reassigns_and_mails_supervisors() {
         set_online(&s, &admin, &a).await;
         let v = Visitor::new(&s, &inbox).await;
         v.post(&s, v.conversation_id, "My parcel is lost").await;
-        assert_eq!(
-            assignee(&s, &admin, v.conversation_id).await,
-            Some(a.user_id)
-        );
+        assigned_eventually(&s, &admin, v.conversation_id, a.user_id).await;
         set_online(&s, &admin, &b).await;
         clock.advance(2 * MIN);
         let c = conversation_until(&s, &admin, v.conversation_id, "escalated", |c| {
@@ -1287,25 +1309,22 @@ async fn overdue_escalation_raises_priority_reassigns_and_mails_supervisors() {
         assert_eq!(c["priority"], "medium");
         assert_eq!(c["sla"]["overdue"], true);
         // The activity lines describe what happened, with the due time as epoch seconds.
-        let lines: Vec<Value> = messages_of(&s, &admin, v.conversation_id)
-            .await
-            .iter()
-            .filter(|m| m["message_type"] == 2)
-            .map(|m| m["content_attributes"]["activity"].clone())
-            .collect();
+        let wanted = [
+            json!({"kind": "priority_raised", "priority": "medium"}),
+            json!({"kind": "taken_missed", "agent": "Anna"}),
+            json!({"kind": "auto_assigned", "agent": "Boris", "returning": false}),
+        ];
+        let lines = activity_until(&s, &admin, v.conversation_id, |l| {
+            l.iter().any(|a| a["kind"] == "first_response_missed")
+                && wanted.iter().all(|w| l.contains(w))
+        })
+        .await;
         let missed = lines
             .iter()
             .find(|l| l["kind"] == "first_response_missed")
             .unwrap_or_else(|| panic!("no missed line: {lines:?}"));
         assert_eq!(missed["due_at"], c["sla"]["due_at"], "{lines:?}");
         assert!(missed["time_zone"].is_string(), "{lines:?}");
-        for want in [
-            json!({"kind": "priority_raised", "priority": "medium"}),
-            json!({"kind": "taken_missed", "agent": "Anna"}),
-            json!({"kind": "auto_assigned", "agent": "Boris", "returning": false}),
-        ] {
-            assert!(lines.contains(&want), "{want} not in {lines:?}");
-        }
         let mail = sink.next().await;
         assert!(mail.subject().contains("overdue"), "{}", mail.subject());
         assert!(
