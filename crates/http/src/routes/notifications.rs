@@ -5,7 +5,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -51,21 +51,27 @@ pub struct ReadAllRequest {
 /// The caller's notifications, newest first, with the unread count.
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/notifications", tag = "Notifications",
     security(("api_access_token" = [])), params(("account_id" = i64, Path), PageQuery),
-    responses((status = 200, description = "`{\"data\": {\"meta\": {unread_count, count, current_page}, \"payload\": [notification]}}`", body = NotificationPage),
+    responses((status = 200, description = "Chatwoot's shape: the page inside `data`", body = NotificationList),
         (status = 422, body = ErrorBody)))]
 async fn list(
     State(st): State<AppState>,
     Acct(ctx): Acct,
     Query(q): Query<PageQuery>,
-) -> ApiResult<Json<Value>> {
-    let page = st.svc.notifications(&ctx, q.page.unwrap_or(1)).await?;
-    Ok(Json(json!({ "data": page })))
+) -> ApiResult<Json<NotificationList>> {
+    let data = st.svc.notifications(&ctx, q.page.unwrap_or(1)).await?;
+    Ok(Json(NotificationList { data }))
+}
+
+/// The notifications list as Chatwoot answers it: the page inside `data`.
+#[derive(Serialize, ToSchema)]
+pub struct NotificationList {
+    pub data: NotificationPage,
 }
 
 /// How many of the caller's notifications are unread (a bare number, as Chatwoot answers).
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/notifications/unread_count", tag = "Notifications",
     security(("api_access_token" = [])), params(("account_id" = i64, Path)),
-    responses((status = 200, body = i64)))]
+    responses((status = 200, body = i64, content_type = "application/json")))]
 async fn unread_count(State(st): State<AppState>, Acct(ctx): Acct) -> ApiResult<Json<i64>> {
     Ok(Json(st.svc.unread_notifications(&ctx).await?))
 }
