@@ -118,6 +118,7 @@ test('the schedule in Russian, and gone when the switch is off', async () => {
     assert.ok(rows.some(([, h]) => h === 'выходной'), JSON.stringify(rows));
     assert.ok(rows.some(([, h]) => h === 'круглосуточно'), JSON.stringify(rows));
     assert.equal(norm(await card.locator('.reopen').innerText()), norm(`Вернёмся ${RU_ON[(today + 1) % 7]} в ${clock('ru', 9, 30)}`));
+    assert.match(await card.locator('.zone').innerText(), /^Время: Владивосток, GMT\+10$/);
     assert.ok(rows.some(([, h]) => norm(h) === norm(`${clock('ru', 9, 30)}–${clock('ru', 18, 0)}`)), JSON.stringify(rows));
     await page.screenshot({ path: join(OUT, 'widget-hours-ru.png') });
     // Folded by the visitor, it stays folded.

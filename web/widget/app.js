@@ -11,7 +11,7 @@
 //   the parent window at the origin the loader declared (checked against the browser's own
 //   ancestorOrigins where it has them), and sent only to that origin.
 
-import { t, setLocale, locale } from './i18n.js';
+import { t, setLocale, locale, ZONE_CITIES_RU } from './i18n.js';
 import { h, linkify, icon, ICONS, avatar } from './dom.js';
 
 const Q = new URLSearchParams(location.search);
@@ -763,7 +763,10 @@ function hoursCard() {
   let zone = timeZone || '';
   try {
     const part = new Intl.DateTimeFormat(locale(), { timeZone, timeZoneName: 'shortOffset' }).formatToParts(new Date()).find((p) => p.type === 'timeZoneName');
-    if (part && timeZone) zone = `${timeZone.split('/').pop().replace(/_/g, ' ')}, ${part.value}`;
+    if (part && timeZone) {
+      const city = locale() === 'ru' ? ZONE_CITIES_RU[timeZone] : timeZone.split('/').pop().replace(/_/g, ' ');
+      zone = city ? `${city}, ${part.value}` : part.value;
+    }
   } catch {
     /* older browsers: the zone's name alone */
   }

@@ -157,6 +157,60 @@ export function locale() {
   return current;
 }
 
+// City names of the time zones a Russian widget is likely to show, for the schedule's
+// "Время: Владивосток, GMT+10". A zone missing here reads as its offset alone in Russian,
+// never as a Latin city name.
+export const ZONE_CITIES_RU = {
+  'Europe/Kaliningrad': 'Калининград',
+  'Europe/Moscow': 'Москва',
+  'Europe/Simferopol': 'Симферополь',
+  'Europe/Kirov': 'Киров',
+  'Europe/Volgograd': 'Волгоград',
+  'Europe/Astrakhan': 'Астрахань',
+  'Europe/Saratov': 'Саратов',
+  'Europe/Ulyanovsk': 'Ульяновск',
+  'Europe/Samara': 'Самара',
+  'Asia/Yekaterinburg': 'Екатеринбург',
+  'Asia/Omsk': 'Омск',
+  'Asia/Novosibirsk': 'Новосибирск',
+  'Asia/Barnaul': 'Барнаул',
+  'Asia/Tomsk': 'Томск',
+  'Asia/Novokuznetsk': 'Новокузнецк',
+  'Asia/Krasnoyarsk': 'Красноярск',
+  'Asia/Irkutsk': 'Иркутск',
+  'Asia/Chita': 'Чита',
+  'Asia/Yakutsk': 'Якутск',
+  'Asia/Khandyga': 'Хандыга',
+  'Asia/Vladivostok': 'Владивосток',
+  'Asia/Ust-Nera': 'Усть-Нера',
+  'Asia/Magadan': 'Магадан',
+  'Asia/Sakhalin': 'Южно-Сахалинск',
+  'Asia/Srednekolymsk': 'Среднеколымск',
+  'Asia/Kamchatka': 'Петропавловск-Камчатский',
+  'Asia/Anadyr': 'Анадырь',
+  'Europe/Minsk': 'Минск',
+  'Asia/Almaty': 'Алматы',
+  'Asia/Tashkent': 'Ташкент',
+  'Asia/Bishkek': 'Бишкек',
+  'Asia/Dushanbe': 'Душанбе',
+  'Asia/Tbilisi': 'Тбилиси',
+  'Asia/Yerevan': 'Ереван',
+  'Asia/Baku': 'Баку',
+  'Europe/Kyiv': 'Киев',
+  'Europe/Kiev': 'Киев',
+  'Europe/Chisinau': 'Кишинёв',
+  'Europe/Riga': 'Рига',
+  'Europe/Vilnius': 'Вильнюс',
+  'Europe/Tallinn': 'Таллин',
+  'Europe/Istanbul': 'Стамбул',
+  'Asia/Dubai': 'Дубай',
+  'Europe/London': 'Лондон',
+  'Europe/Berlin': 'Берлин',
+  'Europe/Paris': 'Париж',
+  'Asia/Bangkok': 'Бангкок',
+  'America/New_York': 'Нью-Йорк',
+};
+
 /** The string `key` with `{name}` placeholders filled from `vars`. */
 export function t(key, vars = {}) {
   const s = DICT[current][key] ?? DICT.en[key] ?? key;
