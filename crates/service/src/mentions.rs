@@ -26,6 +26,7 @@ use utoipa::ToSchema;
 
 use crate::mail::Email;
 use crate::texts::InboxTexts;
+use crate::views::agents::UserSummary;
 use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
 
 /// Chatwoot's event name for a mention, sent to the mentioned agent only.
@@ -74,16 +75,6 @@ pub struct NotificationConversation {
     pub inbox_id: i64,
 }
 
-/// The agent who caused a notification.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct NotificationActor {
-    pub id: i64,
-    pub name: String,
-    pub available_name: String,
-    pub avatar_url: String,
-    pub thumbnail: String,
-}
-
 /// A notification as Chatwoot renders it; times are epoch seconds.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NotificationView {
@@ -103,21 +94,18 @@ pub struct NotificationView {
     /// `null` while unread.
     pub read_at: Option<i64>,
     /// Who mentioned the agent (`null` when that user was removed).
-    pub secondary_actor: Option<NotificationActor>,
+    pub secondary_actor: Option<UserSummary>,
     pub created_at: i64,
 }
 
 fn notification_view(n: NotificationRow) -> NotificationView {
     let secondary_actor = n.actor_id.map(|id| {
-        let name = n.actor_name.clone().unwrap_or_default();
-        let avatar = n.actor_avatar_url.clone().unwrap_or_default();
-        NotificationActor {
+        UserSummary::new(
             id,
-            available_name: n.actor_display_name.clone().unwrap_or_else(|| name.clone()),
-            name,
-            avatar_url: avatar.clone(),
-            thumbnail: avatar,
-        }
+            n.actor_name.clone(),
+            n.actor_display_name.clone(),
+            n.actor_avatar_url.clone(),
+        )
     });
     let who = secondary_actor
         .as_ref()
@@ -221,19 +209,16 @@ pub(crate) fn for_one_agent(e: &Event) -> Option<(i64, Event)> {
 impl Services {
     /// After a private note by `ctx`'s user is stored: mentions, notifications, live
     /// events and e-mails for the agents it mentions (see the module's notes). Failures
-    /// after the note committed are logged, never returned: the note is stored.
+    /// after the note committed are logged, never returned: the note is stored. `ids` are
+    /// the users its content mentions (`parley_core::mention::mentioned_ids`).
     pub(crate) async fn note_stored(
         &self,
         ctx: &AccountCtx,
         conv: &ConversationRow,
         m: &MessageWithAttachments,
+        ids: &[i64],
     ) {
-        let content = m.message.content.as_deref().unwrap_or_default();
-        let ids = mention::mentioned_ids(content);
-        if ids.is_empty() {
-            return;
-        }
-        if let Err(e) = self.notify_mentions(ctx, conv, m, &ids).await {
+        if let Err(e) = self.notify_mentions(ctx, conv, m, ids).await {
             tracing::warn!(conversation = conv.id, message = m.message.id, error = %e, "mention notifications failed");
         }
     }

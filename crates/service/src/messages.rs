@@ -514,13 +514,13 @@ impl Services {
         };
         let private = input.private;
         let stored = self.create_message(&conv, sender, input).await?;
-        let mentions_someone = stored
-            .message
-            .message
-            .content
-            .as_deref()
-            .is_some_and(|c| c.contains("mention://user/"));
-        if stored.created && private && message_type == MessageType::Outgoing && mentions_someone {
+        let mentioned = match stored.message.message.content.as_deref() {
+            Some(c) if stored.created && private && message_type == MessageType::Outgoing => {
+                parley_core::mention::mentioned_ids(c)
+            }
+            _ => Vec::new(),
+        };
+        if !mentioned.is_empty() {
             // In a task of its own, like the message's follow-up: a client that goes away
             // does not cancel the notifications of a note that is stored.
             let (svc, ctx, conv, m) = (
@@ -529,7 +529,7 @@ impl Services {
                 conv.clone(),
                 stored.message.clone(),
             );
-            let work = async move { svc.note_stored(&ctx, &conv, &m).await };
+            let work = async move { svc.note_stored(&ctx, &conv, &m, &mentioned).await };
             if let Err(e) = tokio::spawn(work.in_current_span()).await {
                 tracing::warn!(error = %e, "mention task failed");
             }

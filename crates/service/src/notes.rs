@@ -7,20 +7,11 @@ use parley_store::notes::NoteRow;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::views::agents::UserSummary;
 use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
 
 /// Longest note, in characters.
 pub const MAX_NOTE_CHARS: usize = 10_000;
-
-/// The author of a note.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct NoteAuthor {
-    pub id: i64,
-    pub name: String,
-    pub available_name: String,
-    pub avatar_url: String,
-    pub thumbnail: String,
-}
 
 /// A note as Chatwoot renders it; times are epoch seconds.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -30,22 +21,19 @@ pub struct NoteView {
     pub contact_id: i64,
     pub account_id: i64,
     /// `null` when the author was removed.
-    pub user: Option<NoteAuthor>,
+    pub user: Option<UserSummary>,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 fn view(n: NoteRow) -> NoteView {
     let user = n.user_id.map(|id| {
-        let name = n.user_name.clone().unwrap_or_default();
-        let avatar = n.user_avatar_url.clone().unwrap_or_default();
-        NoteAuthor {
+        UserSummary::new(
             id,
-            available_name: n.user_display_name.clone().unwrap_or_else(|| name.clone()),
-            name,
-            avatar_url: avatar.clone(),
-            thumbnail: avatar,
-        }
+            n.user_name.clone(),
+            n.user_display_name.clone(),
+            n.user_avatar_url.clone(),
+        )
     });
     NoteView {
         id: n.id,

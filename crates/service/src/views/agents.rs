@@ -136,3 +136,33 @@ pub fn invited_view(i: &Invitation) -> InvitedAgentView {
 pub fn agent_views(list: &[AgentRow]) -> Vec<AgentView> {
     list.iter().map(agent_view).collect()
 }
+
+/// A user in a few fields (Chatwoot's shape of a note's author or a notification's actor).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserSummary {
+    pub id: i64,
+    pub name: String,
+    pub available_name: String,
+    pub avatar_url: String,
+    pub thumbnail: String,
+}
+
+impl UserSummary {
+    /// From the columns a join with `users` gives (absent ones read as empty).
+    pub fn new(
+        id: i64,
+        name: Option<String>,
+        display_name: Option<String>,
+        avatar_url: Option<String>,
+    ) -> Self {
+        let name = name.unwrap_or_default();
+        let avatar = avatar_url.unwrap_or_default();
+        Self {
+            id,
+            available_name: display_name.unwrap_or_else(|| name.clone()),
+            name,
+            avatar_url: avatar.clone(),
+            thumbnail: avatar,
+        }
+    }
+}
