@@ -721,6 +721,11 @@ function scheduleZone() {
   }
 }
 
+/** The day of the week (0 = Sunday, as `day_of_week`) of `d` in `timeZone`. */
+function weekdayIn(timeZone, d) {
+  return ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short' }).format(d));
+}
+
 function fmtWhen(secs) {
   const timeZone = scheduleZone();
   const d = new Date(secs * 1000);
@@ -730,8 +735,7 @@ function fmtWhen(secs) {
   if (day(d) === day(new Date())) return at;
   // The weekday with its preposition from the dictionary: Russian needs the accusative
   // ("в среду"), which Intl's weekday names (nominative) cannot give.
-  const dow = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short' }).format(d));
-  return `${t(`onDay${dow}`)} ${at}`;
+  return `${t(`onDay${weekdayIn(timeZone, d)}`)} ${at}`;
 }
 
 let hoursOpen = null; // the visitor opened or closed the schedule (else: open while closed)
@@ -746,7 +750,7 @@ function hoursCard() {
   const hours = (d) => (!d || d.closed_all_day ? t('dayClosed') : d.open_all_day ? t('dayAllDay') : `${hm(d.open_hour, d.open_minutes)}–${hm(d.close_hour, d.close_minutes)}`);
   // 7 Jan 2024 was a Sunday: day_of_week 0.
   const name = (dow) => new Intl.DateTimeFormat(locale(), { weekday: 'short', timeZone: 'UTC' }).format(new Date(Date.UTC(2024, 0, 7 + dow)));
-  const today = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(new Intl.DateTimeFormat('en-US', { weekday: 'short', timeZone }).format(new Date()));
+  const today = weekdayIn(timeZone, new Date());
   const groups = [];
   for (const dow of [1, 2, 3, 4, 5, 6, 0]) {
     const text = hours(byDay.get(dow));
