@@ -337,7 +337,7 @@ mod tests {
         );
         assert_eq!(
             t,
-            "Hello world & <script>\nLine 2\nLine 3\n\n- one\n- two\n\norder (https://shop.example/o/1) [logo]"
+            "Hello world & <script>\nLine 2\nLine 3\n- one\n- two\norder (https://shop.example/o/1) [logo]"
         );
         assert!(!t.contains("alert"));
     }
@@ -347,7 +347,7 @@ mod tests {
         let t = to_text(
             "<div>Thanks!</div><blockquote><p>Old text</p><blockquote>older</blockquote></blockquote>",
         );
-        assert_eq!(t, "Thanks!\n\n> Old text\n>> older");
+        assert_eq!(t, "Thanks!\n> Old text\n>> older");
     }
 
     #[test]

@@ -422,8 +422,12 @@ impl<T: ImportTarget> Importer<T> {
                 let mut handle = session.idle();
                 with_timeout(s, "IDLE", handle.init()).await?;
                 let (wait, _stop) = handle.wait_with_timeout(s.idle_renew);
-                let outcome = wait.await?;
-                tracing::debug!(?outcome, "IDLE ended");
+                // The library's timeout restarts with every keepalive the server sends, so
+                // the renewal before the 30-minute limit is bounded here.
+                match tokio::time::timeout(s.idle_renew, wait).await {
+                    Ok(outcome) => tracing::debug!(outcome = ?outcome?, "IDLE ended"),
+                    Err(_) => tracing::debug!("IDLE renewed"),
+                }
                 session = with_timeout(s, "DONE", handle.done()).await?;
             } else {
                 tokio::time::sleep(s.poll_interval).await;

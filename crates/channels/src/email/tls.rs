@@ -52,6 +52,16 @@ pub fn client_config(extra_roots_pem: Option<&[u8]>) -> Result<Arc<ClientConfig>
 pub fn lettre_roots(
     pem: &[u8],
 ) -> Result<lettre::transport::smtp::client::Certificate, TlsSetupError> {
+    // lettre accepts PEM text without any certificate in it; that is a mistake to report.
+    let count = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsSetupError::BadRoots(e.to_string()))?
+        .len();
+    if count == 0 {
+        return Err(TlsSetupError::BadRoots(
+            "no certificate in the PEM text".into(),
+        ));
+    }
     lettre::transport::smtp::client::Certificate::from_pem(pem)
         .map_err(|e| TlsSetupError::BadRoots(e.to_string()))
 }
