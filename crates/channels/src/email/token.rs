@@ -32,15 +32,13 @@ impl ReplyTokens {
         }
     }
 
-    fn mac(&self, conversation: i64) -> HmacSha256 {
-        // new_from_slice accepts keys of any length for HMAC.
-        let mut mac = match HmacSha256::new_from_slice(&self.key) {
-            Ok(m) => m,
-            Err(_) => unreachable!("HMAC takes keys of any length"),
-        };
+    /// The MAC of a conversation id (`None` only if HMAC refused the key, which it does
+    /// not for any length).
+    fn mac(&self, conversation: i64) -> Option<HmacSha256> {
+        let mut mac = HmacSha256::new_from_slice(&self.key).ok()?;
         mac.update(b"parley-reply:");
         mac.update(conversation.to_string().as_bytes());
-        mac
+        Some(mac)
     }
 
     /// The reply address of `conversation` for the inbox address `inbox`
@@ -52,7 +50,7 @@ impl ReplyTokens {
         if local.is_empty() || domain.is_empty() {
             return None;
         }
-        let tag = hex::encode(&self.mac(conversation).finalize().into_bytes()[..TAG_BYTES]);
+        let tag = hex::encode(&self.mac(conversation)?.finalize().into_bytes()[..TAG_BYTES]);
         Some(format!("{local}+c{conversation}-{tag}@{domain}"))
     }
 
@@ -75,7 +73,7 @@ impl ReplyTokens {
         if tag.len() != TAG_BYTES {
             return None;
         }
-        self.mac(conversation)
+        self.mac(conversation)?
             .verify_truncated_left(&tag)
             .ok()
             .map(|()| conversation)
