@@ -1,1 +1,0 @@
-//! The e-mail channel: IMAP in, SMTP out, MIME and threading.
