@@ -4,4 +4,3 @@
 //! channel.
 
 pub mod email;
-pub mod telegram;

@@ -428,8 +428,9 @@ fn classify(e: &lettre::transport::smtp::Error) -> MailError {
     }
 }
 
-/// The error with its sources, e.g. "permanent error (550): no such user".
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// The error with its sources, e.g. "permanent error (550): no such user": lettre's
+/// top-level message alone hides the server's reply. Shared with the e-mail channel.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

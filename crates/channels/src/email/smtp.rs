@@ -11,6 +11,7 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use parley_service::mail::error_chain;
 use tracing::Instrument;
 
 use super::probe::ProbeError;
@@ -244,19 +245,4 @@ fn probe_error(e: &lettre::transport::smtp::Error, with_credentials: bool) -> Pr
         return ProbeError::Timeout { detail };
     }
     ProbeError::Protocol { detail }
-}
-
-/// The error with its sources, e.g. "permanent error (550): no such user".
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !out.contains(&s_text) {
-            out.push_str(": ");
-            out.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    out
 }

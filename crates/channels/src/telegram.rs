@@ -1,1 +1,0 @@
-//! The Telegram bot channel (Bot API): long polling or webhook in, sendMessage out.
