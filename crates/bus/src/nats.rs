@@ -29,8 +29,17 @@ use crate::{Event, EventBus};
 /// event came from.
 pub const NODE_HEADER: &str = "Parley-Node";
 
-/// Subject prefix used unless configured otherwise.
-pub const DEFAULT_SUBJECT_PREFIX: &str = "parley.events";
+/// Deployment prefix used unless configured otherwise (`nats_subject_prefix`): events go
+/// out on `parley.events.<account_id>`.
+pub const DEFAULT_SUBJECT_PREFIX: &str = "parley";
+
+/// The subject of an account's events under a deployment prefix. Events have their own
+/// token after the prefix and the account number is exactly one token after that, so the
+/// subscription `<prefix>.events.*` matches no subject of another prefix, not even one that
+/// starts with ours (`parley` and `parley.events` stay apart).
+pub fn events_subject(prefix: &str, account_id: i64) -> String {
+    format!("{prefix}.events.{account_id}")
+}
 
 /// Why the NATS bus could not start.
 #[derive(Debug, thiserror::Error)]
@@ -73,8 +82,10 @@ pub struct NatsOptions {
     /// Capacity of the local broadcast channel; a subscriber further behind is told it
     /// lagged, as with [`crate::LocalBus`].
     pub local_capacity: usize,
-    /// Subjects are `<subject_prefix>.<account_id>`. Separate deployments (or test runs)
-    /// sharing one NATS server use different prefixes to stay apart.
+    /// The deployment's prefix: events go out on `<subject_prefix>.events.<account_id>` and
+    /// the connection's reply inboxes live under `<subject_prefix>._INBOX`. Separate
+    /// deployments (or test runs) sharing one NATS server use different prefixes to stay
+    /// apart.
     pub subject_prefix: String,
     /// Bound on the initial connection, so a server that cannot reach NATS fails to start
     /// promptly instead of hanging.
@@ -176,6 +187,9 @@ impl NatsBus {
             // Our own events were delivered locally at publish time; not having the
             // server send them back saves a copy of all our traffic.
             .no_echo()
+            // Reply subjects under our prefix too, so NATS permissions can confine a
+            // deployment to `<prefix>.>`.
+            .custom_inbox_prefix(format!("{prefix}._INBOX"))
             .connection_timeout(options.connect_timeout)
             .event_callback(move |event| {
                 let node = cb_node.clone();
@@ -188,7 +202,7 @@ impl NatsBus {
                 source,
             })?;
 
-        let wildcard = format!("{prefix}.>");
+        let wildcard = format!("{prefix}.events.*");
         let subscriber =
             client
                 .subscribe(wildcard.clone())
@@ -323,7 +337,7 @@ async fn forward(
         };
         let mut headers = HeaderMap::new();
         headers.insert(NODE_HEADER, &*node_id);
-        let subject = format!("{prefix}.{}", event.account_id);
+        let subject = events_subject(&prefix, event.account_id);
         // While NATS is disconnected this waits on the client's own bounded buffer; our
         // queue then fills and `publish` drops instead of blocking anyone.
         if let Err(e) = client
@@ -365,7 +379,7 @@ async fn receive(
         };
         // The subject is what NATS permissions and routing act on; an event whose body
         // claims another account than its subject is suspect, and tenants must never mix.
-        if msg.subject.as_str() != format!("{prefix}.{}", event.account_id) {
+        if msg.subject.as_str() != events_subject(&prefix, event.account_id) {
             tracing::warn!(subject = %msg.subject, account_id = event.account_id, "ignoring event whose account does not match its subject");
             continue;
         }
@@ -392,13 +406,16 @@ fn log_connection_event(node: &str, event: async_nats::Event) {
     }
 }
 
-fn valid_prefix(prefix: &str) -> bool {
+/// Whether `prefix` is a plain subject: dot-separated tokens of ASCII letters, digits, `-`
+/// and `_` (no wildcards, spaces or empty tokens), at most 100 bytes.
+pub fn valid_prefix(prefix: &str) -> bool {
     !prefix.is_empty()
+        && prefix.len() <= 100
         && prefix.split('.').all(|token| {
             !token.is_empty()
                 && token
                     .chars()
-                    .all(|c| !c.is_whitespace() && c != '*' && c != '>')
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         })
 }
 
@@ -435,8 +452,10 @@ mod tests {
 
     #[test]
     fn prefixes_are_plain_subjects() {
-        assert!(valid_prefix("parley.events"));
+        assert!(valid_prefix("parley"));
+        assert!(valid_prefix("shop_a.parley"));
         assert!(valid_prefix("t-1.events"));
+        assert!(!valid_prefix("a.b\u{e9}"));
         assert!(!valid_prefix(""));
         assert!(!valid_prefix("a..b"));
         assert!(!valid_prefix("a.*"));

@@ -32,7 +32,7 @@ fn nats_url() -> Option<String> {
 
 fn options() -> NatsOptions {
     NatsOptions {
-        subject_prefix: format!("parley-test-{}.events", random_node_id()),
+        subject_prefix: format!("parley-test-{}", random_node_id()),
         ..NatsOptions::default()
     }
 }
@@ -329,21 +329,25 @@ async fn events_from_elsewhere_are_checked() {
     let json = |e: &Event| serde_json::to_vec(e).expect("encode").into();
 
     // Not JSON: ignored by both, and the subscription survives it.
-    raw.publish(format!("{prefix}.1"), "not json".into())
+    raw.publish(format!("{prefix}.events.1"), "not json".into())
         .await
         .expect("publish");
     // Body says account 1, subject says account 2: ignored by both.
-    raw.publish(format!("{prefix}.2"), json(&marker("wrong-account")))
+    raw.publish(format!("{prefix}.events.2"), json(&marker("wrong-account")))
         .await
         .expect("publish");
     // Carries node A's id: A treats it as its own echo and skips it; B delivers it.
     let mut headers = async_nats::HeaderMap::new();
     headers.insert(NODE_HEADER, "node-a");
-    raw.publish_with_headers(format!("{prefix}.1"), headers, json(&marker("as-node-a")))
-        .await
-        .expect("publish");
+    raw.publish_with_headers(
+        format!("{prefix}.events.1"),
+        headers,
+        json(&marker("as-node-a")),
+    )
+    .await
+    .expect("publish");
     // No node header (a tool or another service): everyone delivers it.
-    raw.publish(format!("{prefix}.1"), json(&marker("foreign")))
+    raw.publish(format!("{prefix}.events.1"), json(&marker("foreign")))
         .await
         .expect("publish");
     raw.flush().await.expect("flush");
@@ -353,4 +357,39 @@ async fn events_from_elsewhere_are_checked() {
     assert_eq!(recv(&mut rx_b).await.name, "foreign");
     assert_quiet(&mut rx_a, "a").await;
     assert_quiet(&mut rx_b, "b").await;
+}
+
+#[tokio::test]
+async fn deployments_with_different_prefixes_never_hear_each_other() {
+    let Some(url) = nats_url() else { return };
+    // Three deployments on one NATS server; the third's prefix starts with the first's
+    // (`x` and `x.events`), the case a `<prefix>.>` subscription would get wrong.
+    let base = format!("iso-{}", random_node_id());
+    let prefixes = [
+        base.clone(),
+        format!("iso-{}", random_node_id()),
+        format!("{base}.events"),
+    ];
+    let mut nodes = Vec::new();
+    for (i, prefix) in prefixes.iter().enumerate() {
+        let opts = NatsOptions {
+            subject_prefix: prefix.clone(),
+            ..NatsOptions::default()
+        };
+        let a = NatsBus::connect_with(&url, &format!("{i}-a"), opts.clone())
+            .await
+            .expect("connect a");
+        let b = NatsBus::connect_with(&url, &format!("{i}-b"), opts)
+            .await
+            .expect("connect b");
+        let rx = b.subscribe();
+        nodes.push((a, b, rx));
+    }
+    for (i, (a, _, _)) in nodes.iter().enumerate() {
+        a.publish(marker(&format!("from-{i}")));
+    }
+    for (i, (_, _, rx)) in nodes.iter_mut().enumerate() {
+        assert_eq!(recv(rx).await.name, format!("from-{i}"), "deployment {i}");
+        assert_quiet(rx, &format!("deployment {i}")).await;
+    }
 }

@@ -1,33 +1,37 @@
 //! The offline API docs page: Swagger UI over the generated OpenAPI document.
 //!
-//! Swagger UI comes from the archive that the `utoipa-swagger-ui-vendored` crate carries
-//! (deflate-compressed, so the binary holds ~4 MB instead of the 11 MB of raw files, most of
-//! them source maps, that embedding its whole `dist` folder would cost). Only the four files
-//! the page needs are inflated, once, on the first request. Nothing is loaded from a CDN.
+//! Swagger UI's four files come from the archive that the `utoipa-swagger-ui-vendored` crate
+//! carries; the build script takes them out gzipped, so the binary holds ~0.5 MB of them
+//! instead of the whole 4.4 MB archive. Each is inflated once, on its first request, and
+//! served like the console's files (ETag, gzip). Nothing is loaded from a CDN.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::io::Read;
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::extract::Path;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 
 use crate::AppState;
+use crate::assets::{Asset, respond};
 use crate::error::ApiError;
 
-/// Files of Swagger UI's `dist` folder that the page uses, with their content types.
-const FILES: &[(&str, &str)] = &[
-    ("swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
-    (
-        "swagger-ui-standalone-preset.js",
-        "text/javascript; charset=utf-8",
-    ),
-    ("swagger-ui.css", "text/css; charset=utf-8"),
-    ("favicon-32x32.png", "image/png"),
-];
+/// The page's files: name, gzipped bytes and the SHA-256 of the raw file (from build.rs).
+const EMBEDDED: &[(&str, &[u8], [u8; 32])] =
+    include!(concat!(env!("OUT_DIR"), "/swagger_files.rs"));
+
+/// Content type of each of the page's files.
+fn content_type(file: &str) -> &'static str {
+    match file.rsplit('.').next() {
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    }
+}
 
 const INDEX: &str = r##"<!doctype html>
 <html lang="en">
@@ -55,27 +59,21 @@ const INDEX: &str = r##"<!doctype html>
 </html>
 "##;
 
-/// The inflated files, or why they could not be read.
-fn dist() -> &'static Result<HashMap<&'static str, Vec<u8>>, String> {
-    static DIST: OnceLock<Result<HashMap<&'static str, Vec<u8>>, String>> = OnceLock::new();
-    DIST.get_or_init(|| {
-        let reader = std::io::Cursor::new(utoipa_swagger_ui_vendored::SWAGGER_UI_VENDORED);
-        let mut archive = zip::ZipArchive::new(reader).map_err(|e| e.to_string())?;
-        let names: Vec<String> = archive.file_names().map(str::to_owned).collect();
-        let mut out = HashMap::new();
-        for (file, _) in FILES {
-            let suffix = format!("/dist/{file}");
-            let name = names
-                .iter()
-                .find(|n| n.ends_with(&suffix) && n.matches('/').count() == 2)
-                .ok_or_else(|| format!("{file} is missing from the Swagger UI archive"))?;
-            let mut entry = archive.by_name(name).map_err(|e| e.to_string())?;
-            let mut bytes = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
-            entry.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-            out.insert(*file, bytes);
-        }
-        Ok(out)
-    })
+/// One file inflated, or why it could not be.
+type Inflated = Result<Vec<u8>, String>;
+
+/// The page's files inflated, each once (in `EMBEDDED`'s order), or why not.
+fn inflated(index: usize) -> Option<&'static Inflated> {
+    static FILES: OnceLock<Vec<OnceLock<Inflated>>> = OnceLock::new();
+    let files = FILES.get_or_init(|| EMBEDDED.iter().map(|_| OnceLock::new()).collect());
+    let (_, gz, _) = EMBEDDED.get(index)?;
+    Some(files.get(index)?.get_or_init(|| {
+        let mut raw = Vec::new();
+        flate2::read::GzDecoder::new(*gz)
+            .read_to_end(&mut raw)
+            .map(|_| raw)
+            .map_err(|e| e.to_string())
+    }))
 }
 
 /// `/api/docs` (the page and its files) and `/api/openapi.json`.
@@ -102,24 +100,25 @@ pub fn router(openapi: &utoipa::openapi::OpenApi) -> Router<AppState> {
         .route("/api/docs/{file}", get(asset))
 }
 
-async fn asset(Path(file): Path<String>) -> Response {
-    let Some((name, content_type)) = FILES.iter().find(|(n, _)| *n == file) else {
+async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let Some(index) = EMBEDDED.iter().position(|(n, _, _)| *n == file) else {
         return ApiError::not_found("file").into_response();
     };
-    match dist() {
-        Ok(files) => match files.get(name) {
-            Some(bytes) => (
-                [
-                    (header::CONTENT_TYPE, *content_type),
-                    (header::CACHE_CONTROL, "public, max-age=86400"),
-                ],
-                bytes.clone(),
-            )
-                .into_response(),
-            None => ApiError::not_found("file").into_response(),
-        },
-        Err(e) => {
-            tracing::error!(error = %e, "Swagger UI archive unreadable");
+    let (name, _, hash) = EMBEDDED[index];
+    match inflated(index) {
+        Some(Ok(raw)) => respond(
+            Asset {
+                key: format!("docs/{name}"),
+                data: Cow::Borrowed(raw.as_slice()),
+                hash,
+                content_type: content_type(name),
+                gzip_from: Some(1024),
+            },
+            &headers,
+            "public, max-age=86400",
+        ),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, file = name, "Swagger UI file unreadable");
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -127,6 +126,7 @@ async fn asset(Path(file): Path<String>) -> Response {
             )
             .into_response()
         }
+        None => ApiError::not_found("file").into_response(),
     }
 }
 
@@ -135,10 +135,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_file_the_page_needs_is_in_the_archive() {
-        let files = dist().as_ref().expect("archive readable");
-        for (name, _) in FILES {
-            assert!(files.get(name).is_some_and(|b| b.len() > 500), "{name}");
+    fn every_file_the_page_needs_is_embedded_and_inflates() {
+        for (i, (name, _, _)) in EMBEDDED.iter().enumerate() {
+            let raw = inflated(i).expect("listed").as_ref().expect("inflates");
+            assert!(raw.len() > 500, "{name}");
+            assert!(INDEX.contains(&format!("./{name}")), "{name}");
         }
         assert!(INDEX.contains("/api/openapi.json"));
     }

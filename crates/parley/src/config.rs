@@ -20,6 +20,9 @@ pub struct Config {
     pub database_url: Option<String>,
     /// NATS server shared by several nodes; unset means a single node.
     pub nats_url: Option<String>,
+    /// First subject token(s) of this deployment on NATS, so two clusters sharing one NATS
+    /// server never hear each other (`PARLEY_NATS_SUBJECT_PREFIX`).
+    pub nats_subject_prefix: String,
     /// Base URL users reach this server at, used in links and the widget snippet.
     pub public_url: Option<String>,
     /// `text` or `json`.
@@ -92,6 +95,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./parley-data"),
             database_url: None,
             nats_url: None,
+            nats_subject_prefix: "parley".into(),
             public_url: None,
             log_format: "text".into(),
             log_level: "info".into(),
@@ -132,6 +136,7 @@ pub const KEYS: &[&str] = &[
     "data_dir",
     "database_url",
     "nats_url",
+    "nats_subject_prefix",
     "public_url",
     "log_format",
     "log_level",
@@ -314,6 +319,12 @@ impl Config {
         if !(16..=1_000_000).contains(&self.ws_queue_events) {
             return Err(ConfigError::Invalid(
                 "ws_queue_events: must be between 16 and 1000000".into(),
+            ));
+        }
+        if !parley_bus::nats::valid_prefix(&self.nats_subject_prefix) {
+            return Err(ConfigError::Invalid(
+                "nats_subject_prefix: use dot-separated tokens of letters, digits, '-' or '_'"
+                    .into(),
             ));
         }
         if self.event_retention_days == 0 {

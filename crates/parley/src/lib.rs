@@ -175,7 +175,17 @@ fn remove_empty_database(path: &std::path::Path) {
 /// would split the deployment into nodes that cannot hear each other.
 pub async fn event_bus(cfg: &Config) -> Result<Arc<dyn EventBus>, StartError> {
     Ok(match &cfg.nats_url {
-        Some(url) => Arc::new(NatsBus::connect(url, &parley_bus::nats::random_node_id()).await?),
+        Some(url) => Arc::new(
+            NatsBus::connect_with(
+                url,
+                &parley_bus::nats::random_node_id(),
+                parley_bus::NatsOptions {
+                    subject_prefix: cfg.nats_subject_prefix.clone(),
+                    ..parley_bus::NatsOptions::default()
+                },
+            )
+            .await?,
+        ),
         None => Arc::new(LocalBus::default()),
     })
 }
@@ -213,6 +223,7 @@ pub fn services_with_bus(
             max_delay: std::time::Duration::from_secs(cfg.login_max_delay_secs),
         },
         max_account_storage_bytes: cfg.max_account_storage_bytes,
+        event_retention_ms: i64::from(cfg.event_retention_days) * 86_400_000,
         ..ServiceConfig::default()
     };
     Ok(Services::new(store, bus, svc_cfg).with_mailer(mailer))
@@ -356,10 +367,7 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
             let _ = stop_tx.send(true);
         },
     ));
-    let retention = std::time::Duration::from_secs(u64::from(cfg.event_retention_days) * 86_400);
     let workers = vec![
-        services.spawn_snooze_worker(std::time::Duration::from_secs(30)),
-        services.spawn_event_pruner(retention),
         services.spawn_job_runner(opts.job_poll),
         store.spawn_write_probe(std::time::Duration::from_secs(1)),
     ];

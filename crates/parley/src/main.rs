@@ -48,6 +48,9 @@ struct Settings {
     /// NATS URL for several nodes sharing events; unset = single node [env: PARLEY_NATS_URL]
     #[arg(long, global = true, value_name = "URL")]
     nats_url: Option<String>,
+    /// First subject token(s) of this deployment on NATS; clusters sharing a NATS server use different ones [default: parley] [env: PARLEY_NATS_SUBJECT_PREFIX]
+    #[arg(long, global = true, value_name = "PREFIX")]
+    nats_subject_prefix: Option<String>,
     /// Public base URL used in links and the widget snippet [default: http://<listen>] [env: PARLEY_PUBLIC_URL]
     #[arg(long, global = true, value_name = "URL")]
     public_url: Option<String>,
@@ -194,6 +197,9 @@ fn apply_flags(cfg: &mut Config, s: Settings) {
     }
     if let Some(v) = s.nats_url {
         cfg.nats_url = Some(v);
+    }
+    if let Some(v) = s.nats_subject_prefix {
+        cfg.nats_subject_prefix = v;
     }
     if let Some(v) = s.public_url {
         cfg.public_url = Some(v);

@@ -22,7 +22,6 @@ use parley_store::public::PublicIdentity;
 use parley_store::users::AgentRow;
 use serde::Serialize;
 use serde_json::Value;
-use tracing::Instrument;
 use utoipa::ToSchema;
 
 use crate::messages::{MessageInput, Sender};
@@ -694,24 +693,6 @@ impl Services {
                 return Ok(reopened);
             }
         }
-    }
-
-    /// Runs [`Services::reopen_due_snoozed`] every `every` until the task is aborted.
-    pub fn spawn_snooze_worker(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
-        let svc = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let span = tracing::info_span!("job", name = "reopen_snoozed");
-                match svc.reopen_due_snoozed().instrument(span).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(reopened = n, "reopened snoozed conversations"),
-                    Err(e) => tracing::warn!(error = %e, "reopening snoozed conversations failed"),
-                }
-            }
-        })
     }
 
     /// Sets the priority (`toggle_priority`); `none` or null clears it.

@@ -17,9 +17,36 @@ const LEASE_MS: i64 = 5 * 60_000;
 const BATCH: i64 = 32;
 /// Attempts before a failing job is given up (logged with its last error).
 const MAX_ATTEMPTS: i64 = 12;
-/// The periodic routing sweep: presence of agents on dead nodes, queues freed by
-/// inactivity.
-const SWEEP_EVERY_MS: i64 = 15_000;
+
+/// Work that runs every so often, as one durable job per kind: once across the cluster (the
+/// node that claims it runs it), and again after a restart. A failed run is logged and the
+/// next one comes at its usual time; periodic work is never given up.
+struct Periodic {
+    kind: &'static str,
+    every_ms: i64,
+}
+
+const PERIODIC: &[Periodic] = &[
+    // Presence of agents on dead nodes, queues freed by inactivity.
+    Periodic {
+        kind: "sweep",
+        every_ms: 15_000,
+    },
+    // Snoozed conversations whose time has come.
+    Periodic {
+        kind: "reopen_snoozed",
+        every_ms: 30_000,
+    },
+    // Stored events older than `event_retention_ms`.
+    Periodic {
+        kind: "prune_events",
+        every_ms: 3_600_000,
+    },
+];
+
+fn periodic(kind: &str) -> Option<&'static Periodic> {
+    PERIODIC.iter().find(|p| p.kind == kind)
+}
 
 fn field(payload: &Value, name: &str) -> Result<i64> {
     payload
@@ -34,15 +61,19 @@ impl Services {
     pub fn spawn_job_runner(&self, poll: Duration) -> tokio::task::JoinHandle<()> {
         let svc = self.clone();
         tokio::spawn(async move {
-            let sweep = NewJob {
-                key: "sweep",
-                kind: "sweep",
-                account_id: None,
-                payload: "{}".into(),
-                run_at: svc.store.now(),
-            };
-            if let Err(e) = svc.store.schedule_job(&sweep, OnExisting::Keep).await {
-                tracing::warn!(error = %e, "scheduling the routing sweep failed");
+            // Every node makes sure each periodic job exists; the first one to start
+            // creates it, the others keep its time.
+            for p in PERIODIC {
+                let job = NewJob {
+                    key: p.kind,
+                    kind: p.kind,
+                    account_id: None,
+                    payload: "{}".into(),
+                    run_at: svc.store.now(),
+                };
+                if let Err(e) = svc.store.schedule_job(&job, OnExisting::Keep).await {
+                    tracing::warn!(kind = p.kind, error = %e, "scheduling periodic work failed");
+                }
             }
             let mut last_heartbeat = std::time::Instant::now();
             loop {
@@ -77,6 +108,26 @@ impl Services {
         for job in jobs {
             let span = tracing::info_span!("job", name = %job.kind, key = %job.key, attempt = job.attempts);
             let outcome = self.run_job(&job).instrument(span).await;
+            if let Some(p) = periodic(&job.kind) {
+                if let Err(e) = &outcome {
+                    tracing::warn!(kind = p.kind, error = %e, "periodic work failed; runs again at its next time");
+                }
+                self.store
+                    .schedule_job(
+                        &NewJob {
+                            key: &job.key,
+                            kind: p.kind,
+                            account_id: None,
+                            payload: "{}".into(),
+                            run_at: self.store.now() + p.every_ms,
+                        },
+                        OnExisting::Replace,
+                    )
+                    .await?;
+                // The job's version moved on, so this only releases the lease.
+                self.store.finish_job(&job).await?;
+                continue;
+            }
             match outcome {
                 Ok(()) => self.store.finish_job(&job).await?,
                 Err(e) if job.attempts >= MAX_ATTEMPTS || is_permanent(&e) => {
@@ -176,6 +227,23 @@ impl Services {
                 .await
             }
             "sweep" => self.sweep().await,
+            "reopen_snoozed" => match self.reopen_due_snoozed().await? {
+                0 => Ok(()),
+                n => {
+                    tracing::info!(reopened = n, "reopened snoozed conversations");
+                    Ok(())
+                }
+            },
+            "prune_events" => {
+                let before = self.store.now() - self.config.event_retention_ms;
+                match self.store.prune_events(before).await? {
+                    0 => Ok(()),
+                    n => {
+                        tracing::info!(deleted = n, "pruned old events");
+                        Ok(())
+                    }
+                }
+            }
             other => {
                 tracing::warn!(kind = other, "unknown job kind; dropped");
                 Ok(())
@@ -183,8 +251,8 @@ impl Services {
         }
     }
 
-    /// The periodic sweep: re-checks presence (agents of a node that died), drains queues
-    /// (capacity freed by customers going quiet), and schedules itself again.
+    /// The periodic sweep: re-checks presence (agents of a node that died) and drains
+    /// queues (capacity freed by customers going quiet).
     async fn sweep(&self) -> Result<()> {
         for (account_id, user_id) in self.store.present_agents().await? {
             self.refresh_presence(account_id, user_id).await?;
@@ -192,18 +260,6 @@ impl Services {
         for account_id in self.store.accounts_with_queues().await? {
             self.drain_queues(account_id).await?;
         }
-        self.store
-            .schedule_job(
-                &NewJob {
-                    key: "sweep",
-                    kind: "sweep",
-                    account_id: None,
-                    payload: "{}".into(),
-                    run_at: self.store.now() + SWEEP_EVERY_MS,
-                },
-                OnExisting::Replace,
-            )
-            .await?;
         Ok(())
     }
 }

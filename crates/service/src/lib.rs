@@ -77,6 +77,8 @@ pub struct ServiceConfig {
     pub signin: signin_limits::SignInLimits,
     /// Bytes of attachments one account may store (0 = unlimited).
     pub max_account_storage_bytes: u64,
+    /// How long stored events are kept for resuming clients (`event_retention_days`).
+    pub event_retention_ms: i64,
 }
 
 impl Default for ServiceConfig {
@@ -93,6 +95,7 @@ impl Default for ServiceConfig {
             password_hash_concurrency: 0,
             password_hash_queue: std::time::Duration::from_secs(2),
             signin: signin_limits::SignInLimits::default(),
+            event_retention_ms: 7 * 86_400_000,
             max_account_storage_bytes: 10 * 1024 * 1024 * 1024,
         }
     }

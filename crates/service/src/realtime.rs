@@ -840,25 +840,6 @@ impl Services {
             inboxes,
         })
     }
-
-    /// Deletes stored events older than `keep`; runs on every node (deleting twice is
-    /// harmless).
-    pub fn spawn_event_pruner(&self, keep: Duration) -> tokio::task::JoinHandle<()> {
-        let store = self.store.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(3600));
-            loop {
-                tick.tick().await;
-                let before = store.now() - keep.as_millis() as i64;
-                let span = tracing::info_span!("job", name = "prune_events");
-                match store.prune_events(before).instrument(span).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(deleted = n, "pruned old events"),
-                    Err(e) => tracing::warn!(error = %e, "pruning events failed"),
-                }
-            }
-        })
-    }
 }
 
 /// Builds an event draft for a conversation change from its rendered view.

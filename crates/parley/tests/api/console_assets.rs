@@ -39,6 +39,48 @@ async fn console_files_are_served_with_types_and_caching() {
     let res = http.get(s.url("/api/docs/")).send().await.expect("docs");
     assert_eq!(res.status(), StatusCode::OK);
 
+    // Swagger UI's files (taken out of its archive at build time): raw without gzip,
+    // gzipped when accepted, revalidated by ETag; other names are 404.
+    let res = http
+        .get(s.url("/api/docs/swagger-ui-bundle.js"))
+        .send()
+        .await
+        .expect("bundle");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        h(res.headers(), header::CONTENT_TYPE),
+        "text/javascript; charset=utf-8"
+    );
+    assert!(res.headers().get(header::CONTENT_ENCODING).is_none());
+    let raw = res.text().await.expect("bundle text");
+    assert!(raw.len() > 500_000 && raw.contains("SwaggerUIBundle"));
+    let res = http
+        .get(s.url("/api/docs/swagger-ui.css"))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .expect("css");
+    assert_eq!(h(res.headers(), header::CONTENT_ENCODING), "gzip");
+    assert_eq!(
+        h(res.headers(), header::CONTENT_TYPE),
+        "text/css; charset=utf-8"
+    );
+    let etag = h(res.headers(), header::ETAG).to_string();
+    let res = http
+        .get(s.url("/api/docs/swagger-ui.css"))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .header(header::IF_NONE_MATCH, etag)
+        .send()
+        .await
+        .expect("css again");
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    let res = http
+        .get(s.url("/api/docs/index.css.map"))
+        .send()
+        .await
+        .expect("missing");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
     // The page: HTML, a strict CSP, revalidated on every load.
     let res = http.get(s.url("/app/")).send().await.expect("page");
     assert_eq!(res.status(), StatusCode::OK);

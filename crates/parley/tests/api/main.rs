@@ -23,6 +23,7 @@ mod mail;
 mod multinode;
 mod multinode_timers;
 mod notes;
+mod periodic;
 mod public_limits;
 mod realtime;
 mod routing;
@@ -30,9 +31,3 @@ mod session;
 mod texts;
 mod transfer;
 mod widget_assets;
-
-/// Held by each test that runs a two-node cluster on the shared NATS server: two clusters at
-/// once would hear each other's events (every test database numbers its accounts from 1, so
-/// their subjects coincide). A tokio mutex, not poisoned by a failing test and held across
-/// awaits.
-static NATS_CLUSTER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

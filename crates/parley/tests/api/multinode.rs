@@ -9,22 +9,24 @@ use common::TestServer;
 use common::ws::{Visitor, WsClient, api_inbox};
 use serde_json::{Value, json};
 
-async fn node(db_url: &str, nats: &str) -> TestServer {
+async fn node(db_url: &str, nats: &str, prefix: &str) -> TestServer {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = parley::Config {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().to_path_buf(),
         database_url: Some(db_url.into()),
         nats_url: Some(nats.into()),
+        nats_subject_prefix: prefix.into(),
         ..parley::Config::default()
     };
     TestServer::start(cfg, dir).await
 }
 
-// The two-node tests run one at a time: each has a fresh database whose first account is
-// number 1, and NATS subjects are per account number, so two running at once would hear
-// each other's events. One lock for the whole binary (`multinode_timers` holds it too).
-use crate::NATS_CLUSTER as TWO_NODES;
+/// A NATS subject prefix of one test's cluster: every test database numbers its accounts
+/// from 1, so two clusters running at once stay apart only by their prefixes.
+pub(crate) fn cluster_prefix() -> String {
+    format!("test-{}", parley_bus::nats::random_node_id())
+}
 
 fn send_frame(conversation_id: i64, content: &str, echo: &str) -> Value {
     json!({"type": "message.create", "conversation_id": conversation_id, "content": content, "echo_id": echo})
@@ -45,12 +47,12 @@ async fn visitor_on_one_node_and_agent_on_another_talk_in_real_time() {
         );
         return;
     };
-    let _one_at_a_time = TWO_NODES.lock().await;
+    let prefix = cluster_prefix();
     let (db_url, db_name) = parley_store::Store::create_test_database(&pg)
         .await
         .expect("test database");
-    let a = node(&db_url, &nats).await;
-    let mut b = node(&db_url, &nats).await;
+    let a = node(&db_url, &nats, &prefix).await;
+    let mut b = node(&db_url, &nats, &prefix).await;
     // B drops the database when it stops; A must stop first.
     b.pg_database = Some((pg.clone(), db_name));
 
@@ -155,12 +157,12 @@ async fn a_mention_reaches_the_mentioned_agent_on_another_node_only() {
         );
         return;
     };
-    let _one_at_a_time = TWO_NODES.lock().await;
+    let prefix = cluster_prefix();
     let (db_url, db_name) = parley_store::Store::create_test_database(&pg)
         .await
         .expect("test database");
-    let a = node(&db_url, &nats).await;
-    let mut b = node(&db_url, &nats).await;
+    let a = node(&db_url, &nats, &prefix).await;
+    let mut b = node(&db_url, &nats, &prefix).await;
     b.pg_database = Some((pg.clone(), db_name));
 
     let admin = a.admin("Shop").await;

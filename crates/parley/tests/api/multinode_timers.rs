@@ -1,6 +1,6 @@
 //! Timers across two `parley serve` nodes on one PostgreSQL database and NATS: each fires
-//! once, not once per node. It holds `NATS_CLUSTER`, so it never shares NATS subjects with
-//! the other two-node test running at the same time (both databases number accounts from 1).
+//! once, not once per node. Its cluster has a NATS subject prefix of its own, so it never
+//! hears the other two-node tests running at the same time (all number accounts from 1).
 //! Needs `PARLEY_TEST_POSTGRES_URL` and `PARLEY_TEST_NATS_URL`.
 
 use crate::common;
@@ -16,7 +16,7 @@ async fn timers_fire_once_across_nodes() {
     use std::sync::Arc;
 
     use parley_core::time::{ManualClock, SharedClock};
-    let _cluster = crate::NATS_CLUSTER.lock().await;
+    let prefix = crate::multinode::cluster_prefix();
     let (Ok(pg), Ok(nats)) = (
         std::env::var("PARLEY_TEST_POSTGRES_URL"),
         std::env::var("PARLEY_TEST_NATS_URL"),
@@ -35,6 +35,7 @@ async fn timers_fire_once_across_nodes() {
     let start = |clock: SharedClock| {
         let db_url = db_url.clone();
         let nats = nats.clone();
+        let prefix = prefix.clone();
         async move {
             let dir = tempfile::tempdir().expect("tempdir");
             let cfg = parley::Config {
@@ -42,6 +43,7 @@ async fn timers_fire_once_across_nodes() {
                 data_dir: dir.path().to_path_buf(),
                 database_url: Some(db_url),
                 nats_url: Some(nats),
+                nats_subject_prefix: prefix,
                 ..parley::Config::default()
             };
             let opts = parley::StartOptions {
@@ -55,6 +57,8 @@ async fn timers_fire_once_across_nodes() {
     let mut b = start(clock.clone()).await;
     b.pg_database = Some((pg.clone(), db_name));
 
+    // Both nodes made sure the periodic jobs exist: still one of each kind.
+    crate::periodic::one_job_per_kind(&b).await;
     let admin = a.admin("Shop").await;
     let (inbox_id, inbox) = api_inbox(&a, &admin, "Site").await;
     let (st, body) = a

@@ -81,6 +81,12 @@ fn real_time_settings_out_of_range_are_clear_errors() {
         ),
         ("PARLEY_EVENT_RETENTION_DAYS", "0", "event_retention_days"),
         ("PARLEY_WS_QUEUE_EVENTS", "2", "ws_queue_events"),
+        (
+            "PARLEY_NATS_SUBJECT_PREFIX",
+            "shop.>",
+            "nats_subject_prefix",
+        ),
+        ("PARLEY_NATS_SUBJECT_PREFIX", "a..b", "nats_subject_prefix"),
     ] {
         let out = run(parley(dir.path()).env(var, value));
         assert_config_error(&out, &[key]);
@@ -179,6 +185,7 @@ listen = "127.0.0.1:18080"
 data_dir = "every"
 database_url = "sqlite://every/custom.db"
 nats_url = "nats://127.0.0.1:4222"
+nats_subject_prefix = "shop-a.parley"
 public_url = "https://chat.shop.example"
 log_format = "json"
 log_level = "warn"
