@@ -73,6 +73,8 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Open WebSockets per credential and per address, within their caps.
     pub ws_slots: Arc<ws_slots::SocketSlots>,
+    /// The node's one heartbeat clock for all WebSockets.
+    pub heartbeat: ws::Heartbeat,
 }
 
 /// The OpenAPI document's frame; paths are added by the routers that serve them.

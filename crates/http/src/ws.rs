@@ -36,6 +36,37 @@ use crate::public_auth::ClientIp;
 
 /// Largest text frame a client may send.
 const MAX_FRAME: usize = 64 * 1024;
+
+/// The node's heartbeat clock: one task ticks every `ws_heartbeat` and every live socket
+/// waits on the same watch channel, instead of each socket holding an interval timer of
+/// its own (memory for every idle connection, and one timer wheel entry each).
+#[derive(Clone)]
+pub struct Heartbeat(tokio::sync::watch::Receiver<()>);
+
+impl Heartbeat {
+    /// Starts the clock on the current runtime; it stops once every receiver is gone.
+    pub fn start(period: Duration) -> Self {
+        let (tx, rx) = tokio::sync::watch::channel(());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if tx.send(()).is_err() {
+                    break;
+                }
+            }
+        });
+        Self(rx)
+    }
+
+    /// A receiver that wakes at the next tick (not for ticks before now).
+    fn subscribe(&self) -> tokio::sync::watch::Receiver<()> {
+        let mut rx = self.0.clone();
+        rx.mark_unchanged();
+        rx
+    }
+}
 /// Client requests (sends, typing, read) a connection may have in flight at once; beyond
 /// it the server stops reading that socket until one finishes.
 const MAX_IN_FLIGHT: usize = 32;
@@ -103,7 +134,9 @@ fn upgrade(
         )
     })?;
     Ok(ws
-        .read_buffer_size(1024)
+        // Client frames are small (a message, a typing notice): a 512-byte read buffer
+        // grows for a larger one and keeps idle sockets cheap.
+        .read_buffer_size(512)
         .write_buffer_size(0)
         .max_write_buffer_size(1024 * 1024)
         .max_message_size(MAX_FRAME)
@@ -146,22 +179,15 @@ async fn agent_socket(
         .hub
         .subscribe(ctx.account_id, viewer, grant, epoch)
         .await?;
-    let span = tracing::info_span!(
-        "websocket",
-        side = "agent",
-        account_id = ctx.account_id,
-        user_id = ctx.user_id
-    );
     let presence = PresenceKey::User(ctx.user_id);
     let account_id = ctx.account_id;
     let side = Side::Agent(ctx);
-    Ok(ws.on_upgrade(move |socket| {
-        async move {
-            let _slot = slot;
-            let _present = st.svc.connected(account_id, presence);
-            Connection::new(st, side, sub, socket, p.cursor).run().await
-        }
-        .instrument(span)
+    // No tracing span is held open per socket (it would cost memory for every idle
+    // connection); each frame's work gets its own span (`Connection::span`).
+    Ok(ws.on_upgrade(move |socket| async move {
+        let _slot = slot;
+        let _present = st.svc.connected(account_id, presence);
+        Connection::new(st, side, sub, socket, p.cursor).run().await
     }))
 }
 
@@ -200,25 +226,18 @@ async fn visitor_socket(
         .hub
         .subscribe(ident.account_id, viewer, grant, epoch)
         .await?;
-    let span = tracing::info_span!(
-        "websocket",
-        side = "visitor",
-        account_id = ident.account_id,
-        contact_id = ident.contact_id
-    );
     let presence = PresenceKey::Contact {
         contact_id: ident.contact_id,
         inbox_id: ident.inbox_id,
     };
     let account_id = ident.account_id;
     let side = Side::Visitor { ident, audience };
-    Ok(ws.on_upgrade(move |socket| {
-        async move {
-            let _slot = slot;
-            let _present = st.svc.connected(account_id, presence);
-            Connection::new(st, side, sub, socket, p.cursor).run().await
-        }
-        .instrument(span)
+    // No tracing span is held open per socket (it would cost memory for every idle
+    // connection); each frame's work gets its own span (`Connection::span`).
+    Ok(ws.on_upgrade(move |socket| async move {
+        let _slot = slot;
+        let _present = st.svc.connected(account_id, presence);
+        Connection::new(st, side, sub, socket, p.cursor).run().await
     }))
 }
 
@@ -300,9 +319,31 @@ impl Connection {
         }
     }
 
+    /// A span naming this connection for one piece of work (the replay, a client frame):
+    /// made per use, so an idle socket holds none.
+    fn span(&self, work: &'static str) -> tracing::Span {
+        match &self.side {
+            Side::Agent(ctx) => tracing::info_span!(
+                "websocket",
+                side = "agent",
+                work,
+                account_id = ctx.account_id,
+                user_id = ctx.user_id
+            ),
+            Side::Visitor { ident, .. } => tracing::info_span!(
+                "websocket",
+                side = "visitor",
+                work,
+                account_id = ident.account_id,
+                contact_id = ident.contact_id
+            ),
+        }
+    }
+
     async fn run(mut self) {
         metrics::gauge!("parley_ws_connections").increment(1.0);
-        let end = match self.replay().await {
+        let span = self.span("replay");
+        let end = match self.replay().instrument(span).await {
             Ok(()) => self.live().await,
             Err(end) => end,
         };
@@ -448,7 +489,8 @@ impl Connection {
 
     async fn live(&mut self) -> End {
         let heartbeat = self.heartbeat();
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+        // The node's one heartbeat clock (see `Heartbeat`), not a timer per socket.
+        let mut tick = self.st.heartbeat.subscribe();
         let mut last_heard = Instant::now();
         let mut in_flight: FuturesUnordered<Reply> = FuturesUnordered::new();
         let mut shutdown = self.st.shutdown.clone();
@@ -464,8 +506,9 @@ impl Connection {
                         // A protocol violation or an oversized frame.
                         Some(Err(_)) => return End::Close(1002, "protocol_error"),
                         Some(Ok(Message::Text(t))) => {
-                            if let Some(reply) = self.client_frame(t.as_str()) {
-                                in_flight.push(reply);
+                            let span = self.span("frame");
+                            if let Some(reply) = span.in_scope(|| self.client_frame(t.as_str())) {
+                                in_flight.push(Box::pin(reply.instrument(span)));
                             }
                         }
                         Some(Ok(Message::Binary(_))) => return End::Close(1003, "text_frames_only"),
@@ -504,7 +547,7 @@ impl Connection {
                         return end;
                     }
                 }
-                _ = tick.tick() => {
+                Ok(()) = tick.changed() => {
                     if last_heard.elapsed() > heartbeat * 2 {
                         return End::Close(4000, "heartbeat_timeout");
                     }

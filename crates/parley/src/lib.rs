@@ -346,6 +346,9 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
             cfg.ws_max_per_credential,
             cfg.ws_max_per_address,
         )),
+        heartbeat: parley_http::ws::Heartbeat::start(std::time::Duration::from_secs(
+            cfg.ws_heartbeat_secs,
+        )),
     };
     let app = parley_http::app(state);
     let limits = parley_http::listen::ConnLimits {
