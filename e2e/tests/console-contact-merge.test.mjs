@@ -2,7 +2,8 @@
 // from the website with the same e-mail, so there are two contacts. The contact panel of
 // the website conversation offers to merge them, the dialog says which contact stays and
 // what moves, and after confirming the panel shows one contact with the conversations of
-// both channels in one history. Screenshots go to $PARLEY_E2E_SCREENSHOTS (default: the
+// both channels in one history. A visitor whose contact is merged while their widget is open
+// keeps chatting: the widget reconnects (close code 1013) and gets what it missed. Screenshots go to $PARLEY_E2E_SCREENSHOTS (default: the
 // temp directory).
 
 import { test, before, after } from 'node:test';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { startParley } from '../lib/server.js';
 import { launch, openPage } from '../lib/browser.js';
 import { scene, signIn, ADMIN } from '../lib/console.mjs';
+import { widgetWorld, shopSite, shopPage, widgetFrame, eventually } from '../lib/widget.mjs';
 
 const LIVE = { timeout: 5000 };
 const OUT = process.env.PARLEY_E2E_SCREENSHOTS || tmpdir();
@@ -93,4 +95,42 @@ test('two contacts with the same e-mail are merged from the contact panel into o
   assert.deepEqual(convs.payload.map((c) => c.id).sort((a, b) => a - b), [old.id, v.convId].sort((a, b) => a - b));
   assert.deepEqual(p.errors, []);
   await p.close();
+});
+
+test("an open widget keeps working when its visitor's contact is merged into another", async () => {
+  const w = await widgetWorld();
+  const site = await shopSite(w.server.base, w.websiteToken, { '/': shopPage({ title: 'Coffee Corner' }) });
+  const { page, errors, close } = await openPage(browser);
+  try {
+    await page.goto(site.base + '/');
+    const { frame } = await widgetFrame(page);
+    await page.evaluate(() => document.querySelector('parley-widget').shadowRoot.querySelector('.b').click());
+    await frame.fill('#composer', 'Hello from the widget');
+    await frame.press('#composer', 'Enter');
+    await frame.waitForSelector('.row.me .st.sent', LIVE);
+    const conv = await eventually(async () => {
+      const r = await w.agent.call('GET', '/conversations?status=all');
+      return r.body.data.payload[0];
+    }, 10000, 'conversation');
+    const visitorContact = conv.meta.sender.id;
+    const customer = (await w.agent.call('POST', '/contacts', { name: 'Ivan Petrov', email: 'ivan@example.com' })).body.payload.contact;
+    const merged = await w.agent.call('POST', '/actions/contact_merge', { base_contact_id: customer.id, mergee_contact_id: visitorContact });
+    assert.equal(merged.status, 200, JSON.stringify(merged.body));
+
+    // The agent's reply reaches the widget after it reconnected as the base contact.
+    await w.agent.call('POST', `/conversations/${conv.id}/messages`, { content: 'Reply after the merge' });
+    await frame.waitForSelector('.row.them >> text=Reply after the merge', LIVE);
+    await frame.fill('#composer', 'Thanks, still here');
+    await frame.press('#composer', 'Enter');
+    const mine = await eventually(async () => {
+      const r = await w.agent.call('GET', `/conversations/${conv.id}/messages`);
+      return r.body.payload.find((m) => m.content === 'Thanks, still here');
+    }, 10000, 'the visitor message after the merge');
+    assert.equal(mine.sender_id, customer.id);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+    await site.close();
+    await w.server.stop();
+  }
 });
