@@ -269,7 +269,9 @@ pub(crate) async fn reauthorise(
             match store.identity_by_pubsub_token(pubsub_token).await? {
                 // Merged into another contact: the credential still works, for the base
                 // contact; the client reconnects (1013) and resumes from its cursor.
-                Some(ident) if ident.account_id == account_id && ident.contact_id != *contact_id => {
+                Some(ident)
+                    if ident.account_id == account_id && ident.contact_id != *contact_id =>
+                {
                     Ok(Verdict::Close(CloseCode::RetryLater))
                 }
                 Some(ident) if ident.account_id == account_id => {

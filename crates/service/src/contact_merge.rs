@@ -121,7 +121,10 @@ pub fn merged_fields(base: &ContactRow, mergee: &ContactRow) -> (ContactFields, 
             keep_aside(&mut extra, key, v);
         }
     }
-    let own = f.email.as_deref().and_then(parley_core::contact_match::email_key);
+    let own = f
+        .email
+        .as_deref()
+        .and_then(parley_core::contact_match::email_key);
     let aside = extra
         .get("unverified_email")
         .and_then(Value::as_str)

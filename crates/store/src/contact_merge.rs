@@ -43,7 +43,8 @@ async fn lock_contact(
     } else {
         ""
     };
-    let sql = format!("SELECT {CONTACT_COLS} FROM contacts WHERE account_id = $1 AND id = $2{lock}");
+    let sql =
+        format!("SELECT {CONTACT_COLS} FROM contacts WHERE account_id = $1 AND id = $2{lock}");
     sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(sql))
         .bind(account_id)
         .bind(id)

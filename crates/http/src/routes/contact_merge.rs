@@ -58,8 +58,8 @@ async fn merge(
 ) -> ApiResult<Json<ContactView>> {
     // Read through an object: serde would take a bare `[base, mergee]` array for the
     // struct, and an irreversible merge must not start from a body that names no field.
-    let b: ContactMergeRequest = serde_json::from_value(serde_json::Value::Object(body))
-        .map_err(|e| {
+    let b: ContactMergeRequest =
+        serde_json::from_value(serde_json::Value::Object(body)).map_err(|e| {
             ApiError::new(
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_request",

@@ -54,7 +54,9 @@ async fn visitor_with(s: &TestServer, inbox_identifier: &str, body: Value) -> (V
         .call(
             Method::POST,
             None,
-            &format!("/public/api/v1/inboxes/{inbox_identifier}/contacts/{source_id}/conversations"),
+            &format!(
+                "/public/api/v1/inboxes/{inbox_identifier}/contacts/{source_id}/conversations"
+            ),
             Some(json!({})),
         )
         .await;
@@ -71,13 +73,18 @@ async fn visitor_with(s: &TestServer, inbox_identifier: &str, body: Value) -> (V
 /// What an administrator reads about a contact: the contact, its conversations (with the
 /// sender of each message), notes and labels; for "nothing changed" checks.
 async fn contact_state(s: &TestServer, admin: &Actor, id: i64) -> Value {
-    let (st, c) = s.get(&admin.token, &acct(admin, &format!("/contacts/{id}"))).await;
+    let (st, c) = s
+        .get(&admin.token, &acct(admin, &format!("/contacts/{id}")))
+        .await;
     if st == StatusCode::NOT_FOUND {
         return Value::Null;
     }
     assert_eq!(st, StatusCode::OK, "{c}");
     let (_, convs) = s
-        .get(&admin.token, &acct(admin, &format!("/contacts/{id}/conversations")))
+        .get(
+            &admin.token,
+            &acct(admin, &format!("/contacts/{id}/conversations")),
+        )
         .await;
     let mut history = Vec::new();
     for conv in convs["payload"].as_array().cloned().unwrap_or_default() {
@@ -101,7 +108,10 @@ async fn contact_state(s: &TestServer, admin: &Actor, id: i64) -> Value {
         .get(&admin.token, &acct(admin, &format!("/contacts/{id}/notes")))
         .await;
     let (_, labels) = s
-        .get(&admin.token, &acct(admin, &format!("/contacts/{id}/labels")))
+        .get(
+            &admin.token,
+            &acct(admin, &format!("/contacts/{id}/labels")),
+        )
         .await;
     let mut contact = c["payload"].clone();
     if let Some(m) = contact.as_object_mut() {
@@ -189,7 +199,10 @@ async fn merge_moves_history_identities_and_attributes(s: &TestServer) {
     agent_note(s, &admin, mergee_id, "Asked about order A-1").await;
     set_labels(s, &admin, mergee_id, &["lead", "vip"]).await;
     let (_, mergee) = s
-        .get(&admin.token, &acct(&admin, &format!("/contacts/{mergee_id}")))
+        .get(
+            &admin.token,
+            &acct(&admin, &format!("/contacts/{mergee_id}")),
+        )
         .await;
     assert_eq!(mergee["payload"]["email"], Value::Null, "{mergee}");
     assert_eq!(
@@ -213,7 +226,9 @@ async fn merge_moves_history_identities_and_attributes(s: &TestServer) {
     );
     assert_eq!(merged["additional_attributes"]["company"], "Roga");
     assert!(
-        merged["additional_attributes"].get("unverified_email").is_none(),
+        merged["additional_attributes"]
+            .get("unverified_email")
+            .is_none(),
         "the unverified e-mail is the contact's own now: {merged}"
     );
     assert_eq!(
@@ -225,7 +240,10 @@ async fn merge_moves_history_identities_and_attributes(s: &TestServer) {
 
     // The mergee is gone; everything it had is the base's.
     let (st, _) = s
-        .get(&admin.token, &acct(&admin, &format!("/contacts/{mergee_id}")))
+        .get(
+            &admin.token,
+            &acct(&admin, &format!("/contacts/{mergee_id}")),
+        )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     let state = contact_state(s, &admin, base_id).await;
@@ -246,10 +264,11 @@ async fn merge_moves_history_identities_and_attributes(s: &TestServer) {
         .find(|c| c["id"] == v.conversation_id)
         .expect("site conversation");
     assert!(
-        site_conv["messages"]
-            .as_array()
-            .unwrap()
-            .contains(&json!(["Где мой заказ?", "Contact", base_id])),
+        site_conv["messages"].as_array().unwrap().contains(&json!([
+            "Где мой заказ?",
+            "Contact",
+            base_id
+        ])),
         "the visitor's message is the base contact's: {site_conv}"
     );
     let notes: Vec<&str> = state["notes"]
@@ -284,7 +303,10 @@ async fn merge_moves_history_identities_and_attributes(s: &TestServer) {
     let (_, msgs) = s
         .get(
             &admin.token,
-            &acct(&admin, &format!("/conversations/{}/messages", v.conversation_id)),
+            &acct(
+                &admin,
+                &format!("/conversations/{}/messages", v.conversation_id),
+            ),
         )
         .await;
     let m = msgs["payload"]
@@ -297,13 +319,19 @@ async fn merge_moves_history_identities_and_attributes(s: &TestServer) {
     assert_eq!(m["sender_id"], base_id, "{m}");
     let new_conv = v.new_conversation(s).await;
     let (_, conv) = s
-        .get(&admin.token, &acct(&admin, &format!("/conversations/{new_conv}")))
+        .get(
+            &admin.token,
+            &acct(&admin, &format!("/conversations/{new_conv}")),
+        )
         .await;
     assert_eq!(conv["meta"]["sender"]["id"], base_id, "{conv}");
 
     // No duplicates are left.
     let (st, d) = s
-        .get(&admin.token, &acct(&admin, &format!("/contacts/{base_id}/duplicates")))
+        .get(
+            &admin.token,
+            &acct(&admin, &format!("/contacts/{base_id}/duplicates")),
+        )
         .await;
     assert_eq!(st, StatusCode::OK, "{d}");
     assert_eq!(d["payload"], json!([]));
@@ -362,18 +390,30 @@ async fn duplicates_by_email_and_phone_forms(s: &TestServer) {
         json!({"name": "Japan", "phone_number": "+8 999 123 45 67"}),
         json!({"name": "Mail", "email": "ivan@example.org"}),
     ] {
-        others.push(create_contact(s, &admin, body).await["id"].as_i64().unwrap());
+        others.push(
+            create_contact(s, &admin, body).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
     }
 
     let (st, d) = s
-        .get(&admin.token, &acct(&admin, &format!("/contacts/{ivan_id}/duplicates")))
+        .get(
+            &admin.token,
+            &acct(&admin, &format!("/contacts/{ivan_id}/duplicates")),
+        )
         .await;
     assert_eq!(st, StatusCode::OK, "{d}");
     let found: Vec<(i64, Value)> = d["payload"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|x| (x["contact"]["id"].as_i64().unwrap(), x["matched_by"].clone()))
+        .map(|x| {
+            (
+                x["contact"]["id"].as_i64().unwrap(),
+                x["matched_by"].clone(),
+            )
+        })
         .collect();
     let mut want: Vec<(i64, Value)> = same_phone
         .iter()
@@ -386,7 +426,10 @@ async fn duplicates_by_email_and_phone_forms(s: &TestServer) {
     }
     // Symmetric: the visitor's duplicates name Ivan.
     let (_, d) = s
-        .get(&admin.token, &acct(&admin, &format!("/contacts/{visitor_id}/duplicates")))
+        .get(
+            &admin.token,
+            &acct(&admin, &format!("/contacts/{visitor_id}/duplicates")),
+        )
         .await;
     assert_eq!(d["payload"][0]["contact"]["id"], ivan_id, "{d}");
     assert_eq!(d["payload"][0]["matched_by"], json!(["email"]));
@@ -410,7 +453,10 @@ async fn duplicates_by_email_and_phone_forms(s: &TestServer) {
         .await;
     assert_eq!(st, StatusCode::OK);
     let (_, d) = s
-        .get(&admin.token, &acct(&admin, &format!("/contacts/{ivan_id}/duplicates")))
+        .get(
+            &admin.token,
+            &acct(&admin, &format!("/contacts/{ivan_id}/duplicates")),
+        )
         .await;
     assert_eq!(d["payload"].as_array().unwrap().len(), 5, "{d}");
     // Unknown contact: 404.
@@ -426,11 +472,21 @@ async fn bad_input_and_other_accounts_change_nothing(s: &TestServer) {
     let (inbox_id, _) = api_inbox(s, &admin, "Site").await;
     let (beta_inbox, _) = api_inbox(s, &beta, "Beta site").await;
     let a = create_contact(s, &admin, json!({"name": "A", "email": "a@example.com"})).await;
-    let b = create_contact(s, &admin, json!({"name": "B", "phone_number": "+7 900 000-00-01"})).await;
+    let b = create_contact(
+        s,
+        &admin,
+        json!({"name": "B", "phone_number": "+7 900 000-00-01"}),
+    )
+    .await;
     let (a_id, b_id) = (a["id"].as_i64().unwrap(), b["id"].as_i64().unwrap());
     agent_conversation(s, &admin, inbox_id, b_id, "hello B").await;
     agent_note(s, &admin, b_id, "note on B").await;
-    let foreign = create_contact(s, &beta, json!({"name": "Foreign", "email": "f@example.com"})).await;
+    let foreign = create_contact(
+        s,
+        &beta,
+        json!({"name": "Foreign", "email": "f@example.com"}),
+    )
+    .await;
     let foreign_id = foreign["id"].as_i64().unwrap();
     agent_conversation(s, &beta, beta_inbox, foreign_id, "hello foreign").await;
 
@@ -462,11 +518,17 @@ async fn bad_input_and_other_accounts_change_nothing(s: &TestServer) {
             json!({"base_contact_id": a_id, "mergee_contact_id": b_id}),
         )
         .await;
-    assert!(matches!(st, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN), "{st}");
+    assert!(
+        matches!(st, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+        "{st}"
+    );
     let (st, body) = merge(s, &beta, a_id, b_id).await;
     assert_error(st, &body, 404, "not_found");
     let (st, body) = s
-        .get(&beta.token, &acct(&beta, &format!("/contacts/{a_id}/duplicates")))
+        .get(
+            &beta.token,
+            &acct(&beta, &format!("/contacts/{a_id}/duplicates")),
+        )
         .await;
     assert_error(st, &body, 404, "not_found");
     // Malformed bodies.
@@ -544,7 +606,10 @@ async fn visitor_of_the_merged_contact_reconnects_and_resumes(s: &TestServer) {
     let (st, _) = s
         .post(
             &admin.token,
-            &acct(&admin, &format!("/conversations/{}/messages", v.conversation_id)),
+            &acct(
+                &admin,
+                &format!("/conversations/{}/messages", v.conversation_id),
+            ),
             json!({"content": "before the merge"}),
         )
         .await;
@@ -578,7 +643,10 @@ async fn visitor_of_the_merged_contact_reconnects_and_resumes(s: &TestServer) {
     let (st, _) = s
         .post(
             &admin.token,
-            &acct(&admin, &format!("/conversations/{}/messages", v.conversation_id)),
+            &acct(
+                &admin,
+                &format!("/conversations/{}/messages", v.conversation_id),
+            ),
             json!({"content": "while you were away"}),
         )
         .await;
@@ -592,9 +660,11 @@ async fn visitor_of_the_merged_contact_reconnects_and_resumes(s: &TestServer) {
         .collect();
     assert_eq!(contents, vec!["while you were away"], "{replayed:?}");
     // And the socket works live, both ways, as the base contact.
-    sock.send(json!({"type": "message.create", "conversation_id": v.conversation_id,
-                     "content": "back again", "echo_id": "e-1"}))
-        .await;
+    sock.send(
+        json!({"type": "message.create", "conversation_id": v.conversation_id,
+                     "content": "back again", "echo_id": "e-1"}),
+    )
+    .await;
     let f = loop {
         let f = agent_ws.until("message.created").await;
         if f["data"]["content"] == "back again" {
@@ -605,7 +675,10 @@ async fn visitor_of_the_merged_contact_reconnects_and_resumes(s: &TestServer) {
     let (st, _) = s
         .post(
             &admin.token,
-            &acct(&admin, &format!("/conversations/{}/messages", v.conversation_id)),
+            &acct(
+                &admin,
+                &format!("/conversations/{}/messages", v.conversation_id),
+            ),
             json!({"content": "after the merge"}),
         )
         .await;

@@ -159,6 +159,10 @@ pub struct DuplicateView {
 pub fn duplicate_view(d: &crate::contact_merge::Duplicate) -> DuplicateView {
     DuplicateView {
         contact: contact_view(&d.contact),
-        matched_by: d.matched_by.iter().map(|r| r.as_str().to_string()).collect(),
+        matched_by: d
+            .matched_by
+            .iter()
+            .map(|r| r.as_str().to_string())
+            .collect(),
     }
 }
