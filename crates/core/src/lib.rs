@@ -6,6 +6,7 @@
 
 pub mod activity;
 pub mod calendar;
+pub mod contact_match;
 pub mod enums;
 pub mod mention;
 pub mod routing;

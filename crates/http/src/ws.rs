@@ -220,6 +220,7 @@ async fn visitor_socket(
     };
     let grant = Grant::Visitor {
         pubsub_token: token.to_string(),
+        contact_id: ident.contact_id,
     };
     let sub = st
         .svc

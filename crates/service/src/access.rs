@@ -50,8 +50,13 @@ pub enum Grant {
         user_id: i64,
         role: Role,
     },
-    /// A visitor by their pubsub token.
-    Visitor { pubsub_token: String },
+    /// A visitor by their pubsub token, with the contact it named at the upgrade: a
+    /// merge moves the token to another contact, and the socket, indexed by the old one,
+    /// must reconnect.
+    Visitor {
+        pubsub_token: String,
+        contact_id: i64,
+    },
 }
 
 /// How an agent authenticated.
@@ -88,8 +93,9 @@ pub enum CloseCode {
     /// 4409 `role_changed`: still a member but with another role; the client reloads its
     /// profile and reconnects, and then sees what the new role sees.
     RoleChanged,
-    /// 1013 `try_again_later`: access could not be checked (the database failed); the
-    /// client reconnects as usual, and the upgrade checks it.
+    /// 1013 `try_again_later`: access could not be checked (the database failed), or the
+    /// visitor's contact was merged into another; the client reconnects as usual, and the
+    /// upgrade checks it.
     RetryLater,
 }
 
@@ -256,8 +262,18 @@ pub(crate) async fn reauthorise(
                 inboxes,
             }))
         }
-        Grant::Visitor { pubsub_token } => {
+        Grant::Visitor {
+            pubsub_token,
+            contact_id,
+        } => {
             match store.identity_by_pubsub_token(pubsub_token).await? {
+                // Merged into another contact: the credential still works, for the base
+                // contact; the client reconnects (1013) and resumes from its cursor.
+                Some(ident)
+                    if ident.account_id == account_id && ident.contact_id != *contact_id =>
+                {
+                    Ok(Verdict::Close(CloseCode::RetryLater))
+                }
                 Some(ident) if ident.account_id == account_id => {
                     Ok(Verdict::Keep(Viewer::Visitor {
                         contact_id: ident.contact_id,

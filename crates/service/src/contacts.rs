@@ -334,7 +334,7 @@ impl Services {
     /// Client API credential (with the inbox's public identifier, it reads and writes as
     /// the customer), so an agent must never learn one of an inbox they are not a member
     /// of; administrators and supervisors see every inbox.
-    async fn visible_identities(
+    pub(crate) async fn visible_identities(
         &self,
         ctx: &AccountCtx,
         mut identities: Vec<ContactInboxRow>,

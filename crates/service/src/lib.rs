@@ -11,6 +11,7 @@ pub mod signin_limits;
 
 pub mod agents;
 pub mod canned;
+pub mod contact_merge;
 pub mod contacts;
 pub mod continuity;
 pub mod conversations;

@@ -7,6 +7,7 @@
 //! the final guard against races on PostgreSQL and are mapped to the same error.
 
 use crate::durable::Durable;
+use parley_core::contact_match::ContactKeys;
 use sqlx::FromRow;
 
 use crate::{Result, Store, StoreError, flag};
@@ -64,6 +65,17 @@ impl ContactFields {
             additional_attributes: r.additional_attributes.clone(),
             blocked: r.blocked != 0,
         }
+    }
+
+    /// The keys duplicates are found by (see [`parley_core::contact_match`]).
+    pub fn keys(&self) -> ContactKeys {
+        let additional: serde_json::Value =
+            serde_json::from_str(&self.additional_attributes).unwrap_or_default();
+        ContactKeys::of(
+            self.email.as_deref(),
+            self.phone_number.as_deref(),
+            additional.get("unverified_email").and_then(|v| v.as_str()),
+        )
     }
 
     /// What search matches against: name, e-mail, phone and identifier, normalised.
@@ -224,7 +236,7 @@ fn contact_inbox_conflict(e: StoreError) -> StoreError {
     }
 }
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
 /// Refuses an e-mail or identifier already used by another contact of the account.
 async fn check_unique(
@@ -258,10 +270,11 @@ async fn insert_contact(
     now: i64,
 ) -> Result<ContactRow> {
     check_unique(tx, account_id, -1, f).await?;
+    let keys = f.keys();
     let sql = format!(
         "INSERT INTO contacts (account_id, name, email, phone_number, identifier, avatar_url, custom_attributes,
-            additional_attributes, blocked, search_text, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {CONTACT_COLS}"
+            additional_attributes, blocked, search_text, created_at, updated_at, email_key, phone_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13) RETURNING {CONTACT_COLS}"
     );
     sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(sql))
         .bind(account_id)
@@ -275,6 +288,43 @@ async fn insert_contact(
         .bind(flag(f.blocked))
         .bind(f.search_text())
         .bind(now)
+        .bind(keys.email)
+        .bind(keys.phone)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|e| contact_conflict(e.into()))
+}
+
+/// Writes every field of a contact (with its search text and keys) inside `tx`.
+pub(crate) async fn write_fields(
+    tx: &mut Tx<'_>,
+    account_id: i64,
+    id: i64,
+    fields: &ContactFields,
+    now: i64,
+) -> Result<ContactRow> {
+    let keys = fields.keys();
+    let sql = format!(
+        "UPDATE contacts SET name = $3, email = $4, phone_number = $5, identifier = $6, avatar_url = $7,
+            custom_attributes = $8, additional_attributes = $9, blocked = $10, search_text = $11, updated_at = $12,
+            email_key = $13, phone_key = $14
+         WHERE account_id = $1 AND id = $2 RETURNING {CONTACT_COLS}"
+    );
+    sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(sql))
+        .bind(account_id)
+        .bind(id)
+        .bind(fields.name.as_deref())
+        .bind(fields.email.as_deref())
+        .bind(fields.phone_number.as_deref())
+        .bind(fields.identifier.as_deref())
+        .bind(fields.avatar_url.as_deref())
+        .bind(&fields.custom_attributes)
+        .bind(&fields.additional_attributes)
+        .bind(flag(fields.blocked))
+        .bind(fields.search_text())
+        .bind(now)
+        .bind(keys.email)
+        .bind(keys.phone)
         .fetch_one(&mut **tx)
         .await
         .map_err(|e| contact_conflict(e.into()))
@@ -376,27 +426,7 @@ impl Store {
     ) -> Result<ContactRow> {
         let mut tx = self.writer().begin().await?;
         check_unique(&mut tx, account_id, id, fields).await?;
-        let sql = format!(
-            "UPDATE contacts SET name = $3, email = $4, phone_number = $5, identifier = $6, avatar_url = $7,
-                custom_attributes = $8, additional_attributes = $9, blocked = $10, search_text = $11, updated_at = $12
-             WHERE account_id = $1 AND id = $2 RETURNING {CONTACT_COLS}"
-        );
-        let row = sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(sql))
-            .bind(account_id)
-            .bind(id)
-            .bind(fields.name.as_deref())
-            .bind(fields.email.as_deref())
-            .bind(fields.phone_number.as_deref())
-            .bind(fields.identifier.as_deref())
-            .bind(fields.avatar_url.as_deref())
-            .bind(&fields.custom_attributes)
-            .bind(&fields.additional_attributes)
-            .bind(flag(fields.blocked))
-            .bind(fields.search_text())
-            .bind(self.now())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| contact_conflict(e.into()))?;
+        let row = write_fields(&mut tx, account_id, id, fields, self.now()).await?;
         tx.commit().await?;
         Ok(row)
     }

@@ -7,6 +7,7 @@ use crate::AppState;
 
 pub mod agents;
 pub mod canned;
+pub mod contact_merge;
 pub mod contacts;
 pub mod conversations;
 pub mod inboxes;
@@ -39,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(labels::routes())
         .merge(canned::routes())
         .merge(contacts::routes())
+        .merge(contact_merge::routes())
         .merge(conversations::routes())
         .merge(messages::routes())
         .merge(notes::routes())

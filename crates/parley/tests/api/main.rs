@@ -16,6 +16,7 @@ mod chatwoot_compat;
 mod cli_support;
 mod config;
 mod console_assets;
+mod contact_merge;
 mod contacts;
 mod conversations;
 mod docs;

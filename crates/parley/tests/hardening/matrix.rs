@@ -85,6 +85,14 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
 /// Operations any member may call (reads and conversation work). Together with
 /// [`ADMIN_ONLY`] this must be exactly the document's account operations.
 const MEMBER: &[(&str, &str)] = &[
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/actions/contact_merge",
+    ),
+    (
+        "GET",
+        "/api/v1/accounts/{account_id}/contacts/{id}/duplicates",
+    ),
     ("GET", "/api/v1/accounts/{account_id}/onboarding"),
     ("GET", "/api/v1/accounts/{account_id}/notifications"),
     (

@@ -145,3 +145,24 @@ pub fn public_contact_view(v: VisitorView) -> PublicContactView {
         pubsub_token: v.pubsub_token,
     }
 }
+
+/// Another contact that looks like the same customer (Parley's duplicates list).
+#[derive(Serialize, ToSchema)]
+pub struct DuplicateView {
+    pub contact: ContactView,
+    /// The fields that match: `email` (ignoring case; a visitor's unverified e-mail
+    /// counts) and/or `phone_number` (ignoring formatting and the Russian 8/+7 prefix).
+    pub matched_by: Vec<String>,
+}
+
+/// Renders a duplicate.
+pub fn duplicate_view(d: &crate::contact_merge::Duplicate) -> DuplicateView {
+    DuplicateView {
+        contact: contact_view(&d.contact),
+        matched_by: d
+            .matched_by
+            .iter()
+            .map(|r| r.as_str().to_string())
+            .collect(),
+    }
+}

@@ -1,11 +1,13 @@
 // The contact panel beside a conversation: who the customer is, their channels, attributes,
-// where they came from (page, referrer, UTM), labels and previous conversations.
+// where they came from (page, referrer, UTM), labels, and their conversations from every
+// inbox and channel in one history. When another contact shares the customer's e-mail or
+// phone, the panel offers to merge the two (docs/channels.md, "One customer across channels").
 
 import { h, replace } from '../dom.js';
 import { t, fullStamp, age } from '../i18n.js';
 import { get, post, patch, del, acct } from '../api.js';
-import { app, inboxById, isAdmin } from '../store.js';
-import { avatar, channelIcon, channelName, contactName, errorText, toast, popover, linkify, icon, ratingStars } from '../ui.js';
+import { app, inboxById, isAdmin, on } from '../store.js';
+import { avatar, channelIcon, channelName, contactName, errorText, toast, popover, linkify, icon, ratingStars, modal } from '../ui.js';
 
 // What the widget reports about the visit (docs/widget.md), in the conversation's and the
 // contact's additional attributes; flat keys of other integrations are read too.
@@ -59,13 +61,23 @@ export class ContactPanel {
     this.conv = null;
     this.contact = null;
     this.labels = [];
-    this.previous = [];
+    this.history = [];
     this.ratings = [];
     this.notes = [];
+    this.duplicates = [];
     this.el = h('aside', { class: 'contact-panel', 'aria-label': t('contact.panel') }, h('p', { class: 'muted small pad' }, t('common.loading')));
+    // Another console merged this contact (or one into it): show the merged history.
+    this.unsub = on('contact-merged', (d) => {
+      const id = this.conv && this.conv.contact_id;
+      if (!id || (id !== d.base_contact_id && id !== d.mergee_contact_id)) return;
+      this.conv = { ...this.conv, contact_id: d.base_contact_id };
+      this.load();
+    });
   }
 
-  destroy() {}
+  destroy() {
+    this.unsub();
+  }
 
   async setConversation(c) {
     const first = !this.conv || this.conv.contact_id !== c.contact_id;
@@ -77,17 +89,20 @@ export class ContactPanel {
   async load() {
     const id = this.conv.contact_id;
     try {
-      const [contact, labels, convs, notes] = await Promise.all([
+      const [contact, labels, convs, notes, dups] = await Promise.all([
         get(acct(`/contacts/${id}`)),
         get(acct(`/contacts/${id}/labels`)).catch(() => ({ payload: [] })),
         get(acct(`/contacts/${id}/conversations`)).catch(() => ({ payload: [] })),
         get(acct(`/contacts/${id}/notes`)).catch(() => []),
+        get(acct(`/contacts/${id}/duplicates`)).catch(() => ({ payload: [] })),
       ]);
+      if (!this.conv || this.conv.contact_id !== id) return; // a newer load is under way
       this.notes = Array.isArray(notes) ? notes : [];
       this.contact = contact.payload || contact;
       this.labels = labels.payload || [];
-      this.previous = (convs.payload || []).filter((x) => x.id !== this.convId);
-      this.ratings = (convs.payload || []).filter((x) => x.csat_survey_response);
+      this.history = convs.payload || [];
+      this.ratings = this.history.filter((x) => x.csat_survey_response);
+      this.duplicates = dups.payload || [];
     } catch (e) {
       this.contact = this.conv.meta.sender;
       if (e.status !== 404 && e.status !== 403) toast(errorText(e), 'error');
@@ -141,6 +156,7 @@ export class ContactPanel {
           [t('contact.lastActivity'), c.last_activity_at ? age(c.last_activity_at) : null],
         ]),
       ),
+      this.duplicatesSection(),
       identities.length ? section(t('contact.channels'), h('ul', { class: 'identities' }, identities)) : null,
       visitList.length || trail ? section(t('contact.visit'), rows(visitList), trail ? h('div', { class: 'small muted' }, t('contact.pageTrail')) : null, trail) : null,
       custom.length ? section(t('contact.attributes'), rows(custom)) : null,
@@ -172,32 +188,163 @@ export class ContactPanel {
             ),
           )
         : null,
-      section(
-        t('contact.previous', { n: this.previous.length }),
-        this.previous.length
-          ? h(
-              'ul',
-              { class: 'previous' },
-              this.previous.map((p) =>
+      this.historySection(),
+    );
+  }
+
+  /** Every conversation of the customer, from every inbox and channel, newest first. */
+  historySection() {
+    const list = this.history;
+    const channels = new Set(list.map((p) => p.meta && p.meta.channel));
+    return h(
+      'section',
+      { class: 'panel-section', dataset: { section: 'history' } },
+      h('h4', null, t('contact.history', { n: list.length }), channels.size > 1 ? h('span', { class: 'muted small' }, ' · ', t('contact.historyChannels', { n: channels.size })) : null),
+      list.length
+        ? h(
+            'ul',
+            { class: 'history' },
+            list.map((p) => {
+              const inbox = inboxById(p.inbox_id) || {};
+              const last = p.last_non_activity_message;
+              const current = p.id === this.convId;
+              return h(
+                'li',
+                { class: [current && 'current'], dataset: { id: String(p.id) } },
                 h(
-                  'li',
-                  null,
-                  h(
-                    'a',
-                    { href: `#/conversations/all/${p.id}` },
-                    channelIcon(p.meta && p.meta.channel, 12),
-                    h('span', null, `#${p.id}`),
-                    h('span', { class: 'muted' }, (inboxById(p.inbox_id) || {}).name || ''),
-                    h('span', { class: ['status-pill', p.status] }, t(`status.${p.status}`)),
-                    p.csat_survey_response ? ratingStars(p.csat_survey_response.rating) : null,
-                  ),
-                  p.last_non_activity_message && p.last_non_activity_message.content ? h('div', { class: 'small muted clip' }, p.last_non_activity_message.content) : null,
+                  'a',
+                  { href: `#/conversations/all/${p.id}`, 'aria-current': current ? 'page' : null },
+                  channelIcon(p.meta && p.meta.channel, 12),
+                  h('span', null, `#${p.id}`),
+                  h('span', { class: 'muted clip' }, inbox.name || channelName(p.meta && p.meta.channel)),
+                  h('span', { class: ['status-pill', p.status] }, t(`status.${p.status}`)),
+                  p.csat_survey_response ? ratingStars(p.csat_survey_response.rating) : null,
+                  p.last_activity_at ? h('span', { class: 'muted small when' }, age(p.last_activity_at)) : null,
                 ),
-              ),
-            )
-          : h('p', { class: 'muted small' }, t('contact.noPrevious')),
+                current ? h('div', { class: 'small muted' }, t('contact.thisConversation')) : null,
+                last && last.content ? h('div', { class: 'small muted clip' }, last.content) : null,
+              );
+            }),
+          )
+        : h('p', { class: 'muted small' }, t('contact.noPrevious')),
+    );
+  }
+
+  /** Other contacts with the same e-mail or phone, each with a "Merge" action. */
+  duplicatesSection() {
+    if (!this.contact || !this.duplicates.length) return null;
+    const reason = (d) => (d.matched_by || []).map((m) => t(m === 'email' ? 'merge.sameEmail' : 'merge.samePhone')).join(', ');
+    return h(
+      'section',
+      { class: 'panel-section duplicates', dataset: { section: 'duplicates' } },
+      h('h4', null, t('merge.title', { n: this.duplicates.length })),
+      h('p', { class: 'small muted' }, t('merge.hint')),
+      h(
+        'ul',
+        { class: 'identities' },
+        this.duplicates.map((d) =>
+          h(
+            'li',
+            { dataset: { duplicate: String(d.contact.id) } },
+            avatar(contactName(d.contact), 22),
+            h('span', { class: 'clip' }, contactName(d.contact), h('br'), h('small', { class: 'muted' }, reason(d))),
+            h('button', { type: 'button', class: 'btn small', dataset: { action: 'merge' }, onclick: () => this.mergeDialog(d.contact) }, t('merge.action')),
+          ),
+        ),
       ),
     );
+  }
+
+  /**
+   * Asks which contact stays and says what moves, then merges. The older contact (usually
+   * the known customer) is proposed to stay.
+   */
+  async mergeDialog(other) {
+    const mine = this.contact;
+    const counts = async (c) => {
+      const [convs, notes] = await Promise.all([
+        c.id === mine.id ? { payload: this.history } : get(acct(`/contacts/${c.id}/conversations`)).catch(() => ({ payload: [] })),
+        c.id === mine.id ? this.notes : get(acct(`/contacts/${c.id}/notes`)).catch(() => []),
+      ]);
+      return { conversations: (convs.payload || []).length, notes: Array.isArray(notes) ? notes.length : 0, channels: (c.contact_inboxes || []).length };
+    };
+    let facts;
+    try {
+      facts = new Map(await Promise.all([mine, other].map(async (c) => [c.id, await counts(c)])));
+    } catch (e) {
+      toast(errorText(e), 'error');
+      return;
+    }
+    let base = mine.id < other.id ? mine : other;
+    const mergeeOf = () => (base.id === mine.id ? other : mine);
+    const done = await modal(t('merge.dialogTitle'), (close) => {
+      const text = h('div', { class: 'merge-summary' });
+      const describe = () => {
+        const m = mergeeOf();
+        const f = facts.get(m.id);
+        replace(
+          text,
+          h('p', null, t('merge.stays', { name: contactName(base) })),
+          h(
+            'ul',
+            { class: 'small' },
+            h('li', null, t('merge.movesConversations', { n: f.conversations })),
+            h('li', null, t('merge.movesChannels', { n: f.channels })),
+            h('li', null, t('merge.movesNotes', { n: f.notes })),
+            h('li', null, t('merge.movesFields')),
+          ),
+          h('p', { class: 'small' }, t('merge.deleted', { name: contactName(m) })),
+        );
+      };
+      const choice = (c) =>
+        h(
+          'label',
+          { class: 'check' },
+          h('input', {
+            type: 'radio',
+            name: 'merge-base',
+            value: String(c.id),
+            checked: c.id === base.id,
+            onchange: () => {
+              base = c;
+              describe();
+            },
+          }),
+          h('span', null, contactName(c), ' ', h('small', { class: 'muted' }, [c.email, c.phone_number].filter(Boolean).join(' · '))),
+        );
+      describe();
+      const ok = h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn primary',
+          dataset: { action: 'confirm-merge' },
+          onclick: async () => {
+            ok.disabled = true;
+            try {
+              const merged = await post(acct('/actions/contact_merge'), { base_contact_id: base.id, mergee_contact_id: mergeeOf().id });
+              close(merged);
+            } catch (e) {
+              ok.disabled = false;
+              toast(errorText(e), 'error');
+            }
+          },
+        },
+        t('merge.confirm'),
+      );
+      return h(
+        'div',
+        { class: 'modal-body merge-dialog' },
+        h('fieldset', { class: 'merge-choice' }, h('legend', null, t('merge.keep')), choice(mine), choice(other)),
+        text,
+        h('p', { class: 'small muted' }, t('merge.irreversible')),
+        h('div', { class: 'actions' }, h('button', { type: 'button', class: 'btn', onclick: () => close(undefined) }, t('common.cancel')), ok),
+      );
+    });
+    if (!done) return;
+    toast(t('merge.done', { name: contactName(done) }));
+    this.conv = { ...this.conv, contact_id: done.id };
+    await this.load();
   }
 
   /** Notes colleagues keep about the customer; text only, newest first. */

@@ -403,6 +403,9 @@ function handleEvent(f) {
     case 'conversation.read':
       emit('read', d);
       break;
+    case 'contact.merged':
+      emit('contact-merged', d);
+      break;
     case 'conversation.mentioned':
       putConversation(d);
       mentioned(d);
