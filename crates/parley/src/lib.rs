@@ -41,6 +41,8 @@ pub enum StartError {
     Listen(String, std::io::Error),
     #[error("event bus: {0}")]
     Bus(#[from] parley_bus::BusError),
+    #[error("channels: {0}")]
+    Channel(String),
 }
 
 /// The process-wide Prometheus recorder (a process has one global recorder).
@@ -245,6 +247,10 @@ impl Server {
         for w in &self.workers {
             w.abort();
         }
+        // Channels this node polled are free for the next start or another node at once.
+        if let Err(e) = self.services.release_channel_leases().await {
+            tracing::warn!(error = %e, "releasing channel leases failed");
+        }
         self.services.close_store().await;
     }
 
@@ -357,7 +363,18 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
         },
     ));
     let retention = std::time::Duration::from_secs(u64::from(cfg.event_retention_days) * 86_400);
+    // The channel providers: the outbox delivers through them, their runtime imports.
+    let telegram = parley_channels::telegram::install(
+        &services,
+        parley_channels::telegram::TelegramConfig {
+            api_url: cfg.telegram_api_url.clone(),
+            poll_timeout: std::time::Duration::from_secs(cfg.telegram_poll_timeout_secs),
+            public_url: cfg.public_url(),
+        },
+    )
+    .map_err(|e| StartError::Channel(e.to_string()))?;
     let workers = vec![
+        telegram,
         services.spawn_snooze_worker(std::time::Duration::from_secs(30)),
         services.spawn_event_pruner(retention),
         services.spawn_job_runner(opts.job_poll),
