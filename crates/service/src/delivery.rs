@@ -139,7 +139,7 @@ pub trait ChannelProvider: Send + Sync + 'static {
     fn channel(&self) -> ChannelType;
 
     /// Delivers one message.
-    fn deliver<'a>(&'a self, m: &'a OutgoingMessage) -> BoxFuture<'a, Result<Receipt, DeliveryError>>;
+    fn deliver<'a>(&'a self, m: &'a OutgoingMessage) -> BoxFuture<'a, std::result::Result<Receipt, DeliveryError>>;
 
     /// Shows "typing…" to the contact (best effort, errors are only logged).
     fn typing<'a>(&'a self, settings: &'a Map<String, Value>, recipient: &'a str) -> BoxFuture<'a, ()>;
@@ -149,7 +149,7 @@ pub trait ChannelProvider: Send + Sync + 'static {
     fn test_connection<'a>(
         &'a self,
         settings: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Map<String, Value>, ProbeFailure>>;
+    ) -> BoxFuture<'a, std::result::Result<Map<String, Value>, ProbeFailure>>;
 
     /// Handles a webhook call of the provider for `inbox` (already authenticated).
     fn webhook<'a>(

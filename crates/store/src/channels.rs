@@ -276,15 +276,6 @@ impl Store {
         }
     }
 
-    /// A conversation by id alone (the delivery job's lookup).
-    pub async fn conversation_by_id(&self, id: i64) -> Result<Option<ConversationRow>> {
-        let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
-        Ok(sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(self.writer())
-            .await?)
-    }
-
     /// The channel id of a conversation's contact: the `source_id` of the identity the
     /// conversation was started with (a Telegram chat id).
     pub async fn conversation_recipient(&self, conversation_id: i64) -> Result<Option<String>> {

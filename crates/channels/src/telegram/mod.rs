@@ -58,7 +58,6 @@ impl TelegramConfig {
 /// The Telegram provider.
 pub struct Telegram {
     api: BotApi,
-    cfg: TelegramConfig,
 }
 
 /// The bot token of an inbox's settings.
@@ -70,10 +69,9 @@ fn token_of(settings: &Map<String, Value>) -> Option<&str> {
 }
 
 impl Telegram {
-    pub fn new(cfg: TelegramConfig) -> Result<Self, ApiError> {
+    pub fn new(cfg: &TelegramConfig) -> Result<Self, ApiError> {
         Ok(Self {
             api: BotApi::new(&cfg.api_url, Duration::from_secs(30))?,
-            cfg,
         })
     }
 }
@@ -207,7 +205,7 @@ pub fn install(
     svc: &Services,
     cfg: TelegramConfig,
 ) -> Result<tokio::task::JoinHandle<()>, ApiError> {
-    let provider = Arc::new(Telegram::new(cfg.clone())?);
+    let provider = Arc::new(Telegram::new(&cfg)?);
     svc.providers.register(provider.clone());
     Ok(tokio::spawn(runtime::run(svc.clone(), provider.api.clone(), cfg)))
 }
