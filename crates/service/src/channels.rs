@@ -11,10 +11,10 @@
 //! the same transaction as the message.
 
 use parley_core::{ChannelType, ContentType, ConversationStatus, MessageType};
+use parley_store::StoreError;
 use parley_store::contacts::{ContactFields, NewContactInbox};
 use parley_store::conversations::{ConversationRow, NewConversation};
 use parley_store::inboxes::InboxRow;
-use parley_store::StoreError;
 use serde_json::{Map, Value};
 
 use crate::messages::{MessageInput, Sender, StoredMessage, Upload};
@@ -65,7 +65,11 @@ impl Services {
 
     /// Takes or renews this node's lease on polling an inbox's provider; `false` while
     /// another node holds it.
-    pub async fn take_channel_lease(&self, inbox_id: i64, ttl: std::time::Duration) -> Result<bool> {
+    pub async fn take_channel_lease(
+        &self,
+        inbox_id: i64,
+        ttl: std::time::Duration,
+    ) -> Result<bool> {
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 4);
         Ok(self
             .store

@@ -139,10 +139,17 @@ pub trait ChannelProvider: Send + Sync + 'static {
     fn channel(&self) -> ChannelType;
 
     /// Delivers one message.
-    fn deliver<'a>(&'a self, m: &'a OutgoingMessage) -> BoxFuture<'a, std::result::Result<Receipt, DeliveryError>>;
+    fn deliver<'a>(
+        &'a self,
+        m: &'a OutgoingMessage,
+    ) -> BoxFuture<'a, std::result::Result<Receipt, DeliveryError>>;
 
     /// Shows "typing…" to the contact (best effort, errors are only logged).
-    fn typing<'a>(&'a self, settings: &'a Map<String, Value>, recipient: &'a str) -> BoxFuture<'a, ()>;
+    fn typing<'a>(
+        &'a self,
+        settings: &'a Map<String, Value>,
+        recipient: &'a str,
+    ) -> BoxFuture<'a, ()>;
 
     /// Checks channel settings before an inbox is created or changed; returns settings to
     /// store with them (the bot's name and username).
@@ -362,7 +369,11 @@ impl Services {
         let accepted: Vec<String> = attrs
             .get("external_ids")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         let outcome = match self.outgoing(&m, &conv, accepted).await {
             Ok((p, out)) => p.deliver(&out).await,
@@ -376,8 +387,16 @@ impl Services {
         let update = match outcome {
             Ok(receipt) => {
                 let first = receipt.external_ids.first().cloned();
-                set(&mut attrs, "external_id", first.clone().map_or(Value::Null, Value::from));
-                set(&mut attrs, "external_ids", Value::from(receipt.external_ids));
+                set(
+                    &mut attrs,
+                    "external_id",
+                    first.clone().map_or(Value::Null, Value::from),
+                );
+                set(
+                    &mut attrs,
+                    "external_ids",
+                    Value::from(receipt.external_ids),
+                );
                 if let Value::Object(map) = &mut attrs {
                     map.remove("external_error");
                 }
@@ -494,7 +513,9 @@ impl Services {
             attachments.push(OutgoingAttachment {
                 file_name: a.file_name.clone(),
                 content_type: a.content_type.clone(),
-                path: self.attachment_path(&a.storage_key).map_err(|e| e.to_string())?,
+                path: self
+                    .attachment_path(&a.storage_key)
+                    .map_err(|e| e.to_string())?,
             });
         }
         Ok((

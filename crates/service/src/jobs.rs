@@ -78,8 +78,7 @@ impl Services {
             let span = tracing::info_span!("job", name = %job.kind, key = %job.key, attempt = job.attempts);
             if job.kind == parley_store::channels::DELIVER_JOB {
                 // The outbox finishes or reschedules its own jobs (retry_after, backoff).
-                metrics::counter!("parley_jobs_run_total", "kind" => job.kind.clone())
-                    .increment(1);
+                metrics::counter!("parley_jobs_run_total", "kind" => job.kind.clone()).increment(1);
                 if let Err(e) = self.run_delivery(&job).instrument(span).await {
                     tracing::warn!(key = %job.key, error = %e, "delivery job failed; will retry");
                     let at = self.store.now() + 10_000;

@@ -372,7 +372,10 @@ impl Services {
         input: &MessageInput,
     ) -> Result<bool> {
         if input.private
-            || !matches!(input.message_type, MessageType::Outgoing | MessageType::Template)
+            || !matches!(
+                input.message_type,
+                MessageType::Outgoing | MessageType::Template
+            )
         {
             return Ok(false);
         }

@@ -80,12 +80,7 @@ pub struct DeliveryUpdate {
 impl Store {
     /// Takes or renews the lease of `inbox_id` for `node` until `now + ttl_ms`; `false` when
     /// another node holds an unexpired lease.
-    pub async fn take_channel_lease(
-        &self,
-        inbox_id: i64,
-        node: &str,
-        ttl_ms: i64,
-    ) -> Result<bool> {
+    pub async fn take_channel_lease(&self, inbox_id: i64, node: &str, ttl_ms: i64) -> Result<bool> {
         let now = self.now();
         let row: Option<(String,)> = sqlx::query_as(
             "INSERT INTO channel_leases (inbox_id, node, expires_at) VALUES ($1, $2, $3)
@@ -173,11 +168,13 @@ impl Store {
             "SELECT {CONVERSATION_COLS} FROM conversations WHERE inbox_id = $1 AND contact_id = $2
              ORDER BY id DESC LIMIT 1"
         );
-        Ok(sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
-            .bind(inbox_id)
-            .bind(contact_id)
-            .fetch_optional(self.writer())
-            .await?)
+        Ok(
+            sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+                .bind(inbox_id)
+                .bind(contact_id)
+                .fetch_optional(self.writer())
+                .await?,
+        )
     }
 
     /// The message of an inbox with this provider id (`source_id`), with its conversation.

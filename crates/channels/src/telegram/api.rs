@@ -30,7 +30,13 @@ pub enum ApiError {
 impl ApiError {
     /// Whether the bot token itself was refused.
     pub fn is_bad_token(&self) -> bool {
-        matches!(self, ApiError::Refused { code: 401 | 404, .. })
+        matches!(
+            self,
+            ApiError::Refused {
+                code: 401 | 404,
+                ..
+            }
+        )
     }
 }
 
@@ -172,7 +178,8 @@ impl BotApi {
     ) -> Result<Message, ApiError> {
         let mut params = json!({"chat_id": chat_id, "text": text});
         if let Some(id) = reply_to {
-            params["reply_parameters"] = json!({"message_id": id, "allow_sending_without_reply": true});
+            params["reply_parameters"] =
+                json!({"message_id": id, "allow_sending_without_reply": true});
         }
         self.call(token, "sendMessage", params).await
     }
@@ -268,7 +275,12 @@ impl BotApi {
 
     /// `setWebhook` with the secret Telegram sends back in
     /// `X-Telegram-Bot-Api-Secret-Token`.
-    pub async fn set_webhook(&self, token: &str, url: &str, secret: &str) -> Result<bool, ApiError> {
+    pub async fn set_webhook(
+        &self,
+        token: &str,
+        url: &str,
+        secret: &str,
+    ) -> Result<bool, ApiError> {
         self.call(
             token,
             "setWebhook",
@@ -283,8 +295,12 @@ impl BotApi {
 
     /// `deleteWebhook` (polling needs it gone), keeping pending updates.
     pub async fn delete_webhook(&self, token: &str) -> Result<bool, ApiError> {
-        self.call(token, "deleteWebhook", json!({"drop_pending_updates": false}))
-            .await
+        self.call(
+            token,
+            "deleteWebhook",
+            json!({"drop_pending_updates": false}),
+        )
+        .await
     }
 }
 

@@ -5,9 +5,9 @@
 
 use parley_service::Services;
 use parley_service::channels::{InboundMessage, InboundSender};
+use parley_service::inboxes::InboxRow;
 use parley_service::messages::Upload;
 use parley_service::uploads::UploadData;
-use parley_service::inboxes::InboxRow;
 use serde_json::{Map, Value, json};
 
 use super::api::{ApiError, BotApi};

@@ -159,10 +159,7 @@ impl ChannelProvider for Telegram {
                 me.username.map_or(Value::Null, Value::from),
             );
             if !settings.contains_key("webhook_secret") {
-                out.insert(
-                    "webhook_secret".into(),
-                    json!(parley_store_token()),
-                );
+                out.insert("webhook_secret".into(), json!(parley_store_token()));
             }
             Ok(out)
         }
@@ -207,5 +204,9 @@ pub fn install(
 ) -> Result<tokio::task::JoinHandle<()>, ApiError> {
     let provider = Arc::new(Telegram::new(&cfg)?);
     svc.providers.register(provider.clone());
-    Ok(tokio::spawn(runtime::run(svc.clone(), provider.api.clone(), cfg)))
+    Ok(tokio::spawn(runtime::run(
+        svc.clone(),
+        provider.api.clone(),
+        cfg,
+    )))
 }

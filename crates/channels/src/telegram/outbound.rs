@@ -75,7 +75,11 @@ enum Part<'a> {
 
 /// Delivers a message: text parts first, then each attachment; parts an earlier attempt
 /// delivered (`m.accepted`) are skipped, so a retry never repeats them.
-pub async fn deliver(api: &BotApi, token: &str, m: &OutgoingMessage) -> Result<Receipt, DeliveryError> {
+pub async fn deliver(
+    api: &BotApi,
+    token: &str,
+    m: &OutgoingMessage,
+) -> Result<Receipt, DeliveryError> {
     let mut parts: Vec<Part<'_>> = match m.content.as_deref() {
         Some(t) if !t.trim().is_empty() => split_text(t, MAX_TEXT_UTF16)
             .into_iter()
@@ -87,7 +91,9 @@ pub async fn deliver(api: &BotApi, token: &str, m: &OutgoingMessage) -> Result<R
     };
     parts.extend(m.attachments.iter().map(Part::File));
     if parts.is_empty() {
-        return Err(DeliveryError::permanent("the message has no text and no attachment"));
+        return Err(DeliveryError::permanent(
+            "the message has no text and no attachment",
+        ));
     }
     let reply_to = m
         .in_reply_to
@@ -134,7 +140,8 @@ pub async fn deliver(api: &BotApi, token: &str, m: &OutgoingMessage) -> Result<R
                     content_type: a.content_type.clone(),
                     bytes,
                 };
-                api.send_file(token, method, field, &m.recipient, file).await
+                api.send_file(token, method, field, &m.recipient, file)
+                    .await
             }
         };
         match sent {
@@ -182,7 +189,10 @@ mod tests {
 
     #[test]
     fn short_text_is_one_part() {
-        assert_eq!(split_text("привет", MAX_TEXT_UTF16), vec!["привет".to_string()]);
+        assert_eq!(
+            split_text("привет", MAX_TEXT_UTF16),
+            vec!["привет".to_string()]
+        );
         let long_word = "x".repeat(5000);
         let parts = split_text(&long_word, MAX_TEXT_UTF16);
         assert_eq!(parts.len(), 2);

@@ -41,7 +41,9 @@ pub async fn run(svc: Services, api: BotApi, cfg: TelegramConfig) {
                     keep
                 });
                 for inbox in inboxes {
-                    let token = token_of(&inbox.settings_map()).unwrap_or_default().to_string();
+                    let token = token_of(&inbox.settings_map())
+                        .unwrap_or_default()
+                        .to_string();
                     if bots.get(&inbox.id).is_some_and(|(t, _)| *t == token) {
                         continue;
                     }
@@ -83,9 +85,8 @@ async fn bot(svc: Services, api: BotApi, cfg: TelegramConfig, inbox_id: i64) {
     let mut webhook_set = false;
     let mut webhook_cleared = false;
     loop {
-        let wait_after_error = |errors: u32| {
-            Duration::from_secs(1u64 << errors.min(6)).min(MAX_ERROR_WAIT)
-        };
+        let wait_after_error =
+            |errors: u32| Duration::from_secs(1u64 << errors.min(6)).min(MAX_ERROR_WAIT);
         match svc.take_channel_lease(inbox_id, lease_ttl).await {
             Ok(true) => {}
             Ok(false) => {

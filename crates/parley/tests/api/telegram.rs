@@ -144,7 +144,8 @@ async fn call(
     let mut params = serde_json::Map::new();
     let mut file_name = String::new();
     if is_multipart {
-        let Ok(mut mp) = <Multipart as axum::extract::FromRequest<()>>::from_request(req, &()).await
+        let Ok(mut mp) =
+            <Multipart as axum::extract::FromRequest<()>>::from_request(req, &()).await
         else {
             return err(400, "bad multipart");
         };
@@ -167,14 +168,23 @@ async fn call(
     }
     let chat = |p: &serde_json::Map<String, Value>| {
         p.get("chat_id")
-            .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
             .unwrap_or_default()
     };
     match method.as_str() {
-        "getMe" => ok(json!({"id": 123456, "is_bot": true, "first_name": "Shop Bot", "username": "shop_test_bot"})),
+        "getMe" => ok(
+            json!({"id": 123456, "is_bot": true, "first_name": "Shop Bot", "username": "shop_test_bot"}),
+        ),
         "deleteWebhook" => ok(json!(true)),
         "setWebhook" => {
-            let url = params.get("url").and_then(Value::as_str).unwrap_or_default();
+            let url = params
+                .get("url")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let secret = params
                 .get("secret_token")
                 .and_then(Value::as_str)
@@ -204,14 +214,12 @@ async fn call(
             }
         }
         "getFile" => {
-            let id = params.get("file_id").and_then(Value::as_str).unwrap_or_default();
+            let id = params
+                .get("file_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let path = format!("files/{id}.bin");
-            let size = state
-                .lock()
-                .expect("fake")
-                .files
-                .get(&path)
-                .map(Vec::len);
+            let size = state.lock().expect("fake").files.get(&path).map(Vec::len);
             match size {
                 Some(n) => ok(json!({"file_id": id, "file_size": n, "file_path": path})),
                 None => err(400, "Bad Request: invalid file_id"),
@@ -337,7 +345,10 @@ async fn conversations(s: &TestServer, admin: &Actor) -> Vec<Value> {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{body}");
-    body["data"]["payload"].as_array().cloned().unwrap_or_default()
+    body["data"]["payload"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 async fn messages(s: &TestServer, admin: &Actor, conv: i64) -> Vec<Value> {
@@ -369,7 +380,10 @@ async fn messages_until(
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("conversation {conv} never had {what}: {:?}", messages(s, admin, conv).await);
+    panic!(
+        "conversation {conv} never had {what}: {:?}",
+        messages(s, admin, conv).await
+    );
 }
 
 /// Waits for the first conversation of the account.
@@ -392,7 +406,10 @@ async fn inbound_messages_media_edits_and_groups(s: &mut TestServer, fake: &Fake
     let inbox = telegram_inbox(s, &admin).await;
     assert_eq!(inbox["bot_name"], "Shop Bot", "{inbox}");
     assert_eq!(inbox["bot_username"], "shop_test_bot", "{inbox}");
-    assert!(inbox.get("bot_token").is_none(), "the token is never shown: {inbox}");
+    assert!(
+        inbox.get("bot_token").is_none(),
+        "the token is never shown: {inbox}"
+    );
     assert!(inbox.get("webhook_secret").is_none(), "{inbox}");
     fake.st()
         .files
@@ -404,7 +421,10 @@ async fn inbound_messages_media_edits_and_groups(s: &mut TestServer, fake: &Fake
     fake.push(json!({"message": {"message_id": 1, "date": 0,
         "from": {"id": 77, "is_bot": false, "first_name": "Group"},
         "chat": {"id": -100, "type": "group", "title": "Chat"}, "text": "in a group"}}));
-    fake.push(private_message(10, json!({"text": "Здравствуйте, где мой заказ?"})));
+    fake.push(private_message(
+        10,
+        json!({"text": "Здравствуйте, где мой заказ?"}),
+    ));
     fake.push(private_message(
         11,
         json!({"caption": "вот фото", "photo": [
@@ -420,9 +440,11 @@ async fn inbound_messages_media_edits_and_groups(s: &mut TestServer, fake: &Fake
         13,
         json!({"location": {"latitude": 55.75, "longitude": 37.62}}),
     ));
-    fake.push(json!({"edited_message": {"message_id": 10, "date": 0, "edit_date": 1,
+    fake.push(
+        json!({"edited_message": {"message_id": 10, "date": 0, "edit_date": 1,
         "from": {"id": CHAT, "is_bot": false, "first_name": "Иван"},
-        "chat": {"id": CHAT, "type": "private"}, "text": "Здравствуйте, где заказ 42?"}}));
+        "chat": {"id": CHAT, "type": "private"}, "text": "Здравствуйте, где заказ 42?"}}),
+    );
     let conv = first_conversation(s, &admin).await;
     let id = conv["id"].as_i64().expect("conversation id");
     let msgs = messages_until(s, &admin, id, "four messages and the edit", |m| {
@@ -450,7 +472,9 @@ async fn inbound_messages_media_edits_and_groups(s: &mut TestServer, fake: &Fake
         inc[3]
     );
     // The attachment's bytes are the file's.
-    let url = inc[2]["attachments"][0]["data_url"].as_str().expect("data_url");
+    let url = inc[2]["attachments"][0]["data_url"]
+        .as_str()
+        .expect("data_url");
     let res = s
         .http
         .get(url)
@@ -543,14 +567,27 @@ async fn outbound_split_outage_failure_and_retry(s: &mut TestServer, fake: &Fake
     let done = status_until(s, &admin, conv, mid, "sent").await;
     let sent = fake.sent();
     assert_eq!(sent.len(), 2, "{sent:?}");
-    assert!(sent.iter().all(|(meth, chat, _)| meth == "sendMessage" && chat == &CHAT.to_string()));
+    assert!(
+        sent.iter()
+            .all(|(meth, chat, _)| meth == "sendMessage" && chat == &CHAT.to_string())
+    );
     assert_eq!(format!("{}{}", sent[0].2, sent[1].2), long);
-    assert!(sent.iter().all(|(_, _, t)| t.encode_utf16().count() <= 4096));
-    assert!(done["content_attributes"]["external_id"].is_string(), "{done}");
+    assert!(
+        sent.iter()
+            .all(|(_, _, t)| t.encode_utf16().count() <= 4096)
+    );
+    assert!(
+        done["content_attributes"]["external_id"].is_string(),
+        "{done}"
+    );
 
     // An outage: 502 twice, then a 429 with retry_after: the message stays `progress`
     // meanwhile and is sent exactly once afterwards.
-    fake.fail_next(2, 502, json!({"ok": false, "error_code": 502, "description": "Bad Gateway"}));
+    fake.fail_next(
+        2,
+        502,
+        json!({"ok": false, "error_code": 502, "description": "Bad Gateway"}),
+    );
     fake.fail_next(
         1,
         429,
@@ -635,7 +672,10 @@ async fn restart_imports_nothing_twice_and_loses_nothing(s: &mut TestServer, fak
     let admin = s.admin("Shop").await;
     telegram_inbox(s, &admin).await;
     for i in 0..5 {
-        fake.push(private_message(100 + i, json!({"text": format!("first {i}")})));
+        fake.push(private_message(
+            100 + i,
+            json!({"text": format!("first {i}")}),
+        ));
     }
     let conv = first_conversation(s, &admin).await["id"]
         .as_i64()
@@ -645,10 +685,16 @@ async fn restart_imports_nothing_twice_and_loses_nothing(s: &mut TestServer, fak
     // The same updates delivered again (as after a crash before Telegram saw the offset)
     // and new ones: the old are not imported twice, the new are all imported.
     for i in 0..3 {
-        fake.push(private_message(100 + i, json!({"text": format!("first {i}")})));
+        fake.push(private_message(
+            100 + i,
+            json!({"text": format!("first {i}")}),
+        ));
     }
     for i in 0..4 {
-        fake.push(private_message(200 + i, json!({"text": format!("second {i}")})));
+        fake.push(private_message(
+            200 + i,
+            json!({"text": format!("second {i}")}),
+        ));
     }
     let msgs = messages_until(s, &admin, conv, "nine messages", |m| incoming(m).len() >= 9).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -659,7 +705,10 @@ async fn restart_imports_nothing_twice_and_loses_nothing(s: &mut TestServer, fak
         .filter_map(|m| m["content"].as_str())
         .collect();
     for i in 0..5 {
-        assert_eq!(texts.iter().filter(|t| **t == format!("first {i}")).count(), 1);
+        assert_eq!(
+            texts.iter().filter(|t| **t == format!("first {i}")).count(),
+            1
+        );
     }
     for i in 0..4 {
         assert!(texts.contains(&format!("second {i}").as_str()));
@@ -766,7 +815,10 @@ mod webhook {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         let (url, secret) = secret.expect("setWebhook was called");
-        assert_eq!(url, format!("https://parley.example/webhooks/telegram/{id}"));
+        assert_eq!(
+            url,
+            format!("https://parley.example/webhooks/telegram/{id}")
+        );
         assert!(secret.len() >= 32);
         let hook = s.url(&format!("/webhooks/telegram/{id}"));
         let update = json!({"update_id": 7, "message": private_message(7, json!({"text": "via webhook"}))["message"]});
