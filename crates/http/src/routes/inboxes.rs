@@ -290,6 +290,9 @@ async fn create(
 #[derive(Deserialize, ToSchema)]
 pub struct TestConnectionRequest {
     /// `{"type": "telegram", "bot_token": "…"}` and the other fields of the channel.
+    /// Optional in parsing so that the role is checked first (a missing `channel.type` is
+    /// then a 422 from the check).
+    #[serde(default)]
     #[schema(value_type = Object)]
     pub channel: Map<String, Value>,
 }
