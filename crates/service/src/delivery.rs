@@ -242,49 +242,6 @@ impl Services {
         }
     }
 
-    /// Checks channel settings (`channel` as in inbox creation) without creating
-    /// anything: which step failed, in the account's language.
-    pub async fn test_channel_connection(
-        &self,
-        ctx: &AccountCtx,
-        channel: &Map<String, Value>,
-    ) -> Result<ConnectionCheck> {
-        ctx.require_admin()?;
-        let t = crate::inboxes::parse_channel_type(
-            channel.get("type").and_then(Value::as_str).unwrap_or(""),
-        )?;
-        let settings = crate::inboxes::channel_settings_of(t, channel)?;
-        let lang = self.account_lang(ctx.account_id).await;
-        let outcome = match (t.delivers_through_provider(), self.providers.get(t)) {
-            (false, _) => Ok(Map::new()),
-            (true, None) => Err(ProbeFailure {
-                step: "channel",
-                code: "unsupported",
-                detail: String::new(),
-            }),
-            (true, Some(p)) => p.test_connection(&settings).await,
-        };
-        Ok(match outcome {
-            Ok(mut details) => {
-                details.retain(|k, _| !crate::inboxes::is_secret_setting(t, k));
-                ConnectionCheck {
-                    ok: true,
-                    step: None,
-                    code: None,
-                    message: None,
-                    details,
-                }
-            }
-            Err(f) => ConnectionCheck {
-                ok: false,
-                step: Some(f.step.into()),
-                code: Some(f.code.into()),
-                message: Some(probe_text(lang, &f)),
-                details: Map::new(),
-            },
-        })
-    }
-
     /// Shows the agent's typing to the contact on channels that can (Telegram's "typing…"),
     /// in the background.
     pub(crate) fn channel_typing(&self, conversation_id: i64, inbox_id: i64) {

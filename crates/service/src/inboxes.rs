@@ -546,6 +546,47 @@ impl Services {
         Ok(row)
     }
 
+    /// Checks channel settings (`channel` as in inbox creation) without creating
+    /// anything: which step failed, in the account's language.
+    pub async fn test_channel_connection(
+        &self,
+        ctx: &AccountCtx,
+        channel: &Map<String, Value>,
+    ) -> Result<crate::delivery::ConnectionCheck> {
+        ctx.require_admin()?;
+        let t = parse_channel_type(channel.get("type").and_then(Value::as_str).unwrap_or(""))?;
+        let settings = channel_settings_of(t, channel)?;
+        let lang = self.account_lang(ctx.account_id).await;
+        let outcome = match (t.delivers_through_provider(), self.providers.get(t)) {
+            (false, _) => Ok(Map::new()),
+            (true, None) => Err(crate::delivery::ProbeFailure {
+                step: "channel",
+                code: "unsupported",
+                detail: String::new(),
+            }),
+            (true, Some(p)) => p.test_connection(&settings).await,
+        };
+        Ok(match outcome {
+            Ok(mut details) => {
+                details.retain(|k, _| !is_secret_setting(t, k));
+                crate::delivery::ConnectionCheck {
+                    ok: true,
+                    step: None,
+                    code: None,
+                    message: None,
+                    details,
+                }
+            }
+            Err(f) => crate::delivery::ConnectionCheck {
+                ok: false,
+                step: Some(f.step.into()),
+                code: Some(f.code.into()),
+                message: Some(crate::delivery::probe_text(lang, &f)),
+                details: Map::new(),
+            },
+        })
+    }
+
     /// The checks of an external channel's settings before they are stored: a channel
     /// type that does not work end to end yet is refused (422, in the account's
     /// language), and a provider's connection check must pass (Telegram's getMe). Returns

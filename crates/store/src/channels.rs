@@ -130,7 +130,7 @@ impl Store {
     /// chat, an edit).
     pub async fn set_channel_cursor(&self, inbox_id: i64, cursor: &str) -> Result<()> {
         let mut conn = self.writer().acquire().await?;
-        set_cursor_in(&mut *conn, inbox_id, cursor, self.now()).await
+        set_cursor_in(&mut conn, inbox_id, cursor, self.now()).await
     }
 
     /// Every inbox of a channel type, of all accounts (the channel runtime's work list).
@@ -252,7 +252,7 @@ impl Store {
         if r.rows_affected() == 0 {
             return Err(crate::StoreError::Conflict("message_status".into()));
         }
-        schedule_delivery_in(&mut *tx, account_id, message_id, now).await?;
+        schedule_delivery_in(&mut tx, account_id, message_id, now).await?;
         tx.commit().await?;
         Ok(())
     }
