@@ -24,8 +24,7 @@ use parley_store::inboxes::InboxRow;
 use parley_store::jobs::JobRow;
 use serde_json::{Map, Value};
 
-use crate::views::json_obj;
-use crate::{AccountCtx, Result, ServiceError, Services};
+use crate::{Result, ServiceError, Services};
 
 /// Attempts of one delivery before a transient failure is reported as `failed`.
 pub const MAX_DELIVERY_ATTEMPTS: i64 = 12;
@@ -227,6 +226,14 @@ pub fn probe_text(lang: Lang, f: &ProbeFailure) -> String {
     }
 }
 
+/// A stored JSON object (content attributes); anything unreadable reads as empty.
+fn json_obj(s: &str) -> Value {
+    match serde_json::from_str::<Value>(s) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => Value::Object(Map::new()),
+    }
+}
+
 /// Exponential backoff of attempt `n` (1-based): 1 s, 2 s, 4 s … up to 5 minutes.
 fn backoff(attempt: i64) -> Duration {
     let secs = 1u64 << attempt.clamp(1, 20).saturating_sub(1);
@@ -260,47 +267,6 @@ impl Services {
             p.typing(&inbox.settings_map(), &recipient).await;
         };
         tokio::spawn(work);
-    }
-
-    /// Puts a failed outgoing message back in the outbox (`POST …/messages/{id}/retry`).
-    pub async fn retry_message(
-        &self,
-        ctx: &AccountCtx,
-        display_id: i64,
-        message_id: i64,
-    ) -> Result<crate::messages::MessageView> {
-        let conv = self.visible_conversation(ctx, display_id).await?;
-        let m = self
-            .store
-            .message(conv.id, message_id)
-            .await?
-            .ok_or(ServiceError::NotFound("message"))?;
-        if m.message.status != "failed" {
-            return Err(parley_core::validate::FieldError::new(
-                "status",
-                "only a failed message can be retried",
-            )
-            .into());
-        }
-        let mut attrs = json_obj(&m.message.content_attributes);
-        if let Value::Object(map) = &mut attrs {
-            map.remove("external_error");
-        }
-        match self
-            .store
-            .requeue_delivery(conv.account_id, m.message.id, &attrs.to_string())
-            .await
-        {
-            Err(parley_store::StoreError::Conflict(_)) => {
-                return Err(parley_core::validate::FieldError::new(
-                    "status",
-                    "only a failed message can be retried",
-                )
-                .into());
-            }
-            other => other?,
-        }
-        self.publish_updated(&conv, message_id).await
     }
 
     /// Runs one claimed `deliver` job: hands the message to its provider and records the

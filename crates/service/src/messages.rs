@@ -686,6 +686,47 @@ impl Services {
         self.publish_updated(&conv, message_id).await
     }
 
+    /// Puts a failed outgoing message back in the outbox (`POST …/messages/{id}/retry`).
+    pub async fn retry_message(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+        message_id: i64,
+    ) -> Result<MessageView> {
+        let conv = self.visible_conversation(ctx, display_id).await?;
+        let m = self
+            .store
+            .message(conv.id, message_id)
+            .await?
+            .ok_or(ServiceError::NotFound("message"))?;
+        if m.message.status != "failed" {
+            return Err(parley_core::validate::FieldError::new(
+                "status",
+                "only a failed message can be retried",
+            )
+            .into());
+        }
+        let mut attrs = json_obj(&m.message.content_attributes);
+        if let Value::Object(map) = &mut attrs {
+            map.remove("external_error");
+        }
+        match self
+            .store
+            .requeue_delivery(conv.account_id, m.message.id, &attrs.to_string())
+            .await
+        {
+            Err(parley_store::StoreError::Conflict(_)) => {
+                return Err(parley_core::validate::FieldError::new(
+                    "status",
+                    "only a failed message can be retried",
+                )
+                .into());
+            }
+            other => other?,
+        }
+        self.publish_updated(&conv, message_id).await
+    }
+
     /// Deletes a message the way Chatwoot does: the row stays (so the thread keeps its
     /// shape) with "This message was deleted" and `content_attributes.deleted = true`;
     /// its attachments and their files are removed. Administrators and supervisors may
