@@ -532,7 +532,7 @@ async fn inboxes_crud_and_fields(s: &TestServer) {
     let (st, body) = s.get(&admin.token, &format!("{b}/inboxes/{aid}")).await;
     assert_error(st, &body, 404, "not_found");
     let (_, list) = s.get(&admin.token, &format!("{b}/inboxes")).await;
-    assert_eq!(ids(&list).len(), 3);
+    assert_eq!(ids(&list).len(), 1);
 }
 
 async fn inbox_members_and_agent_visibility(s: &TestServer) {
