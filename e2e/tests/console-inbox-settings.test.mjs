@@ -288,7 +288,9 @@ test('identity validation: the secret is shown, copied into the snippets and rep
   }
 });
 
-test('an e-mail inbox: its mailbox connection is set on its page, the password never shown', async () => {
+// Skipped while e-mail inboxes are refused (issue 14: creating one answers 422 until the
+// e-mail channel is wired end to end); the e-mail channel's work re-enables it.
+test('an e-mail inbox: its mailbox connection is set on its page, the password never shown', { skip: 'e-mail inboxes are refused until the e-mail channel works end to end' }, async () => {
   const mail = (await w.agent.call('POST', '/inboxes', { name: 'Mail', channel: { type: 'email', email: 'help@shop.test' } })).body;
   const { page, errors, blocked, close } = await openPage(browser, { viewport: { width: 1366, height: 900 } });
   try {

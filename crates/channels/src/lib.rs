@@ -4,3 +4,4 @@
 //! channel.
 
 pub mod email;
+pub mod telegram;

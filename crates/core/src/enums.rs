@@ -85,8 +85,11 @@ impl MessageType {
 }
 
 string_enum!(
-    /// Delivery state of a message.
-    MessageStatus { Sent = "sent", Delivered = "delivered", Read = "read", Failed = "failed" }
+    /// Delivery state of a message: Chatwoot's `sent`, `delivered`, `read` and `failed`,
+    /// plus Parley's `progress` — an outgoing message of an external channel (Telegram,
+    /// e-mail) that its provider has not accepted yet. Such a message becomes `sent` only
+    /// when the provider accepted it, or `failed` with the provider's reason.
+    MessageStatus { Progress = "progress", Sent = "sent", Delivered = "delivered", Read = "read", Failed = "failed" }
 );
 
 string_enum!(
@@ -125,6 +128,13 @@ impl ChannelType {
             ChannelType::Telegram => "telegram",
             ChannelType::Email => "email",
         }
+    }
+
+    /// Whether an agent's reply leaves through a provider (Telegram, e-mail) rather than
+    /// being read by the contact from Parley itself (widget, API): such replies go through
+    /// the outbox and are `sent` only once the provider accepted them.
+    pub fn delivers_through_provider(self) -> bool {
+        matches!(self, ChannelType::Telegram | ChannelType::Email)
     }
 
     /// Parses either the short or the full name.

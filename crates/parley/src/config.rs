@@ -86,6 +86,10 @@ pub struct Config {
     pub ws_max_per_address: usize,
     /// Bytes of attachments one account may store (0 = unlimited).
     pub max_account_storage_bytes: u64,
+    /// Base URL of the Telegram Bot API (a local Bot API server, or a test's fake one).
+    pub telegram_api_url: String,
+    /// Seconds one long poll of a bot's updates (`getUpdates`) waits for news.
+    pub telegram_poll_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -124,6 +128,8 @@ impl Default for Config {
             ws_max_per_credential: 32,
             ws_max_per_address: 0,
             max_account_storage_bytes: 10 * 1024 * 1024 * 1024,
+            telegram_api_url: "https://api.telegram.org".into(),
+            telegram_poll_timeout_secs: 25,
         }
     }
 }
@@ -165,6 +171,8 @@ pub const KEYS: &[&str] = &[
     "ws_max_per_credential",
     "ws_max_per_address",
     "max_account_storage_bytes",
+    "telegram_api_url",
+    "telegram_poll_timeout_secs",
 ];
 
 /// A setting that may hold a password (`smtp_url`). `Debug` and `Display` show it with the
@@ -365,6 +373,18 @@ impl Config {
         if self.ws_max_per_credential == 0 {
             return Err(ConfigError::Invalid(
                 "ws_max_per_credential: must be at least 1".into(),
+            ));
+        }
+        if !(self.telegram_api_url.starts_with("https://")
+            || self.telegram_api_url.starts_with("http://"))
+        {
+            return Err(ConfigError::Invalid(
+                "telegram_api_url: must be an http(s) URL".into(),
+            ));
+        }
+        if !(1..=50).contains(&self.telegram_poll_timeout_secs) {
+            return Err(ConfigError::Invalid(
+                "telegram_poll_timeout_secs: must be between 1 and 50".into(),
             ));
         }
         self.mail_config().check().map_err(mail_config_error)?;

@@ -41,6 +41,8 @@ pub enum StartError {
     Listen(String, std::io::Error),
     #[error("event bus: {0}")]
     Bus(#[from] parley_bus::BusError),
+    #[error("channels: {0}")]
+    Channel(String),
 }
 
 /// The process-wide Prometheus recorder (a process has one global recorder).
@@ -256,6 +258,10 @@ impl Server {
         for w in &self.workers {
             w.abort();
         }
+        // Channels this node polled are free for the next start or another node at once.
+        if let Err(e) = self.services.release_channel_leases().await {
+            tracing::warn!(error = %e, "releasing channel leases failed");
+        }
         self.services.close_store().await;
     }
 
@@ -370,7 +376,18 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
             let _ = stop_tx.send(true);
         },
     ));
+    // The channel providers: the outbox delivers through them, their runtime imports.
+    let telegram = parley_channels::telegram::install(
+        &services,
+        parley_channels::telegram::TelegramConfig {
+            api_url: cfg.telegram_api_url.clone(),
+            poll_timeout: std::time::Duration::from_secs(cfg.telegram_poll_timeout_secs),
+            public_url: cfg.public_url(),
+        },
+    )
+    .map_err(|e| StartError::Channel(e.to_string()))?;
     let workers = vec![
+        telegram,
         services.spawn_job_runner(opts.job_poll),
         store.spawn_write_probe(std::time::Duration::from_secs(1)),
     ];

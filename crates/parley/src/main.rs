@@ -135,6 +135,12 @@ struct Settings {
     /// Bytes of attachments one account may store; 0 = unlimited [default: 10737418240] [env: PARLEY_MAX_ACCOUNT_STORAGE_BYTES]
     #[arg(long, global = true, value_name = "BYTES")]
     max_account_storage_bytes: Option<u64>,
+    /// Base URL of the Telegram Bot API [default: https://api.telegram.org] [env: PARLEY_TELEGRAM_API_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    telegram_api_url: Option<String>,
+    /// Seconds one long poll of a bot's updates waits, 1 to 50 [default: 25] [env: PARLEY_TELEGRAM_POLL_TIMEOUT_SECS]
+    #[arg(long, global = true, value_name = "SECS")]
+    telegram_poll_timeout_secs: Option<u64>,
 }
 
 const EXAMPLES: &str = "\
@@ -284,6 +290,12 @@ fn apply_flags(cfg: &mut Config, s: Settings) {
     }
     if let Some(v) = s.max_account_storage_bytes {
         cfg.max_account_storage_bytes = v;
+    }
+    if let Some(v) = s.telegram_api_url.clone() {
+        cfg.telegram_api_url = v;
+    }
+    if let Some(v) = s.telegram_poll_timeout_secs {
+        cfg.telegram_poll_timeout_secs = v;
     }
 }
 

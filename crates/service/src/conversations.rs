@@ -959,6 +959,9 @@ impl Services {
     ) -> Result<()> {
         let c = self.visible_conversation(ctx, display_id).await?;
         let name = typing_event(typing_status)?;
+        if !is_private && name == "conversation.typing_on" {
+            self.channel_typing(c.id, c.inbox_id);
+        }
         self.emit_ephemeral(Event {
             account_id: c.account_id,
             name: name.into(),

@@ -144,9 +144,12 @@ fn channel_spec(t: ChannelType) -> &'static [(&'static str, Kind)] {
             ("show_working_hours", Kind::Bool),
         ],
         ChannelType::Api => &[("webhook_url", Kind::Url)],
+        // `bot_name` and `bot_username` are the bot's own (Telegram's getMe), stored by
+        // the connection check; what a client sends for them is replaced.
         ChannelType::Telegram => &[
             ("bot_token", Kind::Secret(256)),
             ("bot_name", Kind::Text(255)),
+            ("bot_username", Kind::Text(255)),
         ],
         ChannelType::Email => &[
             ("email", Kind::Email),
@@ -177,11 +180,27 @@ fn required_on_create(t: ChannelType) -> &'static [&'static str] {
     }
 }
 
+/// Secrets a channel keeps in its settings that no client sets (the Telegram webhook's
+/// `secret_token`).
+const INTERNAL_SECRETS: &[&str] = &["webhook_secret"];
+
 /// Whether a settings key is a secret that must never be rendered.
 pub fn is_secret_setting(t: ChannelType, key: &str) -> bool {
-    channel_spec(t)
-        .iter()
-        .any(|(k, kind)| *k == key && matches!(kind, Kind::Secret(_)))
+    INTERNAL_SECRETS.contains(&key)
+        || channel_spec(t)
+            .iter()
+            .any(|(k, kind)| *k == key && matches!(kind, Kind::Secret(_)))
+}
+
+/// The checked channel settings of a request (`channel` as in inbox creation), without
+/// the cleared ones: what a connection check tests.
+pub(crate) fn channel_settings_of(
+    t: ChannelType,
+    channel: &Map<String, Value>,
+) -> Result<Map<String, Value>> {
+    let mut settings = channel_settings(t, channel)?;
+    settings.retain(|_, v| !v.is_null());
+    Ok(settings)
 }
 
 fn bad(field: &str, msg: impl Into<String>) -> ServiceError {
@@ -501,6 +520,8 @@ impl Services {
                 return Err(bad(&format!("channel.{key}"), "is required"));
             }
         }
+        let checked = self.check_channel(ctx, t, &settings).await?;
+        settings.extend(checked);
         settings.extend(patch.settings);
         let texts = crate::texts::check_text_fields(&Map::new(), &opts.texts)?;
         settings.extend(texts.into_iter().filter(|(_, v)| !v.is_null()));
@@ -520,7 +541,91 @@ impl Services {
         new.out_of_office_message = patch.out_of_office_message.flatten();
         new.avatar_url = patch.avatar_url.flatten();
         new.settings = settings;
-        Ok(self.store.create_inbox(ctx.account_id, &new).await?)
+        let row = self.store.create_inbox(ctx.account_id, &new).await?;
+        self.channels_changed();
+        Ok(row)
+    }
+
+    /// Checks channel settings (`channel` as in inbox creation) without creating
+    /// anything: which step failed, in the account's language.
+    pub async fn test_channel_connection(
+        &self,
+        ctx: &AccountCtx,
+        channel: &Map<String, Value>,
+    ) -> Result<crate::delivery::ConnectionCheck> {
+        ctx.require_admin()?;
+        let t = parse_channel_type(channel.get("type").and_then(Value::as_str).unwrap_or(""))?;
+        let settings = channel_settings_of(t, channel)?;
+        let lang = self.account_lang(ctx.account_id).await;
+        let outcome = match (t.delivers_through_provider(), self.providers.get(t)) {
+            (false, _) => Ok(Map::new()),
+            (true, None) => Err(crate::delivery::ProbeFailure {
+                step: "channel",
+                code: "unsupported",
+                detail: String::new(),
+            }),
+            (true, Some(p)) => p.test_connection(&settings).await,
+        };
+        Ok(match outcome {
+            Ok(mut details) => {
+                details.retain(|k, _| !is_secret_setting(t, k));
+                crate::delivery::ConnectionCheck {
+                    ok: true,
+                    step: None,
+                    code: None,
+                    message: None,
+                    details,
+                }
+            }
+            Err(f) => crate::delivery::ConnectionCheck {
+                ok: false,
+                step: Some(f.step.into()),
+                code: Some(f.code.into()),
+                message: Some(crate::delivery::probe_text(lang, &f)),
+                details: Map::new(),
+            },
+        })
+    }
+
+    /// The checks of an external channel's settings before they are stored: a channel
+    /// type that does not work end to end yet is refused (422, in the account's
+    /// language), and a provider's connection check must pass (Telegram's getMe). Returns
+    /// the settings the check adds (the bot's name and username).
+    async fn check_channel(
+        &self,
+        ctx: &AccountCtx,
+        t: ChannelType,
+        settings: &Map<String, Value>,
+    ) -> Result<Map<String, Value>> {
+        if !t.delivers_through_provider() {
+            return Ok(Map::new());
+        }
+        let lang = self.account_lang(ctx.account_id).await;
+        let Some(p) = self.providers.get(t) else {
+            let f = crate::delivery::ProbeFailure {
+                step: "channel",
+                code: "unsupported",
+                detail: match lang {
+                    parley_core::texts::Lang::Ru => format!(
+                        "входящие ({}) пока нельзя создать: канал ещё не подключён к серверу",
+                        t.short()
+                    ),
+                    parley_core::texts::Lang::En => format!(
+                        "{} inboxes cannot be created yet: the channel is not wired to the server",
+                        t.short()
+                    ),
+                },
+            };
+            return Err(bad("channel.type", crate::delivery::probe_text(lang, &f)));
+        };
+        p.test_connection(settings).await.map_err(|f| {
+            let field = if f.code == "invalid_token" {
+                "channel.bot_token"
+            } else {
+                "channel"
+            };
+            bad(field, crate::delivery::probe_text(lang, &f))
+        })
     }
 
     /// Updates an inbox. The channel type is fixed at creation; a `channel.type` that
@@ -561,6 +666,17 @@ impl Services {
                 return Err(bad(&format!("channel.{key}"), "cannot be removed"));
             }
         }
+        if t.delivers_through_provider()
+            && self.providers.get(t).is_some()
+            && settings.values().any(|v| !v.is_null())
+        {
+            // New credentials are checked like at creation, with the stored ones filling in.
+            let mut merged = current.settings_map();
+            merged.extend(settings.clone());
+            merged.retain(|_, v| !v.is_null());
+            let checked = self.check_channel(ctx, t, &merged).await?;
+            settings.extend(checked);
+        }
         settings.extend(std::mem::take(&mut patch.settings));
         let stored = crate::settings::InboxSettings::of(&current);
         settings.extend(crate::texts::check_text_fields(stored.raw(), &opts.texts)?);
@@ -569,10 +685,13 @@ impl Services {
             settings.insert("working_hours".into(), week_value(&week)?);
         }
         patch.settings = settings;
-        self.store
+        let row = self
+            .store
             .update_inbox(ctx.account_id, id, &patch)
             .await
-            .or_not_found("inbox")
+            .or_not_found("inbox")?;
+        self.channels_changed();
+        Ok(row)
     }
 
     /// A default team must be one of the account's teams.
@@ -623,6 +742,7 @@ impl Services {
             .delete_inbox(ctx.account_id, id)
             .await
             .or_not_found("inbox")?;
+        self.channels_changed();
         self.access_changed(crate::access::AccessChange {
             account_id: ctx.account_id,
             user_id: None,

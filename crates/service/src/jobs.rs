@@ -107,6 +107,16 @@ impl Services {
         let n = jobs.len();
         for job in jobs {
             let span = tracing::info_span!("job", name = %job.kind, key = %job.key, attempt = job.attempts);
+            if job.kind == parley_store::channels::DELIVER_JOB {
+                // The outbox finishes or reschedules its own jobs (retry_after, backoff).
+                metrics::counter!("parley_jobs_run_total", "kind" => job.kind.clone()).increment(1);
+                if let Err(e) = self.run_delivery(&job).instrument(span).await {
+                    tracing::warn!(key = %job.key, error = %e, "delivery job failed; will retry");
+                    let at = self.store.now() + 10_000;
+                    self.store.retry_job(&job, at, &e.to_string()).await?;
+                }
+                continue;
+            }
             let outcome = self.run_job(&job).instrument(span).await;
             if let Some(p) = periodic(&job.kind) {
                 if let Err(e) = &outcome {

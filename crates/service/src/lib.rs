@@ -11,10 +11,12 @@ pub mod signin_limits;
 
 pub mod agents;
 pub mod canned;
+pub mod channels;
 pub mod contact_merge;
 pub mod contacts;
 pub mod continuity;
 pub mod conversations;
+pub mod delivery;
 pub mod health;
 pub mod inboxes;
 pub mod jobs;
@@ -132,6 +134,11 @@ pub struct Services {
     /// Outgoing e-mail (off-hours notices, answers to visitors who left); `NoMailer` until
     /// the binary configures SMTP with [`Services::with_mailer`].
     pub mailer: Arc<dyn mail::Mailer>,
+    /// The channel providers (Telegram…) the binary registered: the outbox delivers
+    /// through them, inbox creation checks settings with them.
+    pub providers: Arc<delivery::Providers>,
+    /// Signals the channel runtime that an inbox was created, changed or deleted.
+    channels_changed: Arc<tokio::sync::Notify>,
 }
 
 /// Rate limits of the public Client API. Generous for a person typing, tight for a script.
@@ -207,6 +214,8 @@ impl Services {
             hub,
             presence: Arc::default(),
             mailer: Arc::new(mail::NoMailer),
+            providers: Arc::default(),
+            channels_changed: Arc::default(),
         }
     }
 

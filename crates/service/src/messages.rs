@@ -70,6 +70,8 @@ pub struct MessageInput {
     pub echo_id: Option<String>,
     pub source_id: Option<String>,
     pub uploads: Vec<Upload>,
+    /// A channel's inbound cursor after this message, stored in its transaction.
+    pub cursor: Option<String>,
 }
 
 impl MessageInput {
@@ -84,6 +86,7 @@ impl MessageInput {
             echo_id: None,
             source_id: None,
             uploads: Vec::new(),
+            cursor: None,
         }
     }
 }
@@ -317,6 +320,7 @@ impl Services {
             },
         };
         let (sender_type, sender_id) = sender_columns(sender);
+        let deliver = self.delivers_through_provider(conv, &input).await?;
         let attachments = self.write_uploads(conv.account_id, &input.uploads).await?;
         let new = NewMessage {
             account_id: conv.account_id,
@@ -328,12 +332,16 @@ impl Services {
             content_attributes,
             additional_attributes: "{}".into(),
             private: input.private,
-            status: "sent".into(),
+            // An external channel's reply is `progress` until its provider accepts it
+            // (delivery.rs); everything else is read from Parley itself.
+            status: if deliver { "progress" } else { "sent" }.into(),
             sender_type,
             sender_id,
             echo_id,
             source_id,
             attachments,
+            deliver,
+            cursor: input.cursor.clone(),
         };
         // The commit and everything that belongs to it (the live event, the counter, the
         // status change of a reopened conversation, routing and reply targets) run in a
@@ -353,6 +361,28 @@ impl Services {
             Ok(r) => r,
             Err(e) => Err(ServiceError::Internal(format!("message task failed: {e}"))),
         }
+    }
+
+    /// Whether a message leaves through its inbox's provider (the outbox): a public
+    /// outgoing or template message in an external channel's inbox. Only such messages
+    /// cost the inbox lookup; the contact's own messages never do.
+    async fn delivers_through_provider(
+        &self,
+        conv: &ConversationRow,
+        input: &MessageInput,
+    ) -> Result<bool> {
+        if input.private
+            || !matches!(
+                input.message_type,
+                MessageType::Outgoing | MessageType::Template
+            )
+        {
+            return Ok(false);
+        }
+        let inbox = self.store.inbox_ref(conv.account_id, conv.inbox_id).await?;
+        Ok(inbox
+            .and_then(|i| parley_core::ChannelType::parse(&i.channel_type))
+            .is_some_and(parley_core::ChannelType::delivers_through_provider))
     }
 
     /// The part of [`Services::create_message`] that must not be cancelled: the commit by
@@ -511,6 +541,7 @@ impl Services {
             echo_id: req.echo_id,
             source_id: req.source_id,
             uploads: req.uploads,
+            cursor: None,
         };
         let private = input.private;
         let stored = self.create_message(&conv, sender, input).await?;
@@ -583,7 +614,7 @@ impl Services {
 
     /// Reloads a changed message, announces `message.updated` and returns the agent's
     /// view: an edit and a delete report the stored row, not what was asked for.
-    async fn publish_updated(
+    pub(crate) async fn publish_updated(
         &self,
         conv: &ConversationRow,
         message_id: i64,
@@ -652,6 +683,47 @@ impl Services {
         self.store
             .update_message(m.message.id, new_content.as_deref(), &attrs)
             .await?;
+        self.publish_updated(&conv, message_id).await
+    }
+
+    /// Puts a failed outgoing message back in the outbox (`POST …/messages/{id}/retry`).
+    pub async fn retry_message(
+        &self,
+        ctx: &AccountCtx,
+        display_id: i64,
+        message_id: i64,
+    ) -> Result<MessageView> {
+        let conv = self.visible_conversation(ctx, display_id).await?;
+        let m = self
+            .store
+            .message(conv.id, message_id)
+            .await?
+            .ok_or(ServiceError::NotFound("message"))?;
+        if m.message.status != "failed" {
+            return Err(parley_core::validate::FieldError::new(
+                "status",
+                "only a failed message can be retried",
+            )
+            .into());
+        }
+        let mut attrs = json_obj(&m.message.content_attributes);
+        if let Value::Object(map) = &mut attrs {
+            map.remove("external_error");
+        }
+        match self
+            .store
+            .requeue_delivery(conv.account_id, m.message.id, &attrs.to_string())
+            .await
+        {
+            Err(parley_store::StoreError::Conflict(_)) => {
+                return Err(parley_core::validate::FieldError::new(
+                    "status",
+                    "only a failed message can be retried",
+                )
+                .into());
+            }
+            other => other?,
+        }
         self.publish_updated(&conv, message_id).await
     }
 
@@ -797,6 +869,7 @@ impl Services {
             echo_id,
             source_id: None,
             uploads,
+            cursor: None,
         };
         let stored = self
             .create_message(conv, Sender::Contact(ident.contact_id), input)
@@ -875,6 +948,8 @@ pub(crate) fn text_message(
         echo_id: None,
         source_id: None,
         attachments: Vec::new(),
+        deliver: false,
+        cursor: None,
     })
 }
 

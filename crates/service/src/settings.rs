@@ -108,6 +108,9 @@ pub struct ChannelSettings {
     pub webhook_url: Option<String>,
     #[serde(deserialize_with = "lenient")]
     pub bot_name: Option<String>,
+    /// Telegram: the bot's username (from `getMe`), for `t.me/<username>`.
+    #[serde(deserialize_with = "lenient")]
+    pub bot_username: Option<String>,
     /// E-mail channel: the inbox's address.
     #[serde(deserialize_with = "lenient")]
     pub email: Option<String>,

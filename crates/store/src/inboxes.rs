@@ -61,7 +61,7 @@ impl InboxRow {
     }
 }
 
-const INBOX_COLS: &str = "id, account_id, name, channel_type, identifier, hmac_token, hmac_mandatory, \
+pub(crate) const INBOX_COLS: &str = "id, account_id, name, channel_type, identifier, hmac_token, hmac_mandatory, \
     enable_auto_assignment, greeting_enabled, greeting_message, working_hours_enabled, timezone, \
     out_of_office_message, avatar_url, settings, created_at, updated_at";
 

@@ -209,6 +209,12 @@ pub struct NewMessage {
     pub echo_id: Option<String>,
     pub source_id: Option<String>,
     pub attachments: Vec<NewAttachment>,
+    /// Schedule its delivery by the channel's provider (the outbox) in the same
+    /// transaction: an outgoing message of an external channel, stored as `progress`.
+    pub deliver: bool,
+    /// The inbox's inbound cursor after this message (a channel's import position),
+    /// stored in the same transaction so a restart neither repeats nor skips it.
+    pub cursor: Option<String>,
 }
 
 /// Outcome of [`Store::insert_message`].
@@ -580,6 +586,12 @@ async fn insert_in(
         .bind(now)
         .execute(&mut *conn)
         .await?;
+    }
+    if m.deliver {
+        crate::channels::schedule_delivery_in(&mut *conn, m.account_id, message_id, now).await?;
+    }
+    if let Some(cursor) = &m.cursor {
+        crate::channels::set_cursor_in(&mut *conn, m.inbox_id, cursor, now).await?;
     }
     let waiting = match fx.waiting {
         Waiting::Keep => 0i64,

@@ -16,6 +16,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, present};
 use parley_service::AccountCtx;
 use parley_service::agents::MemberOp;
+use parley_service::delivery::ConnectionCheck;
 use parley_service::inboxes::{INBOX_FLAGS, InboxOptions, WorkingDay};
 use parley_service::routing_config::SlaPolicyConfig;
 use parley_service::texts::{TemplateList, TemplatePreview};
@@ -30,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(templates_list))
         .routes(routes!(templates_preview))
         .routes(routes!(reset_hmac_token))
+        .routes(routes!(test_connection))
         .routes(routes!(members_add, members_replace, members_remove))
 }
 
@@ -282,6 +284,36 @@ async fn create(
     };
     let inbox = st.svc.create_inbox(&ctx, &kind, opts, &channel).await?;
     Ok(Json(inbox_view(&inbox, &st.svc.config.public_url, &ctx)))
+}
+
+/// Body of `POST …/inboxes/test_connection`: the `channel` object of inbox creation.
+#[derive(Deserialize, ToSchema)]
+pub struct TestConnectionRequest {
+    /// `{"type": "telegram", "bot_token": "…"}` and the other fields of the channel.
+    /// Optional in parsing so that the role is checked first (a missing `channel.type` is
+    /// then a 422 from the check).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub channel: Map<String, Value>,
+}
+
+/// Checks a channel's settings without creating anything (administrators only): `ok`, or
+/// the step that failed (`token`, `network`, `channel`) with a stable `code` and a
+/// message in the account's language. Parley's route.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/inboxes/test_connection", tag = "Inboxes",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id")),
+    request_body = TestConnectionRequest,
+    responses((status = 200, body = ConnectionCheck), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn test_connection(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Json(body): Json<TestConnectionRequest>,
+) -> ApiResult<Json<ConnectionCheck>> {
+    Ok(Json(
+        st.svc.test_channel_connection(&ctx, &body.channel).await?,
+    ))
 }
 
 /// Shows an inbox.

@@ -37,6 +37,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(create_routes)
         .routes(routes!(update, destroy))
+        .routes(routes!(retry))
         .routes(routes!(download))
 }
 
@@ -457,6 +458,23 @@ async fn destroy(
     Path((_account, id, message_id)): Path<(i64, i64, i64)>,
 ) -> ApiResult<Json<Value>> {
     let m = st.svc.delete_message(&ctx, id, message_id).await?;
+    Ok(Json(json!(m)))
+}
+
+/// Puts a `failed` outgoing message of a channel (Telegram) back in the outbox: its status
+/// becomes `progress` and it is delivered again (Parley's route; Chatwoot has none).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages/{message_id}/retry", tag = "Messages",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path), ("conversation_id" = i64, Path), ("message_id" = i64, Path)),
+    responses((status = 200, description = "The message, now `progress`", body = MessageView),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "The message is not `failed`", body = ErrorBody)))]
+async fn retry(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path((_account, id, message_id)): Path<(i64, i64, i64)>,
+) -> ApiResult<Json<Value>> {
+    let m = st.svc.retry_message(&ctx, id, message_id).await?;
     Ok(Json(json!(m)))
 }
 

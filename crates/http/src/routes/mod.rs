@@ -26,6 +26,7 @@ pub mod schema_enums;
 pub mod session;
 pub mod teams;
 pub mod transfer;
+pub mod webhooks;
 pub mod widget_public;
 
 /// All API routes.
@@ -52,6 +53,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(routing::routes())
         .merge(onboarding::routes())
         .merge(transfer::routes())
+        .merge(webhooks::routes())
 }
 
 /// Stored milliseconds to Chatwoot's epoch seconds, and stored JSON text to an object:

@@ -29,6 +29,7 @@ mod public_limits;
 mod realtime;
 mod routing;
 mod session;
+mod telegram;
 mod texts;
 mod transfer;
 mod widget_assets;

@@ -941,6 +941,7 @@ async fn timers_fire_after_a_restart() {
             server: Some(server),
             dir,
             pg_database: None,
+            cfg: cfg.clone(),
         };
         let admin = s.admin("Shop").await;
         let (inbox_id, inbox) = api_inbox(&s, &admin, "Site").await;
@@ -969,6 +970,7 @@ async fn timers_fire_after_a_restart() {
             server: Some(server),
             dir,
             pg_database: None,
+            cfg: cfg.clone(),
         };
         conversation_until(
             &s,

@@ -39,6 +39,8 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
     /// PostgreSQL server URL and database name to drop when the case ends.
     pub pg_database: Option<(String, String)>,
+    /// The configuration it runs with, for [`TestServer::restart`].
+    pub cfg: Config,
 }
 
 /// A user with an API token inside an account.
@@ -167,7 +169,9 @@ impl TestServer {
         dir: tempfile::TempDir,
         opts: parley::StartOptions,
     ) -> TestServer {
-        let server = parley::start_with(&cfg, opts).await.expect("server starts");
+        let server = parley::start_with(&cfg, opts.clone())
+            .await
+            .expect("server starts");
         let base = format!("http://{}", server.addr);
         let http = reqwest::Client::builder()
             .cookie_store(true)
@@ -179,7 +183,21 @@ impl TestServer {
             server: Some(server),
             dir,
             pg_database: None,
+            cfg,
         }
+    }
+
+    /// Stops the server and starts it again on the same database and data directory (a
+    /// new port: `base` changes), as a restart of `parley serve` would.
+    pub async fn restart(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+        let server = parley::start_with(&self.cfg, Self::fast_jobs())
+            .await
+            .expect("server restarts");
+        self.base = format!("http://{}", server.addr);
+        self.server = Some(server);
     }
 
     /// Stops the server and drops its PostgreSQL database (a failed case leaves its

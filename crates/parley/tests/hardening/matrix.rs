@@ -43,6 +43,10 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
     ),
     ("DELETE", "/api/v1/accounts/{account_id}/contacts/{id}"),
     ("POST", "/api/v1/accounts/{account_id}/inboxes"),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/inboxes/test_connection",
+    ),
     ("PATCH", "/api/v1/accounts/{account_id}/inboxes/{id}"),
     (
         "GET",
@@ -92,6 +96,10 @@ const MEMBER: &[(&str, &str)] = &[
     (
         "GET",
         "/api/v1/accounts/{account_id}/contacts/{id}/duplicates",
+    ),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages/{message_id}/retry",
     ),
     ("GET", "/api/v1/accounts/{account_id}/onboarding"),
     ("GET", "/api/v1/accounts/{account_id}/notifications"),

@@ -214,6 +214,8 @@ max_connections_per_address = 500
 ws_max_per_credential = 8
 ws_max_per_address = 1000
 max_account_storage_bytes = 1073741824
+telegram_api_url = "http://127.0.0.1:1"
+telegram_poll_timeout_secs = 5
 "#;
     for key in KEYS {
         assert!(

@@ -39,6 +39,8 @@ pub struct InboxView {
     pub pre_chat_form_enabled: bool,
     pub webhook_url: Option<String>,
     pub bot_name: Option<String>,
+    /// Telegram: the bot's username (Parley's field).
+    pub bot_username: Option<String>,
     pub email: Option<String>,
     pub provider: Option<String>,
     pub greeting_enabled: bool,
@@ -141,6 +143,7 @@ pub fn inbox_view(i: &InboxRow, public_url: &str, ctx: &AccountCtx) -> InboxView
         pre_chat_form_enabled: ch.pre_chat_form_enabled,
         webhook_url: ch.webhook_url,
         bot_name: ch.bot_name,
+        bot_username: ch.bot_username,
         email: ch.email,
         provider: ch.provider,
         greeting_enabled: i.greeting_enabled != 0,

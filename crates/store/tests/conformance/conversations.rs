@@ -84,6 +84,8 @@ fn msg(conv: &parley_store::conversations::ConversationRow, t: i64, content: &st
         echo_id: None,
         source_id: None,
         attachments: vec![],
+        deliver: false,
+        cursor: None,
     }
 }
 

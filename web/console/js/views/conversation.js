@@ -276,6 +276,7 @@ export class ConversationView {
             { class: 'conv-sub' },
             channelIcon(c.meta.channel, 12),
             h('span', null, inbox ? inbox.name : ''),
+            telegramLink(sender),
             h('span', { class: 'muted' }, `#${c.id}`),
             h('span', { class: ['status-pill', c.status], dataset: { status: c.status } }, t(`status.${c.status}`)),
             c.status === 'snoozed' && c.snoozed_until ? h('span', { class: 'muted' }, t('conv.snoozedUntil', { when: fullStamp(c.snoozed_until) })) : null,
@@ -628,6 +629,29 @@ export class ConversationView {
       !incoming && !m.private && !readOnly ? this.receipt(m) : null,
     );
     if (m.status === 'failed' && m.external_error) meta.append(h('span', { class: 'error-text' }, m.external_error));
+    if (m.status === 'failed' && !incoming && !m.private && !readOnly) {
+      // A channel's provider refused the message: send it again through the outbox.
+      meta.append(
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn small',
+            dataset: { action: 'retry' },
+            onclick: async (e) => {
+              e.currentTarget.disabled = true;
+              try {
+                this.addMessage(await post(acct(`/conversations/${this.id}/messages/${m.id}/retry`), {}));
+              } catch (ex) {
+                toast(errorText(ex), 'error');
+              }
+            },
+          },
+          icon('refresh', { size: 12 }),
+          t('msgStatus.retry'),
+        ),
+      );
+    }
     return h('div', { class: cls, dataset: { id: String(m.id), type: String(m.message_type) } }, body, meta);
   }
 
@@ -635,7 +659,8 @@ export class ConversationView {
     const seenAt = this.conv ? this.conv.contact_last_seen_at || 0 : 0;
     let state = m.status || 'sent';
     if (state !== 'failed' && seenAt && m.created_at <= seenAt) state = 'read';
-    const name = state === 'failed' ? 'alert' : state === 'sent' ? 'check' : 'checks';
+    // `progress`: an external channel's provider has not accepted it yet (a clock).
+    const name = state === 'failed' ? 'alert' : state === 'progress' ? 'clock' : state === 'sent' ? 'check' : 'checks';
     return h('span', { class: ['receipt', state], title: t(`msgStatus.${state}`), dataset: { receipt: state } }, icon(name, { size: 13 }));
   }
 
@@ -1152,4 +1177,12 @@ function csatCard(m) {
   card.append(h('div', { class: 'csat-score' }, ratingStars(a.rating), h('b', {}, t('csat.score', { n: a.rating }))));
   if (a.feedback_message) card.append(h('blockquote', { class: 'csat-comment' }, a.feedback_message));
   return card;
+}
+
+/** The customer's Telegram profile (t.me/username), when the channel told us the username. */
+function telegramLink(sender) {
+  const a = (sender && sender.additional_attributes) || {};
+  const user = a.social_telegram_user_name || a.username;
+  if (!user || !/^[A-Za-z0-9_]{3,64}$/.test(String(user))) return null;
+  return h('a', { class: 'tg-link', href: `https://t.me/${user}`, target: '_blank', rel: 'noopener noreferrer', title: t('channel.telegramUser'), dataset: { telegram: user } }, `@${user}`);
 }

@@ -118,7 +118,14 @@ function inboxesList(el) {
           'tr',
           null,
           h('td', null, h('a', { href: `#/settings/inboxes/${i.id}` }, i.name)),
-          h('td', null, channelIcon(i.channel_type, 14), ' ', channelName(i.channel_type)),
+          h(
+            'td',
+            null,
+            channelIcon(i.channel_type, 14),
+            ' ',
+            channelName(i.channel_type),
+            i.bot_username ? h('span', { class: 'muted', dataset: { bot: i.bot_username } }, ` · ${i.bot_name || ''} @${i.bot_username}`) : null,
+          ),
           h('td', { class: 'right' }, h('a', { class: 'btn small', href: `#/settings/inboxes/${i.id}` }, t('common.edit'))),
         ),
       ),
@@ -128,7 +135,50 @@ function inboxesList(el) {
 }
 
 async function newInbox() {
-  const type = h('select', { name: 'type' }, options([['web_widget', t('channel.web')], ['api', t('channel.api')]], 'web_widget'));
+  const type = h(
+    'select',
+    { name: 'type' },
+    options(
+      [
+        ['web_widget', t('channel.web')],
+        ['api', t('channel.api')],
+        ['telegram', t('channel.telegram')],
+      ],
+      'web_widget',
+    ),
+  );
+  // Telegram: the bot token from @BotFather, checked by the server (getMe) before saving.
+  const token = h('input', { name: 'bot_token', autocomplete: 'off', placeholder: '123456789:AAH…', maxLength: 256 });
+  const testResult = h('div', { class: 'muted small', role: 'status', dataset: { testResult: '' } });
+  const testBtn = h(
+    'button',
+    {
+      type: 'button',
+      class: 'btn small',
+      dataset: { action: 'test-connection' },
+      onclick: async () => {
+        testBtn.disabled = true;
+        testResult.textContent = t('channel.testing');
+        testResult.className = 'muted small';
+        try {
+          const r = await post(acct('/inboxes/test_connection'), { channel: { type: 'telegram', bot_token: token.value.trim() } });
+          if (r.ok) {
+            testResult.textContent = t('channel.testOk', { name: r.details.bot_name || '', username: r.details.bot_username || '' });
+            testResult.className = 'ok-text small';
+          } else {
+            testResult.textContent = `${t(`channel.step.${r.step}`)}: ${r.message}`;
+            testResult.className = 'error-text small';
+          }
+        } catch (ex) {
+          testResult.textContent = errorText(ex);
+          testResult.className = 'error-text small';
+        }
+        testBtn.disabled = false;
+      },
+    },
+    t('channel.test'),
+  );
+  const tokenField = field(t('channel.botToken'), h('div', { class: 'stack' }, token, h('div', null, testBtn), testResult), t('channel.botTokenHint'));
   const name = h('input', { name: 'name', required: true, maxLength: 255 });
   const url = h('input', { name: 'website_url', type: 'url', placeholder: 'https://shop.example' });
   const webhook = h('input', { name: 'webhook_url', type: 'url', placeholder: 'https://crm.example/hook' });
@@ -136,15 +186,19 @@ async function newInbox() {
   const hookField = field(t('settings.webhookUrl'), webhook, t('settings.webhookHint'));
   const sync = () => {
     const web = type.value === 'web_widget';
+    const tg = type.value === 'telegram';
     urlField.hidden = !web;
     url.required = web;
-    hookField.hidden = web;
+    hookField.hidden = web || tg;
+    tokenField.hidden = !tg;
+    token.required = tg;
   };
   type.addEventListener('change', sync);
   sync();
-  const created = await formDialog(t('settings.newInbox'), [field(t('settings.channel'), type), field(t('settings.name'), name), urlField, hookField], t('common.create'), () => {
+  const created = await formDialog(t('settings.newInbox'), [field(t('settings.channel'), type), field(t('settings.name'), name), urlField, hookField, tokenField], t('common.create'), () => {
     const channel = { type: type.value };
     if (type.value === 'web_widget') channel.website_url = url.value.trim();
+    else if (type.value === 'telegram') channel.bot_token = token.value.trim();
     else if (webhook.value.trim()) channel.webhook_url = webhook.value.trim();
     return post(acct('/inboxes'), { name: name.value.trim(), channel });
   });
