@@ -90,6 +90,9 @@ async fn duplicates(
 ) -> ApiResult<Json<DuplicatesPayload>> {
     let list = st.svc.contact_duplicates(&ctx, p.id).await?;
     Ok(Json(DuplicatesPayload {
-        payload: list.iter().map(duplicate_view).collect(),
+        payload: list
+            .iter()
+            .map(|d| duplicate_view(&d.contact, &d.matched_by))
+            .collect(),
     }))
 }

@@ -155,14 +155,13 @@ pub struct DuplicateView {
     pub matched_by: Vec<String>,
 }
 
-/// Renders a duplicate.
-pub fn duplicate_view(d: &crate::contact_merge::Duplicate) -> DuplicateView {
+/// Renders a duplicate: the contact and the fields it matched by.
+pub fn duplicate_view(
+    contact: &ContactDetails,
+    matched_by: &[parley_core::contact_match::MatchReason],
+) -> DuplicateView {
     DuplicateView {
-        contact: contact_view(&d.contact),
-        matched_by: d
-            .matched_by
-            .iter()
-            .map(|r| r.as_str().to_string())
-            .collect(),
+        contact: contact_view(contact),
+        matched_by: matched_by.iter().map(|r| r.as_str().to_string()).collect(),
     }
 }
