@@ -178,7 +178,10 @@ async function newInbox() {
     },
     t('channel.test'),
   );
-  const tokenField = field(t('channel.botToken'), h('div', { class: 'stack' }, token, h('div', null, testBtn), testResult), t('channel.botTokenHint'));
+  // The label and hint belong to the token input itself (a label pointing at a wrapper names
+  // nothing); the check's button and its result follow the hint.
+  const tokenField = field(t('channel.botToken'), token, t('channel.botTokenHint'));
+  tokenField.append(h('div', { class: 'test-connection' }, testBtn, testResult));
   const name = h('input', { name: 'name', required: true, maxLength: 255 });
   const url = h('input', { name: 'website_url', type: 'url', placeholder: 'https://shop.example' });
   const webhook = h('input', { name: 'webhook_url', type: 'url', placeholder: 'https://crm.example/hook' });

@@ -1,0 +1,272 @@
+// Settings → Inboxes → New inbox → Telegram, driven in the browser against a fake Bot API
+// (issue 14): a wrong token is named by "Test connection" and refused on create; the right
+// one creates the inbox and the bot's name and username show in the list. A Telegram user
+// writes: the conversation appears live with the message and the customer's t.me link. The
+// agent replies while Telegram refuses (403, the user blocked the bot): the message shows
+// the failed mark, the reason and "Retry"; Telegram accepts again, Retry sends it exactly
+// once and the mark turns into "sent". The form in Russian. Screenshots of the form, the
+// failed message and the Russian form go to $PARLEY_E2E_SCREENSHOTS (default: the temp
+// directory).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+
+import { startParley } from '../lib/server.js';
+import { launch, openPage } from '../lib/browser.js';
+import { setupAdmin, signIn, call, ADMIN } from '../lib/console.mjs';
+
+const OUT = process.env.PARLEY_E2E_SCREENSHOTS || tmpdir();
+const TOKEN = '123456:TESTtoken_ok';
+const WRONG = '123456:WRONGtoken';
+const CHAT = 5001;
+const LIVE = { timeout: 10000 };
+
+/**
+ * A fake Telegram Bot API on a loopback port, speaking the documented JSON shapes: getMe,
+ * getUpdates (long poll: answers when an update is queued or after the asked timeout),
+ * sendMessage (accepts, or refuses with 403 while `refuse` is set), sendChatAction,
+ * setWebhook, deleteWebhook. Any other token answers 401.
+ */
+function fakeBotApi() {
+  const st = { updates: [], nextUpdate: 1, nextMessage: 900, sent: [], refuse: false, typing: 0, waiting: new Set() };
+  const json = (res, code, body) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  const ok = (res, result) => json(res, 200, { ok: true, result });
+  const fail = (res, code, description) => json(res, code, { ok: false, error_code: code, description });
+  const pending = (offset) => {
+    st.updates = st.updates.filter((u) => u.update_id >= offset);
+    return st.updates;
+  };
+  const server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => {
+      raw += c;
+    });
+    req.on('end', () => {
+      const m = req.url.match(/^\/bot([^/]+)\/(\w+)/);
+      if (!m) return fail(res, 404, 'Not Found');
+      if (m[1] !== TOKEN) return fail(res, 401, 'Unauthorized');
+      let p = {};
+      try {
+        p = raw ? JSON.parse(raw) : {};
+      } catch {
+        return fail(res, 400, 'Bad Request: not JSON');
+      }
+      switch (m[2]) {
+        case 'getMe':
+          return ok(res, { id: 123456, is_bot: true, first_name: 'Shop Bot', username: 'shop_test_bot' });
+        case 'setWebhook':
+        case 'deleteWebhook':
+          return ok(res, true);
+        case 'sendChatAction':
+          st.typing += 1;
+          return ok(res, true);
+        case 'getUpdates': {
+          const offset = Number(p.offset || 0);
+          if (pending(offset).length) return ok(res, st.updates);
+          // Long poll: the first queued update, or an empty answer after the timeout.
+          const waiter = () => {
+            clearTimeout(timer);
+            st.waiting.delete(waiter);
+            if (!res.writableEnded) ok(res, pending(offset));
+          };
+          const timer = setTimeout(waiter, Math.min(Number(p.timeout || 0), 5) * 1000);
+          st.waiting.add(waiter);
+          res.on('close', () => {
+            clearTimeout(timer);
+            st.waiting.delete(waiter);
+          });
+          return;
+        }
+        case 'sendMessage': {
+          if (st.refuse) return fail(res, 403, 'Forbidden: bot was blocked by the user');
+          st.sent.push({ chat_id: String(p.chat_id), text: p.text });
+          st.nextMessage += 1;
+          return ok(res, { message_id: st.nextMessage, date: Math.floor(Date.now() / 1000), chat: { id: Number(p.chat_id), type: 'private' }, text: p.text });
+        }
+        default:
+          return fail(res, 404, 'Not Found: method not found');
+      }
+    });
+  });
+  return {
+    st,
+    listen: () => new Promise((r) => server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${server.address().port}`))),
+    close: () => {
+      for (const w of [...st.waiting]) w();
+      server.closeAllConnections();
+      return new Promise((r) => server.close(r));
+    },
+    /** Queues an update from the Telegram user and answers a waiting long poll at once. */
+    push(message) {
+      st.updates.push({ update_id: st.nextUpdate++, message });
+      for (const w of [...st.waiting]) w();
+    },
+  };
+}
+
+let server;
+let browser;
+let admin;
+let fake;
+
+before(async () => {
+  fake = fakeBotApi();
+  const url = await fake.listen();
+  server = await startParley({ env: { PARLEY_TELEGRAM_API_URL: url, PARLEY_TELEGRAM_POLL_TIMEOUT_SECS: '1' } });
+  browser = await launch();
+  admin = await setupAdmin(server.base);
+  mkdirSync(OUT, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await fake?.close();
+});
+
+const api = (method, p, body) => call(server.base, method, `/api/v1/accounts/${admin.accountId}${p}`, { token: admin.token, body });
+
+async function consolePage(locale = 'en-US') {
+  const p = await openPage(browser, { viewport: { width: 1366, height: 900 }, locale });
+  await signIn(p.page, server.base, ADMIN.email, ADMIN.password);
+  return p;
+}
+
+/** Opens Settings → Inboxes → New inbox and chooses Telegram; returns the dialog. */
+async function telegramForm(page) {
+  await page.goto(`${server.base}/app/#/settings/inboxes`);
+  await page.locator('[data-action="new-inbox"]').click();
+  const dialog = page.getByRole('dialog');
+  await dialog.locator('select[name=type]').selectOption('telegram');
+  await dialog.locator('input[name=bot_token]').waitFor();
+  return dialog;
+}
+
+let inbox;
+
+test('Telegram inbox: a wrong token is named, the right one creates the inbox and shows the bot', async () => {
+  const { page, errors, blocked, close } = await consolePage();
+  try {
+    const dialog = await telegramForm(page);
+    // Only the fields a Telegram inbox has.
+    assert.equal(await dialog.locator('input[name=website_url]').isVisible(), false);
+    assert.equal(await dialog.locator('input[name=webhook_url]').isVisible(), false);
+    await dialog.getByLabel('Name').fill('Shop bot');
+    await dialog.getByLabel('Bot token').fill(WRONG);
+    await dialog.getByRole('button', { name: 'Test connection' }).click();
+    const result = dialog.locator('[data-test-result]');
+    await result.filter({ hasText: /^Bot token: / }).waitFor(LIVE);
+    assert.match(await result.getAttribute('class'), /error-text/);
+    await page.screenshot({ path: join(OUT, 'console-telegram-form-wrong-token.png') });
+
+    // Creating with the wrong token is refused; the dialog stays with the reason.
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.locator('.error-text:not([hidden])').filter({ hasText: /token/i }).first().waitFor(LIVE);
+    assert.equal((await api('GET', '/inboxes')).payload.length, 0, 'nothing created');
+
+    await dialog.getByLabel('Bot token').fill(TOKEN);
+    await dialog.getByRole('button', { name: 'Test connection' }).click();
+    await result.filter({ hasText: 'Connected: Shop Bot (@shop_test_bot)' }).waitFor(LIVE);
+    assert.match(await result.getAttribute('class'), /ok-text/);
+    await page.screenshot({ path: join(OUT, 'console-telegram-form.png') });
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await page.waitForURL(/#\/settings\/inboxes\/\d+$/);
+    const list = (await api('GET', '/inboxes')).payload;
+    assert.equal(list.length, 1);
+    inbox = list[0];
+    assert.equal(inbox.channel_type, 'Channel::Telegram');
+    assert.equal(inbox.bot_username, 'shop_test_bot');
+    assert.equal(inbox.bot_token, undefined, 'the token is never shown');
+
+    // The list names the bot.
+    await page.goto(`${server.base}/app/#/settings/inboxes`);
+    const row = page.locator('table.data tr', { hasText: 'Shop bot' });
+    await row.locator('[data-bot="shop_test_bot"]', { hasText: 'Shop Bot @shop_test_bot' }).waitFor();
+    await page.screenshot({ path: join(OUT, 'console-telegram-inboxes.png') });
+    assert.deepEqual(blocked, []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('a Telegram user writes; a refused reply shows failed with the reason, Retry sends it once', async () => {
+  assert.ok(inbox, 'the inbox of the first test');
+  const { page, errors, blocked, close } = await consolePage();
+  try {
+    await page.goto(`${server.base}/app/#/conversations/unassigned`);
+    await page.locator('body[data-realtime="live"]').waitFor(LIVE);
+
+    fake.push({
+      message_id: 1,
+      date: Math.floor(Date.now() / 1000),
+      from: { id: CHAT, is_bot: false, first_name: 'Иван', last_name: 'Петров', username: 'ivan_p', language_code: 'ru' },
+      chat: { id: CHAT, type: 'private', first_name: 'Иван' },
+      text: 'Здравствуйте! Где мой заказ 1042?',
+    });
+    const row = page.locator('.conv-row', { hasText: 'Где мой заказ 1042?' });
+    await row.waitFor(LIVE);
+    assert.match(await row.innerText(), /Иван Петров/);
+    await row.locator('a').first().click();
+    const conv = page.locator('.conv-view');
+    await conv.locator('.msg.in', { hasText: 'Здравствуйте! Где мой заказ 1042?' }).waitFor(LIVE);
+    // The customer's Telegram profile is linked.
+    assert.equal(await conv.locator('a.tg-link[data-telegram="ivan_p"]').first().getAttribute('href'), 'https://t.me/ivan_p');
+
+    // Telegram refuses: the user blocked the bot.
+    fake.st.refuse = true;
+    const input = conv.locator('textarea.composer-input');
+    await input.fill('Your order ships today.');
+    await input.press('Enter');
+    const msg = conv.locator('.msg.out', { hasText: 'Your order ships today.' });
+    await msg.locator('[data-receipt="failed"]').waitFor(LIVE);
+    assert.match(await msg.getAttribute('class'), /\bfailed\b/);
+    await msg.locator('.error-text', { hasText: 'Forbidden: bot was blocked by the user' }).waitFor();
+    const retry = msg.locator('[data-action="retry"]');
+    assert.equal(await retry.innerText(), 'Retry');
+    assert.deepEqual(fake.st.sent, [], 'nothing was accepted');
+    await page.screenshot({ path: join(OUT, 'console-telegram-failed.png') });
+    const id = Number(await msg.getAttribute('data-id'));
+    const stored = (await api('GET', `/conversations/${await conv.getAttribute('data-conversation')}/messages`)).payload.find((m) => m.id === id);
+    assert.equal(stored.status, 'failed');
+
+    // Telegram accepts again: Retry sends it once, the mark becomes "sent".
+    fake.st.refuse = false;
+    await retry.click();
+    const again = conv.locator(`.msg.out[data-id="${id}"]`);
+    await again.locator('[data-receipt="sent"]').waitFor(LIVE);
+    assert.doesNotMatch(await again.getAttribute('class'), /\bfailed\b/);
+    assert.equal(await again.locator('[data-action="retry"]').count(), 0);
+    assert.equal(await again.locator('.error-text').count(), 0);
+    assert.deepEqual(fake.st.sent, [{ chat_id: String(CHAT), text: 'Your order ships today.' }]);
+    await page.screenshot({ path: join(OUT, 'console-telegram-sent.png') });
+    assert.deepEqual(blocked, []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('the Telegram form in Russian', async () => {
+  const { page, errors, blocked, close } = await consolePage('ru-RU');
+  try {
+    const dialog = await telegramForm(page);
+    await dialog.getByLabel('Название').fill('Бот магазина');
+    await dialog.getByLabel('Токен бота').fill(WRONG);
+    await dialog.getByText('В Telegram откройте @BotFather, отправьте /newbot и вставьте выданный токен').waitFor();
+    await dialog.getByRole('button', { name: 'Проверить подключение' }).click();
+    await dialog.locator('[data-test-result]').filter({ hasText: /^Токен бота: / }).waitFor(LIVE);
+    await page.screenshot({ path: join(OUT, 'console-telegram-form-ru.png') });
+    await dialog.getByLabel('Токен бота').fill(TOKEN);
+    await dialog.getByRole('button', { name: 'Проверить подключение' }).click();
+    await dialog.locator('[data-test-result]', { hasText: 'Подключено: Shop Bot (@shop_test_bot)' }).waitFor(LIVE);
+    assert.deepEqual(blocked, []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
