@@ -92,9 +92,16 @@ function fakeBotApi() {
       }
     });
   });
-  return {
+  const api = {
     st,
-    listen: () => new Promise((r) => server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${server.address().port}`))),
+    url: null,
+    listen: () =>
+      new Promise((r) =>
+        server.listen(0, '127.0.0.1', () => {
+          api.url = `http://127.0.0.1:${server.address().port}`;
+          r(api.url);
+        }),
+      ),
     close: () => {
       for (const w of [...st.waiting]) w();
       server.closeAllConnections();
@@ -106,6 +113,7 @@ function fakeBotApi() {
       for (const w of [...st.waiting]) w();
     },
   };
+  return api;
 }
 
 let server;
@@ -137,8 +145,8 @@ async function consolePage(locale = 'en-US') {
 }
 
 /** Opens Settings → Inboxes → New inbox and chooses Telegram; returns the dialog. */
-async function telegramForm(page) {
-  await page.goto(`${server.base}/app/#/settings/inboxes`);
+async function telegramForm(page, base = server.base) {
+  await page.goto(`${base}/app/#/settings/inboxes`);
   await page.locator('[data-action="new-inbox"]').click();
   const dialog = page.getByRole('dialog');
   await dialog.locator('select[name=type]').selectOption('telegram');
@@ -159,7 +167,7 @@ test('Telegram inbox: a wrong token is named, the right one creates the inbox an
     await dialog.getByLabel('Bot token').fill(WRONG);
     await dialog.getByRole('button', { name: 'Test connection' }).click();
     const result = dialog.locator('[data-test-result]');
-    await result.filter({ hasText: /^Bot token: / }).waitFor(LIVE);
+    await result.filter({ hasText: /^Telegram did not accept the bot token: Unauthorized$/ }).waitFor(LIVE);
     assert.match(await result.getAttribute('class'), /error-text/);
     await page.screenshot({ path: join(OUT, 'console-telegram-form-wrong-token.png') });
 
@@ -225,7 +233,11 @@ test('a Telegram user writes; a refused reply shows failed with the reason, Retr
     const msg = conv.locator('.msg.out', { hasText: 'Your order ships today.' });
     await msg.locator('[data-receipt="failed"]').waitFor(LIVE);
     assert.match(await msg.getAttribute('class'), /\bfailed\b/);
-    await msg.locator('.error-text', { hasText: 'Forbidden: bot was blocked by the user' }).waitFor();
+    await msg.locator('.msg-failure .error-text', { hasText: 'Forbidden: bot was blocked by the user' }).waitFor();
+    // The reason has a line of its own: the sender's name and the time stay on one line.
+    const who = await msg.locator('.msg-meta .who').boundingBox();
+    const time = await msg.locator('.msg-meta time').boundingBox();
+    assert.ok(Math.abs(who.y - time.y) < 2 && who.height < 20, `meta on one line: ${JSON.stringify({ who, time })}`);
     const retry = msg.locator('[data-action="retry"]');
     assert.equal(await retry.innerText(), 'Retry');
     assert.deepEqual(fake.st.sent, [], 'nothing was accepted');
@@ -251,22 +263,32 @@ test('a Telegram user writes; a refused reply shows failed with the reason, Retr
   }
 });
 
+// A Russian shop (its account speaks Russian, so do the server's own sentences) and a
+// Russian browser: the form's labels, hint, button and both check results in Russian.
 test('the Telegram form in Russian', async () => {
-  const { page, errors, blocked, close } = await consolePage('ru-RU');
+  const ru = await startParley({ env: { PARLEY_TELEGRAM_API_URL: fake.url, PARLEY_TELEGRAM_POLL_TIMEOUT_SECS: '1' } });
+  const p = await openPage(browser, { viewport: { width: 1366, height: 900 }, locale: 'ru-RU' });
+  const { page, errors, blocked } = p;
   try {
-    const dialog = await telegramForm(page);
+    await setupAdmin(ru.base, { ...ADMIN, locale: 'ru' });
+    await signIn(page, ru.base, ADMIN.email, ADMIN.password);
+    const dialog = await telegramForm(page, ru.base);
+    await page.getByRole('heading', { name: 'Новый канал' }).waitFor();
+    await dialog.getByLabel('Тип канала').waitFor();
     await dialog.getByLabel('Название').fill('Бот магазина');
     await dialog.getByLabel('Токен бота').fill(WRONG);
     await dialog.getByText('В Telegram откройте @BotFather, отправьте /newbot и вставьте выданный токен').waitFor();
     await dialog.getByRole('button', { name: 'Проверить подключение' }).click();
-    await dialog.locator('[data-test-result]').filter({ hasText: /^Токен бота: / }).waitFor(LIVE);
+    await dialog.locator('[data-test-result]').filter({ hasText: /^Telegram не принял токен бота: Unauthorized$/ }).waitFor(LIVE);
     await page.screenshot({ path: join(OUT, 'console-telegram-form-ru.png') });
     await dialog.getByLabel('Токен бота').fill(TOKEN);
     await dialog.getByRole('button', { name: 'Проверить подключение' }).click();
     await dialog.locator('[data-test-result]', { hasText: 'Подключено: Shop Bot (@shop_test_bot)' }).waitFor(LIVE);
+    await dialog.getByRole('button', { name: 'Создать' }).waitFor();
     assert.deepEqual(blocked, []);
     assert.deepEqual(errors, []);
   } finally {
-    await close();
+    await p.close();
+    await ru.stop();
   }
 });

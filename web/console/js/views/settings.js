@@ -166,7 +166,9 @@ async function newInbox() {
             testResult.textContent = t('channel.testOk', { name: r.details.bot_name || '', username: r.details.bot_username || '' });
             testResult.className = 'ok-text small';
           } else {
-            testResult.textContent = `${t(`channel.step.${r.step}`)}: ${r.message}`;
+            // The server's sentence already names the step ("Telegram did not accept the bot
+            // token: …"); the step alone is the fallback.
+            testResult.textContent = r.message || t(`channel.step.${r.step}`);
             testResult.className = 'error-text small';
           }
         } catch (ex) {
