@@ -3,8 +3,9 @@
 // one creates the inbox and the bot's name and username show in the list. A Telegram user
 // writes: the conversation appears live with the message and the customer's t.me link. The
 // agent replies while Telegram refuses (403, the user blocked the bot): the message shows
-// the failed mark, the reason and "Retry"; Telegram accepts again, Retry sends it exactly
-// once and the mark turns into "sent". The form in Russian. Screenshots of the form, the
+// the failed mark, the reason and "Retry"; Telegram accepts again (slowly: the message waits
+// with a clock), Retry sends it exactly once and the mark turns into "sent". The form in
+// Russian, for a Russian account. Screenshots of the form, the
 // failed message and the Russian form go to $PARLEY_E2E_SCREENSHOTS (default: the temp
 // directory).
 
@@ -32,7 +33,7 @@ const LIVE = { timeout: 10000 };
  * setWebhook, deleteWebhook. Any other token answers 401.
  */
 function fakeBotApi() {
-  const st = { updates: [], nextUpdate: 1, nextMessage: 900, sent: [], refuse: false, typing: 0, waiting: new Set() };
+  const st = { updates: [], nextUpdate: 1, nextMessage: 900, sent: [], refuse: false, hold: false, held: [], typing: 0, waiting: new Set() };
   const json = (res, code, body) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   const ok = (res, result) => json(res, 200, { ok: true, result });
   const fail = (res, code, description) => json(res, code, { ok: false, error_code: code, description });
@@ -83,9 +84,15 @@ function fakeBotApi() {
         }
         case 'sendMessage': {
           if (st.refuse) return fail(res, 403, 'Forbidden: bot was blocked by the user');
-          st.sent.push({ chat_id: String(p.chat_id), text: p.text });
-          st.nextMessage += 1;
-          return ok(res, { message_id: st.nextMessage, date: Math.floor(Date.now() / 1000), chat: { id: Number(p.chat_id), type: 'private' }, text: p.text });
+          const accept = () => {
+            st.sent.push({ chat_id: String(p.chat_id), text: p.text });
+            st.nextMessage += 1;
+            ok(res, { message_id: st.nextMessage, date: Math.floor(Date.now() / 1000), chat: { id: Number(p.chat_id), type: 'private' }, text: p.text });
+          };
+          // While held, the answer waits for `release()`: the message stays "progress".
+          if (st.hold) st.held.push(accept);
+          else accept();
+          return;
         }
         default:
           return fail(res, 404, 'Not Found: method not found');
@@ -107,6 +114,11 @@ function fakeBotApi() {
       server.closeAllConnections();
       return new Promise((r) => server.close(r));
     },
+    /** Answers the held sendMessage calls and stops holding. */
+    release() {
+      st.hold = false;
+      for (const a of st.held.splice(0)) a();
+    },
     /** Queues an update from the Telegram user and answers a waiting long poll at once. */
     push(message) {
       st.updates.push({ update_id: st.nextUpdate++, message });
@@ -114,6 +126,15 @@ function fakeBotApi() {
     },
   };
   return api;
+}
+
+/** Polls `check` until it holds (the fake's state changes outside the page). */
+async function eventually(check, what) {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`never: ${what}`);
 }
 
 let server;
@@ -219,6 +240,8 @@ test('a Telegram user writes; a refused reply shows failed with the reason, Retr
     const row = page.locator('.conv-row', { hasText: 'Где мой заказ 1042?' });
     await row.waitFor(LIVE);
     assert.match(await row.innerText(), /Иван Петров/);
+    // The tab counts follow.
+    await page.locator('.tab[data-tab="unassigned"] .count', { hasText: /^1$/ }).waitFor(LIVE);
     await row.locator('a').first().click();
     const conv = page.locator('.conv-view');
     await conv.locator('.msg.in', { hasText: 'Здравствуйте! Где мой заказ 1042?' }).waitFor(LIVE);
@@ -241,15 +264,22 @@ test('a Telegram user writes; a refused reply shows failed with the reason, Retr
     const retry = msg.locator('[data-action="retry"]');
     assert.equal(await retry.innerText(), 'Retry');
     assert.deepEqual(fake.st.sent, [], 'nothing was accepted');
+    await page.locator('.tab[data-tab="all"] .count', { hasText: /^1$/ }).waitFor(LIVE);
     await page.screenshot({ path: join(OUT, 'console-telegram-failed.png') });
     const id = Number(await msg.getAttribute('data-id'));
     const stored = (await api('GET', `/conversations/${await conv.getAttribute('data-conversation')}/messages`)).payload.find((m) => m.id === id);
     assert.equal(stored.status, 'failed');
 
-    // Telegram accepts again: Retry sends it once, the mark becomes "sent".
+    // Telegram accepts again, slowly: after Retry the message waits with a clock, the
+    // failure gone; when Telegram answers, Retry has sent it once and the mark is "sent".
     fake.st.refuse = false;
+    fake.st.hold = true;
     await retry.click();
     const again = conv.locator(`.msg.out[data-id="${id}"]`);
+    await again.locator('[data-receipt="progress"]').waitFor(LIVE);
+    assert.equal(await again.locator('[data-action="retry"]').count(), 0);
+    await eventually(() => fake.st.held.length === 1, 'the send reached Telegram');
+    fake.release();
     await again.locator('[data-receipt="sent"]').waitFor(LIVE);
     assert.doesNotMatch(await again.getAttribute('class'), /\bfailed\b/);
     assert.equal(await again.locator('[data-action="retry"]').count(), 0);
