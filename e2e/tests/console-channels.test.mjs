@@ -194,10 +194,15 @@ test('Telegram inbox: a wrong token is named, the right one creates the inbox an
 
     // Creating with the wrong token is refused; the dialog stays with the reason.
     await dialog.getByRole('button', { name: 'Create' }).click();
-    await dialog.locator('.error-text:not([hidden])').filter({ hasText: /token/i }).first().waitFor(LIVE);
+    const refusal = dialog.locator('.form-error');
+    await refusal.filter({ hasText: /^Telegram did not accept the bot token: Unauthorized$/ }).waitFor(LIVE);
+    await page.screenshot({ path: join(OUT, 'console-telegram-form-refused.png') });
     assert.equal((await api('GET', '/inboxes')).payload.length, 0, 'nothing created');
 
     await dialog.getByLabel('Bot token').fill(TOKEN);
+    // The refusal and the check were about the old token: gone.
+    assert.equal(await refusal.isVisible(), false);
+    assert.equal(await result.innerText(), '');
     await dialog.getByRole('button', { name: 'Test connection' }).click();
     await result.filter({ hasText: 'Connected: Shop Bot (@shop_test_bot)' }).waitFor(LIVE);
     assert.match(await result.getAttribute('class'), /ok-text/);
