@@ -628,31 +628,37 @@ export class ConversationView {
       h('time', { title: fullStamp(m.created_at) }, stamp(m.created_at)),
       !incoming && !m.private && !readOnly ? this.receipt(m) : null,
     );
-    if (m.status === 'failed' && m.external_error) meta.append(h('span', { class: 'error-text' }, m.external_error));
-    if (m.status === 'failed' && !incoming && !m.private && !readOnly) {
-      // A channel's provider refused the message: send it again through the outbox.
-      meta.append(
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'btn small',
-            dataset: { action: 'retry' },
-            onclick: async (e) => {
-              e.currentTarget.disabled = true;
-              try {
-                this.addMessage(await post(acct(`/conversations/${this.id}/messages/${m.id}/retry`), {}));
-              } catch (ex) {
-                toast(errorText(ex), 'error');
-              }
+    // A channel's provider refused the message: why, on its own line under the time (a long
+    // provider reason would squeeze the sender's name), and a button to send it again
+    // through the outbox.
+    let failure = null;
+    if (m.status === 'failed' && (m.external_error || (!incoming && !m.private && !readOnly))) {
+      failure = h('div', { class: 'msg-failure' });
+      if (m.external_error) failure.append(h('span', { class: 'error-text' }, m.external_error));
+      if (!incoming && !m.private && !readOnly) {
+        failure.append(
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'btn small',
+              dataset: { action: 'retry' },
+              onclick: async (e) => {
+                e.currentTarget.disabled = true;
+                try {
+                  this.addMessage(await post(acct(`/conversations/${this.id}/messages/${m.id}/retry`), {}));
+                } catch (ex) {
+                  toast(errorText(ex), 'error');
+                }
+              },
             },
-          },
-          icon('refresh', { size: 12 }),
-          t('msgStatus.retry'),
-        ),
-      );
+            icon('refresh', { size: 12 }),
+            t('msgStatus.retry'),
+          ),
+        );
+      }
     }
-    return h('div', { class: cls, dataset: { id: String(m.id), type: String(m.message_type) } }, body, meta);
+    return h('div', { class: cls, dataset: { id: String(m.id), type: String(m.message_type) } }, body, meta, failure);
   }
 
   receipt(m) {

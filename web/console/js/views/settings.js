@@ -166,7 +166,9 @@ async function newInbox() {
             testResult.textContent = t('channel.testOk', { name: r.details.bot_name || '', username: r.details.bot_username || '' });
             testResult.className = 'ok-text small';
           } else {
-            testResult.textContent = `${t(`channel.step.${r.step}`)}: ${r.message}`;
+            // The server's sentence already names the step ("Telegram did not accept the bot
+            // token: …"); the step alone is the fallback.
+            testResult.textContent = r.message || t(`channel.step.${r.step}`);
             testResult.className = 'error-text small';
           }
         } catch (ex) {
@@ -178,7 +180,16 @@ async function newInbox() {
     },
     t('channel.test'),
   );
-  const tokenField = field(t('channel.botToken'), h('div', { class: 'stack' }, token, h('div', null, testBtn), testResult), t('channel.botTokenHint'));
+  // The label and hint belong to the token input itself (a label pointing at a wrapper names
+  // nothing); the check's button and its result follow the hint.
+  // A changed token makes the last check's result, and a refusal of the old token, stale.
+  token.addEventListener('input', () => {
+    testResult.textContent = '';
+    const refused = token.form && token.form.querySelector('.form-error');
+    if (refused) refused.hidden = true;
+  });
+  const tokenField = field(t('channel.botToken'), token, t('channel.botTokenHint'));
+  tokenField.append(h('div', { class: 'test-connection' }, testBtn, testResult));
   const name = h('input', { name: 'name', required: true, maxLength: 255 });
   const url = h('input', { name: 'website_url', type: 'url', placeholder: 'https://shop.example' });
   const webhook = h('input', { name: 'webhook_url', type: 'url', placeholder: 'https://crm.example/hook' });
@@ -200,7 +211,16 @@ async function newInbox() {
     if (type.value === 'web_widget') channel.website_url = url.value.trim();
     else if (type.value === 'telegram') channel.bot_token = token.value.trim();
     else if (webhook.value.trim()) channel.webhook_url = webhook.value.trim();
-    return post(acct('/inboxes'), { name: name.value.trim(), channel });
+    return post(acct('/inboxes'), { name: name.value.trim(), channel }).catch((ex) => {
+      // A refused token: the server's sentence names the token already, so it is shown
+      // without the field's path (`channel.bot_token: `), and the last check's result,
+      // now stale, goes.
+      if (ex && ex.field === 'channel.bot_token' && typeof ex.message === 'string') {
+        ex.message = ex.message.replace(/^channel\.bot_token: /, '');
+        testResult.textContent = '';
+      }
+      throw ex;
+    });
   });
   if (created) {
     await reloadOne('inboxes');
