@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use parley_store::jobs::{JobRow, NewJob, OnExisting};
+use parley_store::jobs::{JobRow, Lane, NewJob, OnExisting};
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -75,34 +75,50 @@ impl Services {
                     tracing::warn!(kind = p.kind, error = %e, "scheduling periodic work failed");
                 }
             }
-            let mut last_heartbeat = std::time::Instant::now();
-            loop {
-                if last_heartbeat.elapsed() >= Duration::from_secs(20) {
-                    last_heartbeat = std::time::Instant::now();
-                    if let Err(e) = svc.store.presence_heartbeat(&svc.node_id).await {
-                        tracing::warn!(error = %e, "presence heartbeat failed");
-                    }
-                }
-                let n = match svc.run_due_jobs().await {
-                    Ok(n) => n,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "claiming jobs failed");
-                        0
-                    }
-                };
-                if n < BATCH as usize {
-                    tokio::time::sleep(poll).await;
-                }
-            }
+            // Two lanes: deliveries to outside providers never hold up the timers.
+            let deliver = parley_store::channels::DELIVER_JOB;
+            tokio::join!(
+                svc.job_loop(Lane::Except(deliver), poll, true),
+                svc.job_loop(Lane::Only(deliver), poll, false),
+            );
         })
     }
 
-    /// Claims and runs the jobs due now; returns how many ran.
+    /// Claims and runs one lane's due jobs until the task is aborted; the timer lane also
+    /// keeps this node's presence rows fresh.
+    async fn job_loop(&self, lane: Lane, poll: Duration, heartbeat: bool) {
+        let mut last_heartbeat = std::time::Instant::now();
+        loop {
+            if heartbeat && last_heartbeat.elapsed() >= Duration::from_secs(20) {
+                last_heartbeat = std::time::Instant::now();
+                if let Err(e) = self.store.presence_heartbeat(&self.node_id).await {
+                    tracing::warn!(error = %e, "presence heartbeat failed");
+                }
+            }
+            let n = match self.run_due_jobs_in(lane).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming jobs failed");
+                    0
+                }
+            };
+            if n < BATCH as usize {
+                tokio::time::sleep(poll).await;
+            }
+        }
+    }
+
+    /// Claims and runs the jobs due now, of every kind; returns how many ran.
     pub async fn run_due_jobs(&self) -> Result<usize> {
+        self.run_due_jobs_in(Lane::All).await
+    }
+
+    /// Claims and runs one lane's jobs due now; returns how many ran.
+    async fn run_due_jobs_in(&self, lane: Lane) -> Result<usize> {
         let now = self.store.now();
         let jobs = self
             .store
-            .claim_jobs(&self.node_id, now, LEASE_MS, BATCH)
+            .claim_jobs_in(lane, &self.node_id, now, LEASE_MS, BATCH)
             .await?;
         let n = jobs.len();
         for job in jobs {

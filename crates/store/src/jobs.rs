@@ -34,6 +34,19 @@ pub enum OnExisting {
     Keep,
 }
 
+/// Which jobs a runner claims. Deliveries to outside providers (a bot API that answers in
+/// 30 s when it is down) have their own lane, so they never hold up the timers (reply
+/// targets, re-assignment, presence) due at the same time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Every kind.
+    All,
+    /// Only jobs of this kind.
+    Only(&'static str),
+    /// Every kind but this one.
+    Except(&'static str),
+}
+
 /// A job to schedule.
 #[derive(Debug, Clone)]
 pub struct NewJob<'a> {
@@ -90,24 +103,45 @@ impl Store {
         lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<JobRow>> {
+        self.claim_jobs_in(Lane::All, node, now, lease_ms, limit)
+            .await
+    }
+
+    /// Claims up to `limit` due jobs of one lane, leasing them to `node` for `lease_ms`.
+    pub async fn claim_jobs_in(
+        &self,
+        lane: Lane,
+        node: &str,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<JobRow>> {
         let lock = match self.backend() {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
+        };
+        let (kind_filter, kind) = match lane {
+            Lane::All => ("", ""),
+            Lane::Only(k) => ("AND kind = $5", k),
+            Lane::Except(k) => ("AND kind <> $5", k),
         };
         let sql = format!(
             "UPDATE jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1
              WHERE id IN (SELECT id FROM jobs
                           WHERE run_at <= $3 AND (locked_until IS NULL OR locked_until < $3)
+                          {kind_filter}
                           ORDER BY run_at LIMIT $4 {lock})
              RETURNING {JOB_COLS}"
         );
-        let mut rows = sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql))
+        let mut q = sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql))
             .bind(now.saturating_add(lease_ms))
             .bind(node)
             .bind(now)
-            .bind(limit)
-            .fetch_all(self.writer())
-            .await?;
+            .bind(limit);
+        if lane != Lane::All {
+            q = q.bind(kind);
+        }
+        let mut rows = q.fetch_all(self.writer()).await?;
         rows.sort_by_key(|r| (r.run_at, r.id));
         Ok(rows)
     }

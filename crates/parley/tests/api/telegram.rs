@@ -38,6 +38,25 @@ struct FakeState {
     /// The last setWebhook (url, secret).
     webhook: Option<(String, String)>,
     typing: usize,
+    /// While true, send calls wait (a provider that stopped answering).
+    hold: Option<tokio::sync::watch::Sender<bool>>,
+    /// Send calls that reached the hold.
+    held: usize,
+    /// Held send calls the client gave up on (their connection closed).
+    abandoned: usize,
+}
+
+/// Counts a held send call as abandoned if it is dropped before the hold ends.
+struct Abandon(Arc<Mutex<FakeState>>, bool);
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        if !self.1
+            && let Ok(mut st) = self.0.lock()
+        {
+            st.abandoned += 1;
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -115,6 +134,17 @@ impl Fake {
 
     fn sent(&self) -> Vec<(String, String, String)> {
         self.st().sent.clone()
+    }
+
+    /// Makes send calls wait (`true`) until called again with `false`.
+    fn hold_sends(&self, on: bool) {
+        let mut st = self.st();
+        match &st.hold {
+            Some(h) => {
+                h.send_replace(on);
+            }
+            None => st.hold = Some(tokio::sync::watch::channel(on).0),
+        }
     }
 
     fn fail_next(&self, n: usize, code: u16, body: Value) {
@@ -230,6 +260,23 @@ async fn call(
             ok(json!(true))
         }
         "sendMessage" | "sendPhoto" | "sendDocument" => {
+            let hold = {
+                let mut st = state.lock().expect("fake");
+                let hold = st.hold.as_ref().map(|h| h.subscribe());
+                if hold.as_ref().is_some_and(|h| *h.borrow()) {
+                    st.held += 1;
+                }
+                hold
+            };
+            if let Some(mut hold) = hold {
+                let mut guard = Abandon(state.clone(), false);
+                while *hold.borrow_and_update() {
+                    if hold.changed().await.is_err() {
+                        break;
+                    }
+                }
+                guard.1 = true;
+            }
             let mut st = state.lock().expect("fake");
             if let Some((code, body)) = st.failures.pop_front() {
                 return (
@@ -304,6 +351,7 @@ telegram_cases!(
     outbound_split_outage_failure_and_retry,
     restart_imports_nothing_twice_and_loses_nothing,
     bad_inputs_change_nothing,
+    a_stalled_provider_holds_up_no_timer,
 );
 
 /// Creates a Telegram inbox through the API (the fake's getMe checks the token).
@@ -883,4 +931,60 @@ mod webhook {
             s.stop().await;
         }
     }
+}
+
+/// A Bot API that stops answering holds up its own deliveries only: a reply-target timer
+/// due meanwhile fires while the delivery is still waiting on its first call (deliveries run
+/// in their own lane of the job runner), and the delivery completes once the API answers.
+async fn a_stalled_provider_holds_up_no_timer(s: &mut TestServer, fake: &Fake) {
+    use crate::common::ws::{Visitor, WsClient, api_inbox};
+    let admin = s.admin("Shop").await;
+    telegram_inbox(s, &admin).await;
+    fake.push(private_message(40, json!({"text": "Hello"})));
+    let conv = first_conversation(s, &admin).await["id"]
+        .as_i64()
+        .expect("id");
+    messages_until(s, &admin, conv, "the customer's message", |m| {
+        !incoming(m).is_empty()
+    })
+    .await;
+
+    fake.hold_sends(true);
+    let reply = post_message(s, &admin, conv, "One moment").await;
+    while fake.st().held == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // A site conversation with a one-second reply target, while the delivery hangs.
+    let (inbox_id, inbox) = api_inbox(s, &admin, "Site").await;
+    let (st, body) = s
+        .patch(
+            &admin.token,
+            &format!("/api/v1/accounts/{}/inboxes/{inbox_id}", admin.account_id),
+            json!({"sla_policy": {"targets": {"none": {"first_response_time_threshold": 1,
+                                                       "next_response_time_threshold": 1}}}}),
+        )
+        .await;
+    assert!(st.is_success(), "{body}");
+    let mut watcher = WsClient::agent(s, &admin, None).await;
+    watcher.until_ready().await;
+    let v = Visitor::new(s, &inbox).await;
+    v.post(s, v.conversation_id, "Anyone?").await;
+    let overdue = watcher.until("conversation.sla_overdue").await;
+    assert_eq!(overdue["data"]["id"], v.conversation_id);
+    {
+        let st = fake.st();
+        assert_eq!(
+            (st.held, st.abandoned, st.sent.len()),
+            (1, 0, 0),
+            "the timer fired while the first delivery call was still waiting"
+        );
+    }
+
+    fake.hold_sends(false);
+    let done = status_until(s, &admin, conv, reply["id"].as_i64().expect("id"), "sent").await;
+    assert_eq!(done["status"], "sent");
+    let sent = fake.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].2, "One moment");
 }
