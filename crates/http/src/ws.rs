@@ -344,7 +344,10 @@ impl Connection {
     async fn run(mut self) {
         metrics::gauge!("parley_ws_connections").increment(1.0);
         let span = self.span("replay");
-        let end = match self.replay().instrument(span).await {
+        // Boxed: the replay's database futures are large and needed once; inline, every
+        // idle socket's task would keep room for them for its whole life.
+        let replay = Box::pin(self.replay().instrument(span));
+        let end = match replay.await {
             Ok(()) => self.live().await,
             Err(end) => end,
         };
@@ -529,7 +532,9 @@ impl Connection {
                                 Err(_) => break,
                             }
                         }
-                        if let Err(end) = self.send_batch(frames).await {
+                        // The sends below are boxed: awaited inline, their futures (a write
+                        // with its timeout) would be part of every idle socket's task.
+                        if let Err(end) = Box::pin(self.send_batch(frames)).await {
                             return end;
                         }
                     }
@@ -543,7 +548,7 @@ impl Connection {
                 },
                 Some(reply) = in_flight.next(), if !in_flight.is_empty() => {
                     if let Some(text) = reply
-                        && let Err(end) = self.send(text).await
+                        && let Err(end) = Box::pin(self.send(text)).await
                     {
                         return end;
                     }
@@ -552,7 +557,7 @@ impl Connection {
                     if last_heard.elapsed() > heartbeat * 2 {
                         return End::Close(4000, "heartbeat_timeout");
                     }
-                    if let Err(end) = self.send_message(Message::Ping(Default::default())).await {
+                    if let Err(end) = Box::pin(self.send_message(Message::Ping(Default::default()))).await {
                         return end;
                     }
                 }
