@@ -2,6 +2,11 @@
 // inboxes, agents, canned responses, visitors writing through the Client API) and signing a
 // browser page in.
 
+import { before, after } from 'node:test';
+
+import { startParley } from './server.js';
+import { launch } from './browser.js';
+
 export async function call(base, method, path, { token, body, headers = {} } = {}) {
   const h = { accept: 'application/json', ...headers };
   if (token) h.api_access_token = token;
@@ -29,6 +34,25 @@ export const ADMIN = { name: 'Maria Admin', email: 'maria@shop.test', password: 
 export async function setupAdmin(base, who = ADMIN) {
   const r = await call(base, 'POST', '/api/v1/setup', { body: who });
   return { token: r.access_token, accountId: r.account_id, userId: r.user.id };
+}
+
+/**
+ * The usual world of a console test file: registers the file's `before` (a fresh server, a
+ * browser, a scene) and `after` (both stopped); `server`, `browser` and `s` are set on the
+ * returned object before the first test runs.
+ */
+export function consoleWorld() {
+  const w = {};
+  before(async () => {
+    w.server = await startParley();
+    w.browser = await launch();
+    w.s = await scene(w.server.base);
+  });
+  after(async () => {
+    await w.browser?.close();
+    await w.server?.stop();
+  });
+  return w;
 }
 
 /** A scene: administrator, a website inbox, returns handy closures. */

@@ -3,9 +3,9 @@
 // the server's own start-up line, so two runs never race for a port.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, mkdirSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 /** Where the binary is: PARLEY_BIN, else the debug then release build of the workspace. */
 export function parleyBinary() {
@@ -34,8 +34,18 @@ export async function startParley({ env = {}, args = [], timeoutMs = 20000 } = {
     { env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
+  // With PARLEY_E2E_SERVER_LOGS set, everything the server prints also goes to a file named
+  // after the test file, so a failure that CI cannot reproduce still has its server's log.
+  const logDir = process.env.PARLEY_E2E_SERVER_LOGS;
+  let logFile = null;
+  if (logDir) {
+    mkdirSync(logDir, { recursive: true });
+    const testFile = basename(process.argv[1] || 'e2e').replace(/\.m?js$/, '');
+    logFile = join(logDir, `${testFile}.log`);
+  }
   const collect = (chunk) => {
     output += chunk.toString();
+    if (logFile) appendFileSync(logFile, chunk);
   };
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);

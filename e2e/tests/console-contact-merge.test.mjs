@@ -6,48 +6,34 @@
 // keeps chatting: the widget reconnects (close code 1013) and gets what it missed. Screenshots go to $PARLEY_E2E_SCREENSHOTS (default: the
 // temp directory).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { startParley } from '../lib/server.js';
-import { launch, openPage } from '../lib/browser.js';
-import { scene, signIn, ADMIN } from '../lib/console.mjs';
+import { openPage } from '../lib/browser.js';
+import { consoleWorld, signIn, ADMIN } from '../lib/console.mjs';
 import { widgetWorld, shopSite, shopPage, widgetFrame, eventually } from '../lib/widget.mjs';
 
 const LIVE = { timeout: 5000 };
 const OUT = process.env.PARLEY_E2E_SCREENSHOTS || tmpdir();
-let server;
-let browser;
-let s;
-
-before(async () => {
-  server = await startParley();
-  browser = await launch();
-  s = await scene(server.base);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const w = consoleWorld();
 
 test('two contacts with the same e-mail are merged from the contact panel into one history', async () => {
   // The customer as the shop's CRM knows them, with a conversation in the API channel.
-  const crm = await s.api('POST', '/inboxes', { name: 'CRM', channel: { type: 'api' } });
-  const created = await s.api('POST', '/contacts', { name: 'Ivan Petrov', email: 'ivan@example.com', inbox_id: crm.id });
+  const crm = await w.s.api('POST', '/inboxes', { name: 'CRM', channel: { type: 'api' } });
+  const created = await w.s.api('POST', '/contacts', { name: 'Ivan Petrov', email: 'ivan@example.com', inbox_id: crm.id });
   const customer = created.payload.contact;
-  const old = await s.api('POST', '/conversations', { inbox_id: crm.id, contact_id: customer.id });
-  await s.api('POST', `/conversations/${old.id}/messages`, { content: 'Your order has shipped', message_type: 'outgoing' });
+  const old = await w.s.api('POST', '/conversations', { inbox_id: crm.id, contact_id: customer.id });
+  await w.s.api('POST', `/conversations/${old.id}/messages`, { content: 'Your order has shipped', message_type: 'outgoing' });
   // The same person on the website, typing the e-mail in capitals.
-  const v = await s.visitor({ name: 'Ваня', email: 'IVAN@Example.com', message: 'Где мой заказ?' });
-  const visitorContact = (await s.api('GET', `/conversations/${v.convId}`)).meta.sender.id;
+  const v = await w.s.visitor({ name: 'Ваня', email: 'IVAN@Example.com', message: 'Где мой заказ?' });
+  const visitorContact = (await w.s.api('GET', `/conversations/${v.convId}`)).meta.sender.id;
   assert.notEqual(visitorContact, customer.id);
 
-  const p = await openPage(browser, { viewport: { width: 1366, height: 800 } });
-  await signIn(p.page, server.base, ADMIN.email, ADMIN.password);
-  await p.page.goto(`${server.base}/app/#/conversations/all/${v.convId}`);
+  const p = await openPage(w.browser, { viewport: { width: 1366, height: 800 } });
+  await signIn(p.page, w.server.base, ADMIN.email, ADMIN.password);
+  await p.page.goto(`${w.server.base}/app/#/conversations/all/${v.convId}`);
   await p.page.locator('body[data-realtime="live"]').waitFor(LIVE);
   const panel = p.page.locator(`.conv-view[data-conversation="${v.convId}"] .contact-panel`);
   const dup = panel.locator(`[data-section="duplicates"] [data-duplicate="${customer.id}"]`);
@@ -87,20 +73,20 @@ test('two contacts with the same e-mail are merged from the contact panel into o
   await p.page.screenshot({ path: join(OUT, 'console-contact-merge-after-en.png') });
 
   // The server agrees: the visitor's contact is gone, its conversation is the customer's.
-  await assert.rejects(s.api('GET', `/contacts/${visitorContact}`), /404/);
-  assert.equal((await s.api('GET', `/conversations/${v.convId}`)).meta.sender.id, customer.id);
+  await assert.rejects(w.s.api('GET', `/contacts/${visitorContact}`), /404/);
+  assert.equal((await w.s.api('GET', `/conversations/${v.convId}`)).meta.sender.id, customer.id);
   // The visitor keeps writing, as the customer.
   await v.say('Спасибо!');
-  const convs = await s.api('GET', `/contacts/${customer.id}/conversations`);
+  const convs = await w.s.api('GET', `/contacts/${customer.id}/conversations`);
   assert.deepEqual(convs.payload.map((c) => c.id).sort((a, b) => a - b), [old.id, v.convId].sort((a, b) => a - b));
   assert.deepEqual(p.errors, []);
   await p.close();
 });
 
 test("an open widget keeps working when its visitor's contact is merged into another", async () => {
-  const w = await widgetWorld();
-  const site = await shopSite(w.server.base, w.websiteToken, { '/': shopPage({ title: 'Coffee Corner' }) });
-  const { page, errors, close } = await openPage(browser);
+  const world = await widgetWorld();
+  const site = await shopSite(world.server.base, world.websiteToken, { '/': shopPage({ title: 'Coffee Corner' }) });
+  const { page, errors, close } = await openPage(w.browser);
   try {
     await page.goto(site.base + '/');
     const { frame } = await widgetFrame(page);
@@ -109,21 +95,21 @@ test("an open widget keeps working when its visitor's contact is merged into ano
     await frame.press('#composer', 'Enter');
     await frame.waitForSelector('.row.me .st.sent', LIVE);
     const conv = await eventually(async () => {
-      const r = await w.agent.call('GET', '/conversations?status=all');
+      const r = await world.agent.call('GET', '/conversations?status=all');
       return r.body.data.payload[0];
     }, 10000, 'conversation');
     const visitorContact = conv.meta.sender.id;
-    const customer = (await w.agent.call('POST', '/contacts', { name: 'Ivan Petrov', email: 'ivan@example.com' })).body.payload.contact;
-    const merged = await w.agent.call('POST', '/actions/contact_merge', { base_contact_id: customer.id, mergee_contact_id: visitorContact });
+    const customer = (await world.agent.call('POST', '/contacts', { name: 'Ivan Petrov', email: 'ivan@example.com' })).body.payload.contact;
+    const merged = await world.agent.call('POST', '/actions/contact_merge', { base_contact_id: customer.id, mergee_contact_id: visitorContact });
     assert.equal(merged.status, 200, JSON.stringify(merged.body));
 
     // The agent's reply reaches the widget after it reconnected as the base contact.
-    await w.agent.call('POST', `/conversations/${conv.id}/messages`, { content: 'Reply after the merge' });
+    await world.agent.call('POST', `/conversations/${conv.id}/messages`, { content: 'Reply after the merge' });
     await frame.waitForSelector('.row.them >> text=Reply after the merge', LIVE);
     await frame.fill('#composer', 'Thanks, still here');
     await frame.press('#composer', 'Enter');
     const mine = await eventually(async () => {
-      const r = await w.agent.call('GET', `/conversations/${conv.id}/messages`);
+      const r = await world.agent.call('GET', `/conversations/${conv.id}/messages`);
       return r.body.payload.find((m) => m.content === 'Thanks, still here');
     }, 10000, 'the visitor message after the merge');
     assert.equal(mine.sender_id, customer.id);
@@ -131,6 +117,6 @@ test("an open widget keeps working when its visitor's contact is merged into ano
   } finally {
     await close();
     await site.close();
-    await w.server.stop();
+    await world.server.stop();
   }
 });

@@ -4,46 +4,32 @@
 // (the colleague sees the whole history), and the colleague resolves it. Customer text with
 // HTML or script renders as text.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startParley } from '../lib/server.js';
-import { launch, openPage } from '../lib/browser.js';
-import { scene, signIn, visitorSocket, ADMIN, sleep } from '../lib/console.mjs';
+import { openPage } from '../lib/browser.js';
+import { consoleWorld, signIn, visitorSocket, ADMIN, sleep } from '../lib/console.mjs';
 
-let server;
-let browser;
-let s;
-
-before(async () => {
-  server = await startParley();
-  browser = await launch();
-  s = await scene(server.base);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const w = consoleWorld();
 
 const LIVE = { timeout: 5000 };
 
 test('visitor → live Unassigned → take → canned reply → note → transfer → resolve', async () => {
-  const ivan = await s.agent({ name: 'Ivan Petrov', email: 'ivan@shop.test' });
+  const ivan = await w.s.agent({ name: 'Ivan Petrov', email: 'ivan@shop.test' });
   // A team Ivan is not in: transferring him "into" it is refused.
-  await s.team('Payments');
-  await s.canned('hello', 'Hello, {{contact.name}}! I am {{agent.name}}, how can I help?');
-  await s.canned('call', 'We will call you at {{contact.phone_number}}, {{contact.first_name}}.');
+  await w.s.team('Payments');
+  await w.s.canned('hello', 'Hello, {{contact.name}}! I am {{agent.name}}, how can I help?');
+  await w.s.canned('call', 'We will call you at {{contact.phone_number}}, {{contact.first_name}}.');
 
-  const maria = await openPage(browser, { viewport: { width: 1366, height: 768 } });
+  const maria = await openPage(w.browser, { viewport: { width: 1366, height: 768 } });
   const { page } = maria;
-  await signIn(page, server.base, ADMIN.email, ADMIN.password);
-  await page.goto(`${server.base}/app/#/conversations/unassigned`);
+  await signIn(page, w.server.base, ADMIN.email, ADMIN.password);
+  await page.goto(`${w.server.base}/app/#/conversations/unassigned`);
   await page.locator('.tab.active[data-tab="unassigned"]').waitFor();
   await page.locator('body[data-realtime="live"]').waitFor(LIVE);
 
   // A visitor writes; the conversation appears without a reload.
-  const visitor = await s.visitor({ name: 'Anna Smirnova', email: 'anna@example.test', message: 'Where is my order 1042?' });
+  const visitor = await w.s.visitor({ name: 'Anna Smirnova', email: 'anna@example.test', message: 'Where is my order 1042?' });
   const row = page.locator(`.conv-row[data-id="${visitor.convId}"]`);
   await row.waitFor(LIVE);
   assert.match(await row.innerText(), /Anna Smirnova/);
@@ -56,8 +42,8 @@ test('visitor → live Unassigned → take → canned reply → note → transfe
   await row.locator('.badge').waitFor(LIVE);
 
   // The visitor's widget socket, to see what reaches the customer.
-  const widget = await openPage(browser);
-  const vs = await visitorSocket(widget.page, server.base, visitor.pubsubToken);
+  const widget = await openPage(w.browser);
+  const vs = await visitorSocket(widget.page, w.server.base, visitor.pubsubToken);
   // Their presence shows on the row.
   await row.locator('.online-dot').waitFor(LIVE);
 
@@ -144,9 +130,9 @@ test('visitor → live Unassigned → take → canned reply → note → transfe
   await dialog.getByLabel('To a team').selectOption({ label: 'Payments' });
   await dialog.getByRole('button', { name: 'Transfer' }).click();
   await dialog.locator('.form-error', { hasText: 'not a member of this team' }).waitFor(LIVE);
-  const refused = await s.api('GET', `/conversations/${visitor.convId}/messages`);
+  const refused = await w.s.api('GET', `/conversations/${visitor.convId}/messages`);
   assert.ok(!JSON.stringify(refused).includes('Courier says'), 'a refused transfer stores no note');
-  assert.equal((await s.api('GET', `/conversations/${visitor.convId}`)).meta.assignee.id, s.userId);
+  assert.equal((await w.s.api('GET', `/conversations/${visitor.convId}`)).meta.assignee.id, w.s.userId);
   // Without the team it goes through.
   await dialog.getByLabel('To a team').selectOption('');
   await dialog.getByRole('button', { name: 'Transfer' }).click();
@@ -157,9 +143,9 @@ test('visitor → live Unassigned → take → canned reply → note → transfe
   assert.deepEqual(writes, ['transfer', 'transfer'], 'the dialog posts one transfer per attempt and nothing else');
 
   // Ivan sees it in Mine with the whole history, notes included.
-  const ivanPage = await openPage(browser, { viewport: { width: 1366, height: 768 } });
-  await signIn(ivanPage.page, server.base, ivan.email, ivan.password);
-  await ivanPage.page.goto(`${server.base}/app/#/conversations/mine`);
+  const ivanPage = await openPage(w.browser, { viewport: { width: 1366, height: 768 } });
+  await signIn(ivanPage.page, w.server.base, ivan.email, ivan.password);
+  await ivanPage.page.goto(`${w.server.base}/app/#/conversations/mine`);
   const ivanRow = ivanPage.page.locator(`.conv-row[data-id="${visitor.convId}"]`);
   await ivanRow.waitFor();
   await ivanRow.locator('a').click();
@@ -184,9 +170,9 @@ test('visitor → live Unassigned → take → canned reply → note → transfe
 });
 
 test('customer HTML and script render as text', async () => {
-  const { page, errors, close } = await openPage(browser);
-  await signIn(page, server.base, ADMIN.email, ADMIN.password);
-  await page.goto(`${server.base}/app/#/conversations/all`);
+  const { page, errors, close } = await openPage(w.browser);
+  await signIn(page, w.server.base, ADMIN.email, ADMIN.password);
+  await page.goto(`${w.server.base}/app/#/conversations/all`);
   await page.locator('body[data-realtime="live"]').waitFor(LIVE);
 
   const payloads = [
@@ -195,7 +181,7 @@ test('customer HTML and script render as text', async () => {
     '"><svg onload=window.__pwned=3>',
     '<a href="javascript:window.__pwned=4">click</a> {{contact.name}}',
   ];
-  const visitor = await s.visitor({ name: '<b onmouseover=window.__pwned=5>Eve</b>', email: 'eve@example.test', message: payloads[0] });
+  const visitor = await w.s.visitor({ name: '<b onmouseover=window.__pwned=5>Eve</b>', email: 'eve@example.test', message: payloads[0] });
   for (const p of payloads.slice(1)) await visitor.say(p);
 
   const row = page.locator(`.conv-row[data-id="${visitor.convId}"]`);
@@ -220,12 +206,12 @@ test('customer HTML and script render as text', async () => {
 });
 
 test('priority, labels, snooze and reopen from the header; attachments both ways', async () => {
-  await s.label('vip', '#d97706').catch(() => {});
-  await s.label('refund', '#dc2626').catch(() => {});
-  const { page, errors, close } = await openPage(browser, { viewport: { width: 1366, height: 768 } });
-  await signIn(page, server.base, ADMIN.email, ADMIN.password);
-  const visitor = await s.visitor({ name: 'Oleg', email: 'oleg@example.test', message: 'Please refund order 77' });
-  await page.goto(`${server.base}/app/#/conversations/all/${visitor.convId}`);
+  await w.s.label('vip', '#d97706').catch(() => {});
+  await w.s.label('refund', '#dc2626').catch(() => {});
+  const { page, errors, close } = await openPage(w.browser, { viewport: { width: 1366, height: 768 } });
+  await signIn(page, w.server.base, ADMIN.email, ADMIN.password);
+  const visitor = await w.s.visitor({ name: 'Oleg', email: 'oleg@example.test', message: 'Please refund order 77' });
+  await page.goto(`${w.server.base}/app/#/conversations/all/${visitor.convId}`);
   const conv = page.locator(`.conv-view[data-conversation="${visitor.convId}"]`);
   await conv.locator('.msg.in').waitFor();
 
@@ -240,7 +226,7 @@ test('priority, labels, snooze and reopen from the header; attachments both ways
   await page.locator('.label-picker').getByLabel('refund').check();
   await conv.locator('.conv-labels .label-chip', { hasText: 'refund' }).waitFor();
   await page.keyboard.press('Escape');
-  const labels = await s.api('GET', `/conversations/${visitor.convId}/labels`);
+  const labels = await w.s.api('GET', `/conversations/${visitor.convId}/labels`);
   assert.deepEqual(labels.payload, ['refund']);
 
   // Snooze for an hour: it leaves the Open list and says until when.
@@ -248,7 +234,7 @@ test('priority, labels, snooze and reopen from the header; attachments both ways
   await page.getByRole('menuitem', { name: 'For an hour' }).click();
   await conv.locator('.status-pill[data-status="snoozed"]').waitFor();
   await page.locator(`.conv-row[data-id="${visitor.convId}"]`).waitFor({ state: 'detached' });
-  const snoozed = await s.api('GET', `/conversations/${visitor.convId}`);
+  const snoozed = await w.s.api('GET', `/conversations/${visitor.convId}`);
   assert.equal(snoozed.status, 'snoozed');
   assert.ok(Math.abs(snoozed.snoozed_until - (Date.now() / 1000 + 3600)) < 120, `snoozed_until ${snoozed.snoozed_until}`);
 
@@ -277,7 +263,7 @@ test('priority, labels, snooze and reopen from the header; attachments both ways
   const form = new FormData();
   form.append('content', 'My invoice');
   form.append('attachments[]', new Blob(['%PDF-1.4 fake'], { type: 'application/pdf' }), 'invoice.pdf');
-  const up = await fetch(`${server.base}/public/api/v1/inboxes/${s.inbox.inbox_identifier}/contacts/${visitor.sourceId}/conversations/${visitor.convId}/messages`, { method: 'POST', body: form });
+  const up = await fetch(`${w.server.base}/public/api/v1/inboxes/${w.s.inbox.inbox_identifier}/contacts/${visitor.sourceId}/conversations/${visitor.convId}/messages`, { method: 'POST', body: form });
   assert.equal(up.status, 200, await up.text());
   const link = conv.locator('.msg.in', { hasText: 'My invoice' }).locator('a.attachment.file', { hasText: 'invoice.pdf' });
   await link.waitFor({ timeout: 5000 });

@@ -2,39 +2,25 @@
 // Alt+↓/↑ from inside the composer) move through the list in its order, R and N focus the
 // composer for a reply or a note, 1/2/3 switch tabs, ? lists the shortcuts.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startParley } from '../lib/server.js';
-import { launch, openPage } from '../lib/browser.js';
-import { scene, signIn, ADMIN } from '../lib/console.mjs';
+import { openPage } from '../lib/browser.js';
+import { consoleWorld, signIn, ADMIN } from '../lib/console.mjs';
 
-let server;
-let browser;
-let s;
-
-before(async () => {
-  server = await startParley();
-  browser = await launch();
-  s = await scene(server.base);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const w = consoleWorld();
 
 test('switching among 15 conversations by keyboard', async () => {
   const ids = [];
   for (let i = 1; i <= 15; i++) {
-    const v = await s.visitor({ name: `Customer ${String(i).padStart(2, '0')}`, email: `c${i}@example.test`, message: `Question number ${i}` });
-    await s.api('POST', `/conversations/${v.convId}/assignments`, { assignee_id: s.userId });
+    const v = await w.s.visitor({ name: `Customer ${String(i).padStart(2, '0')}`, email: `c${i}@example.test`, message: `Question number ${i}` });
+    await w.s.api('POST', `/conversations/${v.convId}/assignments`, { assignee_id: w.s.userId });
     ids.push(v.convId);
   }
 
-  const { page, errors, close } = await openPage(browser, { viewport: { width: 1366, height: 768 } });
-  await signIn(page, server.base, ADMIN.email, ADMIN.password);
-  await page.goto(`${server.base}/app/#/conversations/mine`);
+  const { page, errors, close } = await openPage(w.browser, { viewport: { width: 1366, height: 768 } });
+  await signIn(page, w.server.base, ADMIN.email, ADMIN.password);
+  await page.goto(`${w.server.base}/app/#/conversations/mine`);
   await page.locator('.conv-row').nth(14).waitFor();
   assert.equal(await page.locator('.conv-row').count(), 15);
   assert.match(await page.locator('.tab[data-tab="mine"] .count').innerText(), /^15$/);

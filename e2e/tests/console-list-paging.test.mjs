@@ -3,50 +3,36 @@
 // jumps to the top between two pages (an offset would then skip one row and repeat
 // another).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startParley } from '../lib/server.js';
-import { launch, openPage } from '../lib/browser.js';
-import { scene, signIn, ADMIN } from '../lib/console.mjs';
+import { openPage } from '../lib/browser.js';
+import { consoleWorld, signIn, ADMIN } from '../lib/console.mjs';
 
-let server;
-let browser;
-let s;
-
-before(async () => {
-  server = await startParley();
-  browser = await launch();
-  s = await scene(server.base);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const w = consoleWorld();
 
 test('scrolling loads every conversation once, by cursor', async () => {
   const ids = [];
   for (let i = 1; i <= 60; i++) {
-    const contact = await s.api('POST', '/contacts', { name: `Buyer ${String(i).padStart(2, '0')}`, inbox_id: s.inbox.id });
+    const contact = await w.s.api('POST', '/contacts', { name: `Buyer ${String(i).padStart(2, '0')}`, inbox_id: w.s.inbox.id });
     const id = contact.payload ? contact.payload.contact.id : contact.id;
-    const conv = await s.api('POST', '/conversations', { inbox_id: s.inbox.id, contact_id: id, message: { content: `Order ${i}` } });
+    const conv = await w.s.api('POST', '/conversations', { inbox_id: w.s.inbox.id, contact_id: id, message: { content: `Order ${i}` } });
     ids.push(conv.id);
   }
 
-  const { page, errors, close } = await openPage(browser, { viewport: { width: 1366, height: 768 } });
+  const { page, errors, close } = await openPage(w.browser, { viewport: { width: 1366, height: 768 } });
   const listRequests = [];
   page.on('request', (r) => {
     const u = new URL(r.url());
     if (u.pathname.endsWith('/conversations')) listRequests.push(u.searchParams);
   });
-  await signIn(page, server.base, ADMIN.email, ADMIN.password);
-  await page.goto(`${server.base}/app/#/conversations/all`);
+  await signIn(page, w.server.base, ADMIN.email, ADMIN.password);
+  await page.goto(`${w.server.base}/app/#/conversations/all`);
   await page.locator('.conv-row').nth(24).waitFor();
   assert.match(await page.locator('.tab[data-tab="all"] .count').innerText(), /^60$/);
 
   // The oldest conversation gets a new message: it moves to the top of the list.
-  await s.api('POST', `/conversations/${ids[0]}/messages`, { content: 'Any news?', private: false });
+  await w.s.api('POST', `/conversations/${ids[0]}/messages`, { content: 'Any news?', private: false });
   await page.waitForFunction((id) => document.querySelector('.conv-row')?.dataset.id === String(id), ids[0]);
 
   const rows = page.locator('.conv-row');

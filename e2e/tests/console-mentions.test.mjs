@@ -3,36 +3,22 @@
 // colleague's console shows the unread mention on the rail's bell, the bell's list opens
 // the conversation, and the Mentions tab lists it. Names go into the page as text.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { startParley } from '../lib/server.js';
-import { launch, openPage } from '../lib/browser.js';
-import { scene, signIn, ADMIN } from '../lib/console.mjs';
+import { openPage } from '../lib/browser.js';
+import { consoleWorld, signIn, ADMIN } from '../lib/console.mjs';
 
 const LIVE = { timeout: 5000 };
 const shots = process.env.PARLEY_E2E_SCREENSHOTS || tmpdir();
-let server;
-let browser;
-let s;
-
-before(async () => {
-  server = await startParley();
-  browser = await launch();
-  s = await scene(server.base);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const w = consoleWorld();
 
 async function consoleAs(who, hash, locale = 'en-US') {
-  const p = await openPage(browser, { viewport: { width: 1366, height: 768 }, locale });
-  await signIn(p.page, server.base, who.email, who.password);
-  await p.page.goto(`${server.base}/app/${hash}`);
+  const p = await openPage(w.browser, { viewport: { width: 1366, height: 768 }, locale });
+  await signIn(p.page, w.server.base, who.email, who.password);
+  await p.page.goto(`${w.server.base}/app/${hash}`);
   await p.page.locator('body[data-realtime="live"]').waitFor(LIVE);
   return p;
 }
@@ -43,10 +29,10 @@ async function noteMode(page) {
 }
 
 test('a colleague picked with @ is notified, opens the conversation from the bell and finds it under Mentions', async () => {
-  const v = await s.visitor({ name: 'Olga Buyer', email: 'olga@example.test', message: 'Where is my refund?' });
-  const boris = await s.agent({ name: 'Boris Petrov', email: 'boris-mentions@shop.test' });
+  const v = await w.s.visitor({ name: 'Olga Buyer', email: 'olga@example.test', message: 'Where is my refund?' });
+  const boris = await w.s.agent({ name: 'Boris Petrov', email: 'boris-mentions@shop.test' });
   // Carl is an agent of the account without the inbox: never offered.
-  const carl = await s.api('POST', '/agents', { name: 'Carl NoAccess', email: 'carl-mentions@shop.test', role: 'agent', password: 'agent password 1' });
+  const carl = await w.s.api('POST', '/agents', { name: 'Carl NoAccess', email: 'carl-mentions@shop.test', role: 'agent', password: 'agent password 1' });
   assert.ok(carl.id);
 
   const b = await consoleAs(boris, '#/conversations/mine');
@@ -70,7 +56,7 @@ test('a colleague picked with @ is notified, opens the conversation from the bel
   const note = m.page.locator('.msg.note:not(.pending)', { hasText: 'today' });
   await note.waitFor(LIVE);
   assert.equal(await note.locator('.mention').textContent(), '@Boris Petrov');
-  const stored = await s.api('GET', `/conversations/${v.convId}/messages`);
+  const stored = await w.s.api('GET', `/conversations/${v.convId}/messages`);
   const last = stored.payload.find((x) => x.private && x.content.includes('today'));
   assert.equal(last.content, `Please check the refund [@Boris Petrov](mention://user/${boris.id}/Boris%20Petrov) today`);
 
@@ -98,8 +84,8 @@ test('a colleague picked with @ is notified, opens the conversation from the bel
 });
 
 test('a mentioned name with markup stays text, picked with the mouse, in Russian', async () => {
-  const v = await s.visitor({ name: 'Пётр', email: 'petr@example.test', message: 'Здравствуйте' });
-  const eve = await s.agent({ name: 'Ева <img src=x onerror="window.__xss=1">', email: 'eve-mentions@shop.test' });
+  const v = await w.s.visitor({ name: 'Пётр', email: 'petr@example.test', message: 'Здравствуйте' });
+  const eve = await w.s.agent({ name: 'Ева <img src=x onerror="window.__xss=1">', email: 'eve-mentions@shop.test' });
   const m = await consoleAs(ADMIN, `#/conversations/all/${v.convId}`, 'ru-RU');
   const input = await noteMode(m.page);
   await input.click();
@@ -131,13 +117,13 @@ test('a mentioned name with markup stays text, picked with the mouse, in Russian
 
   // Profile: "e-mail me when mentioned" is saved (Chatwoot's email_conversation_mention).
   await e.page.keyboard.press('Escape');
-  await e.page.goto(`${server.base}/app/#/profile`);
+  await e.page.goto(`${w.server.base}/app/#/profile`);
   const box = e.page.locator('[data-setting="mention-email"]:not([disabled])');
   await box.waitFor(LIVE);
   assert.equal(await box.isChecked(), false);
   await box.check();
   await e.page.locator('[data-setting="mention-email"]:not([disabled])').waitFor(LIVE);
-  const settings = () => e.page.evaluate((id) => fetch(`/api/v1/accounts/${id}/notification_settings`).then((r) => r.json()), s.accountId);
+  const settings = () => e.page.evaluate((id) => fetch(`/api/v1/accounts/${id}/notification_settings`).then((r) => r.json()), w.s.accountId);
   assert.deepEqual((await settings()).selected_email_flags, ['email_conversation_mention']);
   await e.page.reload();
   await e.page.locator('[data-setting="mention-email"]:not([disabled])').waitFor(LIVE);

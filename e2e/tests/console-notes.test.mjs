@@ -2,43 +2,29 @@
 // text), a colleague sees it on the customer's next conversation, only the author (or an
 // administrator) gets a delete button.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { startParley } from '../lib/server.js';
-import { launch, openPage } from '../lib/browser.js';
-import { scene, signIn, ADMIN } from '../lib/console.mjs';
+import { openPage } from '../lib/browser.js';
+import { consoleWorld, signIn, ADMIN } from '../lib/console.mjs';
 
 const LIVE = { timeout: 5000 };
-let server;
-let browser;
-let s;
-
-before(async () => {
-  server = await startParley();
-  browser = await launch();
-  s = await scene(server.base);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const w = consoleWorld();
 
 async function consoleAs(who, hash) {
-  const p = await openPage(browser, { viewport: { width: 1366, height: 768 } });
-  await signIn(p.page, server.base, who.email, who.password);
-  await p.page.goto(`${server.base}/app/${hash}`);
+  const p = await openPage(w.browser, { viewport: { width: 1366, height: 768 } });
+  await signIn(p.page, w.server.base, who.email, who.password);
+  await p.page.goto(`${w.server.base}/app/${hash}`);
   await p.page.locator('body[data-realtime="live"]').waitFor(LIVE);
   return p;
 }
 
 test('a note about the customer is added in the contact panel and read by a colleague', async () => {
-  const v = await s.visitor({ name: 'Note Worthy', email: 'note@example.test', message: 'Hello' });
-  const ivan = await s.agent({ name: 'Ivan Petrov', email: 'ivan-notes@shop.test' });
-  await s.api('POST', '/inbox_members', { inbox_id: s.inbox.id, user_ids: [ivan.id] });
+  const v = await w.s.visitor({ name: 'Note Worthy', email: 'note@example.test', message: 'Hello' });
+  const ivan = await w.s.agent({ name: 'Ivan Petrov', email: 'ivan-notes@shop.test' });
+  await w.s.api('POST', '/inbox_members', { inbox_id: w.s.inbox.id, user_ids: [ivan.id] });
   const maria = await consoleAs(ADMIN, `#/conversations/all/${v.convId}`);
   const panel = maria.page.locator('.contact-panel');
   await panel.locator('text=No notes yet.').waitFor(LIVE);
@@ -63,7 +49,7 @@ test('a note about the customer is added in the contact panel and read by a coll
   await own.waitFor(LIVE);
   await own.locator('[data-action="delete-note"]').click();
   await own.waitFor({ state: 'detached', ...LIVE });
-  const notes = await s.api('GET', `/contacts/${(await s.api('GET', `/conversations/${v.convId}`)).contact_id}/notes`);
+  const notes = await w.s.api('GET', `/contacts/${(await w.s.api('GET', `/conversations/${v.convId}`)).contact_id}/notes`);
   assert.deepEqual(notes.map((n) => n.content), ['Prefers calls after 18:00 <img src=x onerror=alert(1)>']);
   await p.close();
 });

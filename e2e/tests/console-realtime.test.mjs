@@ -2,35 +2,21 @@
 // visitors start conversations and write; when the network returns, the console reconnects
 // with its cursor and the missed events fill the list, without a reload.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startParley } from '../lib/server.js';
-import { launch, openPage } from '../lib/browser.js';
-import { scene, signIn, trackSockets, ADMIN, sleep } from '../lib/console.mjs';
+import { openPage } from '../lib/browser.js';
+import { consoleWorld, signIn, trackSockets, ADMIN, sleep } from '../lib/console.mjs';
 
-let server;
-let browser;
-let s;
-
-before(async () => {
-  server = await startParley();
-  browser = await launch();
-  s = await scene(server.base);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const w = consoleWorld();
 
 test('the list catches up after the WebSocket is cut and restored', async () => {
-  const first = await s.visitor({ name: 'Before Cut', email: 'before@example.test', message: 'Hello before the cut' });
+  const first = await w.s.visitor({ name: 'Before Cut', email: 'before@example.test', message: 'Hello before the cut' });
 
-  const { page, errors, close } = await openPage(browser, { viewport: { width: 1366, height: 768 } });
+  const { page, errors, close } = await openPage(w.browser, { viewport: { width: 1366, height: 768 } });
   await trackSockets(page);
-  await signIn(page, server.base, ADMIN.email, ADMIN.password);
-  await page.goto(`${server.base}/app/#/conversations/all`);
+  await signIn(page, w.server.base, ADMIN.email, ADMIN.password);
+  await page.goto(`${w.server.base}/app/#/conversations/all`);
   await page.locator(`.conv-row[data-id="${first.convId}"]`).waitFor();
   await page.locator('body[data-realtime="live"]').waitFor({ timeout: 5000 });
   // Something live first, so the console holds a cursor.
@@ -44,10 +30,10 @@ test('the list catches up after the WebSocket is cut and restored', async () => 
   await page.locator('body[data-realtime="reconnecting"]').waitFor({ timeout: 5000 });
 
   // Meanwhile the world moves on.
-  const second = await s.visitor({ name: 'During Cut', email: 'during@example.test', message: 'Written while you were offline' });
-  const third = await s.visitor({ name: 'Also During', email: 'also@example.test', message: 'Me too' });
+  const second = await w.s.visitor({ name: 'During Cut', email: 'during@example.test', message: 'Written while you were offline' });
+  const third = await w.s.visitor({ name: 'Also During', email: 'also@example.test', message: 'Me too' });
   await first.say('And the first customer wrote again');
-  await s.api('POST', `/conversations/${third.convId}/toggle_status`, { status: 'resolved' });
+  await w.s.api('POST', `/conversations/${third.convId}/toggle_status`, { status: 'resolved' });
   await sleep(1000);
   assert.equal(await page.locator(`.conv-row[data-id="${second.convId}"]`).count(), 0, 'nothing arrives while offline');
 
@@ -65,7 +51,7 @@ test('the list catches up after the WebSocket is cut and restored', async () => 
   assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation').length), loadsBefore);
   assert.ok((await page.evaluate(() => window.__sockets.length)) >= 2);
   // And live again afterwards.
-  const fourth = await s.visitor({ name: 'After Restore', email: 'after@example.test', message: 'Back online' });
+  const fourth = await w.s.visitor({ name: 'After Restore', email: 'after@example.test', message: 'Back online' });
   await page.locator(`.conv-row[data-id="${fourth.convId}"]`).waitFor({ timeout: 5000 });
 
   assert.deepEqual(errors, []);
@@ -73,8 +59,8 @@ test('the list catches up after the WebSocket is cut and restored', async () => 
 });
 
 test('a desktop notification and the title count while the console is in the background', async () => {
-  const { page, errors, close } = await openPage(browser);
-  await page.context().grantPermissions(['notifications'], { origin: server.base });
+  const { page, errors, close } = await openPage(w.browser);
+  await page.context().grantPermissions(['notifications'], { origin: w.server.base });
   // The console in the background, and notifications recorded instead of shown.
   await page.addInitScript(() => {
     document.hasFocus = () => false;
@@ -90,13 +76,13 @@ test('a desktop notification and the title count while the console is in the bac
       close() {}
     };
   });
-  await signIn(page, server.base, ADMIN.email, ADMIN.password);
-  await page.goto(`${server.base}/app/#/conversations/unassigned`);
+  await signIn(page, w.server.base, ADMIN.email, ADMIN.password);
+  await page.goto(`${w.server.base}/app/#/conversations/unassigned`);
   await page.locator('body[data-realtime="live"]').waitFor({ timeout: 5000 });
   const title0 = await page.title();
   assert.equal(title0, 'Parley');
 
-  const v = await s.visitor({ name: 'Night Owl', email: 'owl@example.test', message: 'Are you open tomorrow?' });
+  const v = await w.s.visitor({ name: 'Night Owl', email: 'owl@example.test', message: 'Are you open tomorrow?' });
   await page.waitForFunction(() => window.__notes.length >= 2, null, { timeout: 5000 });
   const notes = await page.evaluate(() => window.__notes);
   assert.deepEqual(notes[0], { title: 'New conversation', body: 'Night Owl' });
@@ -104,11 +90,11 @@ test('a desktop notification and the title count while the console is in the bac
   await page.waitForFunction(() => document.title === '(1) Parley');
 
   // A second conversation counts too; opening one takes it off the count.
-  const w = await s.visitor({ name: 'Early Bird', email: 'bird@example.test', message: 'Hello?' });
+  const bird = await w.s.visitor({ name: 'Early Bird', email: 'bird@example.test', message: 'Hello?' });
   await page.waitForFunction(() => document.title === '(2) Parley');
   await page.locator(`.conv-row[data-id="${v.convId}"] a`).click();
   await page.waitForFunction(() => document.title === '(1) Parley');
-  assert.ok(w.convId);
+  assert.ok(bird.convId);
   // No sound unless turned on: nothing created an AudioContext.
   assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem('parley.settings') || '{}').sound ?? false), false);
 

@@ -48,6 +48,32 @@ where
     }
 }
 
+/// A JSON body that must be an object, read into `T`: serde would otherwise fill a struct
+/// from a bare array by position, and a body that names no field must not pass as an empty
+/// change (or start an irreversible action).
+pub struct JsonObject<T>(pub T);
+
+impl<T> FromRequest<AppState> for JsonObject<T>
+where
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Json(body) =
+            Json::<serde_json::Map<String, serde_json::Value>>::from_request(req, state).await?;
+        serde_json::from_value(serde_json::Value::Object(body))
+            .map(JsonObject)
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_request",
+                    e.to_string(),
+                )
+            })
+    }
+}
+
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()

@@ -174,21 +174,18 @@ async fn agent_socket(
         user_id: ctx.user_id,
         role: ctx.role,
     };
-    let sub = st
-        .svc
-        .hub
-        .subscribe(ctx.account_id, viewer, grant, epoch)
-        .await?;
     let presence = PresenceKey::User(ctx.user_id);
     let account_id = ctx.account_id;
-    let side = Side::Agent(ctx);
-    // No tracing span is held open per socket (it would cost memory for every idle
-    // connection); each frame's work gets its own span (`Connection::span`).
-    Ok(ws.on_upgrade(move |socket| async move {
-        let _slot = slot;
-        let _present = st.svc.connected(account_id, presence);
-        Connection::new(st, side, sub, socket, p.cursor).run().await
-    }))
+    let admitted = Admitted {
+        slot,
+        account_id,
+        viewer,
+        grant,
+        epoch,
+        presence,
+        cursor: p.cursor,
+    };
+    admitted.upgrade(st, ws, Side::Agent(ctx)).await
 }
 
 async fn visitor_socket(
@@ -222,24 +219,68 @@ async fn visitor_socket(
         pubsub_token: token.to_string(),
         contact_id: ident.contact_id,
     };
-    let sub = st
-        .svc
-        .hub
-        .subscribe(ident.account_id, viewer, grant, epoch)
-        .await?;
     let presence = PresenceKey::Contact {
         contact_id: ident.contact_id,
         inbox_id: ident.inbox_id,
     };
-    let account_id = ident.account_id;
-    let side = Side::Visitor { ident, audience };
-    // No tracing span is held open per socket (it would cost memory for every idle
-    // connection); each frame's work gets its own span (`Connection::span`).
-    Ok(ws.on_upgrade(move |socket| async move {
-        let _slot = slot;
-        let _present = st.svc.connected(account_id, presence);
-        Connection::new(st, side, sub, socket, p.cursor).run().await
-    }))
+    let admitted = Admitted {
+        slot,
+        account_id: ident.account_id,
+        viewer,
+        grant,
+        epoch,
+        presence,
+        cursor: p.cursor,
+    };
+    admitted
+        .upgrade(st, ws, Side::Visitor { ident, audience })
+        .await
+}
+
+/// A socket that passed its checks (credential, slot, cursor): what both kinds of socket
+/// need to subscribe and run.
+struct Admitted {
+    slot: crate::ws_slots::SocketSlot,
+    account_id: i64,
+    viewer: Viewer,
+    grant: Grant,
+    /// The access epoch read before the credential was checked.
+    epoch: u64,
+    presence: PresenceKey,
+    cursor: Option<i64>,
+}
+
+impl Admitted {
+    /// Subscribes to the account's events and answers the upgrade; the connection then
+    /// runs with its slot and presence held until it closes.
+    async fn upgrade(
+        self,
+        st: AppState,
+        ws: WebSocketUpgrade,
+        side: Side,
+    ) -> Result<Response, ApiError> {
+        let Admitted {
+            slot,
+            account_id,
+            viewer,
+            grant,
+            epoch,
+            presence,
+            cursor,
+        } = self;
+        let sub = st
+            .svc
+            .hub
+            .subscribe(account_id, viewer, grant, epoch)
+            .await?;
+        // No tracing span is held open per socket (it would cost memory for every idle
+        // connection); each frame's work gets its own span (`Connection::span`).
+        Ok(ws.on_upgrade(move |socket| async move {
+            let _slot = slot;
+            let _present = st.svc.connected(account_id, presence);
+            Connection::new(st, side, sub, socket, cursor).run().await
+        }))
+    }
 }
 
 /// Who is on the other end.

@@ -24,6 +24,7 @@ use parley_store::inboxes::InboxRow;
 use parley_store::jobs::JobRow;
 use serde_json::{Map, Value};
 
+use crate::jobs::JobOutcome;
 use crate::{Result, ServiceError, Services};
 
 /// Attempts of one delivery before a transient failure is reported as `failed`.
@@ -271,17 +272,17 @@ impl Services {
 
     /// Runs one claimed `deliver` job: hands the message to its provider and records the
     /// outcome; finishes the job or schedules its next attempt itself.
-    pub(crate) async fn run_delivery(&self, job: &JobRow) -> Result<()> {
+    pub(crate) async fn run_delivery(&self, job: &JobRow) -> Result<JobOutcome> {
         let message_id = serde_json::from_str::<Value>(&job.payload)
             .ok()
             .and_then(|p| p.get("message_id").and_then(Value::as_i64))
             .ok_or_else(|| ServiceError::Internal("deliver job without message_id".into()))?;
         let Some(m) = self.store.message_by_id(message_id).await? else {
             // The message (or its conversation) was deleted meanwhile.
-            return Ok(self.store.finish_job(job).await?);
+            return Ok(JobOutcome::Done);
         };
         if m.message.status != "progress" {
-            return Ok(self.store.finish_job(job).await?);
+            return Ok(JobOutcome::Done);
         }
         let conv = self
             .store
@@ -356,8 +357,7 @@ impl Services {
                         .await?;
                 }
                 let at = self.store.now() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
-                self.store.retry_job(job, at, &reason).await?;
-                return Ok(());
+                return Ok(JobOutcome::RetryAt { at, reason });
             }
             Err(e) => {
                 let (reason, accepted) = match e {
@@ -386,11 +386,10 @@ impl Services {
             }
         };
         self.store.set_message_delivery(message_id, &update).await?;
-        self.store.finish_job(job).await?;
         if let Err(e) = self.publish_updated(&conv, message_id).await {
             tracing::warn!(message = message_id, error = %e, "message.updated after delivery failed");
         }
-        Ok(())
+        Ok(JobOutcome::Done)
     }
 
     /// The provider and the message as it needs it; `Err` with the reason the message

@@ -44,6 +44,15 @@ const PERIODIC: &[Periodic] = &[
     },
 ];
 
+/// What a job's run asks of the runner, besides an error (retried with backoff).
+pub(crate) enum JobOutcome {
+    /// Finished: the job is removed.
+    Done,
+    /// Run again at `at` (ms), e.g. after a provider's `retry_after`; `reason` is kept as
+    /// the job's last error.
+    RetryAt { at: i64, reason: String },
+}
+
 fn periodic(kind: &str) -> Option<&'static Periodic> {
     PERIODIC.iter().find(|p| p.kind == kind)
 }
@@ -123,65 +132,80 @@ impl Services {
         let n = jobs.len();
         for job in jobs {
             let span = tracing::info_span!("job", name = %job.kind, key = %job.key, attempt = job.attempts);
-            if job.kind == parley_store::channels::DELIVER_JOB {
-                // The outbox finishes or reschedules its own jobs (retry_after, backoff).
-                metrics::counter!("parley_jobs_run_total", "kind" => job.kind.clone()).increment(1);
-                if let Err(e) = self.run_delivery(&job).instrument(span).await {
-                    tracing::warn!(key = %job.key, error = %e, "delivery job failed; will retry");
-                    let at = self.store.now() + 10_000;
-                    self.store.retry_job(&job, at, &e.to_string()).await?;
-                }
-                continue;
-            }
-            let outcome = self.run_job(&job).instrument(span).await;
-            if let Some(p) = periodic(&job.kind) {
-                if let Err(e) = &outcome {
-                    tracing::warn!(kind = p.kind, error = %e, "periodic work failed; runs again at its next time");
-                }
-                self.store
-                    .schedule_job(
-                        &NewJob {
-                            key: &job.key,
-                            kind: p.kind,
-                            account_id: None,
-                            payload: "{}".into(),
-                            run_at: self.store.now() + p.every_ms,
-                        },
-                        OnExisting::Replace,
-                    )
-                    .await?;
-                // The job's version moved on, so this only releases the lease.
-                self.store.finish_job(&job).await?;
-                continue;
-            }
-            match outcome {
-                Ok(()) => self.store.finish_job(&job).await?,
-                Err(e) if job.attempts >= MAX_ATTEMPTS || is_permanent(&e) => {
-                    tracing::error!(key = %job.key, error = %e, "job failed for good");
-                    metrics::counter!("parley_jobs_failed_total", "kind" => job.kind.clone())
-                        .increment(1);
-                    self.store.finish_job(&job).await?;
-                }
-                Err(e) => {
-                    let backoff = 10_000i64.saturating_mul(1 << job.attempts.clamp(0, 8));
-                    tracing::warn!(key = %job.key, error = %e, "job failed; will retry");
-                    self.store
-                        .retry_job(
-                            &job,
-                            self.store.now() + backoff.min(3_600_000),
-                            &e.to_string(),
-                        )
-                        .await?;
-                }
-            }
+            metrics::counter!("parley_jobs_run_total", "kind" => job.kind.clone()).increment(1);
+            let outcome = if job.kind == parley_store::channels::DELIVER_JOB {
+                self.run_delivery(&job).instrument(span).await
+            } else {
+                self.run_job(&job)
+                    .instrument(span)
+                    .await
+                    .map(|()| JobOutcome::Done)
+            };
+            self.settle(&job, outcome).await?;
         }
         Ok(n)
+    }
+
+    /// Records what became of a claimed job: the one place that finishes, retries,
+    /// reschedules or gives up jobs, whatever their kind.
+    async fn settle(&self, job: &JobRow, outcome: Result<JobOutcome>) -> Result<()> {
+        if let Some(p) = periodic(&job.kind) {
+            if let Err(e) = &outcome {
+                tracing::warn!(kind = p.kind, error = %e, "periodic work failed; runs again at its next time");
+            }
+            self.store
+                .schedule_job(
+                    &NewJob {
+                        key: &job.key,
+                        kind: p.kind,
+                        account_id: None,
+                        payload: "{}".into(),
+                        run_at: self.store.now() + p.every_ms,
+                    },
+                    OnExisting::Replace,
+                )
+                .await?;
+            // The job's version moved on, so this only releases the lease.
+            self.store.finish_job(job).await?;
+            return Ok(());
+        }
+        match outcome {
+            Ok(JobOutcome::Done) => self.store.finish_job(job).await?,
+            Ok(JobOutcome::RetryAt { at, reason }) => {
+                self.store.retry_job(job, at, &reason).await?;
+            }
+            // A delivery is never given up on an error of Parley's own (the database, a
+            // missing row): its message would stay `progress` for good. The provider's
+            // failures come back as outcomes above.
+            Err(e) if job.kind == parley_store::channels::DELIVER_JOB => {
+                tracing::warn!(key = %job.key, error = %e, "delivery job failed; will retry");
+                let at = self.store.now() + 10_000;
+                self.store.retry_job(job, at, &e.to_string()).await?;
+            }
+            Err(e) if job.attempts >= MAX_ATTEMPTS || is_permanent(&e) => {
+                tracing::error!(key = %job.key, error = %e, "job failed for good");
+                metrics::counter!("parley_jobs_failed_total", "kind" => job.kind.clone())
+                    .increment(1);
+                self.store.finish_job(job).await?;
+            }
+            Err(e) => {
+                let backoff = 10_000i64.saturating_mul(1 << job.attempts.clamp(0, 8));
+                tracing::warn!(key = %job.key, error = %e, "job failed; will retry");
+                self.store
+                    .retry_job(
+                        job,
+                        self.store.now() + backoff.min(3_600_000),
+                        &e.to_string(),
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     async fn run_job(&self, job: &JobRow) -> Result<()> {
         let payload: Value = serde_json::from_str(&job.payload)
             .map_err(|e| ServiceError::Internal(format!("bad job payload: {e}")))?;
-        metrics::counter!("parley_jobs_run_total", "kind" => job.kind.clone()).increment(1);
         match job.kind.as_str() {
             "sla" => {
                 self.sla_due(

@@ -13,8 +13,8 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Acct;
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Json, Path};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Json, JsonObject, Path};
 use crate::routes::contacts::ContactPath;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -54,18 +54,8 @@ pub struct DuplicatesPayload {
 async fn merge(
     State(st): State<AppState>,
     Acct(ctx): Acct,
-    Json(body): Json<serde_json::Map<String, serde_json::Value>>,
+    JsonObject(b): JsonObject<ContactMergeRequest>,
 ) -> ApiResult<Json<ContactView>> {
-    // Read through an object: serde would take a bare `[base, mergee]` array for the
-    // struct, and an irreversible merge must not start from a body that names no field.
-    let b: ContactMergeRequest =
-        serde_json::from_value(serde_json::Value::Object(body)).map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_request",
-                e.to_string(),
-            )
-        })?;
     let merged = st
         .svc
         .merge_contacts(&ctx, b.base_contact_id, b.mergee_contact_id)

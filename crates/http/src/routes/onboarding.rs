@@ -7,8 +7,8 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Acct;
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::Json;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Json, JsonObject};
 use parley_service::onboarding::{OnboardingPatch, OnboardingView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -36,16 +36,7 @@ async fn onboarding(
 async fn update_onboarding(
     State(st): State<AppState>,
     Acct(ctx): Acct,
-    Json(body): Json<serde_json::Map<String, serde_json::Value>>,
+    JsonObject(patch): JsonObject<OnboardingPatch>,
 ) -> ApiResult<Json<OnboardingView>> {
-    // Read through an object: a bare array or scalar must not pass as an empty change.
-    let patch: OnboardingPatch =
-        serde_json::from_value(serde_json::Value::Object(body)).map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_request",
-                e.to_string(),
-            )
-        })?;
     Ok(Json(st.svc.update_onboarding(&ctx, patch).await?))
 }

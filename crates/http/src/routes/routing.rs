@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::{Acct, Auth};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Json, Path, present};
+use crate::extract::{Json, JsonObject, Path, present};
 use parley_service::conversations::ConversationView;
 use parley_service::routing::{
     QueueView, RoutingAgentView, RoutingSettingsPatch, RoutingSettingsView,
@@ -89,17 +89,8 @@ async fn settings(
 async fn update_settings(
     State(st): State<AppState>,
     Acct(ctx): Acct,
-    Json(body): Json<serde_json::Map<String, serde_json::Value>>,
+    JsonObject(r): JsonObject<RoutingSettingsRequest>,
 ) -> ApiResult<Json<RoutingSettingsView>> {
-    // Read through an object: a bare array must not fill the fields by position.
-    let r: RoutingSettingsRequest = serde_json::from_value(serde_json::Value::Object(body))
-        .map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_request",
-                e.to_string(),
-            )
-        })?;
     let patch = RoutingSettingsPatch {
         default_max_open: r.default_max_open,
         inactive_after_minutes: r.inactive_after_minutes,

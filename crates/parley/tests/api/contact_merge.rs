@@ -23,6 +23,18 @@ fn acct(a: &Actor, tail: &str) -> String {
     format!("/api/v1/accounts/{}{tail}", a.account_id)
 }
 
+/// An agent's public reply in a conversation.
+async fn agent_says(s: &TestServer, admin: &Actor, conversation: i64, text: &str) {
+    let (st, body) = s
+        .post(
+            &admin.token,
+            &acct(admin, &format!("/conversations/{conversation}/messages")),
+            json!({"content": text}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+}
+
 async fn merge(s: &TestServer, who: &Actor, base: i64, mergee: i64) -> (StatusCode, Value) {
     s.post(
         &who.token,
@@ -603,17 +615,7 @@ async fn visitor_of_the_merged_contact_reconnects_and_resumes(s: &TestServer) {
     let mut neighbour = WsClient::visitor(s, &other, None).await;
     neighbour.until_ready().await;
     // A message before the merge arrives as usual.
-    let (st, _) = s
-        .post(
-            &admin.token,
-            &acct(
-                &admin,
-                &format!("/conversations/{}/messages", v.conversation_id),
-            ),
-            json!({"content": "before the merge"}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK);
+    agent_says(s, &admin, v.conversation_id, "before the merge").await;
     let f = sock.until("message.created").await;
     assert_eq!(f["data"]["content"], "before the merge");
     cursor = cursor.max(f["cursor"].as_i64().expect("cursor"));
@@ -640,17 +642,7 @@ async fn visitor_of_the_merged_contact_reconnects_and_resumes(s: &TestServer) {
     assert_eq!(f["data"]["meta"]["sender"]["id"], base_id, "{f}");
 
     // Written while the visitor was away: replayed from their cursor on reconnect.
-    let (st, _) = s
-        .post(
-            &admin.token,
-            &acct(
-                &admin,
-                &format!("/conversations/{}/messages", v.conversation_id),
-            ),
-            json!({"content": "while you were away"}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK);
+    agent_says(s, &admin, v.conversation_id, "while you were away").await;
     let mut sock = WsClient::visitor(s, &v, Some(cursor)).await;
     let (replayed, _) = sock.until_ready().await;
     let contents: Vec<&Value> = replayed
@@ -672,17 +664,7 @@ async fn visitor_of_the_merged_contact_reconnects_and_resumes(s: &TestServer) {
         }
     };
     assert_eq!(f["data"]["sender"]["id"], base_id, "{f}");
-    let (st, _) = s
-        .post(
-            &admin.token,
-            &acct(
-                &admin,
-                &format!("/conversations/{}/messages", v.conversation_id),
-            ),
-            json!({"content": "after the merge"}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK);
+    agent_says(s, &admin, v.conversation_id, "after the merge").await;
     loop {
         let f = sock.until("message.created").await;
         if f["data"]["content"] == "after the merge" {

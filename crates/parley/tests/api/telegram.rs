@@ -17,6 +17,21 @@ use serde_json::{Value, json};
 
 use crate::common::{Actor, TestServer};
 
+/// Posts one update to an inbox's webhook as Telegram would, with the secret header when
+/// given; the answer's status.
+async fn post_update(
+    s: &TestServer,
+    hook: &str,
+    secret: Option<&str>,
+    update: &Value,
+) -> StatusCode {
+    let mut req = s.http.post(hook).json(update);
+    if let Some(secret) = secret {
+        req = req.header("X-Telegram-Bot-Api-Secret-Token", secret);
+    }
+    req.send().await.expect("post").status()
+}
+
 const TOKEN: &str = "123456:TESTtoken_ok";
 const CHAT: i64 = 5001;
 
@@ -829,17 +844,14 @@ async fn bad_inputs_change_nothing(s: &mut TestServer, fake: &Fake) {
     let inbox = telegram_inbox(s, &admin).await;
     let hook = s.url(&format!("/webhooks/telegram/{}", inbox["id"]));
     let update = json!({"update_id": 1, "message": private_message(1, json!({"text": "spoofed"}))["message"]});
-    let res = s.http.post(&hook).json(&update).send().await.expect("post");
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let res = s
-        .http
-        .post(&hook)
-        .header("X-Telegram-Bot-Api-Secret-Token", "wrong")
-        .json(&update)
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        post_update(s, &hook, None, &update).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        post_update(s, &hook, Some("wrong"), &update).await,
+        StatusCode::FORBIDDEN
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(conversations(s, &admin).await.is_empty());
     let _ = fake;
@@ -870,34 +882,19 @@ mod webhook {
         assert!(secret.len() >= 32);
         let hook = s.url(&format!("/webhooks/telegram/{id}"));
         let update = json!({"update_id": 7, "message": private_message(7, json!({"text": "via webhook"}))["message"]});
-        let res = s
-            .http
-            .post(&hook)
-            .header("X-Telegram-Bot-Api-Secret-Token", "wrong")
-            .json(&update)
-            .send()
-            .await
-            .expect("post");
-        assert_eq!(res.status(), StatusCode::FORBIDDEN);
-        let res = s
-            .http
-            .post(&hook)
-            .header("X-Telegram-Bot-Api-Secret-Token", &secret)
-            .json(&update)
-            .send()
-            .await
-            .expect("post");
-        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            post_update(s, &hook, Some("wrong"), &update).await,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            post_update(s, &hook, Some(&secret), &update).await,
+            StatusCode::OK
+        );
         // Telegram redelivers: still one message.
-        let res = s
-            .http
-            .post(&hook)
-            .header("X-Telegram-Bot-Api-Secret-Token", &secret)
-            .json(&update)
-            .send()
-            .await
-            .expect("post");
-        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            post_update(s, &hook, Some(&secret), &update).await,
+            StatusCode::OK
+        );
         let conv = first_conversation(s, &admin).await["id"]
             .as_i64()
             .expect("id");
