@@ -179,7 +179,10 @@ impl Default for PublicLimits {
 
 impl Services {
     pub fn new(store: Store, bus: Arc<dyn EventBus>, config: ServiceConfig) -> Self {
-        let login_limiter = Arc::new(signin_limits::SignInLimiter::new(config.signin.clone()));
+        let login_limiter = Arc::new(signin_limits::SignInLimiter::new(
+            config.signin.clone(),
+            store.clock().clone(),
+        ));
         let hashing = Arc::new(hashing::PasswordHashing::new(
             config.password_hash_concurrency,
             config.password_hash_queue,

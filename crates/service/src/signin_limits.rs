@@ -30,9 +30,23 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use parley_core::time::SharedClock;
 
 use crate::ServiceError;
+
+/// A point in time of the limiter, from the server's clock (so tests move a manual clock
+/// instead of racing the wall clock under load).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Instant(i64);
+
+impl Instant {
+    /// Time from `earlier` to this one (zero if the clock went back).
+    fn duration_since(self, earlier: Instant) -> Duration {
+        Duration::from_millis(u64::try_from(self.0.saturating_sub(earlier.0)).unwrap_or(0))
+    }
+}
 
 /// The limiter's settings.
 #[derive(Debug, Clone)]
@@ -84,6 +98,7 @@ struct State {
 /// The sign-in limiter of one node.
 pub struct SignInLimiter {
     limits: SignInLimits,
+    clock: SharedClock,
     state: Mutex<State>,
 }
 
@@ -110,11 +125,16 @@ fn left(start: Instant, window: Duration, now: Instant) -> Duration {
 }
 
 impl SignInLimiter {
-    pub fn new(limits: SignInLimits) -> Self {
+    pub fn new(limits: SignInLimits, clock: SharedClock) -> Self {
         Self {
             limits,
+            clock,
             state: Mutex::new(State::default()),
         }
+    }
+
+    fn now(&self) -> Instant {
+        Instant(self.clock.now_ms())
     }
 
     /// The delay a pair with `failures` failures must leave after its last attempt.
@@ -129,7 +149,7 @@ impl SignInLimiter {
     /// Counts one attempt of `email` from `address` before its password is checked, or
     /// refuses it with the time to wait.
     pub fn reserve(&self, address: &str, email: &str) -> Result<Reservation, ServiceError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self
             .state
             .lock()
@@ -218,7 +238,8 @@ impl SignInLimiter {
         let budget = self.limits.attempts_per_address;
         let st = self.state.lock().ok()?;
         let (start, n) = st.refused.get(address).copied()?;
-        (budget > 0 && n > budget && start.elapsed() < ADDRESS_WINDOW).then_some(TARPIT)
+        (budget > 0 && n > budget && self.now().duration_since(start) < ADDRESS_WINDOW)
+            .then_some(TARPIT)
     }
 
     /// The password was right: the pair and the e-mail start afresh, and the pair becomes
@@ -229,12 +250,12 @@ impl SignInLimiter {
             st.pairs.remove(&key);
             st.emails.remove(&key.1);
             if st.known.len() >= SWEEP_AT {
-                let now = Instant::now();
+                let now = self.now();
                 st.known
                     .retain(|_, t| now.duration_since(*t) < KNOWN_PAIR_TTL);
             }
             if st.known.len() < SWEEP_AT || st.known.contains_key(&key) {
-                st.known.insert(key, Instant::now());
+                st.known.insert(key, self.now());
             }
         }
     }
@@ -265,12 +286,15 @@ mod tests {
     use super::*;
 
     fn limiter(per_address: u32, per_email: u32, free: u32) -> SignInLimiter {
-        SignInLimiter::new(SignInLimits {
-            attempts_per_address: per_address,
-            failures_per_email: per_email,
-            free_failures: free,
-            max_delay: Duration::from_secs(900),
-        })
+        SignInLimiter::new(
+            SignInLimits {
+                attempts_per_address: per_address,
+                failures_per_email: per_email,
+                free_failures: free,
+                max_delay: Duration::from_secs(900),
+            },
+            parley_core::time::system_clock(),
+        )
     }
 
     #[test]
