@@ -149,6 +149,25 @@ impl Api {
         Ok((id, ident.to_string()))
     }
 
+    /// Creates a Telegram inbox without auto-assignment or greeting (the server checks the
+    /// bot token against its `telegram_api_url`, here loadgen's own Bot API).
+    pub async fn create_telegram_inbox(&self, name: &str) -> Result<i64> {
+        let v = self
+            .call(
+                "creating the Telegram inbox (is the server's telegram_api_url loadgen's --bot-api-listen?)",
+                self.app(reqwest::Method::POST, "/inboxes").json(&json!({
+                    "name": name,
+                    "channel": {"type": "telegram", "bot_token": "700000001:bench"},
+                    "enable_auto_assignment": false,
+                    "greeting_enabled": false,
+                })),
+            )
+            .await?;
+        v["id"]
+            .as_i64()
+            .ok_or_else(|| Error::Protocol("inbox without id".into()))
+    }
+
     /// Creates a contact with an identity in the inbox, then reads its `pubsub_token`.
     pub async fn create_visitor(&self, setup: &Setup, n: usize) -> Result<Visitor> {
         let v = self

@@ -41,6 +41,8 @@ Examples:
   loadgen messages --url http://127.0.0.1:8080 --token T --account 1 --visitors 10000 \\
       --agents 3 --rate 10000 --duration 30 --source-addrs 127.0.0.2 --server-pid P
   loadgen messages … --transport rest --visitors 1000 --rate 500 --duration 20
+  PARLEY_TELEGRAM_API_URL=http://127.0.0.1:18091 parley serve …   # then:
+  loadgen telegram --url http://127.0.0.1:8080 --token T --account 1 --rate 500 --duration 30
   loadgen commit-baseline --database-url sqlite:///tmp/baseline.db --rows 2000
   loadgen commit-baseline --database-url postgres://postgres@127.0.0.1/bench --rows 2000
   loadgen list-seed --database-url sqlite:///tmp/list/parley.db --conversations 1000000
@@ -98,6 +100,15 @@ pub enum Mode {
     /// uploads of --upload-mib MiB). Attackers use --source-addrs; /healthz and the
     /// legitimate calls come from --probe-addr.
     Abuse(AbuseArgs),
+    /// Telegram ingest at a fixed rate through loadgen's own Bot API server.
+    ///
+    /// Serves the Bot API on --bot-api-listen (start the server with telegram_api_url
+    /// set to it), creates a Telegram inbox, opens --agents agent sockets and queues
+    /// private text messages from --users people at --rate per second for --duration
+    /// seconds. Reports imported per second, missing and duplicate messages, the
+    /// queued→agent latency, getUpdates calls and the server's CPU. Run `loadgen
+    /// messages` alongside to see the widget's path under it.
+    Telegram(TelegramArgs),
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +117,27 @@ pub enum Scenario {
     Idle,
     Slowloris,
     Uploads,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TelegramArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Where loadgen serves the Bot API (loopback); the server's telegram_api_url.
+    #[arg(long, default_value = "127.0.0.1:18091")]
+    pub bot_api_listen: String,
+    /// Updates queued per second.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub rate: u64,
+    /// Seconds of sending.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub duration: u64,
+    /// Different Telegram users writing (each gets a contact and a conversation).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub users: u64,
+    /// Agent sockets that must see every message.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub agents: u64,
 }
 
 #[derive(Args, Debug, Clone)]

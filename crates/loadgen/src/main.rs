@@ -4,7 +4,8 @@
 //! `messages` (durable messages per second, deliveries, send→ack and send→deliver
 //! latency), `commit-baseline` (the database's own commit rate, for comparison), and
 //! `list-seed` + `list` (conversation-list latency and queries per page over a seeded
-//! account), `abuse` (peak RSS, /healthz latency and legitimate traffic under one abuse).
+//! account), `abuse` (peak RSS, /healthz latency and legitimate traffic under one abuse),
+//! `telegram` (Telegram ingest at a fixed rate through loadgen's own Bot API server).
 //! Every
 //! mode is bounded in connections, messages and seconds and loads loopback only.
 //!
@@ -28,6 +29,7 @@ mod procfs;
 mod seed;
 mod stats;
 mod target;
+mod telegram;
 mod ws;
 
 use std::process::ExitCode;
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
             Mode::ListSeed(a) => seed::run(a).await.map(|r| emit(json, &r, || r.print())),
             Mode::List(a) => list::run(a).await.map(|r| emit(json, &r, || r.print())),
             Mode::Abuse(a) => abuse::run(a).await.map(|r| emit(json, &r, || r.print())),
+            Mode::Telegram(a) => telegram::run(a).await.map(|r| emit(json, &r, || r.print())),
         }
     });
     // Idle and message runs leave sockets and tasks behind; do not wait for them.
