@@ -152,16 +152,22 @@ impl Api {
     /// Creates a Telegram inbox without auto-assignment or greeting (the server checks the
     /// bot token against its `telegram_api_url`, here loadgen's own Bot API).
     pub async fn create_telegram_inbox(&self, name: &str) -> Result<i64> {
+        self.create_inbox_with(
+            "creating the Telegram inbox (is the server's telegram_api_url loadgen's --bot-api-listen?)",
+            json!({
+                "name": name,
+                "channel": {"type": "telegram", "bot_token": "700000001:bench"},
+                "enable_auto_assignment": false,
+                "greeting_enabled": false,
+            }),
+        )
+        .await
+    }
+
+    /// Creates an inbox from a full request body; its id.
+    pub async fn create_inbox_with(&self, what: &str, body: Value) -> Result<i64> {
         let v = self
-            .call(
-                "creating the Telegram inbox (is the server's telegram_api_url loadgen's --bot-api-listen?)",
-                self.app(reqwest::Method::POST, "/inboxes").json(&json!({
-                    "name": name,
-                    "channel": {"type": "telegram", "bot_token": "700000001:bench"},
-                    "enable_auto_assignment": false,
-                    "greeting_enabled": false,
-                })),
-            )
+            .call(what, self.app(reqwest::Method::POST, "/inboxes").json(&body))
             .await?;
         v["id"]
             .as_i64()

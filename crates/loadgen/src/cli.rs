@@ -109,6 +109,14 @@ pub enum Mode {
     /// queued→agent latency, getUpdates calls and the server's CPU. Run `loadgen
     /// messages` alongside to see the widget's path under it.
     Telegram(TelegramArgs),
+    /// How fast the server imports a mailbox's backlog over IMAP.
+    ///
+    /// With --maildir, first writes --letters letters into that Dovecot maildir's new/;
+    /// then creates an e-mail inbox reading the mailbox (--imap-host, --imap-port,
+    /// --login, --password) and counts the letters as an agent socket sees them: letters
+    /// per second from the inbox's creation, missing, duplicates, the server's CPU and
+    /// peak RSS (--server-pid).
+    EmailBacklog(EmailBacklogArgs),
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +146,36 @@ pub struct TelegramArgs {
     /// Agent sockets that must see every message.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub agents: u64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EmailBacklogArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// The IMAP server (loopback).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub imap_host: String,
+    #[arg(long)]
+    pub imap_port: u16,
+    /// IMAP over TLS from the first byte (the server must trust its certificate).
+    #[arg(long)]
+    pub imap_tls: bool,
+    #[arg(long)]
+    pub login: String,
+    #[arg(long, env = "LOADGEN_IMAP_PASSWORD")]
+    pub password: String,
+    /// The inbox's address (default: the login).
+    #[arg(long)]
+    pub address: Option<String>,
+    /// The mailbox's maildir to fill first (its root, holding cur/new/tmp).
+    #[arg(long)]
+    pub maildir: Option<PathBuf>,
+    /// Letters in the backlog.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub letters: u64,
+    /// Different customers writing them.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub senders: u64,
 }
 
 #[derive(Args, Debug, Clone)]

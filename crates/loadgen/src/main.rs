@@ -5,7 +5,8 @@
 //! latency), `commit-baseline` (the database's own commit rate, for comparison), and
 //! `list-seed` + `list` (conversation-list latency and queries per page over a seeded
 //! account), `abuse` (peak RSS, /healthz latency and legitimate traffic under one abuse),
-//! `telegram` (Telegram ingest at a fixed rate through loadgen's own Bot API server).
+//! `telegram` (Telegram ingest at a fixed rate through loadgen's own Bot API server),
+//! `email-backlog` (importing a mailbox's backlog over IMAP).
 //! Every
 //! mode is bounded in connections, messages and seconds and loads loopback only.
 //!
@@ -17,6 +18,7 @@ mod api;
 mod baseline;
 mod cli;
 mod conn;
+mod email;
 mod error;
 #[cfg(test)]
 mod fake;
@@ -27,6 +29,7 @@ mod messages;
 mod pacing;
 mod procfs;
 mod seed;
+mod sightings;
 mod stats;
 mod target;
 mod telegram;
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
             Mode::List(a) => list::run(a).await.map(|r| emit(json, &r, || r.print())),
             Mode::Abuse(a) => abuse::run(a).await.map(|r| emit(json, &r, || r.print())),
             Mode::Telegram(a) => telegram::run(a).await.map(|r| emit(json, &r, || r.print())),
+            Mode::EmailBacklog(a) => email::run(a).await.map(|r| emit(json, &r, || r.print())),
         }
     });
     // Idle and message runs leave sockets and tasks behind; do not wait for them.

@@ -19,25 +19,22 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::post;
-use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::sync::{Notify, watch};
-use tokio_tungstenite::tungstenite::Message;
+use tokio::sync::Notify;
 
 use crate::api::Api;
 use crate::cli::TelegramArgs;
-use crate::conn;
 use crate::error::{Error, Result};
 use crate::pacing::Schedule;
 use crate::procfs::{CpuMark, CpuUse};
-use crate::stats::{Latency, LatencySummary};
+use crate::sightings::Sightings;
+use crate::stats::LatencySummary;
 use crate::target::{self, Target};
-use crate::ws::Ws;
 
 /// Updates one getUpdates answer carries at most (the Bot API's own limit).
 const MAX_BATCH: usize = 100;
-/// How long the report waits for the last messages after the sending stops.
+/// How long the report waits for another message after the sending stops.
 const DRAIN: Duration = Duration::from_secs(30);
 
 /// The queue of the local Bot API: updates not yet confirmed by an offset.
@@ -161,15 +158,6 @@ impl TelegramReport {
     }
 }
 
-/// What the agent sockets saw, by message index.
-struct Seen {
-    /// When an agent first saw each message.
-    first: Vec<Option<Instant>>,
-    /// Sightings of each message over all agent sockets (one per socket is right).
-    sightings: Vec<u32>,
-    latency: Latency,
-}
-
 pub async fn run(a: &TelegramArgs) -> Result<TelegramReport> {
     let target = Target::parse(&a.server.url)?;
     let listen: SocketAddr = a
@@ -210,78 +198,35 @@ pub async fn run(a: &TelegramArgs) -> Result<TelegramReport> {
     let inbox = api.create_telegram_inbox(&format!("Bench {run}")).await?;
 
     let agent_url = target.ws_url(&format!("/api/v1/accounts/{}/realtime", a.server.account));
-    let seen = Arc::new(Mutex::new(Seen {
-        first: vec![None; total as usize],
-        sightings: vec![0; total as usize],
-        latency: Latency::new(),
-    }));
-    let started = Arc::new(Mutex::new(None::<Instant>));
     let schedule = Schedule::for_duration(a.rate, Duration::from_secs(a.duration), total);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let mut agents = Vec::new();
-    for i in 0..a.agents {
-        let ws = conn::open_ready(
-            target.addr,
-            sources.as_ref(),
-            i as usize,
-            &agent_url,
-            Some(api.token()),
-        )
-        .await?;
-        agents.push(tokio::spawn(agent(
-            ws,
-            run.clone(),
-            inbox,
-            seen.clone(),
-            started.clone(),
-            schedule,
-            stop_rx.clone(),
-        )));
-    }
+    let seen = Sightings::open(
+        target.addr,
+        sources.as_ref(),
+        &agent_url,
+        api.token(),
+        a.agents,
+        (&run, Some(inbox), total),
+    )
+    .await?;
 
     // Open-loop: message i is queued at its scheduled time, however the server keeps up.
     let cpu = CpuMark::now(a.server.server_pid);
     let t0 = Instant::now();
-    if let Ok(mut s) = started.lock() {
-        *s = Some(t0);
-    }
+    seen.started(t0, schedule);
     for i in 0..total {
-        let at = t0 + Duration::from_nanos(schedule.offset_nanos(i));
-        tokio::time::sleep_until(at.into()).await;
+        tokio::time::sleep_until((t0 + schedule.offset(i)).into()).await;
         let id = i as i64 + 1;
-        let u = update(
-            id,
-            i % a.users,
-            &format!("{run} {i} Здравствуйте, где мой заказ?"),
-        );
+        let u = update(id, i % a.users, &format!("{run} {i} Здравствуйте, где мой заказ?"));
         if let Ok(mut q) = bot.queue.lock() {
             q.push_back((id, u));
         }
         bot.arrived.notify_waiters();
     }
-    let deadline = Instant::now() + DRAIN;
-    loop {
-        let done = seen
-            .lock()
-            .map(|s| s.first.iter().all(Option::is_some))
-            .unwrap_or(true);
-        if done || Instant::now() >= deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    seen.settle(DRAIN).await;
     let seconds = t0.elapsed().as_secs_f64();
     let cpu = cpu.since();
-    let _ = stop_tx.send(true);
-    for h in agents {
-        let _ = h.await;
-    }
-    let s = seen
-        .lock()
-        .map_err(|_| Error::Protocol("agent tally poisoned".into()))?;
-    let imported = s.first.iter().filter(|t| t.is_some()).count() as u64;
-    let last = s.first.iter().flatten().max().copied();
-    let window = last.map_or(seconds, |l| l.duration_since(t0).as_secs_f64());
+    let t = seen.finish().await?;
+    let window = t.last.map_or(seconds, |l| l.duration_since(t0).as_secs_f64());
     let calls = bot.get_updates.load(Ordering::Relaxed);
     Ok(TelegramReport {
         rate_offered: a.rate,
@@ -289,77 +234,18 @@ pub async fn run(a: &TelegramArgs) -> Result<TelegramReport> {
         agents: a.agents,
         seconds,
         queued: total,
-        imported,
-        missing: total - imported,
-        duplicates: s
-            .sightings
-            .iter()
-            .map(|&n| u64::from(n).saturating_sub(a.agents))
-            .sum(),
+        imported: t.imported,
+        missing: t.missing,
+        duplicates: t.duplicates,
         imported_per_sec: if window > 0.0 {
-            imported as f64 / window
+            t.imported as f64 / window
         } else {
             0.0
         },
         get_updates_calls: calls,
         mean_batch: bot.served.load(Ordering::Relaxed) as f64 / calls.max(1) as f64,
-        latency: s.latency.summary(),
+        latency: t.latency,
         cpu,
         loadavg: crate::procfs::loadavg(),
     })
-}
-
-/// One agent socket: records the first sighting of each of this run's messages in the
-/// bench inbox (latency from its scheduled time) and counts repeats.
-async fn agent(
-    mut ws: Ws,
-    run: String,
-    inbox: i64,
-    seen: Arc<Mutex<Seen>>,
-    started: Arc<Mutex<Option<Instant>>>,
-    schedule: Schedule,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        let msg = tokio::select! {
-            m = ws.next() => m,
-            _ = stop.changed() => return,
-        };
-        let text = match msg {
-            Some(Ok(Message::Text(t))) => t,
-            Some(Ok(_)) => continue,
-            _ => return,
-        };
-        if !text.contains("message.created") || !text.contains(run.as_str()) {
-            continue;
-        }
-        let Ok(v) = serde_json::from_str::<Value>(&text) else {
-            continue;
-        };
-        if v["event"] != "message.created" || v["data"]["inbox_id"].as_i64() != Some(inbox) {
-            continue;
-        }
-        let Some(index) = v["data"]["content"]
-            .as_str()
-            .and_then(|c| c.strip_prefix(run.as_str()))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|n| n.parse::<usize>().ok())
-        else {
-            continue;
-        };
-        let now = Instant::now();
-        let t0 = started.lock().ok().and_then(|s| *s);
-        let Ok(mut s) = seen.lock() else { return };
-        let Some(n) = s.sightings.get_mut(index) else {
-            continue;
-        };
-        *n += 1;
-        if s.first[index].is_none() {
-            s.first[index] = Some(now);
-            if let Some(t0) = t0 {
-                let at = t0 + Duration::from_nanos(schedule.offset_nanos(index as u64));
-                s.latency.record(now.saturating_duration_since(at));
-            }
-        }
-    }
 }
