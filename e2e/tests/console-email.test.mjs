@@ -17,7 +17,7 @@ import { mkdirSync } from 'node:fs';
 
 import { startParley } from '../lib/server.js';
 import { launch, openPage } from '../lib/browser.js';
-import { setupAdmin, signIn, call, ADMIN } from '../lib/console.mjs';
+import { setupAdmin, signIn, call, ADMIN, newInboxForm } from '../lib/console.mjs';
 import { startMailSystem, closedPort, deliver } from '../lib/mail.mjs';
 
 const OUT = process.env.PARLEY_E2E_SCREENSHOTS || tmpdir();
@@ -50,14 +50,7 @@ async function consolePage(base, locale) {
 }
 
 /** Opens Settings → Inboxes → New inbox and chooses E-mail; returns the dialog. */
-async function emailForm(page, base) {
-  await page.goto(`${base}/app/#/settings/inboxes`);
-  await page.locator('[data-action="new-inbox"]').click();
-  const dialog = page.getByRole('dialog');
-  await dialog.locator('select[name=type]').selectOption('email');
-  await dialog.locator('input[name=imap_address]').waitFor();
-  return dialog;
-}
+const emailForm = (page, base) => newInboxForm(page, base, 'email', 'imap_address');
 
 /** The mailbox's fields by name (labels differ per language; names do not). */
 const byName = (scope, name) => scope.locator(`[name="${name}"]`);
