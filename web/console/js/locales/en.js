@@ -439,7 +439,7 @@ export default {
   'settings.labels': 'Labels',
   'settings.canned': 'Canned responses',
   'settings.routing': 'Routing',
-  'settings.inboxesHint': 'An inbox is one channel customers write to: the chat on your website, a Telegram bot, an API channel for other apps.',
+  'settings.inboxesHint': 'An inbox is one channel customers write to: the chat on your website, a Telegram bot, a mailbox, an API channel for other apps.',
   'settings.newInbox': 'New inbox',
   'settings.noInboxes': 'No inboxes yet. Create one for your website’s chat.',
   'settings.name': 'Name',

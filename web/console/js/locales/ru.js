@@ -439,7 +439,7 @@ export default {
   'settings.labels': 'Метки',
   'settings.canned': 'Шаблоны ответов',
   'settings.routing': 'Маршрутизация',
-  'settings.inboxesHint': 'Канал — это место, куда пишут клиенты: чат на вашем сайте, бот в Telegram, API-канал для других приложений.',
+  'settings.inboxesHint': 'Канал — это место, куда пишут клиенты: чат на вашем сайте, бот в Telegram, почтовый ящик, API-канал для других приложений.',
   'settings.newInbox': 'Новый канал',
   'settings.noInboxes': 'Каналов пока нет. Создайте канал для чата на сайте.',
   'settings.name': 'Название',

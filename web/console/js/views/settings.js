@@ -156,7 +156,7 @@ async function newInbox() {
     ),
   );
   // Telegram: the bot token from @BotFather, checked by the server (getMe) before saving.
-  const token = h('input', { name: 'bot_token', autocomplete: 'off', placeholder: '123456789:AAH…', maxLength: 256 });
+  const token = h('input', { name: 'bot_token', autocomplete: 'off', placeholder: '123456789:AAH…', maxLength: 256, required: true });
   // The server's sentence already names the step ("Telegram did not accept the bot token: …").
   const tokenTest = testConnection(() => ({ channel: { type: 'telegram', bot_token: token.value.trim() } }), {
     okText: (r) => t('channel.testOk', { name: r.details.bot_name || '', username: r.details.bot_username || '' }),
@@ -170,31 +170,27 @@ async function newInbox() {
   // "Test connection" is how the administrator learns whether IMAP and SMTP work.
   const mailbox = connectionFields(CONNECTION['Channel::Email'], (k) => MAILBOX_DEFAULTS[k]);
   const mailboxTest = testConnection(() => ({ channel: { type: 'email', ...mailbox.value() } }), { okText: () => t('channel.emailOk'), steps: true, watch: mailbox.el });
-  // Disabled while another type is chosen: its required address must not block the form.
-  const mailboxPart = h('fieldset', { class: 'plain', dataset: { part: 'email' } }, mailbox.el, mailboxTest.el);
+  const mailboxPart = h('div', { class: 'stack', dataset: { part: 'email' } }, mailbox.el, mailboxTest.el);
   const name = h('input', { name: 'name', required: true, maxLength: 255 });
-  const url = h('input', { name: 'website_url', type: 'url', placeholder: 'https://shop.example' });
+  const url = h('input', { name: 'website_url', type: 'url', placeholder: 'https://shop.example', required: true });
   const webhook = h('input', { name: 'webhook_url', type: 'url', placeholder: 'https://crm.example/hook' });
-  const urlField = field(t('settings.websiteUrl'), url);
-  const hookField = field(t('settings.webhookUrl'), webhook, t('settings.webhookHint'));
+  // Only the chosen type's fields are in the form (so only theirs are validated).
+  const parts = {
+    web_widget: field(t('settings.websiteUrl'), url),
+    api: field(t('settings.webhookUrl'), webhook, t('settings.webhookHint')),
+    telegram: tokenField,
+    email: mailboxPart,
+  };
+  const typePart = h('div', { class: 'stack' });
   const sync = () => {
-    const web = type.value === 'web_widget';
-    const tg = type.value === 'telegram';
-    const mail = type.value === 'email';
-    urlField.hidden = !web;
-    url.required = web;
-    hookField.hidden = type.value !== 'api';
-    tokenField.hidden = !tg;
-    token.required = tg;
-    mailboxPart.hidden = !mail;
-    mailboxPart.disabled = !mail;
+    replace(typePart, parts[type.value]);
     // A mailbox has many fields: the dialog widens for them.
-    const dialog = mailboxPart.closest('.modal');
-    if (dialog) dialog.classList.toggle('wide', mail);
+    const dialog = typePart.closest('.modal');
+    if (dialog) dialog.classList.toggle('wide', type.value === 'email');
   };
   type.addEventListener('change', sync);
   sync();
-  const created = await formDialog(t('settings.newInbox'), [field(t('settings.channel'), type), field(t('settings.name'), name), urlField, hookField, tokenField, mailboxPart], t('common.create'), () => {
+  const created = await formDialog(t('settings.newInbox'), [field(t('settings.channel'), type), field(t('settings.name'), name), typePart], t('common.create'), () => {
     const channel = { type: type.value };
     if (type.value === 'web_widget') channel.website_url = url.value.trim();
     else if (type.value === 'telegram') channel.bot_token = token.value.trim();
