@@ -20,6 +20,7 @@ mod contact_merge;
 mod contacts;
 mod conversations;
 mod docs;
+mod email;
 mod mail;
 mod multinode;
 mod multinode_timers;
