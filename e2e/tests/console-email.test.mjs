@@ -52,6 +52,13 @@ async function consolePage(base, locale) {
 /** Opens Settings → Inboxes → New inbox and chooses E-mail; returns the dialog. */
 const emailForm = (page, base) => newInboxForm(page, base, 'email', 'imap_address');
 
+/** A screenshot of the whole connection card (taller than the page's usual window). */
+async function shootCard(page, card, file) {
+  await page.setViewportSize({ width: 1366, height: 1500 });
+  await card.screenshot({ path: join(OUT, file) });
+  await page.setViewportSize({ width: 1366, height: 900 });
+}
+
 /** The mailbox's fields by name (labels differ per language; names do not). */
 const byName = (scope, name) => scope.locator(`[name="${name}"]`);
 
@@ -140,7 +147,7 @@ test('the e-mail form: grouped fields, presets, and a refused server named in En
     const card = page.locator('section[data-card="connection"]');
     await card.locator('[data-connection-state="error"]').waitFor();
     assert.match(await card.locator('.conn-status').innerText(), /Not working/);
-    await card.screenshot({ path: join(OUT, 'console-email-connection-error-en.png') });
+    await shootCard(page, card, 'console-email-connection-error-en.png');
 
     // The list shows the address.
     await page.goto(`${server.base}/app/#/settings/inboxes`);
@@ -178,7 +185,7 @@ test('the e-mail form and the failing connection in Russian', async () => {
     const card = page.locator('section[data-card="connection"]');
     await card.locator('[data-connection-state="error"]').waitFor();
     assert.match(await card.locator('.conn-status').innerText(), /Не работает/);
-    await card.screenshot({ path: join(OUT, 'console-email-connection-error-ru.png') });
+    await shootCard(page, card, 'console-email-connection-error-ru.png');
     assert.deepEqual(blocked, []);
     assert.deepEqual(errors, []);
   } finally {
@@ -241,7 +248,7 @@ test('a real mailbox: a letter becomes a conversation, the quote folded, the rep
     await page.waitForURL(/#\/settings\/inboxes\/\d+$/);
     const card = page.locator('section[data-card="connection"]');
     await card.locator('[data-connection-state="connected"]').waitFor();
-    await card.screenshot({ path: join(OUT, 'console-email-connection-en.png') });
+    await shootCard(page, card, 'console-email-connection-en.png');
     // The card tests the stored passwords when its boxes are empty.
     await card.getByRole('button', { name: 'Test connection' }).click();
     await card.locator('[data-test-result]', { hasText: 'Connected: the IMAP and SMTP servers accepted the login' }).waitFor();

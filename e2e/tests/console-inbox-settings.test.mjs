@@ -299,6 +299,10 @@ test('an e-mail inbox: its mailbox connection is set on its page, the password n
     const card = page.locator('section[data-card="connection"]');
     await card.waitFor();
     assert.equal(await card.getByLabel('Inbox address').inputValue(), 'help@shop.test');
+    // Options never set show the server's defaults: both sides on, TLS, STARTTLS.
+    assert.equal(await card.getByLabel('Read incoming mail over IMAP').isChecked(), true);
+    assert.equal(await card.getByLabel('Send replies over SMTP').isChecked(), true);
+    assert.equal(await card.getByLabel('SMTP with STARTTLS').isChecked(), true);
     await card.getByLabel('IMAP server').fill('imap.shop.test');
     await card.getByLabel('IMAP port').fill('993');
     await card.getByLabel('IMAP login').fill('help');
@@ -337,6 +341,7 @@ test('an e-mail inbox: its mailbox connection is set on its page, the password n
     assert.equal(await again.getByLabel('SMTP login method').inputValue(), 'login');
     assert.equal(await again.getByLabel('Domain for EHLO').inputValue(), 'mail.shop.test');
     assert.equal(await page.locator('section[data-card="prechat"]').count(), 0, 'no widget cards for a mailbox');
+    await page.setViewportSize({ width: 1366, height: 1500 });
     await again.screenshot({ path: join(OUT, 'console-inbox-connection-en.png') });
     assert.deepEqual(blocked, []);
     assert.deepEqual(errors, []);

@@ -22,7 +22,11 @@ const PRESETS = {
 const PROVIDERS = [...Object.keys(PRESETS), 'other'];
 const SMTP_AUTH = ['plain', 'login'];
 
-/** What a new mailbox starts with: TLS on both sides, the submission port with STARTTLS. */
+/**
+ * What a new mailbox starts with, and what an option never set means to the server
+ * (crates/channels/src/email/provider.rs): IMAP and SMTP on, IMAP over TLS, SMTP with
+ * STARTTLS on the submission port.
+ */
 export const MAILBOX_DEFAULTS = {
   provider: 'other',
   imap_enabled: true,

@@ -12,7 +12,7 @@ import { t } from '../i18n.js';
 import { get, post, patch, del, request, acct } from '../api.js';
 import { app, reloadOne } from '../store.js';
 import { field, check, numberOrNull, toast, errorText, copyText, icon, confirmDialog, options, channelIcon, channelName, avatar } from '../ui.js';
-import { connectionFields, connectionStatus, testConnection } from './channel-connection.js';
+import { connectionFields, connectionStatus, testConnection, MAILBOX_DEFAULTS } from './channel-connection.js';
 
 export function pageHead(title, ...actions) {
   return h('header', { class: 'page-head' }, h('h2', null, title), h('div', { class: 'page-actions' }, actions));
@@ -297,14 +297,16 @@ function connectionCard(inbox) {
   const spec = CONNECTION[inbox.channel_type];
   if (!spec) return null;
   const cs = inbox.channel_settings || {};
-  const fields = connectionFields(spec, (k) => inbox[k] ?? cs[k], { keptSecrets: true });
   const email = inbox.channel_type === 'Channel::Email';
+  // An option never set reads as the server's default (IMAP and SMTP on, TLS, STARTTLS).
+  const fallback = email ? MAILBOX_DEFAULTS : {};
+  const fields = connectionFields(spec, (k) => inbox[k] ?? cs[k] ?? fallback[k], { keptSecrets: true });
   const status = email || inbox.connection_status ? connectionStatus(inbox.id, inbox.connection_status) : null;
   const tester = email ? testConnection(() => ({ channel: { type: 'email', ...fields.value() }, inbox_id: inbox.id }), { okText: () => t('channel.emailOk'), steps: true, watch: fields.el }) : null;
   const form = h(
     'form',
     {
-      class: 'stack narrow',
+      class: ['stack', email ? 'conn-form' : 'narrow'],
       onsubmit: async (e) => {
         e.preventDefault();
         if (await save(inbox.id, { channel: fields.value() })) {
