@@ -48,8 +48,8 @@ function control({ setting, kind }, current, keptSecrets) {
     return { k, kind, input: c.input, el: c.el };
   }
   if (kind === 'provider' || kind === 'auth') {
-    const values = kind === 'provider' ? PROVIDERS : SMTP_AUTH;
-    const now = values.includes(current(k)) ? current(k) : values.at(kind === 'provider' ? -1 : 0);
+    const [values, fallback] = kind === 'provider' ? [PROVIDERS, 'other'] : [SMTP_AUTH, 'plain'];
+    const now = values.includes(current(k)) ? current(k) : fallback;
     const input = h('select', { name: k, dataset: { setting } }, options(values.map((v) => [v, t(`inboxui.${kind}.${v}`)]), now));
     return { k, kind, input, el: field(label, input, kind === 'provider' ? t(`inboxui.providerHint.${now}`) : null) };
   }
