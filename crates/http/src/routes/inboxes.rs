@@ -96,7 +96,15 @@ pub struct ChannelOptions {
     pub smtp_login: Option<String>,
     /// Never returned.
     pub smtp_password: Option<String>,
+    /// E-mail: TLS from the first byte (port 465).
     pub smtp_enable_ssl_tls: Option<bool>,
+    /// E-mail: STARTTLS, required when on (default on); neither this nor
+    /// `smtp_enable_ssl_tls` sends in plain text (a relay on a trusted network).
+    pub smtp_enable_starttls_auto: Option<bool>,
+    /// E-mail: `plain` (default) or `login`, the SMTP AUTH mechanism.
+    pub smtp_authentication: Option<String>,
+    /// E-mail: the name sent in EHLO; the server's host name when empty.
+    pub smtp_domain: Option<String>,
 }
 
 /// The website's pre-chat form. A whole object replaces the stored one.
