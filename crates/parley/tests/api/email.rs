@@ -141,6 +141,15 @@ async fn deliver(mail: &MailSystem, raw: &[u8]) {
     mail.append(SHOP, raw).await.expect("append");
 }
 
+/// Changes an inbox's channel settings (`path` is the inbox's); returns the inbox.
+async fn patch_channel(s: &TestServer, admin: &Actor, path: &str, channel: Value) -> Value {
+    let (st, body) = s
+        .patch(&admin.token, path, json!({"channel": channel}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    body
+}
+
 fn id_of(v: &Value) -> i64 {
     v["id"].as_i64().expect("id")
 }
@@ -331,14 +340,7 @@ async fn refused_sending_fails_and_a_retry_after_fixing_sends(
         admin.account_id,
         id_of(&inbox)
     );
-    let (st, body) = s
-        .patch(
-            &admin.token,
-            &path,
-            json!({"channel": {"smtp_password": PASSWORD}}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{body}");
+    let body = patch_channel(s, &admin, &path, json!({"smtp_password": PASSWORD})).await;
     assert!(
         body["channel_settings"].get("smtp_password").is_none(),
         "{body}"
@@ -562,14 +564,7 @@ async fn connection_checks_status_and_bad_input(s: &mut TestServer, mail: &MailS
     let out = check(s, &admin, json!({"channel": bare, "inbox_id": id_of(&bad)})).await;
     assert_eq!(out["code"], "login_rejected", "{out}");
     // …until it is fixed; then the runtime connects.
-    let (st, fixed) = s
-        .patch(
-            &admin.token,
-            &path,
-            json!({"channel": {"imap_password": PASSWORD}}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{fixed}");
+    patch_channel(s, &admin, &path, json!({"imap_password": PASSWORD})).await;
     let out = check(s, &admin, json!({"channel": bare, "inbox_id": id_of(&bad)})).await;
     assert_eq!(out["ok"], true, "{out}");
     status_state(s, &admin, &path, "connected").await;
