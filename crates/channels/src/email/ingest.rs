@@ -117,7 +117,7 @@ impl Target {
             }
         }
         let lookup = |id: &str| known.get(&inbound::clean_id(id)).copied();
-        let mut t = thread(email, &self.address, &self.tokens, &lookup);
+        let mut t = thread(email, &self.address, &self.tokens, lookup);
         if let Thread::Existing { conversation, by } = t
             && by == super::threading::ThreadedBy::ReplyToken
             && !self
@@ -128,7 +128,7 @@ impl Target {
             let mut headers_only = email.clone();
             headers_only.to.clear();
             headers_only.cc.clear();
-            t = thread(&headers_only, &self.address, &self.tokens, &lookup);
+            t = thread(&headers_only, &self.address, &self.tokens, lookup);
         }
         Ok(match t {
             Thread::Existing { conversation, .. } => ConversationChoice::Existing(conversation),
