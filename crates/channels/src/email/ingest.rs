@@ -27,6 +27,11 @@ use super::token::ReplyTokens;
 const MAX_SOURCE_ID: usize = 255;
 /// Message-IDs of `In-Reply-To` and `References` looked up per letter (the newest).
 const MAX_THREAD_LOOKUPS: usize = 50;
+/// Recipients (`To`, `Cc`) and references kept with a message: a stranger's letter may
+/// name thousands.
+const MAX_LISTED: usize = 50;
+/// Characters kept of a subject or an address (a header line's 998).
+const MAX_HEADER_CHARS: usize = 998;
 
 /// The provider id of a letter's Message-ID: the id itself, or a digest of one too long
 /// to store, so lookups and stores always agree.
@@ -52,12 +57,13 @@ fn parse_cursor(s: &str) -> Option<Cursor> {
     })
 }
 
-/// `Name <address>` of a letter's header, for the agent.
+/// `Name <address>` of a letter's header, for the agent (bounded like a header line).
 fn show(a: &EmailAddress) -> String {
-    match &a.name {
+    let shown = match &a.name {
         Some(n) if !n.is_empty() => format!("{n} <{}>", a.address),
         _ => a.address.clone(),
-    }
+    };
+    shown.chars().take(MAX_HEADER_CHARS).collect()
 }
 
 /// One inbox's import target.
@@ -117,7 +123,7 @@ impl Target {
             }
         }
         let lookup = |id: &str| known.get(&inbound::clean_id(id)).copied();
-        let mut t = thread(email, &self.address, &self.tokens, &lookup);
+        let mut t = thread(email, &self.address, &self.tokens, lookup);
         if let Thread::Existing { conversation, by } = t
             && by == super::threading::ThreadedBy::ReplyToken
             && !self
@@ -128,7 +134,7 @@ impl Target {
             let mut headers_only = email.clone();
             headers_only.to.clear();
             headers_only.cc.clear();
-            t = thread(&headers_only, &self.address, &self.tokens, &lookup);
+            t = thread(&headers_only, &self.address, &self.tokens, lookup);
         }
         Ok(match t {
             Thread::Existing { conversation, .. } => ConversationChoice::Existing(conversation),
@@ -185,20 +191,19 @@ impl Target {
             source_key,
         );
         let mut details = Map::new();
-        details.insert("subject".into(), json!(email.subject));
+        let subject: String = email.subject.chars().take(MAX_HEADER_CHARS).collect();
+        details.insert("subject".into(), json!(subject));
         details.insert("from".into(), json!(show(&from)));
-        details.insert(
-            "to".into(),
-            json!(email.to.iter().map(show).collect::<Vec<_>>()),
-        );
-        details.insert(
-            "cc".into(),
-            json!(email.cc.iter().map(show).collect::<Vec<_>>()),
-        );
+        let listed = |list: &[EmailAddress]| -> Vec<String> {
+            list.iter().take(MAX_LISTED).map(show).collect()
+        };
+        details.insert("to".into(), json!(listed(&email.to)));
+        details.insert("cc".into(), json!(listed(&email.cc)));
         details.insert("message_id".into(), json!(email.message_id));
         details.insert("in_reply_to".into(), json!(email.in_reply_to.first()));
         if !email.references.is_empty() {
-            details.insert("references".into(), json!(email.references));
+            let skip = email.references.len().saturating_sub(MAX_LISTED);
+            details.insert("references".into(), json!(email.references[skip..]));
         }
         details.insert("quoted_text".into(), json!(email.collapsed));
         details.insert("truncated".into(), json!(letter.truncated));
@@ -218,7 +223,7 @@ impl Target {
         let mut content_attributes = Map::new();
         content_attributes.insert("email".into(), Value::Object(details));
         let mut conversation_attributes = Map::new();
-        conversation_attributes.insert("mail_subject".into(), json!(email.subject));
+        conversation_attributes.insert("mail_subject".into(), json!(subject));
         let uploads = email
             .attachments
             .into_iter()
@@ -229,7 +234,7 @@ impl Target {
             })
             .collect();
         let content = if email.text.trim().is_empty() && letter.truncated {
-            Some(email.subject.clone())
+            Some(subject)
         } else {
             Some(email.text)
         };

@@ -12,8 +12,8 @@ use parley_channels::email::testing::{HOST, MailSystem, Options, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::telegram::{
-    conversations, incoming, messages, messages_until, post_message, status_until,
+use super::channel_support::{
+    conversations, incoming, messages, messages_until, post_message, status_state, status_until,
 };
 use crate::common::{Actor, TestServer};
 
@@ -21,6 +21,7 @@ const SHOP: &str = "support@shop.test";
 const CUSTOMER: &str = "ivan@customer.test";
 const KOI8R: &[u8] = include_bytes!("../../../channels/src/email/testdata/koi8r.eml");
 const DSN: &[u8] = include_bytes!("../../../channels/src/email/testdata/dsn_postfix.eml");
+const ATTACHMENTS: &[u8] = include_bytes!("../../../channels/src/email/testdata/attachments.eml");
 const AUTOREPLY: &[u8] = include_bytes!("../../../channels/src/email/testdata/autoreply.eml");
 
 /// Runs each case on both backends with a mail system of its own.
@@ -141,6 +142,15 @@ async fn deliver(mail: &MailSystem, raw: &[u8]) {
     mail.append(SHOP, raw).await.expect("append");
 }
 
+/// Changes an inbox's channel settings (`path` is the inbox's); returns the inbox.
+async fn patch_channel(s: &TestServer, admin: &Actor, path: &str, channel: Value) -> Value {
+    let (st, body) = s
+        .patch(&admin.token, path, json!({"channel": channel}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    body
+}
+
 fn id_of(v: &Value) -> i64 {
     v["id"].as_i64().expect("id")
 }
@@ -221,6 +231,19 @@ async fn letters_thread_both_ways_and_survive_a_restart(s: &mut TestServer, mail
     assert!(
         reply_to.starts_with(&format!("support+c{cid}-")),
         "{reply_to}"
+    );
+    // The customer's letter is quoted below the reply, and an HTML part goes with the text.
+    assert!(
+        got.collapsed
+            .as_deref()
+            .is_some_and(|q| q.contains("N1234")),
+        "{:?}",
+        got.collapsed
+    );
+    let raw = mail.letters(CUSTOMER).await.expect("letters").remove(0);
+    assert!(
+        String::from_utf8_lossy(&raw).contains("text/html"),
+        "no HTML alternative"
     );
 
     // The customer answers it: the same conversation, threaded by In-Reply-To.
@@ -331,14 +354,7 @@ async fn refused_sending_fails_and_a_retry_after_fixing_sends(
         admin.account_id,
         id_of(&inbox)
     );
-    let (st, body) = s
-        .patch(
-            &admin.token,
-            &path,
-            json!({"channel": {"smtp_password": PASSWORD}}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{body}");
+    let body = patch_channel(s, &admin, &path, json!({"smtp_password": PASSWORD})).await;
     assert!(
         body["channel_settings"].get("smtp_password").is_none(),
         "{body}"
@@ -422,6 +438,25 @@ async fn bounces_fail_the_original_and_robots_get_no_auto_reply(
         "a bounce is not a message: {msgs:?}"
     );
 
+    // Attachments are stored with the message, named safely.
+    deliver(mail, ATTACHMENTS).await;
+    let convs = conversations_until(s, &admin, 2).await;
+    let docs = convs
+        .iter()
+        .find(|c| c["additional_attributes"]["mail_subject"] == "Documents")
+        .map(id_of)
+        .expect("the letter with files");
+    let m = messages_until(s, &admin, docs, "the files", |m| incoming(m).len() == 1).await;
+    let names: Vec<&str> = incoming(&m)[0]["attachments"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x["file_name"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        names.contains(&"invoice.pdf") && names.contains(&"фото.png"),
+        "{names:?}"
+    );
+    assert!(names.iter().all(|n| !n.contains('/')), "{names:?}");
+
     // Closed all week: a person's first letter gets the off-hours reply, a robot's none.
     let path = format!(
         "/api/v1/accounts/{}/inboxes/{}",
@@ -445,7 +480,7 @@ async fn bounces_fail_the_original_and_robots_get_no_auto_reply(
         &letter("person-1@customer.test", "Новый вопрос", "", "Есть кто?"),
     )
     .await;
-    let convs = conversations_until(s, &admin, 3).await;
+    let convs = conversations_until(s, &admin, 4).await;
     let auto_reply = |m: &[Value]| m.iter().filter(|x| x["message_type"] == 3).count();
     let person = convs
         .iter()
@@ -490,20 +525,6 @@ async fn check(s: &TestServer, admin: &Actor, body: Value) -> Value {
         .await;
     assert_eq!(st, StatusCode::OK, "{out}");
     out
-}
-
-/// Waits until the inbox's `connection_status.state` is `state`; returns the status.
-async fn status_state(s: &TestServer, admin: &Actor, path: &str, state: &str) -> Value {
-    let mut status = Value::Null;
-    for _ in 0..2400 {
-        let (_, inbox) = s.get(&admin.token, path).await;
-        status = inbox["connection_status"].clone();
-        if status["state"] == state {
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the inbox never reached {state}: {status}");
 }
 
 async fn connection_checks_status_and_bad_input(s: &mut TestServer, mail: &MailSystem) {
@@ -562,14 +583,7 @@ async fn connection_checks_status_and_bad_input(s: &mut TestServer, mail: &MailS
     let out = check(s, &admin, json!({"channel": bare, "inbox_id": id_of(&bad)})).await;
     assert_eq!(out["code"], "login_rejected", "{out}");
     // …until it is fixed; then the runtime connects.
-    let (st, fixed) = s
-        .patch(
-            &admin.token,
-            &path,
-            json!({"channel": {"imap_password": PASSWORD}}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{fixed}");
+    patch_channel(s, &admin, &path, json!({"imap_password": PASSWORD})).await;
     let out = check(s, &admin, json!({"channel": bare, "inbox_id": id_of(&bad)})).await;
     assert_eq!(out["ok"], true, "{out}");
     status_state(s, &admin, &path, "connected").await;

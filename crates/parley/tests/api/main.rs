@@ -11,6 +11,7 @@
 mod common;
 
 mod canned_render;
+mod channel_support;
 mod chatwoot_compat;
 #[path = "../cli_support/mod.rs"]
 mod cli_support;
