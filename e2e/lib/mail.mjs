@@ -13,7 +13,12 @@ import { createInterface } from 'node:readline';
  */
 export async function startMailSystem() {
   const bin = process.env.PARLEY_MAIL_BIN;
-  if (!bin) return { skip: 'PARLEY_MAIL_BIN is not set (cargo build -p parley-channels --features testing --bin parley-mail-system)' };
+  // CI (PARLEY_REQUIRE_SERVICES) must not turn a missing mail system into a skipped test.
+  const skip = (why) => {
+    if (process.env.PARLEY_REQUIRE_SERVICES) throw new Error(`PARLEY_REQUIRE_SERVICES is set: ${why}`);
+    return { skip: why };
+  };
+  if (!bin) return skip('PARLEY_MAIL_BIN is not set (cargo build -p parley-channels --features testing --bin parley-mail-system)');
   const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise((r) => child.once('exit', r));
   const first = await new Promise((resolve, reject) => {
@@ -28,9 +33,7 @@ export async function startMailSystem() {
   const info = JSON.parse(first);
   if (info.error) {
     await exited;
-    // CI (PARLEY_REQUIRE_SERVICES) must not turn a missing mail system into a skipped test.
-    if (process.env.PARLEY_REQUIRE_SERVICES) throw new Error(`the mail system did not start: ${info.error}`);
-    return { skip: `the mail system did not start: ${info.error}` };
+    return skip(`the mail system did not start: ${info.error}`);
   }
   return {
     info,

@@ -216,7 +216,7 @@ const LETTER = (subject) =>
 test('a real mailbox: a letter becomes a conversation, the quote folded, the reply sent', async (t) => {
   const mail = await startMailSystem();
   if (mail.skip) {
-    console.log(`# skipping the real mailbox: ${mail.skip}`);
+    console.log(`skipping the real mailbox: ${mail.skip}`);
     t.skip(mail.skip);
     return;
   }
