@@ -163,3 +163,16 @@ export async function visitorSocket(page, base, pubsubToken) {
       page.waitForFunction((src) => window.__frames.some(new Function('f', `return (${src})(f)`)), pred.toString(), { timeout }),
   };
 }
+
+/**
+ * Opens Settings → Inboxes → New inbox, chooses the channel `type` and waits for its field
+ * `input[name=<ready>]`; returns the dialog.
+ */
+export async function newInboxForm(page, base, type, ready) {
+  await page.goto(`${base}/app/#/settings/inboxes`);
+  await page.locator('[data-action="new-inbox"]').click();
+  const dialog = page.getByRole('dialog');
+  await dialog.locator('select[name=type]').selectOption(type);
+  await dialog.locator(`input[name=${ready}]`).waitFor();
+  return dialog;
+}

@@ -18,7 +18,7 @@ import { mkdirSync } from 'node:fs';
 
 import { startParley } from '../lib/server.js';
 import { launch, openPage } from '../lib/browser.js';
-import { setupAdmin, signIn, call, ADMIN } from '../lib/console.mjs';
+import { setupAdmin, signIn, call, ADMIN, newInboxForm } from '../lib/console.mjs';
 
 const OUT = process.env.PARLEY_E2E_SCREENSHOTS || tmpdir();
 const TOKEN = '123456:TESTtoken_ok';
@@ -166,14 +166,7 @@ async function consolePage(locale = 'en-US') {
 }
 
 /** Opens Settings → Inboxes → New inbox and chooses Telegram; returns the dialog. */
-async function telegramForm(page, base = server.base) {
-  await page.goto(`${base}/app/#/settings/inboxes`);
-  await page.locator('[data-action="new-inbox"]').click();
-  const dialog = page.getByRole('dialog');
-  await dialog.locator('select[name=type]').selectOption('telegram');
-  await dialog.locator('input[name=bot_token]').waitFor();
-  return dialog;
-}
+const telegramForm = (page, base = server.base) => newInboxForm(page, base, 'telegram', 'bot_token');
 
 let inbox;
 

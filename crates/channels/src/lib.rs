@@ -4,4 +4,5 @@
 //! channel.
 
 pub mod email;
+pub mod supervisor;
 pub mod telegram;

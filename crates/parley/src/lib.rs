@@ -386,8 +386,10 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
         },
     )
     .map_err(|e| StartError::Channel(e.to_string()))?;
+    let email = parley_channels::email::provider::install(&services);
     let workers = vec![
         telegram,
+        email,
         services.spawn_job_runner(opts.job_poll),
         store.spawn_write_probe(std::time::Duration::from_secs(1)),
     ];

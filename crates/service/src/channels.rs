@@ -29,6 +29,25 @@ pub struct InboundSender {
     pub name: Option<String>,
     /// Stored in the new contact's `additional_attributes` (username, language…).
     pub additional_attributes: Map<String, Value>,
+    /// The person's e-mail address (lowercase), stored as a new contact's `email`; a
+    /// contact of the account that already has it gets this identity instead of a new
+    /// contact being made.
+    pub email: Option<String>,
+}
+
+/// Which conversation an inbound message joins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ConversationChoice {
+    /// The contact's newest conversation in the inbox that is not resolved (the newest at
+    /// all with `lock_to_single_conversation`), else a new one: a chat (Telegram).
+    #[default]
+    Latest,
+    /// This conversation of the inbox's account, reopened if it was resolved (a letter
+    /// threaded by its headers or reply address). It may belong to another inbox of the
+    /// account (an answer by e-mail to a website conversation).
+    Existing(i64),
+    /// Always a new conversation (a letter with a new subject).
+    New,
 }
 
 /// One inbound message of an external channel.
@@ -47,6 +66,10 @@ pub struct InboundMessage {
     pub conversation_attributes: Map<String, Value>,
     /// The channel's cursor after this message, stored with it.
     pub cursor: Option<String>,
+    /// Which conversation it joins.
+    pub conversation: ConversationChoice,
+    /// The message must not get Parley's automatic replies (an automatic letter).
+    pub suppress_auto_reply: bool,
 }
 
 /// Longest contact name taken from a channel.
@@ -97,12 +120,14 @@ impl Services {
 
     /// Wakes the channel runtime after an inbox was created, changed or deleted.
     pub(crate) fn channels_changed(&self) {
-        self.channels_changed.notify_one();
+        self.channels_changed
+            .send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// Waits until an inbox was created, changed or deleted (the channel runtime's signal).
-    pub async fn wait_channels_changed(&self) {
-        self.channels_changed.notified().await;
+    /// A watch that changes whenever an inbox is created, changed or deleted (a channel
+    /// runtime's signal); every runtime holds its own, so each one wakes.
+    pub fn watch_channels(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.channels_changed.subscribe()
     }
 
     /// Gives up every channel lease of this node (at shutdown), so another node or the
@@ -162,10 +187,28 @@ impl Services {
                 created: false,
             });
         }
-        let (contact_id, identity_id) = self.channel_contact(inbox, &m.sender).await?;
-        let conv = self
-            .channel_conversation(inbox, contact_id, identity_id, &m)
-            .await?;
+        let (conv, contact_id) = match m.conversation {
+            ConversationChoice::Existing(id) => match self.store.conversation_by_id(id).await? {
+                Some(c) if c.account_id == inbox.account_id && c.inbox_id != inbox.id => {
+                    // Another inbox's conversation (its reply address proved it): the
+                    // message is its contact's.
+                    let contact = c.contact_id;
+                    (c, contact)
+                }
+                Some(c) if c.account_id == inbox.account_id => {
+                    let (contact_id, _) = self.channel_contact(inbox, &m.sender).await?;
+                    (c, contact_id)
+                }
+                _ => return Err(ServiceError::NotFound("conversation")),
+            },
+            _ => {
+                let (contact_id, identity_id) = self.channel_contact(inbox, &m.sender).await?;
+                let conv = self
+                    .channel_conversation(inbox, contact_id, identity_id, &m)
+                    .await?;
+                (conv, contact_id)
+            }
+        };
         let mut attrs = m.content_attributes;
         if let Some(reply) = &m.in_reply_to
             && let Some((id, _)) = self.store.message_by_source(inbox.id, reply).await?
@@ -194,9 +237,80 @@ impl Services {
             source_id: Some(m.source_id),
             uploads: m.uploads,
             cursor: m.cursor,
+            cursor_inbox_id: (conv.inbox_id != inbox.id).then_some(inbox.id),
+            suppress_auto_reply: m.suppress_auto_reply,
         };
         self.create_message(&conv, Sender::Contact(contact_id), input)
             .await
+    }
+
+    /// The conversation of the inbox's message with this provider id (a letter's
+    /// Message-ID, imported or sent), for threading.
+    pub async fn channel_message_conversation(
+        &self,
+        inbox: &InboxRow,
+        source_id: &str,
+    ) -> Result<Option<i64>> {
+        Ok(self
+            .store
+            .message_by_source(inbox.id, source_id)
+            .await?
+            .map(|(_, conv)| conv))
+    }
+
+    /// Whether a conversation of this id belongs to the inbox's account (a reply address's
+    /// token names one; tokens of another account's inbox are never honoured).
+    pub async fn channel_conversation_in_account(
+        &self,
+        inbox: &InboxRow,
+        conversation_id: i64,
+    ) -> Result<bool> {
+        Ok(self
+            .store
+            .conversation_by_id(conversation_id)
+            .await?
+            .is_some_and(|c| c.account_id == inbox.account_id))
+    }
+
+    /// A provider reported after the fact that an outgoing message of the inbox (found by
+    /// its provider id) was not delivered (an e-mail bounce): it becomes `failed` with
+    /// `reason` (`message.updated`). `false` when no outgoing message has that id.
+    pub async fn channel_delivery_failed(
+        &self,
+        inbox: &InboxRow,
+        source_id: &str,
+        reason: &str,
+    ) -> Result<bool> {
+        let Some((id, conv_id)) = self.store.message_by_source(inbox.id, source_id).await? else {
+            return Ok(false);
+        };
+        let (Some(conv), Some(m)) = (
+            self.store.conversation_by_id(conv_id).await?,
+            self.store.message(conv_id, id).await?,
+        ) else {
+            return Ok(false);
+        };
+        if m.message.message_type == MessageType::Incoming.code() {
+            return Ok(false);
+        }
+        let reason: String = reason.chars().take(1000).collect();
+        let mut attrs = json_obj(&m.message.content_attributes);
+        if let Value::Object(map) = &mut attrs {
+            map.insert("external_error".into(), Value::from(reason.clone()));
+        }
+        self.store
+            .set_message_delivery(
+                id,
+                &parley_store::channels::DeliveryUpdate {
+                    status: "failed".into(),
+                    content_attributes: attrs.to_string(),
+                    external_error: Some(reason),
+                    source_id: None,
+                },
+            )
+            .await?;
+        self.publish_updated(&conv, id).await?;
+        Ok(true)
     }
 
     /// An inbound edit: the stored message with this provider id gets the new text
@@ -252,17 +366,36 @@ impl Services {
                 .map(str::trim)
                 .filter(|n| !n.is_empty())
                 .map(|n| n.chars().take(MAX_NAME_CHARS).collect::<String>());
-            let fields = ContactFields {
-                name,
-                additional_attributes: Value::Object(s.additional_attributes.clone()).to_string(),
-                custom_attributes: "{}".into(),
-                ..Default::default()
-            };
             let identity = NewContactInbox {
                 inbox_id: inbox.id,
                 source_id: s.source_id.clone(),
                 pubsub_token: parley_store::random_token(24),
                 hmac_verified: false,
+            };
+            if let Some(email) = &s.email
+                && let Some(existing) = self
+                    .store
+                    .contact_id_by_email(inbox.account_id, email)
+                    .await?
+            {
+                // The person is known by this address (from the widget, another inbox):
+                // one contact, one history.
+                match self
+                    .store
+                    .add_contact_inbox(inbox.account_id, existing, &identity)
+                    .await
+                {
+                    Ok(ci) => return Ok((existing, ci.id)),
+                    Err(StoreError::Conflict(_) | StoreError::NotFound) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let fields = ContactFields {
+                name,
+                email: s.email.clone(),
+                additional_attributes: Value::Object(s.additional_attributes.clone()).to_string(),
+                custom_attributes: "{}".into(),
+                ..Default::default()
             };
             match self
                 .store
@@ -296,7 +429,8 @@ impl Services {
             .get("lock_to_single_conversation")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        if let Some(c) = self.store.latest_conversation(inbox.id, contact_id).await?
+        if m.conversation == ConversationChoice::Latest
+            && let Some(c) = self.store.latest_conversation(inbox.id, contact_id).await?
             && (single || c.status() != ConversationStatus::Resolved)
         {
             return Ok(c);

@@ -1,16 +1,24 @@
 //! Answers by e-mail to website visitors who left: when an agent replies in a website
 //! conversation and the visitor has not seen the reply a little later (they closed the tab,
 //! or left an offline request), the reply goes to the visitor's e-mail address, so the
-//! question asked at night still gets its answer in the morning.
+//! question asked at night still gets its answer in the morning. When the account has an
+//! e-mail inbox that sends, the letter goes through that mailbox with a reply address of
+//! the website conversation, so the visitor's answer by e-mail lands back in it; otherwise
+//! through the server's mailer (`smtp_url`).
 
 use parley_core::ChannelType;
 use parley_store::conversations::ConversationRow;
 use parley_store::jobs::{NewJob, OnExisting};
 use serde_json::json;
 
+use std::sync::Arc;
+
+use parley_store::inboxes::InboxRow;
+
+use crate::delivery::{ChannelProvider, DeliveryError, Notice};
 use crate::mail::Email;
 use crate::settings::InboxSettings;
-use crate::{Result, Services};
+use crate::{Result, ServiceError, Services};
 
 /// How long a reply may stay unseen in the widget before it is e-mailed. Long enough that
 /// a visitor who is still on the page reads it there, short enough that one who left gets
@@ -21,6 +29,22 @@ pub const UNSEEN_REPLY_DELAY_MS: i64 = 2 * 60_000;
 const MAX_REPLIES: usize = 20;
 
 impl Services {
+    /// The account's first e-mail inbox that can send (SMTP configured), with its
+    /// provider: answers to website visitors go through it when there is one.
+    async fn notice_inbox(
+        &self,
+        account_id: i64,
+    ) -> Result<Option<(InboxRow, Arc<dyn ChannelProvider>)>> {
+        let Some(p) = self.providers.get(ChannelType::Email) else {
+            return Ok(None);
+        };
+        let inboxes = self.store.inboxes(account_id).await?;
+        Ok(inboxes
+            .into_iter()
+            .find(|i| i.channel() == Some(ChannelType::Email) && p.sends_notices(&i.settings_map()))
+            .map(|i| (i, p)))
+    }
+
     /// An agent replied publicly: check, after the delay, whether the visitor saw it.
     /// Replies in quick succession share one check (and one e-mail).
     pub(crate) async fn schedule_unseen_reply_mail(
@@ -28,7 +52,7 @@ impl Services {
         c: &ConversationRow,
         reply_at: i64,
     ) -> Result<()> {
-        if !self.mailer.is_configured() {
+        if !self.mailer.is_configured() && self.notice_inbox(c.account_id).await?.is_none() {
             return Ok(());
         }
         let key = format!("unseen-reply:{}", c.id);
@@ -89,6 +113,26 @@ impl Services {
         let subject = texts.render(lang, "unseen_reply_subject", &vars);
         let body = texts.render(lang, "unseen_reply_body", &vars);
         metrics::counter!("parley_unseen_reply_mails_total").increment(1);
+        if let Some((mail_inbox, p)) = self.notice_inbox(c.account_id).await? {
+            // Through the account's mailbox, with its reply address for this conversation:
+            // the visitor's answer by e-mail lands back here. This job is the retry unit.
+            let notice = Notice {
+                conversation_id: c.id,
+                to: email,
+                subject,
+                text: body,
+                lang,
+            };
+            return p
+                .send_notice(&mail_inbox, &notice)
+                .await
+                .map_err(|e| match e {
+                    DeliveryError::Permanent { reason, .. } => ServiceError::Invalid(
+                        parley_core::validate::FieldError::new("email", reason),
+                    ),
+                    DeliveryError::Transient { reason, .. } => ServiceError::Internal(reason),
+                });
+        }
         self.queue_email(
             &format!("unseen-reply:{}:{since}", c.id),
             Email {

@@ -31,6 +31,17 @@ use crate::{Result, ServiceError, Services};
 pub const MAX_DELIVERY_ATTEMPTS: i64 = 12;
 /// Longest wait between two attempts without a provider's `retry_after`.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Provider ids of a thread handed to a provider (an e-mail's `References` keeps the first
+/// and the last ones anyway).
+const MAX_THREAD_IDS: i64 = 50;
+/// Messages looked at, before an outgoing one, for the customer's message it quotes.
+const QUOTE_LOOKBACK: i64 = 20;
+
+/// What [`Services::thread_context`] finds.
+struct ThreadContext {
+    thread: Vec<String>,
+    quoted: Option<QuotedMessage>,
+}
 
 /// An attachment of an outgoing message, as a file on this node's disk.
 #[derive(Debug, Clone)]
@@ -57,6 +68,49 @@ pub struct OutgoingMessage {
     /// Provider ids of the parts an earlier attempt already delivered (a long text split
     /// in several messages): the provider skips that many parts, so nothing is sent twice.
     pub accepted: Vec<String>,
+    /// The conversation (an e-mail reply address names it).
+    pub conversation_id: i64,
+    /// The conversation's `additional_attributes` (an e-mail thread's `mail_subject`).
+    pub conversation_attributes: Map<String, Value>,
+    /// Who sends it, as the customer should see it: the agent's name, `None` for Parley's
+    /// own automatic messages.
+    pub sender_name: Option<String>,
+    /// True for Parley's automatic messages (off-hours replies): marked so other robots
+    /// do not answer them.
+    pub automatic: bool,
+    /// Provider ids (e-mail Message-IDs) of the conversation's earlier messages, oldest
+    /// first: what an e-mail's `References` lists.
+    pub thread: Vec<String>,
+    /// The customer's last message before this one, quoted below an e-mail reply.
+    pub quoted: Option<QuotedMessage>,
+    /// The inbox's own stored secret (its HMAC token): channels derive from it what must
+    /// stay unguessable, such as an e-mail reply address's conversation token.
+    pub inbox_secret: String,
+    /// The language of the words a channel adds itself (a quote's attribution line).
+    pub lang: Lang,
+}
+
+/// Parley's own letter about a conversation, sent through a channel inbox
+/// ([`ChannelProvider::send_notice`]).
+#[derive(Debug, Clone)]
+pub struct Notice {
+    /// The conversation it is about (possibly of another inbox of the same account): the
+    /// answer comes back into it.
+    pub conversation_id: i64,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub lang: Lang,
+}
+
+/// An earlier message of the customer, as a reply quotes it.
+#[derive(Debug, Clone)]
+pub struct QuotedMessage {
+    /// The customer's name or address.
+    pub author: String,
+    /// When it was written, epoch milliseconds.
+    pub at_ms: i64,
+    pub text: String,
 }
 
 /// The provider accepted the message: its ids, one per part sent.
@@ -131,6 +185,26 @@ pub struct ProbeFailure {
     pub step: &'static str,
     pub code: &'static str,
     pub detail: String,
+    /// The provider's own sentence for this failure, when it has one (the e-mail
+    /// checks' "the login or password was rejected…"); otherwise [`probe_text`] words it.
+    pub texts: Option<ProbeTexts>,
+}
+
+/// A failure's sentence for a manager in both languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeTexts {
+    pub en: &'static str,
+    pub ru: &'static str,
+}
+
+impl ProbeTexts {
+    /// The sentence in `lang`.
+    pub fn get(&self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::Ru => self.ru,
+            Lang::En => self.en,
+        }
+    }
 }
 
 /// One channel's provider: delivery, typing, the connection check and inbound webhooks.
@@ -157,6 +231,32 @@ pub trait ChannelProvider: Send + Sync + 'static {
         &'a self,
         settings: &'a Map<String, Value>,
     ) -> BoxFuture<'a, std::result::Result<Map<String, Value>, ProbeFailure>>;
+
+    /// Whether this inbox can send Parley's own letters about a conversation
+    /// ([`ChannelProvider::send_notice`]): an e-mail inbox with SMTP settings.
+    fn sends_notices(&self, settings: &Map<String, Value>) -> bool {
+        let _ = settings;
+        false
+    }
+
+    /// Sends Parley's own letter about a conversation (the replies a website visitor did
+    /// not see) through this inbox, with a reply address that brings the answer back
+    /// into that conversation.
+    fn send_notice<'a>(
+        &'a self,
+        inbox: &'a InboxRow,
+        notice: &'a Notice,
+    ) -> BoxFuture<'a, std::result::Result<(), DeliveryError>> {
+        let _ = (inbox, notice);
+        Box::pin(async { Err(DeliveryError::permanent("this channel sends no notices")) })
+    }
+
+    /// Whether saving an inbox waits for [`ChannelProvider::test_connection`] to pass.
+    /// Telegram's check is one quick call; a mail host may be briefly unreachable, so
+    /// e-mail settings are saved as given and the runtime reports the connection state.
+    fn checks_on_save(&self) -> bool {
+        true
+    }
 
     /// Handles a webhook call of the provider for `inbox` (already authenticated).
     fn webhook<'a>(
@@ -208,7 +308,18 @@ pub struct ConnectionCheck {
 
 /// A probe failure in words, in `lang`.
 pub fn probe_text(lang: Lang, f: &ProbeFailure) -> String {
+    let what = probe_text_only(lang, f);
+    if f.detail.is_empty() {
+        what
+    } else {
+        format!("{what}: {}", f.detail)
+    }
+}
+
+/// A probe failure's sentence in `lang`, without the provider's words.
+pub fn probe_text_only(lang: Lang, f: &ProbeFailure) -> String {
     let what = match (lang, f.code) {
+        _ if f.texts.is_some() => f.texts.map_or("", |t| t.get(lang)),
         (Lang::Ru, "invalid_token") => "Telegram не принял токен бота",
         (Lang::En, "invalid_token") => "Telegram did not accept the bot token",
         (Lang::Ru, "unreachable") => "Не удалось связаться с Telegram",
@@ -220,11 +331,7 @@ pub fn probe_text(lang: Lang, f: &ProbeFailure) -> String {
         (Lang::Ru, _) => "Проверка подключения не прошла",
         (Lang::En, _) => "The connection check failed",
     };
-    if f.detail.is_empty() {
-        what.to_string()
-    } else {
-        format!("{what}: {}", f.detail)
-    }
+    what.to_string()
 }
 
 /// A stored JSON object (content attributes); anything unreadable reads as empty.
@@ -440,6 +547,10 @@ impl Services {
                     .map_err(|e| e.to_string())?,
             });
         }
+        let context = self
+            .thread_context(m, conv)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok((
             p,
             OutgoingMessage {
@@ -451,8 +562,65 @@ impl Services {
                 attachments,
                 in_reply_to,
                 accepted,
+                conversation_id: conv.id,
+                conversation_attributes: json_obj(&conv.additional_attributes)
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+                sender_name: (m.message.sender_type.as_deref() == Some("User"))
+                    .then(|| {
+                        m.message
+                            .sender_display_name
+                            .clone()
+                            .filter(|n| !n.trim().is_empty())
+                            .or(m.message.sender_name.clone())
+                    })
+                    .flatten(),
+                automatic: m.message.sender_type.as_deref() != Some("User"),
+                thread: context.thread,
+                quoted: context.quoted,
+                inbox_secret: inbox.hmac_token.clone(),
+                lang: self.account_lang(inbox.account_id).await,
             },
         ))
+    }
+
+    /// The earlier messages an outgoing one answers: the provider ids of the thread and
+    /// the customer's last message before it.
+    async fn thread_context(
+        &self,
+        m: &parley_store::messages::MessageWithAttachments,
+        conv: &parley_store::conversations::ConversationRow,
+    ) -> Result<ThreadContext> {
+        let mut thread = self
+            .store
+            .conversation_source_ids(conv.id, MAX_THREAD_IDS)
+            .await?;
+        if let Some(own) = &m.message.source_id {
+            thread.retain(|id| id != own);
+        }
+        let earlier = self
+            .store
+            .messages_page(conv.id, Some(m.message.id), None, QUOTE_LOOKBACK, true)
+            .await?;
+        let quoted = earlier
+            .iter()
+            .rev()
+            .find(|e| e.message.message_type == parley_core::MessageType::Incoming.code())
+            .and_then(|e| {
+                let text = e.message.content.clone()?;
+                Some(QuotedMessage {
+                    author: e
+                        .message
+                        .sender_name
+                        .clone()
+                        .or(e.message.sender_email.clone())
+                        .unwrap_or_default(),
+                    at_ms: e.message.created_at,
+                    text,
+                })
+            });
+        Ok(ThreadContext { thread, quoted })
     }
 }
 

@@ -118,6 +118,8 @@ enum Kind {
     Secret(usize),
     Bool,
     Email,
+    /// A host name or an IP address (a mail server).
+    Host,
     Port,
     OneOf(&'static [&'static str]),
     /// The widget's pre-chat form ([`check_pre_chat_options`]).
@@ -155,17 +157,20 @@ fn channel_spec(t: ChannelType) -> &'static [(&'static str, Kind)] {
             ("email", Kind::Email),
             ("provider", Kind::Text(64)),
             ("imap_enabled", Kind::Bool),
-            ("imap_address", Kind::Text(255)),
+            ("imap_address", Kind::Host),
             ("imap_port", Kind::Port),
             ("imap_login", Kind::Text(255)),
             ("imap_password", Kind::Secret(255)),
             ("imap_enable_ssl", Kind::Bool),
             ("smtp_enabled", Kind::Bool),
-            ("smtp_address", Kind::Text(255)),
+            ("smtp_address", Kind::Host),
             ("smtp_port", Kind::Port),
             ("smtp_login", Kind::Text(255)),
             ("smtp_password", Kind::Secret(255)),
             ("smtp_enable_ssl_tls", Kind::Bool),
+            ("smtp_enable_starttls_auto", Kind::Bool),
+            ("smtp_authentication", Kind::OneOf(&["plain", "login"])),
+            ("smtp_domain", Kind::Host),
         ],
     }
 }
@@ -355,6 +360,7 @@ fn channel_settings(t: ChannelType, channel: &Map<String, Value>) -> Result<Map<
             Kind::Url => Value::String(check_url(&field, text()?)?),
             Kind::Color => Value::String(validate::color(&field, text()?)?),
             Kind::Email => Value::String(validate::email(&field, text()?)?),
+            Kind::Host => Value::String(check_host(&field, text()?)?),
             Kind::Text(max) | Kind::Secret(max) => {
                 Value::String(validate::bounded_text(&field, text()?.trim(), *max)?)
             }
@@ -373,6 +379,25 @@ fn channel_settings(t: ChannelType, channel: &Map<String, Value>) -> Result<Map<
         out.insert((*key).to_string(), value);
     }
     Ok(out)
+}
+
+/// A host name or an IP address: letters, digits, `.`, `-`, `_` and `:` (IPv6), at most
+/// 253 characters, so nothing else (a URL, a space, a port) reaches a resolver.
+fn check_host(field: &str, v: &str) -> Result<String> {
+    let v = v.trim();
+    let ok = !v.is_empty()
+        && v.len() <= 253
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_:".contains(c))
+        && !v.starts_with(['.', '-']);
+    if ok {
+        Ok(v.to_ascii_lowercase())
+    } else {
+        Err(bad(
+            field,
+            "must be a host name such as imap.example.com or an IP address",
+        ))
+    }
 }
 
 fn week_value(week: &[WorkingDay]) -> Result<Value> {
@@ -548,14 +573,34 @@ impl Services {
 
     /// Checks channel settings (`channel` as in inbox creation) without creating
     /// anything: which step failed, in the account's language.
+    ///
+    /// With `inbox_id` (a saved inbox of the account, of the same channel type) the
+    /// secrets `channel` leaves out are the stored ones: the console tests a saved inbox
+    /// without ever receiving its passwords.
     pub async fn test_channel_connection(
         &self,
         ctx: &AccountCtx,
         channel: &Map<String, Value>,
+        inbox_id: Option<i64>,
     ) -> Result<crate::delivery::ConnectionCheck> {
         ctx.require_admin()?;
         let t = parse_channel_type(channel.get("type").and_then(Value::as_str).unwrap_or(""))?;
-        let settings = channel_settings_of(t, channel)?;
+        let mut settings = channel_settings_of(t, channel)?;
+        if let Some(id) = inbox_id {
+            let stored = self
+                .store
+                .inbox(ctx.account_id, id)
+                .await
+                .or_not_found("inbox")?;
+            if stored.channel() != Some(t) {
+                return Err(bad("inbox_id", "is an inbox of another channel type"));
+            }
+            for (k, v) in stored.settings_map() {
+                if is_secret_setting(t, &k) && !settings.contains_key(&k) {
+                    settings.insert(k, v);
+                }
+            }
+        }
         let lang = self.account_lang(ctx.account_id).await;
         let outcome = match (t.delivers_through_provider(), self.providers.get(t)) {
             (false, _) => Ok(Map::new()),
@@ -563,6 +608,7 @@ impl Services {
                 step: "channel",
                 code: "unsupported",
                 detail: String::new(),
+                texts: None,
             }),
             (true, Some(p)) => p.test_connection(&settings).await,
         };
@@ -615,9 +661,13 @@ impl Services {
                         t.short()
                     ),
                 },
+                texts: None,
             };
             return Err(bad("channel.type", crate::delivery::probe_text(lang, &f)));
         };
+        if !p.checks_on_save() {
+            return Ok(Map::new());
+        }
         p.test_connection(settings).await.map_err(|f| {
             let field = if f.code == "invalid_token" {
                 "channel.bot_token"

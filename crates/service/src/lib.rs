@@ -11,6 +11,7 @@ pub mod signin_limits;
 
 pub mod agents;
 pub mod canned;
+pub mod channel_status;
 pub mod channels;
 pub mod contact_merge;
 pub mod contacts;
@@ -138,7 +139,9 @@ pub struct Services {
     /// through them, inbox creation checks settings with them.
     pub providers: Arc<delivery::Providers>,
     /// Signals the channel runtime that an inbox was created, changed or deleted.
-    channels_changed: Arc<tokio::sync::Notify>,
+    /// A counter that moves on every change: each channel's runtime watches it (a
+    /// `Notify` would wake only one of several runtimes).
+    channels_changed: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// Rate limits of the public Client API. Generous for a person typing, tight for a script.
@@ -218,7 +221,7 @@ impl Services {
             presence: Arc::default(),
             mailer: Arc::new(mail::NoMailer),
             providers: Arc::default(),
-            channels_changed: Arc::default(),
+            channels_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 

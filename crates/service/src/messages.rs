@@ -72,6 +72,13 @@ pub struct MessageInput {
     pub uploads: Vec<Upload>,
     /// A channel's inbound cursor after this message, stored in its transaction.
     pub cursor: Option<String>,
+    /// The inbox the cursor belongs to when not the conversation's (an e-mail answer
+    /// threaded into a website conversation).
+    pub cursor_inbox_id: Option<i64>,
+    /// The message must not trigger Parley's automatic replies (the off-hours answer): a
+    /// letter that is itself automatic (`Auto-Submitted`, a list, a mailer daemon), so two
+    /// robots never answer each other.
+    pub suppress_auto_reply: bool,
 }
 
 impl MessageInput {
@@ -87,6 +94,8 @@ impl MessageInput {
             source_id: None,
             uploads: Vec::new(),
             cursor: None,
+            cursor_inbox_id: None,
+            suppress_auto_reply: false,
         }
     }
 }
@@ -342,6 +351,7 @@ impl Services {
             attachments,
             deliver,
             cursor: input.cursor.clone(),
+            cursor_inbox_id: input.cursor_inbox_id,
         };
         // The commit and everything that belongs to it (the live event, the counter, the
         // status change of a reopened conversation, routing and reply targets) run in a
@@ -351,10 +361,11 @@ impl Services {
         let svc = self.clone();
         let had_sla = conv.sla_due_at.is_some();
         let conversation_id = conv.id;
+        let auto_reply = !input.suppress_auto_reply;
         let work: std::pin::Pin<
             Box<dyn std::future::Future<Output = Result<StoredMessage>> + Send>,
         > = Box::pin(async move {
-            svc.store_and_follow(new, fx, conversation_id, had_sla)
+            svc.store_and_follow(new, fx, conversation_id, had_sla, auto_reply)
                 .await
         });
         match tokio::spawn(work.in_current_span()).await {
@@ -393,6 +404,7 @@ impl Services {
         fx: ConversationEffects,
         conversation_id: i64,
         had_sla: bool,
+        auto_reply: bool,
     ) -> Result<StoredMessage> {
         let outcome = self.message_writer.insert(new.clone(), fx).await;
         let keys = || new.attachments.iter().map(|a| a.storage_key.as_str());
@@ -438,7 +450,7 @@ impl Services {
                 }
                 // The message is stored and acknowledged whatever routing and reply targets
                 // make of it; their failures are logged, not returned to the sender.
-                let hook = self.on_message_stored(&before, &after, fx.waiting, had_sla);
+                let hook = self.on_message_stored(&before, &after, fx.waiting, had_sla, auto_reply);
                 // Boxed: routing may write an activity message, which comes back here.
                 if let Err(e) = Box::pin(hook).await {
                     tracing::warn!(conversation = after.id, error = %e, "after-message routing failed");
@@ -542,6 +554,8 @@ impl Services {
             source_id: req.source_id,
             uploads: req.uploads,
             cursor: None,
+            cursor_inbox_id: None,
+            suppress_auto_reply: false,
         };
         let private = input.private;
         let stored = self.create_message(&conv, sender, input).await?;
@@ -870,6 +884,8 @@ impl Services {
             source_id: None,
             uploads,
             cursor: None,
+            cursor_inbox_id: None,
+            suppress_auto_reply: false,
         };
         let stored = self
             .create_message(conv, Sender::Contact(ident.contact_id), input)
@@ -950,6 +966,7 @@ pub(crate) fn text_message(
         attachments: Vec::new(),
         deliver: false,
         cursor: None,
+        cursor_inbox_id: None,
     })
 }
 

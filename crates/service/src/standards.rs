@@ -44,13 +44,15 @@ impl Services {
     /// After a message is stored: start a reply target when the customer started waiting,
     /// handle off-hours questions, route a conversation the message reopened; after an
     /// agent's reply, the end of its reply target and the check that e-mails it to a
-    /// visitor who left. `had_target`: a reply target ran before this message.
+    /// visitor who left. `had_target`: a reply target ran before this message;
+    /// `auto_reply`: the message may be answered automatically (not an automatic letter).
     pub(crate) async fn on_message_stored(
         &self,
         before: &ConversationRow,
         after: &ConversationRow,
         waiting: Waiting,
         had_target: bool,
+        auto_reply: bool,
     ) -> Result<()> {
         if waiting == Waiting::Stop {
             // An agent's public reply: it ended a running reply target (tell the lists), and
@@ -80,7 +82,7 @@ impl Services {
         let routing = InboxRouting::of_inbox(&inbox);
         if started_waiting {
             self.start_reply_target(after, &inbox, &routing).await?;
-            if after.offhours_at.is_none() && after.first_reply_created_at.is_none() {
+            if auto_reply && after.offhours_at.is_none() && after.first_reply_created_at.is_none() {
                 self.offhours_if_closed(after, &inbox, &routing).await?;
             }
             if after.assignee_id.is_some() {

@@ -301,3 +301,110 @@ impl Store {
         .await?)
     }
 }
+
+/// The connection state of a channel inbox, as its runtime last recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChannelStatusRow {
+    pub inbox_id: i64,
+    /// `connecting`, `connected` or `error`.
+    pub state: String,
+    /// The failure's stable code (`login_rejected`…), for `error`.
+    pub code: Option<String>,
+    /// The server's or the system's words.
+    pub detail: Option<String>,
+    /// The failure as a sentence for a manager, in English and Russian.
+    pub message_en: Option<String>,
+    pub message_ru: Option<String>,
+    /// When this state (and code) began, epoch milliseconds.
+    pub since: i64,
+    pub updated_at: i64,
+}
+
+/// A connection state to record (see [`Store::set_channel_status`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelStatus {
+    pub state: String,
+    pub code: Option<String>,
+    pub detail: Option<String>,
+    pub message_en: Option<String>,
+    pub message_ru: Option<String>,
+}
+
+impl Store {
+    /// Records an inbox's connection state; `since` moves only when the state or the
+    /// code changes, so "error since 10:02" stays true across retries.
+    pub async fn set_channel_status(&self, inbox_id: i64, s: &ChannelStatus) -> Result<()> {
+        let now = self.now();
+        sqlx::query(
+            "INSERT INTO channel_status (inbox_id, state, code, detail, message_en, message_ru, since, updated_at)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $7 WHERE EXISTS (SELECT 1 FROM inboxes WHERE id = $1)
+             ON CONFLICT (inbox_id) DO UPDATE SET
+                since = CASE WHEN channel_status.state = excluded.state
+                    AND COALESCE(channel_status.code, '') = COALESCE(excluded.code, '')
+                    THEN channel_status.since ELSE excluded.since END,
+                state = excluded.state, code = excluded.code, detail = excluded.detail,
+                message_en = excluded.message_en, message_ru = excluded.message_ru,
+                updated_at = excluded.updated_at",
+        )
+        .bind(inbox_id)
+        .bind(s.state.clone())
+        .bind(s.code.clone())
+        .bind(s.detail.clone())
+        .bind(s.message_en.clone())
+        .bind(s.message_ru.clone())
+        .bind(now)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// The recorded connection states of these inboxes (those that have one).
+    pub async fn channel_statuses(&self, inbox_ids: &[i64]) -> Result<Vec<ChannelStatusRow>> {
+        if inbox_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = inbox_ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!(
+            "SELECT inbox_id, state, code, detail, message_en, message_ru, since, updated_at
+             FROM channel_status WHERE inbox_id IN ({list})"
+        );
+        Ok(
+            sqlx::query_as::<_, ChannelStatusRow>(sqlx::AssertSqlSafe(sql))
+                .fetch_all(self.reader())
+                .await?,
+        )
+    }
+
+    /// The contact of an account with this e-mail address (as stored, lowercase).
+    pub async fn contact_id_by_email(&self, account_id: i64, email: &str) -> Result<Option<i64>> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM contacts WHERE account_id = $1 AND email = $2")
+                .bind(account_id)
+                .bind(email.to_string())
+                .fetch_optional(self.writer())
+                .await?;
+        Ok(row.map(|(id,)| id))
+    }
+
+    /// Message-ids (`source_id`) of a conversation's messages that have one, oldest first,
+    /// at most `limit` of the newest: the thread an e-mail reply refers to.
+    pub async fn conversation_source_ids(
+        &self,
+        conversation_id: i64,
+        limit: i64,
+    ) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT source_id FROM messages WHERE conversation_id = $1 AND source_id IS NOT NULL
+             ORDER BY id DESC LIMIT $2",
+        )
+        .bind(conversation_id)
+        .bind(limit)
+        .fetch_all(self.writer())
+        .await?;
+        Ok(rows.into_iter().rev().map(|(s,)| s).collect())
+    }
+}

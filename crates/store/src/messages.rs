@@ -215,6 +215,9 @@ pub struct NewMessage {
     /// The inbox's inbound cursor after this message (a channel's import position),
     /// stored in the same transaction so a restart neither repeats nor skips it.
     pub cursor: Option<String>,
+    /// The inbox whose cursor `cursor` is, when not the message's own: a letter of an
+    /// e-mail inbox that threads into a website conversation by its reply address.
+    pub cursor_inbox_id: Option<i64>,
 }
 
 /// Outcome of [`Store::insert_message`].
@@ -591,7 +594,8 @@ async fn insert_in(
         crate::channels::schedule_delivery_in(&mut *conn, m.account_id, message_id, now).await?;
     }
     if let Some(cursor) = &m.cursor {
-        crate::channels::set_cursor_in(&mut *conn, m.inbox_id, cursor, now).await?;
+        let inbox = m.cursor_inbox_id.unwrap_or(m.inbox_id);
+        crate::channels::set_cursor_in(&mut *conn, inbox, cursor, now).await?;
     }
     let waiting = match fx.waiting {
         Waiting::Keep => 0i64,

@@ -212,6 +212,20 @@ export function field(label, input, hint) {
   return h('div', { class: 'field' }, h('label', { class: 'field-label', for: input.id }, label), input, hintEl);
 }
 
+/** A checkbox with its label around it; `{ input, el }`. */
+export function check(label, attrs) {
+  const input = h('input', { type: 'checkbox', ...attrs });
+  return { input, el: h('label', { class: 'check' }, input, label) };
+}
+
+/** A number input's value, or null when empty; `scale` converts units (minutes → seconds). */
+export function numberOrNull(input, scale = 1) {
+  const v = input.value.trim();
+  if (v === '') return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? Math.round(n * scale) : null;
+}
+
 /** <option>s from [value, label] pairs. */
 export function options(pairs, selected) {
   return pairs.map(([v, l]) => h('option', { value: String(v), selected: String(v) === String(selected ?? '') }, l));

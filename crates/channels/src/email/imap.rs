@@ -159,6 +159,17 @@ pub trait ImportTarget: Send + Sync {
     ) -> impl Future<Output = Result<(), TargetError>> + Send;
     /// Stores `to` as the cursor: the first cursor, or a new UIDVALIDITY from UID 0.
     fn reset(&self, to: Cursor) -> impl Future<Output = Result<(), TargetError>> + Send;
+    /// [`Importer::run`] connected and logged in (the server's connection state for
+    /// the console); nothing by default.
+    fn connected(&self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+    /// [`Importer::run`] lost its connection or could not connect, and will retry;
+    /// nothing by default.
+    fn interrupted(&self, error: &ImportError) -> impl Future<Output = ()> + Send {
+        let _ = error;
+        async {}
+    }
 }
 
 /// A shared target imports like the target itself.
@@ -175,6 +186,12 @@ impl<T: ImportTarget> ImportTarget for std::sync::Arc<T> {
     }
     fn reset(&self, to: Cursor) -> impl Future<Output = Result<(), TargetError>> + Send {
         (**self).reset(to)
+    }
+    fn connected(&self) -> impl Future<Output = ()> + Send {
+        (**self).connected()
+    }
+    fn interrupted(&self, error: &ImportError) -> impl Future<Output = ()> + Send {
+        (**self).interrupted(error)
     }
 }
 
@@ -399,6 +416,7 @@ impl<T: ImportTarget> Importer<T> {
             let result = self.session(&mut backoff).instrument(span).await;
             if let Err(e) = result {
                 tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "IMAP import interrupted");
+                self.target.interrupted(&e).await;
             }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(self.settings.max_backoff);
@@ -412,6 +430,7 @@ impl<T: ImportTarget> Importer<T> {
         let idle = with_timeout(s, "CAPABILITY", session.capabilities())
             .await?
             .has_str("IDLE");
+        self.target.connected().await;
         loop {
             let report = self.pass(&mut session).await?;
             *backoff = Duration::from_secs(1);

@@ -4,7 +4,7 @@
 //! anything from a group, supergroup or channel is ignored with a log line.
 
 use parley_service::Services;
-use parley_service::channels::{InboundMessage, InboundSender};
+use parley_service::channels::{ConversationChoice, InboundMessage, InboundSender};
 use parley_service::inboxes::InboxRow;
 use parley_service::messages::Upload;
 use parley_service::uploads::UploadData;
@@ -135,6 +135,7 @@ pub async fn handle_update(
             source_id: m.chat.id.to_string(),
             name,
             additional_attributes: attrs,
+            email: None,
         },
         content: (!text.is_empty()).then(|| text.join("\n")),
         uploads,
@@ -142,6 +143,8 @@ pub async fn handle_update(
         content_attributes,
         conversation_attributes: conv_attrs,
         cursor,
+        conversation: ConversationChoice::Latest,
+        suppress_auto_reply: false,
     };
     svc.ingest_channel_message(inbox, inbound).await?;
     Ok(Outcome::Stored)

@@ -117,6 +117,7 @@ impl ChannelProvider for Telegram {
                 step: "token",
                 code: "invalid_token",
                 detail: "no bot token".into(),
+                texts: None,
             })?;
             // A token is `<bot id>:<secret>`; anything else never reaches Telegram.
             let well_formed = token.split_once(':').is_some_and(|(id, secret)| {
@@ -132,6 +133,7 @@ impl ChannelProvider for Telegram {
                     step: "token",
                     code: "invalid_token",
                     detail: "a bot token looks like 123456789:AAH…".into(),
+                    texts: None,
                 });
             }
             let me = self.api.get_me(token).await.map_err(|e| match e {
@@ -139,11 +141,13 @@ impl ChannelProvider for Telegram {
                     step: "token",
                     code: "invalid_token",
                     detail: description,
+                    texts: None,
                 },
                 other => ProbeFailure {
                     step: "network",
                     code: "unreachable",
                     detail: other.to_string(),
+                    texts: None,
                 },
             })?;
             let mut out = Map::new();

@@ -3,79 +3,37 @@
 //! offset moves in the same transaction as each imported message — or, when the server's
 //! public URL is https, registers the webhook with its secret and keeps the lease.
 //!
-//! The supervisor re-reads the inbox list when an inbox is created, changed or deleted
-//! (and every 30 s), starting, restarting or stopping bots' tasks to match.
+//! The shared supervisor ([`crate::supervisor`]) starts, restarts (on a new token) and
+//! stops the bots' tasks as inboxes are created, changed or deleted.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use parley_core::ChannelType;
 use parley_service::Services;
 use parley_service::inboxes::InboxRow;
-use tokio::task::JoinHandle;
-use tracing::Instrument;
+
+use parley_service::delivery::ProbeFailure;
 
 use super::api::BotApi;
 use super::inbound::{Outcome, handle_update};
 use super::{TelegramConfig, token_of};
 
-/// How often the supervisor re-reads the inbox list without a signal.
-const RESCAN: Duration = Duration::from_secs(30);
 /// Longest wait after a failing Bot API call.
 const MAX_ERROR_WAIT: Duration = Duration::from_secs(60);
 
-/// The supervisor (see the module's text).
+/// The supervisor (see the module's text): one task per bot, restarted when its token
+/// changes.
 pub async fn run(svc: Services, api: BotApi, cfg: TelegramConfig) {
-    // Each bot's task, with the token it was started with (a changed token restarts it).
-    let mut bots = Bots::default();
-    loop {
-        let bots = &mut bots.0;
-        match svc.channel_inboxes(ChannelType::Telegram).await {
-            Ok(inboxes) => {
-                let live: std::collections::HashSet<i64> = inboxes.iter().map(|i| i.id).collect();
-                bots.retain(|id, (_, task)| {
-                    let keep = live.contains(id) && !task.is_finished();
-                    if !keep {
-                        task.abort();
-                    }
-                    keep
-                });
-                for inbox in inboxes {
-                    let token = token_of(&inbox.settings_map())
-                        .unwrap_or_default()
-                        .to_string();
-                    if bots.get(&inbox.id).is_some_and(|(t, _)| *t == token) {
-                        continue;
-                    }
-                    if let Some((_, old)) = bots.remove(&inbox.id) {
-                        old.abort();
-                    }
-                    let span = tracing::info_span!("job", name = "telegram_bot", inbox = inbox.id);
-                    let task = tokio::spawn(
-                        bot(svc.clone(), api.clone(), cfg.clone(), inbox.id).instrument(span),
-                    );
-                    bots.insert(inbox.id, (token, task));
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "listing Telegram inboxes failed"),
-        }
-        tokio::select! {
-            _ = svc.wait_channels_changed() => {}
-            _ = tokio::time::sleep(RESCAN) => {}
-        }
-    }
-}
-
-/// The bots' tasks; dropping the supervisor (aborted at shutdown) aborts them all.
-#[derive(Default)]
-struct Bots(HashMap<i64, (String, JoinHandle<()>)>);
-
-impl Drop for Bots {
-    fn drop(&mut self) {
-        for (_, (_, task)) in self.0.drain() {
-            task.abort();
-        }
-    }
+    let key = |inbox: &InboxRow| token_of(&inbox.settings_map()).map(str::to_string);
+    let start = |inbox: InboxRow| bot(svc.clone(), api.clone(), cfg.clone(), inbox.id);
+    crate::supervisor::supervise(
+        svc.clone(),
+        ChannelType::Telegram,
+        "telegram_bot",
+        key,
+        start,
+    )
+    .await;
 }
 
 /// One bot's task: lease, then polling or the webhook.
@@ -84,6 +42,8 @@ async fn bot(svc: Services, api: BotApi, cfg: TelegramConfig, inbox_id: i64) {
     let mut errors = 0u32;
     let mut webhook_set = false;
     let mut webhook_cleared = false;
+    // What the inbox view was last told: connected or not (`None`: nothing yet).
+    let mut connected: Option<bool> = None;
     loop {
         let wait_after_error =
             |errors: u32| Duration::from_secs(1u64 << errors.min(6)).min(MAX_ERROR_WAIT);
@@ -121,6 +81,7 @@ async fn bot(svc: Services, api: BotApi, cfg: TelegramConfig, inbox_id: i64) {
                 match api.set_webhook(&token, &url, &secret).await {
                     Ok(_) => {
                         tracing::info!(url = %url, "Telegram webhook set");
+                        report(&svc, inbox_id, &mut connected, None).await;
                         webhook_set = true;
                         errors = 0;
                     }
@@ -158,8 +119,22 @@ async fn bot(svc: Services, api: BotApi, cfg: TelegramConfig, inbox_id: i64) {
             }
         };
         let updates = match api.get_updates(&token, offset, cfg.poll_timeout).await {
-            Ok(u) => u,
+            Ok(u) => {
+                report(&svc, inbox_id, &mut connected, None).await;
+                u
+            }
             Err(e) => {
+                let failure = ProbeFailure {
+                    step: if e.is_bad_token() { "token" } else { "network" },
+                    code: if e.is_bad_token() {
+                        "invalid_token"
+                    } else {
+                        "unreachable"
+                    },
+                    detail: e.to_string(),
+                    texts: None,
+                };
+                report(&svc, inbox_id, &mut connected, Some(&failure)).await;
                 if e.is_bad_token() {
                     tracing::error!(error = %e, "Telegram refused the bot token");
                     tokio::time::sleep(MAX_ERROR_WAIT).await;
@@ -192,5 +167,27 @@ async fn bot(svc: Services, api: BotApi, cfg: TelegramConfig, inbox_id: i64) {
                 }
             }
         }
+    }
+}
+
+/// Records the bot's connection state for the inbox view when it changes (a failure's
+/// details are recorded each time, so the newest words are shown).
+async fn report(
+    svc: &Services,
+    inbox_id: i64,
+    connected: &mut Option<bool>,
+    failure: Option<&ProbeFailure>,
+) {
+    let now = failure.is_none();
+    if *connected == Some(true) && now {
+        return;
+    }
+    *connected = Some(now);
+    let r = match failure {
+        None => svc.channel_connected(inbox_id).await,
+        Some(f) => svc.channel_connection_failed(inbox_id, f).await,
+    };
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "recording the connection state failed");
     }
 }

@@ -21,7 +21,7 @@ use parley_service::inboxes::{INBOX_FLAGS, InboxOptions, WorkingDay};
 use parley_service::routing_config::SlaPolicyConfig;
 use parley_service::texts::{TemplateList, TemplatePreview};
 use parley_service::views::agents::{AgentView, agent_views};
-use parley_service::views::inboxes::{InboxView, inbox_view};
+use parley_service::views::inboxes::InboxView;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -96,7 +96,15 @@ pub struct ChannelOptions {
     pub smtp_login: Option<String>,
     /// Never returned.
     pub smtp_password: Option<String>,
+    /// E-mail: TLS from the first byte (port 465).
     pub smtp_enable_ssl_tls: Option<bool>,
+    /// E-mail: STARTTLS, required when on (default on); neither this nor
+    /// `smtp_enable_ssl_tls` sends in plain text (a relay on a trusted network).
+    pub smtp_enable_starttls_auto: Option<bool>,
+    /// E-mail: `plain` (default) or `login`, the SMTP AUTH mechanism.
+    pub smtp_authentication: Option<String>,
+    /// E-mail: the name sent in EHLO; the server's host name when empty.
+    pub smtp_domain: Option<String>,
 }
 
 /// The website's pre-chat form. A whole object replaces the stored one.
@@ -254,14 +262,8 @@ pub struct AgentList {
     params(("account_id" = i64, Path, description = "Account id")),
     responses((status = 200, body = InboxList), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list(State(st): State<AppState>, Acct(ctx): Acct) -> ApiResult<Json<InboxList>> {
-    let url = &st.svc.config.public_url;
-    let payload = st
-        .svc
-        .list_inboxes(&ctx)
-        .await?
-        .iter()
-        .map(|i| inbox_view(i, url, &ctx))
-        .collect();
+    let rows = st.svc.list_inboxes(&ctx).await?;
+    let payload = st.svc.inbox_views(&ctx, &rows).await?;
     Ok(Json(InboxList { payload }))
 }
 
@@ -283,7 +285,7 @@ async fn create(
         None => return Err(ApiError::unprocessable("channel.type", "is required")),
     };
     let inbox = st.svc.create_inbox(&ctx, &kind, opts, &channel).await?;
-    Ok(Json(inbox_view(&inbox, &st.svc.config.public_url, &ctx)))
+    Ok(Json(st.svc.inbox_view(&ctx, &inbox).await?))
 }
 
 /// Body of `POST …/inboxes/test_connection`: the `channel` object of inbox creation.
@@ -295,6 +297,10 @@ pub struct TestConnectionRequest {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub channel: Map<String, Value>,
+    /// A saved inbox of the same channel type whose stored secrets (passwords, token)
+    /// fill in those `channel` leaves out, so a saved inbox can be tested without them.
+    #[serde(default)]
+    pub inbox_id: Option<i64>,
 }
 
 /// Checks a channel's settings without creating anything (administrators only): `ok`, or
@@ -312,7 +318,9 @@ async fn test_connection(
     Json(body): Json<TestConnectionRequest>,
 ) -> ApiResult<Json<ConnectionCheck>> {
     Ok(Json(
-        st.svc.test_channel_connection(&ctx, &body.channel).await?,
+        st.svc
+            .test_channel_connection(&ctx, &body.channel, body.inbox_id)
+            .await?,
     ))
 }
 
@@ -328,7 +336,7 @@ async fn show(
 ) -> ApiResult<Json<InboxView>> {
     let id = path.1;
     let inbox = st.svc.inbox(&ctx, id).await?;
-    Ok(Json(inbox_view(&inbox, &st.svc.config.public_url, &ctx)))
+    Ok(Json(st.svc.inbox_view(&ctx, &inbox).await?))
 }
 
 /// Updates an inbox (administrators only); channel options are merged into the stored ones.
@@ -347,7 +355,7 @@ async fn update(
     let id = path.1;
     let (opts, channel) = body.split();
     let inbox = st.svc.update_inbox(&ctx, id, opts, &channel).await?;
-    Ok(Json(inbox_view(&inbox, &st.svc.config.public_url, &ctx)))
+    Ok(Json(st.svc.inbox_view(&ctx, &inbox).await?))
 }
 
 /// Deletes an inbox with its conversations (administrators only).
@@ -507,5 +515,5 @@ async fn reset_hmac_token(
     Path(path): Path<(i64, i64)>,
 ) -> ApiResult<Json<InboxView>> {
     let inbox = st.svc.reset_inbox_hmac_token(&ctx, path.1).await?;
-    Ok(Json(inbox_view(&inbox, &st.svc.config.public_url, &ctx)))
+    Ok(Json(st.svc.inbox_view(&ctx, &inbox).await?))
 }

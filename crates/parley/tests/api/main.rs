@@ -11,6 +11,7 @@
 mod common;
 
 mod canned_render;
+mod channel_support;
 mod chatwoot_compat;
 #[path = "../cli_support/mod.rs"]
 mod cli_support;
@@ -20,6 +21,7 @@ mod contact_merge;
 mod contacts;
 mod conversations;
 mod docs;
+mod email;
 mod mail;
 mod multinode;
 mod multinode_timers;

@@ -190,9 +190,16 @@ impl TestServer {
     /// Stops the server and starts it again on the same database and data directory (a
     /// new port: `base` changes), as a restart of `parley serve` would.
     pub async fn restart(&mut self) {
+        self.restart_with(async {}).await;
+    }
+
+    /// Stops the server, runs `while_down` (letters arriving while it is down), and
+    /// starts it again as [`TestServer::restart`] does.
+    pub async fn restart_with(&mut self, while_down: impl std::future::Future<Output = ()>) {
         if let Some(s) = self.server.take() {
             s.stop().await;
         }
+        while_down.await;
         let server = parley::start_with(&self.cfg, Self::fast_jobs())
             .await
             .expect("server restarts");

@@ -80,6 +80,26 @@ pub struct InboxView {
     /// Non-secret channel options as stored (secrets such as bot tokens and mail
     /// passwords are never returned).
     pub channel_settings: Value,
+    /// E-mail and Telegram inboxes: whether the server reaches the provider (Parley's
+    /// field); `null` for other channels.
+    pub connection_status: Option<ConnectionStatusView>,
+}
+
+/// `connection_status` of an inbox view (e-mail and Telegram inboxes).
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct ConnectionStatusView {
+    /// `not_configured` (no IMAP settings: the inbox does not receive), `connecting`
+    /// (nothing reported yet), `connected` or `error`.
+    pub state: String,
+    /// The failure's stable code (`login_rejected`, `host_not_found`, `invalid_token`…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The failure in the account's language, with the server's words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Since when this state holds, epoch seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<i64>,
 }
 
 /// Escapes text for an HTML attribute value.
@@ -168,5 +188,6 @@ pub fn inbox_view(i: &InboxRow, public_url: &str, ctx: &AccountCtx) -> InboxView
         sla_policy: routing.sla_policy,
         locale: texts.locale.map(|l| l.as_str().to_string()),
         channel_settings: Value::Object(visible),
+        connection_status: None,
     }
 }

@@ -86,6 +86,7 @@ fn msg(conv: &parley_store::conversations::ConversationRow, t: i64, content: &st
         attachments: vec![],
         deliver: false,
         cursor: None,
+        cursor_inbox_id: None,
     }
 }
 

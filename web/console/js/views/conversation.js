@@ -10,6 +10,7 @@ import { activityText } from '../activity.js';
 import { ContactPanel } from './contact.js';
 import { slaChip, queueChip } from '../routing.js';
 import { mentionPicker, mentionNodes, conversationSeen } from '../mentions.js';
+import { subjectLine, letterParts, replyNotice } from './mail-letter.js';
 
 const drafts = new Map();
 const PRIORITIES = ['urgent', 'high', 'medium', 'low'];
@@ -271,6 +272,7 @@ export class ConversationView {
           'div',
           { class: 'conv-title-text' },
           h('h2', null, contactName(sender), contactOnline(sender.id) ? h('span', { class: 'online-pill' }, t('contact.online')) : null),
+          subjectLine(c),
           h(
             'div',
             { class: 'conv-sub' },
@@ -620,6 +622,7 @@ export class ConversationView {
     } else if (m.content_type && m.content_type !== 'text' && m.content_type !== 'incoming_email') {
       body.append(h('div', { class: 'muted small' }, t('conv.richContent', { type: m.content_type })));
     }
+    body.append(...letterParts(m));
     for (const a of m.attachments || []) body.append(attachmentEl(a));
     const meta = h(
       'div',
@@ -767,6 +770,8 @@ export class ConversationView {
     this.mentions = mentionPicker({ input: this.input, inboxId: () => this.conv && this.conv.inbox_id, active: () => this.mode === 'note' && !!this.conv });
     this.sendBtn = h('button', { type: 'submit', class: 'btn primary send', title: t('composer.sendHint') }, icon('send', { size: 15 }), h('span', { class: 'btn-label' }, t('composer.send')));
     this.noticeEl = h('div', { class: 'composer-notice', hidden: true });
+    // Which channel a reply leaves by, where that is not the chat itself (e-mail).
+    this.channelEl = h('div', { class: 'composer-channel small muted', hidden: true, dataset: { replyChannel: '' } });
     const form = h(
       'form',
       {
@@ -786,6 +791,7 @@ export class ConversationView {
         },
       },
       this.modeTabs,
+      this.channelEl,
       h('div', { class: 'composer-box' }, this.cannedEl, this.mentions.el, this.input, this.filesEl),
       this.warnEl,
       h(
@@ -820,6 +826,14 @@ export class ConversationView {
     replace(this.modeTabs, tab('reply', t('composer.reply')), tab('note', t('composer.note')));
     this.composerEl.classList.toggle('note-mode', this.mode === 'note');
     this.input.placeholder = this.mode === 'note' ? t('composer.notePlaceholder') : t('composer.replyPlaceholder');
+    this.renderChannelNote();
+  }
+
+  /** In reply mode, where the reply goes when that is not the chat (e-mail: to the address). */
+  renderChannelNote() {
+    const via = this.mode === 'reply' ? replyNotice(this.conv) : null;
+    this.channelEl.hidden = !via;
+    this.channelEl.textContent = via || '';
   }
 
   setMode(mode) {
@@ -846,6 +860,7 @@ export class ConversationView {
     }
     this.noticeEl.hidden = !cannotReply;
     this.noticeEl.textContent = cannotReply ? t('composer.cannotReply') : '';
+    this.renderChannelNote();
   }
 
   autosize() {

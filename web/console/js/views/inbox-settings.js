@@ -11,7 +11,8 @@ import { h, replace } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post, patch, del, request, acct } from '../api.js';
 import { app, reloadOne } from '../store.js';
-import { field, toast, errorText, copyText, icon, confirmDialog, options, channelIcon, channelName, avatar } from '../ui.js';
+import { field, check, numberOrNull, toast, errorText, copyText, icon, confirmDialog, options, channelIcon, channelName, avatar } from '../ui.js';
+import { connectionFields, connectionStatus, testConnection, MAILBOX_DEFAULTS } from './channel-connection.js';
 
 export function pageHead(title, ...actions) {
   return h('header', { class: 'page-head' }, h('h2', null, title), h('div', { class: 'page-actions' }, actions));
@@ -31,11 +32,6 @@ async function save(id, body) {
 
 function card(key, title, hint, ...body) {
   return h('section', { class: 'card', dataset: { card: key } }, h('h3', null, title), hint ? h('p', { class: 'small muted' }, hint) : null, body);
-}
-
-function check(label, attrs) {
-  const input = h('input', { type: 'checkbox', ...attrs });
-  return { input, el: h('label', { class: 'check' }, input, label) };
 }
 
 export async function inboxDetail(el, id, live) {
@@ -261,74 +257,69 @@ function csatCard(inbox) {
   return card('csat', t('inboxui.csat'), null, form);
 }
 
-/** Connection options of a Telegram or e-mail inbox, by API path; secrets are write-only. */
-const CONNECTION = {
+/**
+ * Connection options of a Telegram or e-mail inbox, by API path, in the order and groups the
+ * console shows them (the New inbox dialog too); secrets are write-only.
+ */
+export const CONNECTION = {
   'Channel::Telegram': [
     { setting: 'channel.bot_token', kind: 'secret' },
     { setting: 'channel.bot_name', kind: 'text' },
   ],
   'Channel::Email': [
-    { setting: 'channel.email', kind: 'email' },
-    { setting: 'channel.provider', kind: 'text' },
-    { setting: 'channel.imap_enabled', kind: 'bool' },
-    { setting: 'channel.imap_address', kind: 'text' },
-    { setting: 'channel.imap_port', kind: 'port' },
-    { setting: 'channel.imap_login', kind: 'text' },
-    { setting: 'channel.imap_password', kind: 'secret' },
-    { setting: 'channel.imap_enable_ssl', kind: 'bool' },
-    { setting: 'channel.smtp_enabled', kind: 'bool' },
-    { setting: 'channel.smtp_address', kind: 'text' },
-    { setting: 'channel.smtp_port', kind: 'port' },
-    { setting: 'channel.smtp_login', kind: 'text' },
-    { setting: 'channel.smtp_password', kind: 'secret' },
-    { setting: 'channel.smtp_enable_ssl_tls', kind: 'bool' },
+    { setting: 'channel.email', kind: 'email', group: 'mailbox' },
+    { setting: 'channel.provider', kind: 'provider', group: 'mailbox' },
+    { setting: 'channel.imap_enabled', kind: 'bool', group: 'imap' },
+    { setting: 'channel.imap_address', kind: 'text', group: 'imap' },
+    { setting: 'channel.imap_port', kind: 'port', group: 'imap' },
+    { setting: 'channel.imap_login', kind: 'text', group: 'imap' },
+    { setting: 'channel.imap_password', kind: 'secret', group: 'imap' },
+    { setting: 'channel.imap_enable_ssl', kind: 'bool', group: 'imap' },
+    { setting: 'channel.smtp_enabled', kind: 'bool', group: 'smtp' },
+    { setting: 'channel.smtp_address', kind: 'text', group: 'smtp' },
+    { setting: 'channel.smtp_port', kind: 'port', group: 'smtp' },
+    { setting: 'channel.smtp_login', kind: 'text', group: 'smtp' },
+    { setting: 'channel.smtp_password', kind: 'secret', group: 'smtp' },
+    { setting: 'channel.smtp_enable_ssl_tls', kind: 'bool', group: 'smtp' },
+    { setting: 'channel.smtp_enable_starttls_auto', kind: 'bool', group: 'smtp' },
+    { setting: 'channel.smtp_authentication', kind: 'auth', group: 'smtp' },
+    { setting: 'channel.smtp_domain', kind: 'text', group: 'smtp' },
   ],
 };
 
 /**
- * How a Telegram bot or a mailbox is connected. Secrets (bot token, passwords) are never
- * shown: an empty box keeps the stored one, a filled one replaces it.
+ * How a Telegram bot or a mailbox is connected, and how that connection is doing right now.
+ * Secrets (bot token, passwords) are never shown: an empty box keeps the stored one, a
+ * filled one replaces it. A mailbox's "Test connection" sends the card's values with the
+ * inbox's id, so the server tests the stored passwords where the boxes are empty.
  */
 function connectionCard(inbox) {
   const spec = CONNECTION[inbox.channel_type];
   if (!spec) return null;
   const cs = inbox.channel_settings || {};
-  const current = (k) => inbox[k] ?? cs[k];
-  const inputs = spec.map(({ setting, kind }) => {
-    const k = setting.slice('channel.'.length);
-    const label = t(`inboxui.conn.${k}`);
-    if (kind === 'bool') {
-      const c = check(label, { name: k, checked: Boolean(current(k)), dataset: { setting } });
-      return { k, kind, input: c.input, el: c.el };
-    }
-    const attrs = { name: k, autocomplete: 'off', dataset: { setting } };
-    if (kind === 'secret') Object.assign(attrs, { type: 'password', placeholder: t('inboxui.secretKept'), autocomplete: 'new-password' });
-    else if (kind === 'port') Object.assign(attrs, { type: 'number', min: 1, max: 65535, step: 1, value: current(k) ?? '' });
-    else Object.assign(attrs, { type: kind === 'email' ? 'email' : 'text', maxLength: 255, value: current(k) ?? '' });
-    const input = h('input', attrs);
-    return { k, kind, input, el: field(label, input, kind === 'secret' ? t('inboxui.secretHint') : null) };
-  });
+  const email = inbox.channel_type === 'Channel::Email';
+  // An option never set reads as the server's default (IMAP and SMTP on, TLS, STARTTLS).
+  const fallback = email ? MAILBOX_DEFAULTS : {};
+  const fields = connectionFields(spec, (k) => inbox[k] ?? cs[k] ?? fallback[k], { keptSecrets: true });
+  const status = email || inbox.connection_status ? connectionStatus(inbox.id, inbox.connection_status) : null;
+  const tester = email ? testConnection(() => ({ channel: { type: 'email', ...fields.value() }, inbox_id: inbox.id }), { okText: () => t('channel.emailOk'), steps: true, watch: fields.el }) : null;
   const form = h(
     'form',
     {
-      class: 'stack narrow',
+      class: ['stack', email ? 'conn-form' : 'narrow'],
       onsubmit: async (e) => {
         e.preventDefault();
-        const channel = {};
-        for (const { k, kind, input } of inputs) {
-          if (kind === 'bool') channel[k] = input.checked;
-          else if (kind === 'port') channel[k] = numberOrNull(input);
-          else if (kind === 'secret') {
-            if (input.value) channel[k] = input.value;
-          } else channel[k] = input.value.trim();
+        if (await save(inbox.id, { channel: fields.value() })) {
+          fields.clearSecrets();
+          if (status) status.refresh();
         }
-        if (await save(inbox.id, { channel })) for (const x of inputs) if (x.kind === 'secret') x.input.value = '';
       },
     },
-    inputs.map((x) => x.el),
+    fields.el,
+    tester ? tester.el : null,
     saveButton(),
   );
-  return card('connection', t('inboxui.connection'), t(inbox.channel_type === 'Channel::Telegram' ? 'inboxui.connectionTelegram' : 'inboxui.connectionEmail'), form);
+  return card('connection', t('inboxui.connection'), t(email ? 'inboxui.connectionEmail' : 'inboxui.connectionTelegram'), status ? status.el : null, form);
 }
 
 /** What the shop's backend runs to sign a customer's id, per language. */
@@ -413,14 +404,6 @@ function identityCard(inbox) {
     saveButton(),
   );
   return card('identity', t('inboxui.identity'), null, form, h('h4', null, t('inboxui.secret')), secretBox, h('h4', null, t('inboxui.snippets')), h('p', { class: 'small muted' }, t('inboxui.snippetsHint')), snippets);
-}
-
-/** A number input's value, or null when empty; `scale` converts units (minutes → seconds). */
-export function numberOrNull(input, scale = 1) {
-  const v = input.value.trim();
-  if (v === '') return null;
-  const n = Number(v);
-  return Number.isFinite(n) ? Math.round(n * scale) : null;
 }
 
 /** Seconds shown as minutes (3 s → 0.05). */

@@ -5,10 +5,11 @@ import { h, replace } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post, patch, del, request, acct } from '../api.js';
 import { app, reloadOne, agentPresence } from '../store.js';
-import { field, toast, errorText, icon, confirmDialog, modal, options, channelIcon, channelName, avatar } from '../ui.js';
+import { field, toast, errorText, icon, confirmDialog, modal, options, channelIcon, channelName, avatar, numberOrNull } from '../ui.js';
 import * as notify from '../notify.js';
 import { reopenGuide } from './onboarding.js';
-import { inboxDetail, pageHead, numberOrNull, saveButton } from './inbox-settings.js';
+import { inboxDetail, pageHead, saveButton, CONNECTION } from './inbox-settings.js';
+import { connectionFields, testConnection, MAILBOX_DEFAULTS } from './channel-connection.js';
 
 const SECTIONS = [
   ['inboxes', 'inbox'],
@@ -125,6 +126,7 @@ function inboxesList(el) {
             ' ',
             channelName(i.channel_type),
             i.bot_username ? h('span', { class: 'muted', dataset: { bot: i.bot_username } }, ` · ${i.bot_name || ''} @${i.bot_username}`) : null,
+            mailboxAddress(i) ? h('span', { class: 'muted', dataset: { mailbox: mailboxAddress(i) } }, ` · ${mailboxAddress(i)}`) : null,
           ),
           h('td', { class: 'right' }, h('a', { class: 'btn small', href: `#/settings/inboxes/${i.id}` }, t('common.edit'))),
         ),
@@ -132,6 +134,11 @@ function inboxesList(el) {
       t('settings.noInboxes'),
     ),
   );
+}
+
+/** An e-mail inbox's address (where the inbox view carries it), else null. */
+function mailboxAddress(i) {
+  return i.channel_type === 'Channel::Email' ? i.email || (i.channel_settings && i.channel_settings.email) || null : null;
 }
 
 async function newInbox() {
@@ -143,73 +150,51 @@ async function newInbox() {
         ['web_widget', t('channel.web')],
         ['api', t('channel.api')],
         ['telegram', t('channel.telegram')],
+        ['email', t('channel.email')],
       ],
       'web_widget',
     ),
   );
   // Telegram: the bot token from @BotFather, checked by the server (getMe) before saving.
-  const token = h('input', { name: 'bot_token', autocomplete: 'off', placeholder: '123456789:AAH…', maxLength: 256 });
-  const testResult = h('div', { class: 'muted small', role: 'status', dataset: { testResult: '' } });
-  const testBtn = h(
-    'button',
-    {
-      type: 'button',
-      class: 'btn small',
-      dataset: { action: 'test-connection' },
-      onclick: async () => {
-        testBtn.disabled = true;
-        testResult.textContent = t('channel.testing');
-        testResult.className = 'muted small';
-        try {
-          const r = await post(acct('/inboxes/test_connection'), { channel: { type: 'telegram', bot_token: token.value.trim() } });
-          if (r.ok) {
-            testResult.textContent = t('channel.testOk', { name: r.details.bot_name || '', username: r.details.bot_username || '' });
-            testResult.className = 'ok-text small';
-          } else {
-            // The server's sentence already names the step ("Telegram did not accept the bot
-            // token: …"); the step alone is the fallback.
-            testResult.textContent = r.message || t(`channel.step.${r.step}`);
-            testResult.className = 'error-text small';
-          }
-        } catch (ex) {
-          testResult.textContent = errorText(ex);
-          testResult.className = 'error-text small';
-        }
-        testBtn.disabled = false;
-      },
-    },
-    t('channel.test'),
-  );
+  const token = h('input', { name: 'bot_token', autocomplete: 'off', placeholder: '123456789:AAH…', maxLength: 256, required: true });
+  // The server's sentence already names the step ("Telegram did not accept the bot token: …").
+  const tokenTest = testConnection(() => ({ channel: { type: 'telegram', bot_token: token.value.trim() } }), {
+    okText: (r) => t('channel.testOk', { name: r.details.bot_name || '', username: r.details.bot_username || '' }),
+    watch: token,
+  });
   // The label and hint belong to the token input itself (a label pointing at a wrapper names
   // nothing); the check's button and its result follow the hint.
-  // A changed token makes the last check's result, and a refusal of the old token, stale.
-  token.addEventListener('input', () => {
-    testResult.textContent = '';
-    const refused = token.form && token.form.querySelector('.form-error');
-    if (refused) refused.hidden = true;
-  });
   const tokenField = field(t('channel.botToken'), token, t('channel.botTokenHint'));
-  tokenField.append(h('div', { class: 'test-connection' }, testBtn, testResult));
+  tokenField.append(tokenTest.el);
+  // E-mail: the mailbox, grouped as on the inbox's page; saved without a blocking probe, so
+  // "Test connection" is how the administrator learns whether IMAP and SMTP work.
+  const mailbox = connectionFields(CONNECTION['Channel::Email'], (k) => MAILBOX_DEFAULTS[k]);
+  const mailboxTest = testConnection(() => ({ channel: { type: 'email', ...mailbox.value() } }), { okText: () => t('channel.emailOk'), steps: true, watch: mailbox.el });
+  const mailboxPart = h('div', { class: 'stack', dataset: { part: 'email' } }, mailbox.el, mailboxTest.el);
   const name = h('input', { name: 'name', required: true, maxLength: 255 });
-  const url = h('input', { name: 'website_url', type: 'url', placeholder: 'https://shop.example' });
+  const url = h('input', { name: 'website_url', type: 'url', placeholder: 'https://shop.example', required: true });
   const webhook = h('input', { name: 'webhook_url', type: 'url', placeholder: 'https://crm.example/hook' });
-  const urlField = field(t('settings.websiteUrl'), url);
-  const hookField = field(t('settings.webhookUrl'), webhook, t('settings.webhookHint'));
+  // Only the chosen type's fields are in the form (so only theirs are validated).
+  const parts = {
+    web_widget: field(t('settings.websiteUrl'), url),
+    api: field(t('settings.webhookUrl'), webhook, t('settings.webhookHint')),
+    telegram: tokenField,
+    email: mailboxPart,
+  };
+  const typePart = h('div', { class: 'stack' });
   const sync = () => {
-    const web = type.value === 'web_widget';
-    const tg = type.value === 'telegram';
-    urlField.hidden = !web;
-    url.required = web;
-    hookField.hidden = web || tg;
-    tokenField.hidden = !tg;
-    token.required = tg;
+    replace(typePart, parts[type.value]);
+    // A mailbox has many fields: the dialog widens for them.
+    const dialog = typePart.closest('.modal');
+    if (dialog) dialog.classList.toggle('wide', type.value === 'email');
   };
   type.addEventListener('change', sync);
   sync();
-  const created = await formDialog(t('settings.newInbox'), [field(t('settings.channel'), type), field(t('settings.name'), name), urlField, hookField, tokenField], t('common.create'), () => {
+  const created = await formDialog(t('settings.newInbox'), [field(t('settings.channel'), type), field(t('settings.name'), name), typePart], t('common.create'), () => {
     const channel = { type: type.value };
     if (type.value === 'web_widget') channel.website_url = url.value.trim();
     else if (type.value === 'telegram') channel.bot_token = token.value.trim();
+    else if (type.value === 'email') Object.assign(channel, mailbox.value());
     else if (webhook.value.trim()) channel.webhook_url = webhook.value.trim();
     return post(acct('/inboxes'), { name: name.value.trim(), channel }).catch((ex) => {
       // A refused token: the server's sentence names the token already, so it is shown
@@ -217,7 +202,7 @@ async function newInbox() {
       // now stale, goes.
       if (ex && ex.field === 'channel.bot_token' && typeof ex.message === 'string') {
         ex.message = ex.message.replace(/^channel\.bot_token: /, '');
-        testResult.textContent = '';
+        tokenTest.clear();
       }
       throw ex;
     });
