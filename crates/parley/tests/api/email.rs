@@ -13,7 +13,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::channel_support::{
-    conversations, incoming, messages, messages_until, post_message, status_state, status_until,
+    WAIT_ROUNDS, conversations, incoming, messages, messages_until, post_message, status_state,
+    status_until,
 };
 use crate::common::{Actor, TestServer};
 
@@ -114,7 +115,7 @@ fn letter_to(to: &str, id: &str, subject: &str, headers: &str, text: &str) -> Ve
 
 /// Waits until the account has `n` conversations; returns them newest first.
 async fn conversations_until(s: &TestServer, admin: &Actor, n: usize) -> Vec<Value> {
-    for _ in 0..2400 {
+    for _ in 0..WAIT_ROUNDS {
         let c = conversations(s, admin).await;
         if c.len() >= n {
             return c;
