@@ -200,6 +200,10 @@ impl ChannelProvider for Email {
         false
     }
 
+    fn receives(&self, settings: &Map<String, Value>) -> bool {
+        imap_settings(settings).is_some()
+    }
+
     fn sends_notices(&self, settings: &Map<String, Value>) -> bool {
         inbox_address(settings).is_some() && smtp_settings(settings).is_some()
     }
