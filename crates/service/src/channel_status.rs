@@ -12,24 +12,12 @@ use crate::delivery::ProbeFailure;
 use crate::views::inboxes::{ConnectionStatusView, InboxView, inbox_view};
 use crate::{AccountCtx, Result, Services};
 
-/// Whether an inbox's runtime imports anything: e-mail needs its IMAP host and password
-/// (the login defaults to the inbox's address) and `imap_enabled` not false.
-pub fn receives(inbox: &InboxRow) -> bool {
-    match inbox.channel() {
-        Some(ChannelType::Email) => {
-            inbox.settings_map().get("imap_enabled") != Some(&serde_json::Value::Bool(false))
-                && ["imap_address", "imap_password"]
-                    .iter()
-                    .all(|k| inbox.setting_str(k).is_some_and(|v| !v.trim().is_empty()))
-        }
-        Some(ChannelType::Telegram) => true,
-        _ => false,
-    }
-}
-
 /// The view of a recorded state (or of none) for an inbox.
+/// `receives`: the inbox's settings let its runtime import anything (the provider's
+/// [`ChannelProvider::receives`](crate::delivery::ChannelProvider::receives)).
 fn status_view(
     inbox: &InboxRow,
+    receives: bool,
     row: Option<&ChannelStatusRow>,
     lang: Lang,
 ) -> Option<ConnectionStatusView> {
@@ -39,7 +27,7 @@ fn status_view(
     {
         return None;
     }
-    if !receives(inbox) {
+    if !receives {
         return Some(ConnectionStatusView {
             state: "not_configured".into(),
             code: None,
@@ -128,7 +116,11 @@ impl Services {
             .map(|i| {
                 let mut v = inbox_view(i, url, ctx);
                 let row = statuses.iter().find(|s| s.inbox_id == i.id);
-                v.connection_status = status_view(i, row, lang);
+                let receives = i
+                    .channel()
+                    .and_then(|t| self.providers.get(t))
+                    .is_some_and(|p| p.receives(&i.settings_map()));
+                v.connection_status = status_view(i, receives, row, lang);
                 v
             })
             .collect())

@@ -429,11 +429,21 @@ impl Services {
             .get("lock_to_single_conversation")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        if m.conversation == ConversationChoice::Latest
-            && let Some(c) = self.store.latest_conversation(inbox.id, contact_id).await?
-            && (single || c.status() != ConversationStatus::Resolved)
-        {
-            return Ok(c);
+        if let Some(c) = self.store.latest_conversation(inbox.id, contact_id).await? {
+            let joins = match m.conversation {
+                ConversationChoice::Latest => single || c.status() != ConversationStatus::Resolved,
+                // A conversation made for this very message whose message was never stored
+                // (the server stopped in between): the message comes again and takes it,
+                // rather than leaving it empty and starting another.
+                _ => {
+                    c.last_incoming_at.is_none()
+                        && json_obj(&c.additional_attributes)
+                            == Value::Object(m.conversation_attributes.clone())
+                }
+            };
+            if joins {
+                return Ok(c);
+            }
         }
         let row = self
             .store

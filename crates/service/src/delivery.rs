@@ -232,6 +232,14 @@ pub trait ChannelProvider: Send + Sync + 'static {
         settings: &'a Map<String, Value>,
     ) -> BoxFuture<'a, std::result::Result<Map<String, Value>, ProbeFailure>>;
 
+    /// Whether an inbox with these settings receives anything, so its runtime runs (an
+    /// e-mail inbox needs its IMAP settings); otherwise its connection state is
+    /// `not_configured`.
+    fn receives(&self, settings: &Map<String, Value>) -> bool {
+        let _ = settings;
+        true
+    }
+
     /// Whether this inbox can send Parley's own letters about a conversation
     /// ([`ChannelProvider::send_notice`]): an e-mail inbox with SMTP settings.
     fn sends_notices(&self, settings: &Map<String, Value>) -> bool {

@@ -200,6 +200,10 @@ impl ChannelProvider for Email {
         false
     }
 
+    fn receives(&self, settings: &Map<String, Value>) -> bool {
+        imap_settings(settings).is_some()
+    }
+
     fn sends_notices(&self, settings: &Map<String, Value>) -> bool {
         inbox_address(settings).is_some() && smtp_settings(settings).is_some()
     }
@@ -227,4 +231,77 @@ impl ChannelProvider for Email {
 pub fn install(svc: &Services) -> tokio::task::JoinHandle<()> {
     svc.providers.register(Arc::new(Email));
     tokio::spawn(super::runtime::run(svc.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn settings_defaults_and_switches() {
+        let s = map(
+            json!({"email": "Support@Shop.test", "imap_address": "imap.shop.test",
+            "imap_password": "p", "smtp_address": "smtp.shop.test", "smtp_password": "q"}),
+        );
+        assert_eq!(inbox_address(&s).as_deref(), Some("support@shop.test"));
+        let i = imap_settings(&s).expect("imap");
+        assert_eq!((i.port, i.security), (993, ImapSecurity::Tls));
+        assert_eq!(
+            i.login, "Support@Shop.test",
+            "the login defaults to the address"
+        );
+        let o = smtp_settings(&s).expect("smtp");
+        assert_eq!((o.port, o.security), (587, SmtpSecurity::StartTls));
+        assert_eq!(
+            o.credentials.as_ref().map(|c| c.0.as_str()),
+            Some("Support@Shop.test")
+        );
+        assert_eq!(o.auth, SmtpAuth::Plain);
+
+        let plain = map(
+            json!({"email": "a@b.test", "imap_address": "h", "imap_password": "p",
+            "imap_enable_ssl": false, "smtp_address": "h", "smtp_enable_starttls_auto": false,
+            "smtp_authentication": "login", "smtp_domain": "mx.b.test"}),
+        );
+        assert_eq!(imap_settings(&plain).map(|i| i.port), Some(143));
+        let o = smtp_settings(&plain).expect("smtp");
+        assert_eq!((o.port, o.security), (25, SmtpSecurity::Plain));
+        assert!(o.credentials.is_none(), "no password, no AUTH");
+        assert_eq!(o.auth, SmtpAuth::Login);
+        assert_eq!(o.helo.as_deref(), Some("mx.b.test"));
+        let tls = map(json!({"smtp_address": "h", "smtp_enable_ssl_tls": true}));
+        assert_eq!(
+            smtp_settings(&tls).map(|o| (o.port, o.security)),
+            Some((465, SmtpSecurity::Tls))
+        );
+
+        // Not configured: no host or password, or switched off.
+        assert!(imap_settings(&map(json!({"email": "a@b.test", "imap_address": "h"}))).is_none());
+        let off = map(
+            json!({"email": "a@b.test", "imap_address": "h", "imap_password": "p",
+            "imap_enabled": false, "smtp_address": "h", "smtp_enabled": false}),
+        );
+        assert!(imap_settings(&off).is_none() && smtp_settings(&off).is_none());
+    }
+
+    #[test]
+    fn our_message_ids_and_probe_texts() {
+        assert_eq!(message_id_domain("support@Shop.test"), "parley.shop.test");
+        let f = probe_failure(
+            "smtp",
+            &ProbeError::LoginRejected {
+                detail: "535 5.7.8".into(),
+            },
+        );
+        assert_eq!(
+            (f.step, f.code, f.detail.as_str()),
+            ("smtp", "login_rejected", "535 5.7.8")
+        );
+        let t = f.texts.expect("texts");
+        assert!(t.ru.contains("пароль") && t.en.contains("password"));
+    }
 }

@@ -9,6 +9,11 @@ use serde_json::{Value, json};
 
 use crate::common::{Actor, TestServer};
 
+/// Rounds of 25 ms a test waits for a channel's background work before it reports what it
+/// saw instead: about a minute, because the whole suite shares two cores with the mail
+/// servers and the channel runtimes.
+pub(crate) const WAIT_ROUNDS: usize = 2400;
+
 /// The conversations of the account, newest first.
 pub(crate) async fn conversations(s: &TestServer, admin: &Actor) -> Vec<Value> {
     let (st, body) = s
@@ -49,7 +54,7 @@ pub(crate) async fn messages_until(
     what: &str,
     check: impl Fn(&[Value]) -> bool,
 ) -> Vec<Value> {
-    for _ in 0..600 {
+    for _ in 0..WAIT_ROUNDS {
         let m = messages(s, admin, conv).await;
         if check(&m) {
             return m;
@@ -64,7 +69,7 @@ pub(crate) async fn messages_until(
 
 /// Waits for the first conversation of the account.
 pub(crate) async fn first_conversation(s: &TestServer, admin: &Actor) -> Value {
-    for _ in 0..600 {
+    for _ in 0..WAIT_ROUNDS {
         if let Some(c) = conversations(s, admin).await.into_iter().last() {
             return c;
         }
@@ -111,7 +116,7 @@ pub(crate) async fn status_until(
 /// Waits until the inbox's `connection_status.state` is `state`; returns the status.
 pub(crate) async fn status_state(s: &TestServer, admin: &Actor, path: &str, state: &str) -> Value {
     let mut status = Value::Null;
-    for _ in 0..2400 {
+    for _ in 0..WAIT_ROUNDS {
         let (_, inbox) = s.get(&admin.token, path).await;
         status = inbox["connection_status"].clone();
         if status["state"] == state {
