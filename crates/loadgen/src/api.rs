@@ -167,7 +167,10 @@ impl Api {
     /// Creates an inbox from a full request body; its id.
     pub async fn create_inbox_with(&self, what: &str, body: Value) -> Result<i64> {
         let v = self
-            .call(what, self.app(reqwest::Method::POST, "/inboxes").json(&body))
+            .call(
+                what,
+                self.app(reqwest::Method::POST, "/inboxes").json(&body),
+            )
             .await?;
         v["id"]
             .as_i64()

@@ -95,7 +95,9 @@ fn fill(maildir: &Path, run: &str, letters: u64, senders: u64, to: &str) -> Resu
             .map_err(|e| io("chown", e))?;
     }
     for n in 0..letters {
-        let path = maildir.join("new").join(format!("1796400000.{run}_{n}.loadgen"));
+        let path = maildir
+            .join("new")
+            .join(format!("1796400000.{run}_{n}.loadgen"));
         std::fs::write(&path, letter(run, n, senders, to)).map_err(|e| io("writing", e))?;
         std::os::unix::fs::chown(&path, Some(meta.uid()), Some(meta.gid()))
             .map_err(|e| io("chown", e))?;
@@ -156,24 +158,24 @@ pub async fn run(a: &EmailBacklogArgs) -> Result<EmailReport> {
     let server_cpu_before = pid.and_then(|p| procfs::cpu_time(Some(p)).ok());
     let t0 = Instant::now();
     api.create_inbox_with(
-            "creating the e-mail inbox",
-            json!({
-                "name": format!("Backlog {run}"),
-                "enable_auto_assignment": false,
-                "greeting_enabled": false,
-                "channel": {
-                    "type": "email",
-                    "email": address,
-                    "imap_enabled": true,
-                    "imap_address": a.imap_host,
-                    "imap_port": a.imap_port,
-                    "imap_login": a.login,
-                    "imap_password": a.password,
-                    "imap_enable_ssl": a.imap_tls,
-                },
-            }),
-        )
-        .await?;
+        "creating the e-mail inbox",
+        json!({
+            "name": format!("Backlog {run}"),
+            "enable_auto_assignment": false,
+            "greeting_enabled": false,
+            "channel": {
+                "type": "email",
+                "email": address,
+                "imap_enabled": true,
+                "imap_address": a.imap_host,
+                "imap_port": a.imap_port,
+                "imap_login": a.login,
+                "imap_password": a.password,
+                "imap_enable_ssl": a.imap_tls,
+            },
+        }),
+    )
+    .await?;
     seen.settle(QUIET).await;
     let cpu = cpu.since();
     let server_cpu = pid.and_then(|p| procfs::cpu_time(Some(p)).ok());

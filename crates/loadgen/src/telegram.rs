@@ -216,7 +216,11 @@ pub async fn run(a: &TelegramArgs) -> Result<TelegramReport> {
     for i in 0..total {
         tokio::time::sleep_until((t0 + schedule.offset(i)).into()).await;
         let id = i as i64 + 1;
-        let u = update(id, i % a.users, &format!("{run} {i} Здравствуйте, где мой заказ?"));
+        let u = update(
+            id,
+            i % a.users,
+            &format!("{run} {i} Здравствуйте, где мой заказ?"),
+        );
         if let Ok(mut q) = bot.queue.lock() {
             q.push_back((id, u));
         }
@@ -226,7 +230,9 @@ pub async fn run(a: &TelegramArgs) -> Result<TelegramReport> {
     let seconds = t0.elapsed().as_secs_f64();
     let cpu = cpu.since();
     let t = seen.finish().await?;
-    let window = t.last.map_or(seconds, |l| l.duration_since(t0).as_secs_f64());
+    let window = t
+        .last
+        .map_or(seconds, |l| l.duration_since(t0).as_secs_f64());
     let calls = bot.get_updates.load(Ordering::Relaxed);
     Ok(TelegramReport {
         rate_offered: a.rate,
