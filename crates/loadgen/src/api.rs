@@ -151,12 +151,12 @@ impl Api {
 
     /// Creates a Telegram inbox without auto-assignment or greeting (the server checks the
     /// bot token against its `telegram_api_url`, here loadgen's own Bot API).
-    pub async fn create_telegram_inbox(&self, name: &str) -> Result<i64> {
+    pub async fn create_telegram_inbox(&self, name: &str, bot_token: &str) -> Result<i64> {
         self.create_inbox_with(
             "creating the Telegram inbox (is the server's telegram_api_url loadgen's --bot-api-listen?)",
             json!({
                 "name": name,
-                "channel": {"type": "telegram", "bot_token": "700000001:bench"},
+                "channel": {"type": "telegram", "bot_token": bot_token},
                 "enable_auto_assignment": false,
                 "greeting_enabled": false,
             }),

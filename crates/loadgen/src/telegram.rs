@@ -39,6 +39,9 @@ const DRAIN: Duration = Duration::from_secs(30);
 
 /// The queue of the local Bot API: updates not yet confirmed by an offset.
 struct BotApi {
+    /// The URL segment of this run's bot (`bot<token>`); earlier runs' bots, still polling
+    /// the same server, get empty answers.
+    bot: String,
     queue: Mutex<VecDeque<(i64, Value)>>,
     arrived: Notify,
     get_updates: AtomicU64,
@@ -65,7 +68,7 @@ fn ok(result: Value) -> axum::Json<Value> {
 
 async fn method(
     State(api): State<Arc<BotApi>>,
-    Path((_bot, method)): Path<(String, String)>,
+    Path((bot, method)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> axum::Json<Value> {
     let params: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -74,9 +77,13 @@ async fn method(
             "id": 700_000_001, "is_bot": true, "first_name": "Bench", "username": "bench_bot"
         })),
         "getUpdates" => {
+            let wait = Duration::from_secs(params["timeout"].as_u64().unwrap_or(0).min(50));
+            if bot != api.bot {
+                tokio::time::sleep(wait).await;
+                return ok(json!([]));
+            }
             api.get_updates.fetch_add(1, Ordering::Relaxed);
             let offset = params["offset"].as_i64().unwrap_or(0);
-            let wait = Duration::from_secs(params["timeout"].as_u64().unwrap_or(0).min(50));
             let deadline = tokio::time::Instant::now() + wait;
             loop {
                 let notified = api.arrived.notified();
@@ -175,7 +182,10 @@ pub async fn run(a: &TelegramArgs) -> Result<TelegramReport> {
     };
     let total = a.rate * a.duration;
 
+    let run = format!("tg{}", std::process::id());
+    let token = format!("700000001:{run}");
     let bot = Arc::new(BotApi {
+        bot: format!("bot{token}"),
         queue: Mutex::new(VecDeque::new()),
         arrived: Notify::new(),
         get_updates: AtomicU64::new(0),
@@ -194,8 +204,9 @@ pub async fn run(a: &TelegramArgs) -> Result<TelegramReport> {
 
     let api = Api::new(&target, &a.server.token, a.server.account, 8)?;
     api.check_access().await?;
-    let run = format!("tg{}", std::process::id());
-    let inbox = api.create_telegram_inbox(&format!("Bench {run}")).await?;
+    let inbox = api
+        .create_telegram_inbox(&format!("Bench {run}"), &token)
+        .await?;
 
     let agent_url = target.ws_url(&format!("/api/v1/accounts/{}/realtime", a.server.account));
     let schedule = Schedule::for_duration(a.rate, Duration::from_secs(a.duration), total);

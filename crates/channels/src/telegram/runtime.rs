@@ -1,11 +1,12 @@
 //! One task per Telegram inbox. It holds the inbox's cluster-wide lease (so exactly one
-//! node polls a bot), then either long-polls `getUpdates` from the stored offset — the
-//! offset moves in the same transaction as each imported message — or, when the server's
+//! node polls a bot), then either long-polls `getUpdates` from the stored offset (see
+//! [`import`] for how an answer is imported and the offset moved) or, when the server's
 //! public URL is https, registers the webhook with its secret and keeps the lease.
 //!
 //! The shared supervisor ([`crate::supervisor`]) starts, restarts (on a new token) and
 //! stops the bots' tasks as inboxes are created, changed or deleted.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use parley_core::ChannelType;
@@ -16,6 +17,7 @@ use parley_service::delivery::ProbeFailure;
 
 use super::api::BotApi;
 use super::inbound::{Outcome, handle_update};
+use super::types::Update;
 use super::{TelegramConfig, token_of};
 
 /// Longest wait after a failing Bot API call.
@@ -147,25 +149,76 @@ async fn bot(svc: Services, api: BotApi, cfg: TelegramConfig, inbox_id: i64) {
             }
         };
         errors = 0;
-        for u in updates {
-            let cursor = (u.update_id + 1).to_string();
+        if let Err(e) = import(&svc, &api, &inbox, &token, updates).await {
+            tracing::warn!(error = %e, "Telegram updates not all imported; will retry");
+            tokio::time::sleep(wait_after_error(errors)).await;
+            errors += 1;
+        }
+    }
+}
+
+/// Imports one `getUpdates` answer. Different chats' updates are imported concurrently,
+/// so their commits share the store's group commit instead of waiting for one fsync
+/// each; one chat's updates stay in order. The offset then moves past the longest prefix
+/// of the answer that was handled. An update handled after an earlier one failed comes
+/// again with the next poll and is recognised by its source id (stored once), so the
+/// offset may lag but never skips an update.
+async fn import(
+    svc: &Services,
+    api: &BotApi,
+    inbox: &InboxRow,
+    token: &str,
+    mut updates: Vec<Update>,
+) -> parley_service::Result<()> {
+    let Some(last) = updates.last().map(|u| u.update_id) else {
+        return Ok(());
+    };
+    let first = updates.first().map_or(last, |u| u.update_id);
+    // A single update keeps its offset in the same transaction as its message.
+    if updates.len() == 1
+        && let Some(u) = updates.pop()
+    {
+        let cursor = (last + 1).to_string();
+        return match handle_update(svc, api, inbox, token, u, Some(cursor.clone())).await? {
+            Outcome::Stored => Ok(()),
+            Outcome::Other => svc.advance_channel_cursor(inbox.id, &cursor).await,
+        };
+    }
+    let mut chains: HashMap<i64, Vec<Update>> = HashMap::new();
+    for u in updates {
+        let chat = u
+            .message
+            .as_ref()
+            .or(u.edited_message.as_ref())
+            .map_or(0, |m| m.chat.id);
+        chains.entry(chat).or_default().push(u);
+    }
+    // Each chain stops at its first failure; its id is the first update not handled.
+    let failed = futures::future::join_all(chains.into_values().map(|chain| async move {
+        for u in chain {
             let id = u.update_id;
-            match handle_update(&svc, &api, &inbox, &token, u, Some(cursor.clone())).await {
-                Ok(Outcome::Stored) => {}
-                Ok(Outcome::Other) => {
-                    if let Err(e) = svc.advance_channel_cursor(inbox_id, &cursor).await {
-                        tracing::warn!(error = %e, "storing the update offset failed");
-                        break;
-                    }
-                }
-                Err(e) => {
-                    // Not imported: the offset stays, the update comes again next poll.
-                    tracing::warn!(update = id, error = %e, "Telegram update not imported; will retry");
-                    tokio::time::sleep(wait_after_error(errors)).await;
-                    errors += 1;
-                    break;
-                }
+            if let Err(e) = handle_update(svc, api, inbox, token, u, None).await {
+                tracing::warn!(update = id, error = %e, "Telegram update not imported; will retry");
+                return Some((id, e));
             }
+        }
+        None
+    }))
+    .await
+    .into_iter()
+    .flatten()
+    .min_by_key(|(id, _)| *id);
+    match failed {
+        Some((id, e)) => {
+            if id > first {
+                svc.advance_channel_cursor(inbox.id, &id.to_string())
+                    .await?;
+            }
+            Err(e)
+        }
+        None => {
+            svc.advance_channel_cursor(inbox.id, &(last + 1).to_string())
+                .await
         }
     }
 }
