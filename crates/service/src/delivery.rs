@@ -319,6 +319,10 @@ pub fn probe_text(lang: Lang, f: &ProbeFailure) -> String {
     let what = probe_text_only(lang, f);
     if f.detail.is_empty() {
         what
+    } else if what.ends_with(['.', '!']) {
+        // A whole sentence ("… Check the address and the port."): the server's words
+        // follow in brackets rather than after a colon.
+        format!("{what} ({})", f.detail)
     } else {
         format!("{what}: {}", f.detail)
     }
@@ -635,6 +639,37 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probe_text_joins_the_servers_words_without_doubled_punctuation() {
+        let sentence = ProbeFailure {
+            step: "imap",
+            code: "connection_refused",
+            detail: "connecting to 127.0.0.1:1".into(),
+            texts: Some(ProbeTexts {
+                en: "The server refused the connection. Check the port.",
+                ru: "Сервер отказал в соединении. Проверьте порт.",
+            }),
+        };
+        assert_eq!(
+            probe_text(Lang::En, &sentence),
+            "The server refused the connection. Check the port. (connecting to 127.0.0.1:1)"
+        );
+        assert_eq!(
+            probe_text(Lang::Ru, &sentence),
+            "Сервер отказал в соединении. Проверьте порт. (connecting to 127.0.0.1:1)"
+        );
+        let phrase = ProbeFailure {
+            step: "token",
+            code: "invalid_token",
+            detail: "Unauthorized".into(),
+            texts: None,
+        };
+        assert_eq!(
+            probe_text(Lang::En, &phrase),
+            "Telegram did not accept the bot token: Unauthorized"
+        );
+    }
 
     #[test]
     fn backoff_doubles_and_is_bounded() {
