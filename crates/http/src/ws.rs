@@ -259,20 +259,13 @@ impl Admitted {
         ws: WebSocketUpgrade,
         side: Side,
     ) -> Result<Response, ApiError> {
-        let Admitted {
-            slot,
-            account_id,
-            viewer,
-            grant,
-            epoch,
-            presence,
-            cursor,
-        } = self;
         let sub = st
             .svc
             .hub
-            .subscribe(account_id, viewer, grant, epoch)
+            .subscribe(self.account_id, self.viewer, self.grant, self.epoch)
             .await?;
+        let (slot, account_id, presence, cursor) =
+            (self.slot, self.account_id, self.presence, self.cursor);
         // No tracing span is held open per socket (it would cost memory for every idle
         // connection); each frame's work gets its own span (`Connection::span`).
         Ok(ws.on_upgrade(move |socket| async move {
