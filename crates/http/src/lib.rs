@@ -63,9 +63,28 @@ impl Default for HttpConfig {
     }
 }
 
-/// Shared state of every handler.
+/// Shared state of every handler: one allocation per node, so a request or a socket holds
+/// a pointer to it rather than its own copy (an idle WebSocket's task keeps its state for
+/// hours; see docs/benchmarks.md on idle socket memory).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<NodeState>);
+
+impl AppState {
+    pub fn new(node: NodeState) -> Self {
+        Self(Arc::new(node))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = NodeState;
+
+    fn deref(&self) -> &NodeState {
+        &self.0
+    }
+}
+
+/// What [`AppState`] points to.
+pub struct NodeState {
     pub svc: Services,
     pub cfg: Arc<HttpConfig>,
     pub metrics: Option<PrometheusHandle>,

@@ -562,8 +562,8 @@ impl Connection {
                         frames.extend(self.frame_of(&d));
                         while frames.len() < 64 {
                             match self.sub.rx.try_recv() {
-                                Ok(d) => frames.extend(self.frame_of(&d)),
-                                Err(_) => break,
+                                Some(d) => frames.extend(self.frame_of(&d)),
+                                None => break,
                             }
                         }
                         // The sends below are boxed: awaited inline, their futures (a write

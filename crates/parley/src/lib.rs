@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use parley_bus::{EventBus, LocalBus, NatsBus};
-use parley_http::{AppState, HttpConfig};
+use parley_http::{AppState, HttpConfig, NodeState};
 use parley_service::{ServiceConfig, Services};
 use parley_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
@@ -338,7 +338,7 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
     // Uploads cut off by a previous run's crash are never coming back.
     parley_service::uploads::clear_staging(&services.config.files_dir);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let state = AppState {
+    let state = AppState::new(NodeState {
         svc: services.clone(),
         cfg: Arc::new(HttpConfig {
             json_body_limit: cfg.max_body_bytes,
@@ -355,7 +355,7 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
         heartbeat: parley_http::ws::Heartbeat::start(std::time::Duration::from_secs(
             cfg.ws_heartbeat_secs,
         )),
-    };
+    });
     let app = parley_http::app(state);
     let limits = parley_http::listen::ConnLimits {
         header_timeout: std::time::Duration::from_secs(cfg.http_header_timeout_secs),

@@ -33,6 +33,7 @@ pub mod realtime;
 pub mod routing;
 pub mod routing_config;
 pub mod settings;
+pub mod socket_queue;
 pub mod standards;
 pub mod teams;
 pub mod texts;

@@ -10,7 +10,7 @@
 //! whether the node holds ten connections or nineteen thousand.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,8 @@ use parley_store::Store;
 use parley_store::events::{EventDraft, EventRow, EventScope};
 use serde_json::Value;
 use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::socket_queue::{QueueRx, QueueTx, SendError};
 use tracing::Instrument;
 
 use crate::access::{AccessChange, CloseCode, Grant, Verdict};
@@ -125,25 +127,22 @@ pub struct Subscription {
     account_id: i64,
     viewer: Viewer,
     /// Live events in cursor order (ephemeral ones interleaved).
-    pub rx: mpsc::Receiver<Arc<Delivery>>,
+    pub rx: QueueRx<Arc<Delivery>>,
     /// The account's cursor when the subscription started: every later event is delivered
     /// on `rx`, every earlier one was committed before (and is in the log).
     pub start: i64,
-    overflowed: Arc<AtomicBool>,
-    /// Set when the hub dropped this connection because its access changed.
-    closed: Arc<AtomicU16>,
     hub: Hub,
 }
 
 impl Subscription {
     /// Whether the hub dropped this connection because its queue was full.
     pub fn overflowed(&self) -> bool {
-        self.overflowed.load(Ordering::Relaxed)
+        self.rx.overflowed()
     }
 
     /// Why the hub dropped this connection after re-authorising it, if it did.
     pub fn revoked(&self) -> Option<CloseCode> {
-        CloseCode::from_code(self.closed.load(Ordering::Relaxed))
+        CloseCode::from_code(self.rx.closed_code())
     }
 
     pub fn viewer(&self) -> &Viewer {
@@ -157,9 +156,14 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        let contact_id = match self.viewer {
+            Viewer::Visitor { contact_id, .. } => Some(contact_id),
+            Viewer::Agent { .. } => None,
+        };
         let _ = self.hub.cmds.send(Cmd::Unregister {
             id: self.id,
             account_id: self.account_id,
+            contact_id,
         });
     }
 }
@@ -176,24 +180,30 @@ enum Cmd {
     Unregister {
         id: u64,
         account_id: i64,
+        /// The visitor's contact, under which the connection is indexed.
+        contact_id: Option<i64>,
     },
     /// Re-authorisation results for held connections.
     Verdicts(Vec<Decided>),
 }
 
+/// A connection to re-authorise: account, connection id, the visitor's contact it is
+/// indexed under, and the credential it was admitted with.
+type Recheck = (i64, u64, Option<i64>, Grant);
+
 /// One connection's re-authorisation, for the access change numbered `generation`.
 struct Decided {
     account_id: i64,
     id: u64,
+    /// The visitor's contact, under which the connection is indexed.
+    contact_id: Option<i64>,
     generation: u64,
     verdict: Verdict,
 }
 
 struct Sub {
     viewer: Viewer,
-    tx: mpsc::Sender<Arc<Delivery>>,
-    overflowed: Arc<AtomicBool>,
-    closed: Arc<AtomicU16>,
+    tx: QueueTx<Arc<Delivery>>,
     grant: Grant,
     /// Live events held back while the connection is re-authorised (`None`: not held).
     held: Option<Vec<Arc<Delivery>>>,
@@ -217,13 +227,21 @@ impl Sub {
         }
         match self.tx.try_send(d.clone()) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => self.overflow(),
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(SendError::Full) => self.overflow(),
+            Err(SendError::Closed) => false,
+        }
+    }
+
+    /// The visitor's contact, under which a visitor's connection is indexed.
+    fn contact_id(&self) -> Option<i64> {
+        match self.viewer {
+            Viewer::Visitor { contact_id, .. } => Some(contact_id),
+            Viewer::Agent { .. } => None,
         }
     }
 
     fn overflow(&self) -> bool {
-        self.overflowed.store(true, Ordering::Relaxed);
+        self.tx.mark_overflowed();
         metrics::counter!("parley_ws_slow_consumers_total").increment(1);
         false
     }
@@ -239,7 +257,7 @@ impl Sub {
             Verdict::Close(code) => {
                 metrics::counter!("parley_ws_revoked_total", "reason" => code.reason())
                     .increment(1);
-                self.closed.store(code.code(), Ordering::Relaxed);
+                self.tx.mark_closed(code.code());
                 false
             }
         }
@@ -305,9 +323,7 @@ impl Hub {
         authorised_at: u64,
     ) -> Result<Subscription> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(self.queue.max(1));
-        let overflowed = Arc::new(AtomicBool::new(false));
-        let closed = Arc::new(AtomicU16::new(0));
+        let (tx, rx) = crate::socket_queue::queue(self.queue);
         let (reply, answer) = oneshot::channel();
         let stopped = || ServiceError::Internal("the real-time hub has stopped".into());
         self.cmds
@@ -317,8 +333,6 @@ impl Hub {
                 sub: Sub {
                     viewer: viewer.clone(),
                     tx,
-                    overflowed: overflowed.clone(),
-                    closed: closed.clone(),
                     grant,
                     held: None,
                     generation: 0,
@@ -334,8 +348,6 @@ impl Hub {
             account_id,
             viewer,
             rx,
-            overflowed,
-            closed,
             hub: self.clone(),
         })
     }
@@ -352,7 +364,9 @@ struct AccountState {
     /// The bus lagged: events may be missing after `next` with nothing pending to show it.
     needs_fill: bool,
     agents: HashMap<u64, Sub>,
-    visitors: HashMap<i64, HashMap<u64, Sub>>,
+    /// A visitor's connections by contact: one or two each, so a vector rather than a map
+    /// (an idle visitor's socket costs a map's worth of buckets otherwise).
+    visitors: HashMap<i64, Vec<(u64, Sub)>>,
     /// Events a connection may have queued (or held) before it is cut as a slow consumer.
     queue: usize,
 }
@@ -369,7 +383,7 @@ impl AccountState {
         if let Some(c) = d.event.contact_id
             && let Some(subs) = self.visitors.get_mut(&c)
         {
-            subs.retain(|_, s| s.offer(d, queue));
+            subs.retain_mut(|(_, s)| s.offer(d, queue));
             if subs.is_empty() {
                 self.visitors.remove(&c);
             }
@@ -509,14 +523,17 @@ impl HubTask {
                         // An access change was processed after this connection's check.
                         sub.generation = generation;
                         sub.held = Some(Vec::new());
-                        recheck = Some((account_id, id, sub.grant.clone()));
+                        recheck = Some((account_id, id, sub.contact_id(), sub.grant.clone()));
                     }
                     match sub.viewer {
                         Viewer::Agent { .. } => {
                             st.agents.insert(id, sub);
                         }
                         Viewer::Visitor { contact_id, .. } => {
-                            st.visitors.entry(contact_id).or_default().insert(id, sub);
+                            st.visitors
+                                .entry(contact_id)
+                                .or_insert_with(|| Vec::with_capacity(1))
+                                .push((id, sub));
                         }
                     }
                 }
@@ -525,13 +542,25 @@ impl HubTask {
                 }
                 let _ = reply.send(Ok(start));
             }
-            Cmd::Unregister { id, account_id } => {
+            Cmd::Unregister {
+                id,
+                account_id,
+                contact_id,
+            } => {
                 if let Some(st) = self.accounts.get_mut(&account_id) {
-                    st.agents.remove(&id);
-                    st.visitors.retain(|_, subs| {
-                        subs.remove(&id);
-                        !subs.is_empty()
-                    });
+                    match contact_id {
+                        None => {
+                            st.agents.remove(&id);
+                        }
+                        Some(c) => {
+                            if let Some(subs) = st.visitors.get_mut(&c) {
+                                subs.retain(|(i, _)| *i != id);
+                                if subs.is_empty() {
+                                    st.visitors.remove(&c);
+                                }
+                            }
+                        }
+                    }
                     if st.is_empty() {
                         self.accounts.remove(&account_id);
                     }
@@ -574,7 +603,7 @@ impl HubTask {
             let mut hold = |id: u64, s: &mut Sub| {
                 s.generation = generation;
                 s.held.get_or_insert_with(Vec::new);
-                todo.push((account_id, id, s.grant.clone()));
+                todo.push((account_id, id, s.contact_id(), s.grant.clone()));
             };
             for (&id, s) in st.agents.iter_mut() {
                 if let Viewer::Agent { user_id, .. } = s.viewer
@@ -584,7 +613,8 @@ impl HubTask {
                 }
             }
             for subs in st.visitors.values_mut() {
-                for (&id, s) in subs.iter_mut() {
+                for (id, s) in subs.iter_mut() {
+                    let id = *id;
                     if let Viewer::Visitor {
                         contact_id,
                         inbox_id,
@@ -604,13 +634,13 @@ impl HubTask {
 
     /// Re-authorises held connections off the hub's task; the verdicts come back as
     /// [`Cmd::Verdicts`].
-    fn reauthorise_later(&self, todo: Vec<(i64, u64, Grant)>, generation: u64) {
+    fn reauthorise_later(&self, todo: Vec<Recheck>, generation: u64) {
         let store = self.store.clone();
         let cmds = self.cmds.clone();
         tokio::spawn(
             async move {
                 let mut out = Vec::with_capacity(todo.len());
-                for (account_id, id, grant) in todo {
+                for (account_id, id, contact_id, grant) in todo {
                     let verdict = match crate::access::reauthorise(&store, account_id, &grant).await {
                         Ok(v) => v,
                         Err(e) => {
@@ -621,6 +651,7 @@ impl HubTask {
                     out.push(Decided {
                         account_id,
                         id,
+                        contact_id,
                         generation,
                         verdict,
                     });
@@ -641,32 +672,28 @@ impl HubTask {
                 continue;
             };
             let queue = st.queue;
-            let apply = |subs: &mut HashMap<u64, Sub>, d: Decided| -> Option<Decided> {
-                match subs.get_mut(&d.id) {
-                    None => Some(d),
-                    Some(s) if s.generation != d.generation => None,
-                    Some(s) => {
-                        if !s.decide(d.verdict, queue) {
-                            subs.remove(&d.id);
-                        }
-                        None
+            match d.contact_id {
+                None => {
+                    if let Some(s) = st.agents.get_mut(&d.id)
+                        && s.generation == d.generation
+                        && !s.decide(d.verdict, queue)
+                    {
+                        st.agents.remove(&d.id);
                     }
                 }
-            };
-            let Some(d) = apply(&mut st.agents, d) else {
-                continue;
-            };
-            let contact = st
-                .visitors
-                .iter()
-                .find(|(_, subs)| subs.contains_key(&d.id))
-                .map(|(c, _)| *c);
-            if let Some(c) = contact
-                && let Some(subs) = st.visitors.get_mut(&c)
-            {
-                apply(subs, d);
-                if subs.is_empty() {
-                    st.visitors.remove(&c);
+                Some(c) => {
+                    let Some(subs) = st.visitors.get_mut(&c) else {
+                        continue;
+                    };
+                    if let Some(at) = subs.iter().position(|(i, _)| *i == d.id)
+                        && subs[at].1.generation == d.generation
+                        && !subs[at].1.decide(d.verdict, queue)
+                    {
+                        subs.swap_remove(at);
+                    }
+                    if subs.is_empty() {
+                        st.visitors.remove(&c);
+                    }
                 }
             }
         }
