@@ -17,7 +17,7 @@
 //!   addresses only), unless `allow_private_webhook_targets` is on.
 
 use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -581,6 +581,7 @@ impl Services {
         }
         let settings = crate::settings::InboxSettings::of(inbox);
         let url = settings
+            .channel
             .webhook_url
             .as_deref()
             .map(str::trim)

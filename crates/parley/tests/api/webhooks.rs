@@ -47,7 +47,6 @@ impl Got {
 struct Receiver {
     url: String,
     got: Arc<Mutex<Vec<Got>>>,
-    fail_first: Arc<AtomicUsize>,
     down: Arc<AtomicUsize>,
 }
 
@@ -85,7 +84,6 @@ impl Receiver {
         Receiver {
             url: format!("http://{addr}/hook"),
             got,
-            fail_first: fail,
             down,
         }
     }
@@ -239,6 +237,7 @@ async fn log_until(
 macro_rules! with_opts {
     ($($name:ident => $opts:expr, $tune:expr;)+) => {
         mod sqlite {
+            use super::*;
             $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                async fn $name() {
                    let s = $crate::common::TestServer::sqlite_opts($opts, $tune).await;
@@ -246,6 +245,7 @@ macro_rules! with_opts {
                } )+
         }
         mod postgres {
+            use super::*;
             $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                async fn $name() {
                    if let Some(s) = $crate::common::TestServer::postgres_opts($opts, $tune).await {
