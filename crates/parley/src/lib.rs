@@ -266,6 +266,10 @@ impl Server {
         if let Err(e) = self.services.release_channel_leases().await {
             tracing::warn!(error = %e, "releasing channel leases failed");
         }
+        // Deliveries cut off mid-request go out again at the next start or on another node.
+        if let Err(e) = self.services.release_webhook_leases().await {
+            tracing::warn!(error = %e, "releasing webhook leases failed");
+        }
         self.services.close_store().await;
     }
 
@@ -335,6 +339,9 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
         None
     };
     let store = open_store_with(cfg, opts.clock.clone()).await?;
+    // Decided on the configuration as given: the effective one below always has a
+    // public URL.
+    let private_webhook_targets = cfg.private_webhook_targets();
     // Without a configured public URL, links use the address actually bound (a port of 0
     // in the configuration means "any free port").
     let mut effective = cfg.clone();
@@ -343,12 +350,12 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
     }
     let cfg = &effective;
     let mut services = services_with_bus(cfg, store.clone(), bus)?;
-    if let Some(retry) = &opts.webhook_retry {
+    {
         let mut svc_cfg = (*services.config).clone();
-        svc_cfg.webhooks = parley_service::webhooks::WebhookSettings {
-            allow_private_targets: svc_cfg.webhooks.allow_private_targets,
-            ..retry.clone()
-        };
+        if let Some(retry) = &opts.webhook_retry {
+            svc_cfg.webhooks = retry.clone();
+        }
+        svc_cfg.webhooks.allow_private_targets = private_webhook_targets;
         services.config = Arc::new(svc_cfg);
     }
     // Uploads cut off by a previous run's crash are never coming back.

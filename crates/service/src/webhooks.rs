@@ -593,6 +593,11 @@ impl Services {
         Ok(())
     }
 
+    /// Frees the deliveries this node was sending (at shutdown, after the worker stopped).
+    pub async fn release_webhook_leases(&self) -> Result<()> {
+        Ok(self.store.release_delivery_leases(&self.node_id).await?)
+    }
+
     /// Starts this node's webhook worker: it stores deliveries for new events, sends the
     /// due ones, and prunes the log, looking at least every `poll`.
     pub fn spawn_webhook_worker(&self, poll: Duration) -> tokio::task::JoinHandle<()> {

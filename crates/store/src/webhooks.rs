@@ -413,6 +413,19 @@ impl Store {
         Ok(rows)
     }
 
+    /// Frees the deliveries `node` holds (its shutdown): another node, or the next start,
+    /// takes them at once instead of waiting for the lease to run out.
+    pub async fn release_delivery_leases(&self, node: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE webhook_deliveries SET locked_until = NULL, locked_by = NULL
+             WHERE locked_by = $1 AND status = 'pending'",
+        )
+        .bind(node.to_string())
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
     /// The URL and signing secret of a receiver (an inbox's receiver signs with the
     /// inbox's `hmac_token`).
     pub async fn webhook_target(&self, webhook_id: i64) -> Result<Option<(String, String)>> {
