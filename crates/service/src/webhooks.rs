@@ -791,6 +791,9 @@ impl Services {
     /// the claim's business); returns how many were attempted.
     pub async fn send_due_webhooks(&self) -> Result<usize> {
         let now = self.store.now();
+        if self.store.next_delivery_at().await?.is_none_or(|at| at > now) {
+            return Ok(0);
+        }
         let claimed = self
             .store
             .claim_deliveries(&self.node_id, now, LEASE_MS, CLAIM_BATCH)

@@ -336,7 +336,7 @@ impl Store {
         );
         Ok(sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
             .bind(limit)
-            .fetch_all(self.reader())
+            .fetch_all(self.poll_reader())
             .await?)
     }
 
@@ -411,6 +411,18 @@ impl Store {
             .await?;
         rows.sort_by_key(|r| r.id);
         Ok(rows)
+    }
+
+    /// When the earliest pending delivery is due (a reader's look, so an idle worker does
+    /// not take the writer connection to claim nothing).
+    pub async fn next_delivery_at(&self) -> Result<Option<i64>> {
+        let (at,): (Option<i64>,) = sqlx::query_as(
+            "SELECT MIN(next_at) FROM webhook_deliveries WHERE status = 'pending'
+             AND webhook_id IN (SELECT id FROM webhooks WHERE paused_at IS NULL)",
+        )
+        .fetch_one(self.poll_reader())
+        .await?;
+        Ok(at)
     }
 
     /// Frees the deliveries `node` holds (its shutdown): another node, or the next start,

@@ -122,7 +122,7 @@ function webhookForm(w) {
       },
       field(t('webhooks.url'), url, t('webhooks.urlHint')),
       field(t('settings.name'), name),
-      h('fieldset', { class: 'stack' }, h('legend', null, t('webhooks.events')), boxes.map((b) => b.el)),
+      h('fieldset', { class: 'webhook-events' }, h('legend', null, t('webhooks.events')), boxes.map((b) => b.el)),
       err,
       h('div', { class: 'actions' }, btn),
     );
