@@ -758,7 +758,11 @@ impl Services {
         if t != ChannelType::Api {
             return Ok(());
         }
-        match settings.get("webhook_url").and_then(Value::as_str).map(str::trim) {
+        match settings
+            .get("webhook_url")
+            .and_then(Value::as_str)
+            .map(str::trim)
+        {
             Some(url) if !url.is_empty() => self.check_inbox_webhook_url(url).await,
             _ => Ok(()),
         }

@@ -154,12 +154,8 @@ pub fn forbidden_reason(ip: IpAddr) -> Option<&'static str> {
                 Some("unique local (ULA)")
             } else if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
                 // NAT64: the embedded IPv4 address is what is reached.
-                let v4 = Ipv4Addr::new(
-                    (s[6] >> 8) as u8,
-                    s[6] as u8,
-                    (s[7] >> 8) as u8,
-                    s[7] as u8,
-                );
+                let v4 =
+                    Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
                 forbidden_v4(v4)
             } else if s[0..6] == [0, 0, 0, 0, 0, 0] {
                 // IPv4-compatible (deprecated) addresses.
@@ -193,7 +189,11 @@ fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
 }
 
 /// Checks every address a name resolves to; the error names the first forbidden one.
-fn check_addrs(host: &str, addrs: &[SocketAddr], allow_private: bool) -> std::result::Result<(), String> {
+fn check_addrs(
+    host: &str,
+    addrs: &[SocketAddr],
+    allow_private: bool,
+) -> std::result::Result<(), String> {
     if addrs.is_empty() {
         return Err(format!("{host} resolves to no address"));
     }
@@ -267,7 +267,10 @@ fn parse_url(raw: &str) -> std::result::Result<url::Url, FieldError> {
 }
 
 /// Resolves a URL's host and checks every address (save time).
-pub async fn check_target(raw: &str, allow_private: bool) -> std::result::Result<String, FieldError> {
+pub async fn check_target(
+    raw: &str,
+    allow_private: bool,
+) -> std::result::Result<String, FieldError> {
     let u = parse_url(raw)?;
     let host = match u.host() {
         Some(url::Host::Ipv4(ip)) => return check_ip(u.as_str(), IpAddr::V4(ip), allow_private),
@@ -442,7 +445,11 @@ impl Services {
     }
 
     /// Creates a webhook (administrators): it receives events from now on.
-    pub async fn create_webhook(&self, ctx: &AccountCtx, input: WebhookInput) -> Result<WebhookRow> {
+    pub async fn create_webhook(
+        &self,
+        ctx: &AccountCtx,
+        input: WebhookInput,
+    ) -> Result<WebhookRow> {
         ctx.require_admin()?;
         let url = input
             .url
@@ -533,10 +540,7 @@ impl Services {
         before: Option<i64>,
     ) -> Result<DeliveryPage> {
         self.webhook(ctx, id).await?;
-        let deliveries = self
-            .store
-            .webhook_deliveries(id, before, LOG_PAGE)
-            .await?;
+        let deliveries = self.store.webhook_deliveries(id, before, LOG_PAGE).await?;
         let next_before = (deliveries.len() as i64 == LOG_PAGE)
             .then(|| deliveries.last().map(|d| d.id))
             .flatten();
@@ -642,7 +646,8 @@ impl Services {
         let mut moved = 0;
         let mut cache = RenderCache::default();
         for w in behind {
-            let span = tracing::info_span!("webhook_dispatch", webhook = w.id, account = w.account_id);
+            let span =
+                tracing::info_span!("webhook_dispatch", webhook = w.id, account = w.account_id);
             match self.dispatch_one(&w, &mut cache).instrument(span).await {
                 Ok(true) => moved += 1,
                 Ok(false) => {}
@@ -663,7 +668,13 @@ impl Services {
         };
         let rows = self
             .store
-            .events_after(w.account_id, &scope, w.cursor, Some(head + 1), DISPATCH_PAGE)
+            .events_after(
+                w.account_id,
+                &scope,
+                w.cursor,
+                Some(head + 1),
+                DISPATCH_PAGE,
+            )
             .await?;
         let to = if rows.len() as i64 == DISPATCH_PAGE {
             rows.last().map_or(head, |r| r.seq)
@@ -712,7 +723,10 @@ impl Services {
         };
         let mut message_id = None;
         if name.starts_with("message_") {
-            let code = obj.get("message_type").and_then(Value::as_i64).unwrap_or(-1);
+            let code = obj
+                .get("message_type")
+                .and_then(Value::as_i64)
+                .unwrap_or(-1);
             if w.inbox_id.is_some()
                 && name == "message_created"
                 && (code == 1 || code == 3)
@@ -773,7 +787,12 @@ impl Services {
         v
     }
 
-    async fn conversation_ref(&self, account_id: i64, display_id: i64, cache: &mut RenderCache) -> Value {
+    async fn conversation_ref(
+        &self,
+        account_id: i64,
+        display_id: i64,
+        cache: &mut RenderCache,
+    ) -> Value {
         if let Some(v) = cache.conversations.get(&(account_id, display_id)) {
             return v.clone();
         }
@@ -791,7 +810,12 @@ impl Services {
     /// the claim's business); returns how many were attempted.
     pub async fn send_due_webhooks(&self) -> Result<usize> {
         let now = self.store.now();
-        if self.store.next_delivery_at().await?.is_none_or(|at| at > now) {
+        if self
+            .store
+            .next_delivery_at()
+            .await?
+            .is_none_or(|at| at > now)
+        {
             return Ok(0);
         }
         let claimed = self
@@ -816,7 +840,10 @@ impl Services {
         static CLIENTS: OnceLock<std::sync::Mutex<HashMap<(bool, u64), reqwest::Client>>> =
             OnceLock::new();
         let s = self.webhook_settings();
-        let key = (s.allow_private_targets, s.request_timeout.as_millis() as u64);
+        let key = (
+            s.allow_private_targets,
+            s.request_timeout.as_millis() as u64,
+        );
         let map = CLIENTS.get_or_init(Default::default);
         let mut map = match map.lock() {
             Ok(m) => m,
@@ -851,7 +878,9 @@ impl Services {
             duration_ms: started.elapsed().as_millis() as i64,
             ..attempt
         };
-        let ok = attempt.response_code.is_some_and(|c| (200..300).contains(&c));
+        let ok = attempt
+            .response_code
+            .is_some_and(|c| (200..300).contains(&c));
         let s = self.webhook_settings();
         let now = self.store.now();
         let end = if ok {
@@ -883,7 +912,10 @@ impl Services {
             .record_attempt(d, &attempt, end, s.pause_after_failures, &reason)
             .await?;
         if recorded.paused_now {
-            tracing::warn!(webhook = d.webhook_id, "webhook paused after repeated failures");
+            tracing::warn!(
+                webhook = d.webhook_id,
+                "webhook paused after repeated failures"
+            );
             if let Err(e) = self.notify_paused(d.account_id, d.webhook_id).await {
                 tracing::warn!(webhook = d.webhook_id, error = %e, "pause notice failed");
             }
@@ -1028,8 +1060,12 @@ impl Services {
             "{}/app/#/settings/webhooks",
             self.config.public_url.trim_end_matches('/')
         );
-        let (subject, text) =
-            crate::texts::webhook_paused_notice(lang, &target, w.pause_reason.as_deref().unwrap_or(""), &link);
+        let (subject, text) = crate::texts::webhook_paused_notice(
+            lang,
+            &target,
+            w.pause_reason.as_deref().unwrap_or(""),
+            &link,
+        );
         self.queue_email(
             &format!("webhook_paused:{webhook_id}:{}", w.paused_at.unwrap_or(0)),
             Email {
@@ -1063,14 +1099,33 @@ mod tests {
     #[test]
     fn forbidden_addresses() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-            "0.0.0.0", "224.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fc00::1",
-            "fd12::1", "ff02::1", "::ffff:127.0.0.1", "64:ff9b::a00:1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fe80::1",
+            "fc00::1",
+            "fd12::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "64:ff9b::a00:1",
         ] {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(forbidden_reason(ip).is_some(), "{ip} should be refused");
         }
-        for ip in ["93.184.216.34", "2606:2800:220:1::1", "100.128.0.1", "172.32.0.1"] {
+        for ip in [
+            "93.184.216.34",
+            "2606:2800:220:1::1",
+            "100.128.0.1",
+            "172.32.0.1",
+        ] {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(forbidden_reason(ip).is_none(), "{ip} should be allowed");
         }

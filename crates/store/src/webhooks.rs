@@ -140,8 +140,7 @@ impl Store {
 
     /// One receiver of the account (an account webhook or an inbox's).
     pub async fn webhook(&self, account_id: i64, id: i64) -> Result<Option<WebhookRow>> {
-        let sql =
-            format!("SELECT {WEBHOOK_COLS} FROM webhooks WHERE account_id = $1 AND id = $2");
+        let sql = format!("SELECT {WEBHOOK_COLS} FROM webhooks WHERE account_id = $1 AND id = $2");
         Ok(sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
             .bind(account_id)
             .bind(id)

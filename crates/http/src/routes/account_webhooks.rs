@@ -137,7 +137,10 @@ async fn update(
     Path(path): Path<(i64, i64)>,
     JsonObject(body): JsonObject<WebhookRequest>,
 ) -> ApiResult<Json<WebhookOne>> {
-    Ok(one(&st.svc.update_webhook(&ctx, path.1, body.into()).await?))
+    Ok(one(&st
+        .svc
+        .update_webhook(&ctx, path.1, body.into())
+        .await?))
 }
 
 /// Deletes a webhook with its delivery log (administrators).

@@ -60,8 +60,7 @@ impl Receiver {
             let (g, f, d) = (g.clone(), f.clone(), d.clone());
             async move {
                 let failing = d.load(Ordering::SeqCst) > 0
-                    || f
-                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    || f.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                         .is_ok();
                 let status = if failing {
                     AxStatus::INTERNAL_SERVER_ERROR
@@ -113,7 +112,7 @@ impl Receiver {
                 return got;
             }
             n += 1;
-            if n % 500 == 0 {
+            if n.is_multiple_of(500) {
                 eprintln!("still waiting for {what}; got {} requests", got.len());
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -227,7 +226,7 @@ async fn log_until(
             return rows;
         }
         n += 1;
-        if n % 200 == 0 {
+        if n.is_multiple_of(200) {
             eprintln!("still waiting for {what}: {rows:?}");
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -300,7 +299,10 @@ async fn crud_roles_and_bad_input(s: TestServer) {
     let id = w["id"].as_i64().unwrap();
     assert_eq!(w["url"], r.url.as_str());
     assert_eq!(w["account_id"], a.account_id);
-    assert_eq!(w["subscriptions"], json!(["message_created", "conversation_created"]));
+    assert_eq!(
+        w["subscriptions"],
+        json!(["message_created", "conversation_created"])
+    );
     assert_eq!(w["status"], "active");
     let secret = w["secret"].as_str().unwrap().to_string();
     assert!(secret.len() >= 32, "secret {secret}");
@@ -323,7 +325,11 @@ async fn crud_roles_and_bad_input(s: TestServer) {
     for b in bad {
         let (st, body) = s.post(&a.token, &base, b.clone()).await;
         assert_eq!(st.as_u16(), 422, "{b} → {st} {body}");
-        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
     }
     let (st, body) = s
         .patch(
@@ -351,7 +357,10 @@ async fn crud_roles_and_bad_input(s: TestServer) {
         .await;
     assert!(st.is_success(), "{st} {body}");
     assert_eq!(body["payload"]["webhook"]["name"], "Orders");
-    assert_eq!(body["payload"]["webhook"]["subscriptions"], json!(["message_updated"]));
+    assert_eq!(
+        body["payload"]["webhook"]["subscriptions"],
+        json!(["message_updated"])
+    );
     let (st, body) = s
         .post(&a.token, &format!("{base}/{id}/rotate_secret"), json!({}))
         .await;
@@ -369,7 +378,10 @@ async fn crud_roles_and_bad_input(s: TestServer) {
     // Another account's administrator sees none of it.
     let b = s.admin("Other").await;
     let (st, _) = s
-        .get(&b.token, &format!("/api/v1/accounts/{}/webhooks", a.account_id))
+        .get(
+            &b.token,
+            &format!("/api/v1/accounts/{}/webhooks", a.account_id),
+        )
         .await;
     assert!(!st.is_success());
     let other = second["id"].as_i64().unwrap();
@@ -405,7 +417,8 @@ async fn signed_message_delivery(s: TestServer) {
     let m = say(&s, &a, display_id, "Your order has shipped").await;
     let got = r
         .until("message_created", |g| {
-            g.iter().any(|g| g.header("x-parley-event") == "message_created")
+            g.iter()
+                .any(|g| g.header("x-parley-event") == "message_created")
         })
         .await;
     let conv = r.of("conversation_created");
@@ -432,7 +445,10 @@ async fn signed_message_delivery(s: TestServer) {
             .any(|d| d["event"] == "message_created" && d["status"] == "delivered")
     })
     .await;
-    let d = rows.iter().find(|d| d["event"] == "message_created").unwrap();
+    let d = rows
+        .iter()
+        .find(|d| d["event"] == "message_created")
+        .unwrap();
     assert_eq!(d["response_code"], 200);
     assert_eq!(d["response_body"], "thanks");
     assert_eq!(d["attempts"], 1);
@@ -463,7 +479,8 @@ async fn retries_until_accepted_once(s: TestServer) {
     say(&s, &a, display_id, "two").await;
     let got = r
         .until("the second message", |g| {
-            g.iter().any(|g| g.json()["content"] == "two" && g.answered == 200)
+            g.iter()
+                .any(|g| g.json()["content"] == "two" && g.answered == 200)
         })
         .await;
     let ones = got.iter().filter(|g| g.json()["content"] == "one").count();
@@ -489,7 +506,11 @@ async fn order_per_conversation_under_failure(s: TestServer) {
     for g in &got {
         let content = g.json()["content"].as_str().unwrap_or_default().to_string();
         let n: usize = content[1..].parse().unwrap();
-        assert_eq!(n, delivered.len(), "out of order: {content} after {delivered:?}");
+        assert_eq!(
+            n,
+            delivered.len(),
+            "out of order: {content} after {delivered:?}"
+        );
         if g.answered == 200 {
             delivered.push(n);
         }
@@ -543,7 +564,10 @@ async fn private_targets_refused_when_off(s: TestServer) {
             .await;
         assert_eq!(st.as_u16(), 422, "{url} → {st} {body}");
         let msg = body["error"]["message"].as_str().unwrap_or_default();
-        assert!(msg.contains("allow_private_webhook_targets"), "{url}: {msg}");
+        assert!(
+            msg.contains("allow_private_webhook_targets"),
+            "{url}: {msg}"
+        );
     }
     let (_, list) = s.get(&a.token, &base).await;
     assert_eq!(list["payload"]["webhooks"], json!([]));
@@ -557,7 +581,10 @@ async fn private_targets_refused_when_off(s: TestServer) {
         .await;
     assert_eq!(st.as_u16(), 422, "{body}");
     let (_, inboxes) = s
-        .get(&a.token, &format!("/api/v1/accounts/{}/inboxes", a.account_id))
+        .get(
+            &a.token,
+            &format!("/api/v1/accounts/{}/inboxes", a.account_id),
+        )
         .await;
     assert_eq!(inboxes["payload"], json!([]));
     // A public address is accepted.
@@ -590,16 +617,27 @@ async fn delivery_time_check_after_setting_off(mut s: TestServer) {
     let (_, display_id) = conversation(&s, &a, json!({"type": "api"})).await;
     say(&s, &a, display_id, "secret").await;
     for hook in [&w, &localhost] {
-        let rows = log_until(&s, &a, hook["id"].as_i64().unwrap(), "a refused attempt", |rows| {
-            rows.first().is_some_and(|d| d["attempts"].as_i64() >= Some(2))
-        })
+        let rows = log_until(
+            &s,
+            &a,
+            hook["id"].as_i64().unwrap(),
+            "a refused attempt",
+            |rows| {
+                rows.first()
+                    .is_some_and(|d| d["attempts"].as_i64() >= Some(2))
+            },
+        )
         .await;
         let err = rows[0]["error"].as_str().unwrap_or_default();
         assert!(err.contains("allow_private_webhook_targets"), "{err}");
         assert_eq!(rows[0]["status"], "pending");
         assert_eq!(rows[0]["response_code"], Value::Null);
     }
-    assert!(r.got().is_empty(), "the receiver was reached: {:?}", r.got());
+    assert!(
+        r.got().is_empty(),
+        "the receiver was reached: {:?}",
+        r.got()
+    );
     s.stop().await;
 }
 
@@ -634,13 +672,18 @@ async fn pause_notice_and_resume(s: TestServer) {
             break hook;
         }
         n += 1;
-        if n % 200 == 0 {
+        if n.is_multiple_of(200) {
             eprintln!("waiting for the pause: {hook}");
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     };
     assert!(paused["paused_at"].as_i64().is_some());
-    assert!(paused["pause_reason"].as_str().is_some_and(|r| r.contains("500")), "{paused}");
+    assert!(
+        paused["pause_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("500")),
+        "{paused}"
+    );
     let mail = sink.next().await;
     assert!(mail.raw().contains(&a.email), "notice to the administrator");
     let subject = mail.subject();
@@ -729,7 +772,10 @@ async fn redeliver_sends_again(s: TestServer) {
         .call(
             Method::GET,
             Some(&a.token),
-            &format!("/api/v1/accounts/{}/webhooks/{id}/deliveries?before=x", a.account_id),
+            &format!(
+                "/api/v1/accounts/{}/webhooks/{id}/deliveries?before=x",
+                a.account_id
+            ),
             None,
         )
         .await;
@@ -778,7 +824,7 @@ async fn api_channel_gets_agent_replies(s: TestServer) {
             break;
         }
         n += 1;
-        if n % 200 == 0 {
+        if n.is_multiple_of(200) {
             eprintln!("waiting for sent: {status:?}");
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -798,7 +844,10 @@ async fn api_channel_gets_agent_replies(s: TestServer) {
     .await;
     // The inbox's receiver is not one of the account's webhooks.
     let (_, list) = s
-        .get(&a.token, &format!("/api/v1/accounts/{}/webhooks", a.account_id))
+        .get(
+            &a.token,
+            &format!("/api/v1/accounts/{}/webhooks", a.account_id),
+        )
         .await;
     assert_eq!(list["payload"]["webhooks"], json!([]));
     // Without a webhook_url nothing is posted any more.

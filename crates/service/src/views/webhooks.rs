@@ -39,7 +39,12 @@ pub fn webhook_view(w: &WebhookRow) -> WebhookView {
         subscriptions: serde_json::from_str(&w.subscriptions).unwrap_or_default(),
         account_id: w.account_id,
         secret: w.secret.clone(),
-        status: if w.paused_at.is_some() { "paused" } else { "active" }.into(),
+        status: if w.paused_at.is_some() {
+            "paused"
+        } else {
+            "active"
+        }
+        .into(),
         paused_at: w.paused_at.map(secs),
         pause_reason: w.pause_reason.clone(),
         failures: w.failures,
