@@ -735,11 +735,29 @@ impl Services {
         if let Value::Object(map) = &mut attrs {
             map.remove("external_error");
         }
-        match self
+        // An API inbox's reply goes back to its `webhook_url` (webhooks.rs), any other
+        // channel's to the outbox.
+        let api_inbox = self
             .store
-            .requeue_delivery(conv.account_id, m.message.id, &attrs.to_string())
-            .await
-        {
+            .inbox_ref(conv.account_id, conv.inbox_id)
+            .await?
+            .is_some_and(|i| i.channel_type == parley_core::ChannelType::Api.as_str());
+        let requeued = if api_inbox {
+            self.store
+                .requeue_webhook_message(conv.inbox_id, m.message.id, &attrs.to_string())
+                .await
+                .map_err(|e| match e {
+                    parley_store::StoreError::NotFound => {
+                        parley_store::StoreError::Conflict("no webhook delivery to retry".into())
+                    }
+                    other => other,
+                })
+        } else {
+            self.store
+                .requeue_delivery(conv.account_id, m.message.id, &attrs.to_string())
+                .await
+        };
+        match requeued {
             Err(parley_store::StoreError::Conflict(_)) => {
                 return Err(parley_core::validate::FieldError::new(
                     "status",

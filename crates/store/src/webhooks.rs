@@ -576,6 +576,59 @@ impl Store {
         Ok(row)
     }
 
+    /// Puts a failed API channel reply back to its inbox's `webhook_url`: `progress` again
+    /// and its last `message_created` delivery queued anew (a new delivery id), in one
+    /// transaction. `NotFound` when the message never had such a delivery; `Conflict` when
+    /// it is not `failed`.
+    pub async fn requeue_webhook_message(
+        &self,
+        inbox_id: i64,
+        message_id: i64,
+        content_attributes: &str,
+    ) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.writer().begin().await?;
+        let sql = format!(
+            "SELECT {DELIVERY_COLS} FROM webhook_deliveries
+             WHERE message_id = $1 AND webhook_id = (SELECT id FROM webhooks WHERE inbox_id = $2)
+             ORDER BY id DESC LIMIT 1"
+        );
+        let last = sqlx::query_as::<_, DeliveryRow>(sqlx::AssertSqlSafe(sql))
+            .bind(message_id)
+            .bind(inbox_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let r = sqlx::query(
+            "UPDATE messages SET status = 'progress', external_error = NULL,
+                content_attributes = $2, updated_at = $3 WHERE id = $1 AND status = 'failed'",
+        )
+        .bind(message_id)
+        .bind(content_attributes.to_string())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::Conflict("message_status".into()));
+        }
+        insert_delivery(
+            &mut tx,
+            last.webhook_id,
+            last.account_id,
+            &NewDelivery {
+                event: last.event.clone(),
+                seq: last.seq,
+                conversation_id: last.conversation_id,
+                message_id: Some(message_id),
+                body: last.body.clone(),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Deletes finished deliveries created before `before_ms`, in bounded batches.
     pub async fn prune_webhook_deliveries(&self, before_ms: i64) -> Result<u64> {
         let mut total = 0;

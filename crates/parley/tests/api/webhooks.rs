@@ -266,6 +266,16 @@ with_opts! {
     pause_notice_and_resume => fast_retry(3), |_| {};
     redeliver_sends_again => fast_retry(0), |_| {};
     api_channel_gets_agent_replies => fast_retry(0), |_| {};
+    api_reply_given_up_is_failed_then_retried => short_window(), |_| {};
+}
+
+/// Deliveries are given up after 300 ms of failures instead of 24 hours.
+fn short_window() -> parley::StartOptions {
+    let mut o = fast_retry(0);
+    if let Some(w) = o.webhook_retry.as_mut() {
+        w.retry_window_ms = 300;
+    }
+    o
 }
 
 async fn crud_roles_and_bad_input(s: TestServer) {
@@ -861,5 +871,71 @@ async fn api_channel_gets_agent_replies(s: TestServer) {
     assert!(st.is_success(), "{st} {body}");
     let m2 = say(&s, &a, display_id, "unsent").await;
     assert_eq!(m2["status"], "sent");
+    s.stop().await;
+}
+
+async fn api_reply_given_up_is_failed_then_retried(s: TestServer) {
+    let a = s.admin("Shop").await;
+    let r = Receiver::start(0).await;
+    r.set_down(true);
+    let (_, display_id) = conversation(&s, &a, json!({"type": "api", "webhook_url": r.url})).await;
+    let m = say(&s, &a, display_id, "Nobody listens").await;
+    assert_eq!(m["status"], "progress");
+    let path = format!(
+        "/api/v1/accounts/{}/conversations/{display_id}/messages",
+        a.account_id
+    );
+    let status_of = |page: &Value| {
+        page["payload"]
+            .as_array()
+            .and_then(|p| p.iter().find(|x| x["id"] == m["id"]))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    // Given up: `failed`, with the receiver's answer as the reason.
+    let mut n = 0u64;
+    let failed = loop {
+        let (_, page) = s.get(&a.token, &path).await;
+        let msg = status_of(&page);
+        if msg["status"] == "failed" {
+            break msg;
+        }
+        n += 1;
+        if n.is_multiple_of(200) {
+            eprintln!("waiting for failed: {msg}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    let reason = failed["external_error"].as_str().unwrap_or_default();
+    assert!(reason.contains("500"), "{failed}");
+    assert!(r.got().iter().all(|g| g.answered == 500));
+    // Retried from the console's button: back to the webhook_url, and `sent` once taken.
+    r.set_down(false);
+    let (st, body) = s
+        .post(&a.token, &format!("{path}/{}/retry", m["id"]), json!({}))
+        .await;
+    assert!(st.is_success(), "{st} {body}");
+    assert_eq!(body["status"], "progress");
+    let mut n = 0u64;
+    loop {
+        let (_, page) = s.get(&a.token, &path).await;
+        let msg = status_of(&page);
+        if msg["status"] == "sent" {
+            assert!(msg["external_error"].is_null(), "{msg}");
+            break;
+        }
+        n += 1;
+        if n.is_multiple_of(200) {
+            eprintln!("waiting for sent: {msg}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let ok: Vec<_> = r.got().into_iter().filter(|g| g.answered == 200).collect();
+    assert!(ok.iter().any(|g| g.json()["content"] == "Nobody listens"));
+    // A message that is not failed cannot be retried.
+    let (st, body) = s
+        .post(&a.token, &format!("{path}/{}/retry", m["id"]), json!({}))
+        .await;
+    assert_error(st, &body, 422, "invalid_field");
     s.stop().await;
 }
