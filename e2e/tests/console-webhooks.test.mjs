@@ -68,7 +68,7 @@ test('an administrator creates a webhook, sees its delivery and redelivers it', 
   await dialog.getByLabel('URL').fill('crm.example/hook');
   await dialog.getByLabel('Name').fill('CRM');
   await dialog.getByRole('button', { name: 'Create' }).click();
-  await dialog.getByText('Enter a full address starting with http:// or https://.').waitFor();
+  await dialog.getByText('Enter a full address beginning with http:// or https:// (for example https://crm.example/hook)').waitFor();
   assert.equal((await api('GET', '/webhooks')).payload.webhooks.length, 0);
   // Events are checkboxes; message_created is among the defaults, contact_updated is added.
   assert.equal(await dialog.getByRole('checkbox', { name: 'message_created' }).isChecked(), true);
@@ -136,7 +136,7 @@ test('the webhooks page in Russian', async () => {
   const dialog = page.getByRole('dialog');
   await dialog.getByLabel('URL').fill('nonsense');
   await dialog.getByRole('button', { name: 'Сохранить' }).click();
-  await dialog.getByText('Введите полный адрес, начинающийся с http:// или https://.').waitFor();
+  await dialog.getByText('Введите полный адрес, начинающийся с http:// или https:// (например, https://crm.example/hook)').waitFor();
   await dialog.getByText('пока не отправляется').first().waitFor();
   await page.screenshot({ path: process.env.PARLEY_E2E_SCREENSHOTS ? `${process.env.PARLEY_E2E_SCREENSHOTS}/console-webhooks-ru.png` : '/tmp/console-webhooks-ru.png', fullPage: true });
   assert.deepEqual(errors, []);

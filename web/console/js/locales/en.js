@@ -715,7 +715,7 @@ export default {
   'webhooks.paused': 'Paused',
   'webhooks.url': 'URL',
   'webhooks.urlHint': 'An http:// or https:// address that accepts POST requests.',
-  'webhooks.badUrl': 'Enter a full address starting with http:// or https://.',
+  'webhooks.badUrl': 'Enter a full address beginning with http:// or https:// (for example https://crm.example/hook)',
   'webhooks.noEvents': 'Choose at least one event.',
   'webhooks.notSentYet': 'not sent yet',
   'webhooks.notFound': 'There is no such webhook.',
