@@ -90,6 +90,10 @@ pub struct Config {
     pub telegram_api_url: String,
     /// Seconds one long poll of a bot's updates (`getUpdates`) waits for news.
     pub telegram_poll_timeout_secs: u64,
+    /// Let webhooks reach loopback, private (RFC 1918, ULA), link-local, CGNAT, unspecified
+    /// and multicast addresses. Unset: allowed only for a local server (a loopback `listen`
+    /// and no `public_url`: the quick start); a deployment refuses them.
+    pub allow_private_webhook_targets: Option<bool>,
 }
 
 impl Default for Config {
@@ -130,6 +134,7 @@ impl Default for Config {
             max_account_storage_bytes: 10 * 1024 * 1024 * 1024,
             telegram_api_url: "https://api.telegram.org".into(),
             telegram_poll_timeout_secs: 25,
+            allow_private_webhook_targets: None,
         }
     }
 }
@@ -173,6 +178,7 @@ pub const KEYS: &[&str] = &[
     "max_account_storage_bytes",
     "telegram_api_url",
     "telegram_poll_timeout_secs",
+    "allow_private_webhook_targets",
 ];
 
 /// A setting that may hold a password (`smtp_url`). `Debug` and `Display` show it with the
@@ -404,6 +410,18 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("parley.db").display()))
+    }
+
+    /// Whether webhooks may reach private addresses: as set, or when unset only for a
+    /// local server (a loopback `listen` address and no `public_url`).
+    pub fn private_webhook_targets(&self) -> bool {
+        self.allow_private_webhook_targets.unwrap_or_else(|| {
+            self.public_url.is_none()
+                && self
+                    .listen
+                    .parse::<std::net::SocketAddr>()
+                    .is_ok_and(|a| a.ip().is_loopback())
+        })
     }
 
     /// The public URL in effect.

@@ -226,6 +226,10 @@ pub fn services_with_bus(
         },
         max_account_storage_bytes: cfg.max_account_storage_bytes,
         event_retention_ms: i64::from(cfg.event_retention_days) * 86_400_000,
+        webhooks: parley_service::webhooks::WebhookSettings {
+            allow_private_targets: cfg.private_webhook_targets(),
+            ..Default::default()
+        },
         ..ServiceConfig::default()
     };
     Ok(Services::new(store, bus, svc_cfg).with_mailer(mailer))
@@ -262,6 +266,10 @@ impl Server {
         if let Err(e) = self.services.release_channel_leases().await {
             tracing::warn!(error = %e, "releasing channel leases failed");
         }
+        // Deliveries cut off mid-request go out again at the next start or on another node.
+        if let Err(e) = self.services.release_webhook_leases().await {
+            tracing::warn!(error = %e, "releasing webhook leases failed");
+        }
         self.services.close_store().await;
     }
 
@@ -279,8 +287,11 @@ impl Server {
 pub struct StartOptions {
     /// Where "now" comes from (a test moves a manual clock instead of sleeping).
     pub clock: parley_core::time::SharedClock,
-    /// How often the job runner looks for due timers when idle.
+    /// How often the job runner looks for due timers when idle (also the webhook worker).
     pub job_poll: std::time::Duration,
+    /// Replaces the webhook retry policy (tests retry in milliseconds, not minutes); the
+    /// target check stays the configuration's.
+    pub webhook_retry: Option<parley_service::webhooks::WebhookSettings>,
 }
 
 impl Default for StartOptions {
@@ -288,6 +299,7 @@ impl Default for StartOptions {
         Self {
             clock: parley_core::time::system_clock(),
             job_poll: std::time::Duration::from_millis(500),
+            webhook_retry: None,
         }
     }
 }
@@ -327,6 +339,9 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
         None
     };
     let store = open_store_with(cfg, opts.clock.clone()).await?;
+    // Decided on the configuration as given: the effective one below always has a
+    // public URL.
+    let private_webhook_targets = cfg.private_webhook_targets();
     // Without a configured public URL, links use the address actually bound (a port of 0
     // in the configuration means "any free port").
     let mut effective = cfg.clone();
@@ -334,7 +349,15 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
         effective.public_url = Some(format!("http://{addr}"));
     }
     let cfg = &effective;
-    let services = services_with_bus(cfg, store.clone(), bus)?;
+    let mut services = services_with_bus(cfg, store.clone(), bus)?;
+    {
+        let mut svc_cfg = (*services.config).clone();
+        if let Some(retry) = &opts.webhook_retry {
+            svc_cfg.webhooks = retry.clone();
+        }
+        svc_cfg.webhooks.allow_private_targets = private_webhook_targets;
+        services.config = Arc::new(svc_cfg);
+    }
     // Uploads cut off by a previous run's crash are never coming back.
     parley_service::uploads::clear_staging(&services.config.files_dir);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -391,6 +414,7 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
         telegram,
         email,
         services.spawn_job_runner(opts.job_poll),
+        services.spawn_webhook_worker(opts.job_poll),
         store.spawn_write_probe(std::time::Duration::from_secs(1)),
     ];
     Ok(Server {

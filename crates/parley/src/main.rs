@@ -141,6 +141,9 @@ struct Settings {
     /// Seconds one long poll of a bot's updates waits, 1 to 50 [default: 25] [env: PARLEY_TELEGRAM_POLL_TIMEOUT_SECS]
     #[arg(long, global = true, value_name = "SECS")]
     telegram_poll_timeout_secs: Option<u64>,
+    /// Let webhooks reach loopback, private, link-local… addresses: true, false, or unset = only for a local server (loopback listen, no public_url) [env: PARLEY_ALLOW_PRIVATE_WEBHOOK_TARGETS]
+    #[arg(long, global = true, value_name = "BOOL")]
+    allow_private_webhook_targets: Option<bool>,
 }
 
 const EXAMPLES: &str = "\
@@ -296,6 +299,9 @@ fn apply_flags(cfg: &mut Config, s: Settings) {
     }
     if let Some(v) = s.telegram_poll_timeout_secs {
         cfg.telegram_poll_timeout_secs = v;
+    }
+    if let Some(v) = s.allow_private_webhook_targets {
+        cfg.allow_private_webhook_targets = Some(v);
     }
 }
 

@@ -547,6 +547,7 @@ impl Services {
         }
         let checked = self.check_channel(ctx, t, &settings).await?;
         settings.extend(checked);
+        self.check_webhook_url_setting(t, &settings).await?;
         settings.extend(patch.settings);
         let texts = crate::texts::check_text_fields(&Map::new(), &opts.texts)?;
         settings.extend(texts.into_iter().filter(|(_, v)| !v.is_null()));
@@ -567,6 +568,7 @@ impl Services {
         new.avatar_url = patch.avatar_url.flatten();
         new.settings = settings;
         let row = self.store.create_inbox(ctx.account_id, &new).await?;
+        self.sync_inbox_webhook(&row).await?;
         self.channels_changed();
         Ok(row)
     }
@@ -727,6 +729,7 @@ impl Services {
             let checked = self.check_channel(ctx, t, &merged).await?;
             settings.extend(checked);
         }
+        self.check_webhook_url_setting(t, &settings).await?;
         settings.extend(std::mem::take(&mut patch.settings));
         let stored = crate::settings::InboxSettings::of(&current);
         settings.extend(crate::texts::check_text_fields(stored.raw(), &opts.texts)?);
@@ -740,8 +743,29 @@ impl Services {
             .update_inbox(ctx.account_id, id, &patch)
             .await
             .or_not_found("inbox")?;
+        self.sync_inbox_webhook(&row).await?;
         self.channels_changed();
         Ok(row)
+    }
+
+    /// An API channel's `webhook_url` must be a target webhooks may reach (checked like an
+    /// account webhook's URL, SSRF rules included); an empty one turns it off.
+    async fn check_webhook_url_setting(
+        &self,
+        t: ChannelType,
+        settings: &Map<String, Value>,
+    ) -> Result<()> {
+        if t != ChannelType::Api {
+            return Ok(());
+        }
+        match settings
+            .get("webhook_url")
+            .and_then(Value::as_str)
+            .map(str::trim)
+        {
+            Some(url) if !url.is_empty() => self.check_inbox_webhook_url(url).await,
+            _ => Ok(()),
+        }
     }
 
     /// A default team must be one of the account's teams.

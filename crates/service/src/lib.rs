@@ -40,6 +40,7 @@ pub mod texts;
 pub mod transfer;
 pub mod uploads;
 pub mod views;
+pub mod webhooks;
 pub mod widget;
 
 use std::path::PathBuf;
@@ -84,6 +85,8 @@ pub struct ServiceConfig {
     pub max_account_storage_bytes: u64,
     /// How long stored events are kept for resuming clients (`event_retention_days`).
     pub event_retention_ms: i64,
+    /// Outgoing webhooks: target checks and the retry policy.
+    pub webhooks: webhooks::WebhookSettings,
 }
 
 impl Default for ServiceConfig {
@@ -102,6 +105,7 @@ impl Default for ServiceConfig {
             signin: signin_limits::SignInLimits::default(),
             event_retention_ms: 7 * 86_400_000,
             max_account_storage_bytes: 10 * 1024 * 1024 * 1024,
+            webhooks: webhooks::WebhookSettings::default(),
         }
     }
 }

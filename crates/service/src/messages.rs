@@ -329,7 +329,7 @@ impl Services {
             },
         };
         let (sender_type, sender_id) = sender_columns(sender);
-        let deliver = self.delivers_through_provider(conv, &input).await?;
+        let (deliver, awaits_webhook) = self.delivers_through_provider(conv, &input).await?;
         let attachments = self.write_uploads(conv.account_id, &input.uploads).await?;
         let new = NewMessage {
             account_id: conv.account_id,
@@ -342,8 +342,14 @@ impl Services {
             additional_attributes: "{}".into(),
             private: input.private,
             // An external channel's reply is `progress` until its provider accepts it
-            // (delivery.rs); everything else is read from Parley itself.
-            status: if deliver { "progress" } else { "sent" }.into(),
+            // (delivery.rs), an API inbox's until its `webhook_url` answers 2xx
+            // (webhooks.rs); everything else is read from Parley itself.
+            status: if deliver || awaits_webhook {
+                "progress"
+            } else {
+                "sent"
+            }
+            .into(),
             sender_type,
             sender_id,
             echo_id,
@@ -375,25 +381,30 @@ impl Services {
     }
 
     /// Whether a message leaves through its inbox's provider (the outbox): a public
-    /// outgoing or template message in an external channel's inbox. Only such messages
-    /// cost the inbox lookup; the contact's own messages never do.
+    /// outgoing or template message in an external channel's inbox; and whether it waits
+    /// for an API inbox's `webhook_url` to accept it. Only such messages cost the inbox
+    /// lookup; the contact's own messages never do.
     async fn delivers_through_provider(
         &self,
         conv: &ConversationRow,
         input: &MessageInput,
-    ) -> Result<bool> {
+    ) -> Result<(bool, bool)> {
         if input.private
             || !matches!(
                 input.message_type,
                 MessageType::Outgoing | MessageType::Template
             )
         {
-            return Ok(false);
+            return Ok((false, false));
         }
         let inbox = self.store.inbox_ref(conv.account_id, conv.inbox_id).await?;
-        Ok(inbox
-            .and_then(|i| parley_core::ChannelType::parse(&i.channel_type))
-            .is_some_and(parley_core::ChannelType::delivers_through_provider))
+        let t = inbox
+            .as_ref()
+            .and_then(|i| parley_core::ChannelType::parse(&i.channel_type));
+        let deliver = t.is_some_and(parley_core::ChannelType::delivers_through_provider);
+        let awaits_webhook = t == Some(parley_core::ChannelType::Api)
+            && self.store.inbox_webhook(conv.inbox_id).await?.is_some();
+        Ok((deliver, awaits_webhook))
     }
 
     /// The part of [`Services::create_message`] that must not be cancelled: the commit by
@@ -724,11 +735,29 @@ impl Services {
         if let Value::Object(map) = &mut attrs {
             map.remove("external_error");
         }
-        match self
+        // An API inbox's reply goes back to its `webhook_url` (webhooks.rs), any other
+        // channel's to the outbox.
+        let api_inbox = self
             .store
-            .requeue_delivery(conv.account_id, m.message.id, &attrs.to_string())
-            .await
-        {
+            .inbox_ref(conv.account_id, conv.inbox_id)
+            .await?
+            .is_some_and(|i| i.channel_type == parley_core::ChannelType::Api.as_str());
+        let requeued = if api_inbox {
+            self.store
+                .requeue_webhook_message(conv.inbox_id, m.message.id, &attrs.to_string())
+                .await
+                .map_err(|e| match e {
+                    parley_store::StoreError::NotFound => {
+                        parley_store::StoreError::Conflict("no webhook delivery to retry".into())
+                    }
+                    other => other,
+                })
+        } else {
+            self.store
+                .requeue_delivery(conv.account_id, m.message.id, &attrs.to_string())
+                .await
+        };
+        match requeued {
             Err(parley_store::StoreError::Conflict(_)) => {
                 return Err(parley_core::validate::FieldError::new(
                     "status",

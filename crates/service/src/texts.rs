@@ -320,6 +320,37 @@ impl Services {
     }
 }
 
+/// The e-mail telling administrators that a webhook was paused after repeated failures:
+/// subject and text in `lang`. `target` names the webhook (its name or URL).
+pub fn webhook_paused_notice(
+    lang: Lang,
+    target: &str,
+    reason: &str,
+    link: &str,
+) -> (String, String) {
+    let vars = [
+        ("target", target.to_string()),
+        ("reason", reason.to_string()),
+        ("link", link.to_string()),
+    ];
+    let (subject, body) = match lang {
+        Lang::Ru => (
+            "[Parley] Вебхук «{{target}}» приостановлен",
+            "Доставка на вебхук «{{target}}» приостановлена: получатель раз за разом не \
+             принимал запросы.\n\nПоследняя ошибка: {{reason}}\n\nСобытия не теряются: они \
+             ждут и будут отправлены после того, как вы исправите получателя и нажмёте \
+             «Возобновить» в настройках вебхуков:\n{{link}}\n",
+        ),
+        Lang::En => (
+            "[Parley] Webhook \"{{target}}\" is paused",
+            "Deliveries to the webhook \"{{target}}\" are paused: the receiver kept refusing \
+             them.\n\nLast error: {{reason}}\n\nNo event is lost: they wait and go out once \
+             you fix the receiver and press \"Resume\" in the webhook settings:\n{{link}}\n",
+        ),
+    };
+    (texts::render(subject, &vars), texts::render(body, &vars))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

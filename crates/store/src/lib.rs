@@ -33,6 +33,7 @@ pub mod routing;
 pub mod teams;
 pub mod transfer;
 pub mod users;
+pub mod webhooks;
 pub mod widget;
 
 pub use error::{StoreError, Unavailable};

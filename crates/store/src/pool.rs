@@ -194,6 +194,13 @@ impl Store {
         &self.read
     }
 
+    /// The read pool without counting: for background workers that poll for work several
+    /// times a second whether or not there is any (the webhook worker), which would
+    /// otherwise drown the per-request count in their own noise.
+    pub(crate) fn poll_reader(&self) -> &AnyPool {
+        &self.read
+    }
+
     /// Read round trips since start: the `parley_store_reads_total` metric, and how the
     /// benchmark checks that a list page costs a fixed number of queries (no N+1).
     pub fn reads(&self) -> u64 {

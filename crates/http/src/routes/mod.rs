@@ -5,6 +5,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 
+pub mod account_webhooks;
 pub mod agents;
 pub mod canned;
 pub mod contact_merge;
@@ -54,6 +55,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(onboarding::routes())
         .merge(transfer::routes())
         .merge(webhooks::routes())
+        .merge(account_webhooks::routes())
 }
 
 /// Stored milliseconds to Chatwoot's epoch seconds, and stored JSON text to an object:

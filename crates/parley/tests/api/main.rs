@@ -34,4 +34,5 @@ mod session;
 mod telegram;
 mod texts;
 mod transfer;
+mod webhooks;
 mod widget_assets;

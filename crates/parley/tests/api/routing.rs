@@ -933,6 +933,7 @@ async fn timers_fire_after_a_restart() {
         let opts = || parley::StartOptions {
             clock: clock.clone() as SharedClock,
             job_poll: std::time::Duration::from_millis(25),
+            webhook_retry: None,
         };
         let server = parley::start_with(&cfg, opts()).await.expect("start");
         let s = TestServer {
@@ -942,6 +943,7 @@ async fn timers_fire_after_a_restart() {
             dir,
             pg_database: None,
             cfg: cfg.clone(),
+            opts: opts(),
         };
         let admin = s.admin("Shop").await;
         let (inbox_id, inbox) = api_inbox(&s, &admin, "Site").await;
@@ -971,6 +973,7 @@ async fn timers_fire_after_a_restart() {
             dir,
             pg_database: None,
             cfg: cfg.clone(),
+            opts: opts(),
         };
         conversation_until(
             &s,

@@ -41,6 +41,8 @@ pub struct TestServer {
     pub pg_database: Option<(String, String)>,
     /// The configuration it runs with, for [`TestServer::restart`].
     pub cfg: Config,
+    /// The start options it runs with, for [`TestServer::restart`].
+    pub opts: parley::StartOptions,
 }
 
 /// A user with an API token inside an account.
@@ -184,7 +186,44 @@ impl TestServer {
             dir,
             pg_database: None,
             cfg,
+            opts,
         }
+    }
+
+    /// A server on a fresh SQLite database with start options and settings of its own.
+    pub async fn sqlite_opts(
+        opts: parley::StartOptions,
+        tune: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cfg = Self::config(&dir, None);
+        tune(&mut cfg);
+        Self::start_opts(cfg, dir, opts).await
+    }
+
+    /// A server on a fresh PostgreSQL database with start options and settings of its
+    /// own, or `None` when `PARLEY_TEST_POSTGRES_URL` is not set.
+    pub async fn postgres_opts(
+        opts: parley::StartOptions,
+        tune: impl FnOnce(&mut Config),
+    ) -> Option<TestServer> {
+        let Ok(base) = std::env::var("PARLEY_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var_os("PARLEY_REQUIRE_SERVICES").is_none(),
+                "PARLEY_REQUIRE_SERVICES is set: this test must not be skipped"
+            );
+            eprintln!("skipping the PostgreSQL run: PARLEY_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        let (url, name) = parley_store::Store::create_test_database(&base)
+            .await
+            .expect("create test database");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cfg = Self::config(&dir, Some(url));
+        tune(&mut cfg);
+        let mut s = Self::start_opts(cfg, dir, opts).await;
+        s.pg_database = Some((base, name));
+        Some(s)
     }
 
     /// Stops the server and starts it again on the same database and data directory (a
@@ -200,7 +239,12 @@ impl TestServer {
             s.stop().await;
         }
         while_down.await;
-        let server = parley::start_with(&self.cfg, Self::fast_jobs())
+        // The system clock and fast jobs as before; a webhook retry policy is kept.
+        let opts = parley::StartOptions {
+            webhook_retry: self.opts.webhook_retry.clone(),
+            ..Self::fast_jobs()
+        };
+        let server = parley::start_with(&self.cfg, opts)
             .await
             .expect("server restarts");
         self.base = format!("http://{}", server.addr);

@@ -84,6 +84,23 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
         "DELETE",
         "/api/v1/accounts/{account_id}/teams/{team_id}/team_members",
     ),
+    ("GET", "/api/v1/accounts/{account_id}/webhooks"),
+    ("POST", "/api/v1/accounts/{account_id}/webhooks"),
+    ("PATCH", "/api/v1/accounts/{account_id}/webhooks/{id}"),
+    ("DELETE", "/api/v1/accounts/{account_id}/webhooks/{id}"),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/webhooks/{id}/rotate_secret",
+    ),
+    ("POST", "/api/v1/accounts/{account_id}/webhooks/{id}/resume"),
+    (
+        "GET",
+        "/api/v1/accounts/{account_id}/webhooks/{id}/deliveries",
+    ),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+    ),
 ];
 
 /// Operations any member may call (reads and conversation work). Together with
@@ -322,6 +339,24 @@ async fn build_world(s: &TestServer, token: &str, account_id: i64) -> World {
         canned["id"].as_i64().expect("canned id").to_string(),
     );
 
+    // A webhook subscribed to an event nothing produces yet, so its state (failures,
+    // log) stays the same whatever the matrix does.
+    let (st, hook) = s
+        .post(
+            token,
+            &format!("{base}/webhooks"),
+            json!({"url": "https://crm.example.test/hook", "subscriptions": ["inbox_created"]}),
+        )
+        .await;
+    assert!(st.is_success(), "create webhook: {st} {hook}");
+    ids.insert(
+        "webhooks",
+        hook["payload"]["webhook"]["id"]
+            .as_i64()
+            .expect("webhook id")
+            .to_string(),
+    );
+
     let (st, c) = s
         .post(
             token,
@@ -416,6 +451,10 @@ fn admin_body(method: &Method, path: &str, inbox_id: i64, user_id: i64) -> Value
         ("POST", "preview") => json!({"id": "offhours_reply", "locale": "ru"}),
         ("POST", "teams") => json!({"name": "Agent's team"}),
         ("PATCH", "{team_id}") => json!({"name": "Renamed"}),
+        ("POST", "webhooks") => {
+            json!({"url": "https://agent.example.test/", "subscriptions": ["inbox_created"]})
+        }
+        ("PATCH", "{id}") if path.contains("/webhooks/") => json!({"name": "Agent's"}),
         (_, "team_members") => json!({"user_ids": [user_id]}),
         _ => json!({}),
     }

@@ -216,6 +216,7 @@ ws_max_per_address = 1000
 max_account_storage_bytes = 1073741824
 telegram_api_url = "http://127.0.0.1:1"
 telegram_poll_timeout_secs = 5
+allow_private_webhook_targets = false
 "#;
     for key in KEYS {
         assert!(

@@ -20,6 +20,7 @@ pub mod messages;
 pub mod profile;
 pub mod routing;
 pub mod teams;
+pub mod webhooks;
 
 use serde_json::Value;
 

@@ -1,5 +1,6 @@
 // Administrator settings: the list of inboxes and the new-inbox dialog (one inbox's page is
-// inbox-settings.js), agents, teams, labels, canned responses and the account's routing rules.
+// inbox-settings.js), agents, teams, labels, canned responses, the account's routing rules
+// and outgoing webhooks (webhooks.js).
 
 import { h, replace } from '../dom.js';
 import { t } from '../i18n.js';
@@ -10,6 +11,7 @@ import * as notify from '../notify.js';
 import { reopenGuide } from './onboarding.js';
 import { inboxDetail, pageHead, saveButton, CONNECTION } from './inbox-settings.js';
 import { connectionFields, testConnection, MAILBOX_DEFAULTS } from './channel-connection.js';
+import { webhooksSettings } from './webhooks.js';
 
 const SECTIONS = [
   ['inboxes', 'inbox'],
@@ -18,6 +20,7 @@ const SECTIONS = [
   ['labels', 'tag'],
   ['canned', 'message'],
   ['routing', 'queue'],
+  ['webhooks', 'code'],
 ];
 
 export function renderSettings(section, sub) {
@@ -64,7 +67,7 @@ export function renderSettings(section, sub) {
       ),
     );
     notify.setBaseTitle(`${t(`settings.${sec}`)} · Parley`);
-    const render = { inboxes: s ? inboxDetail : inboxesList, agents, teams: s ? teamDetail : teams, labels, canned, routing: routingSettings }[sec] || inboxesList;
+    const render = { inboxes: s ? inboxDetail : inboxesList, agents, teams: s ? teamDetail : teams, labels, canned, routing: routingSettings, webhooks: webhooksSettings }[sec] || inboxesList;
     render(content, s, live);
   }
   draw(section, sub);
