@@ -106,6 +106,24 @@ pub fn query_terms(query: &str) -> Vec<String> {
     sink.out
 }
 
+/// The terms of a text in order, repeated as they occur, computed as a query's terms are
+/// (one term per word or number): what a quoted phrase is checked against. Bounded like
+/// [`index_text`].
+pub fn token_sequence(text: &str) -> Vec<String> {
+    let mut sink = Sink::new(MAX_INDEX_BYTES, usize::MAX);
+    sink.dedup = false;
+    analyse(text, Mode::Query, &mut sink);
+    sink.out
+}
+
+/// Like [`query_terms`] with a caller's bound on the number of terms (a caller that
+/// refuses over-long queries asks for one more than it accepts).
+pub fn query_terms_upto(query: &str, max_terms: usize) -> Vec<String> {
+    let mut sink = Sink::new(usize::MAX, max_terms);
+    analyse(query, Mode::Query, &mut sink);
+    sink.out
+}
+
 /// A parsed query: every term in `exact` must be a token of the message, and when
 /// `prefix` is set some token must also start with it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -169,6 +187,9 @@ struct Sink {
     bytes: usize,
     max_bytes: usize,
     max_tokens: usize,
+    /// Keep each token once (the index); off for [`token_sequence`], where order and
+    /// repetition are what a phrase is checked against.
+    dedup: bool,
 }
 
 impl Sink {
@@ -179,6 +200,7 @@ impl Sink {
             bytes: 0,
             max_bytes,
             max_tokens,
+            dedup: true,
         }
     }
 
@@ -192,11 +214,13 @@ impl Sink {
         }
         // One byte for the separating space.
         let cost = token.len() + usize::from(!self.out.is_empty());
-        if self.bytes + cost > self.max_bytes || self.seen.contains(token) {
+        if self.bytes + cost > self.max_bytes || (self.dedup && self.seen.contains(token)) {
             return;
         }
         self.bytes += cost;
-        self.seen.insert(token.to_string());
+        if self.dedup {
+            self.seen.insert(token.to_string());
+        }
         self.out.push(token.to_string());
     }
 }
