@@ -14,8 +14,8 @@ use parley_store::search::{ContactSearch, MessageSearch, ReindexStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::context::AccountCtx;
 use crate::contacts::ContactDetails;
+use crate::context::AccountCtx;
 use crate::conversations::ListQuery;
 use crate::messages::{Audience, MessageView};
 use crate::views::contacts::{ContactView, contact_view};
@@ -72,7 +72,7 @@ pub struct SearchMeta {
 }
 
 /// The hits of each kind (only the kinds asked for are present).
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[derive(Default, Serialize, ToSchema)]
 #[schema(as = SearchPayload)]
 pub struct SearchPayload {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,7 +84,7 @@ pub struct SearchPayload {
 }
 
 /// A search response: Chatwoot's `payload` by kind, and `meta`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[schema(as = SearchResponse)]
 pub struct SearchResponse {
     pub payload: SearchPayload,
@@ -145,7 +145,11 @@ fn parse_time(field: &'static str, v: &str, end_of_day: bool) -> Result<i64> {
 
 /// The search query of `q`: required, bounded, parsed by the one normaliser.
 fn parse_q(q: Option<&str>) -> Result<ParsedQuery> {
-    let q = validate::required_text("q", q.unwrap_or(""), parley_core::search_query::MAX_QUERY_CHARS)?;
+    let q = validate::required_text(
+        "q",
+        q.unwrap_or(""),
+        parley_core::search_query::MAX_QUERY_CHARS,
+    )?;
     ParsedQuery::parse(&q).map_err(|e| FieldError::new("q", e.to_string()).into())
 }
 
@@ -179,7 +183,9 @@ impl Services {
             None => DEFAULT_LIMIT,
             Some(l @ 1..=MAX_LIMIT) => l,
             Some(_) => {
-                return Err(FieldError::new("limit", format!("must be between 1 and {MAX_LIMIT}")).into());
+                return Err(
+                    FieldError::new("limit", format!("must be between 1 and {MAX_LIMIT}")).into(),
+                );
             }
         };
         let status = match p.status.as_deref().map(str::trim) {
@@ -189,15 +195,26 @@ impl Services {
                     .ok_or_else(|| {
                         FieldError::new(
                             "status",
-                            format!("must be one of {}, all", parley_core::ConversationStatus::expected()),
+                            format!(
+                                "must be one of {}, all",
+                                parley_core::ConversationStatus::expected()
+                            ),
                         )
                     })?
                     .as_str()
                     .to_string(),
             ),
         };
-        let since = p.since.as_deref().map(|v| parse_time("since", v, false)).transpose()?;
-        let until = p.until.as_deref().map(|v| parse_time("until", v, true)).transpose()?;
+        let since = p
+            .since
+            .as_deref()
+            .map(|v| parse_time("since", v, false))
+            .transpose()?;
+        let until = p
+            .until
+            .as_deref()
+            .map(|v| parse_time("until", v, true))
+            .transpose()?;
         let channel = match p.channel.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(c) => Some(validate::bounded_text("channel", c, 64)?.to_string()),
@@ -219,7 +236,11 @@ impl Services {
         let inboxes = if ctx.sees_all_inboxes() {
             None
         } else {
-            Some(self.store.inbox_ids_for_user(ctx.account_id, ctx.user_id).await?)
+            Some(
+                self.store
+                    .inbox_ids_for_user(ctx.account_id, ctx.user_id)
+                    .await?,
+            )
         };
         let index_complete = self.store.reindex_status().await?.complete();
         let mut payload = SearchPayload::default();
@@ -252,7 +273,8 @@ impl Services {
                     .iter()
                     .map(|m| MessageHit {
                         message: self.message_view(m, &Audience::Agent),
-                        snippet: query.snippet(m.message.content.as_deref().unwrap_or(""), SNIPPET_CHARS),
+                        snippet: query
+                            .snippet(m.message.content.as_deref().unwrap_or(""), SNIPPET_CHARS),
                     })
                     .collect(),
             );
@@ -283,7 +305,11 @@ impl Services {
                 team_id: p.team_id,
                 labels: p.labels.clone(),
                 q: p.q.clone(),
-                cursor: if kind == SearchKind::Conversations { p.cursor.clone() } else { None },
+                cursor: if kind == SearchKind::Conversations {
+                    p.cursor.clone()
+                } else {
+                    None
+                },
                 ..ListQuery::default()
             };
             let page = self.list_conversations(ctx, &list).await?;
@@ -319,7 +345,10 @@ impl Services {
                 return Ok(());
             }
             if started.elapsed().as_millis() >= REINDEX_SLICE_MS {
-                tracing::debug!(progress = status_view(&after).progress, "search reindex continues");
+                tracing::debug!(
+                    progress = status_view(&after).progress,
+                    "search reindex continues"
+                );
                 return Ok(());
             }
         }
@@ -353,7 +382,11 @@ fn status_view(s: &ReindexStatus) -> SearchStatusView {
     let done = s.messages_position.min(s.messages_upto) + s.contacts_position.min(s.contacts_upto);
     SearchStatusView {
         index_complete: s.complete(),
-        progress: if total == 0 { 1.0 } else { done as f64 / total as f64 },
+        progress: if total == 0 {
+            1.0
+        } else {
+            done as f64 / total as f64
+        },
     }
 }
 
@@ -363,9 +396,15 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(parse_time("since", "1970-01-02", false).unwrap(), 86_400_000);
+        assert_eq!(
+            parse_time("since", "1970-01-02", false).unwrap(),
+            86_400_000
+        );
         assert_eq!(parse_time("until", "1970-01-01", true).unwrap(), 86_400_000);
-        assert_eq!(parse_time("since", "2026-12-03", false).unwrap(), 1_796_256_000_000);
+        assert_eq!(
+            parse_time("since", "2026-12-03", false).unwrap(),
+            1_796_256_000_000
+        );
         assert_eq!(parse_time("since", "60", false).unwrap(), 60_000);
         for bad in ["", "x", "2026-13-01", "26-01-01", "1e9", "-5"] {
             assert!(parse_time("since", bad, false).is_err(), "{bad}");

@@ -115,17 +115,6 @@ pub fn normalize_search(s: &str) -> String {
         .collect()
 }
 
-/// Escapes `\`, `%` and `_` for a `LIKE … ESCAPE '\'` pattern.
-fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// A contact's identity in one inbox, with the inbox's name and channel for rendering.
 #[derive(Debug, Clone, FromRow)]

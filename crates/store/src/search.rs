@@ -52,7 +52,11 @@ fn tsvector_literal(tokens: &str) -> String {
 /// The engine's match expression for a parsed query: every term quoted, the prefix
 /// marked as one. Never built from raw input, only from the normaliser's terms.
 pub fn match_expression(backend: Backend, q: &ParsedQuery) -> String {
-    let clean = |t: &str| t.chars().filter(|c| c.is_alphanumeric()).collect::<String>();
+    let clean = |t: &str| {
+        t.chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect::<String>()
+    };
     match backend {
         Backend::Sqlite => {
             let mut parts: Vec<String> = q
@@ -110,7 +114,11 @@ pub struct SearchMatch {
 
 /// The tokens a message is indexed under; activity lines and deleted messages (content
 /// attribute `deleted: true`, their text a placeholder) have none.
-pub fn message_tokens(message_type: i64, content: Option<&str>, content_attributes: &str) -> String {
+pub fn message_tokens(
+    message_type: i64,
+    content: Option<&str>,
+    content_attributes: &str,
+) -> String {
     if message_type == parley_core::MessageType::Activity.code()
         || (content_attributes.contains("deleted")
             && serde_json::from_str::<serde_json::Value>(content_attributes)
@@ -374,18 +382,28 @@ impl Store {
             }
             sql.push_str("))");
         }
-        push(&mut sql, " AND m.id < ?", Arg::I(s.before_id.unwrap_or(i64::MAX)));
-        let cursor_param = args.len();
+        push(
+            &mut sql,
+            " AND m.id < ?",
+            Arg::I(s.before_id.unwrap_or(i64::MAX)),
+        );
         // Phrases read candidates in chunks until the page is full or the scan bound is hit.
-        let chunk = if phrases { (limit * 4).min(MAX_PHRASE_SCAN) } else { limit + 1 };
+        let chunk = if phrases {
+            (limit * 4).min(MAX_PHRASE_SCAN)
+        } else {
+            limit + 1
+        };
         push(&mut sql, " ORDER BY m.id DESC LIMIT ?", Arg::I(chunk));
+        // The cursor is the next-to-last parameter, the chunk size the last.
+        let cursor_idx = args.len() - 2;
         let mut before = s.before_id.unwrap_or(i64::MAX);
         let mut ids: Vec<i64> = Vec::new();
         let mut scanned = 0i64;
         let mut next_cursor = None;
         loop {
-            args[cursor_param - 1] = Arg::I(before);
-            let mut q = sqlx::query_as::<_, (i64, Option<String>)>(sqlx::AssertSqlSafe(sql.clone()));
+            args[cursor_idx] = Arg::I(before);
+            let mut q =
+                sqlx::query_as::<_, (i64, Option<String>)>(sqlx::AssertSqlSafe(sql.clone()));
             for a in &args {
                 q = match a {
                     Arg::I(v) => q.bind(*v),
@@ -542,7 +560,13 @@ impl Store {
                     .map(|(id, n, e, p, i, ca)| {
                         (
                             *id,
-                            contact_tokens(n.as_deref(), e.as_deref(), p.as_deref(), i.as_deref(), ca),
+                            contact_tokens(
+                                n.as_deref(),
+                                e.as_deref(),
+                                p.as_deref(),
+                                i.as_deref(),
+                                ca,
+                            ),
                         )
                     })
                     .collect();

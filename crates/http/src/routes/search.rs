@@ -161,10 +161,7 @@ async fn search_contacts(
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/search/status", tag = "Search",
     security(("api_access_token" = [])), params(("account_id" = i64, Path)),
     responses((status = 200, body = SearchStatusView)))]
-async fn status(
-    State(st): State<AppState>,
-    Acct(_ctx): Acct,
-) -> ApiResult<Json<SearchStatusView>> {
+async fn status(State(st): State<AppState>, Acct(_ctx): Acct) -> ApiResult<Json<SearchStatusView>> {
     Ok(Json(st.svc.search_status().await?))
 }
 
@@ -183,10 +180,13 @@ async fn conversations_search(
     let p = search_params(pairs)?;
     let q = p.q.as_deref().map(str::trim).unwrap_or("");
     if q.is_empty() {
-        return Err(parley_service::ServiceError::from(
-            parley_core::validate::FieldError::new("q", "is required"),
-        )
-        .into());
+        return Err(
+            parley_service::ServiceError::from(parley_core::validate::FieldError::new(
+                "q",
+                "is required",
+            ))
+            .into(),
+        );
     }
     let list = ListQuery {
         status: Some(p.status.clone().unwrap_or_else(|| "all".into())),

@@ -119,7 +119,13 @@ async fn word_forms_case_yo_and_snippets(s: &TestServer) {
     let c = conversation(s, &w, w.inbox, w.contact).await;
     let delivery = say(s, &w, c, json!({"content": "Доставка курьером завтра"})).await;
     let yolka = say(s, &w, c, json!({"content": "Ёлка приедет в среду"})).await;
-    let en = say(s, &w, c, json!({"content": "Deliveries are late this week"})).await;
+    let en = say(
+        s,
+        &w,
+        c,
+        json!({"content": "Deliveries are late this week"}),
+    )
+    .await;
     let note = say(
         s,
         &w,
@@ -172,10 +178,7 @@ async fn word_forms_case_yo_and_snippets(s: &TestServer) {
     assert_eq!(hit["content"], "Доставка курьером завтра");
     assert_eq!(b["meta"]["index_complete"], true);
     let (_, b) = s
-        .get(
-            &a.token,
-            &format!("{}/search/messages?q=курьер", acct(a)),
-        )
+        .get(&a.token, &format!("{}/search/messages?q=курьер", acct(a)))
         .await;
     let snippet = b["payload"]["messages"]
         .as_array()
@@ -200,12 +203,18 @@ async fn word_forms_case_yo_and_snippets(s: &TestServer) {
     assert_eq!(b["payload"]["contacts"], json!([]));
     // Chatwoot's conversation search: the list's shape, every status.
     let (st, b) = s
-        .get(&a.token, &format!("{}/conversations/search?q=ёлка", acct(a)))
+        .get(
+            &a.token,
+            &format!("{}/conversations/search?q=ёлка", acct(a)),
+        )
         .await;
     assert_eq!(st, StatusCode::OK, "{b}");
     assert_eq!(ids(&b["data"]["payload"]), vec![c]);
     let (_, b) = s
-        .get(&a.token, &format!("{}/conversations/search?q=nothing", acct(a)))
+        .get(
+            &a.token,
+            &format!("{}/conversations/search?q=nothing", acct(a)),
+        )
         .await;
     assert_eq!(b["data"]["payload"], json!([]));
 }
@@ -224,8 +233,20 @@ async fn phones_emails_and_order_numbers(s: &TestServer) {
     assert_eq!(st, StatusCode::OK, "{petr}");
     let petr = petr["payload"]["contact"]["id"].as_i64().unwrap();
     let c = conversation(s, &w, w.inbox, petr).await;
-    let phone_msg = say(s, &w, c, json!({"content": "Перезвоните: 8 (999) 123 45 67"})).await;
-    let order = say(s, &w, c, json!({"content": "Заказ A-1234 и #55123 оплачен"})).await;
+    let phone_msg = say(
+        s,
+        &w,
+        c,
+        json!({"content": "Перезвоните: 8 (999) 123 45 67"}),
+    )
+    .await;
+    let order = say(
+        s,
+        &w,
+        c,
+        json!({"content": "Заказ A-1234 и #55123 оплачен"}),
+    )
+    .await;
     let mail = say(
         s,
         &w,
@@ -233,15 +254,26 @@ async fn phones_emails_and_order_numbers(s: &TestServer) {
         json!({"content": "Пишите на Ivan.Petrov@Mail.ru, отвечу"}),
     )
     .await;
-    for q in ["+7 999 123-45-67", "89991234567", "9991234567", "+7 (999) 1234567"] {
+    for q in [
+        "+7 999 123-45-67",
+        "89991234567",
+        "9991234567",
+        "+7 (999) 1234567",
+    ] {
         assert_eq!(message_ids(s, a, q, "").await, vec![phone_msg], "{q}");
         let (_, b) = s
-            .get(&a.token, &format!("{}/search/contacts?q={}", acct(a), enc(q)))
+            .get(
+                &a.token,
+                &format!("{}/search/contacts?q={}", acct(a), enc(q)),
+            )
             .await;
         assert_eq!(ids(&b["payload"]["contacts"]), vec![petr], "{q}: {b}");
         // The contacts API's own search uses the same index.
         let (_, b) = s
-            .get(&a.token, &format!("{}/contacts/search?q={}", acct(a), enc(q)))
+            .get(
+                &a.token,
+                &format!("{}/contacts/search?q={}", acct(a), enc(q)),
+            )
             .await;
         assert_eq!(ids(&b["payload"]), vec![petr], "{q}: {b}");
         // A conversation is found by its contact's phone too.
@@ -269,7 +301,10 @@ async fn phones_emails_and_order_numbers(s: &TestServer) {
     // Contacts by e-mail, custom attributes, name with ё.
     for q in ["petr.sidorov@mail.ru", "тверь", "A-77", "петр", "ПЁТР"] {
         let (_, b) = s
-            .get(&a.token, &format!("{}/search/contacts?q={}", acct(a), enc(q)))
+            .get(
+                &a.token,
+                &format!("{}/search/contacts?q={}", acct(a), enc(q)),
+            )
             .await;
         assert_eq!(ids(&b["payload"]["contacts"]), vec![petr], "{q}: {b}");
     }
@@ -281,13 +316,53 @@ async fn hostile_queries_never_fail(s: &TestServer) {
     let c = conversation(s, &w, w.inbox, w.contact).await;
     let m = say(s, &w, c, json!({"content": "near the door, order 42"})).await;
     for q in [
-        "\"", "\"\"", "\"near", "(", ")", "(order", "NEAR(order door)", "near", "NOT", "AND",
-        "OR", "*", "order*", "^order", ":", "tokens:order", "content:order", "&", "|", "!",
-        "order & door", "order | door", "!order", "'", "''", "order'", "\\", "-order", "+order",
-        "{order}", "[order]", "order:*", "<->", "order <-> door", "%", "_", ";", "--",
-        "/* */", "\u{0}",
+        "\"",
+        "\"\"",
+        "\"near",
+        "(",
+        ")",
+        "(order",
+        "NEAR(order door)",
+        "near",
+        "NOT",
+        "AND",
+        "OR",
+        "*",
+        "order*",
+        "^order",
+        ":",
+        "tokens:order",
+        "content:order",
+        "&",
+        "|",
+        "!",
+        "order & door",
+        "order | door",
+        "!order",
+        "'",
+        "''",
+        "order'",
+        "\\",
+        "-order",
+        "+order",
+        "{order}",
+        "[order]",
+        "order:*",
+        "<->",
+        "order <-> door",
+        "%",
+        "_",
+        ";",
+        "--",
+        "/* */",
+        "\u{0}",
     ] {
-        for route in ["search", "search/messages", "search/contacts", "search/conversations"] {
+        for route in [
+            "search",
+            "search/messages",
+            "search/contacts",
+            "search/conversations",
+        ] {
             let (st, b) = s
                 .get(&a.token, &format!("{}/{route}?q={}", acct(a), enc(q)))
                 .await;
@@ -298,7 +373,13 @@ async fn hostile_queries_never_fail(s: &TestServer) {
         }
     }
     // Operators are only separators: the words are still found.
-    for q in ["NEAR(order door)", "order & door", "order*", "content:order", "(order)"] {
+    for q in [
+        "NEAR(order door)",
+        "order & door",
+        "order*",
+        "content:order",
+        "(order)",
+    ] {
         assert_eq!(message_ids(s, a, q, "").await, vec![m], "{q}");
     }
     // Bounds and bad parameters: a clear 422, and nothing changed.
@@ -310,7 +391,10 @@ async fn hostile_queries_never_fail(s: &TestServer) {
         (
             format!(
                 "{base}?q={}",
-                enc(&(0..33).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" "))
+                enc(&(0..33)
+                    .map(|i| format!("w{i}"))
+                    .collect::<Vec<_>>()
+                    .join(" "))
             ),
             "q",
         ),
@@ -380,12 +464,20 @@ async fn filters_and_cursor_pages(s: &TestServer) {
         message_ids(s, a, "заказ", "&labels[]=vip").await,
         newest_first[1..].to_vec()
     );
-    assert!(message_ids(s, a, "заказ", "&until=1970-01-02").await.is_empty());
+    assert!(
+        message_ids(s, a, "заказ", "&until=1970-01-02")
+            .await
+            .is_empty()
+    );
     assert_eq!(
         message_ids(s, a, "заказ", "&since=1970-01-01").await,
         newest_first
     );
-    assert!(message_ids(s, a, "заказ", "&since=2999-01-01").await.is_empty());
+    assert!(
+        message_ids(s, a, "заказ", "&since=2999-01-01")
+            .await
+            .is_empty()
+    );
     assert!(message_ids(s, a, "заказ", "&team_id=999").await.is_empty());
     assert!(
         message_ids(s, a, "заказ", "&assignee_id=999999")
@@ -435,9 +527,10 @@ async fn filters_and_cursor_pages(s: &TestServer) {
 async fn agents_find_only_their_inboxes(s: &TestServer) {
     let w = world(s, "Shop").await;
     let a = &w.admin;
-    let (other_contact, _, _) = fixtures::contact(s.store(), a.account_id, w.api_inbox, "Ольга Доставкина")
-        .await
-        .unwrap();
+    let (other_contact, _, _) =
+        fixtures::contact(s.store(), a.account_id, w.api_inbox, "Ольга Доставкина")
+            .await
+            .unwrap();
     let site = conversation(s, &w, w.inbox, w.contact).await;
     let api = conversation(s, &w, w.api_inbox, other_contact).await;
     let hidden = say(s, &w, site, json!({"content": "доставка на сайте"})).await;
@@ -446,7 +539,10 @@ async fn agents_find_only_their_inboxes(s: &TestServer) {
     fixtures::inbox_member(s.store(), w.api_inbox, agent.user_id)
         .await
         .unwrap();
-    assert_eq!(message_ids(s, a, "доставка", "").await, vec![visible, hidden]);
+    assert_eq!(
+        message_ids(s, a, "доставка", "").await,
+        vec![visible, hidden]
+    );
     assert_eq!(message_ids(s, &agent, "доставка", "").await, vec![visible]);
     // Naming the hidden inbox does not widen anything.
     assert!(
@@ -464,7 +560,10 @@ async fn agents_find_only_their_inboxes(s: &TestServer) {
         .await;
     assert_eq!(ids(&b["payload"]["contacts"]), vec![w.contact]);
     let (_, b) = s
-        .get(&agent.token, &format!("{}/search/contacts?q=ольга", acct(&agent)))
+        .get(
+            &agent.token,
+            &format!("{}/search/contacts?q=ольга", acct(&agent)),
+        )
         .await;
     assert_eq!(ids(&b["payload"]["contacts"]), vec![other_contact]);
     let (_, b) = s
@@ -480,7 +579,10 @@ async fn agents_find_only_their_inboxes(s: &TestServer) {
     let other = s.admin("Other").await;
     assert!(message_ids(s, &other, "доставка", "").await.is_empty());
     let (st, b) = s
-        .get(&other.token, &format!("{}/search/messages?q=доставка", acct(a)))
+        .get(
+            &other.token,
+            &format!("{}/search/messages?q=доставка", acct(a)),
+        )
         .await;
     assert!(st.is_client_error(), "{st} {b}");
 }
@@ -492,7 +594,11 @@ async fn index_follows_edits_deletions_contacts_and_merges(s: &TestServer) {
     let m = say(s, &w, c, json!({"content": "старый текст про посылку"})).await;
     let base = format!("{}/conversations/{c}/messages/{m}", acct(a));
     let (st, b) = s
-        .patch(&a.token, &base, json!({"content": "новый текст про бандероль"}))
+        .patch(
+            &a.token,
+            &base,
+            json!({"content": "новый текст про бандероль"}),
+        )
         .await;
     assert_eq!(st, StatusCode::OK, "{b}");
     assert!(message_ids(s, a, "посылка", "").await.is_empty());
@@ -551,7 +657,15 @@ async fn background_reindex(s: TestServer, clock: Arc<ManualClock>) {
     let mut ids_written = Vec::new();
     // More than two reindex batches.
     for n in 0..1_105 {
-        ids_written.push(say(&s, &w, c, json!({"content": format!("архивная доставка {n}")})).await);
+        ids_written.push(
+            say(
+                &s,
+                &w,
+                c,
+                json!({"content": format!("архивная доставка {n}")}),
+            )
+            .await,
+        );
     }
     // The periodic job has run since the start and waits for the clock to move: then
     // empty the index, as the migration leaves it, and rewind the job's position.
@@ -583,11 +697,17 @@ async fn background_reindex(s: TestServer, clock: Arc<ManualClock>) {
     let found = message_ids(&s, a, "доставка 7", "&limit=50").await;
     assert_eq!(found, vec![ids_written[7]]);
     let (_, b) = s
-        .get(&a.token, &format!("{}/search/messages?q=доставка&limit=50", acct(a)))
+        .get(
+            &a.token,
+            &format!("{}/search/messages?q=доставка&limit=50", acct(a)),
+        )
         .await;
     assert_eq!(b["meta"]["index_complete"], true);
     assert_eq!(ids(&b["payload"]["messages"]).len(), 50);
-    assert_eq!(ids(&b["payload"]["messages"])[0], *ids_written.last().unwrap());
+    assert_eq!(
+        ids(&b["payload"]["messages"])[0],
+        *ids_written.last().unwrap()
+    );
     let (_, b) = s
         .get(&a.token, &format!("{}/search/contacts?q=ivan", acct(a)))
         .await;

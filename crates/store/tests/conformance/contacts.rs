@@ -191,7 +191,9 @@ async fn search_is_case_insensitive_and_escaped(s: &Store) {
             "query {q:?}"
         );
         assert_eq!(
-            s.count_contacts(a.id, &query(s, Some(q)), 100).await.unwrap(),
+            s.count_contacts(a.id, &query(s, Some(q)), 100)
+                .await
+                .unwrap(),
             1
         );
     }

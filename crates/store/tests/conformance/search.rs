@@ -5,12 +5,16 @@
 
 use std::sync::Arc;
 
+use crate::common;
+
 use parley_core::ConversationStatus;
 use parley_core::search_query::ParsedQuery;
 use parley_core::search_text::index_text;
 use parley_store::Store;
 use parley_store::conversations::{NewConversation, fixtures};
-use parley_store::messages::{ConversationEffects, MessageInsert, MessageWriter, NewMessage, Waiting};
+use parley_store::messages::{
+    ConversationEffects, MessageInsert, MessageWriter, NewMessage, Waiting,
+};
 use parley_store::search::MessageSearch;
 
 macro_rules! both_backends {
@@ -71,7 +75,10 @@ const QUERIES: &[&str] = &[
     "'",
 ];
 
-async fn conversation(s: &Store, account: i64) -> (i64, parley_store::conversations::ConversationRow) {
+async fn conversation(
+    s: &Store,
+    account: i64,
+) -> (i64, parley_store::conversations::ConversationRow) {
     let (inbox, _) = fixtures::inbox(s, account, "Site", "Channel::WebWidget")
         .await
         .unwrap();
@@ -164,7 +171,9 @@ async fn writer_batches_are_indexed_as_the_reference_says(s: &Store) {
     for t in TEXTS.iter().chain(TEXTS.iter()) {
         let w = writer.clone();
         let m = msg(&c, t);
-        tasks.push(tokio::spawn(async move { (m.content.clone().unwrap(), w.insert(m, KEEP).await) }));
+        tasks.push(tokio::spawn(async move {
+            (m.content.clone().unwrap(), w.insert(m, KEEP).await)
+        }));
     }
     let mut docs = Vec::new();
     for t in tasks {
@@ -194,17 +203,25 @@ async fn edits_deletions_and_reindex(s: &Store) {
         let id = created(s.insert_message(&msg(&c, t), KEEP).await.unwrap());
         docs.push((id, t.to_string()));
         if n == 0 {
-            s.update_message(id, Some("бандероль пришла"), "{}").await.unwrap();
+            s.update_message(id, Some("бандероль пришла"), "{}")
+                .await
+                .unwrap();
             docs[0].1 = "бандероль пришла".into();
         }
     }
     assert_eq!(search(s, a.id, "бандероли").await, vec![docs[0].0]);
-    assert_eq!(search(s, a.id, "\"доставка курьером\"").await, Vec::<i64>::new());
+    assert_eq!(
+        search(s, a.id, "\"доставка курьером\"").await,
+        Vec::<i64>::new()
+    );
     s.delete_message(docs[1].0, "This message was deleted", r#"{"deleted":true}"#)
         .await
         .unwrap();
     docs[1].1 = String::new();
-    assert_eq!(search(s, a.id, "доставка").await, reference(&docs, "доставка"));
+    assert_eq!(
+        search(s, a.id, "доставка").await,
+        reference(&docs, "доставка")
+    );
 
     // The background reindex: an emptied index finds nothing, then batch by batch
     // (position stored after each) everything again.
