@@ -262,6 +262,15 @@ fn analyse(text: &str, mode: Mode, sink: &mut Sink) {
             i = end;
             continue;
         }
+        // An order or model number written `A-1234`: also one compact token `a1234`, so
+        // `A1234` and `A-1234` find each other; a query uses only the compact token.
+        if let Some(compact) = dashed_code(&atoms, i) {
+            sink.push(&compact);
+            if mode == Mode::Query {
+                i += 3;
+                continue;
+            }
+        }
         let has_digit = word.chars().any(|c| c.is_ascii_digit());
         if has_digit && word.chars().any(char::is_alphabetic) {
             sink.push(word);
@@ -279,6 +288,22 @@ fn analyse(text: &str, mode: Mode, sink: &mut Sink) {
         }
         i += 1;
     }
+}
+
+/// `letters-digits` starting at the word `atoms[i]` (a letters-only word, one ASCII `-`,
+/// a digits-only word that does not continue as a longer number): its compact token.
+fn dashed_code(atoms: &[Atom], i: usize) -> Option<String> {
+    let (Some(Atom::Word(letters)), Some(Atom::Sep('-')), Some(Atom::Word(digits))) =
+        (atoms.get(i), atoms.get(i + 1), atoms.get(i + 2))
+    else {
+        return None;
+    };
+    let continues = matches!(
+        (atoms.get(i + 3), atoms.get(i + 4)),
+        (Some(Atom::Sep(c)), Some(Atom::Word(w))) if is_number_joiner(*c) && *c != ' ' && is_digits(w)
+    );
+    (letters.chars().all(char::is_alphabetic) && is_digits(digits) && !continues)
+        .then(|| format!("{letters}{digits}"))
 }
 
 /// Cuts `text` to at most `max` bytes at a character boundary.
@@ -664,6 +689,12 @@ mod tests {
         assert!(finds_exact("2026", stored));
         assert!(!finds_exact("12346", stored));
         assert!(finds_exact("ORD-4411", "order ord-4411 shipped"));
+        assert!(finds_exact("A-1234", "заказ A1234"));
+        assert!(finds_exact("a1234", "заказ A-1234 оплачен"));
+        assert!(finds_exact("1234", "заказ A-1234 оплачен"));
+        assert!(!finds_exact("A-1234", "заказ A-12345"));
+        assert!(!finds_exact("A-1234", "A-99, 1234"));
+        assert_eq!(query_terms("A-1234"), ["a1234"]);
         assert!(finds_exact("4411", "order ORD4411 shipped"));
     }
 

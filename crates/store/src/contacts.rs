@@ -115,7 +115,6 @@ pub fn normalize_search(s: &str) -> String {
         .collect()
 }
 
-
 /// A contact's identity in one inbox, with the inbox's name and channel for rendering.
 #[derive(Debug, Clone, FromRow)]
 pub struct ContactInboxRow {

@@ -286,7 +286,7 @@ async fn phones_emails_and_order_numbers(s: &TestServer) {
         assert_eq!(ids(&b["payload"]["conversations"]), vec![c], "{q}: {b}");
     }
     assert!(message_ids(s, a, "9991234568", "").await.is_empty());
-    for q in ["A-1234", "a1234", "1234", "#55123", "55123"] {
+    for q in ["A-1234", "a1234", "A1234", "#55123", "55123", "заказ 1234"] {
         assert_eq!(message_ids(s, a, q, "").await, vec![order], "{q}");
     }
     assert!(message_ids(s, a, "A-1235", "").await.is_empty());
@@ -377,7 +377,7 @@ async fn hostile_queries_never_fail(s: &TestServer) {
         "NEAR(order door)",
         "order & door",
         "order*",
-        "content:order",
+        "order:*",
         "(order)",
     ] {
         assert_eq!(message_ids(s, a, q, "").await, vec![m], "{q}");
