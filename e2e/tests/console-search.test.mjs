@@ -23,10 +23,11 @@ let convId = null;
 test('seed: a conversation whose hit is far up its history', async () => {
   const v = await w.s.visitor({ name: 'Ольга', email: 'olga@example.com', message: 'Здравствуйте! Доставка курьером возможна в субботу?' });
   convId = v.convId;
-  const first = await v.messages();
+  const first = await w.s.api('GET', `/conversations/${convId}/messages`);
   target = first.payload.find((m) => /Доставка курьером/.test(m.content)).id;
   // Sixty later messages push it off the first page of the conversation's history.
-  for (let i = 0; i < 60; i++) await v.say(`Сообщение номер ${i}`);
+  // (Written by the agent: the visitor's own messages are rate limited.)
+  for (let i = 0; i < 60; i++) await w.s.api('POST', `/conversations/${convId}/messages`, { content: `Сообщение номер ${i}` });
   await v.say('<img src=x onerror="window.__xss=1"> доставкой займётся курьер');
   const other = await w.s.visitor({ name: 'Bob', message: 'Where is my parcel?' });
   assert.ok(other.convId);
