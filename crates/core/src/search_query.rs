@@ -68,7 +68,7 @@ impl ParsedQuery {
             all.extend(words);
         }
         // Whether the query ended inside or right after a phrase: no prefix then.
-        let ends_free = !q.trim_end().ends_with('"') && q.matches('"').count() % 2 == 0;
+        let ends_free = !q.trim_end().ends_with('"') && q.matches('"').count().is_multiple_of(2);
         let total = all.len();
         for t in all {
             if !out.terms.contains(&t) {

@@ -301,6 +301,17 @@ impl ReindexStatus {
     }
 }
 
+/// A contact's searchable fields as the reindex reads them: id, name, e-mail, phone,
+/// identifier, custom attributes.
+type ContactDoc = (
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
 /// Bind values of dynamically built search SQL.
 enum Arg {
     I(i64),
@@ -545,7 +556,7 @@ impl Store {
                 index_messages_in(&mut tx, &docs, false).await?;
                 found.last().map(|r| r.0)
             } else {
-                let found: Vec<(i64, Option<String>, Option<String>, Option<String>, Option<String>, String)> =
+                let found: Vec<ContactDoc> =
                     sqlx::query_as(
                         "SELECT id, name, email, phone_number, identifier, custom_attributes FROM contacts
                          WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3",
