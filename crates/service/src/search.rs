@@ -378,8 +378,10 @@ impl Services {
 }
 
 fn status_view(s: &ReindexStatus) -> SearchStatusView {
-    let total = s.messages_upto + s.contacts_upto;
-    let done = s.messages_position.min(s.messages_upto) + s.contacts_position.min(s.contacts_upto);
+    let total = s.messages_upto + s.contacts_upto + s.conversations_upto;
+    let done = s.messages_position.min(s.messages_upto)
+        + s.contacts_position.min(s.contacts_upto)
+        + s.conversations_position.min(s.conversations_upto);
     SearchStatusView {
         index_complete: s.complete(),
         progress: if total == 0 {

@@ -361,9 +361,10 @@ fn filter_sql(f: &ConversationFilter, with_assignee: bool) -> (String, Vec<Arg>)
         // Every `?` of the clause is the one expression parameter.
         let clause = format!(
             " AND (c.id IN (SELECT sm.conversation_id FROM messages sm WHERE sm.account_id = $1 AND sm.id IN ({})) \
-               OR c.contact_id IN ({}))",
+               OR c.contact_id IN ({}) OR c.id IN ({}))",
             crate::search::message_ids_matching(m.backend, "?"),
             crate::search::contact_ids_matching(m.backend, "?"),
+            crate::search::conversation_ids_matching(m.backend, "?"),
         );
         push(&mut sql, &clause, Arg::S(m.expression.clone()));
     }
@@ -762,6 +763,8 @@ impl Store {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
+        let tokens = crate::search::conversation_tokens(&row.custom_attributes);
+        crate::search::index_conversation_in(&mut tx, row.id, tokens, true).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -863,18 +866,34 @@ impl Store {
         .await
     }
 
-    /// Replaces the custom attributes (a JSON object as text).
+    /// Replaces the custom attributes (a JSON object as text); the search index follows
+    /// in the same transaction.
     pub async fn set_conversation_custom_attributes(
         &self,
         id: i64,
         json: &str,
     ) -> Result<(ConversationRow, ConversationRow)> {
-        self.update_conversation(
-            id,
-            "custom_attributes = $2, updated_at = $3",
-            vec![Arg::S(json.into()), Arg::I(self.now())],
-        )
-        .await
+        let mut tx = self.writer().begin().await?;
+        let sel = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
+        let before = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sel))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let sql = format!(
+            "UPDATE conversations SET custom_attributes = $2, updated_at = $3 WHERE id = $1
+             RETURNING {CONVERSATION_COLS}"
+        );
+        let after = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(json.to_string())
+            .bind(self.now())
+            .fetch_one(&mut *tx)
+            .await?;
+        let tokens = crate::search::conversation_tokens(&after.custom_attributes);
+        crate::search::index_conversation_in(&mut tx, id, tokens, false).await?;
+        tx.commit().await?;
+        Ok((before, after))
     }
 
     /// Records that an agent looked at the conversation (and the assignee, when it is them).

@@ -104,6 +104,19 @@ pub(crate) fn contact_ids_matching(backend: Backend, param: &str) -> String {
     }
 }
 
+/// A subquery of the ids of conversations whose custom attributes match the expression
+/// bound at `param`.
+pub(crate) fn conversation_ids_matching(backend: Backend, param: &str) -> String {
+    match backend {
+        Backend::Sqlite => {
+            format!("SELECT rowid FROM conversation_search WHERE conversation_search MATCH {param}")
+        }
+        Backend::Postgres => format!(
+            "SELECT conversation_id FROM conversation_search WHERE tokens @@ {param}::tsquery"
+        ),
+    }
+}
+
 /// A query ready for the store's list filters (the conversation list's `q`): the match
 /// expression and the backend it was written for.
 #[derive(Debug, Clone)]
@@ -167,6 +180,28 @@ pub fn contact_tokens(
     out.join(" ")
 }
 
+/// The tokens of a conversation: the values (strings and numbers) of its custom
+/// attributes, each analysed on its own.
+pub fn conversation_tokens(custom_attributes: &str) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut out: Vec<String> = Vec::new();
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(custom_attributes) {
+        for v in map.values() {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => continue,
+            };
+            for t in index_text(&text).split(' ').filter(|t| !t.is_empty()) {
+                if seen.insert(t.to_string()) {
+                    out.push(t.to_string());
+                }
+            }
+        }
+    }
+    out.join(" ")
+}
+
 /// Replaces the index rows of `table` for `(id, tokens)` pairs on `conn` (inside the
 /// caller's transaction). Empty token lists only delete.
 async fn replace_rows(
@@ -182,6 +217,7 @@ async fn replace_rows(
     let key = match (backend, table) {
         (Backend::Sqlite, _) => "rowid",
         (Backend::Postgres, "message_search") => "message_id",
+        (Backend::Postgres, "conversation_search") => "conversation_id",
         (Backend::Postgres, _) => "contact_id",
     };
     if !fresh {
@@ -235,6 +271,16 @@ pub(crate) async fn index_contact_in(
     tokens: String,
 ) -> Result<()> {
     replace_rows(conn, "contact_search", &[(id, tokens)], false).await
+}
+
+/// Indexes a conversation's attributes inside the caller's transaction.
+pub(crate) async fn index_conversation_in(
+    conn: &mut AnyConnection,
+    id: i64,
+    tokens: String,
+    fresh: bool,
+) -> Result<()> {
+    replace_rows(conn, "conversation_search", &[(id, tokens)], fresh).await
 }
 
 /// Removes a contact's tokens (the contact is deleted or merged away).
@@ -292,12 +338,16 @@ pub struct ReindexStatus {
     pub messages_upto: i64,
     pub contacts_position: i64,
     pub contacts_upto: i64,
+    pub conversations_position: i64,
+    pub conversations_upto: i64,
 }
 
 impl ReindexStatus {
     /// Every row stored before the index existed is indexed.
     pub fn complete(&self) -> bool {
-        self.messages_position >= self.messages_upto && self.contacts_position >= self.contacts_upto
+        self.messages_position >= self.messages_upto
+            && self.contacts_position >= self.contacts_upto
+            && self.conversations_position >= self.conversations_upto
     }
 }
 
@@ -515,6 +565,9 @@ impl Store {
             match name.as_str() {
                 "messages" => (s.messages_position, s.messages_upto) = (position, upto),
                 "contacts" => (s.contacts_position, s.contacts_upto) = (position, upto),
+                "conversations" => {
+                    (s.conversations_position, s.conversations_upto) = (position, upto)
+                }
                 _ => {}
             }
         }
@@ -537,7 +590,7 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         let now = self.now();
-        // `messages` sorts before `contacts` in descending order: messages first.
+        // In descending order of name: messages, then contacts, then conversations.
         if let Some((name, position, upto)) = rows.into_iter().find(|r| r.1 < r.2) {
             let last = if name == "messages" {
                 let found: Vec<(i64, i64, Option<String>, String)> = sqlx::query_as(
@@ -554,6 +607,22 @@ impl Store {
                     .map(|(id, t, c, ca)| (*id, message_tokens(*t, c.as_deref(), ca)))
                     .collect();
                 index_messages_in(&mut tx, &docs, false).await?;
+                found.last().map(|r| r.0)
+            } else if name == "conversations" {
+                let found: Vec<(i64, String)> = sqlx::query_as(
+                    "SELECT id, custom_attributes FROM conversations
+                     WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3",
+                )
+                .bind(position)
+                .bind(upto)
+                .bind(batch.max(1))
+                .fetch_all(&mut *tx)
+                .await?;
+                let docs: Vec<(i64, String)> = found
+                    .iter()
+                    .map(|(id, ca)| (*id, conversation_tokens(ca)))
+                    .collect();
+                replace_rows(&mut tx, "conversation_search", &docs, false).await?;
                 found.last().map(|r| r.0)
             } else {
                 let found: Vec<ContactDoc> =
@@ -603,6 +672,8 @@ impl Store {
         for stmt in [
             "DELETE FROM message_search",
             "DELETE FROM contact_search",
+            "DELETE FROM conversation_search",
+            "UPDATE search_reindex SET position = 0, upto = (SELECT COALESCE(MAX(id), 0) FROM conversations) WHERE name = 'conversations'",
             "UPDATE search_reindex SET position = 0, upto = (SELECT COALESCE(MAX(id), 0) FROM messages) WHERE name = 'messages'",
             "UPDATE search_reindex SET position = 0, upto = (SELECT COALESCE(MAX(id), 0) FROM contacts) WHERE name = 'contacts'",
         ] {

@@ -608,6 +608,33 @@ async fn index_follows_edits_deletions_contacts_and_merges(s: &TestServer) {
     assert!(message_ids(s, a, "бандероль", "").await.is_empty());
     assert!(message_ids(s, a, "deleted", "").await.is_empty());
 
+    // Conversation attributes: found by their values, old values forgotten.
+    let conversations = |q: &str| format!("{}/search/conversations?q={}", acct(a), enc(q));
+    let (st, b) = s
+        .post(
+            &a.token,
+            &format!("{}/conversations/{c}/custom_attributes", acct(a)),
+            json!({"custom_attributes": {"order_id": "ZX-9001", "city": "Самара"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    for q in ["ZX-9001", "zx9001", "самаре"] {
+        let (_, b) = s.get(&a.token, &conversations(q)).await;
+        assert_eq!(ids(&b["payload"]["conversations"]), vec![c], "{q}: {b}");
+    }
+    let (st, b) = s
+        .post(
+            &a.token,
+            &format!("{}/conversations/{c}/custom_attributes", acct(a)),
+            json!({"custom_attributes": {"order_id": "QW-1"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let (_, b) = s.get(&a.token, &conversations("ZX-9001")).await;
+    assert_eq!(b["payload"]["conversations"], json!([]), "{b}");
+    let (_, b) = s.get(&a.token, &conversations("QW-1")).await;
+    assert_eq!(ids(&b["payload"]["conversations"]), vec![c], "{b}");
+
     // Contacts: an update replaces the tokens; a merge removes the mergee's.
     let contacts = |q: &str| format!("{}/search/contacts?q={}", acct(a), enc(q));
     let (st, b) = s
@@ -655,6 +682,14 @@ async fn background_reindex(s: TestServer, clock: Arc<ManualClock>) {
     let a = &w.admin;
     let c = conversation(&s, &w, w.inbox, w.contact).await;
     let mut ids_written = Vec::new();
+    let (st, b) = s
+        .post(
+            &a.token,
+            &format!("{}/conversations/{c}/custom_attributes", acct(a)),
+            json!({"custom_attributes": {"order_id": "RX-77"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
     // More than two reindex batches.
     for n in 0..1_105 {
         ids_written.push(
@@ -712,6 +747,13 @@ async fn background_reindex(s: TestServer, clock: Arc<ManualClock>) {
         .get(&a.token, &format!("{}/search/contacts?q=ivan", acct(a)))
         .await;
     assert_eq!(ids(&b["payload"]["contacts"]), vec![w.contact]);
+    let (_, b) = s
+        .get(
+            &a.token,
+            &format!("{}/search/conversations?q=rx-77", acct(a)),
+        )
+        .await;
+    assert_eq!(ids(&b["payload"]["conversations"]), vec![c], "{b}");
     s.stop().await;
 }
 

@@ -12,6 +12,11 @@ CREATE TABLE contact_search (
     tokens tsvector NOT NULL
 );
 CREATE INDEX contact_search_tokens ON contact_search USING GIN (tokens);
+CREATE TABLE conversation_search (
+    conversation_id BIGINT PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+    tokens tsvector NOT NULL
+);
+CREATE INDEX conversation_search_tokens ON conversation_search USING GIN (tokens);
 -- The background reindex of rows stored before this migration (see the SQLite file).
 CREATE TABLE search_reindex (
     name TEXT PRIMARY KEY,
@@ -23,3 +28,5 @@ INSERT INTO search_reindex (name, position, upto, updated_at)
     SELECT 'messages', 0, COALESCE(MAX(id), 0), 0 FROM messages;
 INSERT INTO search_reindex (name, position, upto, updated_at)
     SELECT 'contacts', 0, COALESCE(MAX(id), 0), 0 FROM contacts;
+INSERT INTO search_reindex (name, position, upto, updated_at)
+    SELECT 'conversations', 0, COALESCE(MAX(id), 0), 0 FROM conversations;

@@ -6,6 +6,8 @@
 CREATE VIRTUAL TABLE message_search USING fts5(tokens, tokenize = 'unicode61 remove_diacritics 0');
 -- rowid = contacts.id: name, e-mail, phone, identifier, custom attribute values.
 CREATE VIRTUAL TABLE contact_search USING fts5(tokens, tokenize = 'unicode61 remove_diacritics 0');
+-- rowid = conversations.id: the values of its custom attributes.
+CREATE VIRTUAL TABLE conversation_search USING fts5(tokens, tokenize = 'unicode61 remove_diacritics 0');
 -- The background reindex of rows stored before this migration: rows with ids up to
 -- `upto` are indexed in batches by the `search_reindex` job, `position` is the last id
 -- done (resumable after a restart). Rows written later are indexed by their own write.
@@ -19,3 +21,5 @@ INSERT INTO search_reindex (name, position, upto, updated_at)
     SELECT 'messages', 0, COALESCE(MAX(id), 0), 0 FROM messages;
 INSERT INTO search_reindex (name, position, upto, updated_at)
     SELECT 'contacts', 0, COALESCE(MAX(id), 0), 0 FROM contacts;
+INSERT INTO search_reindex (name, position, upto, updated_at)
+    SELECT 'conversations', 0, COALESCE(MAX(id), 0), 0 FROM conversations;
