@@ -683,6 +683,15 @@ export class ConversationView {
     for (const old of this.historyEl.querySelectorAll('.msg-hit')) if (old !== el) old.classList.remove('msg-hit');
     el.classList.add('msg-hit');
     el.scrollIntoView({ block: 'center' });
+    // Late renders (earlier conversations above, receipts) may still move the history:
+    // bring the hit back into view once more if it slipped out.
+    for (const ms of [150, 600]) {
+      setTimeout(() => {
+        const box = this.scroller.getBoundingClientRect();
+        const r = el.getBoundingClientRect();
+        if (el.isConnected && (r.bottom < box.top || r.top > box.bottom)) el.scrollIntoView({ block: 'center' });
+      }, ms);
+    }
   }
 
   receipt(m) {
