@@ -10,6 +10,7 @@ pub mod contact_match;
 pub mod enums;
 pub mod mention;
 pub mod routing;
+pub mod search_query;
 pub mod search_text;
 pub mod sla;
 pub mod template;

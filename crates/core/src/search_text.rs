@@ -106,6 +106,24 @@ pub fn query_terms(query: &str) -> Vec<String> {
     sink.out
 }
 
+/// The terms of a text in order, repeated as they occur, computed as a query's terms are
+/// (one term per word or number): what a quoted phrase is checked against. Bounded like
+/// [`index_text`].
+pub fn token_sequence(text: &str) -> Vec<String> {
+    let mut sink = Sink::new(MAX_INDEX_BYTES, usize::MAX);
+    sink.dedup = false;
+    analyse(text, Mode::Query, &mut sink);
+    sink.out
+}
+
+/// Like [`query_terms`] with a caller's bound on the number of terms (a caller that
+/// refuses over-long queries asks for one more than it accepts).
+pub fn query_terms_upto(query: &str, max_terms: usize) -> Vec<String> {
+    let mut sink = Sink::new(usize::MAX, max_terms);
+    analyse(query, Mode::Query, &mut sink);
+    sink.out
+}
+
 /// A parsed query: every term in `exact` must be a token of the message, and when
 /// `prefix` is set some token must also start with it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -169,6 +187,9 @@ struct Sink {
     bytes: usize,
     max_bytes: usize,
     max_tokens: usize,
+    /// Keep each token once (the index); off for [`token_sequence`], where order and
+    /// repetition are what a phrase is checked against.
+    dedup: bool,
 }
 
 impl Sink {
@@ -179,6 +200,7 @@ impl Sink {
             bytes: 0,
             max_bytes,
             max_tokens,
+            dedup: true,
         }
     }
 
@@ -192,11 +214,13 @@ impl Sink {
         }
         // One byte for the separating space.
         let cost = token.len() + usize::from(!self.out.is_empty());
-        if self.bytes + cost > self.max_bytes || self.seen.contains(token) {
+        if self.bytes + cost > self.max_bytes || (self.dedup && self.seen.contains(token)) {
             return;
         }
         self.bytes += cost;
-        self.seen.insert(token.to_string());
+        if self.dedup {
+            self.seen.insert(token.to_string());
+        }
         self.out.push(token.to_string());
     }
 }
@@ -238,6 +262,15 @@ fn analyse(text: &str, mode: Mode, sink: &mut Sink) {
             i = end;
             continue;
         }
+        // An order or model number written `A-1234`: also one compact token `a1234`, so
+        // `A1234` and `A-1234` find each other; a query uses only the compact token.
+        if let Some(compact) = dashed_code(&atoms, i) {
+            sink.push(&compact);
+            if mode == Mode::Query {
+                i += 3;
+                continue;
+            }
+        }
         let has_digit = word.chars().any(|c| c.is_ascii_digit());
         if has_digit && word.chars().any(char::is_alphabetic) {
             sink.push(word);
@@ -255,6 +288,22 @@ fn analyse(text: &str, mode: Mode, sink: &mut Sink) {
         }
         i += 1;
     }
+}
+
+/// `letters-digits` starting at the word `atoms[i]` (a letters-only word, one ASCII `-`,
+/// a digits-only word that does not continue as a longer number): its compact token.
+fn dashed_code(atoms: &[Atom], i: usize) -> Option<String> {
+    let (Some(Atom::Word(letters)), Some(Atom::Sep('-')), Some(Atom::Word(digits))) =
+        (atoms.get(i), atoms.get(i + 1), atoms.get(i + 2))
+    else {
+        return None;
+    };
+    let continues = matches!(
+        (atoms.get(i + 3), atoms.get(i + 4)),
+        (Some(Atom::Sep(c)), Some(Atom::Word(w))) if is_number_joiner(*c) && *c != ' ' && is_digits(w)
+    );
+    (letters.chars().all(char::is_alphabetic) && is_digits(digits) && !continues)
+        .then(|| format!("{letters}{digits}"))
 }
 
 /// Cuts `text` to at most `max` bytes at a character boundary.
@@ -640,6 +689,12 @@ mod tests {
         assert!(finds_exact("2026", stored));
         assert!(!finds_exact("12346", stored));
         assert!(finds_exact("ORD-4411", "order ord-4411 shipped"));
+        assert!(finds_exact("A-1234", "заказ A1234"));
+        assert!(finds_exact("a1234", "заказ A-1234 оплачен"));
+        assert!(finds_exact("1234", "заказ A-1234 оплачен"));
+        assert!(!finds_exact("A-1234", "заказ A-12345"));
+        assert!(!finds_exact("A-1234", "A-99, 1234"));
+        assert_eq!(query_terms("A-1234"), ["a1234"]);
         assert!(finds_exact("4411", "order ORD4411 shipped"));
     }
 

@@ -360,7 +360,7 @@ impl Services {
     async fn page(
         &self,
         ctx: &AccountCtx,
-        search: Option<String>,
+        search: Option<parley_store::search::SearchMatch>,
         params: &ListParams,
         default_sort: ContactSort,
         count_cap: i64,
@@ -415,8 +415,9 @@ impl Services {
             .await
     }
 
-    /// Case-insensitive substring search over name, e-mail, phone and identifier of the
-    /// account's resolved contacts; newest contacts first unless `sort` says otherwise.
+    /// Search of the account's resolved contacts through the archive index (name,
+    /// e-mail, phone by its digits, identifier, custom attributes; word forms and the
+    /// last word as a prefix); newest contacts first unless `sort` says otherwise.
     pub async fn search_contacts(
         &self,
         ctx: &AccountCtx,
@@ -424,7 +425,18 @@ impl Services {
         params: ListParams,
     ) -> Result<ContactPage> {
         let q = validate::required_text("q", q.unwrap_or(""), MAX_QUERY)?;
-        self.page(ctx, Some(q), &params, ContactSort::Newest, SEARCH_COUNT_CAP)
+        let parsed = parley_core::search_query::ParsedQuery::parse(&q)
+            .map_err(|e| FieldError::new("q", e.to_string()))?;
+        if parsed.is_empty() {
+            // Only punctuation: nothing can match (and `%` is not a wildcard).
+            return Ok(ContactPage {
+                count: 0,
+                current_page: params.page.unwrap_or(1).max(1),
+                contacts: Vec::new(),
+            });
+        }
+        let m = self.store.search_match(&parsed);
+        self.page(ctx, Some(m), &params, ContactSort::Newest, SEARCH_COUNT_CAP)
             .await
     }
 

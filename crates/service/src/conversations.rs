@@ -250,7 +250,13 @@ impl Services {
         f.labels = clean_labels(&q.labels)?;
         f.search = match q.q.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(t) => Some(validate::bounded_text("q", t, 200)?.to_lowercase()),
+            Some(t) => {
+                let parsed = parley_core::search_query::ParsedQuery::parse(t)
+                    .map_err(|e| validate::FieldError::new("q", e.to_string()))?;
+                // Only punctuation parses to no term: an empty expression, which the
+                // store reads as "matches nothing" rather than everything.
+                Some(self.store.search_match(&parsed))
+            }
         };
         f.rating = parse_rating_filter(q.rating.as_deref())?;
         f.mentioned = match q.conversation_type.as_deref() {

@@ -37,6 +37,11 @@ const PERIODIC: &[Periodic] = &[
         kind: "reopen_snoozed",
         every_ms: 30_000,
     },
+    // The archive search index: rows stored before it existed, in batches.
+    Periodic {
+        kind: "search_reindex",
+        every_ms: 1_000,
+    },
     // Stored events older than `event_retention_ms`.
     Periodic {
         kind: "prune_events",
@@ -277,6 +282,7 @@ impl Services {
                 .await
             }
             "sweep" => self.sweep().await,
+            "search_reindex" => self.reindex_search().await,
             "reopen_snoozed" => match self.reopen_due_snoozed().await? {
                 0 => Ok(()),
                 n => {

@@ -32,6 +32,7 @@ pub mod public;
 pub mod realtime;
 pub mod routing;
 pub mod routing_config;
+pub mod search;
 pub mod settings;
 pub mod socket_queue;
 pub mod standards;

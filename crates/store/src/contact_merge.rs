@@ -205,6 +205,7 @@ impl Store {
             .bind(mergee_id)
             .execute(&mut *tx)
             .await?;
+        crate::search::unindex_contact_in(&mut tx, mergee_id).await?;
         write_fields(&mut tx, account_id, base_id, &fields, now).await?;
         let activity = match (base.last_activity_at, mergee.last_activity_at) {
             (Some(x), Some(y)) => Some(x.max(y)),

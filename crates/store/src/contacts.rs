@@ -78,6 +78,17 @@ impl ContactFields {
         )
     }
 
+    /// The contact's tokens in the archive search index ([`crate::search`]).
+    fn search_tokens(&self) -> String {
+        crate::search::contact_tokens(
+            self.name.as_deref(),
+            self.email.as_deref(),
+            self.phone_number.as_deref(),
+            self.identifier.as_deref(),
+            &self.custom_attributes,
+        )
+    }
+
     /// What search matches against: name, e-mail, phone and identifier, normalised.
     fn search_text(&self) -> String {
         [
@@ -102,18 +113,6 @@ pub fn normalize_search(s: &str) -> String {
         .filter(|c| !c.is_control())
         .map(|c| if c == 'ё' { 'е' } else { c })
         .collect()
-}
-
-/// Escapes `\`, `%` and `_` for a `LIKE … ESCAPE '\'` pattern.
-fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// A contact's identity in one inbox, with the inbox's name and channel for rendering.
@@ -183,8 +182,9 @@ impl ContactSort {
 /// Which contacts of an account to list, and how.
 #[derive(Debug, Clone)]
 pub struct ContactQuery {
-    /// Case-insensitive substring of name, e-mail, phone or identifier.
-    pub search: Option<String>,
+    /// Contacts matching this search of the archive index (name, e-mail, phone,
+    /// identifier, custom attributes; see [`crate::search`]).
+    pub search: Option<crate::search::SearchMatch>,
     /// Only contacts with an e-mail, phone or identifier (Chatwoot's "resolved" contacts),
     /// leaving out anonymous widget visitors.
     pub resolved_only: bool,
@@ -203,12 +203,19 @@ impl ContactQuery {
                 " AND (email IS NOT NULL OR phone_number IS NOT NULL OR identifier IS NOT NULL)",
             );
         }
-        let pattern = self
-            .search
-            .as_deref()
-            .map(|q| format!("%{}%", like_escape(&normalize_search(q))));
-        if pattern.is_some() {
-            sql.push_str(" AND search_text LIKE $2 ESCAPE '\\'");
+        let pattern = self.search.as_ref().map(|m| m.expression.clone());
+        if let Some(m) = &self.search
+            && m.expression.is_empty()
+        {
+            // A query without a word matches nothing (and binds nothing).
+            sql.push_str(" AND 1 = 0");
+            return (sql, None);
+        }
+        if let Some(m) = &self.search {
+            sql.push_str(&format!(
+                " AND id IN ({})",
+                crate::search::contact_ids_matching(m.backend, "$2")
+            ));
         }
         (sql, pattern)
     }
@@ -276,7 +283,7 @@ async fn insert_contact(
             additional_attributes, blocked, search_text, created_at, updated_at, email_key, phone_key)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13) RETURNING {CONTACT_COLS}"
     );
-    sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(sql))
+    let row = sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(sql))
         .bind(account_id)
         .bind(f.name.as_deref())
         .bind(f.email.as_deref())
@@ -292,7 +299,9 @@ async fn insert_contact(
         .bind(keys.phone)
         .fetch_one(&mut **tx)
         .await
-        .map_err(|e| contact_conflict(e.into()))
+        .map_err(|e| contact_conflict(e.into()))?;
+    crate::search::index_contact_in(&mut *tx, row.id, f.search_tokens()).await?;
+    Ok(row)
 }
 
 /// Writes every field of a contact (with its search text and keys) inside `tx`.
@@ -310,7 +319,7 @@ pub(crate) async fn write_fields(
             email_key = $13, phone_key = $14
          WHERE account_id = $1 AND id = $2 RETURNING {CONTACT_COLS}"
     );
-    sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(sql))
+    let row = sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(sql))
         .bind(account_id)
         .bind(id)
         .bind(fields.name.as_deref())
@@ -327,7 +336,9 @@ pub(crate) async fn write_fields(
         .bind(keys.phone)
         .fetch_one(&mut **tx)
         .await
-        .map_err(|e| contact_conflict(e.into()))
+        .map_err(|e| contact_conflict(e.into()))?;
+    crate::search::index_contact_in(&mut *tx, row.id, fields.search_tokens()).await?;
+    Ok(row)
 }
 
 /// Inserts an identity after checking that the inbox belongs to the contact's account.
@@ -460,7 +471,10 @@ impl Store {
 
     /// Deletes a contact with its identities, labels and conversations (by cascade).
     pub async fn delete_contact(&self, account_id: i64, id: i64) -> Result<()> {
-        self.delete_in_account("contacts", account_id, id).await
+        self.delete_in_account("contacts", account_id, id).await?;
+        // SQLite's FTS table has no foreign key to cascade; PostgreSQL's rows are gone.
+        let mut conn = self.writer().acquire().await?;
+        crate::search::unindex_contact_in(&mut conn, id).await
     }
 
     /// One page of an account's contacts.

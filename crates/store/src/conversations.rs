@@ -193,8 +193,9 @@ pub struct ConversationFilter {
     pub display_id: Option<i64>,
     /// Any of these labels.
     pub labels: Vec<String>,
-    /// Lower-cased text one of the conversation's messages contains.
-    pub search: Option<String>,
+    /// Conversations with a message, or a contact, matching this search (the archive
+    /// index, [`crate::search`]).
+    pub search: Option<crate::search::SearchMatch>,
     /// The satisfaction rating filter.
     pub rating: RatingFilter,
     /// Only conversations where `user_id` was mentioned (Chatwoot's
@@ -352,19 +353,20 @@ fn filter_sql(f: &ConversationFilter, with_assignee: bool) -> (String, Vec<Arg>)
         }
         sql.push_str("))");
     }
-    if let Some(term) = &f.search {
-        // A plain substring match until the full-text index exists; bounded to the
-        // account's messages and escaped so `%` and `_` match themselves.
-        let escaped = term
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        push(
-            &mut sql,
-            " AND c.id IN (SELECT sm.conversation_id FROM messages sm WHERE sm.account_id = $1 \
-               AND LOWER(sm.content) LIKE ? ESCAPE '\\')",
-            Arg::S(format!("%{escaped}%")),
+    if let Some(m) = &f.search
+        && m.expression.is_empty()
+    {
+        sql.push_str(" AND 1 = 0");
+    } else if let Some(m) = &f.search {
+        // Every `?` of the clause is the one expression parameter.
+        let clause = format!(
+            " AND (c.id IN (SELECT sm.conversation_id FROM messages sm WHERE sm.account_id = $1 AND sm.id IN ({})) \
+               OR c.contact_id IN ({}) OR c.id IN ({}))",
+            crate::search::message_ids_matching(m.backend, "?"),
+            crate::search::contact_ids_matching(m.backend, "?"),
+            crate::search::conversation_ids_matching(m.backend, "?"),
         );
+        push(&mut sql, &clause, Arg::S(m.expression.clone()));
     }
     match f.rating {
         RatingFilter::All => {}
@@ -761,6 +763,8 @@ impl Store {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
+        let tokens = crate::search::conversation_tokens(&row.custom_attributes);
+        crate::search::index_conversation_in(&mut tx, row.id, tokens, true).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -862,18 +866,34 @@ impl Store {
         .await
     }
 
-    /// Replaces the custom attributes (a JSON object as text).
+    /// Replaces the custom attributes (a JSON object as text); the search index follows
+    /// in the same transaction.
     pub async fn set_conversation_custom_attributes(
         &self,
         id: i64,
         json: &str,
     ) -> Result<(ConversationRow, ConversationRow)> {
-        self.update_conversation(
-            id,
-            "custom_attributes = $2, updated_at = $3",
-            vec![Arg::S(json.into()), Arg::I(self.now())],
-        )
-        .await
+        let mut tx = self.writer().begin().await?;
+        let sel = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
+        let before = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sel))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let sql = format!(
+            "UPDATE conversations SET custom_attributes = $2, updated_at = $3 WHERE id = $1
+             RETURNING {CONVERSATION_COLS}"
+        );
+        let after = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(json.to_string())
+            .bind(self.now())
+            .fetch_one(&mut *tx)
+            .await?;
+        let tokens = crate::search::conversation_tokens(&after.custom_attributes);
+        crate::search::index_conversation_in(&mut tx, id, tokens, false).await?;
+        tx.commit().await?;
+        Ok((before, after))
     }
 
     /// Records that an agent looked at the conversation (and the assignee, when it is them).
@@ -988,6 +1008,11 @@ pub mod fixtures {
         .bind(now)
         .fetch_one_durable(s.writer())
         .await?;
+        // Found by search like a contact written through the API.
+        let tokens = crate::search::contact_tokens(Some(name), None, None, None, "{}");
+        let mut conn = s.writer().acquire().await?;
+        crate::search::index_contact_in(&mut conn, contact_id, tokens).await?;
+        drop(conn);
         let source_id = random_token(16);
         let (ci,): (i64,) = sqlx::query_as(
             "INSERT INTO contact_inboxes (contact_id, inbox_id, source_id, pubsub_token, created_at)

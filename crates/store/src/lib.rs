@@ -30,6 +30,7 @@ pub mod notes;
 pub mod onboarding;
 pub mod public;
 pub mod routing;
+pub mod search;
 pub mod teams;
 pub mod transfer;
 pub mod users;

@@ -106,7 +106,7 @@ pub struct MessageWithAttachments {
 
 /// One row of the message/attachment join.
 #[derive(FromRow)]
-struct JoinedRow {
+pub(crate) struct JoinedRow {
     #[sqlx(flatten)]
     message: MessageRow,
     a_id: Option<i64>,
@@ -118,7 +118,7 @@ struct JoinedRow {
     a_created_at: Option<i64>,
 }
 
-const MESSAGE_SELECT: &str = "SELECT m.id, m.account_id, m.inbox_id, m.conversation_id, m.message_type, m.content,
+pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, m.account_id, m.inbox_id, m.conversation_id, m.message_type, m.content,
     m.content_type, m.content_attributes, m.additional_attributes, m.private, m.status, m.sender_type, m.sender_id,
     m.echo_id, m.source_id, m.external_error, m.created_at, m.updated_at, c.display_id,
     COALESCE(u.name, ct.name) AS sender_name, u.display_name AS sender_display_name,
@@ -132,7 +132,7 @@ const MESSAGE_SELECT: &str = "SELECT m.id, m.account_id, m.inbox_id, m.conversat
   LEFT JOIN attachments a ON a.message_id = m.id";
 
 /// Groups joined rows (ordered by message id, then attachment id) into messages.
-fn group(rows: Vec<JoinedRow>) -> Vec<MessageWithAttachments> {
+pub(crate) fn group(rows: Vec<JoinedRow>) -> Vec<MessageWithAttachments> {
     let mut out: Vec<MessageWithAttachments> = Vec::new();
     for r in rows {
         let att = match (r.a_id, r.a_storage_key) {
@@ -392,18 +392,24 @@ impl Store {
         content: Option<&str>,
         content_attributes: &str,
     ) -> Result<()> {
-        let r = sqlx::query(
-            "UPDATE messages SET content = $2, content_attributes = $3, updated_at = $4 WHERE id = $1",
+        // The search index follows the text in the same transaction.
+        let mut tx = self.writer().begin().await?;
+        let row: Option<(i64,)> = sqlx::query_as(
+            "UPDATE messages SET content = $2, content_attributes = $3, updated_at = $4 WHERE id = $1
+             RETURNING message_type",
         )
         .bind(message_id)
         .bind(content.map(str::to_string))
         .bind(content_attributes.to_string())
         .bind(self.now())
-        .execute(self.writer())
+        .fetch_optional(&mut *tx)
         .await?;
-        if r.rows_affected() == 0 {
+        let Some((message_type,)) = row else {
             return Err(StoreError::NotFound);
-        }
+        };
+        let tokens = crate::search::message_tokens(message_type, content, content_attributes);
+        crate::search::index_messages_in(&mut tx, &[(message_id, tokens)], false).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -437,6 +443,8 @@ impl Store {
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        // A deleted message is no longer found (its placeholder text is not indexed).
+        crate::search::index_messages_in(&mut tx, &[(message_id, String::new())], false).await?;
         tx.commit().await?;
         Ok(removed)
     }
@@ -750,6 +758,21 @@ async fn finish_batch_in(
         for m in group(rows) {
             stored.insert(m.message.id, m);
         }
+        // The batch's search tokens, committed with the messages.
+        let docs: Vec<(i64, String)> = stored
+            .values()
+            .map(|m| {
+                (
+                    m.message.id,
+                    crate::search::message_tokens(
+                        m.message.message_type,
+                        m.message.content.as_deref(),
+                        &m.message.content_attributes,
+                    ),
+                )
+            })
+            .collect();
+        crate::search::index_messages_in(&mut *conn, &docs, true).await?;
     }
     let mut drafts = Vec::with_capacity(ids.len());
     for r in &inserted {

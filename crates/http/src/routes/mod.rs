@@ -24,6 +24,7 @@ pub mod public_contacts;
 pub mod public_conversations;
 pub mod routing;
 pub mod schema_enums;
+pub mod search;
 pub mod session;
 pub mod teams;
 pub mod transfer;
@@ -56,6 +57,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(transfer::routes())
         .merge(webhooks::routes())
         .merge(account_webhooks::routes())
+        .merge(search::routes())
 }
 
 /// Stored milliseconds to Chatwoot's epoch seconds, and stored JSON text to an object:

@@ -30,6 +30,7 @@ mod periodic;
 mod public_limits;
 mod realtime;
 mod routing;
+mod search;
 mod session;
 mod telegram;
 mod texts;

@@ -179,6 +179,12 @@ const MEMBER: &[(&str, &str)] = &[
     ("GET", "/api/v1/accounts/{account_id}/conversations"),
     ("POST", "/api/v1/accounts/{account_id}/conversations"),
     ("GET", "/api/v1/accounts/{account_id}/conversations/meta"),
+    ("GET", "/api/v1/accounts/{account_id}/conversations/search"),
+    ("GET", "/api/v1/accounts/{account_id}/search"),
+    ("GET", "/api/v1/accounts/{account_id}/search/conversations"),
+    ("GET", "/api/v1/accounts/{account_id}/search/messages"),
+    ("GET", "/api/v1/accounts/{account_id}/search/contacts"),
+    ("GET", "/api/v1/accounts/{account_id}/search/status"),
     (
         "GET",
         "/api/v1/accounts/{account_id}/conversations/{conversation_id}",

@@ -1,4 +1,5 @@
-//! Conformance of the contacts store on both backends: uniqueness per account, search,
+//! Conformance of the contacts store on both backends: uniqueness per account, search
+//! (through the archive index),
 //! ordering and paging, identities, labels, cascading delete and tenant scoping.
 
 use crate::common;
@@ -33,9 +34,11 @@ fn fields(name: &str, email: Option<&str>) -> ContactFields {
     }
 }
 
-fn query(search: Option<&str>) -> ContactQuery {
+fn query(s: &Store, search: Option<&str>) -> ContactQuery {
     ContactQuery {
-        search: search.map(Into::into),
+        search: search.map(|q| {
+            s.search_match(&parley_core::search_query::ParsedQuery::parse(q).expect("query"))
+        }),
         resolved_only: false,
         sort: ContactSort::CreatedAt,
         descending: true,
@@ -181,34 +184,44 @@ async fn search_is_case_insensitive_and_escaped(s: &Store) {
         .unwrap();
 
     for q in ["петр", "ПЁТР", "иванов", "PETR@", "555-12", "crm_42"] {
-        let found = s.list_contacts(a.id, &query(Some(q))).await.unwrap();
+        let found = s.list_contacts(a.id, &query(s, Some(q))).await.unwrap();
         assert_eq!(
             found.iter().map(|c| c.id).collect::<Vec<_>>(),
             vec![petr.id],
             "query {q:?}"
         );
         assert_eq!(
-            s.count_contacts(a.id, &query(Some(q)), 100).await.unwrap(),
+            s.count_contacts(a.id, &query(s, Some(q)), 100)
+                .await
+                .unwrap(),
             1
         );
     }
-    // LIKE wildcards in the query are literal characters.
+    // Search goes by words of the index: punctuation alone matches nothing, and `%`
+    // or `_` only separate words (no LIKE wildcards).
     assert_eq!(
-        s.list_contacts(a.id, &query(Some("%")))
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
-    assert_eq!(
-        s.list_contacts(a.id, &query(Some("crm%42")))
+        s.list_contacts(a.id, &query(s, Some("%")))
             .await
             .unwrap()
             .len(),
         0
     );
     assert_eq!(
-        s.list_contacts(a.id, &query(Some("c_m")))
+        s.list_contacts(a.id, &query(s, Some("crm%42")))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.list_contacts(a.id, &query(s, Some("100%")))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.list_contacts(a.id, &query(s, Some("c_m")))
             .await
             .unwrap()
             .len(),
@@ -219,13 +232,13 @@ async fn search_is_case_insensitive_and_escaped(s: &Store) {
     g.name = Some("Сидор".into());
     s.update_contact(a.id, petr.id, &g).await.unwrap();
     assert!(
-        s.list_contacts(a.id, &query(Some("иванов")))
+        s.list_contacts(a.id, &query(s, Some("иванов")))
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
-        s.list_contacts(a.id, &query(Some("сидор")))
+        s.list_contacts(a.id, &query(s, Some("сидор")))
             .await
             .unwrap()
             .len(),
@@ -255,7 +268,7 @@ async fn sorting_paging_and_counting(s: &Store) {
             .map(|c| c.name.unwrap_or_default())
             .collect::<Vec<_>>()
     };
-    let mut q = query(None);
+    let mut q = query(s, None);
     q.sort = ContactSort::Newest;
     assert_eq!(
         names(s.list_contacts(a.id, &q).await.unwrap()),
@@ -364,7 +377,7 @@ async fn identities_and_inbox_ownership(s: &Store) {
     assert_eq!(ci.hmac_verified, 0);
 
     // Another account's inbox: refused, and the contact of that request is not kept.
-    let before = s.count_contacts(a.id, &query(None), 100).await.unwrap();
+    let before = s.count_contacts(a.id, &query(s, None), 100).await.unwrap();
     assert!(matches!(
         s.create_contact(
             a.id,
@@ -375,7 +388,7 @@ async fn identities_and_inbox_ownership(s: &Store) {
         Err(StoreError::NotFound)
     ));
     assert_eq!(
-        s.count_contacts(a.id, &query(None), 100).await.unwrap(),
+        s.count_contacts(a.id, &query(s, None), 100).await.unwrap(),
         before
     );
 

@@ -268,7 +268,8 @@ async fn list_filters_counts_and_order(s: &Store) {
     assert_eq!(s.count_conversations(&f, 6).await.unwrap(), counts);
     // Filters the counters do not cover (here: text search) stop at the cap, each count
     // on its own.
-    f.search = Some("m".into());
+    f.search =
+        Some(s.search_match(&parley_core::search_query::ParsedQuery::parse("m").expect("query")));
     assert_eq!(s.count_conversations(&f, 10_000).await.unwrap(), counts);
     let capped = s.count_conversations(&f, 6).await.unwrap();
     assert_eq!(capped.all_count, 6);

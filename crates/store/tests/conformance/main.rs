@@ -9,3 +9,4 @@ mod common;
 mod config;
 mod contacts;
 mod conversations;
+mod search;

@@ -90,7 +90,7 @@ export class ConversationView {
     document.addEventListener('visibilitychange', this.onVisible);
     // The reply-target chip counts down; the next tick after its due time turns it red.
     this.chipTimer = setInterval(() => this.renderChips(), 15000);
-    this.load(false);
+    this.loaded = this.load(false);
   }
 
   /** The reply target (SLA) and queue chips of the header. */
@@ -661,7 +661,37 @@ export class ConversationView {
         );
       }
     }
-    return h('div', { class: cls, dataset: { id: String(m.id), type: String(m.message_type) } }, body, meta, failure);
+    const el = h('div', { class: cls, dataset: { id: String(m.id), type: String(m.message_type) } }, body, meta, failure);
+    if (m.id === this.focusId) el.classList.add('msg-hit');
+    return el;
+  }
+
+  /**
+   * Scrolls to a message (a search hit) and highlights it, loading older pages until it
+   * is there (at most 50 pages: an archive hit deeper than that is left at the top).
+   */
+  async focusMessage(id) {
+    this.focusId = id;
+    await this.loaded;
+    for (let i = 0; i < 50 && !this.msgs.has(id) && this.moreBefore; i++) {
+      const before = this.oldestId;
+      await this.loadOlder();
+      if (this.oldestId === before) break;
+    }
+    const el = this.historyEl && this.historyEl.querySelector(`[data-id="${id}"]`);
+    if (!el) return;
+    for (const old of this.historyEl.querySelectorAll('.msg-hit')) if (old !== el) old.classList.remove('msg-hit');
+    el.classList.add('msg-hit');
+    el.scrollIntoView({ block: 'center' });
+    // Late renders (earlier conversations above, receipts) may still move the history:
+    // bring the hit back into view once more if it slipped out.
+    for (const ms of [150, 600]) {
+      setTimeout(() => {
+        const box = this.scroller.getBoundingClientRect();
+        const r = el.getBoundingClientRect();
+        if (el.isConnected && (r.bottom < box.top || r.top > box.bottom)) el.scrollIntoView({ block: 'center' });
+      }, ms);
+    }
   }
 
   receipt(m) {

@@ -5,7 +5,7 @@ import { h, replace } from '../dom.js';
 import { t, age, fullStamp } from '../i18n.js';
 import { get, acct, qs } from '../api.js';
 import { app, on, inboxById, saveSettings, contactOnline } from '../store.js';
-import { avatar, channelIcon, contactName, icon, errorText, options, ratingStars } from '../ui.js';
+import { avatar, channelIcon, contactName, icon, errorText, options, ratingStars, toast } from '../ui.js';
 import * as notify from '../notify.js';
 import { ConversationView } from './conversation.js';
 import { slaChip, slaState, queueChip, nextDue } from '../routing.js';
@@ -30,7 +30,13 @@ export class ConversationsPage {
       label: saved.label || '',
       rating: RATINGS.includes(saved.rating) ? saved.rating : '',
       q: '',
+      // Date range of the archive search (YYYY-MM-DD), shown while searching.
+      since: '',
+      until: '',
     };
+    // A message to scroll to once its conversation opens (from a search hit).
+    this.pendingFocus = null;
+    this.hitsSeq = 0;
     this.ids = [];
     this.rows = new Map();
     // Keyset paging: the server's meta.next_cursor, null once the list is complete.
@@ -52,7 +58,9 @@ export class ConversationsPage {
     this.emptyEl = h('div', { class: 'list-empty', hidden: true });
     this.sentinel = h('div', { class: 'list-sentinel' });
     this.errorEl = h('div', { class: 'list-error', hidden: true, role: 'alert' });
-    this.scroller = h('div', { class: 'list-scroll' }, this.listEl, this.emptyEl, this.errorEl, this.sentinel);
+    // Archive search hits (messages with their snippet, contacts) above the list.
+    this.hitsEl = h('section', { class: 'search-hits', hidden: true, 'aria-label': t('search.results') });
+    this.scroller = h('div', { class: 'list-scroll' }, this.hitsEl, this.listEl, this.emptyEl, this.errorEl, this.sentinel);
     this.listPane = h(
       'section',
       { class: 'list-pane', 'aria-label': t('list.conversations') },
@@ -208,11 +216,117 @@ export class ConversationsPage {
         }
       },
     });
+    const date = (key) =>
+      h('input', {
+        type: 'date',
+        class: 'search-date',
+        'aria-label': t(`search.${key}`),
+        title: t(`search.${key}`),
+        dataset: { filter: key },
+        value: this.f[key],
+        onchange: (e) => {
+          this.f[key] = e.target.value;
+          this.loadHits();
+        },
+      });
+    this.datesEl = h('div', { class: 'filter-row search-dates', hidden: !this.f.q }, h('span', { class: 'muted small' }, t('search.dates')), date('since'), date('until'));
     replace(
       this.filtersEl,
       h('div', { class: 'search-box' }, icon('search', { size: 15 }), this.searchInput),
       h('div', { class: 'filter-row' }, status, inbox, team.options.length > 1 ? team : null, label.options.length > 1 ? label : null, rating),
+      this.datesEl,
     );
+  }
+
+  // ---- archive search hits ----
+
+  /** Messages and contacts matching the search box (the archive index), above the list. */
+  async loadHits() {
+    const seq = ++this.hitsSeq;
+    if (this.datesEl) this.datesEl.hidden = !this.f.q;
+    if (!this.f.q) {
+      this.hitsEl.hidden = true;
+      this.hitsEl.replaceChildren();
+      return;
+    }
+    const q = qs({
+      q: this.f.q,
+      inbox_id: this.f.inbox,
+      status: this.f.status === 'all' ? undefined : this.f.status,
+      since: this.f.since,
+      until: this.f.until,
+      limit: 10,
+    });
+    try {
+      const [msgs, people] = await Promise.all([get(acct(`/search/messages${q}`)), get(acct(`/search/contacts${qs({ q: this.f.q, limit: 5 })}`))]);
+      if (seq !== this.hitsSeq) return;
+      this.renderHits((msgs.payload && msgs.payload.messages) || [], (people.payload && people.payload.contacts) || [], msgs.meta || {});
+    } catch (e) {
+      if (seq !== this.hitsSeq) return;
+      this.hitsEl.hidden = false;
+      replace(this.hitsEl, h('p', { class: 'list-error', role: 'alert' }, errorText(e)));
+    }
+  }
+
+  renderHits(messages, contacts, meta) {
+    const parts = [];
+    if (meta.index_complete === false) parts.push(h('p', { class: 'search-note muted small', role: 'status' }, t('search.incomplete')));
+    parts.push(h('h2', { class: 'hits-title' }, t('search.messages'), ' ', h('span', { class: 'count' }, String(messages.length))));
+    if (!messages.length) parts.push(h('p', { class: 'muted small hits-empty' }, t('search.noMessages')));
+    for (const m of messages) {
+      const who = (m.sender && (m.sender.available_name || m.sender.name)) || '';
+      parts.push(
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'hit hit-message',
+            dataset: { conversation: String(m.conversation_id), message: String(m.id) },
+            onclick: () => this.openHit(m.conversation_id, m.id),
+          },
+          h('span', { class: 'hit-head small muted' }, `#${m.conversation_id}`, who ? ` · ${who}` : '', m.private ? ` · ${t('list.note')}` : '', ' · ', fullStamp(m.created_at)),
+          h('span', { class: 'hit-snippet' }, ...snippetNodes(m.snippet || '')),
+        ),
+      );
+    }
+    if (contacts.length) {
+      parts.push(h('h2', { class: 'hits-title' }, t('search.contacts'), ' ', h('span', { class: 'count' }, String(contacts.length))));
+      for (const c of contacts) {
+        parts.push(
+          h(
+            'button',
+            { type: 'button', class: 'hit hit-contact', dataset: { contact: String(c.id) }, onclick: () => this.openContact(c.id) },
+            h('span', { class: 'hit-name' }, c.name || c.email || c.phone_number || `#${c.id}`),
+            h('span', { class: 'small muted' }, [c.email, c.phone_number].filter(Boolean).join(' · ')),
+          ),
+        );
+      }
+    }
+    parts.push(h('h2', { class: 'hits-title' }, t('search.conversations')));
+    this.hitsEl.hidden = false;
+    replace(this.hitsEl, ...parts);
+  }
+
+  /** Opens a hit's conversation scrolled to (and highlighting) the message. */
+  openHit(conversationId, messageId) {
+    if (this.view && this.openId === conversationId) {
+      this.view.focusMessage(messageId);
+      return;
+    }
+    this.pendingFocus = { conversationId, messageId };
+    location.hash = this.href(conversationId);
+  }
+
+  /** Opens the newest conversation of a contact hit. */
+  async openContact(contactId) {
+    try {
+      const r = await get(acct(`/contacts/${contactId}/conversations`));
+      const first = (r.payload || [])[0];
+      if (first) location.hash = this.href(first.id);
+      else toast(t('search.noConversation'));
+    } catch (e) {
+      toast(errorText(e), 'error');
+    }
   }
 
   query(cursor) {
@@ -234,6 +348,7 @@ export class ConversationsPage {
   async reload() {
     this.cursor = null;
     this.hasMore = false;
+    this.loadHits();
     await this.load(null, true);
   }
 
@@ -490,6 +605,8 @@ export class ConversationsPage {
     this.view = new ConversationView(id, { tab: this.f.tab });
     replace(this.convPane, this.view.el);
     this.view.mounted();
+    if (this.pendingFocus && this.pendingFocus.conversationId === id) this.view.focusMessage(this.pendingFocus.messageId);
+    this.pendingFocus = null;
     const row = this.rows.get(id);
     if (row) row.scrollIntoView({ block: 'nearest' });
   }
@@ -503,6 +620,22 @@ export class ConversationsPage {
     if (this.ids[j] !== this.openId) location.hash = this.href(this.ids[j]);
     if (dir === 'next' && j >= this.ids.length - 3 && this.hasMore && !this.loading) this.load(this.cursor);
   }
+}
+
+/**
+ * The server's snippet (HTML: text escaped, hits in <mark>) as DOM nodes, built without
+ * parsing HTML: only <mark> becomes an element, every other character is text, so even a
+ * wrong snippet could never inject markup.
+ */
+export function snippetNodes(snippet) {
+  const unescape = (s) => s.replace(/&(amp|lt|gt|quot|#39);/g, (_, e) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e]);
+  const out = [];
+  const parts = String(snippet).split(/<mark>|<\/mark>/);
+  parts.forEach((p, i) => {
+    if (!p) return;
+    out.push(i % 2 === 1 ? h('mark', null, unescape(p)) : document.createTextNode(unescape(p)));
+  });
+  return out;
 }
 
 /** Whether a score (undefined when unrated) passes the list's rating filter, as the server judges it. */

@@ -1,0 +1,250 @@
+//! The archive search index behaves the same on SQLite and PostgreSQL: what the
+//! group-commit writer stores is found exactly as the Rust reference
+//! (`ParsedQuery::matches_index` and `phrases_match`) says, newest first, within the
+//! account, and the index follows edits, deletions and the background reindex.
+
+use std::sync::Arc;
+
+use crate::common;
+
+use parley_core::ConversationStatus;
+use parley_core::search_query::ParsedQuery;
+use parley_core::search_text::index_text;
+use parley_store::Store;
+use parley_store::conversations::{NewConversation, fixtures};
+use parley_store::messages::{
+    ConversationEffects, MessageInsert, MessageWriter, NewMessage, Waiting,
+};
+use parley_store::search::MessageSearch;
+
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(&super::common::sqlite().await.store).await } )+ }
+        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { if let Some(db) = super::common::postgres().await { super::$name(&db.store).await } } )+ }
+    };
+}
+
+both_backends!(
+    writer_batches_are_indexed_as_the_reference_says,
+    edits_deletions_and_reindex
+);
+
+const KEEP: ConversationEffects = ConversationEffects {
+    first_reply: false,
+    waiting: Waiting::Keep,
+    reopen: false,
+};
+
+const TEXTS: &[&str] = &[
+    "Доставка курьером завтра",
+    "доставки не будет, ДОСТАВКУ перенесли",
+    "Ёлочные игрушки и ёлка",
+    "Deliveries delayed; delivery tomorrow",
+    "Звоните +7 (999) 123-45-67 или 8 912 000 11 22",
+    "Заказ A-1234, трек RA123456789RU, #55123",
+    "Пишите на Ivan.Petrov@Mail.ru",
+    "café crème",
+    "NEAR(a b) \"quoted\" col:val * ^ OR -x & | ! ' :*",
+    "курьером доставка",
+];
+
+const QUERIES: &[&str] = &[
+    "доставка",
+    "ДОСТАВКИ",
+    "достав",
+    "елка",
+    "ЁЛОЧН",
+    "delivery",
+    "deliv",
+    "89991234567",
+    "+7 999 1234567",
+    "123-45-67",
+    "9120001122",
+    "a-1234",
+    "#55123",
+    "ivan.petrov@mail.ru",
+    "petrov",
+    "cafe",
+    "café",
+    "near",
+    "quoted col val",
+    "\"доставка курьером\"",
+    "\"курьером доставка\"",
+    "nothing-here",
+    ":*",
+    "'",
+];
+
+async fn conversation(
+    s: &Store,
+    account: i64,
+) -> (i64, parley_store::conversations::ConversationRow) {
+    let (inbox, _) = fixtures::inbox(s, account, "Site", "Channel::WebWidget")
+        .await
+        .unwrap();
+    let (contact, ci, _) = fixtures::contact(s, account, inbox, "Ivan").await.unwrap();
+    let c = s
+        .create_conversation(&NewConversation {
+            account_id: account,
+            inbox_id: inbox,
+            contact_id: contact,
+            contact_inbox_id: Some(ci),
+            source_id: None,
+            status: ConversationStatus::Open,
+            assignee_id: None,
+            team_id: None,
+            custom_attributes: "{}".into(),
+            additional_attributes: "{}".into(),
+        })
+        .await
+        .unwrap();
+    (inbox, c)
+}
+
+fn msg(c: &parley_store::conversations::ConversationRow, content: &str) -> NewMessage {
+    NewMessage {
+        account_id: c.account_id,
+        inbox_id: c.inbox_id,
+        conversation_id: c.id,
+        message_type: 0,
+        content: Some(content.into()),
+        content_type: "text".into(),
+        content_attributes: "{}".into(),
+        additional_attributes: "{}".into(),
+        private: false,
+        status: "sent".into(),
+        sender_type: None,
+        sender_id: None,
+        echo_id: None,
+        source_id: None,
+        attachments: vec![],
+        deliver: false,
+        cursor: None,
+        cursor_inbox_id: None,
+    }
+}
+
+fn created(r: MessageInsert) -> i64 {
+    match r {
+        MessageInsert::Created { message_id, .. } => message_id,
+        MessageInsert::Duplicate { .. } => panic!("duplicate"),
+    }
+}
+
+async fn search(s: &Store, account: i64, q: &str) -> Vec<i64> {
+    let hits = s
+        .search_messages(&MessageSearch {
+            account_id: account,
+            query: ParsedQuery::parse(q).unwrap(),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    hits.messages.iter().map(|m| m.message.id).collect()
+}
+
+/// The ids the reference finds among `(id, text)`, newest first.
+fn reference(docs: &[(i64, String)], q: &str) -> Vec<i64> {
+    let p = ParsedQuery::parse(q).unwrap();
+    let mut ids: Vec<i64> = docs
+        .iter()
+        .filter(|(_, t)| p.matches_index(&index_text(t)) && p.phrases_match(t))
+        .map(|(id, _)| *id)
+        .collect();
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    ids
+}
+
+async fn writer_batches_are_indexed_as_the_reference_says(s: &Store) {
+    let a = s.create_account("A", "en").await.unwrap();
+    let b = s.create_account("B", "en").await.unwrap();
+    let (_, c) = conversation(s, a.id).await;
+    let (_, other) = conversation(s, b.id).await;
+    // Concurrent senders: batches of several messages in one transaction.
+    let writer = MessageWriter::spawn(
+        s.clone(),
+        8,
+        Arc::new(|_: &parley_store::messages::MessageWithAttachments| "{}".to_string()),
+    );
+    let mut tasks = Vec::new();
+    for t in TEXTS.iter().chain(TEXTS.iter()) {
+        let w = writer.clone();
+        let m = msg(&c, t);
+        tasks.push(tokio::spawn(async move {
+            (m.content.clone().unwrap(), w.insert(m, KEEP).await)
+        }));
+    }
+    let mut docs = Vec::new();
+    for t in tasks {
+        let (text, r) = t.await.unwrap();
+        docs.push((created(r.unwrap()), text));
+    }
+    // Another account's copy is never found.
+    for t in TEXTS {
+        created(s.insert_message(&msg(&other, t), KEEP).await.unwrap());
+    }
+    // An activity line is not indexed.
+    let mut activity = msg(&c, "доставка назначена");
+    activity.message_type = 2;
+    created(s.insert_message(&activity, KEEP).await.unwrap());
+    for q in QUERIES {
+        assert_eq!(search(s, a.id, q).await, reference(&docs, q), "query {q:?}");
+    }
+    assert!(!search(s, a.id, "доставка").await.is_empty());
+    assert_eq!(search(s, a.id, "89991234567").await.len(), 2);
+}
+
+async fn edits_deletions_and_reindex(s: &Store) {
+    let a = s.create_account("A", "en").await.unwrap();
+    let (_, c) = conversation(s, a.id).await;
+    let mut docs = Vec::new();
+    for (n, t) in TEXTS.iter().enumerate() {
+        let id = created(s.insert_message(&msg(&c, t), KEEP).await.unwrap());
+        docs.push((id, t.to_string()));
+        if n == 0 {
+            s.update_message(id, Some("бандероль пришла"), "{}")
+                .await
+                .unwrap();
+            docs[0].1 = "бандероль пришла".into();
+        }
+    }
+    assert_eq!(search(s, a.id, "бандероли").await, vec![docs[0].0]);
+    assert_eq!(
+        search(s, a.id, "\"доставка курьером\"").await,
+        Vec::<i64>::new()
+    );
+    s.delete_message(docs[1].0, "This message was deleted", r#"{"deleted":true}"#)
+        .await
+        .unwrap();
+    docs[1].1 = String::new();
+    assert_eq!(
+        search(s, a.id, "доставка").await,
+        reference(&docs, "доставка")
+    );
+
+    // The background reindex: an emptied index finds nothing, then batch by batch
+    // (position stored after each) everything again.
+    assert!(s.reindex_status().await.unwrap().complete());
+    s.restart_reindex().await.unwrap();
+    assert!(!s.reindex_status().await.unwrap().complete());
+    assert!(search(s, a.id, "доставка").await.is_empty());
+    let mut last = 0;
+    let mut steps = 0;
+    loop {
+        let st = s.reindex_step(3).await.unwrap();
+        steps += 1;
+        assert!(st.messages_position >= last);
+        last = st.messages_position;
+        if st.complete() {
+            break;
+        }
+        assert!(steps < 100);
+    }
+    assert!(steps >= TEXTS.len() / 3, "{steps} batches");
+    for q in QUERIES {
+        assert_eq!(search(s, a.id, q).await, reference(&docs, q), "query {q:?}");
+    }
+    // Once complete a step changes nothing.
+    assert!(s.reindex_step(3).await.unwrap().complete());
+}
