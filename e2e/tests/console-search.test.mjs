@@ -58,13 +58,13 @@ test('«доставки» finds «Доставка…», the click opens the co
   await hit.click();
   const view = p.page.locator(`.conv-view[data-conversation="${convId}"]`);
   await view.waitFor(LIVE);
-  const msg = view.locator(`.history [data-id="${target}"]`);
+  const msg = view.locator(`.history .msg[data-id="${target}"]`);
   await msg.waitFor(LIVE);
-  await view.locator(`.history [data-id="${target}"].msg-hit`).waitFor(LIVE);
+  await view.locator(`.history .msg[data-id="${target}"].msg-hit`).waitFor(LIVE);
   // Scrolled to it: the message is inside the visible part of the history.
   await p.page.waitForFunction(
     (id) => {
-      const el = document.querySelector(`.history [data-id="${id}"]`);
+      const el = document.querySelector(`.history .msg[data-id="${id}"]`);
       const box = el && el.closest('.history-scroll');
       if (!el || !box) return false;
       const a = el.getBoundingClientRect();
