@@ -82,23 +82,7 @@ impl TestServer {
     /// A server on a fresh PostgreSQL database with settings changed by `tune`, or `None`
     /// (with a printed reason) when `PARLEY_TEST_POSTGRES_URL` is not set.
     pub async fn postgres_with(tune: impl FnOnce(&mut Config)) -> Option<TestServer> {
-        let Ok(base) = std::env::var("PARLEY_TEST_POSTGRES_URL") else {
-            assert!(
-                std::env::var_os("PARLEY_REQUIRE_SERVICES").is_none(),
-                "PARLEY_REQUIRE_SERVICES is set: this test must not be skipped"
-            );
-            eprintln!("skipping the PostgreSQL run: PARLEY_TEST_POSTGRES_URL is not set");
-            return None;
-        };
-        let (url, name) = parley_store::Store::create_test_database(&base)
-            .await
-            .expect("create test database");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut cfg = Self::config(&dir, Some(url));
-        tune(&mut cfg);
-        let mut s = Self::start(cfg, dir).await;
-        s.pg_database = Some((base, name));
-        Some(s)
+        Self::postgres_opts(Self::fast_jobs(), tune).await
     }
 
     /// A server on a fresh PostgreSQL database, or `None` (with a printed reason) when
@@ -142,27 +126,11 @@ impl TestServer {
         clock: parley_core::time::SharedClock,
         tune: impl FnOnce(&mut Config),
     ) -> Option<TestServer> {
-        let Ok(base) = std::env::var("PARLEY_TEST_POSTGRES_URL") else {
-            assert!(
-                std::env::var_os("PARLEY_REQUIRE_SERVICES").is_none(),
-                "PARLEY_REQUIRE_SERVICES is set: this test must not be skipped"
-            );
-            eprintln!("skipping the PostgreSQL run: PARLEY_TEST_POSTGRES_URL is not set");
-            return None;
-        };
-        let (url, name) = parley_store::Store::create_test_database(&base)
-            .await
-            .expect("create test database");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut cfg = Self::config(&dir, Some(url));
-        tune(&mut cfg);
         let opts = parley::StartOptions {
             clock,
             ..Self::fast_jobs()
         };
-        let mut s = Self::start_opts(cfg, dir, opts).await;
-        s.pg_database = Some((base, name));
-        Some(s)
+        Self::postgres_opts(opts, tune).await
     }
 
     /// Starts a server with a configuration and start options.
