@@ -104,6 +104,14 @@ impl Viewer {
         }
     }
 
+    /// A visitor's contact (the hub indexes visitors' connections by it); none for agents.
+    fn visitor_contact(&self) -> Option<i64> {
+        match self {
+            Viewer::Visitor { contact_id, .. } => Some(*contact_id),
+            Viewer::Agent { .. } => None,
+        }
+    }
+
     fn scope(&self) -> EventScope {
         match self {
             Viewer::Agent { inboxes: None, .. } => EventScope::Account,
@@ -156,14 +164,10 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        let contact_id = match self.viewer {
-            Viewer::Visitor { contact_id, .. } => Some(contact_id),
-            Viewer::Agent { .. } => None,
-        };
         let _ = self.hub.cmds.send(Cmd::Unregister {
             id: self.id,
             account_id: self.account_id,
-            contact_id,
+            contact_id: self.viewer.visitor_contact(),
         });
     }
 }
@@ -234,10 +238,7 @@ impl Sub {
 
     /// The visitor's contact, under which a visitor's connection is indexed.
     fn contact_id(&self) -> Option<i64> {
-        match self.viewer {
-            Viewer::Visitor { contact_id, .. } => Some(contact_id),
-            Viewer::Agent { .. } => None,
-        }
+        self.viewer.visitor_contact()
     }
 
     fn overflow(&self) -> bool {
