@@ -19,6 +19,7 @@ pub mod continuity;
 pub mod conversations;
 pub mod delivery;
 pub mod health;
+pub mod http_client;
 pub mod inboxes;
 pub mod jobs;
 pub mod labels;

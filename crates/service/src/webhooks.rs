@@ -34,6 +34,7 @@ use serde_json::{Map, Value, json};
 use sha2::Sha256;
 use tracing::Instrument;
 
+use crate::http_client::{HttpClient, Request};
 use crate::mail::Email;
 use crate::{AccountCtx, Result, ServiceError, Services};
 
@@ -220,19 +221,21 @@ pub struct GuardedResolver {
     allow_private: bool,
 }
 
-impl reqwest::dns::Resolve for GuardedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+impl crate::http_client::Resolve for GuardedResolver {
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> futures::future::BoxFuture<'static, std::result::Result<Vec<SocketAddr>, String>> {
         let allow = self.allow_private;
-        let host = name.as_str().to_string();
+        let host = host.to_string();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
                 .await
-                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { Box::new(e) })?
+                .map_err(|e| format!("{host} does not resolve: {e}"))?
                 .collect();
-            check_addrs(&host, &addrs, allow)
-                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })?;
-            let it: reqwest::dns::Addrs = Box::new(addrs.into_iter());
-            Ok(it)
+            check_addrs(&host, &addrs, allow)?;
+            Ok(addrs)
         })
     }
 }
@@ -836,8 +839,8 @@ impl Services {
         Ok(n)
     }
 
-    fn http_client(&self) -> std::result::Result<reqwest::Client, String> {
-        static CLIENTS: OnceLock<std::sync::Mutex<HashMap<(bool, u64), reqwest::Client>>> =
+    fn http_client(&self) -> HttpClient {
+        static CLIENTS: OnceLock<std::sync::Mutex<HashMap<(bool, u64), HttpClient>>> =
             OnceLock::new();
         let s = self.webhook_settings();
         let key = (
@@ -849,22 +852,15 @@ impl Services {
             Ok(m) => m,
             Err(p) => p.into_inner(),
         };
-        if let Some(c) = map.get(&key) {
-            return Ok(c.clone());
-        }
-        let client = reqwest::Client::builder()
-            .dns_resolver(Arc::new(GuardedResolver {
-                allow_private: s.allow_private_targets,
-            }))
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .timeout(s.request_timeout)
-            .connect_timeout(s.request_timeout.min(Duration::from_secs(5)))
-            .user_agent("Parley-Webhooks/1")
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
-        map.insert(key, client.clone());
-        Ok(client)
+        map.entry(key)
+            .or_insert_with(|| {
+                HttpClient::new(s.request_timeout, "Parley-Webhooks/1")
+                    .with_resolver(Arc::new(GuardedResolver {
+                        allow_private: s.allow_private_targets,
+                    }))
+                    .with_connect_timeout(s.request_timeout.min(Duration::from_secs(5)))
+            })
+            .clone()
     }
 
     /// One attempt of one delivery, and what becomes of it.
@@ -958,37 +954,19 @@ impl Services {
                 return failed(e.message);
             }
         }
-        let client = match self.http_client() {
-            Ok(c) => c,
-            Err(e) => return failed(e),
-        };
         let ts = self.store.now() / 1000;
-        let res = client
-            .post(url)
-            .header("content-type", "application/json")
+        let req = Request::post(url, "application/json", d.body.clone())
             .header("x-parley-event", d.event.clone())
             .header("x-parley-delivery", d.uuid.clone())
             .header("x-parley-timestamp", ts.to_string())
-            .header("x-parley-signature", signature(secret, ts, &d.body))
-            .body(d.body.clone())
-            .send()
-            .await;
-        let mut res = match res {
+            .header("x-parley-signature", signature(secret, ts, &d.body));
+        let mut res = match self.http_client().send(req).await {
             Ok(r) => r,
-            Err(e) => return failed(crate::mail::error_chain(&e)),
+            Err(e) => return failed(e.to_string()),
         };
-        let code = i64::from(res.status().as_u16());
-        let mut snippet: Vec<u8> = Vec::new();
+        let code = i64::from(res.status);
         // Read at most the snippet; the rest of a large answer is never downloaded.
-        while snippet.len() < RESPONSE_SNIPPET_BYTES {
-            match res.chunk().await {
-                Ok(Some(c)) => {
-                    let room = RESPONSE_SNIPPET_BYTES - snippet.len();
-                    snippet.extend_from_slice(&c[..c.len().min(room)]);
-                }
-                Ok(None) | Err(_) => break,
-            }
-        }
+        let snippet = res.prefix(RESPONSE_SNIPPET_BYTES).await;
         let ok = (200..300).contains(&code);
         Attempt {
             response_code: Some(code),

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
+use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::{CertificateDer, pem::PemObject};
-use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 
 /// Why TLS could not be set up (a configuration problem, not a server's).
 #[derive(Debug, thiserror::Error)]
@@ -19,32 +19,17 @@ pub enum TlsSetupError {
 }
 
 /// The rustls client configuration: system roots, then `extra_roots_pem` (PEM, any number of
-/// certificates).
+/// certificates); the same builder as webhooks' and Telegram's HTTPS, with IMAP's ALPN.
 pub fn client_config(extra_roots_pem: Option<&[u8]>) -> Result<Arc<ClientConfig>, TlsSetupError> {
-    let mut roots = RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(native.certs);
-    if let Some(pem) = extra_roots_pem {
-        let certs = CertificateDer::pem_slice_iter(pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| TlsSetupError::BadRoots(e.to_string()))?;
-        if certs.is_empty() {
-            return Err(TlsSetupError::BadRoots(
-                "no certificate in the PEM text".into(),
-            ));
+    let config = parley_service::http_client::tls_config(extra_roots_pem).map_err(|e| {
+        if e.starts_with("extra root certificates") {
+            TlsSetupError::BadRoots(e)
+        } else {
+            TlsSetupError::Config(e)
         }
-        for c in certs {
-            roots
-                .add(c)
-                .map_err(|e| TlsSetupError::BadRoots(e.to_string()))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TlsSetupError::Config(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    })?;
+    let mut config = (*config).clone();
+    config.alpn_protocols.clear();
     Ok(Arc::new(config))
 }
 

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use parley_service::http_client::{HttpClient, HttpError, Multipart, Request, Response};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -40,6 +41,22 @@ impl ApiError {
     }
 }
 
+/// The largest Bot API answer read (100 updates of long messages fit many times over).
+const MAX_ANSWER_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Whether `s` is a `type/subtype` media type (parameters allowed), as a multipart part's
+/// `Content-Type` needs.
+fn is_media_type(s: &str) -> bool {
+    let essence = s.split(';').next().unwrap_or("").trim();
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    matches!(essence.split_once('/'), Some((a, b)) if token(a) && token(b))
+        && !s.contains(['\r', '\n'])
+}
+
 /// A file to upload (`sendPhoto`, `sendDocument`).
 pub struct UploadFile {
     pub name: String,
@@ -50,22 +67,19 @@ pub struct UploadFile {
 /// The Bot API at `base` (https://api.telegram.org, or a test's local server).
 #[derive(Clone)]
 pub struct BotApi {
-    http: reqwest::Client,
+    http: HttpClient,
     base: String,
+    timeout: Duration,
 }
 
 impl BotApi {
     /// A client of the Bot API at `base`; `timeout` bounds every call except long polls,
     /// which get their own poll time on top.
     pub fn new(base: &str, timeout: Duration) -> Result<Self, ApiError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| ApiError::Unavailable(format!("HTTP client: {e}")))?;
         Ok(Self {
-            http,
+            http: HttpClient::new(timeout, "Parley"),
             base: base.trim_end_matches('/').to_string(),
+            timeout,
         })
     }
 
@@ -73,15 +87,28 @@ impl BotApi {
         format!("{}/bot{token}/{method}", self.base)
     }
 
-    async fn answer<T: DeserializeOwned>(res: reqwest::Response) -> Result<T, ApiError> {
-        let status = res.status();
+    /// Sends a request; the error text never contains the token (it is in the URL).
+    async fn send(
+        &self,
+        token: &str,
+        req: Request,
+        timeout: Duration,
+    ) -> Result<Response, ApiError> {
+        self.http
+            .send_within(req, timeout)
+            .await
+            .map_err(|e| ApiError::Unavailable(without_token(&e.to_string(), token)))
+    }
+
+    async fn answer<T: DeserializeOwned>(mut res: Response) -> Result<T, ApiError> {
+        let status = res.status;
         let body = res
-            .bytes()
+            .bytes(MAX_ANSWER_BYTES)
             .await
             .map_err(|e| ApiError::Unavailable(e.to_string()))?;
         let env: Envelope = match serde_json::from_slice(&body) {
             Ok(e) => e,
-            Err(_) if status.is_server_error() || status.as_u16() == 429 => {
+            Err(_) if status >= 500 || status == 429 => {
                 return Err(ApiError::Unavailable(format!("HTTP {status}")));
             }
             Err(e) => {
@@ -95,7 +122,7 @@ impl BotApi {
             return serde_json::from_value(result)
                 .map_err(|e| ApiError::Unavailable(format!("unexpected answer: {e}")));
         }
-        let code = env.error_code.unwrap_or(i64::from(status.as_u16()));
+        let code = env.error_code.unwrap_or(i64::from(status));
         let description = env.description.unwrap_or_else(|| format!("HTTP {status}"));
         let description: String = description.chars().take(500).collect();
         Err(match code {
@@ -114,13 +141,12 @@ impl BotApi {
         method: &str,
         params: Value,
     ) -> Result<T, ApiError> {
-        let res = self
-            .http
-            .post(self.url(token, method))
-            .json(&params)
-            .send()
-            .await
-            .map_err(|e| ApiError::Unavailable(without_token(&e.to_string(), token)))?;
+        let req = Request::post(
+            self.url(token, method),
+            "application/json",
+            params.to_string(),
+        );
+        let res = self.send(token, req, self.timeout).await?;
         Self::answer(res).await
     }
 
@@ -141,14 +167,14 @@ impl BotApi {
             "timeout": timeout.as_secs(),
             "allowed_updates": ["message", "edited_message"],
         });
+        let req = Request::post(
+            self.url(token, "getUpdates"),
+            "application/json",
+            params.to_string(),
+        );
         let res = self
-            .http
-            .post(self.url(token, "getUpdates"))
-            .timeout(timeout + Duration::from_secs(15))
-            .json(&params)
-            .send()
-            .await
-            .map_err(|e| ApiError::Unavailable(without_token(&e.to_string(), token)))?;
+            .send(token, req, timeout + Duration::from_secs(15))
+            .await?;
         // Updates are read one by one, so a single unreadable update (a shape Parley does
         // not know) is skipped instead of blocking the bot forever.
         let raw: Vec<Value> = Self::answer(res).await?;
@@ -193,23 +219,18 @@ impl BotApi {
         chat_id: &str,
         file: UploadFile,
     ) -> Result<Message, ApiError> {
-        let part = reqwest::multipart::Part::bytes(file.bytes)
-            .file_name(file.name)
-            .mime_str(&file.content_type)
-            .map_err(|e| ApiError::Refused {
+        if !is_media_type(&file.content_type) {
+            return Err(ApiError::Refused {
                 code: 400,
-                description: format!("content type {}: {e}", file.content_type),
-            })?;
-        let form = reqwest::multipart::Form::new()
-            .text("chat_id", chat_id.to_string())
-            .part(field.to_string(), part);
-        let res = self
-            .http
-            .post(self.url(token, method))
-            .multipart(form)
-            .send()
-            .await
-            .map_err(|e| ApiError::Unavailable(without_token(&e.to_string(), token)))?;
+                description: format!("content type {}: not a media type", file.content_type),
+            });
+        }
+        let (content_type, body) = Multipart::new()
+            .text("chat_id", chat_id)
+            .file(field, &file.name, &file.content_type, &file.bytes)
+            .finish();
+        let req = Request::post(self.url(token, method), &content_type, body);
+        let res = self.send(token, req, self.timeout).await?;
         Self::answer(res).await
     }
 
@@ -238,39 +259,20 @@ impl BotApi {
         max: u64,
     ) -> Result<Vec<u8>, ApiError> {
         let url = format!("{}/file/bot{token}/{file_path}", self.base);
-        let mut res = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| ApiError::Unavailable(without_token(&e.to_string(), token)))?;
-        if !res.status().is_success() {
+        let mut res = self.send(token, Request::get(url), self.timeout).await?;
+        if !(200..300).contains(&res.status) {
             return Err(ApiError::Unavailable(format!(
                 "file download: HTTP {}",
-                res.status()
+                res.status
             )));
         }
-        if res.content_length().is_some_and(|n| n > max) {
-            return Err(ApiError::Refused {
+        res.bytes(max).await.map_err(|e| match e {
+            HttpError::TooLarge(_) => ApiError::Refused {
                 code: 413,
                 description: "file too large".into(),
-            });
-        }
-        let mut out = Vec::new();
-        while let Some(chunk) = res
-            .chunk()
-            .await
-            .map_err(|e| ApiError::Unavailable(e.to_string()))?
-        {
-            if out.len() as u64 + chunk.len() as u64 > max {
-                return Err(ApiError::Refused {
-                    code: 413,
-                    description: "file too large".into(),
-                });
-            }
-            out.extend_from_slice(&chunk);
-        }
-        Ok(out)
+            },
+            e => ApiError::Unavailable(e.to_string()),
+        })
     }
 
     /// `setWebhook` with the secret Telegram sends back in
