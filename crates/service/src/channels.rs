@@ -402,7 +402,11 @@ impl Services {
                 .create_contact(inbox.account_id, &fields, Some(&identity))
                 .await
             {
-                Ok((contact, Some(ci))) => return Ok((contact.id, ci.id)),
+                Ok((contact, Some(ci))) => {
+                    self.announce_contact("contact.created", &contact, Some(inbox.id))
+                        .await;
+                    return Ok((contact.id, ci.id));
+                }
                 Ok((_, None)) => {
                     return Err(ServiceError::Internal("identity was not created".into()));
                 }

@@ -141,36 +141,6 @@ pub fn merged_fields(base: &ContactRow, mergee: &ContactRow) -> (ContactFields, 
     (f, base.vip != 0 || mergee.vip != 0)
 }
 
-/// The contact as an event announces it to every console of the account: without its
-/// identities, whose `source_id` is a visitor's credential that agents outside the inbox
-/// must not learn (consoles read the identities they may see over the API).
-fn event_contact(contact: &ContactRow) -> Value {
-    let view = crate::views::contacts::contact_view(&ContactDetails {
-        contact: contact.clone(),
-        contact_inboxes: Vec::new(),
-    });
-    serde_json::to_value(view).unwrap_or(Value::Null)
-}
-
-fn contact_event(account_id: i64, name: &str, contact_id: i64, payload: Value) -> EventDraft {
-    EventDraft {
-        account_id,
-        name: name.into(),
-        conversation_id: None,
-        inbox_id: None,
-        // Not a visitor's event: the contact is left out so no visitor stream carries it.
-        contact_id: None,
-        public: false,
-        payload: {
-            let mut p = payload;
-            if let Value::Object(m) = &mut p {
-                m.entry("id").or_insert(json!(contact_id));
-            }
-            p.to_string()
-        },
-    }
-}
-
 impl Services {
     /// Other contacts of the account that share this contact's e-mail (ignoring case; an
     /// e-mail a visitor typed that belonged to another contact counts) or phone number
@@ -272,11 +242,12 @@ impl Services {
             contact_id: Some(out.mergee.id),
             inbox_id: None,
         });
-        let base = event_contact(&out.base);
-        self.emit(contact_event(
+        let base = crate::contacts::event_contact(&out.base);
+        self.emit(crate::contacts::contact_event(
             account_id,
             "contact.merged",
             out.mergee.id,
+            None,
             json!({
                 "id": out.mergee.id,
                 "base_contact_id": out.base.id,
@@ -286,10 +257,11 @@ impl Services {
             }),
         ))
         .await;
-        self.emit(contact_event(
+        self.emit(crate::contacts::contact_event(
             account_id,
             "contact.updated",
             out.base.id,
+            None,
             base,
         ))
         .await;

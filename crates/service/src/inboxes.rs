@@ -570,6 +570,7 @@ impl Services {
         let row = self.store.create_inbox(ctx.account_id, &new).await?;
         self.sync_inbox_webhook(&row).await?;
         self.channels_changed();
+        self.announce_inbox(ctx, "inbox.created", &row).await;
         Ok(row)
     }
 
@@ -745,7 +746,34 @@ impl Services {
             .or_not_found("inbox")?;
         self.sync_inbox_webhook(&row).await?;
         self.channels_changed();
+        self.announce_inbox(ctx, "inbox.updated", &row).await;
         Ok(row)
+    }
+
+    /// Announces a created or changed inbox (`inbox.created` / `inbox.updated`: the
+    /// `inbox_created` / `inbox_updated` webhooks) as agents of the inbox see it: without
+    /// `hmac_token`, since webhook receivers and consoles are not all administrators.
+    async fn announce_inbox(&self, ctx: &AccountCtx, name: &str, row: &InboxRow) {
+        let mut view = match self.inbox_view(ctx, row).await {
+            Ok(v) => serde_json::to_value(v).unwrap_or(Value::Null),
+            Err(e) => {
+                tracing::warn!(inbox = row.id, error = %e, "could not render an inbox event");
+                json!({"id": row.id, "name": row.name})
+            }
+        };
+        if let Value::Object(m) = &mut view {
+            m.remove("hmac_token");
+        }
+        self.emit(parley_store::events::EventDraft {
+            account_id: row.account_id,
+            name: name.into(),
+            conversation_id: None,
+            inbox_id: Some(row.id),
+            contact_id: None,
+            public: false,
+            payload: view.to_string(),
+        })
+        .await;
     }
 
     /// An API channel's `webhook_url` must be a target webhooks may reach (checked like an

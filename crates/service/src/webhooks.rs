@@ -62,7 +62,10 @@ pub const PRODUCED: &[&str] = &[
     "conversation_status_changed",
     "message_created",
     "message_updated",
+    "contact_created",
     "contact_updated",
+    "inbox_created",
+    "inbox_updated",
 ];
 
 /// Webhooks one account may have.
@@ -336,7 +339,10 @@ pub fn webhook_event(name: &str) -> Option<&'static str> {
         "conversation.created" => "conversation_created",
         "conversation.status_changed" => "conversation_status_changed",
         "conversation.updated" | "assignee.changed" | "team.changed" => "conversation_updated",
+        "contact.created" => "contact_created",
         "contact.updated" => "contact_updated",
+        "inbox.created" => "inbox_created",
+        "inbox.updated" => "inbox_updated",
         _ => return None,
     })
 }
@@ -361,6 +367,7 @@ fn changed_attributes(parley_name: &str, obj: &Map<String, Value>) -> Value {
         "conversation.updated" => &["status", "priority", "labels", "custom_attributes"],
         "message.updated" => &["content", "status", "content_attributes"],
         "contact.updated" => &["name", "email", "phone_number", "custom_attributes"],
+        "inbox.updated" => &["name"],
         _ => &[],
     };
     let current = |k: &str| -> Value {
@@ -752,6 +759,7 @@ impl Services {
         }
         if let Some(inbox) = inbox
             && !name.starts_with("contact_")
+            && !name.starts_with("inbox_")
         {
             obj.insert("inbox".into(), inbox);
         }

@@ -492,11 +492,21 @@ async fn agents_see_only_their_inboxes(s: &TestServer) {
     // Replay from the start skips the other inbox too.
     let mut again = WsClient::agent(s, &agent, Some(0)).await;
     let (replayed, _) = again.until_ready().await;
+    // Conversation and message events carry their inbox; inbox and contact events are
+    // about her inbox only (the other inbox's new visitor is not announced to her).
     assert!(
-        replayed
-            .iter()
-            .all(|f| f["data"]["inbox_id"] != json!(null))
+        replayed.iter().all(|f| match f["event"].as_str() {
+            Some(e) if e.starts_with("inbox.") => f["data"]["id"] == json!(mine_id),
+            Some("contact.created") => true,
+            _ => f["data"]["inbox_id"] != json!(null),
+        }),
+        "{replayed:?}"
     );
+    let contacts = replayed
+        .iter()
+        .filter(|f| f["event"] == "contact.created")
+        .count();
+    assert_eq!(contacts, 1, "only her inbox's visitor: {replayed:?}");
     assert!(
         replayed
             .iter()

@@ -267,6 +267,7 @@ with_opts! {
     redeliver_sends_again => fast_retry(0), |_| {};
     api_channel_gets_agent_replies => fast_retry(0), |_| {};
     api_reply_given_up_is_failed_then_retried => short_window(), |_| {};
+    contact_and_inbox_events => fast_retry(0), |_| {};
 }
 
 /// Deliveries are given up after 300 ms of failures instead of 24 hours.
@@ -937,5 +938,101 @@ async fn api_reply_given_up_is_failed_then_retried(s: TestServer) {
         .post(&a.token, &format!("{path}/{}/retry", m["id"]), json!({}))
         .await;
     assert_error(st, &body, 422, "invalid_field");
+    s.stop().await;
+}
+
+/// `contact_created` for the API's and the widget's new contacts, `contact_updated`,
+/// `inbox_created` and `inbox_updated` (without the inbox's `hmac_token`).
+async fn contact_and_inbox_events(s: TestServer) {
+    let a = s.admin("Shop").await;
+    let r = Receiver::start(0).await;
+    create_hook(
+        &s,
+        &a,
+        &r.url,
+        &[
+            "contact_created",
+            "contact_updated",
+            "inbox_created",
+            "inbox_updated",
+        ],
+    )
+    .await;
+    let base = format!("/api/v1/accounts/{}", a.account_id);
+    let (st, inbox) = s
+        .post(
+            &a.token,
+            &format!("{base}/inboxes"),
+            json!({"name": "Site", "channel": {"type": "web_widget", "website_url": "https://shop.example"}}),
+        )
+        .await;
+    assert!(st.is_success(), "inbox: {st} {inbox}");
+    let inbox_id = inbox["id"].as_i64().unwrap();
+    assert!(inbox["hmac_token"].is_string(), "{inbox}");
+    let (st, _) = s
+        .patch(
+            &a.token,
+            &format!("{base}/inboxes/{inbox_id}"),
+            json!({"name": "Shop site"}),
+        )
+        .await;
+    assert!(st.is_success());
+    let (st, c) = s
+        .post(
+            &a.token,
+            &format!("{base}/contacts"),
+            json!({"name": "Ivan", "email": "ivan@example.com"}),
+        )
+        .await;
+    assert!(st.is_success(), "contact: {st} {c}");
+    let contact_id = c["payload"]["contact"]["id"].as_i64().unwrap();
+    let (st, _) = s
+        .put(
+            &a.token,
+            &format!("{base}/contacts/{contact_id}"),
+            json!({"phone_number": "+79991234567"}),
+        )
+        .await;
+    assert!(st.is_success());
+    let identifier = inbox["inbox_identifier"].as_str().unwrap().to_string();
+    let visitor = crate::common::ws::Visitor::new(&s, &identifier).await;
+    let got = r
+        .until("four kinds of events", |g| {
+            let n = |e: &str| g.iter().filter(|g| g.header("x-parley-event") == e).count();
+            n("inbox_created") >= 1
+                && n("inbox_updated") >= 1
+                && n("contact_created") >= 2
+                && n("contact_updated") >= 1
+        })
+        .await;
+    let created = r.of("inbox_created").remove(0).json();
+    assert_eq!(created["event"], "inbox_created");
+    assert_eq!(created["id"], inbox_id);
+    assert_eq!(created["name"], "Site");
+    assert_eq!(created["account"]["id"], a.account_id);
+    assert!(created.get("hmac_token").is_none(), "secret in {created}");
+    let updated = r.of("inbox_updated").remove(0).json();
+    assert_eq!(updated["name"], "Shop site");
+    assert_eq!(
+        updated["changed_attributes"][0]["name"]["current_value"],
+        "Shop site"
+    );
+    let contacts: Vec<Value> = r.of("contact_created").iter().map(Got::json).collect();
+    let api = contacts
+        .iter()
+        .find(|c| c["id"] == contact_id)
+        .unwrap_or_else(|| panic!("no contact_created for the API's contact: {got:?}"));
+    assert_eq!(api["name"], "Ivan");
+    assert_eq!(api["email"], "ivan@example.com");
+    assert!(api.get("inbox").is_none());
+    assert!(
+        contacts
+            .iter()
+            .any(|c| c["name"] == "Visitor" && c["id"] != contact_id),
+        "no contact_created for the widget's visitor: {contacts:?} ({visitor:?})"
+    );
+    let changed = r.of("contact_updated").remove(0).json();
+    assert_eq!(changed["id"], contact_id);
+    assert_eq!(changed["phone_number"], "+79991234567");
     s.stop().await;
 }
