@@ -15,7 +15,6 @@ use parley_core::validate::{self, FieldError};
 use parley_store::StoreError;
 use parley_store::contact_merge::MergeOutcome;
 use parley_store::contacts::{ContactFields, ContactRow};
-use parley_store::events::EventDraft;
 use serde_json::{Map, Value, json};
 
 use crate::access::AccessChange;
