@@ -373,30 +373,41 @@ impl Store {
         Ok(bind_all(q, &from.args).fetch_all(self.reader()).await?)
     }
 
-    /// Satisfaction answers with their comments, newest first, `limit` at most, after the
-    /// keyset `(created_at, fact_id)` of the previous page.
+    /// How many facts of `name` have each value (the score distribution of `csat`).
+    pub async fn report_breakdown_values(
+        &self,
+        scope: &ReportScope,
+        name: &str,
+    ) -> Result<Vec<(i64, i64)>> {
+        let from = facts_from(scope, &[name], false);
+        let sql = format!(
+            "SELECT f.value, COUNT(*){} GROUP BY f.value ORDER BY f.value LIMIT 1000",
+            from.text
+        );
+        let q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
+        Ok(bind_all(q, &from.args).fetch_all(self.reader()).await?)
+    }
+
+    /// Satisfaction answers with their comments, newest first: `limit` after skipping
+    /// `offset` (both bounded by the caller).
     pub async fn report_csat_responses(
         &self,
         scope: &ReportScope,
-        after: Option<(i64, i64)>,
+        offset: i64,
         limit: i64,
     ) -> Result<Vec<CsatRow>> {
-        let mut from = facts_from(scope, &["csat"], false);
-        if let Some((at, id)) = after {
-            from.push(" AND (f.created_at < ?", Arg::I(at));
-            from.push(" OR (f.created_at = ?", Arg::I(at));
-            from.push(" AND f.id < ?))", Arg::I(id));
-        }
+        let from = facts_from(scope, &["csat"], false);
         let sql = format!(
             "SELECT f.id AS fact_id, c.display_id, f.value AS rating, c.csat_feedback AS feedback,
                     f.user_id, f.inbox_id, f.created_at
-             {} ORDER BY f.created_at DESC, f.id DESC LIMIT {}",
+             {} ORDER BY f.created_at DESC, f.id DESC LIMIT {} OFFSET {}",
             from.text.replacen(
                 " FROM report_facts f",
                 " FROM report_facts f JOIN conversations c ON c.id = f.conversation_id",
                 1
             ),
-            limit.clamp(1, 1_000)
+            limit.clamp(1, 1_000),
+            offset.clamp(0, 100_000)
         );
         let q = sqlx::query_as::<_, CsatRow>(sqlx::AssertSqlSafe(sql));
         Ok(bind_all(q, &from.args).fetch_all(self.reader()).await?)
