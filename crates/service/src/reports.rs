@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, HashMap};
 use parley_core::report_period::{self, GroupBy};
 use parley_core::validate::FieldError;
 use parley_store::inboxes::InboxRow;
-use parley_store::report_queries::{Dimension, FactGroup, ReportScope};
+/// What a breakdown groups by (agent, team, inbox, channel, label, visitor source).
+pub use parley_store::report_queries::Dimension;
+use parley_store::report_queries::{FactGroup, ReportScope};
 use parley_store::reports::{FactName, POSITIVE_RATING, WorkingTime};
 use serde::Serialize;
 use utoipa::ToSchema;
