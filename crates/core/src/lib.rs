@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod contact_match;
 pub mod enums;
 pub mod mention;
+pub mod report_period;
 pub mod routing;
 pub mod search_query;
 pub mod search_text;

@@ -31,6 +31,8 @@ pub mod onboarding;
 pub mod profile;
 pub mod public;
 pub mod realtime;
+pub mod report_csv;
+pub mod reports;
 pub mod routing;
 pub mod routing_config;
 pub mod search;
@@ -209,6 +211,8 @@ impl Services {
             message_renderer.clone(),
         );
         let hub = realtime::Hub::spawn(store.clone(), &bus, config.ws_queue_events);
+        // Report facts measure working time with the inboxes' calendars.
+        store.set_working_time(Arc::new(reports::InboxWorkingTime));
         let public_limits = Arc::new(PublicLimits::new(
             config.visitor_contacts_per_minute,
             config.visitor_conversations_per_minute,

@@ -10,6 +10,7 @@ use parley_core::{AssigneeFilter, ConversationStatus};
 use sqlx::any::AnyArguments;
 use sqlx::{Any, FromRow};
 
+use crate::reports::{self, Fact, FactName};
 use crate::{Result, Store, StoreError, random_token};
 
 /// A stored conversation.
@@ -602,12 +603,21 @@ impl Store {
         rating: i64,
         feedback: Option<&str>,
     ) -> Result<()> {
-        sqlx::query("UPDATE conversations SET csat_rating = $2, csat_feedback = $3 WHERE id = $1")
+        let mut tx = self.writer().begin().await?;
+        let sql = format!(
+            "UPDATE conversations SET csat_rating = $2, csat_feedback = $3 WHERE id = $1
+             RETURNING {CONVERSATION_COLS}"
+        );
+        let row = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
             .bind(conversation_id)
             .bind(rating)
             .bind(feedback.map(str::to_string))
-            .execute(self.writer())
+            .fetch_optional(&mut *tx)
             .await?;
+        if let Some(c) = &row {
+            reports::record_rating_in(&mut tx, self.working_time(), c, rating, self.now()).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -646,11 +656,19 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE conversations SET updated_at = $2 WHERE id = $1")
+        let sql = format!(
+            "UPDATE conversations SET updated_at = $2 WHERE id = $1 RETURNING {CONVERSATION_COLS}"
+        );
+        let row = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
             .bind(conversation_id)
             .bind(self.now())
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+        if let Some(c) = &row
+            && labels.iter().any(|l| l == reports::CONVERTED_LABEL)
+        {
+            reports::record_conversion_in(&mut tx, self.working_time(), c, self.now()).await?;
+        }
         tx.commit().await?;
         let mut out: Vec<String> = labels.to_vec();
         out.sort();
@@ -765,6 +783,8 @@ impl Store {
             .await?;
         let tokens = crate::search::conversation_tokens(&row.custom_attributes);
         crate::search::index_conversation_in(&mut tx, row.id, tokens, true).await?;
+        let created = Fact::event(&row, FactName::Created, row.assignee_id, now);
+        reports::record_in(&mut tx, self.working_time(), &[created]).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -777,6 +797,19 @@ impl Store {
         set: &str,
         args: Vec<Arg>,
     ) -> Result<(ConversationRow, ConversationRow)> {
+        self.update_conversation_with(id, set, args, |_, _, _| Vec::new())
+            .await
+    }
+
+    /// [`Store::update_conversation`] that also records the report facts `facts` derives
+    /// from the row before and after, in the same transaction.
+    async fn update_conversation_with(
+        &self,
+        id: i64,
+        set: &str,
+        args: Vec<Arg>,
+        facts: fn(&ConversationRow, &ConversationRow, i64) -> Vec<Fact>,
+    ) -> Result<(ConversationRow, ConversationRow)> {
         let mut tx = self.writer().begin().await?;
         let sel = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1");
         let before = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sel))
@@ -788,6 +821,8 @@ impl Store {
             format!("UPDATE conversations SET {set} WHERE id = $1 RETURNING {CONVERSATION_COLS}");
         let q = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql)).bind(id);
         let after = bind_as(q, &args).fetch_one(&mut *tx).await?;
+        let facts = facts(&before, &after, self.now());
+        reports::record_in(&mut tx, self.working_time(), &facts).await?;
         tx.commit().await?;
         Ok((before, after))
     }
@@ -804,7 +839,7 @@ impl Store {
         } else {
             -1
         };
-        self.update_conversation(
+        self.update_conversation_with(
             id,
             "status = $2, snoozed_until = CASE WHEN $3 < 0 THEN NULL ELSE $3 END, updated_at = $4,
              waiting_since = CASE WHEN $2 = 'resolved' THEN NULL ELSE waiting_since END,
@@ -817,6 +852,7 @@ impl Store {
                 Arg::I(snooze),
                 Arg::I(self.now()),
             ],
+            reports::status_facts,
         )
         .await
     }
@@ -842,12 +878,13 @@ impl Store {
         id: i64,
         assignee_id: Option<i64>,
     ) -> Result<(ConversationRow, ConversationRow)> {
-        self.update_conversation(
+        self.update_conversation_with(
             id,
             "assignee_id = CASE WHEN $2 = 0 THEN NULL ELSE $2 END, updated_at = $3,
              assigned_at = CASE WHEN $2 = 0 THEN NULL WHEN assignee_id = $2 THEN assigned_at ELSE $3 END,
              queued_at = CASE WHEN $2 = 0 THEN queued_at ELSE NULL END",
             vec![Arg::I(assignee_id.unwrap_or(0)), Arg::I(self.now())],
+            reports::assignment_facts,
         )
         .await
     }

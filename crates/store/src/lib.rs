@@ -29,6 +29,8 @@ pub mod messages;
 pub mod notes;
 pub mod onboarding;
 pub mod public;
+pub mod report_queries;
+pub mod reports;
 pub mod routing;
 pub mod search;
 pub mod teams;

@@ -13,7 +13,9 @@ use sqlx::FromRow;
 
 use crate::conversations::{CONVERSATION_COLS, ConversationRow, id_list};
 use crate::events::{EventDraft, EventRow, append_in};
+use crate::reports::{self, CountKey, Fact, MessageCounts, ReplyClocks, WorkingTimeSlot};
 use crate::{Result, Store, StoreError};
+use parley_core::MessageType;
 
 /// Renders a stored message as its `message.created` event payload (the agent-facing JSON
 /// the API serves). The writer calls it inside the message's transaction, so the event is
@@ -302,7 +304,14 @@ impl Store {
         fx: ConversationEffects,
     ) -> Result<MessageInsert> {
         let mut tx = self.writer().begin().await?;
-        let mut out = write_batch_in(&mut tx, &[(m, fx)], &MinimalRenderer, self.now()).await?;
+        let mut out = write_batch_in(
+            &mut tx,
+            &[(m, fx)],
+            &MinimalRenderer,
+            self.working_time(),
+            self.now(),
+        )
+        .await?;
         finish(tx, &out).await?;
         out.pop()
             .unwrap_or_else(|| Err(StoreError::Corrupt("empty batch result".into())))
@@ -518,6 +527,9 @@ enum Inserted {
         after: Box<ConversationRow>,
         /// Written by the contact (their last activity time moves).
         incoming: bool,
+        /// The report facts it caused and its place in the message counters.
+        facts: Vec<Fact>,
+        count: Option<(CountKey, bool)>,
     },
     Duplicate {
         message_id: i64,
@@ -610,6 +622,26 @@ async fn insert_in(
         Waiting::Start => 1,
         Waiting::Stop => 2,
     };
+    // An agent's reply ends a wait: the report needs the clocks it stops, which the
+    // bookkeeping below clears (locked first on PostgreSQL, so no other writer moves them
+    // in between).
+    let clocks = if fx.waiting == Waiting::Stop {
+        let lock = if conn.backend_name() == "PostgreSQL" {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT waiting_since, first_reply_created_at, sla_due_at, sla_overdue_at
+             FROM conversations WHERE id = $1{lock}"
+        );
+        sqlx::query_as::<_, ReplyClocks>(sqlx::AssertSqlSafe(sql))
+            .bind(m.conversation_id)
+            .fetch_optional(&mut *conn)
+            .await?
+    } else {
+        None
+    };
     // One statement for the bookkeeping. It leaves the status alone, so what it returns is
     // also the status before the message; reopening (rare) is a second statement.
     let upd = format!(
@@ -644,11 +676,36 @@ async fn insert_in(
     } else {
         before.clone()
     };
+    let sender = m
+        .sender_id
+        .filter(|_| m.sender_type.as_deref() == Some("User"));
+    let facts = reports::message_facts(&before, &after, sender, clocks.as_ref(), now);
+    let counted_in = m.message_type == MessageType::Incoming.code();
+    let counted_out = m.message_type == MessageType::Outgoing.code() && !m.private;
+    let count = (counted_in || counted_out).then(|| {
+        (
+            CountKey {
+                account_id: m.account_id,
+                hour: now.div_euclid(reports::HOUR_MS),
+                inbox_id: m.inbox_id,
+                team_id: after.team_id.unwrap_or(0),
+                // Incoming: the agent holding the conversation, whose load it is.
+                user_id: if counted_out {
+                    sender.unwrap_or(0)
+                } else {
+                    after.assignee_id.unwrap_or(0)
+                },
+            },
+            counted_in,
+        )
+    });
     Ok(Inserted::Created {
         message_id,
         before: Box::new(before),
         after: Box::new(after),
         incoming: fx.waiting == Waiting::Start,
+        facts,
+        count,
     })
 }
 
@@ -661,6 +718,7 @@ pub(crate) async fn write_batch_in(
     conn: &mut sqlx::AnyConnection,
     batch: &[(&NewMessage, ConversationEffects)],
     renderer: &dyn MessageRenderer,
+    wt: &WorkingTimeSlot,
     now: i64,
 ) -> Result<Vec<Result<MessageInsert>>> {
     let mut inserted: Vec<Result<Inserted>> = Vec::with_capacity(batch.len());
@@ -678,7 +736,7 @@ pub(crate) async fn write_batch_in(
             inserted.push(Ok(insert_in(&mut *conn, m, *fx, now).await?));
         }
     }
-    finish_batch_in(conn, inserted, renderer, now).await
+    finish_batch_in(conn, inserted, renderer, wt, now).await
 }
 
 /// The slow path of a batch after a database error: each message in its own savepoint, so
@@ -687,6 +745,7 @@ async fn write_batch_isolated(
     conn: &mut sqlx::AnyConnection,
     batch: &[(&NewMessage, ConversationEffects)],
     renderer: &dyn MessageRenderer,
+    wt: &WorkingTimeSlot,
     now: i64,
 ) -> Result<Vec<Result<MessageInsert>>> {
     use sqlx::Acquire;
@@ -704,7 +763,7 @@ async fn write_batch_isolated(
             }
         }
     }
-    finish_batch_in(conn, inserted, renderer, now).await
+    finish_batch_in(conn, inserted, renderer, wt, now).await
 }
 
 /// The batch's shared work after its inserts: contacts' activity times, the read-back of
@@ -713,8 +772,30 @@ async fn finish_batch_in(
     conn: &mut sqlx::AnyConnection,
     inserted: Vec<Result<Inserted>>,
     renderer: &dyn MessageRenderer,
+    wt: &WorkingTimeSlot,
     now: i64,
 ) -> Result<Vec<Result<MessageInsert>>> {
+    // The batch's report facts and message counters, in the same transaction.
+    let mut facts = Vec::new();
+    let mut counts = MessageCounts::new();
+    for r in &inserted {
+        if let Ok(Inserted::Created {
+            facts: f, count, ..
+        }) = r
+        {
+            facts.extend(f.iter().cloned());
+            if let Some((key, incoming)) = count {
+                let e = counts.entry(*key).or_insert((0, 0));
+                if *incoming {
+                    e.0 += 1;
+                } else {
+                    e.1 += 1;
+                }
+            }
+        }
+    }
+    reports::record_in(&mut *conn, wt, &facts).await?;
+    reports::count_messages_in(&mut *conn, &counts).await?;
     // Contacts who just wrote: the contact list sorts and filters by this. One statement
     // for the batch.
     let writers: Vec<i64> = inserted
@@ -928,7 +1009,7 @@ async fn commit_batch(store: &Store, mut batch: Vec<WriteJob>, renderer: &dyn Me
     let now = store.now();
     let outcome: Result<Vec<Result<MessageInsert>>> = async {
         let mut tx = store.writer().begin().await?;
-        match write_batch_in(&mut tx, &items, renderer, now).await {
+        match write_batch_in(&mut tx, &items, renderer, store.working_time(), now).await {
             Ok(results) => {
                 finish(tx, &results).await?;
                 Ok(results)
@@ -939,7 +1020,9 @@ async fn commit_batch(store: &Store, mut batch: Vec<WriteJob>, renderer: &dyn Me
                 tracing::debug!(error = %e, "batch failed; retrying message by message");
                 tx.rollback().await?;
                 let mut tx = store.writer().begin().await?;
-                let results = write_batch_isolated(&mut tx, &items, renderer, now).await?;
+                let results =
+                    write_batch_isolated(&mut tx, &items, renderer, store.working_time(), now)
+                        .await?;
                 finish(tx, &results).await?;
                 Ok(results)
             }

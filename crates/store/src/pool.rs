@@ -55,6 +55,8 @@ pub struct Store {
     reads: Arc<AtomicU64>,
     /// Whether the database takes writes (see [`crate::health`]).
     pub(crate) health: Arc<crate::health::WriteHealth>,
+    /// How report facts measure working time (see [`crate::reports`]).
+    pub(crate) working_time: crate::reports::WorkingTimeSlot,
 }
 
 impl Store {
@@ -85,6 +87,7 @@ impl Store {
                     clock: opts.clock,
                     reads: Arc::default(),
                     health: Arc::default(),
+                    working_time: Default::default(),
                 })
             }
             Backend::Postgres => {
@@ -110,6 +113,7 @@ impl Store {
                     clock: opts.clock,
                     reads: Arc::default(),
                     health: Arc::default(),
+                    working_time: Default::default(),
                 })
             }
         }

@@ -429,6 +429,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 log_assignment_in(&mut tx, &after, agent_id, reason.as_str(), now).await?;
+                let facts = crate::reports::assignment_facts(&conv, &after, now);
+                crate::reports::record_in(&mut tx, self.working_time(), &facts).await?;
                 RouteOutcome::Assigned {
                     before: Box::new(conv),
                     after: Box::new(after),
@@ -488,6 +490,8 @@ impl Store {
             return Ok(None);
         };
         log_assignment_in(&mut tx, &after, user_id, "claimed", now).await?;
+        let facts = crate::reports::assignment_facts(&before, &after, now);
+        crate::reports::record_in(&mut tx, self.working_time(), &facts).await?;
         tx.commit().await?;
         Ok(Some((before, after)))
     }
@@ -909,6 +913,13 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            let missed = crate::reports::Fact::event(
+                c,
+                crate::reports::FactName::SlaMissed,
+                c.assignee_id,
+                now,
+            );
+            crate::reports::record_in(&mut tx, self.working_time(), &[missed]).await?;
         }
         tx.commit().await?;
         Ok(row)

@@ -90,6 +90,8 @@ impl Store {
         {
             log_assignment_in(&mut tx, &after, agent, "transfer", now).await?;
         }
+        let facts = crate::reports::assignment_facts(&before, &after, now);
+        crate::reports::record_in(&mut tx, self.working_time(), &facts).await?;
         let fx = ConversationEffects {
             first_reply: false,
             waiting: Waiting::Keep,
@@ -99,7 +101,7 @@ impl Store {
             t.messages.iter().map(|m| (m, fx)).collect();
         let mut messages = Vec::with_capacity(items.len());
         if !items.is_empty() {
-            for r in write_batch_in(&mut tx, &items, renderer, now).await? {
+            for r in write_batch_in(&mut tx, &items, renderer, self.working_time(), now).await? {
                 match r? {
                     MessageInsert::Created {
                         after: a,

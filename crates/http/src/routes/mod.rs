@@ -22,6 +22,7 @@ pub mod profile;
 pub mod public;
 pub mod public_contacts;
 pub mod public_conversations;
+pub mod reports;
 pub mod routing;
 pub mod schema_enums;
 pub mod search;
@@ -58,6 +59,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(webhooks::routes())
         .merge(account_webhooks::routes())
         .merge(search::routes())
+        .merge(reports::routes())
 }
 
 /// Stored milliseconds to Chatwoot's epoch seconds, and stored JSON text to an object:

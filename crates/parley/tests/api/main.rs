@@ -29,6 +29,7 @@ mod notes;
 mod periodic;
 mod public_limits;
 mod realtime;
+mod reports;
 mod routing;
 mod search;
 mod session;

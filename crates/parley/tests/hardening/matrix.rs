@@ -103,8 +103,46 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
     ),
 ];
 
+/// Operations of administrators and supervisors (reports); agents are refused like on
+/// [`ADMIN_ONLY`].
+const SUPERVISORS: &[(&str, &str)] = &[
+    ("GET", "/api/v2/accounts/{account_id}/reports"),
+    ("GET", "/api/v2/accounts/{account_id}/reports/summary"),
+    ("GET", "/api/v2/accounts/{account_id}/reports/agents"),
+    ("GET", "/api/v2/accounts/{account_id}/reports/inboxes"),
+    ("GET", "/api/v2/accounts/{account_id}/reports/teams"),
+    ("GET", "/api/v2/accounts/{account_id}/reports/labels"),
+    ("GET", "/api/v2/accounts/{account_id}/reports/channels"),
+    (
+        "GET",
+        "/api/v2/accounts/{account_id}/reports/conversation_traffic",
+    ),
+    ("GET", "/api/v2/accounts/{account_id}/summary_reports/agent"),
+    ("GET", "/api/v2/accounts/{account_id}/summary_reports/team"),
+    ("GET", "/api/v2/accounts/{account_id}/summary_reports/inbox"),
+    ("GET", "/api/v2/accounts/{account_id}/summary_reports/label"),
+    (
+        "GET",
+        "/api/v2/accounts/{account_id}/summary_reports/channel",
+    ),
+    (
+        "GET",
+        "/api/v2/accounts/{account_id}/summary_reports/sources",
+    ),
+    ("GET", "/api/v1/accounts/{account_id}/csat_survey_responses"),
+    (
+        "GET",
+        "/api/v1/accounts/{account_id}/csat_survey_responses/metrics",
+    ),
+];
+
+/// Routes of an account (v1, and v2 for reports).
+fn account_route(path: &str) -> bool {
+    path.starts_with("/api/v1/accounts/") || path.starts_with("/api/v2/accounts/")
+}
+
 /// Operations any member may call (reads and conversation work). Together with
-/// [`ADMIN_ONLY`] this must be exactly the document's account operations.
+/// [`ADMIN_ONLY`] and [`SUPERVISORS`] this must be exactly the document's account operations.
 const MEMBER: &[(&str, &str)] = &[
     (
         "POST",
@@ -618,7 +656,7 @@ async fn isolation_and_bad_input_on_every_route(s: &TestServer) {
 
     let mut checked = 0;
     for (path, method, json_body) in &ops {
-        if !path.starts_with("/api/v1/accounts/") {
+        if !account_route(path) {
             continue;
         }
         let body = if *json_body { Some(json!({})) } else { None };
@@ -728,11 +766,12 @@ async fn isolation_and_bad_input_on_every_route(s: &TestServer) {
     // 5. The classification of routes by role covers exactly the document's operations.
     let documented: BTreeSet<(String, String)> = ops
         .iter()
-        .filter(|(p, _, _)| p.starts_with("/api/v1/accounts/"))
+        .filter(|(p, _, _)| account_route(p))
         .map(|(p, m, _)| (m.as_str().to_string(), p.clone()))
         .collect();
     let classified: BTreeSet<(String, String)> = ADMIN_ONLY
         .iter()
+        .chain(SUPERVISORS)
         .chain(MEMBER)
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
@@ -749,7 +788,7 @@ async fn isolation_and_bad_input_on_every_route(s: &TestServer) {
 
     // 6. An agent-role member of A, member of A's inbox too, is refused every
     // administrators-only route, with a body that would otherwise be valid.
-    for (m, path) in ADMIN_ONLY {
+    for (m, path) in ADMIN_ONLY.iter().chain(SUPERVISORS) {
         let method = Method::from_bytes(m.as_bytes()).expect("method");
         let json_body = ops
             .iter()
