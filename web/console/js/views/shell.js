@@ -14,6 +14,7 @@ import { renderSettings } from './settings.js';
 import { renderProfile } from './profile.js';
 import { QueuesPage } from './queues.js';
 import { TeamPage } from './team.js';
+import { ReportsPage } from './reports.js';
 import { installShortcuts, removeShortcuts } from './shortcuts.js';
 import { invitationsNotice } from './invitations.js';
 import { OnboardingPage } from './onboarding.js';
@@ -136,6 +137,7 @@ function rail() {
     queues,
     bellButton(),
     isSupervisorOrAdmin() ? navLink('#/team', 'users', t('nav.team'), 'team') : null,
+    isSupervisorOrAdmin() ? navLink('#/reports', 'chart', t('nav.reports'), 'reports') : null,
     admin ? navLink('#/settings/inboxes', 'settings', t('nav.settings'), 'settings') : null,
     navLink('#/profile', 'user', t('nav.profile'), 'profile'),
     h('div', { class: 'rail-space' }),
@@ -261,6 +263,13 @@ function route() {
       return;
     }
     show('team', () => new TeamPage(), r);
+  } else if (r.view === 'reports') {
+    // Agents get 403 from every report route; the view is not theirs either.
+    if (!isSupervisorOrAdmin()) {
+      location.hash = '#/conversations/mine';
+      return;
+    }
+    show('reports', () => new ReportsPage(), r);
   } else {
     // `#/conversations/6` (the form e-mail links and Chatwoot use) opens conversation 6 in "All".
     const direct = /^\d+$/.test(r.a || '') && !r.b;
