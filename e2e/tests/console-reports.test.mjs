@@ -66,7 +66,7 @@ test('the cards show what reports/summary answers, with the charts and their tab
     assert.equal(api.conversations_count, 3);
     assert.equal(api.resolutions_count, 1);
     const cards = await page.$$eval('.report-card', (els) => Object.fromEntries(els.map((e) => [e.dataset.metric, { value: e.querySelector('.report-card-value').dataset.value, text: e.querySelector('.report-card-value').textContent, delta: e.querySelector('.report-delta').textContent }])));
-    for (const key of ['conversations_count', 'incoming_messages_count', 'outgoing_messages_count', 'resolutions_count', 'reopened_count', 'missed_count', 'conversions_count']) {
+    for (const key of ['conversations_count', 'incoming_messages_count', 'outgoing_messages_count', 'resolutions_count', 'reopened_count', 'missed_count', 'sla_misses_count', 'conversions_count']) {
       assert.equal(cards[key].text, String(api[key]), key);
     }
     for (const key of ['avg_first_response_time', 'reply_time', 'avg_resolution_time']) assert.equal(cards[key].value, String(api[key]), key);

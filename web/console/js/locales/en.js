@@ -780,6 +780,7 @@ export default {
   'reports.metric.resolutions_count': 'Resolved',
   'reports.metric.reopened_count': 'Reopened',
   'reports.metric.missed_count': 'Missed',
+  'reports.metric.sla_misses_count': 'Reply targets missed',
   'reports.metric.avg_csat': 'Satisfaction (avg. of 5)',
   'reports.metric.conversions_count': 'Conversions',
   'reports.noPrevious': 'no data',

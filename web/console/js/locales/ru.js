@@ -780,6 +780,7 @@ export default {
   'reports.metric.resolutions_count': 'Решено',
   'reports.metric.reopened_count': 'Открыты снова',
   'reports.metric.missed_count': 'Пропущено',
+  'reports.metric.sla_misses_count': 'Просрочено ответов',
   'reports.metric.avg_csat': 'Оценка (в среднем из 5)',
   'reports.metric.conversions_count': 'Конверсии',
   'reports.noPrevious': 'нет данных',

@@ -26,6 +26,7 @@ const CARDS = [
   ['resolutions_count', 'count'],
   ['reopened_count', 'count', true],
   ['missed_count', 'count', true],
+  ['sla_misses_count', 'count', true],
   ['avg_csat', 'score'],
   ['conversions_count', 'count'],
 ];
