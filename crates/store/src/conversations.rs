@@ -288,12 +288,13 @@ pub struct NewConversation {
 
 /// A bind value of dynamically built SQL.
 #[derive(Debug, Clone)]
-enum Arg {
+pub(crate) enum Arg {
     I(i64),
     S(String),
 }
 
-fn bind_as<'q, O>(
+/// Binds `args` in order to a dynamically built query.
+pub(crate) fn bind_as<'q, O>(
     mut q: sqlx::query::QueryAs<'q, Any, O, AnyArguments>,
     args: &[Arg],
 ) -> sqlx::query::QueryAs<'q, Any, O, AnyArguments> {

@@ -8,9 +8,9 @@
 //! both backends then return the same integers, and every division happens in Rust, so
 //! the two give identical numbers.
 
-use sqlx::any::AnyArguments;
-use sqlx::{Any, FromRow};
+use sqlx::FromRow;
 
+use crate::conversations::{Arg, bind_as};
 use crate::reports::HOUR_MS;
 use crate::{Result, Store};
 
@@ -119,25 +119,6 @@ pub struct CsatRow {
     pub user_id: Option<i64>,
     pub inbox_id: i64,
     pub created_at: i64,
-}
-
-#[derive(Debug, Clone)]
-enum Arg {
-    I(i64),
-    S(String),
-}
-
-fn bind_all<'q, O>(
-    mut q: sqlx::query::QueryAs<'q, Any, O, AnyArguments>,
-    args: &[Arg],
-) -> sqlx::query::QueryAs<'q, Any, O, AnyArguments> {
-    for a in args {
-        q = match a {
-            Arg::I(v) => q.bind(*v),
-            Arg::S(v) => q.bind(v.clone()),
-        };
-    }
-    q
 }
 
 /// SQL under construction with its numbered arguments.
@@ -253,7 +234,7 @@ impl Store {
             from.text
         );
         let q = sqlx::query_as::<_, FactGroup>(sqlx::AssertSqlSafe(sql));
-        Ok(bind_all(q, &from.args).fetch_all(self.reader()).await?)
+        Ok(bind_as(q, &from.args).fetch_all(self.reader()).await?)
     }
 
     /// The median value of `name` in the scope (`bh`: of the working-hours values), from
@@ -278,7 +259,7 @@ impl Store {
         );
         let sql = format!("SELECT {col} AS v{}", from.text);
         let q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
-        let rows = bind_all(q, &from.args).fetch_all(self.reader()).await?;
+        let rows = bind_as(q, &from.args).fetch_all(self.reader()).await?;
         if rows.is_empty() {
             return Ok(None);
         }
@@ -303,7 +284,7 @@ impl Store {
             from.text
         );
         let q = sqlx::query_as::<_, FactGroup>(sqlx::AssertSqlSafe(sql));
-        Ok(bind_all(q, &from.args).fetch_all(self.reader()).await?)
+        Ok(bind_as(q, &from.args).fetch_all(self.reader()).await?)
     }
 
     /// Sums of `names` per group of `dim` (bounded: an account has few agents, teams,
@@ -323,7 +304,7 @@ impl Store {
             limit.clamp(1, 100_000)
         );
         let q = sqlx::query_as::<_, FactGroup>(sqlx::AssertSqlSafe(sql));
-        Ok(bind_all(q, &from.args).fetch_all(self.reader()).await?)
+        Ok(bind_as(q, &from.args).fetch_all(self.reader()).await?)
     }
 
     /// Messages in the scope (a label scope counts none: messages are counted per inbox,
@@ -335,7 +316,7 @@ impl Store {
         let from = counts_from(scope);
         let sql = format!("SELECT NULL AS key, {MSG_SUMS}{}", from.text);
         let q = sqlx::query_as::<_, MessageSums>(sqlx::AssertSqlSafe(sql));
-        Ok(bind_all(q, &from.args).fetch_one(self.reader()).await?)
+        Ok(bind_as(q, &from.args).fetch_one(self.reader()).await?)
     }
 
     /// Messages per UTC hour number (as text) in the scope.
@@ -349,7 +330,7 @@ impl Store {
             from.text
         );
         let q = sqlx::query_as::<_, MessageSums>(sqlx::AssertSqlSafe(sql));
-        Ok(bind_all(q, &from.args).fetch_all(self.reader()).await?)
+        Ok(bind_as(q, &from.args).fetch_all(self.reader()).await?)
     }
 
     /// Messages per group of `dim`; empty for dimensions messages are not counted by.
@@ -370,7 +351,7 @@ impl Store {
             from.text
         );
         let q = sqlx::query_as::<_, MessageSums>(sqlx::AssertSqlSafe(sql));
-        Ok(bind_all(q, &from.args).fetch_all(self.reader()).await?)
+        Ok(bind_as(q, &from.args).fetch_all(self.reader()).await?)
     }
 
     /// How many facts of `name` have each value (the score distribution of `csat`).
@@ -385,7 +366,7 @@ impl Store {
             from.text
         );
         let q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
-        Ok(bind_all(q, &from.args).fetch_all(self.reader()).await?)
+        Ok(bind_as(q, &from.args).fetch_all(self.reader()).await?)
     }
 
     /// Satisfaction answers with their comments, newest first: `limit` after skipping
@@ -410,6 +391,6 @@ impl Store {
             offset.clamp(0, 100_000)
         );
         let q = sqlx::query_as::<_, CsatRow>(sqlx::AssertSqlSafe(sql));
-        Ok(bind_all(q, &from.args).fetch_all(self.reader()).await?)
+        Ok(bind_as(q, &from.args).fetch_all(self.reader()).await?)
     }
 }

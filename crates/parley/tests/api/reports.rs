@@ -4,6 +4,7 @@
 //! series, CSV files, and refused requests.
 
 use crate::common;
+use crate::widget_assets::visitor;
 
 use std::sync::Arc;
 
@@ -48,19 +49,6 @@ struct World {
 
 fn at(clock: &ManualClock, ms: i64) {
     clock.set(ms);
-}
-
-async fn visitor(s: &TestServer, ident: &str) -> String {
-    let (st, c) = s
-        .call(
-            Method::POST,
-            None,
-            &format!("/public/api/v1/inboxes/{ident}/contacts"),
-            Some(json!({"name": "Olga"})),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{c}");
-    c["source_id"].as_str().expect("source_id").to_string()
 }
 
 /// A visitor's conversation with `context`, and their first message; returns

@@ -39,7 +39,8 @@ async fn website(s: &TestServer, token: &str, account: i64, channel: Value) -> (
     )
 }
 
-async fn visitor(s: &TestServer, ident: &str) -> String {
+/// A new visitor of the inbox `ident` through the Client API; their `source_id`.
+pub(crate) async fn visitor(s: &TestServer, ident: &str) -> String {
     let (st, c) = s
         .call(
             Method::POST,
