@@ -13,6 +13,7 @@ mod common;
 mod canned_render;
 mod channel_support;
 mod chatwoot_compat;
+mod chatwoot_swagger;
 #[path = "../cli_support/mod.rs"]
 mod cli_support;
 mod config;
