@@ -40,6 +40,7 @@ pub const KINDS: &[&str] = &[
     "priority_raised",
     "taken_missed",
     "transferred",
+    "automation",
 ];
 
 /// One activity line. Serialised with its `kind` as the tag:
@@ -97,6 +98,15 @@ pub enum Activity {
         #[serde(default)]
         team: Option<String>,
     },
+    /// Automation rule `rule` (or macro) did `action` (an action name of
+    /// `automation::ACTIONS`), with `value` (a label, a priority…) when it has one. Actions
+    /// that write their own line (assignments, status changes) name the rule as `by`.
+    Automation {
+        rule: String,
+        action: String,
+        #[serde(default)]
+        value: Option<String>,
+    },
 }
 
 impl Activity {
@@ -123,6 +133,7 @@ impl Activity {
             Activity::PriorityRaised { .. } => "priority_raised",
             Activity::TakenMissed { .. } => "taken_missed",
             Activity::Transferred { .. } => "transferred",
+            Activity::Automation { .. } => "automation",
         }
     }
 
@@ -177,6 +188,14 @@ impl Activity {
                 (Some(a), None) => format!("Transferred to {a} by {by}"),
                 (None, Some(t)) => format!("Transferred to {t} team by {by}"),
                 (None, None) => format!("Transferred to the queue by {by}"),
+            },
+            Activity::Automation {
+                rule,
+                action,
+                value,
+            } => match value {
+                Some(v) => format!("{rule}: {} {v}", action.replace('_', " ")),
+                None => format!("{rule}: {}", action.replace('_', " ")),
             },
         }
     }
@@ -254,6 +273,11 @@ mod tests {
                 by: s("Maria"),
                 agent: Some(s("Ivan")),
                 team: None,
+            },
+            Activity::Automation {
+                rule: s("Rule «Оплата»"),
+                action: s("add_label"),
+                value: Some(s("payments")),
             },
         ]
     }

@@ -168,6 +168,7 @@ fn contact_event(account_id: i64, name: &str, contact_id: i64, payload: Value) -
             }
             p.to_string()
         },
+        origin: None,
     }
 }
 

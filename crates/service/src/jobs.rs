@@ -230,6 +230,7 @@ impl Services {
                 self.refresh_presence(field(&payload, "account_id")?, field(&payload, "user_id")?)
                     .await
             }
+            crate::automation::AUTOMATION_JOB => self.run_automation_job(&payload).await,
             "offhours_digest" => {
                 self.offhours_digest(
                     field(&payload, "account_id")?,
