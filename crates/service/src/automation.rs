@@ -687,7 +687,7 @@ impl Services {
         ctx: &AccountCtx,
         c: &ConversationRow,
         actions: &[Action],
-        by: Performer<'_>,
+        by: Performer,
     ) -> Result<()> {
         for a in actions {
             if let Err(e) = self.perform_one(ctx, c, a, by).await {
@@ -705,7 +705,7 @@ impl Services {
         ctx: &AccountCtx,
         c: &ConversationRow,
         a: &Action,
-        by: Performer<'_>,
+        by: Performer,
     ) -> Result<()> {
         let d = c.display_id;
         let p = &a.action_params;
@@ -1002,10 +1002,12 @@ impl Services {
             convs.push(self.visible_conversation(ctx, *d).await?);
         }
         let actions: Vec<Action> = serde_json::from_str(&m.actions).unwrap_or_default();
-        let by = Performer::Macro {
-            id: m.id,
-            name: &m.name,
+        // The agent acts; every line says it was through the macro.
+        let ctx = &AccountCtx {
+            user_name: format!("{} (macro «{}»)", ctx.user_name, m.name),
+            ..ctx.clone()
         };
+        let by = Performer::Macro(m.id);
         for c in convs {
             self.perform(ctx, &c, &actions, by).await?;
         }
@@ -1015,15 +1017,15 @@ impl Services {
 
 /// Who performs actions: a rule (its events are marked) or a macro run by an agent.
 #[derive(Debug, Clone, Copy)]
-enum Performer<'a> {
+enum Performer {
     Rule(i64),
-    Macro { id: i64, name: &'a str },
+    Macro(i64),
 }
 
-impl Performer<'_> {
+impl Performer {
     fn id(&self) -> i64 {
         match self {
-            Performer::Rule(id) | Performer::Macro { id, .. } => *id,
+            Performer::Rule(id) | Performer::Macro(id) => *id,
         }
     }
 
@@ -1031,16 +1033,14 @@ impl Performer<'_> {
     fn marker(&self) -> Value {
         match self {
             Performer::Rule(id) => json!({"automation_rule_id": id}),
-            Performer::Macro { id, .. } => json!({"macro_id": id}),
+            Performer::Macro(id) => json!({"macro_id": id}),
         }
     }
 
-    /// The name an activity line gives the performer.
+    /// The name an activity line gives the performer (the rule, or the agent and the
+    /// macro: the context's name says both).
     fn label(&self, ctx: &AccountCtx) -> String {
-        match self {
-            Performer::Rule(_) => ctx.user_name.clone(),
-            Performer::Macro { name, .. } => format!("{} (macro «{name}»)", ctx.user_name),
-        }
+        ctx.user_name.clone()
     }
 }
 

@@ -84,6 +84,25 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
         "DELETE",
         "/api/v1/accounts/{account_id}/teams/{team_id}/team_members",
     ),
+    ("GET", "/api/v1/accounts/{account_id}/automation_rules"),
+    ("POST", "/api/v1/accounts/{account_id}/automation_rules"),
+    ("GET", "/api/v1/accounts/{account_id}/automation_rules/{id}"),
+    (
+        "PATCH",
+        "/api/v1/accounts/{account_id}/automation_rules/{id}",
+    ),
+    (
+        "DELETE",
+        "/api/v1/accounts/{account_id}/automation_rules/{id}",
+    ),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/automation_rules/{automation_rule_id}/clone",
+    ),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/automation_rules/dry_run",
+    ),
     ("GET", "/api/v1/accounts/{account_id}/webhooks"),
     ("POST", "/api/v1/accounts/{account_id}/webhooks"),
     ("PATCH", "/api/v1/accounts/{account_id}/webhooks/{id}"),
@@ -119,6 +138,12 @@ const MEMBER: &[(&str, &str)] = &[
         "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages/{message_id}/retry",
     ),
     ("GET", "/api/v1/accounts/{account_id}/onboarding"),
+    ("GET", "/api/v1/accounts/{account_id}/macros"),
+    ("POST", "/api/v1/accounts/{account_id}/macros"),
+    ("GET", "/api/v1/accounts/{account_id}/macros/{id}"),
+    ("PATCH", "/api/v1/accounts/{account_id}/macros/{id}"),
+    ("DELETE", "/api/v1/accounts/{account_id}/macros/{id}"),
+    ("POST", "/api/v1/accounts/{account_id}/macros/{id}/execute"),
     ("GET", "/api/v1/accounts/{account_id}/notifications"),
     (
         "GET",
