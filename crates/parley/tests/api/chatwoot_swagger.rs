@@ -55,16 +55,6 @@ const NOT_SERVED: &[(&str, &str, &str)] = &[
     ),
     (
         "*",
-        "/api/v1/accounts/{}/automation_rules",
-        "automation rules: not yet",
-    ),
-    (
-        "*",
-        "/api/v1/accounts/{}/automation_rules/{}",
-        "automation rules: not yet",
-    ),
-    (
-        "*",
         "/api/v1/accounts/{}/contacts/filter",
         "no saved filter queries; use /contacts/search",
     ),
@@ -158,6 +148,18 @@ const NOT_SERVED: &[(&str, &str, &str)] = &[
 /// Operations Parley serves but refuses with the spec's own body, with the status and why.
 const REFUSED: &[(&str, &str, u16, &str)] = &[
     (
+        "POST",
+        "/api/v1/accounts/{account_id}/automation_rules",
+        422,
+        "the spec's conditions and actions are objects without properties: a rule needs attribute_key, filter_operator, action_name",
+    ),
+    (
+        "PATCH",
+        "/api/v1/accounts/{account_id}/automation_rules/{id}",
+        422,
+        "the spec's conditions and actions are objects without properties: a rule needs attribute_key, filter_operator, action_name",
+    ),
+    (
         "GET",
         "/api/v1/accounts/{account_id}/contacts/search",
         422,
@@ -220,6 +222,7 @@ struct World {
     label_id: i64,
     canned_id: i64,
     webhook_id: i64,
+    rule_id: i64,
     contact_id: i64,
     /// The contact's identity in the inbox (a conversation's `source_id`).
     contact_source_id: String,
@@ -263,6 +266,7 @@ impl World {
             ("labels", _) => self.label_id.to_string(),
             ("canned_responses", _) => self.canned_id.to_string(),
             ("webhooks", _) => self.webhook_id.to_string(),
+            ("automation_rules", _) => self.rule_id.to_string(),
             ("contacts", _) => self.contact_id.to_string(),
             ("agents", _) => self.agent.user_id.to_string(),
             // Resources Parley lacks: an id nobody has.
@@ -445,6 +449,16 @@ async fn build_world(s: &TestServer) -> World {
         )
         .await;
     ok("webhook", st, &hook);
+    let (st, rule) = s
+        .post(
+            t,
+            &format!("{base}/automation_rules"),
+            json!({"name": "Spec", "event_name": "conversation_created",
+                   "conditions": [{"attribute_key": "status", "filter_operator": "equal_to", "values": ["open"]}],
+                   "actions": [{"action_name": "add_label", "action_params": ["spec"]}]}),
+        )
+        .await;
+    ok("automation rule", st, &rule);
     let (st, c) = s
         .post(
             t,
@@ -517,6 +531,7 @@ async fn build_world(s: &TestServer) -> World {
         webhook_id: hook["payload"]["webhook"]["id"]
             .as_i64()
             .expect("webhook id"),
+        rule_id: rule["id"].as_i64().expect("rule id"),
         contact_id,
         contact_source_id,
         visitor,
