@@ -281,70 +281,58 @@ pub fn check_actions(actions: &[Action], for_macro: bool) -> Result<(), Invalid>
         }
         check_values("actions", &a.action_params)?;
         let p = &a.action_params;
-        let need = |what: &str| invalid("actions", format!("{name} needs {what}"));
-        match name {
-            "assign_team" | "assign_agent" => {
-                if p.len() != 1 || param_id(&p[0]).is_none() {
-                    return Err(need("one id in action_params"));
-                }
-            }
-            "add_label" | "remove_label" => {
-                if p.is_empty() || p.iter().any(|v| param_text(v).is_none()) {
-                    return Err(need("label names in action_params"));
-                }
-            }
-            "change_priority" => {
-                let ok = p.len() == 1
-                    && param_text(&p[0]).is_some_and(|s| crate::Priority::parse(&s).is_some());
-                if !ok {
-                    return Err(need("one priority (urgent, high, medium, low, none)"));
-                }
-            }
-            "change_status" => {
-                let ok = p.len() == 1
+        let text_ok = |v: &Value, max: usize| {
+            param_text(v).is_some_and(|s| !s.trim().is_empty() && s.chars().count() <= max)
+        };
+        let (ok, what): (bool, String) = match name {
+            "assign_team" | "assign_agent" => (
+                p.len() == 1 && param_id(&p[0]).is_some(),
+                "one id in action_params".into(),
+            ),
+            "add_label" | "remove_label" => (
+                !p.is_empty() && p.iter().all(|v| param_text(v).is_some()),
+                "label names in action_params".into(),
+            ),
+            "change_priority" => (
+                p.len() == 1
+                    && param_text(&p[0]).is_some_and(|s| crate::Priority::parse(&s).is_some()),
+                "one priority (urgent, high, medium, low, none)".into(),
+            ),
+            "change_status" => (
+                p.len() == 1
                     && param_text(&p[0]).is_some_and(|s| {
                         matches!(s.as_str(), "open" | "pending" | "resolved" | "snoozed")
-                    });
-                if !ok {
-                    return Err(need("one status (open, pending, resolved, snoozed)"));
-                }
-            }
-            "send_message" | "add_private_note" => {
-                let ok = p.len() == 1
-                    && param_text(&p[0]).is_some_and(|s| {
-                        !s.trim().is_empty() && s.chars().count() <= MAX_MESSAGE_CHARS
-                    });
-                if !ok {
-                    return Err(need(&format!(
-                        "one text of 1 to {MAX_MESSAGE_CHARS} characters"
-                    )));
-                }
-            }
-            "send_webhook_event" => {
-                let ok = p.len() == 1 && param_text(&p[0]).is_some_and(|s| s.starts_with("http"));
-                if !ok {
-                    return Err(need("one http(s) URL"));
-                }
-            }
-            "send_email_to_team" => {
-                let ok = p.len() == 1
+                    }),
+                "one status (open, pending, resolved, snoozed)".into(),
+            ),
+            "send_message" | "add_private_note" => (
+                p.len() == 1 && text_ok(&p[0], MAX_MESSAGE_CHARS),
+                format!("one text of 1 to {MAX_MESSAGE_CHARS} characters"),
+            ),
+            "send_webhook_event" => (
+                p.len() == 1 && param_text(&p[0]).is_some_and(|s| s.starts_with("http")),
+                "one http(s) URL".into(),
+            ),
+            "send_email_to_team" => (
+                p.len() == 1
                     && email_to_team(&p[0]).is_some_and(|(m, teams)| {
-                        !m.trim().is_empty() && !teams.is_empty() && teams.len() <= MAX_VALUES
-                    });
-                if !ok {
-                    return Err(need(
-                        "one {\"message\": text, \"team_ids\": [ids]} in action_params",
-                    ));
-                }
-            }
-            "snooze_conversation" => {
-                // Optional: seconds from now, or an absolute Unix time; none: until the
-                // customer's next message.
-                if p.len() > 1 || p.first().is_some_and(|v| param_id(v).is_none()) {
-                    return Err(need("no parameter, or one number of seconds"));
-                }
-            }
-            _ => {}
+                        !m.trim().is_empty()
+                            && m.chars().count() <= MAX_MESSAGE_CHARS
+                            && !teams.is_empty()
+                            && teams.len() <= MAX_VALUES
+                    }),
+                "one {\"message\": text, \"team_ids\": [ids]} in action_params".into(),
+            ),
+            // Optional: seconds from now, or an absolute Unix time; none: until the
+            // customer's next message.
+            "snooze_conversation" => (
+                p.len() <= 1 && p.first().is_none_or(|v| param_id(v).is_some()),
+                "no parameter, or one number of seconds".into(),
+            ),
+            _ => (true, String::new()),
+        };
+        if !ok {
+            return Err(invalid("actions", format!("{name} needs {what}")));
         }
     }
     Ok(())

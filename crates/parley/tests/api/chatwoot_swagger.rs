@@ -813,7 +813,7 @@ async fn keep_alive_after_a_request_refused_before_its_body(s: &TestServer) {
         );
         for bad_path in [
             format!("/api/v1/accounts/{account}/conversations/abc/messages"),
-            format!("/api/v1/accounts/not-a-number/labels"),
+            "/api/v1/accounts/not-a-number/labels".to_string(),
             "/api/v1/no/such/route".to_string(),
         ] {
             for (framing, size) in [
