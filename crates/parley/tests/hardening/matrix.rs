@@ -388,6 +388,34 @@ async fn build_world(s: &TestServer, token: &str, account_id: i64) -> World {
             .to_string(),
     );
 
+    let (st, rule) = s
+        .post(
+            token,
+            &format!("{base}/automation_rules"),
+            json!({"name": "A's rule", "event_name": "conversation_created",
+                   "conditions": [{"attribute_key": "status", "filter_operator": "equal_to", "values": ["resolved"]}],
+                   "actions": [{"action_name": "add_label", "action_params": ["a-rule"]}]}),
+        )
+        .await;
+    assert!(st.is_success(), "create rule: {st} {rule}");
+    ids.insert(
+        "automation_rules",
+        rule["id"].as_i64().expect("rule id").to_string(),
+    );
+    let (st, mac) = s
+        .post(
+            token,
+            &format!("{base}/macros"),
+            json!({"name": "A's macro", "visibility": "global",
+                   "actions": [{"action_name": "add_label", "action_params": ["a-macro"]}]}),
+        )
+        .await;
+    assert!(st.is_success(), "create macro: {st} {mac}");
+    ids.insert(
+        "macros",
+        mac["payload"]["id"].as_i64().expect("macro id").to_string(),
+    );
+
     let (st, c) = s
         .post(
             token,
@@ -486,6 +514,14 @@ fn admin_body(method: &Method, path: &str, inbox_id: i64, user_id: i64) -> Value
             json!({"url": "https://agent.example.test/", "subscriptions": ["inbox_created"]})
         }
         ("PATCH", "{id}") if path.contains("/webhooks/") => json!({"name": "Agent's"}),
+        ("POST", "automation_rules") => {
+            json!({"name": "Agent's rule", "event_name": "conversation_created",
+            "conditions": [{"attribute_key": "status", "filter_operator": "equal_to", "values": ["open"]}],
+            "actions": [{"action_name": "add_label", "action_params": ["agents"]}]})
+        }
+        ("PATCH", "{id}") if path.contains("/automation_rules/") => json!({"active": false}),
+        ("POST", "dry_run") => json!({"event_name": "conversation_created",
+            "conditions": [{"attribute_key": "status", "filter_operator": "equal_to", "values": ["open"]}]}),
         (_, "team_members") => json!({"user_ids": [user_id]}),
         _ => json!({}),
     }
