@@ -782,6 +782,11 @@ async fn actions_on_conversation_events(s: &TestServer) {
         "signed: {:?}",
         hooks[0].0
     );
+    // The rule's receiver is the rule's, not one of the account's webhooks.
+    let (_, listed) = s
+        .get(&w.admin.token, &format!("{}/webhooks", w.base()))
+        .await;
+    assert_eq!(listed["payload"]["webhooks"], json!([]), "{listed}");
     let mail = sink.next().await;
     assert_eq!(mail.to, vec![w.agent.email.clone()]);
     assert!(
