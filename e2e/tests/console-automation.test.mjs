@@ -112,7 +112,7 @@ test('an administrator builds, tries and saves the «оплата» rule, and it
   await until(async () => (await api('GET', `/conversations/${fresh.id}`)).meta.team?.id === team.id, 'the rule to assign the team');
   await page.goto(`${server.base}/app/#/conversations/${fresh.id}`);
   await page.getByText('Assigned to Payments team by automation rule «Оплата»').waitFor();
-  await page.getByText('automation rule «Оплата»: add label payments').waitFor();
+  await page.getByText('Rule «Оплата»: add label payments').waitFor();
 
   // Switching a rule off from the list.
   await page.goto(`${server.base}/app/#/settings/automation`);

@@ -106,6 +106,9 @@ pub enum Activity {
         action: String,
         #[serde(default)]
         value: Option<String>,
+        /// For a macro: the agent who ran it (`rule` is then the macro's name).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
     },
 }
 
@@ -193,10 +196,18 @@ impl Activity {
                 rule,
                 action,
                 value,
-            } => match value {
-                Some(v) => format!("{rule}: {} {v}", action.replace('_', " ")),
-                None => format!("{rule}: {}", action.replace('_', " ")),
-            },
+                by,
+            } => {
+                let who = match by {
+                    Some(agent) => format!("{agent} (macro «{rule}»)"),
+                    None => format!("Automation rule «{rule}»"),
+                };
+                let what = action.replace('_', " ");
+                match value {
+                    Some(v) => format!("{who}: {what} {v}"),
+                    None => format!("{who}: {what}"),
+                }
+            }
         }
     }
 
@@ -275,9 +286,10 @@ mod tests {
                 team: None,
             },
             Activity::Automation {
-                rule: s("Rule «Оплата»"),
+                rule: s("Оплата"),
                 action: s("add_label"),
                 value: Some(s("payments")),
+                by: None,
             },
         ]
     }

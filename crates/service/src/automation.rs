@@ -675,7 +675,16 @@ impl Services {
         crate::context::EVENT_ORIGIN
             .scope(
                 origin,
-                self.perform(&ctx, &c, &actions, Performer::Rule(rule.id)),
+                self.perform(
+                    &ctx,
+                    &c,
+                    &actions,
+                    Performer::Rule(rule.id),
+                    &Who {
+                        name: rule.name.clone(),
+                        agent: None,
+                    },
+                ),
             )
             .await
     }
@@ -688,9 +697,10 @@ impl Services {
         c: &ConversationRow,
         actions: &[Action],
         by: Performer,
+        who: &Who,
     ) -> Result<()> {
         for a in actions {
-            if let Err(e) = self.perform_one(ctx, c, a, by).await {
+            if let Err(e) = self.perform_one(ctx, c, a, by, who).await {
                 if matches!(e, ServiceError::Unavailable { .. }) {
                     return Err(e);
                 }
@@ -706,6 +716,7 @@ impl Services {
         c: &ConversationRow,
         a: &Action,
         by: Performer,
+        who: &Who,
     ) -> Result<()> {
         let d = c.display_id;
         let p = &a.action_params;
@@ -810,13 +821,26 @@ impl Services {
                     }
                 }
                 if !to.is_empty() {
-                    let link = self.console_link(c);
+                    let inbox = self
+                        .store
+                        .inbox_by_id(c.inbox_id)
+                        .await?
+                        .ok_or(ServiceError::NotFound("inbox"))?;
+                    let lang = self.inbox_lang(&inbox).await;
+                    let texts = crate::texts::InboxTexts::of_inbox(&inbox);
+                    let vars = [
+                        ("rule", who.name.clone()),
+                        ("inbox_name", inbox.name.clone()),
+                        ("conversation_id", c.display_id.to_string()),
+                        ("message", message),
+                        ("link", self.console_link(c)),
+                    ];
                     self.queue_email(
                         &format!("automation-mail:{}:{}:{}", by.id(), c.id, self.store.now()),
                         Email {
                             to,
-                            subject: format!("{} (#{})", ctx.user_name, c.display_id),
-                            text: format!("{message}\n\n{link}"),
+                            subject: texts.render(lang, "automation_email_subject", &vars),
+                            text: texts.render(lang, "automation_email_body", &vars),
                             html: None,
                             reply_to: None,
                         },
@@ -857,13 +881,13 @@ impl Services {
             }
         }
         if let Some(value) = line {
-            let rule = by.label(ctx);
             self.activity(
                 c,
                 Activity::Automation {
-                    rule,
+                    rule: who.name.clone(),
                     action: a.action_name.clone(),
                     value,
+                    by: who.agent.clone(),
                 },
             )
             .await?;
@@ -1003,13 +1027,18 @@ impl Services {
         }
         let actions: Vec<Action> = serde_json::from_str(&m.actions).unwrap_or_default();
         // The agent acts; every line says it was through the macro.
+        let agent = ctx.user_name.clone();
         let ctx = &AccountCtx {
             user_name: format!("{} (macro «{}»)", ctx.user_name, m.name),
             ..ctx.clone()
         };
         let by = Performer::Macro(m.id);
+        let who = Who {
+            name: m.name.clone(),
+            agent: Some(agent),
+        };
         for c in convs {
-            self.perform(ctx, &c, &actions, by).await?;
+            self.perform(ctx, &c, &actions, by, &who).await?;
         }
         Ok(())
     }
@@ -1036,12 +1065,13 @@ impl Performer {
             Performer::Macro(id) => json!({"macro_id": id}),
         }
     }
+}
 
-    /// The name an activity line gives the performer (the rule, or the agent and the
-    /// macro: the context's name says both).
-    fn label(&self, ctx: &AccountCtx) -> String {
-        ctx.user_name.clone()
-    }
+/// The names an action's activity line gives: the rule's or macro's, and for a macro the
+/// agent who ran it.
+struct Who {
+    name: String,
+    agent: Option<String>,
 }
 
 /// Inboxes' channel and calendar, read once per scan.

@@ -12,6 +12,8 @@ function keyOf(a) {
   switch (a.kind) {
     case 'auto_assigned':
       return a.returning ? 'activity.auto_assigned_returning' : 'activity.auto_assigned';
+    case 'automation':
+      return a.by ? 'activity.automation_macro' : 'activity.automation';
     case 'transferred':
       if (a.agent && a.team) return 'activity.transferred_agent_team';
       if (a.agent) return 'activity.transferred';
