@@ -40,6 +40,7 @@ pub const KINDS: &[&str] = &[
     "priority_raised",
     "taken_missed",
     "transferred",
+    "automation",
 ];
 
 /// One activity line. Serialised with its `kind` as the tag:
@@ -97,6 +98,18 @@ pub enum Activity {
         #[serde(default)]
         team: Option<String>,
     },
+    /// Automation rule `rule` (or macro) did `action` (an action name of
+    /// `automation::ACTIONS`), with `value` (a label, a priority…) when it has one. Actions
+    /// that write their own line (assignments, status changes) name the rule as `by`.
+    Automation {
+        rule: String,
+        action: String,
+        #[serde(default)]
+        value: Option<String>,
+        /// For a macro: the agent who ran it (`rule` is then the macro's name).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
 }
 
 impl Activity {
@@ -123,6 +136,7 @@ impl Activity {
             Activity::PriorityRaised { .. } => "priority_raised",
             Activity::TakenMissed { .. } => "taken_missed",
             Activity::Transferred { .. } => "transferred",
+            Activity::Automation { .. } => "automation",
         }
     }
 
@@ -178,6 +192,22 @@ impl Activity {
                 (None, Some(t)) => format!("Transferred to {t} team by {by}"),
                 (None, None) => format!("Transferred to the queue by {by}"),
             },
+            Activity::Automation {
+                rule,
+                action,
+                value,
+                by,
+            } => {
+                let who = match by {
+                    Some(agent) => format!("{agent} (macro «{rule}»)"),
+                    None => format!("Automation rule «{rule}»"),
+                };
+                let what = action.replace('_', " ");
+                match value {
+                    Some(v) => format!("{who}: {what} {v}"),
+                    None => format!("{who}: {what}"),
+                }
+            }
         }
     }
 
@@ -254,6 +284,12 @@ mod tests {
                 by: s("Maria"),
                 agent: Some(s("Ivan")),
                 team: None,
+            },
+            Activity::Automation {
+                rule: s("Оплата"),
+                action: s("add_label"),
+                value: Some(s("payments")),
+                by: None,
             },
         ]
     }

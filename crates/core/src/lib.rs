@@ -5,6 +5,7 @@
 //! (which follow Chatwoot's API) live next to the types they name.
 
 pub mod activity;
+pub mod automation;
 pub mod calendar;
 pub mod contact_match;
 pub mod enums;

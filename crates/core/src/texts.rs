@@ -152,6 +152,20 @@ pub const TEXTS: &[TextSpec] = &[
         en: "A customer wrote to \"{{inbox_name}}\" outside working hours.\n\nFrom: {{contact}}\nQuestion: {{question}}\nNext opening: {{next_open}}\n\n{{link}}\n",
     },
     TextSpec {
+        id: "automation_email_subject",
+        audience: Audience::Manager,
+        variables: &["rule", "inbox_name", "conversation_id"],
+        ru: "[Parley] Правило «{{rule}}»: разговор #{{conversation_id}} в «{{inbox_name}}»",
+        en: "[Parley] Rule \"{{rule}}\": conversation #{{conversation_id}} in {{inbox_name}}",
+    },
+    TextSpec {
+        id: "automation_email_body",
+        audience: Audience::Manager,
+        variables: &["rule", "inbox_name", "conversation_id", "message", "link"],
+        ru: "{{message}}\n\nПравило «{{rule}}», разговор #{{conversation_id}} в «{{inbox_name}}»:\n{{link}}\n",
+        en: "{{message}}\n\nRule \"{{rule}}\", conversation #{{conversation_id}} in \"{{inbox_name}}\":\n{{link}}\n",
+    },
+    TextSpec {
         id: "offhours_digest_subject",
         audience: Audience::Manager,
         variables: &["inbox_name", "count"],

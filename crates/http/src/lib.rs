@@ -12,7 +12,9 @@ mod docs;
 pub mod error;
 mod error_responses;
 pub mod extract;
+pub mod ids;
 pub mod input;
+mod keepalive;
 pub mod listen;
 pub mod ops;
 pub mod public_auth;
@@ -140,7 +142,7 @@ pub fn app(state: AppState) -> Router {
     // NUL in the URL (see `input`); the console's and the docs' static files answer 404 for
     // a name that does not exist, NUL or not.
     let refuse_nul = || middleware::from_fn(input::refuse_nul_in_uri);
-    Router::new()
+    let routed = Router::new()
         .merge(api.layer(refuse_nul()))
         .merge(ops::router().layer(refuse_nul()))
         .merge(ws::router().layer(refuse_nul()))
@@ -150,6 +152,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(detached))
+        .layer(middleware::from_fn(keepalive::close_if_body_unread))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -162,7 +165,14 @@ pub fn app(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error").into_response()
         }))
-        .with_state(state)
+        .with_state(state);
+    // The path is rewritten before the router matches it (a layer on the router itself
+    // would run after matching), so `…/inboxes/` reaches the `…/inboxes` route.
+    Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .map_request(keepalive::trim_trailing_slash::<axum::body::Body>)
+            .service(routed),
+    )
 }
 
 async fn not_found() -> ApiError {

@@ -415,6 +415,7 @@ pub async fn start_with(cfg: &Config, opts: StartOptions) -> Result<Server, Star
         email,
         services.spawn_job_runner(opts.job_poll),
         services.spawn_webhook_worker(opts.job_poll),
+        services.spawn_automation_worker(opts.job_poll),
         store.spawn_write_probe(std::time::Duration::from_secs(1)),
     ];
     Ok(Server {

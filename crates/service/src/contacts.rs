@@ -355,6 +355,7 @@ pub(crate) fn contact_event(
             }
             p.to_string()
         },
+        origin: None,
     }
 }
 

@@ -2,6 +2,17 @@ use parley_core::Role;
 
 use crate::{Result, ServiceError};
 
+tokio::task_local! {
+    /// Set while an automation rule's actions run (`automation_rule:<id>`): the events the
+    /// task stores carry it as their origin, so they never trigger rules again.
+    pub(crate) static EVENT_ORIGIN: String;
+}
+
+/// The origin of the events the current task stores, when a rule's actions cause them.
+pub(crate) fn event_origin() -> Option<String> {
+    EVENT_ORIGIN.try_with(Clone::clone).ok()
+}
+
 /// Who is acting inside which account. Built only from a verified credential and a real
 /// membership, so holding one proves the user belongs to `account_id`.
 #[derive(Debug, Clone)]

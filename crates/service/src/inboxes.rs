@@ -772,6 +772,7 @@ impl Services {
             contact_id: None,
             public: false,
             payload: view.to_string(),
+            origin: None,
         })
         .await;
     }

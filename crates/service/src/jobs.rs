@@ -230,6 +230,8 @@ impl Services {
                 self.refresh_presence(field(&payload, "account_id")?, field(&payload, "user_id")?)
                     .await
             }
+            // `automation::AUTOMATION_JOB` (named here: jobs sit below the use cases).
+            "automation" => self.run_automation_job(&payload).await,
             "offhours_digest" => {
                 self.offhours_digest(
                     field(&payload, "account_id")?,

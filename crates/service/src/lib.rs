@@ -10,6 +10,7 @@ pub mod ratelimit;
 pub mod signin_limits;
 
 pub mod agents;
+pub mod automation;
 pub mod canned;
 pub mod channel_status;
 pub mod channels;

@@ -500,6 +500,7 @@ impl Services {
             contact_id: Some(conv.contact_id),
             public: parley_store::messages::visitor_sees(&m.message),
             payload: data,
+            origin: None,
         })
         .await;
     }

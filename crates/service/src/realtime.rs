@@ -802,7 +802,10 @@ impl Services {
     /// Stores a non-message event (a conversation change, an edited message) right after
     /// its change committed, then publishes it with its cursor. If the append fails the
     /// event still goes out live, without a cursor, and the failure is logged.
-    pub(crate) async fn emit(&self, draft: EventDraft) {
+    pub(crate) async fn emit(&self, mut draft: EventDraft) {
+        if draft.origin.is_none() {
+            draft.origin = crate::context::event_origin();
+        }
         let account_id = draft.account_id;
         match self.store.append_event(draft.clone()).await {
             Ok(row) => self.bus.publish(event_of_row(row)),
@@ -884,6 +887,7 @@ pub(crate) fn conversation_draft(
         contact_id: Some(c.contact_id),
         public: true,
         payload: data.to_string(),
+        origin: None,
     }
 }
 

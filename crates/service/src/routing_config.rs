@@ -49,8 +49,10 @@ pub fn check_routing_fields(input: &Map<String, Value>) -> Result<Map<String, Va
         }
         let checked = match key {
             "default_team_id" => {
+                // A number, or a string of digits as Chatwoot's clients send ids.
                 let id = v
                     .as_i64()
+                    .or_else(|| v.as_str().and_then(|t| t.trim().parse::<i64>().ok()))
                     .filter(|n| *n > 0)
                     .ok_or_else(|| bad(key, "must be a team id or null"))?;
                 Value::from(id)

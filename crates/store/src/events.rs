@@ -26,6 +26,9 @@ pub struct EventDraft {
     pub public: bool,
     /// The agent-facing JSON payload, as the API renders the object.
     pub payload: String,
+    /// Who caused it when not a person: `automation_rule:<id>` for a rule's actions (such
+    /// events never trigger rules again).
+    pub origin: Option<String>,
 }
 
 /// A stored event.
@@ -40,10 +43,11 @@ pub struct EventRow {
     pub public: i64,
     pub payload: String,
     pub created_at: i64,
+    pub origin: Option<String>,
 }
 
-const EVENT_COLS: &str =
-    "account_id, seq, name, conversation_id, inbox_id, contact_id, public, payload, created_at";
+const EVENT_COLS: &str = "account_id, seq, name, conversation_id, inbox_id, contact_id, public, \
+     payload, created_at, origin";
 
 /// Whose events a replay reads.
 #[derive(Debug, Clone)]
@@ -101,18 +105,19 @@ pub async fn append_in(
             public: i64::from(d.public),
             payload: d.payload,
             created_at: now,
+            origin: d.origin,
         });
     }
     // Multi-row inserts: one statement per chunk instead of one per event.
     for chunk in rows.chunks(100) {
         let mut sql = format!("INSERT INTO events ({EVENT_COLS}) VALUES ");
         for i in 0..chunk.len() {
-            let b = i * 9;
+            let b = i * 10;
             if i > 0 {
                 sql.push_str(", ");
             }
             sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
                 b + 1,
                 b + 2,
                 b + 3,
@@ -121,7 +126,8 @@ pub async fn append_in(
                 b + 6,
                 b + 7,
                 b + 8,
-                b + 9
+                b + 9,
+                b + 10
             ));
         }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -135,7 +141,8 @@ pub async fn append_in(
                 .bind(r.contact_id)
                 .bind(r.public)
                 .bind(r.payload.clone())
-                .bind(r.created_at);
+                .bind(r.created_at)
+                .bind(r.origin.clone());
         }
         q.execute(&mut *conn).await?;
     }

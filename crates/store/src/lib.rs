@@ -14,6 +14,7 @@ mod pool;
 
 pub mod accounts;
 pub mod agents;
+pub mod automation;
 pub mod canned;
 pub mod channels;
 pub mod contact_merge;

@@ -872,6 +872,7 @@ async fn finish_batch_in(
                 contact_id: Some(after.contact_id),
                 public: visitor_sees(&m.message),
                 payload: renderer.render(m),
+                origin: None,
             });
         }
     }

@@ -130,7 +130,7 @@ impl Store {
     pub async fn webhooks(&self, account_id: i64) -> Result<Vec<WebhookRow>> {
         let sql = format!(
             "SELECT {WEBHOOK_COLS} FROM webhooks WHERE account_id = $1 AND inbox_id IS NULL
-             ORDER BY id"
+             AND automation_rule_id IS NULL ORDER BY id"
         );
         Ok(sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
             .bind(account_id)
@@ -140,7 +140,10 @@ impl Store {
 
     /// One receiver of the account (an account webhook or an inbox's).
     pub async fn webhook(&self, account_id: i64, id: i64) -> Result<Option<WebhookRow>> {
-        let sql = format!("SELECT {WEBHOOK_COLS} FROM webhooks WHERE account_id = $1 AND id = $2");
+        let sql = format!(
+            "SELECT {WEBHOOK_COLS} FROM webhooks WHERE account_id = $1 AND id = $2
+             AND automation_rule_id IS NULL"
+        );
         Ok(sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
             .bind(account_id)
             .bind(id)
@@ -331,7 +334,8 @@ impl Store {
             .join(", ");
         let sql = format!(
             "SELECT {cols} FROM webhooks w JOIN event_heads h ON h.account_id = w.account_id
-             WHERE w.paused_at IS NULL AND h.seq > w.cursor ORDER BY w.id LIMIT $1"
+             WHERE w.paused_at IS NULL AND h.seq > w.cursor AND w.automation_rule_id IS NULL
+             ORDER BY w.id LIMIT $1"
         );
         Ok(sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
             .bind(limit)
@@ -368,6 +372,49 @@ impl Store {
         }
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// The hidden receiver of automation rule `rule_id` for `url` (created on first use,
+    /// subscribed to nothing, so the dispatcher never reads the log for it), and stores
+    /// `delivery` for it: the rule's `send_webhook_event` goes through the same signing,
+    /// retries, pause and log as every webhook.
+    pub async fn enqueue_automation_delivery(
+        &self,
+        account_id: i64,
+        rule_id: i64,
+        url: &str,
+        secret: &str,
+        delivery: &NewDelivery,
+    ) -> Result<i64> {
+        let now = self.now();
+        let mut tx = self.writer().begin().await?;
+        let existing: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM webhooks WHERE automation_rule_id = $1 AND url = $2")
+                .bind(rule_id)
+                .bind(url.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let webhook_id = match existing {
+            Some((id,)) => id,
+            None => {
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO webhooks (account_id, name, url, subscriptions, secret, cursor,
+                        automation_rule_id, created_at, updated_at)
+                     VALUES ($1, NULL, $2, '[]', $3, 0, $4, $5, $5) RETURNING id",
+                )
+                .bind(account_id)
+                .bind(url.to_string())
+                .bind(secret.to_string())
+                .bind(rule_id)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                id
+            }
+        };
+        insert_delivery(&mut tx, webhook_id, account_id, delivery, now).await?;
+        tx.commit().await?;
+        Ok(webhook_id)
     }
 
     /// Claims up to `limit` due deliveries for `node` until `now + lease_ms`. A delivery

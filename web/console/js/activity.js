@@ -12,6 +12,8 @@ function keyOf(a) {
   switch (a.kind) {
     case 'auto_assigned':
       return a.returning ? 'activity.auto_assigned_returning' : 'activity.auto_assigned';
+    case 'automation':
+      return a.by ? 'activity.automation_macro' : 'activity.automation';
     case 'transferred':
       if (a.agent && a.team) return 'activity.transferred_agent_team';
       if (a.agent) return 'activity.transferred';
@@ -25,7 +27,11 @@ function keyOf(a) {
 /** Values for the placeholders, from the description's facts. */
 function varsOf(a) {
   const vars = {};
-  for (const k of ['by', 'agent', 'team']) if (typeof a[k] === 'string' && a[k]) vars[k] = a[k];
+  for (const k of ['by', 'agent', 'team', 'rule']) if (typeof a[k] === 'string' && a[k]) vars[k] = a[k];
+  // An automation line: the action in the operator's language, with its value.
+  if (typeof a.action === 'string' && has(`auto.action.${a.action}`)) {
+    vars.action = t(`auto.action.${a.action}`) + (typeof a.value === 'string' && a.value ? ` ${a.value}` : '');
+  }
   if (Number.isFinite(a.minutes)) vars.minutes = a.minutes;
   if (Number.isFinite(a.due_at)) vars.due = fullStamp(a.due_at);
   if (typeof a.priority === 'string' && has(`priority.${a.priority}`)) vars.priority = t(`priority.${a.priority}`);

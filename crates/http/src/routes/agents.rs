@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,30 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(update, remove))
 }
 
-/// An id sent as a JSON number or, as Chatwoot's own dashboard sometimes does, as a
-/// string of digits.
-pub fn id_like<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum IdLike {
-        Num(i64),
-        Text(String),
-    }
-    match IdLike::deserialize(d)? {
-        IdLike::Num(n) => Ok(n),
-        IdLike::Text(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| serde::de::Error::custom("expected an integer id")),
-    }
-}
-
-/// A list of ids, each a number or a string of digits.
-pub fn ids_like<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
-    #[derive(Deserialize)]
-    struct W(#[serde(deserialize_with = "id_like")] i64);
-    Ok(Vec::<W>::deserialize(d)?.into_iter().map(|w| w.0).collect())
-}
+pub use crate::ids::{id_like, ids_like};
 
 /// A new agent. An unknown e-mail creates the user (with `password`, or a random one
 /// they must reset); a known e-mail invites that user, who joins when they accept.

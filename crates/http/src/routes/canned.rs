@@ -117,6 +117,8 @@ async fn remove(
 /// What to render: a saved canned response or a template text (exactly one).
 #[derive(Deserialize, ToSchema)]
 pub struct RenderRequest {
+    #[serde(default, deserialize_with = "crate::ids::opt_id_like")]
+    #[schema(value_type = Option<i64>)]
     pub canned_response_id: Option<i64>,
     /// A template text, e.g. to preview one being written (at most 10,000 characters).
     pub content: Option<String>,

@@ -27,8 +27,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 pub struct ContactMergeRequest {
     /// The contact that stays and receives everything.
+    #[serde(deserialize_with = "crate::ids::id_like")]
+    #[schema(value_type = i64)]
     pub base_contact_id: i64,
     /// The contact merged into the base and then deleted.
+    #[serde(deserialize_with = "crate::ids::id_like")]
+    #[schema(value_type = i64)]
     pub mergee_contact_id: i64,
 }
 

@@ -89,6 +89,8 @@ pub struct SearchQuery {
 #[derive(Deserialize, ToSchema)]
 pub struct CreateContactRequest {
     /// Also create the contact's identity in this inbox of the account.
+    #[serde(default, deserialize_with = "crate::ids::opt_id_like")]
+    #[schema(value_type = Option<i64>)]
     pub inbox_id: Option<i64>,
     pub name: Option<String>,
     pub email: Option<String>,
@@ -140,6 +142,8 @@ pub struct LabelsRequest {
 /// A new identity of the contact.
 #[derive(Deserialize, ToSchema)]
 pub struct ContactInboxRequest {
+    #[serde(deserialize_with = "crate::ids::id_like")]
+    #[schema(value_type = i64)]
     pub inbox_id: i64,
     /// The channel's id of this person; random when absent.
     pub source_id: Option<String>,

@@ -168,11 +168,19 @@ pub struct InitialMessage {
 #[derive(Deserialize, ToSchema)]
 pub struct NewConversationRequest {
     pub source_id: Option<String>,
+    #[serde(deserialize_with = "crate::ids::id_like")]
+    #[schema(value_type = i64)]
     pub inbox_id: i64,
     /// Required unless `source_id` names the contact's identity in the inbox.
+    #[serde(default, deserialize_with = "crate::ids::opt_id_like")]
+    #[schema(value_type = Option<i64>)]
     pub contact_id: Option<i64>,
     pub status: Option<String>,
+    #[serde(default, deserialize_with = "crate::ids::opt_id_like")]
+    #[schema(value_type = Option<i64>)]
     pub assignee_id: Option<i64>,
+    #[serde(default, deserialize_with = "crate::ids::opt_id_like")]
+    #[schema(value_type = Option<i64>)]
     pub team_id: Option<i64>,
     pub additional_attributes: Option<Value>,
     pub custom_attributes: Option<Value>,
@@ -279,10 +287,10 @@ async fn toggle_priority(
 /// An agent or a team to assign; `null` (or 0) unassigns.
 #[derive(Deserialize, ToSchema)]
 pub struct AssignmentRequest {
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::ids::present_id_like")]
     #[schema(value_type = Option<i64>)]
     pub assignee_id: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::ids::present_id_like")]
     #[schema(value_type = Option<i64>)]
     pub team_id: Option<Option<i64>>,
 }

@@ -120,6 +120,8 @@ pub struct PreChatFormOptions {
     pub department_choice: Option<bool>,
     /// The teams offered as departments; empty or absent: every team with a member in the
     /// inbox. A `team_id` outside the list is refused when a conversation starts.
+    #[serde(default, deserialize_with = "crate::ids::opt_ids_like")]
+    #[schema(value_type = Option<Vec<i64>>)]
     pub department_team_ids: Option<Vec<i64>>,
 }
 
@@ -299,7 +301,8 @@ pub struct TestConnectionRequest {
     pub channel: Map<String, Value>,
     /// A saved inbox of the same channel type whose stored secrets (passwords, token)
     /// fill in those `channel` leaves out, so a saved inbox can be tested without them.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::ids::opt_id_like")]
+    #[schema(value_type = Option<i64>)]
     pub inbox_id: Option<i64>,
 }
 

@@ -7,6 +7,7 @@ use crate::AppState;
 
 pub mod account_webhooks;
 pub mod agents;
+pub mod automation;
 pub mod canned;
 pub mod contact_merge;
 pub mod contacts;
@@ -60,6 +61,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(account_webhooks::routes())
         .merge(search::routes())
         .merge(reports::routes())
+        .merge(automation::routes())
 }
 
 /// Stored milliseconds to Chatwoot's epoch seconds, and stored JSON text to an object:

@@ -45,6 +45,8 @@ pub struct ReadAllRequest {
     /// `Conversation` to mark only one conversation's notifications read.
     pub primary_actor_type: Option<String>,
     /// The conversation's number, with `primary_actor_type`.
+    #[serde(default, deserialize_with = "crate::ids::opt_id_like")]
+    #[schema(value_type = Option<i64>)]
     pub primary_actor_id: Option<i64>,
 }
 

@@ -55,6 +55,8 @@ pub struct PublicNewConversation {
     /// the conversation's `additional_attributes` for agents. Unknown keys are dropped.
     pub additional_attributes: Option<Value>,
     /// Parley: the department (team) the visitor chose in the pre-chat form.
+    #[serde(default, deserialize_with = "crate::ids::opt_id_like")]
+    #[schema(value_type = Option<i64>)]
     pub team_id: Option<i64>,
 }
 

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::Acct;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Json, Path, present};
+use crate::extract::{Json, Path};
 use parley_service::transfer::{TransferRequest, TransferView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -26,11 +26,11 @@ pub struct TransferBody {
     /// `team_id`, when that is given). `null` or absent: no particular agent — it leaves
     /// its current agent and routing gives it to the next available one (or it waits in
     /// the queue).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::ids::present_id_like")]
     #[schema(value_type = Option<i64>)]
     pub assignee_id: Option<Option<i64>>,
     /// The team (department) it moves to; `null` takes it out of its team; absent keeps it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::ids::present_id_like")]
     #[schema(value_type = Option<i64>)]
     pub team_id: Option<Option<i64>>,
     /// A private note for whoever takes it over (at most 10,000 characters; blank: none).

@@ -748,7 +748,9 @@ async fn bad_input_on_update_labels_and_contact_inboxes(s: &TestServer) {
     // Contact inboxes.
     for (input, code) in [
         (json!({}), "invalid_request"),
-        (json!({"inbox_id": "1"}), "invalid_request"),
+        // A string of digits is an id (as Chatwoot's clients send it); anything else is not.
+        (json!({"inbox_id": "abc"}), "invalid_request"),
+        (json!({"inbox_id": "1.5"}), "invalid_request"),
         (json!({"inbox_id": 999_999}), "invalid_field"),
         (json!({"inbox_id": foreign_inbox.id}), "invalid_field"),
         (

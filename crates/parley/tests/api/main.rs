@@ -10,9 +10,11 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod automation;
 mod canned_render;
 mod channel_support;
 mod chatwoot_compat;
+mod chatwoot_swagger;
 #[path = "../cli_support/mod.rs"]
 mod cli_support;
 mod config;

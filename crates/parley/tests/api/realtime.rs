@@ -946,6 +946,7 @@ async fn holes_in_the_live_stream_are_filled_from_the_log(s: &TestServer) {
                 contact_id: None,
                 public: false,
                 payload: format!("{{\"n\":{i}}}"),
+                origin: None,
             })
             .await
             .unwrap();

@@ -84,6 +84,25 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
         "DELETE",
         "/api/v1/accounts/{account_id}/teams/{team_id}/team_members",
     ),
+    ("GET", "/api/v1/accounts/{account_id}/automation_rules"),
+    ("POST", "/api/v1/accounts/{account_id}/automation_rules"),
+    ("GET", "/api/v1/accounts/{account_id}/automation_rules/{id}"),
+    (
+        "PATCH",
+        "/api/v1/accounts/{account_id}/automation_rules/{id}",
+    ),
+    (
+        "DELETE",
+        "/api/v1/accounts/{account_id}/automation_rules/{id}",
+    ),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/automation_rules/{automation_rule_id}/clone",
+    ),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/automation_rules/dry_run",
+    ),
     ("GET", "/api/v1/accounts/{account_id}/webhooks"),
     ("POST", "/api/v1/accounts/{account_id}/webhooks"),
     ("PATCH", "/api/v1/accounts/{account_id}/webhooks/{id}"),
@@ -157,6 +176,12 @@ const MEMBER: &[(&str, &str)] = &[
         "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages/{message_id}/retry",
     ),
     ("GET", "/api/v1/accounts/{account_id}/onboarding"),
+    ("GET", "/api/v1/accounts/{account_id}/macros"),
+    ("POST", "/api/v1/accounts/{account_id}/macros"),
+    ("GET", "/api/v1/accounts/{account_id}/macros/{id}"),
+    ("PATCH", "/api/v1/accounts/{account_id}/macros/{id}"),
+    ("DELETE", "/api/v1/accounts/{account_id}/macros/{id}"),
+    ("POST", "/api/v1/accounts/{account_id}/macros/{id}/execute"),
     ("GET", "/api/v1/accounts/{account_id}/notifications"),
     (
         "GET",
@@ -401,6 +426,34 @@ async fn build_world(s: &TestServer, token: &str, account_id: i64) -> World {
             .to_string(),
     );
 
+    let (st, rule) = s
+        .post(
+            token,
+            &format!("{base}/automation_rules"),
+            json!({"name": "A's rule", "event_name": "conversation_created",
+                   "conditions": [{"attribute_key": "status", "filter_operator": "equal_to", "values": ["resolved"]}],
+                   "actions": [{"action_name": "add_label", "action_params": ["a-rule"]}]}),
+        )
+        .await;
+    assert!(st.is_success(), "create rule: {st} {rule}");
+    ids.insert(
+        "automation_rules",
+        rule["id"].as_i64().expect("rule id").to_string(),
+    );
+    let (st, mac) = s
+        .post(
+            token,
+            &format!("{base}/macros"),
+            json!({"name": "A's macro", "visibility": "global",
+                   "actions": [{"action_name": "add_label", "action_params": ["a-macro"]}]}),
+        )
+        .await;
+    assert!(st.is_success(), "create macro: {st} {mac}");
+    ids.insert(
+        "macros",
+        mac["payload"]["id"].as_i64().expect("macro id").to_string(),
+    );
+
     let (st, c) = s
         .post(
             token,
@@ -499,6 +552,14 @@ fn admin_body(method: &Method, path: &str, inbox_id: i64, user_id: i64) -> Value
             json!({"url": "https://agent.example.test/", "subscriptions": ["inbox_created"]})
         }
         ("PATCH", "{id}") if path.contains("/webhooks/") => json!({"name": "Agent's"}),
+        ("POST", "automation_rules") => {
+            json!({"name": "Agent's rule", "event_name": "conversation_created",
+            "conditions": [{"attribute_key": "status", "filter_operator": "equal_to", "values": ["open"]}],
+            "actions": [{"action_name": "add_label", "action_params": ["agents"]}]})
+        }
+        ("PATCH", "{id}") if path.contains("/automation_rules/") => json!({"active": false}),
+        ("POST", "dry_run") => json!({"event_name": "conversation_created",
+            "conditions": [{"attribute_key": "status", "filter_operator": "equal_to", "values": ["open"]}]}),
         (_, "team_members") => json!({"user_ids": [user_id]}),
         _ => json!({}),
     }

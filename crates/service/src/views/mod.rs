@@ -9,6 +9,7 @@
 //! rows it renders, never on the use cases, so every use case may render.
 
 pub mod agents;
+pub mod automation;
 pub mod canned;
 pub mod contacts;
 pub mod conversations;

@@ -937,6 +937,7 @@ async fn event_log_cursors_are_dense_and_scoped(s: &Store) {
         contact_id: Some(contact),
         public,
         payload: format!("{{\"n\":\"{name}\"}}"),
+        origin: None,
     };
     assert_eq!(s.event_head(a.account).await.unwrap(), 0);
     assert_eq!(s.oldest_event(a.account).await.unwrap(), None);

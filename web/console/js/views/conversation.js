@@ -11,6 +11,7 @@ import { ContactPanel } from './contact.js';
 import { slaChip, queueChip } from '../routing.js';
 import { mentionPicker, mentionNodes, conversationSeen } from '../mentions.js';
 import { subjectLine, letterParts, replyNotice } from './mail-letter.js';
+import { runnableMacros } from './automation.js';
 
 const drafts = new Map();
 const PRIORITIES = ['urgent', 'high', 'medium', 'low'];
@@ -297,6 +298,7 @@ export class ConversationView {
         btn('transfer', 'transfer', t('conv.transfer'), 'T'),
         btn('priority', 'flag', c.priority ? t(`priority.${c.priority}`) : t('conv.priority'), null),
         btn('labels', 'tag', t('conv.labels'), 'L'),
+        btn('macros', 'keyboard', t('conv.macros'), 'M'),
         c.status !== 'resolved' ? btn('snooze', 'snooze', t('conv.snooze'), 'S') : null,
         c.status === 'resolved' ? btn('reopen', 'refresh', t('conv.reopen'), 'O', { primary: true }) : btn('resolve', 'checkCircle', t('conv.resolve'), 'E', { primary: true }),
         h(
@@ -360,6 +362,9 @@ export class ConversationView {
         case 'snooze':
           this.snoozeMenu(anchor);
           break;
+        case 'macros':
+          await this.macrosMenu(anchor);
+          break;
         case 'resolve':
           await post(acct(`/conversations/${this.id}/toggle_status`), { status: 'resolved' });
           await this.refreshConv();
@@ -375,6 +380,30 @@ export class ConversationView {
     } catch (e) {
       toast(errorText(e), 'error');
     }
+  }
+
+  /** The macros the agent may run, as a menu; choosing one runs it on this conversation. */
+  async macrosMenu(anchor) {
+    const macros = await runnableMacros();
+    if (!macros.length) {
+      toast(t('conv.noMacros'));
+      return;
+    }
+    popover(
+      anchor,
+      macros.map((m) => ({
+        label: m.name,
+        onclick: async () => {
+          try {
+            await post(acct(`/macros/${m.id}/execute`), { conversation_ids: [this.id] });
+            await this.refreshConv();
+            toast(t('conv.macroDone', { name: m.name }));
+          } catch (e) {
+            toast(errorText(e), 'error');
+          }
+        },
+      })),
+    );
   }
 
   /** Claims an unassigned conversation; a colleague who was quicker keeps it. */

@@ -1,6 +1,6 @@
 // Administrator settings: the list of inboxes and the new-inbox dialog (one inbox's page is
 // inbox-settings.js), agents, teams, labels, canned responses, the account's routing rules
-// and outgoing webhooks (webhooks.js).
+// outgoing webhooks (webhooks.js), automation rules and macros (automation.js).
 
 import { h, replace } from '../dom.js';
 import { t } from '../i18n.js';
@@ -12,6 +12,7 @@ import { reopenGuide } from './onboarding.js';
 import { inboxDetail, pageHead, saveButton, CONNECTION } from './inbox-settings.js';
 import { connectionFields, testConnection, MAILBOX_DEFAULTS } from './channel-connection.js';
 import { webhooksSettings } from './webhooks.js';
+import { automationSettings, macrosSettings } from './automation.js';
 
 const SECTIONS = [
   ['inboxes', 'inbox'],
@@ -21,6 +22,8 @@ const SECTIONS = [
   ['canned', 'message'],
   ['routing', 'queue'],
   ['webhooks', 'code'],
+  ['automation', 'refresh'],
+  ['macros', 'keyboard'],
 ];
 
 export function renderSettings(section, sub) {
@@ -67,7 +70,7 @@ export function renderSettings(section, sub) {
       ),
     );
     notify.setBaseTitle(`${t(`settings.${sec}`)} · Parley`);
-    const render = { inboxes: s ? inboxDetail : inboxesList, agents, teams: s ? teamDetail : teams, labels, canned, routing: routingSettings, webhooks: webhooksSettings }[sec] || inboxesList;
+    const render = { inboxes: s ? inboxDetail : inboxesList, agents, teams: s ? teamDetail : teams, labels, canned, routing: routingSettings, webhooks: webhooksSettings, automation: automationSettings, macros: macrosSettings }[sec] || inboxesList;
     render(content, s, live);
   }
   draw(section, sub);
