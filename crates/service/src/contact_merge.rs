@@ -15,6 +15,7 @@ use parley_core::validate::{self, FieldError};
 use parley_store::StoreError;
 use parley_store::contact_merge::MergeOutcome;
 use parley_store::contacts::{ContactFields, ContactRow};
+use parley_store::events::EventDraft;
 use serde_json::{Map, Value, json};
 
 use crate::access::AccessChange;
@@ -140,6 +141,64 @@ pub fn merged_fields(base: &ContactRow, mergee: &ContactRow) -> (ContactFields, 
     (f, base.vip != 0 || mergee.vip != 0)
 }
 
+/// The contact as an event announces it to every console of the account: without its
+/// identities, whose `source_id` is a visitor's credential that agents outside the inbox
+/// must not learn (consoles read the identities they may see over the API).
+fn event_contact(contact: &ContactRow) -> Value {
+    let view = crate::views::contacts::contact_view(&ContactDetails {
+        contact: contact.clone(),
+        contact_inboxes: Vec::new(),
+    });
+    serde_json::to_value(view).unwrap_or(Value::Null)
+}
+
+fn contact_event(
+    account_id: i64,
+    name: &str,
+    contact_id: i64,
+    inbox_id: Option<i64>,
+    payload: Value,
+) -> EventDraft {
+    EventDraft {
+        account_id,
+        name: name.into(),
+        conversation_id: None,
+        inbox_id,
+        // Not a visitor's event: the contact is left out so no visitor stream carries it.
+        contact_id: None,
+        public: false,
+        payload: {
+            let mut p = payload;
+            if let Value::Object(m) = &mut p {
+                m.entry("id").or_insert(json!(contact_id));
+            }
+            p.to_string()
+        },
+        origin: None,
+    }
+}
+
+impl Services {
+    /// Announces a created or changed contact (`contact.created` / `contact.updated`: the
+    /// consoles and the `contact_created` / `contact_updated` webhooks). A contact first
+    /// seen in an inbox is announced within that inbox, so agents who cannot see the
+    /// inbox do not learn who wrote to it.
+    pub(crate) async fn announce_contact(
+        &self,
+        name: &str,
+        contact: &ContactRow,
+        inbox_id: Option<i64>,
+    ) {
+        self.emit(contact_event(
+            contact.account_id,
+            name,
+            contact.id,
+            inbox_id,
+            event_contact(contact),
+        ))
+        .await;
+    }
+}
 impl Services {
     /// Other contacts of the account that share this contact's e-mail (ignoring case; an
     /// e-mail a visitor typed that belonged to another contact counts) or phone number
@@ -241,8 +300,8 @@ impl Services {
             contact_id: Some(out.mergee.id),
             inbox_id: None,
         });
-        let base = crate::contacts::event_contact(&out.base);
-        self.emit(crate::contacts::contact_event(
+        let base = event_contact(&out.base);
+        self.emit(contact_event(
             account_id,
             "contact.merged",
             out.mergee.id,
@@ -256,7 +315,7 @@ impl Services {
             }),
         ))
         .await;
-        self.emit(crate::contacts::contact_event(
+        self.emit(contact_event(
             account_id,
             "contact.updated",
             out.base.id,

@@ -20,9 +20,8 @@ use parley_store::contacts::{
 
 /// A contact's identity in one inbox, as these use cases return it.
 pub use parley_store::contacts::ContactInboxRow;
-use parley_store::events::EventDraft;
 use parley_store::public::{PublicIdentity, PublicInbox};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sha2::Sha256;
 use thiserror::Error;
 
@@ -319,65 +318,6 @@ fn new_identity(inbox_id: i64, source_id: Option<String>, verified: bool) -> New
         source_id: source_id.unwrap_or_else(|| parley_store::random_token(16)),
         pubsub_token: parley_store::random_token(24),
         hmac_verified: verified,
-    }
-}
-
-/// The contact as an event announces it to every console of the account: without its
-/// identities, whose `source_id` is a visitor's credential that agents outside the inbox
-/// must not learn (consoles read the identities they may see over the API).
-pub(crate) fn event_contact(contact: &ContactRow) -> Value {
-    let view = crate::views::contacts::contact_view(&ContactDetails {
-        contact: contact.clone(),
-        contact_inboxes: Vec::new(),
-    });
-    serde_json::to_value(view).unwrap_or(Value::Null)
-}
-
-pub(crate) fn contact_event(
-    account_id: i64,
-    name: &str,
-    contact_id: i64,
-    inbox_id: Option<i64>,
-    payload: Value,
-) -> EventDraft {
-    EventDraft {
-        account_id,
-        name: name.into(),
-        conversation_id: None,
-        inbox_id,
-        // Not a visitor's event: the contact is left out so no visitor stream carries it.
-        contact_id: None,
-        public: false,
-        payload: {
-            let mut p = payload;
-            if let Value::Object(m) = &mut p {
-                m.entry("id").or_insert(json!(contact_id));
-            }
-            p.to_string()
-        },
-        origin: None,
-    }
-}
-
-impl Services {
-    /// Announces a created or changed contact (`contact.created` / `contact.updated`: the
-    /// consoles and the `contact_created` / `contact_updated` webhooks). A contact first
-    /// seen in an inbox is announced within that inbox, so agents who cannot see the
-    /// inbox do not learn who wrote to it.
-    pub(crate) async fn announce_contact(
-        &self,
-        name: &str,
-        contact: &ContactRow,
-        inbox_id: Option<i64>,
-    ) {
-        self.emit(contact_event(
-            contact.account_id,
-            name,
-            contact.id,
-            inbox_id,
-            event_contact(contact),
-        ))
-        .await;
     }
 }
 
