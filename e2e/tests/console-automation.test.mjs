@@ -111,7 +111,7 @@ test('an administrator builds, tries and saves the «оплата» rule, and it
   const fresh = await conversationWith('Как оплатить картой?');
   await until(async () => (await api('GET', `/conversations/${fresh.id}`)).meta.team?.id === team.id, 'the rule to assign the team');
   await page.goto(`${server.base}/app/#/conversations/${fresh.id}`);
-  await page.getByText('Assigned to Payments team by automation rule «Оплата»').waitFor();
+  await page.getByText('Rule «Оплата»: assign team Payments').waitFor();
   await page.getByText('Rule «Оплата»: add label payments').waitFor();
 
   // Switching a rule off from the list.

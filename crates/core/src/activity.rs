@@ -41,6 +41,8 @@ pub const KINDS: &[&str] = &[
     "taken_missed",
     "transferred",
     "automation",
+    "muted",
+    "unmuted",
 ];
 
 /// One activity line. Serialised with its `kind` as the tag:
@@ -98,6 +100,10 @@ pub enum Activity {
         #[serde(default)]
         team: Option<String>,
     },
+    /// `by` muted it: resolved, and the contact's messages do not reopen it for a while.
+    Muted { by: String },
+    /// `by` unmuted it.
+    Unmuted { by: String },
     /// Automation rule `rule` (or macro) did `action` (an action name of
     /// `automation::ACTIONS`), with `value` (a label, a priority…) when it has one. Actions
     /// that write their own line (assignments, status changes) name the rule as `by`.
@@ -137,6 +143,8 @@ impl Activity {
             Activity::TakenMissed { .. } => "taken_missed",
             Activity::Transferred { .. } => "transferred",
             Activity::Automation { .. } => "automation",
+            Activity::Muted { .. } => "muted",
+            Activity::Unmuted { .. } => "unmuted",
         }
     }
 
@@ -192,6 +200,8 @@ impl Activity {
                 (None, Some(t)) => format!("Transferred to {t} team by {by}"),
                 (None, None) => format!("Transferred to the queue by {by}"),
             },
+            Activity::Muted { by } => format!("{by} has muted the conversation"),
+            Activity::Unmuted { by } => format!("{by} has unmuted the conversation"),
             Activity::Automation {
                 rule,
                 action,
@@ -208,6 +218,35 @@ impl Activity {
                     None => format!("{who}: {what}"),
                 }
             }
+        }
+    }
+
+    /// The same line when automation rule `rule` did it rather than a person: a line that
+    /// names who acted (a status change, an assignment) becomes the rule's own
+    /// [`Activity::Automation`] line with the action's name, so no person's name is put
+    /// where the rule's goes and consoles say it in the operator's language. Lines without
+    /// an actor are kept as they are.
+    pub fn by_rule(self, rule: String) -> Activity {
+        let line = |action: &str, value: Option<String>| Activity::Automation {
+            rule: rule.clone(),
+            action: action.into(),
+            value,
+            by: None,
+        };
+        match self {
+            Activity::Resolved { .. } => line("resolve_conversation", None),
+            Activity::Reopened { .. } => line("open_conversation", None),
+            Activity::Pending { .. } => line("change_status", Some("pending".into())),
+            Activity::Snoozed { .. } => line("snooze_conversation", None),
+            Activity::Assigned { agent, .. } | Activity::SelfAssigned { agent } => {
+                line("assign_agent", Some(agent))
+            }
+            Activity::AssignedTeam { team, .. } => line("assign_team", Some(team)),
+            Activity::Unassigned { .. } => line("remove_assigned_agent", None),
+            Activity::UnassignedTeam { .. } => line("remove_assigned_team", None),
+            Activity::Muted { .. } => line("mute_conversation", None),
+            Activity::Transferred { agent, team, .. } => line("transfer", agent.or(team)),
+            other => other,
         }
     }
 
@@ -233,6 +272,48 @@ impl Activity {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A rule's status change or assignment is the rule's own line, never a person's.
+    #[test]
+    fn lines_with_an_actor_name_the_rule() {
+        let rule = || "Оплата".to_string();
+        let automation = |action: &str, value: Option<&str>| Activity::Automation {
+            rule: rule(),
+            action: action.into(),
+            value: value.map(String::from),
+            by: None,
+        };
+        let by = || "automation rule".to_string();
+        assert_eq!(
+            Activity::AssignedTeam {
+                team: "Payments".into(),
+                by: by()
+            }
+            .by_rule(rule()),
+            automation("assign_team", Some("Payments"))
+        );
+        assert_eq!(
+            Activity::Resolved { by: by() }.by_rule(rule()),
+            automation("resolve_conversation", None)
+        );
+        assert_eq!(
+            Activity::Pending { by: by() }.by_rule(rule()),
+            automation("change_status", Some("pending"))
+        );
+        assert_eq!(
+            Activity::Unassigned { by: by() }.by_rule(rule()),
+            automation("remove_assigned_agent", None)
+        );
+        // Lines that name no actor stay as they are.
+        assert_eq!(Activity::SnoozeEnded.by_rule(rule()), Activity::SnoozeEnded);
+        let text = Activity::AssignedTeam {
+            team: "Payments".into(),
+            by: by(),
+        }
+        .by_rule(rule())
+        .text();
+        assert_eq!(text, "Automation rule «Оплата»: assign team Payments");
+    }
 
     /// One value of every kind.
     fn every_kind() -> Vec<Activity> {
@@ -291,6 +372,8 @@ mod tests {
                 value: Some(s("payments")),
                 by: None,
             },
+            Activity::Muted { by: s("Maria") },
+            Activity::Unmuted { by: s("Maria") },
         ]
     }
 

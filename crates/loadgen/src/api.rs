@@ -116,6 +116,33 @@ impl Api {
             .header("api_access_token", &self.token)
     }
 
+    /// `POST` of a JSON body to an account path; the answer.
+    pub async fn post_json(&self, what: &str, path: &str, body: Value) -> Result<Value> {
+        self.call(what, self.app(reqwest::Method::POST, path).json(&body))
+            .await
+    }
+
+    /// `DELETE` of an account path.
+    pub async fn delete(&self, path: &str) -> Result<()> {
+        let resp = self
+            .app(reqwest::Method::DELETE, path)
+            .send()
+            .await
+            .map_err(|e| Error::Request {
+                what: format!("DELETE {path}"),
+                source: e,
+            })?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(Error::Http {
+                what: format!("DELETE {path}"),
+                status: resp.status().as_u16(),
+                body: String::new(),
+            })
+        }
+    }
+
     /// Checks the token and account before anything is created.
     pub async fn check_access(&self) -> Result<()> {
         self.call(

@@ -355,6 +355,15 @@ pub struct MessagesArgs {
     /// refused. 0 = do not check.
     #[arg(long, default_value_t = 60)]
     pub visitor_limit_per_min: u64,
+    /// Also subscribe a webhook to `message_created` at loadgen's own receiver on this
+    /// address (port 0: any), and count the deliveries (the server must allow private
+    /// webhook targets, as a loopback `listen` does).
+    #[arg(long)]
+    pub webhook_listen: Option<std::net::SocketAddr>,
+    /// Active automation rules on `message_created` during the run (created before it,
+    /// removed after); none of them matches the run's messages.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100))]
+    pub rules: u64,
 }
 
 #[derive(Args, Debug, Clone)]

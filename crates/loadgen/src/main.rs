@@ -22,6 +22,7 @@ mod email;
 mod error;
 #[cfg(test)]
 mod fake;
+mod hooks;
 mod idle;
 mod limits;
 mod list;

@@ -27,6 +27,7 @@ use crate::api::{self, Api, SetupNeeds, Visitor};
 use crate::cli::{MessagesArgs, Transport};
 use crate::conn::{self, Tally};
 use crate::error::{Error, Result};
+use crate::hooks;
 use crate::limits;
 use crate::pacing::Schedule;
 use crate::procfs::{self, CpuMark, CpuUse};
@@ -62,6 +63,14 @@ impl AtomicBits {
 
     fn words(&self) -> impl Iterator<Item = u64> + '_ {
         self.0.iter().map(|w| w.load(Ordering::Relaxed))
+    }
+
+    /// How many of `other`'s bits are not set here.
+    pub fn missing_from(&self, other: &AtomicBits) -> u64 {
+        self.words()
+            .zip(other.words())
+            .map(|(mine, theirs)| (theirs & !mine).count_ones() as u64)
+            .sum()
     }
 }
 
@@ -121,9 +130,48 @@ struct Shared {
     open_visitors: AtomicU64,
     open_agents: AtomicU64,
     agent_reconnects: AtomicU64,
+    /// Messages whose `message_created` reached loadgen's webhook receiver.
+    hook_seen: AtomicBits,
+    hook_count: AtomicU64,
+    hook_in_window: AtomicU64,
+    hook_duplicates: AtomicU64,
+    hook_latency: Mutex<Latency>,
 }
 
 impl Shared {
+    fn new(run: String, schedule: Schedule, warmup: u64, duration: u64) -> Self {
+        let total = schedule.total();
+        Shared {
+            run,
+            schedule,
+            start: OnceLock::new(),
+            warm_index: schedule.first_at_or_after(warmup * 1_000_000_000),
+            window: (
+                Duration::from_secs(warmup),
+                Duration::from_secs(warmup + duration),
+            ),
+            acked: AtomicBits::new(total),
+            acked_count: AtomicU64::new(0),
+            acked_in_window: AtomicU64::new(0),
+            failed_count: AtomicU64::new(0),
+            delivered_count: AtomicU64::new(0),
+            delivered_in_window: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            errors: Tally::default(),
+            disconnects: Tally::default(),
+            ack_latency: Mutex::new(Latency::new()),
+            service_latency: Mutex::new(Latency::new()),
+            open_visitors: AtomicU64::new(0),
+            open_agents: AtomicU64::new(0),
+            agent_reconnects: AtomicU64::new(0),
+            hook_seen: AtomicBits::new(total),
+            hook_count: AtomicU64::new(0),
+            hook_in_window: AtomicU64::new(0),
+            hook_duplicates: AtomicU64::new(0),
+            hook_latency: Mutex::new(Latency::new()),
+        }
+    }
+
     fn in_window(&self, now: Instant) -> bool {
         self.start.get().is_some_and(|s| {
             let e = now.saturating_duration_since(*s);
@@ -153,6 +201,26 @@ impl Shared {
             if let (Some(t), Ok(mut h)) = (sent_at, self.service_latency.lock()) {
                 h.record(now.saturating_duration_since(t));
             }
+        }
+    }
+
+    /// A webhook delivery of message `echo` arrived at `now`.
+    fn on_webhook(&self, echo: &str, now: Instant) {
+        let Some(i) = echo_index(&self.run, echo) else {
+            return;
+        };
+        if !self.hook_seen.set(i) {
+            self.hook_duplicates.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.hook_count.fetch_add(1, Ordering::Relaxed);
+        if self.in_window(now) {
+            self.hook_in_window.fetch_add(1, Ordering::Relaxed);
+        }
+        if i >= self.warm_index
+            && let (Some(d), Ok(mut h)) = (self.since_scheduled(i, now), self.hook_latency.lock())
+        {
+            h.record(d);
         }
     }
 
@@ -209,6 +277,23 @@ pub struct MessagesReport {
     pub server_rss_before_bytes: Option<u64>,
     pub server_rss_after_bytes: Option<u64>,
     pub loadavg_1m: Option<f64>,
+    /// Active automation rules during the run (`--rules`).
+    pub automation_rules: u64,
+    /// Deliveries to loadgen's webhook receiver (`--webhook-listen`).
+    pub webhook: Option<WebhookReport>,
+}
+
+/// The webhook fan-out of a run: every acknowledged message should reach the receiver once.
+#[derive(Debug, Serialize)]
+pub struct WebhookReport {
+    pub received: u64,
+    /// Acknowledged messages the receiver never got (when the drain time ran out).
+    pub missing: u64,
+    pub duplicates: u64,
+    /// Deliveries arriving in the measured window, per second.
+    pub delivered_per_second: f64,
+    /// From each message's scheduled time to its delivery.
+    pub latency: LatencySummary,
 }
 
 /// What an agent task hands back.
@@ -263,31 +348,16 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
     drop(setup);
 
     let run = format!("lg{:x}{:x}", std::process::id(), now_millis() % 0xffff_ffff);
-    let warm_nanos = args.warmup * 1_000_000_000;
-    let shared = Arc::new(Shared {
-        run,
-        schedule,
-        start: OnceLock::new(),
-        warm_index: schedule.first_at_or_after(warm_nanos),
-        window: (
-            Duration::from_secs(args.warmup),
-            Duration::from_secs(args.warmup + args.duration),
-        ),
-        acked: AtomicBits::new(schedule.total()),
-        acked_count: AtomicU64::new(0),
-        acked_in_window: AtomicU64::new(0),
-        failed_count: AtomicU64::new(0),
-        delivered_count: AtomicU64::new(0),
-        delivered_in_window: AtomicU64::new(0),
-        sent: AtomicU64::new(0),
-        errors: Tally::default(),
-        disconnects: Tally::default(),
-        ack_latency: Mutex::new(Latency::new()),
-        service_latency: Mutex::new(Latency::new()),
-        open_visitors: AtomicU64::new(0),
-        open_agents: AtomicU64::new(0),
-        agent_reconnects: AtomicU64::new(0),
-    });
+    let shared = Arc::new(Shared::new(run, schedule, args.warmup, args.duration));
+    let rules = hooks::create_rules(&api, args.rules).await?;
+    let receiver = match args.webhook_listen {
+        Some(listen) => {
+            let sh = shared.clone();
+            let on: hooks::OnDelivery = Arc::new(move |echo, at| sh.on_webhook(echo, at));
+            Some(hooks::start_receiver(&api, listen, on).await?)
+        }
+        None => None,
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
     let content: Arc<str> = content_text(args.content_bytes as usize).into();
 
@@ -423,7 +493,8 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
         let failed = shared.failed_count.load(Ordering::Relaxed);
         let delivered = shared.delivered_count.load(Ordering::Relaxed);
         let agents_open = shared.open_agents.load(Ordering::Relaxed);
-        if acked + failed >= sent && delivered >= acked * agents_open {
+        let hooked = receiver.is_none() || shared.hook_count.load(Ordering::Relaxed) >= acked;
+        if acked + failed >= sent && delivered >= acked * agents_open && hooked {
             break true;
         }
         if Instant::now() >= drain_until {
@@ -454,6 +525,14 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
     let failed = shared.failed_count.load(Ordering::Relaxed);
     let secs = args.duration as f64;
     let summary = |m: &Mutex<Latency>| m.lock().map(|h| h.summary()).unwrap_or_default();
+    let webhook = receiver.as_ref().map(|_| WebhookReport {
+        received: shared.hook_count.load(Ordering::Relaxed),
+        missing: shared.hook_seen.missing_from(&shared.acked),
+        duplicates: shared.hook_duplicates.load(Ordering::Relaxed),
+        delivered_per_second: shared.hook_in_window.load(Ordering::Relaxed) as f64 / secs,
+        latency: summary(&shared.hook_latency),
+    });
+    hooks::clean_up(&api, &rules, receiver.as_ref()).await;
     Ok(MessagesReport {
         mode: "messages",
         transport: if ws_transport { "ws" } else { "rest" },
@@ -489,6 +568,8 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
         server_rss_before_bytes: rss_before,
         server_rss_after_bytes: rss_after,
         loadavg_1m: procfs::loadavg(),
+        automation_rules: args.rules,
+        webhook,
     })
 }
 
@@ -839,31 +920,7 @@ mod tests {
     }
 
     fn shared(rate: u64, total: u64, warmup: u64, duration: u64) -> Shared {
-        let schedule = Schedule::new(rate, total);
-        Shared {
-            run: "r".into(),
-            schedule,
-            start: OnceLock::new(),
-            warm_index: schedule.first_at_or_after(warmup * 1_000_000_000),
-            window: (
-                Duration::from_secs(warmup),
-                Duration::from_secs(warmup + duration),
-            ),
-            acked: AtomicBits::new(total),
-            acked_count: AtomicU64::new(0),
-            acked_in_window: AtomicU64::new(0),
-            failed_count: AtomicU64::new(0),
-            delivered_count: AtomicU64::new(0),
-            delivered_in_window: AtomicU64::new(0),
-            sent: AtomicU64::new(0),
-            errors: Tally::default(),
-            disconnects: Tally::default(),
-            ack_latency: Mutex::new(Latency::new()),
-            service_latency: Mutex::new(Latency::new()),
-            open_visitors: AtomicU64::new(0),
-            open_agents: AtomicU64::new(0),
-            agent_reconnects: AtomicU64::new(0),
-        }
+        Shared::new("r".into(), Schedule::new(rate, total), warmup, duration)
     }
 
     #[test]

@@ -23,7 +23,7 @@ use parley_core::automation::{
     MAX_MACROS_PER_ACCOUNT, MAX_NAME_CHARS, MAX_RULES_PER_ACCOUNT, param_id, param_text,
 };
 use parley_core::validate::FieldError;
-use parley_core::{ChannelType, ConversationStatus, MessageType, Role};
+use parley_core::{ChannelType, MessageType, Role};
 use parley_store::automation::RuleFields;
 /// The records these use cases return.
 pub use parley_store::automation::{MacroRow, RuleRow};
@@ -672,19 +672,15 @@ impl Services {
             user_name: format!("automation rule «{}»", rule.name),
         };
         let origin = format!("automation_rule:{}", rule.id);
+        let who = Who {
+            name: rule.name.clone(),
+            agent: None,
+        };
+        let run = self.perform(&ctx, &c, &actions, Performer::Rule(rule.id), &who);
         crate::context::EVENT_ORIGIN
             .scope(
                 origin,
-                self.perform(
-                    &ctx,
-                    &c,
-                    &actions,
-                    Performer::Rule(rule.id),
-                    &Who {
-                        name: rule.name.clone(),
-                        agent: None,
-                    },
-                ),
+                crate::context::ACTING_RULE.scope(rule.name.clone(), run),
             )
             .await
     }
@@ -801,12 +797,8 @@ impl Services {
                 self.toggle_status(ctx, d, Some("snoozed"), until).await?;
             }
             "mute_conversation" => {
-                // Parley has no muted state: the conversation is resolved (the contact's
-                // next message reopens it as usual).
-                if c.status() != ConversationStatus::Resolved {
-                    self.toggle_status(ctx, d, Some("resolved"), None).await?;
-                }
-                line = Some(None);
+                // Resolves and mutes, each with its own activity line.
+                self.mute(ctx, d).await?;
             }
             "send_email_to_team" => {
                 let Some((message, teams)) = p.first().and_then(rules::email_to_team) else {

@@ -8,6 +8,18 @@ tokio::task_local! {
     pub(crate) static EVENT_ORIGIN: String;
 }
 
+tokio::task_local! {
+    /// Set (to the rule's name) while an automation rule's actions run: the activity lines
+    /// those actions write name the rule as what did it, in a form consoles say in the
+    /// operator's language, instead of a person's name.
+    pub(crate) static ACTING_RULE: String;
+}
+
+/// The rule whose actions the current task runs, if any.
+pub(crate) fn acting_rule() -> Option<String> {
+    ACTING_RULE.try_with(Clone::clone).ok()
+}
+
 /// The origin of the events the current task stores, when a rule's actions cause them.
 pub(crate) fn event_origin() -> Option<String> {
     EVENT_ORIGIN.try_with(Clone::clone).ok()

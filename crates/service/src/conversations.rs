@@ -173,6 +173,9 @@ pub fn clean_labels(labels: &[String]) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// How long a mute lasts: six hours, as in Chatwoot.
+pub const MUTE_PERIOD_MS: i64 = 6 * 3600 * 1000;
+
 impl Services {
     /// The conversation `display_id` of the caller's account, if the caller may see it
     /// (agents only in inboxes they are members of). Anything else is "not found".
@@ -399,6 +402,7 @@ impl Services {
             last.entry(m.message.conversation_id).or_default().push(m);
         }
         let audience = Audience::Agent;
+        let now = self.store.now();
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -413,7 +417,7 @@ impl Services {
                     .unwrap_or_default();
                 let last_non_activity_message = last_chat.map(|m| self.message_view(m, &audience));
                 let l = r.labels();
-                conversation_from_row(r, l, messages, last_non_activity_message)
+                conversation_from_row(r, l, messages, last_non_activity_message, now)
             })
             .collect())
     }
@@ -745,6 +749,52 @@ impl Services {
         Ok(view)
     }
 
+    /// Mutes a conversation (`POST …/mute`, the automation action `mute_conversation`):
+    /// resolves it and, for [`MUTE_PERIOD_MS`], keeps the contact's new messages from
+    /// reopening it, starting a wait or a reply target (spam, a customer who keeps saying
+    /// thanks). Muting again extends the period.
+    pub async fn mute(&self, ctx: &AccountCtx, display_id: i64) -> Result<ConversationView> {
+        let c = self.visible_conversation(ctx, display_id).await?;
+        let c = if c.status() == ConversationStatus::Resolved {
+            c
+        } else {
+            let by = ctx.user_name.clone();
+            self.set_status(
+                &c,
+                ConversationStatus::Resolved,
+                None,
+                Activity::Resolved { by },
+            )
+            .await?
+        };
+        let now = self.store.now();
+        let (before, after) = self
+            .store
+            .set_conversation_muted(c.id, Some(now.saturating_add(MUTE_PERIOD_MS)))
+            .await?;
+        if !before.muted_at(now) {
+            let by = ctx.user_name.clone();
+            self.activity(&after, Activity::Muted { by }).await?;
+        }
+        self.publish_changed("conversation.updated", &after).await
+    }
+
+    /// Unmutes a conversation (`POST …/unmute`): the contact's next message reopens it as
+    /// usual. Unmuting one that is not muted changes nothing.
+    pub async fn unmute(&self, ctx: &AccountCtx, display_id: i64) -> Result<ConversationView> {
+        let c = self.visible_conversation(ctx, display_id).await?;
+        if c.muted_until.is_none() {
+            return self.conversation_view(c.account_id, c.display_id).await;
+        }
+        let now = self.store.now();
+        let (before, after) = self.store.set_conversation_muted(c.id, None).await?;
+        if before.muted_at(now) {
+            let by = ctx.user_name.clone();
+            self.activity(&after, Activity::Unmuted { by }).await?;
+        }
+        self.publish_changed("conversation.updated", &after).await
+    }
+
     pub(crate) async fn check_assignee(
         &self,
         account_id: i64,
@@ -976,6 +1026,13 @@ impl Services {
         if !is_private && name == "conversation.typing_on" {
             self.channel_typing(c.id, c.inbox_id);
         }
+        let user = serde_json::json!({"id": ctx.user_id, "name": ctx.user_name, "type": "user"});
+        self.typing_webhooks(
+            &c,
+            name == "conversation.typing_on",
+            user.clone(),
+            is_private,
+        );
         self.emit_ephemeral(Event {
             account_id: c.account_id,
             name: name.into(),
@@ -986,7 +1043,7 @@ impl Services {
             cursor: None,
             data: serde_json::json!({
                 "conversation": {"id": c.display_id, "inbox_id": c.inbox_id},
-                "user": {"id": ctx.user_id, "name": ctx.user_name, "type": "user"},
+                "user": user,
                 "is_private": is_private,
             }),
         });
@@ -1002,6 +1059,8 @@ impl Services {
     ) -> Result<()> {
         let c = self.public_conversation_row(ident, display_id).await?;
         let name = typing_event(typing_status)?;
+        let user = serde_json::json!({"id": ident.contact_id, "type": "contact"});
+        self.typing_webhooks(&c, name == "conversation.typing_on", user, false);
         self.emit_ephemeral(Event {
             account_id: c.account_id,
             name: name.into(),

@@ -43,6 +43,7 @@ pub mod standards;
 pub mod teams;
 pub mod texts;
 pub mod transfer;
+mod typing_hooks;
 pub mod uploads;
 pub mod views;
 pub mod webhooks;
@@ -152,6 +153,8 @@ pub struct Services {
     /// A counter that moves on every change: each channel's runtime watches it (a
     /// `Notify` would wake only one of several runtimes).
     channels_changed: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Which typing events go on to webhooks (a change of state, or a slow repeat).
+    pub(crate) typing_gate: Arc<typing_hooks::TypingGate>,
 }
 
 /// Rate limits of the public Client API. Generous for a person typing, tight for a script.
@@ -234,6 +237,7 @@ impl Services {
             mailer: Arc::new(mail::NoMailer),
             providers: Arc::default(),
             channels_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
+            typing_gate: Arc::default(),
         }
     }
 

@@ -312,6 +312,12 @@ impl Services {
             return Err(validate::FieldError::new("attachments", "file is too large").into());
         }
         let fx = match (input.message_type, sender) {
+            // A muted conversation takes the contact's message and stays as it is.
+            (MessageType::Incoming, _) if conv.muted_at(self.store.now()) => ConversationEffects {
+                first_reply: false,
+                waiting: Waiting::Keep,
+                reopen: false,
+            },
             (MessageType::Incoming, _) => ConversationEffects {
                 first_reply: false,
                 waiting: Waiting::Start,
@@ -1002,7 +1008,12 @@ pub(crate) fn text_message(
 
 /// The message of an activity line: the English text (bounded like any message) and the
 /// machine-readable description, made from one value so they always agree.
+///
+/// A line written while an automation rule acts says the rule did it
+/// ([`Activity::by_rule`]).
 pub(crate) fn activity_input(activity: &Activity) -> MessageInput {
+    let by_rule = crate::context::acting_rule().map(|rule| activity.clone().by_rule(rule));
+    let activity = by_rule.as_ref().unwrap_or(activity);
     let text: String = activity.text().chars().take(MAX_CONTENT_CHARS).collect();
     let mut input = MessageInput::text(MessageType::Activity, text);
     input.content_attributes = Some(activity.attributes());

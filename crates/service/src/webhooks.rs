@@ -64,6 +64,8 @@ pub const PRODUCED: &[&str] = &[
     "message_updated",
     "contact_created",
     "contact_updated",
+    "conversation_typing_on",
+    "conversation_typing_off",
     "inbox_created",
     "inbox_updated",
 ];

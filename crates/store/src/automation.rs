@@ -9,7 +9,7 @@
 
 use sqlx::FromRow;
 
-use crate::jobs::NewJob;
+use crate::jobs::{NewJob, OnExisting, insert_job_in};
 use crate::{Result, Store, StoreError};
 
 /// A stored rule; `conditions` and `actions` are JSON arrays.
@@ -197,32 +197,19 @@ impl Store {
         to: i64,
         jobs: &[NewJob<'_>],
     ) -> Result<bool> {
-        let now = self.now();
-        let mut tx = self.writer().begin().await?;
-        let r = sqlx::query(
-            "UPDATE automation_cursors SET cursor = $3 WHERE account_id = $1 AND cursor = $2",
-        )
-        .bind(account_id)
-        .bind(from)
-        .bind(to)
-        .execute(&mut *tx)
-        .await?;
-        if r.rows_affected() == 0 {
-            return Ok(false);
-        }
-        for j in jobs {
-            sqlx::query(
-                "INSERT INTO jobs (key, kind, account_id, payload, run_at, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING",
+        let Some(mut tx) = self
+            .begin_cursor_move(
+                "UPDATE automation_cursors SET cursor = $3 WHERE account_id = $1 AND cursor = $2",
+                account_id,
+                (from, to),
             )
-            .bind(j.key.to_string())
-            .bind(j.kind.to_string())
-            .bind(j.account_id)
-            .bind(j.payload.clone())
-            .bind(j.run_at)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            .await?
+        else {
+            return Ok(false);
+        };
+        let now = self.now();
+        for job in jobs {
+            insert_job_in(&mut tx, job, OnExisting::Ignore, now).await?;
         }
         tx.commit().await?;
         Ok(true)

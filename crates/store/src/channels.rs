@@ -11,6 +11,7 @@ use parley_core::ChannelType;
 
 use crate::conversations::{CONVERSATION_COLS, ConversationRow};
 use crate::inboxes::InboxRow;
+use crate::jobs::{NewJob, OnExisting, insert_job_in};
 use crate::{Result, Store};
 
 /// The job kind of an outgoing message waiting for its provider.
@@ -29,19 +30,15 @@ pub(crate) async fn schedule_delivery_in(
     message_id: i64,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO jobs (key, kind, account_id, payload, run_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $5)
-         ON CONFLICT (key) DO UPDATE SET run_at = excluded.run_at, payload = excluded.payload,
-            attempts = 0, last_error = NULL, version = jobs.version + 1",
-    )
-    .bind(deliver_job_key(message_id))
-    .bind(DELIVER_JOB)
-    .bind(account_id)
-    .bind(format!("{{\"message_id\":{message_id}}}"))
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    let key = deliver_job_key(message_id);
+    let job = NewJob {
+        key: &key,
+        kind: DELIVER_JOB,
+        account_id: Some(account_id),
+        payload: format!("{{\"message_id\":{message_id}}}"),
+        run_at: now,
+    };
+    insert_job_in(conn, &job, OnExisting::Replace, now).await?;
     Ok(())
 }
 

@@ -57,6 +57,8 @@ pub struct ConversationRow {
     pub csat_rating: Option<i64>,
     /// The comment that came with the score.
     pub csat_feedback: Option<String>,
+    /// Muted until then (epoch ms): the contact's messages do not reopen it.
+    pub muted_until: Option<i64>,
 }
 
 impl ConversationRow {
@@ -64,20 +66,25 @@ impl ConversationRow {
     pub fn status(&self) -> ConversationStatus {
         ConversationStatus::parse(&self.status).unwrap_or(ConversationStatus::Open)
     }
+
+    /// Whether it is muted at `now` (epoch ms).
+    pub fn muted_at(&self, now: i64) -> bool {
+        self.muted_until.is_some_and(|until| until > now)
+    }
 }
 
 /// Columns of [`ConversationRow`], unqualified (valid in SQLite's RETURNING).
 pub const CONVERSATION_COLS: &str = "id, account_id, display_id, uuid, inbox_id, contact_id, contact_inbox_id, status, priority, \
      assignee_id, team_id, snoozed_until, custom_attributes, additional_attributes, first_reply_created_at, \
      waiting_since, agent_last_seen_at, assignee_last_seen_at, contact_last_seen_at, last_activity_at, created_at, updated_at, \
-     queued_at, assigned_at, last_incoming_at, last_reply_at, sla_kind, sla_due_at, sla_overdue_at, offhours_at, csat_rating, csat_feedback";
+     queued_at, assigned_at, last_incoming_at, last_reply_at, sla_kind, sla_due_at, sla_overdue_at, offhours_at, csat_rating, csat_feedback, muted_until";
 
 /// The same columns qualified with the `c` alias, for joins.
 const CONVERSATION_COLS_C: &str = "c.id, c.account_id, c.display_id, c.uuid, c.inbox_id, c.contact_id, c.contact_inbox_id, c.status, \
      c.priority, c.assignee_id, c.team_id, c.snoozed_until, c.custom_attributes, c.additional_attributes, \
      c.first_reply_created_at, c.waiting_since, c.agent_last_seen_at, c.assignee_last_seen_at, c.contact_last_seen_at, \
      c.last_activity_at, c.created_at, c.updated_at, c.queued_at, c.assigned_at, c.last_incoming_at, c.last_reply_at, \
-     c.sla_kind, c.sla_due_at, c.sla_overdue_at, c.offhours_at, c.csat_rating, c.csat_feedback";
+     c.sla_kind, c.sla_due_at, c.sla_overdue_at, c.offhours_at, c.csat_rating, c.csat_feedback, c.muted_until";
 
 /// A conversation with everything the API renders around it, from one joined query.
 #[derive(Debug, Clone, FromRow)]
@@ -854,6 +861,20 @@ impl Store {
                 Arg::I(self.now()),
             ],
             reports::status_facts,
+        )
+        .await
+    }
+
+    /// Mutes the conversation until `until` (epoch ms), or unmutes it (`None`).
+    pub async fn set_conversation_muted(
+        &self,
+        id: i64,
+        until: Option<i64>,
+    ) -> Result<(ConversationRow, ConversationRow)> {
+        self.update_conversation(
+            id,
+            "muted_until = CASE WHEN $2 < 0 THEN NULL ELSE $2 END, updated_at = $3",
+            vec![Arg::I(until.unwrap_or(-1)), Arg::I(self.now())],
         )
         .await
     }

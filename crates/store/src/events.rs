@@ -150,6 +150,28 @@ pub async fn append_in(
 }
 
 impl Store {
+    /// Starts moving a consumer's cursor over the event log (an automation cursor, a
+    /// webhook's) from `from` to `to`: `update` is the compare-and-set statement (`$1` the
+    /// owner, `$2` = `from`, `$3` = `to`). Returns the open transaction, in which the caller
+    /// stores what it derived from those events and commits; `None`, with nothing changed,
+    /// when no row moved (another node took these events first, or the consumer went away),
+    /// so each event is consumed once across nodes.
+    pub(crate) async fn begin_cursor_move(
+        &self,
+        update: &'static str,
+        owner: i64,
+        (from, to): (i64, i64),
+    ) -> Result<Option<sqlx::Transaction<'static, sqlx::Any>>> {
+        let mut tx = self.writer().begin().await?;
+        let moved = sqlx::query(update)
+            .bind(owner)
+            .bind(from)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
+        Ok((moved.rows_affected() > 0).then_some(tx))
+    }
+
     /// Stores one event in a transaction of its own (for changes other than new messages,
     /// which store their events in the message batch itself).
     pub async fn append_event(&self, draft: EventDraft) -> Result<EventRow> {

@@ -32,6 +32,10 @@ pub enum OnExisting {
     Replace,
     /// Keep its time and payload (a digest that is already due at the top of the hour).
     Keep,
+    /// Leave the pending job exactly as it is, version included: a job that exists once per
+    /// cause (an automation rule's match on one event) and must not run a second time
+    /// because its cause was seen again while it ran.
+    Ignore,
 }
 
 /// Which jobs a runner claims. Deliveries to outside providers (a bot API that answers in
@@ -59,31 +63,45 @@ pub struct NewJob<'a> {
 
 const JOB_COLS: &str = "id, key, kind, account_id, payload, run_at, version, attempts";
 
+/// Schedules `job` on `conn`, inside the transaction of what it belongs to when there is one
+/// (a message stored as waiting always has the job that delivers it), so every writer of
+/// the queue goes through one statement.
+pub(crate) async fn insert_job_in(
+    conn: &mut sqlx::AnyConnection,
+    job: &NewJob<'_>,
+    on_existing: OnExisting,
+    now: i64,
+) -> Result<()> {
+    let on_conflict = match on_existing {
+        OnExisting::Replace => {
+            "DO UPDATE SET run_at = excluded.run_at, payload = excluded.payload, \
+             kind = excluded.kind, attempts = 0, last_error = NULL, version = jobs.version + 1"
+        }
+        OnExisting::Keep => "DO UPDATE SET version = jobs.version + 1",
+        OnExisting::Ignore => "DO NOTHING",
+    };
+    let sql = format!(
+        "INSERT INTO jobs (key, kind, account_id, payload, run_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (key) {on_conflict}"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(job.key.to_string())
+        .bind(job.kind.to_string())
+        .bind(job.account_id)
+        .bind(job.payload.clone())
+        .bind(job.run_at)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     /// Schedules (or reschedules) a job under its key.
     pub async fn schedule_job(&self, job: &NewJob<'_>, on_existing: OnExisting) -> Result<()> {
-        let update = match on_existing {
-            OnExisting::Replace => {
-                "run_at = excluded.run_at, payload = excluded.payload, kind = excluded.kind, \
-                 attempts = 0, last_error = NULL, version = jobs.version + 1"
-            }
-            OnExisting::Keep => "version = jobs.version + 1",
-        };
-        let sql = format!(
-            "INSERT INTO jobs (key, kind, account_id, payload, run_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (key) DO UPDATE SET {update}"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(job.key)
-            .bind(job.kind)
-            .bind(job.account_id)
-            .bind(job.payload.clone())
-            .bind(job.run_at)
-            .bind(self.now())
-            .execute(self.writer())
-            .await?;
-        Ok(())
+        let mut conn = self.writer().acquire().await?;
+        insert_job_in(&mut conn, job, on_existing, self.now()).await
     }
 
     /// Removes a pending job (a deadline that no longer applies). Missing is fine.

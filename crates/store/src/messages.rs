@@ -622,30 +622,13 @@ async fn insert_in(
         Waiting::Start => 1,
         Waiting::Stop => 2,
     };
-    // An agent's reply ends a wait: the report needs the clocks it stops, which the
-    // bookkeeping below clears (locked first on PostgreSQL, so no other writer moves them
-    // in between).
-    let clocks = if fx.waiting == Waiting::Stop {
-        let lock = if conn.backend_name() == "PostgreSQL" {
-            " FOR UPDATE"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "SELECT waiting_since, first_reply_created_at, sla_due_at, sla_overdue_at
-             FROM conversations WHERE id = $1{lock}"
-        );
-        sqlx::query_as::<_, ReplyClocks>(sqlx::AssertSqlSafe(sql))
-            .bind(m.conversation_id)
-            .fetch_optional(&mut *conn)
-            .await?
-    } else {
-        None
-    };
     // One statement for the bookkeeping. It leaves the status alone, so what it returns is
-    // also the status before the message; reopening (rare) is a second statement.
-    let upd = format!(
-        "UPDATE conversations SET last_activity_at = $2, updated_at = $2,
+    // also the status before the message; reopening (rare) is a second statement. An
+    // agent's reply ends a wait, and the report needs the clocks it stops: on PostgreSQL the
+    // same statement returns them from the locked row as it was (a self-join); SQLite's
+    // RETURNING cannot name a joined table, so there they are read first (in process, and
+    // no other writer exists between the two).
+    let set = "last_activity_at = $2, updated_at = $2,
             first_reply_created_at = CASE WHEN $3 = 1 AND first_reply_created_at IS NULL THEN $2
                                           ELSE first_reply_created_at END,
             waiting_since = CASE WHEN $4 = 1 THEN COALESCE(waiting_since, $2)
@@ -654,16 +637,53 @@ async fn insert_in(
             last_reply_at = CASE WHEN $4 = 2 THEN $2 ELSE last_reply_at END,
             sla_kind = CASE WHEN $4 = 2 THEN NULL ELSE sla_kind END,
             sla_due_at = CASE WHEN $4 = 2 THEN NULL ELSE sla_due_at END,
-            sla_overdue_at = CASE WHEN $4 = 2 THEN NULL ELSE sla_overdue_at END
-         WHERE id = $1 RETURNING {CONVERSATION_COLS}"
-    );
-    let before = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(upd))
-        .bind(m.conversation_id)
-        .bind(now)
-        .bind(i64::from(fx.first_reply))
-        .bind(waiting)
-        .fetch_one(&mut *conn)
-        .await?;
+            sla_overdue_at = CASE WHEN $4 = 2 THEN NULL ELSE sla_overdue_at END";
+    let stops_wait = fx.waiting == Waiting::Stop;
+    let postgres = conn.backend_name() == "PostgreSQL";
+    let (before, clocks) = if stops_wait && postgres {
+        let upd = format!(
+            "UPDATE conversations SET {set}
+             FROM (SELECT id AS old_id, waiting_since AS old_waiting_since,
+                          first_reply_created_at AS old_first_reply_created_at,
+                          sla_due_at AS old_sla_due_at, sla_overdue_at AS old_sla_overdue_at
+                   FROM conversations WHERE id = $1 FOR UPDATE) old
+             WHERE id = $1 AND old.old_id = $1
+             RETURNING {CONVERSATION_COLS}, old_waiting_since, old_first_reply_created_at,
+                       old_sla_due_at, old_sla_overdue_at"
+        );
+        let row = sqlx::query_as::<_, reports::RowWithClocks>(sqlx::AssertSqlSafe(upd))
+            .bind(m.conversation_id)
+            .bind(now)
+            .bind(i64::from(fx.first_reply))
+            .bind(waiting)
+            .fetch_one(&mut *conn)
+            .await?;
+        (row.conv, Some(row.clocks))
+    } else {
+        let clocks = if stops_wait {
+            sqlx::query_as::<_, ReplyClocks>(
+                "SELECT waiting_since AS old_waiting_since,
+                        first_reply_created_at AS old_first_reply_created_at,
+                        sla_due_at AS old_sla_due_at, sla_overdue_at AS old_sla_overdue_at
+                 FROM conversations WHERE id = $1",
+            )
+            .bind(m.conversation_id)
+            .fetch_optional(&mut *conn)
+            .await?
+        } else {
+            None
+        };
+        let upd =
+            format!("UPDATE conversations SET {set} WHERE id = $1 RETURNING {CONVERSATION_COLS}");
+        let before = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(upd))
+            .bind(m.conversation_id)
+            .bind(now)
+            .bind(i64::from(fx.first_reply))
+            .bind(waiting)
+            .fetch_one(&mut *conn)
+            .await?;
+        (before, clocks)
+    };
     let after = if fx.reopen && matches!(before.status.as_str(), "resolved" | "snoozed") {
         let reopen = format!(
             "UPDATE conversations SET status = 'open', snoozed_until = NULL

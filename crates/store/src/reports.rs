@@ -271,13 +271,27 @@ pub(crate) fn assignment_facts(
     out
 }
 
-/// The reply clocks of a conversation just before an agent's reply stops them.
+/// The reply clocks of a conversation just before an agent's reply stops them (columns
+/// named `old_*`, as the bookkeeping statement returns them beside the new row).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct ReplyClocks {
+    #[sqlx(rename = "old_waiting_since")]
     waiting_since: Option<i64>,
+    #[sqlx(rename = "old_first_reply_created_at")]
     first_reply_created_at: Option<i64>,
+    #[sqlx(rename = "old_sla_due_at")]
     sla_due_at: Option<i64>,
+    #[sqlx(rename = "old_sla_overdue_at")]
     sla_overdue_at: Option<i64>,
+}
+
+/// A conversation as the bookkeeping left it, with its reply clocks from before.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct RowWithClocks {
+    #[sqlx(flatten)]
+    pub conv: ConversationRow,
+    #[sqlx(flatten)]
+    pub clocks: ReplyClocks,
 }
 
 /// The facts of one stored message: for an agent's reply (`clocks`: the conversation's

@@ -354,24 +354,60 @@ impl Store {
         to: i64,
         deliveries: &[NewDelivery],
     ) -> Result<bool> {
-        let now = self.now();
-        let mut tx = self.writer().begin().await?;
-        let r = sqlx::query(
-            "UPDATE webhooks SET cursor = $3 WHERE id = $1 AND cursor = $2 AND paused_at IS NULL",
-        )
-        .bind(webhook_id)
-        .bind(from)
-        .bind(to)
-        .execute(&mut *tx)
-        .await?;
-        if r.rows_affected() == 0 {
+        let Some(mut tx) = self
+            .begin_cursor_move(
+                "UPDATE webhooks SET cursor = $3 WHERE id = $1 AND cursor = $2 AND paused_at IS NULL",
+                webhook_id,
+                (from, to),
+            )
+            .await?
+        else {
             return Ok(false);
-        }
+        };
+        let now = self.now();
         for d in deliveries {
             insert_delivery(&mut tx, webhook_id, account_id, d, now).await?;
         }
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// The webhooks of the account (and the API-channel webhook of `inbox_id`) that are
+    /// not paused and may subscribe to `event`: events that are not in the log (typing)
+    /// are given to them directly. The caller checks the subscription list exactly.
+    pub async fn receivers_of(
+        &self,
+        account_id: i64,
+        inbox_id: i64,
+        event: &str,
+    ) -> Result<Vec<WebhookRow>> {
+        let sql = format!(
+            "SELECT {WEBHOOK_COLS} FROM webhooks WHERE account_id = $1 AND paused_at IS NULL
+             AND automation_rule_id IS NULL AND (inbox_id IS NULL OR inbox_id = $2)
+             AND subscriptions LIKE $3 ORDER BY id"
+        );
+        Ok(sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .bind(inbox_id)
+            .bind(format!("%\"{event}\"%"))
+            .fetch_all(self.poll_reader())
+            .await?)
+    }
+
+    /// Stores `delivery` for each of `webhook_ids` (of `account_id`), in one transaction.
+    pub async fn enqueue_direct(
+        &self,
+        account_id: i64,
+        webhook_ids: &[i64],
+        delivery: &NewDelivery,
+    ) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.writer().begin().await?;
+        for id in webhook_ids {
+            insert_delivery(&mut tx, *id, account_id, delivery, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The hidden receiver of automation rule `rule_id` for `url` (created on first use,

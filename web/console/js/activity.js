@@ -30,7 +30,11 @@ function varsOf(a) {
   for (const k of ['by', 'agent', 'team', 'rule']) if (typeof a[k] === 'string' && a[k]) vars[k] = a[k];
   // An automation line: the action in the operator's language, with its value.
   if (typeof a.action === 'string' && has(`auto.action.${a.action}`)) {
-    vars.action = t(`auto.action.${a.action}`) + (typeof a.value === 'string' && a.value ? ` ${a.value}` : '');
+    let value = typeof a.value === 'string' ? a.value : '';
+    // A status or priority is a wire name: said in the operator's language.
+    if (a.action === 'change_status' && has(`status.${value}`)) value = t(`status.${value}`).toLowerCase();
+    if (a.action === 'change_priority' && has(`priority.${value}`)) value = t(`priority.${value}`).toLowerCase();
+    vars.action = t(`auto.action.${a.action}`) + (value ? ` ${value}` : '');
   }
   if (Number.isFinite(a.minutes)) vars.minutes = a.minutes;
   if (Number.isFinite(a.due_at)) vars.due = fullStamp(a.due_at);

@@ -641,7 +641,9 @@ async fn payments_rule_routes_by_stemmed_keyword(s: &TestServer) {
     })
     .await;
     assert!(
-        named.iter().any(|l| l.contains("Payments team"))
+        named
+            .iter()
+            .any(|l| l == "Automation rule «Оплата»: assign team Payments")
             && named.iter().any(|l| l.contains("add label payments")),
         "{named:?}"
     );
@@ -918,6 +920,15 @@ async fn status_actions_and_opened_event(s: &TestServer) {
         .await;
         if want == "snoozed" {
             assert!(show(s, &w, d).await["snoozed_until"].as_i64().is_some());
+        }
+        if text.contains("casino") {
+            // Muted, not only resolved: the contact's next message does not reopen it.
+            until("muted", || async {
+                (show(s, &w, d).await["muted"] == true).then_some(())
+            })
+            .await;
+            incoming(s, &w, d, "hello?").await;
+            assert_eq!(show(s, &w, d).await["status"], "resolved");
         }
     }
     // A resolved conversation opened again triggers `conversation_opened`.

@@ -26,6 +26,24 @@ both_backends!(
     openapi_schemas_match_responses,
 );
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_mute_keeps_the_contact_from_reopening() {
+    let clock = std::sync::Arc::new(parley_core::time::ManualClock::new(1_772_409_600_000));
+    let s = TestServer::sqlite_clock(clock.clone(), |_| {}).await;
+    mute_keeps_the_contact_from_reopening(&s, &clock).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_mute_keeps_the_contact_from_reopening() {
+    let clock = std::sync::Arc::new(parley_core::time::ManualClock::new(1_772_409_600_000));
+    let Some(s) = TestServer::postgres_clock(clock.clone(), |_| {}).await else {
+        return;
+    };
+    mute_keeps_the_contact_from_reopening(&s, &clock).await;
+    s.stop().await;
+}
+
 /// An account with an administrator, a web-widget inbox, an API inbox and a contact with
 /// a Client API identity in the widget inbox.
 struct World {
@@ -2452,4 +2470,119 @@ async fn openapi_schemas_match_responses(s: &TestServer) {
     for (name, v) in pairs {
         assert_eq!(documented(&doc, name), keys(v), "schema {name} vs {v}");
     }
+}
+
+/// `mute` resolves a conversation and, for six hours, the contact's messages are stored
+/// without reopening it or starting a wait; `unmute` (or the six hours passing) lets the next
+/// one reopen it as usual. Each change has its activity line; agents reach only what they
+/// see; an unknown conversation is a 404 and changes nothing.
+async fn mute_keeps_the_contact_from_reopening(
+    s: &TestServer,
+    clock: &parley_core::time::ManualClock,
+) {
+    let w = world(s, "A").await;
+    let id = new_conversation(s, &w, json!({})).await["id"]
+        .as_i64()
+        .unwrap();
+    let b = base(&w);
+    let contact_says = |text: &'static str| {
+        let url = format!("{}/{id}/messages", public_base(&w));
+        async move {
+            let (st, m) = s
+                .call(Method::POST, None, &url, Some(json!({"content": text})))
+                .await;
+            assert_eq!(st, StatusCode::OK, "{m}");
+        }
+    };
+    let show = || async {
+        let (st, c) = s.get(&w.admin.token, &format!("{b}/{id}")).await;
+        assert_eq!(st, StatusCode::OK, "{c}");
+        c
+    };
+    contact_says("hello").await;
+    assert_eq!(show().await["muted"], false);
+
+    let (st, v) = s
+        .post(&w.admin.token, &format!("{b}/{id}/mute"), json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "resolved");
+    assert_eq!(v["muted"], true);
+    // Muting again changes nothing visible (no second line).
+    let (st, _) = s
+        .post(&w.admin.token, &format!("{b}/{id}/mute"), json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+
+    contact_says("casino bonus").await;
+    let c = show().await;
+    assert_eq!(c["status"], "resolved", "{c}");
+    assert_eq!(c["muted"], true);
+    assert!(c["waiting_since"].as_i64().unwrap_or(0) == 0, "{c}");
+    let texts: Vec<String> = messages_of(s, &w, id)
+        .await
+        .iter()
+        .map(|m| m["content"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(texts.contains(&"casino bonus".to_string()), "{texts:?}");
+    let lines: Vec<Value> = messages_of(s, &w, id)
+        .await
+        .into_iter()
+        .filter(|m| m["message_type"] == 2)
+        .collect();
+    let kinds: Vec<&str> = lines
+        .iter()
+        .filter_map(|m| m["content_attributes"]["activity"]["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, vec!["resolved", "muted"], "{lines:?}");
+
+    // An agent who does not see the inbox cannot mute or unmute; an unknown id is a 404.
+    let outsider = s.member(w.admin.account_id, "Maria", Role::Agent).await;
+    for action in ["mute", "unmute"] {
+        let (st, e) = s
+            .post(&outsider.token, &format!("{b}/{id}/{action}"), json!({}))
+            .await;
+        assert_error(st, &e, 404, "not_found");
+        let (st, e) = s
+            .post(&w.admin.token, &format!("{b}/999/{action}"), json!({}))
+            .await;
+        assert_error(st, &e, 404, "not_found");
+    }
+    assert_eq!(show().await["muted"], true);
+
+    // Unmuted: the next message reopens it.
+    let (st, v) = s
+        .post(&w.admin.token, &format!("{b}/{id}/unmute"), json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["muted"], false);
+    contact_says("still there?").await;
+    assert_eq!(show().await["status"], "open");
+
+    // A mute ends by itself after six hours.
+    let (st, _) = s
+        .post(&w.admin.token, &format!("{b}/{id}/mute"), json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    clock.advance(6 * 3_600_000 - 1_000);
+    contact_says("one more").await;
+    assert_eq!(show().await["status"], "resolved");
+    clock.advance(2_000);
+    assert_eq!(show().await["muted"], false);
+    contact_says("and again").await;
+    assert_eq!(show().await["status"], "open");
+    let kinds: Vec<String> = messages_of(s, &w, id)
+        .await
+        .iter()
+        .filter_map(|m| {
+            m["content_attributes"]["activity"]["kind"]
+                .as_str()
+                .map(String::from)
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["resolved", "muted", "unmuted", "resolved", "muted"],
+        "{kinds:?}"
+    );
 }

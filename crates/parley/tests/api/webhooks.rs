@@ -268,6 +268,7 @@ with_opts! {
     api_channel_gets_agent_replies => fast_retry(0), |_| {};
     api_reply_given_up_is_failed_then_retried => short_window(), |_| {};
     contact_and_inbox_events => fast_retry(0), |_| {};
+    typing_events => fast_retry(0), |_| {};
 }
 
 /// Deliveries are given up after 300 ms of failures instead of 24 hours.
@@ -1034,5 +1035,83 @@ async fn contact_and_inbox_events(s: TestServer) {
     let changed = r.of("contact_updated").remove(0).json();
     assert_eq!(changed["id"], contact_id);
     assert_eq!(changed["phone_number"], "+79991234567");
+    s.stop().await;
+}
+
+/// `conversation_typing_on` / `_off`: signed, with who types and the conversation; a burst
+/// of keystroke notices is one `typing_on`, and stopping is one `typing_off`. A webhook not
+/// subscribed to them gets none.
+async fn typing_events(s: TestServer) {
+    let a = s.admin("Shop").await;
+    let r = Receiver::start(0).await;
+    let other = Receiver::start(0).await;
+    let hook = create_hook(
+        &s,
+        &a,
+        &r.url,
+        &["conversation_typing_on", "conversation_typing_off"],
+    )
+    .await;
+    create_hook(&s, &a, &other.url, &["message_created"]).await;
+    let (_, d) = conversation(&s, &a, json!({"type": "api"})).await;
+    let typing = |status: &'static str| {
+        let path = format!(
+            "/api/v1/accounts/{}/conversations/{d}/toggle_typing_status",
+            a.account_id
+        );
+        let (s, token) = (&s, a.token.clone());
+        async move {
+            let (st, v) = s
+                .post(&token, &path, json!({"typing_status": status}))
+                .await;
+            assert!(st.is_success(), "typing {status}: {st} {v}");
+        }
+    };
+    for _ in 0..5 {
+        typing("on").await;
+    }
+    typing("off").await;
+    typing("off").await;
+    let got = r
+        .until("typing off", |g| {
+            g.iter()
+                .any(|g| g.json()["event"] == "conversation_typing_off")
+        })
+        .await;
+    let on: Vec<&Got> = got
+        .iter()
+        .filter(|g| g.json()["event"] == "conversation_typing_on")
+        .collect();
+    assert_eq!(on.len(), 1, "{got:?}");
+    let body = on[0].json();
+    assert_eq!(body["conversation"]["id"], d);
+    assert_eq!(body["user"]["type"], "user");
+    assert_eq!(body["user"]["id"], a.user_id);
+    assert_eq!(body["is_private"], false);
+    let secret = hook["secret"].as_str().unwrap_or_default();
+    assert!(verify(secret, on[0]), "signature");
+    assert_eq!(on[0].header("x-parley-event"), "conversation_typing_on");
+    // A message afterwards reaches the other webhook, which never got typing events.
+    say(&s, &a, d, "Hello").await;
+    let theirs = other.until("the message", |g| !g.is_empty()).await;
+    assert!(
+        theirs
+            .iter()
+            .all(|g| g.json()["event"] == "message_created"),
+        "{theirs:?}"
+    );
+    assert_eq!(r.of("conversation_typing_off").len(), 1);
+    // Bad input changes nothing.
+    let (st, v) = s
+        .post(
+            &a.token,
+            &format!(
+                "/api/v1/accounts/{}/conversations/{d}/toggle_typing_status",
+                a.account_id
+            ),
+            json!({"typing_status": "maybe"}),
+        )
+        .await;
+    assert_error(st, &v, 422, "invalid_field");
     s.stop().await;
 }

@@ -298,7 +298,15 @@ const MEMBER: &[(&str, &str)] = &[
     ),
     (
         "POST",
+        "/api/v1/accounts/{account_id}/conversations/{conversation_id}/mute",
+    ),
+    (
+        "POST",
         "/api/v1/accounts/{account_id}/conversations/{conversation_id}/toggle_priority",
+    ),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/conversations/{conversation_id}/unmute",
     ),
     (
         "POST",

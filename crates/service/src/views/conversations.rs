@@ -191,6 +191,7 @@ pub(crate) fn conversation_from_row(
     labels: Vec<String>,
     messages: Vec<MessageView>,
     last_non_activity_message: Option<MessageView>,
+    now: i64,
 ) -> ConversationView {
     let c = &r.conv;
     let assignee = c.assignee_id.and_then(|id| {
@@ -271,7 +272,7 @@ pub(crate) fn conversation_from_row(
         created_at: secs(c.created_at),
         updated_at: secs(c.updated_at),
         can_reply: true,
-        muted: false,
+        muted: c.muted_at(now),
         contact_id: c.contact_id,
         queued_at: c.queued_at.map(secs),
         assigned_at: c.assigned_at.map(secs),

@@ -6,8 +6,8 @@ import { h, replace } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post, patch, del, acct } from '../api.js';
 import { app } from '../store.js';
-import { field, toast, errorText, icon, confirmDialog, modal, options } from '../ui.js';
-import { pageHead } from './inbox-settings.js';
+import { field, toast, errorText, icon, options } from '../ui.js';
+import { listPage, rowButton, formDialog } from './settings_list.js';
 
 export const EVENTS = ['message_created', 'conversation_created', 'conversation_updated', 'conversation_opened', 'conversation_resolved'];
 
@@ -241,82 +241,51 @@ export function automationSettings(el, _sub, live) {
   return ruleList(el, live);
 }
 
-async function ruleList(el, live) {
-  let rules;
-  try {
-    rules = (await get(acct('/automation_rules'))).payload;
-  } catch (e) {
-    if (live()) replace(el, h('p', { class: 'form-error' }, errorText(e)));
-    return;
-  }
-  if (!live()) return;
+function ruleList(el, live) {
   const again = () => ruleList(el, live);
   const newBtn = h('button', { type: 'button', class: 'btn primary', dataset: { action: 'new-rule' }, onclick: async () => (await ruleForm(null)) && again() }, icon('plus', { size: 15 }), t('auto.newRule'));
-  replace(
-    el,
-    pageHead(t('settings.automation'), newBtn),
-    h('p', { class: 'muted' }, t('auto.hint')),
-    rules.length
-      ? h(
-          'table',
-          { class: 'data', dataset: { list: 'rules' } },
-          h('thead', null, h('tr', null, [t('settings.name'), t('auto.event'), t('auto.actions'), t('auto.active'), ''].map((x) => h('th', null, x)))),
-          h(
-            'tbody',
-            null,
-            rules.map((r) => {
-              const toggle = h('input', {
-                type: 'checkbox',
-                checked: r.active,
-                'aria-label': t('auto.active'),
-                dataset: { action: 'toggle-rule' },
-                onchange: async () => {
-                  try {
-                    await patch(acct(`/automation_rules/${r.id}`), { active: toggle.checked });
-                    toast(t('common.saved'));
-                  } catch (e) {
-                    toggle.checked = !toggle.checked;
-                    toast(errorText(e), 'error');
-                  }
-                },
-              });
-              return h(
-                'tr',
-                { dataset: { rule: r.id } },
-                h('td', null, h('strong', null, r.name), r.description ? h('div', { class: 'muted small' }, r.description) : null),
-                h('td', null, t(`auto.event.${r.event_name}`)),
-                h('td', null, r.actions.map((a) => actionLabel(a.action_name)).join(', ')),
-                h('td', null, toggle),
-                h(
-                  'td',
-                  { class: 'right nowrap' },
-                  h('button', { type: 'button', class: 'btn small', dataset: { action: 'edit-rule' }, onclick: async () => (await ruleForm(r)) && again() }, t('common.edit')),
-                  ' ',
-                  h('button', { type: 'button', class: 'btn small', dataset: { action: 'clone-rule' }, onclick: async () => {
-                    try {
-                      await post(acct(`/automation_rules/${r.id}/clone`));
-                      again();
-                    } catch (e) {
-                      toast(errorText(e), 'error');
-                    }
-                  } }, t('auto.clone')),
-                  ' ',
-                  h('button', { type: 'button', class: 'btn small danger', dataset: { action: 'delete-rule' }, onclick: async () => {
-                    if (!(await confirmDialog(t('auto.deleteConfirm', { name: r.name }), t('common.delete')))) return;
-                    try {
-                      await del(acct(`/automation_rules/${r.id}`));
-                      again();
-                    } catch (e) {
-                      toast(errorText(e), 'error');
-                    }
-                  } }, t('common.delete')),
-                ),
-              );
-            }),
-          ),
-        )
-      : h('p', { class: 'muted empty-note' }, t('auto.none')),
-  );
+  return listPage(el, live, async () => (await get(acct('/automation_rules'))).payload, {
+    title: t('settings.automation'),
+    button: newBtn,
+    hint: t('auto.hint'),
+    list: 'rules',
+    columns: [t('settings.name'), t('auto.event'), t('auto.actions'), t('auto.active'), ''],
+    empty: t('auto.none'),
+    row: (r) => {
+      const toggle = h('input', {
+        type: 'checkbox',
+        checked: r.active,
+        'aria-label': t('auto.active'),
+        dataset: { action: 'toggle-rule' },
+        onchange: async () => {
+          try {
+            await patch(acct(`/automation_rules/${r.id}`), { active: toggle.checked });
+            toast(t('common.saved'));
+          } catch (e) {
+            toggle.checked = !toggle.checked;
+            toast(errorText(e), 'error');
+          }
+        },
+      });
+      return h(
+        'tr',
+        { dataset: { rule: r.id } },
+        h('td', null, h('strong', null, r.name), r.description ? h('div', { class: 'muted small' }, r.description) : null),
+        h('td', null, t(`auto.event.${r.event_name}`)),
+        h('td', null, r.actions.map((a) => actionLabel(a.action_name)).join(', ')),
+        h('td', null, toggle),
+        h(
+          'td',
+          { class: 'right nowrap' },
+          h('button', { type: 'button', class: 'btn small', dataset: { action: 'edit-rule' }, onclick: async () => (await ruleForm(r)) && again() }, t('common.edit')),
+          ' ',
+          rowButton(t('auto.clone'), 'clone-rule', () => post(acct(`/automation_rules/${r.id}/clone`)), again),
+          ' ',
+          rowButton(t('common.delete'), 'delete-rule', () => del(acct(`/automation_rules/${r.id}`)), again, t('auto.deleteConfirm', { name: r.name })),
+        ),
+      );
+    },
+  });
 }
 
 /** The rule dialog; resolves with the saved rule, or undefined when dismissed. */
@@ -328,10 +297,8 @@ function ruleForm(r) {
   const conds = rowList('condition', r ? r.conditions : [], (c, rm) => conditionRow(c, rm));
   const acts = rowList('action', r ? r.actions : [], (a, rm) => actionRow(a, rm, false));
   const readConds = () => conds.rows.map((x) => x.read());
-  return modal(r ? t('auto.editRule') : t('auto.newRule'), (close) => {
-    const err = h('div', { class: 'form-error', hidden: true, role: 'alert', dataset: { error: 'rule' } });
+  return formDialog(r ? t('auto.editRule') : t('auto.newRule'), { error: 'rule', submit: r ? t('common.save') : t('common.create') }, (close, err) => {
     const result = h('div', { class: 'dry-run', dataset: { result: 'dry-run' } });
-    const btn = h('button', { type: 'submit', class: 'btn primary' }, r ? t('common.save') : t('common.create'));
     const tryBtn = h('button', { type: 'button', class: 'btn', dataset: { action: 'dry-run' }, onclick: async () => {
       err.hidden = true;
       tryBtn.disabled = true;
@@ -350,149 +317,77 @@ function ruleForm(r) {
       }
       tryBtn.disabled = false;
     } }, icon('search', { size: 14 }), t('auto.dryRun'));
-    return h(
-      'form',
-      {
-        class: 'modal-body stack',
-        novalidate: true,
-        onsubmit: async (e) => {
-          e.preventDefault();
-          err.hidden = true;
-          if (!name.value.trim()) {
-            err.hidden = false;
-            err.textContent = t('auto.nameRequired');
-            return;
-          }
-          btn.disabled = true;
-          const body = {
-            name: name.value.trim(),
-            description: description.value.trim() || null,
-            event_name: event.value,
-            active: active.checked,
-            conditions: readConds(),
-            actions: acts.rows.map((x) => x.read()),
-          };
-          try {
-            const saved = r ? (await patch(acct(`/automation_rules/${r.id}`), body)).payload : await post(acct('/automation_rules'), body);
-            toast(t('common.saved'));
-            close(saved);
-          } catch (ex) {
-            err.hidden = false;
-            err.textContent = errorText(ex);
-            btn.disabled = false;
-          }
-        },
+    return {
+      fields: [
+        field(t('settings.name'), name),
+        field(t('auto.description'), description),
+        field(t('auto.when'), event),
+        h('fieldset', null, h('legend', null, t('auto.conditions')), h('p', { class: 'muted small' }, t('auto.conditionsHint')), conds.el),
+        h('fieldset', null, h('legend', null, t('auto.actions')), acts.el),
+        h('label', { class: 'check' }, active, t('auto.active')),
+        result,
+      ],
+      buttons: [tryBtn],
+      check: () => (name.value.trim() ? null : t('auto.nameRequired')),
+      save: async () => {
+        const body = {
+          name: name.value.trim(),
+          description: description.value.trim() || null,
+          event_name: event.value,
+          active: active.checked,
+          conditions: readConds(),
+          actions: acts.rows.map((x) => x.read()),
+        };
+        return r ? (await patch(acct(`/automation_rules/${r.id}`), body)).payload : post(acct('/automation_rules'), body);
       },
-      field(t('settings.name'), name),
-      field(t('auto.description'), description),
-      field(t('auto.when'), event),
-      h('fieldset', null, h('legend', null, t('auto.conditions')), h('p', { class: 'muted small' }, t('auto.conditionsHint')), conds.el),
-      h('fieldset', null, h('legend', null, t('auto.actions')), acts.el),
-      h('label', { class: 'check' }, active, t('auto.active')),
-      err,
-      result,
-      h('div', { class: 'actions' }, tryBtn, btn),
-    );
-  }, { wide: true });
+    };
+  });
 }
 
 export function macrosSettings(el, _sub, live) {
   return macroList(el, live);
 }
 
-async function macroList(el, live) {
-  let macros;
-  try {
-    macros = (await get(acct('/macros'))).payload;
-  } catch (e) {
-    if (live()) replace(el, h('p', { class: 'form-error' }, errorText(e)));
-    return;
-  }
-  if (!live()) return;
+function macroList(el, live) {
   const again = () => macroList(el, live);
   const newBtn = h('button', { type: 'button', class: 'btn primary', dataset: { action: 'new-macro' }, onclick: async () => (await macroForm(null)) && again() }, icon('plus', { size: 15 }), t('auto.newMacro'));
-  replace(
-    el,
-    pageHead(t('settings.macros'), newBtn),
-    h('p', { class: 'muted' }, t('auto.macrosHint')),
-    macros.length
-      ? h(
-          'table',
-          { class: 'data', dataset: { list: 'macros' } },
-          h('thead', null, h('tr', null, [t('settings.name'), t('auto.visibility'), t('auto.actions'), ''].map((x) => h('th', null, x)))),
-          h(
-            'tbody',
-            null,
-            macros.map((m) =>
-              h(
-                'tr',
-                { dataset: { macro: m.id } },
-                h('td', null, h('strong', null, m.name)),
-                h('td', null, t(`auto.visibility.${m.visibility}`)),
-                h('td', null, m.actions.map((a) => actionLabel(a.action_name)).join(', ')),
-                h(
-                  'td',
-                  { class: 'right nowrap' },
-                  h('button', { type: 'button', class: 'btn small', dataset: { action: 'edit-macro' }, onclick: async () => (await macroForm(m)) && again() }, t('common.edit')),
-                  ' ',
-                  h('button', { type: 'button', class: 'btn small danger', dataset: { action: 'delete-macro' }, onclick: async () => {
-                    if (!(await confirmDialog(t('auto.deleteConfirm', { name: m.name }), t('common.delete')))) return;
-                    try {
-                      await del(acct(`/macros/${m.id}`));
-                      again();
-                    } catch (e) {
-                      toast(errorText(e), 'error');
-                    }
-                  } }, t('common.delete')),
-                ),
-              ),
-            ),
-          ),
-        )
-      : h('p', { class: 'muted empty-note' }, t('auto.noMacros')),
-  );
+  return listPage(el, live, async () => (await get(acct('/macros'))).payload, {
+    title: t('settings.macros'),
+    button: newBtn,
+    hint: t('auto.macrosHint'),
+    list: 'macros',
+    columns: [t('settings.name'), t('auto.visibility'), t('auto.actions'), ''],
+    empty: t('auto.noMacros'),
+    row: (m) =>
+      h(
+        'tr',
+        { dataset: { macro: m.id } },
+        h('td', null, h('strong', null, m.name)),
+        h('td', null, t(`auto.visibility.${m.visibility}`)),
+        h('td', null, m.actions.map((a) => actionLabel(a.action_name)).join(', ')),
+        h(
+          'td',
+          { class: 'right nowrap' },
+          h('button', { type: 'button', class: 'btn small', dataset: { action: 'edit-macro' }, onclick: async () => (await macroForm(m)) && again() }, t('common.edit')),
+          ' ',
+          rowButton(t('common.delete'), 'delete-macro', () => del(acct(`/macros/${m.id}`)), again, t('auto.deleteConfirm', { name: m.name })),
+        ),
+      ),
+  });
 }
 
 function macroForm(m) {
   const name = h('input', { name: 'name', required: true, maxLength: 255, value: m ? m.name : '' });
   const visibility = h('select', { name: 'visibility' }, options(['global', 'personal'].map((v) => [v, t(`auto.visibility.${v}`)]), m ? m.visibility : 'global'));
   const acts = rowList('action', m ? m.actions : [], (a, rm) => actionRow(a, rm, true));
-  return modal(m ? t('auto.editMacro') : t('auto.newMacro'), (close) => {
-    const err = h('div', { class: 'form-error', hidden: true, role: 'alert', dataset: { error: 'macro' } });
-    const btn = h('button', { type: 'submit', class: 'btn primary' }, m ? t('common.save') : t('common.create'));
-    return h(
-      'form',
-      {
-        class: 'modal-body stack',
-        novalidate: true,
-        onsubmit: async (e) => {
-          e.preventDefault();
-          err.hidden = true;
-          if (!name.value.trim()) {
-            err.hidden = false;
-            err.textContent = t('auto.nameRequired');
-            return;
-          }
-          btn.disabled = true;
-          const body = { name: name.value.trim(), visibility: visibility.value, actions: acts.rows.map((x) => x.read()) };
-          try {
-            const saved = m ? await patch(acct(`/macros/${m.id}`), body) : await post(acct('/macros'), body);
-            toast(t('common.saved'));
-            close(saved.payload);
-          } catch (ex) {
-            err.hidden = false;
-            err.textContent = errorText(ex);
-            btn.disabled = false;
-          }
-        },
-      },
-      field(t('settings.name'), name),
-      field(t('auto.visibility'), visibility),
-      h('fieldset', null, h('legend', null, t('auto.actions')), acts.el),
-      err,
-      h('div', { class: 'actions' }, btn),
-    );
-  }, { wide: true });
+  return formDialog(m ? t('auto.editMacro') : t('auto.newMacro'), { error: 'macro', submit: m ? t('common.save') : t('common.create') }, () => ({
+    fields: [field(t('settings.name'), name), field(t('auto.visibility'), visibility), h('fieldset', null, h('legend', null, t('auto.actions')), acts.el)],
+    check: () => (name.value.trim() ? null : t('auto.nameRequired')),
+    save: async () => {
+      const body = { name: name.value.trim(), visibility: visibility.value, actions: acts.rows.map((x) => x.read()) };
+      return (m ? await patch(acct(`/macros/${m.id}`), body) : await post(acct('/macros'), body)).payload;
+    },
+  }));
 }
 
 /** The macros the signed-in member may run (for the conversation view's menu). */

@@ -300,6 +300,7 @@ export class ConversationView {
         btn('labels', 'tag', t('conv.labels'), 'L'),
         btn('macros', 'keyboard', t('conv.macros'), 'M'),
         c.status !== 'resolved' ? btn('snooze', 'snooze', t('conv.snooze'), 'S') : null,
+        c.muted ? btn('unmute', 'bell', t('conv.unmute'), null) : btn('mute', 'bellOff', t('conv.mute'), null),
         c.status === 'resolved' ? btn('reopen', 'refresh', t('conv.reopen'), 'O', { primary: true }) : btn('resolve', 'checkCircle', t('conv.resolve'), 'E', { primary: true }),
         h(
           'button',
@@ -369,6 +370,16 @@ export class ConversationView {
           await post(acct(`/conversations/${this.id}/toggle_status`), { status: 'resolved' });
           await this.refreshConv();
           toast(t('conv.resolved'));
+          break;
+        case 'mute':
+          await post(acct(`/conversations/${this.id}/mute`));
+          await this.refreshConv();
+          toast(t('conv.mutedToast'));
+          break;
+        case 'unmute':
+          await post(acct(`/conversations/${this.id}/unmute`));
+          await this.refreshConv();
+          toast(t('conv.unmutedToast'));
           break;
         case 'reopen':
           await post(acct(`/conversations/${this.id}/toggle_status`), { status: 'open' });

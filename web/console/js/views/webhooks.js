@@ -5,8 +5,9 @@
 import { h, replace } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post, patch, del, acct, qs } from '../api.js';
-import { field, toast, errorText, icon, confirmDialog, modal, copyText } from '../ui.js';
+import { field, toast, errorText, icon, confirmDialog, copyText } from '../ui.js';
 import { pageHead } from './inbox-settings.js';
+import { listPage, formDialog } from './settings_list.js';
 
 /** Every event name the API accepts; the ones Parley does not send yet are marked. */
 const EVENTS = [
@@ -23,7 +24,7 @@ const EVENTS = [
   'inbox_created',
   'inbox_updated',
 ];
-const NOT_SENT = new Set(['contact_created', 'webwidget_triggered', 'conversation_typing_on', 'conversation_typing_off', 'inbox_created', 'inbox_updated']);
+const NOT_SENT = new Set(['webwidget_triggered']);
 
 export function webhooksSettings(el, sub, live) {
   if (sub) return webhookDetail(el, sub, live);
@@ -35,45 +36,28 @@ function statusBadge(w) {
   return h('span', { class: ['badge', paused ? 'danger' : 'ok'], dataset: { status: w.status } }, t(paused ? 'webhooks.paused' : 'webhooks.active'));
 }
 
-async function webhookList(el, live) {
-  let hooks;
-  try {
-    hooks = (await get(acct('/webhooks'))).payload.webhooks;
-  } catch (e) {
-    if (live()) replace(el, h('p', { class: 'form-error' }, errorText(e)));
-    return;
-  }
-  if (!live()) return;
+function webhookList(el, live) {
   const newBtn = h('button', { type: 'button', class: 'btn primary', dataset: { action: 'new-webhook' }, onclick: async () => {
     const created = await webhookForm(null);
     if (created) location.hash = `#/settings/webhooks/${created.id}`;
   } }, icon('plus', { size: 15 }), t('webhooks.new'));
-  replace(
-    el,
-    pageHead(t('settings.webhooks'), newBtn),
-    h('p', { class: 'muted' }, t('webhooks.hint')),
-    hooks.length
-      ? h(
-          'table',
-          { class: 'data', dataset: { list: 'webhooks' } },
-          h('thead', null, h('tr', null, [t('webhooks.target'), t('webhooks.events'), t('webhooks.status'), ''].map((x) => h('th', null, x)))),
-          h(
-            'tbody',
-            null,
-            hooks.map((w) =>
-              h(
-                'tr',
-                { dataset: { webhook: w.id } },
-                h('td', null, h('a', { href: `#/settings/webhooks/${w.id}` }, w.name || w.url), w.name ? h('div', { class: 'muted small' }, w.url) : null),
-                h('td', null, w.subscriptions.join(', ')),
-                h('td', null, statusBadge(w)),
-                h('td', { class: 'right' }, h('a', { class: 'btn small', href: `#/settings/webhooks/${w.id}` }, t('webhooks.open'))),
-              ),
-            ),
-          ),
-        )
-      : h('p', { class: 'muted empty-note' }, t('webhooks.none')),
-  );
+  return listPage(el, live, async () => (await get(acct('/webhooks'))).payload.webhooks, {
+    title: t('settings.webhooks'),
+    button: newBtn,
+    hint: t('webhooks.hint'),
+    list: 'webhooks',
+    columns: [t('webhooks.target'), t('webhooks.events'), t('webhooks.status'), ''],
+    empty: t('webhooks.none'),
+    row: (w) =>
+      h(
+        'tr',
+        { dataset: { webhook: w.id } },
+        h('td', null, h('a', { href: `#/settings/webhooks/${w.id}` }, w.name || w.url), w.name ? h('div', { class: 'muted small' }, w.url) : null),
+        h('td', null, w.subscriptions.join(', ')),
+        h('td', null, statusBadge(w)),
+        h('td', { class: 'right' }, h('a', { class: 'btn small', href: `#/settings/webhooks/${w.id}` }, t('webhooks.open'))),
+      ),
+  });
 }
 
 /** The create/edit dialog; resolves with the saved webhook, or undefined when dismissed. */
@@ -85,48 +69,24 @@ function webhookForm(w) {
     const box = h('input', { type: 'checkbox', name: 'subscriptions', value: ev, checked: chosen.has(ev) });
     return { ev, box, el: h('label', { class: 'check' }, box, ' ', h('code', null, ev), NOT_SENT.has(ev) ? h('span', { class: 'muted' }, ` — ${t('webhooks.notSentYet')}`) : null) };
   });
-  return modal(w ? t('webhooks.edit') : t('webhooks.new'), (close) => {
-    const err = h('div', { class: 'form-error', hidden: true, role: 'alert', dataset: { error: 'webhook' } });
-    const btn = h('button', { type: 'submit', class: 'btn primary' }, w ? t('common.save') : t('common.create'));
-    return h(
-      'form',
-      {
-        class: 'modal-body stack',
-        novalidate: true,
-        onsubmit: async (e) => {
-          e.preventDefault();
-          err.hidden = true;
-          const subs = boxes.filter((b) => b.box.checked).map((b) => b.ev);
-          // The browser's own check first, in the console's words.
-          let problem = null;
-          const u = url.value.trim();
-          if (!/^https?:\/\/[^\s/]+/i.test(u)) problem = t('webhooks.badUrl');
-          else if (!subs.length) problem = t('webhooks.noEvents');
-          if (problem) {
-            err.hidden = false;
-            err.textContent = problem;
-            return;
-          }
-          btn.disabled = true;
-          try {
-            const body = { url: u, name: name.value.trim(), subscriptions: subs };
-            const r = w ? await patch(acct(`/webhooks/${w.id}`), body) : await post(acct('/webhooks'), body);
-            toast(t('common.saved'));
-            close(r.payload.webhook);
-          } catch (ex) {
-            err.hidden = false;
-            err.textContent = ex && ex.field === 'url' ? `${t('webhooks.badUrl')} ${errorText(ex)}` : errorText(ex);
-            btn.disabled = false;
-          }
-        },
-      },
+  const subs = () => boxes.filter((b) => b.box.checked).map((b) => b.ev);
+  return formDialog(w ? t('webhooks.edit') : t('webhooks.new'), { error: 'webhook', submit: w ? t('common.save') : t('common.create') }, () => ({
+    fields: [
       field(t('webhooks.url'), url, t('webhooks.urlHint')),
       field(t('settings.name'), name),
       h('fieldset', { class: 'webhook-events' }, h('legend', null, t('webhooks.events')), boxes.map((b) => b.el)),
-      err,
-      h('div', { class: 'actions' }, btn),
-    );
-  }, { wide: true });
+    ],
+    // The browser's own check first, in the console's words.
+    check: () => {
+      if (!/^https?:\/\/[^\s/]+/i.test(url.value.trim())) return t('webhooks.badUrl');
+      return subs().length ? null : t('webhooks.noEvents');
+    },
+    save: async () => {
+      const body = { url: url.value.trim(), name: name.value.trim(), subscriptions: subs() };
+      return (w ? await patch(acct(`/webhooks/${w.id}`), body) : await post(acct('/webhooks'), body)).payload.webhook;
+    },
+    failure: (ex) => (ex && ex.field === 'url' ? `${t('webhooks.badUrl')} ${errorText(ex)}` : errorText(ex)),
+  }));
 }
 
 async function webhookDetail(el, id, live) {
