@@ -64,6 +64,7 @@ pub const PRODUCED: &[&str] = &[
     "message_updated",
     "contact_created",
     "contact_updated",
+    "webwidget_triggered",
     "inbox_created",
     "inbox_updated",
 ];
@@ -343,6 +344,7 @@ pub fn webhook_event(name: &str) -> Option<&'static str> {
         "contact.updated" => "contact_updated",
         "inbox.created" => "inbox_created",
         "inbox.updated" => "inbox_updated",
+        "webwidget.triggered" => "webwidget_triggered",
         _ => return None,
     })
 }
