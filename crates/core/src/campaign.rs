@@ -151,12 +151,21 @@ mod tests {
 
     #[test]
     fn url_patterns() {
-        assert!(url_matches("https://shop.test/cart", "https://shop.test/cart/"));
-        assert!(url_matches("https://shop.test/cart*", "https://shop.test/cart?x=1"));
+        assert!(url_matches(
+            "https://shop.test/cart",
+            "https://shop.test/cart/"
+        ));
+        assert!(url_matches(
+            "https://shop.test/cart*",
+            "https://shop.test/cart?x=1"
+        ));
         assert!(url_matches("*/cart*", "https://shop.test/cart"));
         assert!(url_matches("/cart*", "https://shop.test/cart/step2"));
         assert!(!url_matches("/cart*", "https://shop.test/catalog"));
-        assert!(!url_matches("https://shop.test/cart", "https://shop.test/cart/2"));
+        assert!(!url_matches(
+            "https://shop.test/cart",
+            "https://shop.test/cart/2"
+        ));
         assert!(url_matches("*", "anything"));
     }
 

@@ -23,9 +23,9 @@ use parley_core::campaign::{
 use parley_core::routing::{AgentCandidate, Decision, RoutingRequest, choose_agent};
 use parley_core::validate::FieldError;
 use parley_core::{Availability, ChannelType, MessageType};
+use parley_store::campaigns::CampaignFields;
 /// The records these use cases return.
 pub use parley_store::campaigns::CampaignRow;
-use parley_store::campaigns::CampaignFields;
 use parley_store::events::EventDraft;
 use parley_store::public::PublicIdentity;
 use serde::Serialize;
@@ -195,10 +195,7 @@ impl Services {
         if let Some(s) = sender_id
             && self.store.agent(ctx.account_id, s).await.is_err()
         {
-            return Err(bad(
-                "sender_id",
-                format!("no agent {s} in this account"),
-            ));
+            return Err(bad("sender_id", format!("no agent {s} in this account")));
         }
         let show_again_after_days = input
             .show_again_after_days
@@ -296,20 +293,24 @@ impl Services {
         let mut out = Vec::with_capacity(rows.len());
         for c in rows.into_iter().filter(|c| c.account_id == account_id) {
             let sender = match c.sender_id {
-                Some(s) => self.store.agent(account_id, s).await.ok().map(|a| WidgetAgent {
-                    id: a.id,
-                    name: a.display_name.clone().unwrap_or_else(|| a.name.clone()),
-                    avatar_url: a.avatar_url.clone().unwrap_or_default(),
-                    availability_status: a.presence.clone(),
-                }),
+                Some(s) => self
+                    .store
+                    .agent(account_id, s)
+                    .await
+                    .ok()
+                    .map(|a| WidgetAgent {
+                        id: a.id,
+                        name: a.display_name.clone().unwrap_or_else(|| a.name.clone()),
+                        avatar_url: a.avatar_url.clone().unwrap_or_default(),
+                        availability_status: a.presence.clone(),
+                    }),
                 None => None,
             };
             out.push(WidgetCampaign {
                 id: c.id,
                 message: c.message,
                 sender,
-                trigger_rules: serde_json::from_str(&c.trigger_rules)
-                    .unwrap_or_else(|_| json!({})),
+                trigger_rules: serde_json::from_str(&c.trigger_rules).unwrap_or_else(|_| json!({})),
                 show_again_after_days: c.show_again_after_days,
             });
         }

@@ -33,7 +33,8 @@ pub struct CampaignRow {
     pub updated_at: i64,
 }
 
-const SELECT: &str = "SELECT id, account_id, inbox_id, sender_id, title, description, message, enabled,
+const SELECT: &str =
+    "SELECT id, account_id, inbox_id, sender_id, title, description, message, enabled,
         trigger_only_during_business_hours, only_when_agents_available, show_again_after_days,
         trigger_rules, shown_count,
         (SELECT COUNT(*) FROM conversations c WHERE c.campaign_id = campaigns.id) AS accepted_count,

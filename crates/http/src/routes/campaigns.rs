@@ -200,7 +200,10 @@ async fn trigger(
     Path((_inbox, _contact, id)): Path<(String, String, i64)>,
     JsonObject(b): JsonObject<TriggerRequest>,
 ) -> ApiResult<Json<CampaignTrigger>> {
-    if b.page_url.as_ref().is_some_and(|u| u.chars().count() > 2048) {
+    if b.page_url
+        .as_ref()
+        .is_some_and(|u| u.chars().count() > 2048)
+    {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_request",
@@ -245,6 +248,8 @@ async fn widget_event(
             "name: the only widget event is \"webwidget.triggered\"",
         ));
     }
-    st.svc.public_widget_triggered(&ident, &b.event_info).await?;
+    st.svc
+        .public_widget_triggered(&ident, &b.event_info)
+        .await?;
     Ok(Json(json!({})))
 }

@@ -68,7 +68,12 @@ pub fn campaign_view(c: &CampaignRow) -> CampaignView {
         description: c.description.clone(),
         message: c.message.clone(),
         campaign_type: "ongoing".into(),
-        campaign_status: if c.enabled != 0 { "active" } else { "completed" }.into(),
+        campaign_status: if c.enabled != 0 {
+            "active"
+        } else {
+            "completed"
+        }
+        .into(),
         enabled: c.enabled != 0,
         inbox_id: c.inbox_id,
         inbox: CampaignRef { id: c.inbox_id },

@@ -23,7 +23,7 @@ const EVENTS = [
   'inbox_created',
   'inbox_updated',
 ];
-const NOT_SENT = new Set(['contact_created', 'webwidget_triggered', 'conversation_typing_on', 'conversation_typing_off', 'inbox_created', 'inbox_updated']);
+const NOT_SENT = new Set(['contact_created', 'conversation_typing_on', 'conversation_typing_off', 'inbox_created', 'inbox_updated']);
 
 export function webhooksSettings(el, sub, live) {
   if (sub) return webhookDetail(el, sub, live);
