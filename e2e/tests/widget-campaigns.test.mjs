@@ -84,8 +84,8 @@ test('time on page: the invitation beside the launcher, once, and a reply routed
     const { frame } = await widgetFrame(page);
     const bubble = frame.locator('.invite .inv');
     await bubble.waitFor({ timeout: 0 });
-    await frame.getByText('Need help choosing a size?', { exact: false }).waitFor();
-    await frame.getByText('Maria Ivanova').first().waitFor();
+    await frame.locator('.invite .im', { hasText: 'Need help choosing a size?' }).waitFor();
+    await frame.locator('.invite .it b', { hasText: 'Maria Ivanova' }).waitFor();
     // The chat window stays closed: the frame is shown small, without the panel.
     const st = await frameState(page);
     assert.equal(st.cls, '', 'the chat window is not open');
@@ -155,7 +155,7 @@ test('exit intent: the pointer leaves through the top edge (Russian), dismissed,
     await page.mouse.move(640, 200, { steps: 4 });
     await page.mouse.move(640, -20, { steps: 6 });
     await frame.locator('.invite .inv').waitFor({ timeout: 0 });
-    await frame.getByText('Остались вопросы по заказу?', { exact: false }).waitFor();
+    await frame.locator('.invite .im', { hasText: 'Остались вопросы по заказу?' }).waitFor();
     assert.equal(await frame.locator('.invite .x').getAttribute('aria-label'), 'Скрыть');
     await page.screenshot({ path: shot('widget-campaign-ru') });
     assert.equal((await campaign(leaving.id)).shown_count, 1);

@@ -1198,7 +1198,7 @@ function peek(on) {
   document.documentElement.classList.toggle('peek', !!on);
   if (!on) {
     inviteEl.replaceChildren();
-    post('peek', { css: '' });
+    post('peek', { css: { display: '', background: '', boxShadow: '', height: '' } });
     return;
   }
   const who = inviter();
@@ -1217,8 +1217,13 @@ function peek(on) {
       h('span.it', {}, h('b', { text: who.available_name }), h('span.im', { text: invite.message })),
     ),
   );
-  post('peek', { css: `display:block;background:none;box-shadow:none;height:${inviteEl.offsetHeight + 24}px` });
+  // Shown at a first guess; the observer below fits the frame once it has a size to lay out
+  // in (a hidden frame has none).
+  post('peek', { css: { display: 'block', background: 'none', boxShadow: 'none', height: '200px' } });
 }
+new ResizeObserver(() => {
+  if (invite && !isOpen && inviteEl.offsetHeight) post('peek', { css: { height: `${inviteEl.offsetHeight + 24}px` } });
+}).observe(inviteEl);
 
 // ---- webwidget.triggered: the visitor opened the widget (Chatwoot's widget event) ----
 

@@ -109,7 +109,7 @@
       while (queue.length) frame.contentWindow.postMessage(queue.shift(), origin);
     } else if (m.type=='close') setOpen(0);
     else if (m.type=='open') setOpen(1);
-    else if (m.css!=null) frame.style.cssText=m.css;
+    else if (m.css) Object.assign(frame.style, m.css);
     else if (m.type=='unread') {
       badge.hidden=!m.count;
       badge.textContent=m.count>9?'9+':m.count;
