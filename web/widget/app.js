@@ -1222,7 +1222,7 @@ function peek(on) {
   post('peek', { css: { display: 'block', background: 'none', boxShadow: 'none', height: '200px' } });
 }
 new ResizeObserver(() => {
-  if (invite && !isOpen && inviteEl.offsetHeight) post('peek', { css: { height: `${inviteEl.offsetHeight + 24}px` } });
+  if (invite && !isOpen && inviteEl.offsetHeight) post('peek', { css: { height: `${inviteEl.offsetHeight + 30}px` } });
 }).observe(inviteEl);
 
 // ---- webwidget.triggered: the visitor opened the widget (Chatwoot's widget event) ----

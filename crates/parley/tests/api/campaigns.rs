@@ -214,10 +214,7 @@ async fn crud_roles_and_bad_input(s: &TestServer) {
         b
     };
     for (body, field) in [
-        (
-            with("campaign_type", json!("one_off")),
-            "campaign_type",
-        ),
+        (with("campaign_type", json!("one_off")), "campaign_type"),
         (with("campaign_type", json!("weekly")), "campaign_type"),
         (json!({"message": "M", "inbox_id": w.inbox_id}), "title"),
         (with("title", json!("   ")), "title"),
@@ -227,8 +224,14 @@ async fn crud_roles_and_bad_input(s: &TestServer) {
         (with("inbox_id", json!(987654)), "inbox_id"),
         (with("inbox_id", api_inbox["id"].clone()), "inbox_id"),
         (with("sender_id", json!(987654)), "sender_id"),
-        (with("show_again_after_days", json!(400)), "show_again_after_days"),
-        (with("show_again_after_days", json!(-1)), "show_again_after_days"),
+        (
+            with("show_again_after_days", json!(400)),
+            "show_again_after_days",
+        ),
+        (
+            with("show_again_after_days", json!(-1)),
+            "show_again_after_days",
+        ),
         (
             with("trigger_rules", json!({"time_on_page": -5})),
             "trigger_rules.time_on_page",
@@ -242,10 +245,12 @@ async fn crud_roles_and_bad_input(s: &TestServer) {
         assert_error(st, &b, 422, "invalid_field");
         assert_eq!(b["error"]["field"], field, "{body} -> {b}");
     }
-    let (st, b) = s
-        .post(t, &url, with("one_off", json!(1)).clone())
-        .await;
-    assert_eq!(st, StatusCode::OK, "unknown top-level keys are ignored, as Rails does: {b}");
+    let (st, b) = s.post(t, &url, with("one_off", json!(1)).clone()).await;
+    assert_eq!(
+        st,
+        StatusCode::OK,
+        "unknown top-level keys are ignored, as Rails does: {b}"
+    );
     let extra = b["id"].as_i64().expect("id");
     for body in [
         with("trigger_rules", json!({"unknown_rule": 1})),
@@ -257,11 +262,21 @@ async fn crud_roles_and_bad_input(s: &TestServer) {
         assert!(st.is_client_error(), "{body} -> {st} {b}");
     }
     let (st, b) = s
-        .raw(Method::POST, Some(t), &url, "application/json", b"{not json".to_vec())
+        .raw(
+            Method::POST,
+            Some(t),
+            &url,
+            "application/json",
+            b"{not json".to_vec(),
+        )
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
     let (st, b) = s
-        .patch(t, &format!("{url}/{id}"), json!({"campaign_type": "one_off"}))
+        .patch(
+            t,
+            &format!("{url}/{id}"),
+            json!({"campaign_type": "one_off"}),
+        )
         .await;
     assert_error(st, &b, 422, "invalid_field");
     assert_eq!(campaign(s, &w, id).await["show_again_after_days"], 7);
@@ -464,7 +479,12 @@ async fn reply_starts_routed_conversation_with_the_campaign(s: &TestServer) {
     )
     .await;
     let id = c["id"].as_i64().expect("id");
-    let conversations = |v: &str| format!("/public/api/v1/inboxes/{}/contacts/{v}/conversations", w.token);
+    let conversations = |v: &str| {
+        format!(
+            "/public/api/v1/inboxes/{}/contacts/{v}/conversations",
+            w.token
+        )
+    };
 
     // A visitor who was not shown the invitation cannot answer it; nothing is created.
     let stranger = visitor(s, &w).await;
@@ -543,12 +563,19 @@ async fn reply_starts_routed_conversation_with_the_campaign(s: &TestServer) {
         "{msgs}"
     );
     // The invitation is not a reply: the customer is still waiting for one.
-    assert!(c["first_reply_created_at"].as_i64().unwrap_or(0) == 0, "{c}");
+    assert!(
+        c["first_reply_created_at"].as_i64().unwrap_or(0) == 0,
+        "{c}"
+    );
 
     // Counters: shown, accepted, then converted when the conversation converts.
     let cc = campaign(s, &w, id).await;
     assert_eq!(
-        (&cc["shown_count"], &cc["accepted_count"], &cc["converted_count"]),
+        (
+            &cc["shown_count"],
+            &cc["accepted_count"],
+            &cc["converted_count"]
+        ),
         (&json!(1), &json!(1), &json!(0)),
         "{cc}"
     );
@@ -590,9 +617,7 @@ async fn webwidget_triggered_reaches_webhooks(s: &TestServer) {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{b}");
-    let got = r
-        .until("webwidget_triggered", |g| !g.is_empty())
-        .await;
+    let got = r.until("webwidget_triggered", |g| !g.is_empty()).await;
     let body = got[0].json();
     assert_eq!(body["event"], "webwidget_triggered", "{body}");
     assert_eq!(body["source_id"], v.as_str());
@@ -604,7 +629,10 @@ async fn webwidget_triggered_reaches_webhooks(s: &TestServer) {
     assert_eq!(info["widget_language"], "ru");
     assert_eq!(info["browser_language"], "ru-RU");
     assert_eq!(info["browser"]["browser_name"], "Chrome");
-    assert!(info["initiated_at"]["timestamp"].as_i64().unwrap_or(0) > 0, "{body}");
+    assert!(
+        info["initiated_at"]["timestamp"].as_i64().unwrap_or(0) > 0,
+        "{body}"
+    );
 
     // Bad input: 422, nothing sent.
     for bad in [
@@ -614,7 +642,16 @@ async fn webwidget_triggered_reaches_webhooks(s: &TestServer) {
         json!({"name": "webwidget.triggered", "event_info": {"browser": {"browser_name": "x".repeat(100)}}}),
     ] {
         let (st, b) = s.call(Method::POST, None, &events, Some(bad.clone())).await;
-        assert_error(st, &b, 422, if bad["name"] == "webwidget.triggered" { "invalid_field" } else { "invalid_request" });
+        assert_error(
+            st,
+            &b,
+            422,
+            if bad["name"] == "webwidget.triggered" {
+                "invalid_field"
+            } else {
+                "invalid_request"
+            },
+        );
     }
     let (st, _) = s
         .call(
