@@ -69,10 +69,16 @@ impl Store {
             .await?)
     }
 
-    /// The enabled campaigns of an inbox, oldest first (what its widget may show).
+    /// The enabled campaigns of an inbox, oldest first (what its widget may show; read on
+    /// every widget's config refresh, so without the counters, which read as 0).
     pub async fn inbox_campaigns(&self, inbox_id: i64) -> Result<Vec<CampaignRow>> {
-        let sql = format!("{SELECT} WHERE inbox_id = $1 AND enabled = 1 ORDER BY id");
-        Ok(sqlx::query_as::<_, CampaignRow>(sqlx::AssertSqlSafe(sql))
+        Ok(sqlx::query_as::<_, CampaignRow>(
+            "SELECT id, account_id, inbox_id, sender_id, title, description, message, enabled,
+                trigger_only_during_business_hours, only_when_agents_available,
+                show_again_after_days, trigger_rules, shown_count, 0 AS accepted_count,
+                0 AS converted_count, created_at, updated_at
+             FROM campaigns WHERE inbox_id = $1 AND enabled = 1 ORDER BY id",
+        )
             .bind(inbox_id)
             .fetch_all(self.reader())
             .await?)

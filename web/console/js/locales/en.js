@@ -942,6 +942,8 @@ export default {
   'campaigns.title': 'Title',
   'campaigns.message': 'Invitation text',
   'campaigns.messageHint': 'Shown as the agent’s message, and the first message of the conversation when the visitor replies.',
+  'campaigns.description': 'Note for your team',
+  'campaigns.descriptionHint': 'Not shown to visitors.',
   'campaigns.inbox': 'Website inbox',
   'campaigns.sender': 'From',
   'campaigns.senderInbox': 'The inbox (no agent)',

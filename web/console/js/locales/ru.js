@@ -942,6 +942,8 @@ export default {
   'campaigns.title': 'Название',
   'campaigns.message': 'Текст приглашения',
   'campaigns.messageHint': 'Показывается как сообщение оператора и становится первым сообщением диалога, когда посетитель ответит.',
+  'campaigns.description': 'Заметка для команды',
+  'campaigns.descriptionHint': 'Посетители её не видят.',
   'campaigns.inbox': 'Канал «Сайт»',
   'campaigns.sender': 'От кого',
   'campaigns.senderInbox': 'От имени канала (без оператора)',

@@ -97,6 +97,7 @@ function campaignForm(c) {
   const inboxes = websiteInboxes();
   const title = h('input', { name: 'title', required: true, maxLength: 255, value: c ? c.title : '' });
   const message = h('textarea', { name: 'message', required: true, maxLength: 1000, rows: 3 }, c ? c.message : '');
+  const description = h('input', { name: 'description', maxLength: 2000, value: c ? c.description || '' : '' });
   const inbox = h('select', { name: 'inbox_id' }, inboxes.map((i) => h('option', { value: i.id, selected: c && c.inbox_id === i.id }, i.name)));
   const sender = h(
     'select',
@@ -149,6 +150,7 @@ function campaignForm(c) {
           const body = {
             title: title.value.trim(),
             message: message.value.trim(),
+            description: description.value.trim() || null,
             inbox_id: Number(inbox.value),
             sender_id: sender.value ? Number(sender.value) : null,
             enabled: enabled.input.checked,
@@ -171,6 +173,7 @@ function campaignForm(c) {
       },
       field(t('campaigns.title'), title),
       field(t('campaigns.message'), message, t('campaigns.messageHint')),
+      field(t('campaigns.description'), description, t('campaigns.descriptionHint')),
       field(t('campaigns.inbox'), inbox),
       field(t('campaigns.sender'), sender),
       h(
