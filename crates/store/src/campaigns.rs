@@ -79,9 +79,9 @@ impl Store {
                 0 AS converted_count, created_at, updated_at
              FROM campaigns WHERE inbox_id = $1 AND enabled = 1 ORDER BY id",
         )
-            .bind(inbox_id)
-            .fetch_all(self.reader())
-            .await?)
+        .bind(inbox_id)
+        .fetch_all(self.reader())
+        .await?)
     }
 
     /// One campaign of the account.
