@@ -140,6 +140,8 @@ window.addEventListener('message', (e) => {
       break;
     case 'open':
       isOpen = true;
+      peek(false);
+      widgetTriggered();
       unread = 0;
       post('unread', { count: 0 });
       render();
@@ -148,6 +150,10 @@ window.addEventListener('message', (e) => {
       break;
     case 'close':
       isOpen = false;
+      break;
+    case 'exit':
+      exitSeen = true;
+      checkInvites();
       break;
     case 'setUser':
       setUser(String(m.identifier || ''), m.attrs || {});
@@ -178,6 +184,8 @@ function setPage(p) {
   if (!visit.started) {
     visit.started = now;
     visit.referrer = page.referrer;
+    S.visits = (S.visits || 0) + 1;
+    save();
   }
   try {
     const u = new URL(page.url);
@@ -192,7 +200,11 @@ function setPage(p) {
   }
   visit.trail = visit.trail || [];
   const last = visit.trail[visit.trail.length - 1];
-  if (!last || last.url !== page.url) visit.trail.push({ url: page.url, title: page.title, at: now });
+  if (!last || last.url !== page.url) {
+    visit.trail.push({ url: page.url, title: page.title, at: now });
+    visit.pages = (visit.pages || 0) + 1;
+    pageAt = Date.now();
+  }
   visit.trail = visit.trail.slice(-20);
   persist('session', VISIT, JSON.stringify(visit));
   reportContext();
@@ -295,6 +307,7 @@ async function ensureContact(fields = {}) {
   pendingUser = null;
   pendingAttrs = null;
   save(true);
+  if (triggerPending) widgetTriggered();
 }
 
 /** The open conversation, created with the visitor context when there is none. */
@@ -303,7 +316,9 @@ async function ensureConversation(fields, extra, teamId) {
   if (S.conv) return;
   const body = { additional_attributes: context(extra) };
   if (teamId) body.team_id = teamId;
+  if (invite) body.campaign_id = invite.id;
   const c = await api('POST', `/contacts/${S.source_id}/conversations`, body);
+  invite = null;
   S.conv = c.id;
   S.cursor = S.cursor || null;
   save(true);
@@ -1059,6 +1074,7 @@ function draw(stickToBottom) {
         items.push(cached(cards, `${m.id}:${done}`, () => csatCard(m)));
       } else items.push(messageRow(m));
     }
+    if (invite && !S.conv) items.push(messageRow({ id: 'invite', message_type: 1, content: invite.message, sender: inviter(), created_at: invite.at }));
     for (const p of S.outbox) items.push(messageRow({ ...p, message_type: 0, created_at: p.at, pending: true }));
     if (S.offline && S.offline === S.conv && !list.some((m) => m.message_type === 1)) {
       items.push(h('div.card.note', { text: t('requestSent', { when: replyWhen() }) }));
@@ -1099,6 +1115,126 @@ function newConversation() {
   focusComposer();
 }
 
+// ---- proactive invitations (docs/campaigns.md) --------------------------------------
+//
+// The browser-side rules of the inbox's campaigns are checked every second (and when the
+// pointer leaves toward the tab bar); when one campaign's rules all hold, the server is
+// asked, and only its yes shows the invitation: a bubble next to the launcher (the frame
+// shown small, the chat window closed). Clicking it opens the chat; the first reply starts
+// the conversation with `campaign_id`, which the server opens with the invitation.
+
+let invite = null; // the campaign shown, {id, message, sender, at}
+let pageAt = Date.now();
+let exitSeen = false;
+let asking = false;
+const asked = new Set(); // asked on this page already
+const retryAt = {}; // campaign id -> ms: the server said "not now" (hours, capacity)
+const inviteEl = h('div.invite');
+document.body.append(inviteEl);
+
+function urlMatch(p, u) {
+  if (p[0] === '/') {
+    try {
+      const x = new URL(u);
+      u = x.pathname + x.search;
+    } catch {
+      return false;
+    }
+  }
+  const esc = (s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp('^' + p.replace(/\/+$/, '').split('*').map(esc).join('.*') + '$', 's').test(u.replace(/\/+$/, ''));
+}
+
+function rulesHold(r) {
+  const now = Date.now();
+  const utm = ((visit.utm || {}).utm_source || '').toLowerCase();
+  return !(
+    (r.url && !urlMatch(r.url, page.url)) ||
+    (r.time_on_page && now - pageAt < r.time_on_page * 1000) ||
+    (r.time_on_site && now / 1000 - (visit.started || now / 1000) < r.time_on_site) ||
+    (r.pages_viewed && (visit.pages || 1) < r.pages_viewed) ||
+    (r.exit_intent && !exitSeen) ||
+    (typeof r.returning_visitor === 'boolean' && (S.visits || 1) > 1 !== r.returning_visitor) ||
+    (r.utm_source && utm !== r.utm_source.toLowerCase())
+  );
+}
+
+async function checkInvites() {
+  if (!config || !config.campaigns || invite || asking || isOpen || S.conv || S.outbox.length) return;
+  const now = Date.now();
+  S.shown = S.shown || {};
+  const c = config.campaigns.find((c) => !asked.has(c.id) && !(retryAt[c.id] > now) && !(S.shown[c.id] > now / 1000 - c.show_again_after_days * 86400) && rulesHold(c.trigger_rules || {}));
+  if (!c) return;
+  asking = true;
+  asked.add(c.id);
+  try {
+    await ensureContact();
+    const a = await api('POST', `/contacts/${S.source_id}/campaigns/${c.id}/trigger`, { page_url: page.url });
+    if (a.show || a.reason === 'shown_recently') {
+      S.shown[c.id] = Math.floor(now / 1000);
+      save(true);
+    } else retryAt[c.id] = now + 60000;
+    if (a.show && !isOpen && !S.conv) {
+      invite = { ...c, at: Math.floor(now / 1000) };
+      peek(true);
+      render();
+      emit('campaign', { id: c.id });
+    }
+  } catch {
+    retryAt[c.id] = now + 60000;
+  } finally {
+    asking = false;
+  }
+}
+
+function inviter() {
+  const s = (invite && invite.sender) || { name: config.name, avatar_url: config.avatar_url };
+  return { available_name: s.name, avatar_url: s.avatar_url };
+}
+
+/** Shows (or takes away) the invitation bubble beside the closed launcher. */
+function peek(on) {
+  on = on && invite && !isOpen;
+  document.documentElement.classList.toggle('peek', !!on);
+  if (!on) {
+    inviteEl.replaceChildren();
+    post('peek', { css: { display: '', background: '', boxShadow: '', height: '' } });
+    return;
+  }
+  const who = inviter();
+  const dismiss = () => {
+    invite = null;
+    peek(false);
+    render();
+  };
+  inviteEl.className = 'invite' + (config.widget_position === 'left' ? ' l' : '');
+  inviteEl.replaceChildren(
+    h('button.x', { type: 'button', 'aria-label': t('dismiss'), title: t('dismiss'), onclick: dismiss }, icon(ICONS.close, 14)),
+    h(
+      'button.inv',
+      { type: 'button', 'aria-label': t('invite', { name: who.available_name }), onclick: () => (peek(false), post('open')) },
+      avatar(who.available_name, who.avatar_url),
+      h('span.it', {}, h('b', { text: who.available_name }), h('span.im', { text: invite.message })),
+    ),
+  );
+  // Shown at a first guess; the observer below fits the frame once it has a size to lay out
+  // in (a hidden frame has none).
+  post('peek', { css: { display: 'block', background: 'none', boxShadow: 'none', height: '200px' } });
+}
+new ResizeObserver(() => {
+  if (invite && !isOpen && inviteEl.offsetHeight) post('peek', { css: { height: `${inviteEl.offsetHeight + 30}px` } });
+}).observe(inviteEl);
+
+// ---- webwidget.triggered: the visitor opened the widget (Chatwoot's widget event) ----
+
+let triggerPending = false;
+function widgetTriggered() {
+  triggerPending = !S.source_id;
+  if (triggerPending) return;
+  const event_info = { referer: page.url, widget_language: locale(), browser_language: navigator.language, browser: browser() };
+  api('POST', `/contacts/${S.source_id}/events`, { name: 'webwidget.triggered', event_info }).catch(() => {});
+}
+
 // ---- start ------------------------------------------------------------------------------
 
 async function start() {
@@ -1126,6 +1262,7 @@ async function start() {
   });
   emit('ready', {});
   if (S.outbox.length) flush();
+  if (EMBEDDED) setInterval(checkInvites, 1000);
   // Refresh "who is online" and the working hours now and then while the page is open.
   setInterval(async () => {
     try {

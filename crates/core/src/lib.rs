@@ -7,6 +7,7 @@
 pub mod activity;
 pub mod automation;
 pub mod calendar;
+pub mod campaign;
 pub mod contact_match;
 pub mod enums;
 pub mod mention;

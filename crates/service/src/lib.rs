@@ -11,6 +11,7 @@ pub mod signin_limits;
 
 pub mod agents;
 pub mod automation;
+pub mod campaigns;
 pub mod canned;
 pub mod channel_status;
 pub mod channels;

@@ -38,7 +38,8 @@ use crate::http_client::{HttpClient, Request};
 use crate::mail::Email;
 use crate::{AccountCtx, Result, ServiceError, Services};
 
-/// Every event name Chatwoot's webhooks know; a subscription must be one of these.
+/// Every event name Chatwoot's webhooks know, all of them delivered; a subscription must
+/// be one of these.
 pub const EVENTS: &[&str] = &[
     "conversation_created",
     "conversation_updated",
@@ -48,22 +49,6 @@ pub const EVENTS: &[&str] = &[
     "contact_created",
     "contact_updated",
     "webwidget_triggered",
-    "conversation_typing_on",
-    "conversation_typing_off",
-    "inbox_created",
-    "inbox_updated",
-];
-
-/// The names Parley delivers today. The others are accepted (Chatwoot's clients subscribe
-/// to them) but nothing produces them yet: docs/webhooks.md says why.
-pub const PRODUCED: &[&str] = &[
-    "conversation_created",
-    "conversation_updated",
-    "conversation_status_changed",
-    "message_created",
-    "message_updated",
-    "contact_created",
-    "contact_updated",
     "conversation_typing_on",
     "conversation_typing_off",
     "inbox_created",
@@ -345,6 +330,7 @@ pub fn webhook_event(name: &str) -> Option<&'static str> {
         "contact.updated" => "contact_updated",
         "inbox.created" => "inbox_created",
         "inbox.updated" => "inbox_updated",
+        "webwidget.triggered" => "webwidget_triggered",
         _ => return None,
     })
 }
@@ -602,7 +588,7 @@ impl Services {
             .as_deref()
             .map(str::trim)
             .filter(|u| !u.is_empty());
-        let subs = serde_json::to_string(PRODUCED).unwrap_or_else(|_| "[]".into());
+        let subs = serde_json::to_string(EVENTS).unwrap_or_else(|_| "[]".into());
         self.store
             .sync_inbox_webhook(inbox.account_id, inbox.id, url, &subs)
             .await?;

@@ -92,6 +92,8 @@ pub struct PublicInboxView {
     /// The language the inbox chose (`ru`, `en`); the widget speaks it whatever the page
     /// and browser say. Null: the page's `<html lang>`, else the browser's language.
     pub locale: Option<String>,
+    /// The inbox's enabled proactive invitations (docs/campaigns.md).
+    pub campaigns: Vec<crate::campaigns::WidgetCampaign>,
 }
 
 /// A department the visitor may choose.
@@ -374,6 +376,7 @@ impl Services {
             available_agents,
             is_online,
             departments,
+            campaigns: self.widget_campaigns(p.account_id, p.inbox_id).await?,
         })
     }
 

@@ -59,6 +59,9 @@ pub struct ConversationRow {
     pub csat_feedback: Option<String>,
     /// Muted until then (epoch ms): the contact's messages do not reopen it.
     pub muted_until: Option<i64>,
+    /// The proactive invitation (campaign) the visitor answered to start it.
+    #[sqlx(default)]
+    pub campaign_id: Option<i64>,
 }
 
 impl ConversationRow {
@@ -77,14 +80,14 @@ impl ConversationRow {
 pub const CONVERSATION_COLS: &str = "id, account_id, display_id, uuid, inbox_id, contact_id, contact_inbox_id, status, priority, \
      assignee_id, team_id, snoozed_until, custom_attributes, additional_attributes, first_reply_created_at, \
      waiting_since, agent_last_seen_at, assignee_last_seen_at, contact_last_seen_at, last_activity_at, created_at, updated_at, \
-     queued_at, assigned_at, last_incoming_at, last_reply_at, sla_kind, sla_due_at, sla_overdue_at, offhours_at, csat_rating, csat_feedback, muted_until";
+     queued_at, assigned_at, last_incoming_at, last_reply_at, sla_kind, sla_due_at, sla_overdue_at, offhours_at, csat_rating, csat_feedback, muted_until, campaign_id";
 
 /// The same columns qualified with the `c` alias, for joins.
 const CONVERSATION_COLS_C: &str = "c.id, c.account_id, c.display_id, c.uuid, c.inbox_id, c.contact_id, c.contact_inbox_id, c.status, \
      c.priority, c.assignee_id, c.team_id, c.snoozed_until, c.custom_attributes, c.additional_attributes, \
      c.first_reply_created_at, c.waiting_since, c.agent_last_seen_at, c.assignee_last_seen_at, c.contact_last_seen_at, \
      c.last_activity_at, c.created_at, c.updated_at, c.queued_at, c.assigned_at, c.last_incoming_at, c.last_reply_at, \
-     c.sla_kind, c.sla_due_at, c.sla_overdue_at, c.offhours_at, c.csat_rating, c.csat_feedback, c.muted_until";
+     c.sla_kind, c.sla_due_at, c.sla_overdue_at, c.offhours_at, c.csat_rating, c.csat_feedback, c.muted_until, c.campaign_id";
 
 /// A conversation with everything the API renders around it, from one joined query.
 #[derive(Debug, Clone, FromRow)]

@@ -15,6 +15,7 @@ mod pool;
 pub mod accounts;
 pub mod agents;
 pub mod automation;
+pub mod campaigns;
 pub mod canned;
 pub mod channels;
 pub mod contact_merge;

@@ -8,6 +8,7 @@ use crate::AppState;
 pub mod account_webhooks;
 pub mod agents;
 pub mod automation;
+pub mod campaigns;
 pub mod canned;
 pub mod contact_merge;
 pub mod contacts;
@@ -62,6 +63,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(search::routes())
         .merge(reports::routes())
         .merge(automation::routes())
+        .merge(campaigns::routes())
 }
 
 /// Stored milliseconds to Chatwoot's epoch seconds, and stored JSON text to an object:

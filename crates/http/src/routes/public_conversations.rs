@@ -58,6 +58,12 @@ pub struct PublicNewConversation {
     #[serde(default, deserialize_with = "crate::ids::opt_id_like")]
     #[schema(value_type = Option<i64>)]
     pub team_id: Option<i64>,
+    /// The proactive invitation the visitor answers (Chatwoot's `campaign_id`): it must
+    /// have been shown to this visitor; the conversation carries it and begins with the
+    /// invitation as the agent's message.
+    #[serde(default, deserialize_with = "crate::ids::opt_id_like")]
+    #[schema(value_type = Option<i64>)]
+    pub campaign_id: Option<i64>,
 }
 
 /// Starts a conversation for the visitor.
@@ -71,15 +77,29 @@ async fn create(
     PubContact(ident): PubContact,
     Json(b): Json<PublicNewConversation>,
 ) -> ApiResult<Json<Value>> {
-    let c = st
-        .svc
-        .public_start_conversation(
-            &ident,
-            b.custom_attributes,
-            b.additional_attributes,
-            b.team_id,
-        )
-        .await?;
+    let c = match b.campaign_id {
+        Some(campaign) => {
+            st.svc
+                .public_start_campaign_conversation(
+                    &ident,
+                    campaign,
+                    b.custom_attributes,
+                    b.additional_attributes,
+                    b.team_id,
+                )
+                .await?
+        }
+        None => {
+            st.svc
+                .public_start_conversation(
+                    &ident,
+                    b.custom_attributes,
+                    b.additional_attributes,
+                    b.team_id,
+                )
+                .await?
+        }
+    };
     Ok(Json(json!(c)))
 }
 

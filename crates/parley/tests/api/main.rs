@@ -11,6 +11,7 @@
 mod common;
 
 mod automation;
+mod campaigns;
 mod canned_render;
 mod channel_support;
 mod chatwoot_compat;

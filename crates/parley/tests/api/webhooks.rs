@@ -21,7 +21,7 @@ use crate::common::{Actor, TestServer, assert_error};
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Got {
+pub(crate) struct Got {
     headers: HeaderMap,
     body: String,
     /// The status the receiver answered.
@@ -29,7 +29,7 @@ struct Got {
 }
 
 impl Got {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
     fn header(&self, name: &str) -> String {
@@ -44,14 +44,14 @@ impl Got {
 /// A webhook receiver on 127.0.0.1:0 that records every request and answers 500 to the
 /// first `fail_first` of them (or to all while `down` is set), 200 otherwise.
 #[derive(Clone)]
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     got: Arc<Mutex<Vec<Got>>>,
     down: Arc<AtomicUsize>,
 }
 
 impl Receiver {
-    async fn start(fail_first: usize) -> Receiver {
+    pub(crate) async fn start(fail_first: usize) -> Receiver {
         let got: Arc<Mutex<Vec<Got>>> = Arc::default();
         let fail = Arc::new(AtomicUsize::new(fail_first));
         let down = Arc::new(AtomicUsize::new(0));
@@ -104,7 +104,7 @@ impl Receiver {
     }
 
     /// Waits until `cond` holds over the requests so far.
-    async fn until(&self, what: &str, cond: impl Fn(&[Got]) -> bool) -> Vec<Got> {
+    pub(crate) async fn until(&self, what: &str, cond: impl Fn(&[Got]) -> bool) -> Vec<Got> {
         let mut n = 0u64;
         loop {
             let got = self.got();

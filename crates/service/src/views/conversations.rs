@@ -84,6 +84,9 @@ pub struct ConversationView {
     /// The visitor's answer to the satisfaction survey, in Chatwoot's
     /// `csat_survey_response` shape; null until rated.
     pub csat_survey_response: Option<CsatResponse>,
+    /// The proactive invitation (campaign) the visitor answered to start it, as Chatwoot's
+    /// `campaign_id`; null otherwise.
+    pub campaign_id: Option<i64>,
 }
 
 /// A satisfaction rating as Chatwoot names it (`csat_survey_response`).
@@ -281,5 +284,6 @@ pub(crate) fn conversation_from_row(
             rating,
             feedback_message: c.csat_feedback.clone(),
         }),
+        campaign_id: c.campaign_id,
     }
 }

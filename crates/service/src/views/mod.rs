@@ -10,6 +10,7 @@
 
 pub mod agents;
 pub mod automation;
+pub mod campaigns;
 pub mod canned;
 pub mod contacts;
 pub mod conversations;

@@ -1,6 +1,7 @@
 // Administrator settings: the list of inboxes and the new-inbox dialog (one inbox's page is
 // inbox-settings.js), agents, teams, labels, canned responses, the account's routing rules
-// outgoing webhooks (webhooks.js), automation rules and macros (automation.js).
+// outgoing webhooks (webhooks.js), automation rules and macros (automation.js), proactive
+// invitations (campaigns.js).
 
 import { h, replace } from '../dom.js';
 import { t } from '../i18n.js';
@@ -13,6 +14,7 @@ import { inboxDetail, pageHead, saveButton, CONNECTION } from './inbox-settings.
 import { connectionFields, testConnection, MAILBOX_DEFAULTS } from './channel-connection.js';
 import { webhooksSettings } from './webhooks.js';
 import { automationSettings, macrosSettings } from './automation.js';
+import { campaignsSettings } from './campaigns.js';
 
 const SECTIONS = [
   ['inboxes', 'inbox'],
@@ -24,6 +26,7 @@ const SECTIONS = [
   ['webhooks', 'code'],
   ['automation', 'refresh'],
   ['macros', 'keyboard'],
+  ['campaigns', 'flag'],
 ];
 
 export function renderSettings(section, sub) {
@@ -70,7 +73,7 @@ export function renderSettings(section, sub) {
       ),
     );
     notify.setBaseTitle(`${t(`settings.${sec}`)} · Parley`);
-    const render = { inboxes: s ? inboxDetail : inboxesList, agents, teams: s ? teamDetail : teams, labels, canned, routing: routingSettings, webhooks: webhooksSettings, automation: automationSettings, macros: macrosSettings }[sec] || inboxesList;
+    const render = { inboxes: s ? inboxDetail : inboxesList, agents, teams: s ? teamDetail : teams, labels, canned, routing: routingSettings, webhooks: webhooksSettings, automation: automationSettings, macros: macrosSettings, campaigns: campaignsSettings }[sec] || inboxesList;
     render(content, s, live);
   }
   draw(section, sub);

@@ -24,7 +24,6 @@ const EVENTS = [
   'inbox_created',
   'inbox_updated',
 ];
-const NOT_SENT = new Set(['webwidget_triggered']);
 
 export function webhooksSettings(el, sub, live) {
   if (sub) return webhookDetail(el, sub, live);
@@ -67,7 +66,7 @@ function webhookForm(w) {
   const chosen = new Set(w ? w.subscriptions : ['message_created', 'conversation_created', 'conversation_status_changed']);
   const boxes = EVENTS.map((ev) => {
     const box = h('input', { type: 'checkbox', name: 'subscriptions', value: ev, checked: chosen.has(ev) });
-    return { ev, box, el: h('label', { class: 'check' }, box, ' ', h('code', null, ev), NOT_SENT.has(ev) ? h('span', { class: 'muted' }, ` — ${t('webhooks.notSentYet')}`) : null) };
+    return { ev, box, el: h('label', { class: 'check' }, box, ' ', h('code', null, ev)) };
   });
   const subs = () => boxes.filter((b) => b.box.checked).map((b) => b.ev);
   return formDialog(w ? t('webhooks.edit') : t('webhooks.new'), { error: 'webhook', submit: w ? t('common.save') : t('common.create') }, () => ({
