@@ -965,6 +965,7 @@ export default {
   'transcript.title': 'Transcript',
   'transcript.download': 'Download transcript',
   'transcript.email': 'Send transcript by e-mail',
+  'transcript.address': 'E-mail address',
   'transcript.mailTitle': 'Send the transcript by e-mail',
   'transcript.emailHint': 'The conversation without private notes goes to this address.',
   'transcript.send': 'Send',

@@ -965,6 +965,7 @@ export default {
   'transcript.title': 'Переписка',
   'transcript.download': 'Скачать переписку',
   'transcript.email': 'Отправить переписку по e-mail',
+  'transcript.address': 'Адрес e-mail',
   'transcript.mailTitle': 'Отправить переписку по e-mail',
   'transcript.emailHint': 'На этот адрес уйдёт переписка без внутренних заметок.',
   'transcript.send': 'Отправить',

@@ -223,7 +223,7 @@ export function mailTranscript(id, email = '') {
           }
         },
       },
-      field(t('transcript.email'), input, t('transcript.emailHint')),
+      field(t('transcript.address'), input, t('transcript.emailHint')),
       err,
       h('div', { class: 'actions' }, h('button', { type: 'button', class: 'btn', onclick: () => close(false) }, t('common.cancel')), send),
     );
