@@ -72,12 +72,12 @@ struct ExportPermit {
 
 impl Drop for ExportPermit {
     fn drop(&mut self) {
-        if let Ok(mut running) = self.limits.running.lock() {
-            if let Some(n) = running.get_mut(&self.account_id) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    running.remove(&self.account_id);
-                }
+        if let Ok(mut running) = self.limits.running.lock()
+            && let Some(n) = running.get_mut(&self.account_id)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                running.remove(&self.account_id);
             }
         }
     }
@@ -341,11 +341,9 @@ impl Cursor {
             line(&mut out, &h);
         }
         while out.len() < CHUNK_BYTES && !self.finished {
-            if self.messages_done && self.next >= self.page.len() {
-                if !self.load_page().await? {
-                    self.finished = true;
-                    break;
-                }
+            if self.messages_done && self.next >= self.page.len() && !self.load_page().await? {
+                self.finished = true;
+                break;
             }
             let ids: Vec<i64> = self.page.iter().map(|c| c.id).collect();
             let messages = self
@@ -406,28 +404,27 @@ impl Services {
             )
             .await?;
         let inbox_id = id_param("inbox_id", p.inbox_id.as_deref())?;
-        if let Some(id) = inbox_id {
-            if self.store.inbox_ref(ctx.account_id, id).await?.is_none() {
-                return Err(ServiceError::NotFound("inbox"));
-            }
+        if let Some(id) = inbox_id
+            && self.store.inbox_ref(ctx.account_id, id).await?.is_none()
+        {
+            return Err(ServiceError::NotFound("inbox"));
         }
         let team_id = id_param("team_id", p.team_id.as_deref())?;
-        if let Some(id) = team_id {
-            if self.store.team_ref(ctx.account_id, id).await?.is_none() {
-                return Err(ServiceError::NotFound("team"));
-            }
+        if let Some(id) = team_id
+            && self.store.team_ref(ctx.account_id, id).await?.is_none()
+        {
+            return Err(ServiceError::NotFound("team"));
         }
         let assignee_id = id_param("assignee_id", p.assignee_id.as_deref())?;
-        if let Some(id) = assignee_id {
-            if !self
+        if let Some(id) = assignee_id
+            && !self
                 .store
                 .agents(ctx.account_id)
                 .await?
                 .iter()
                 .any(|a| a.id == id)
-            {
-                return Err(ServiceError::NotFound("agent"));
-            }
+        {
+            return Err(ServiceError::NotFound("agent"));
         }
         let status = match p.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None | Some("all") => None,
