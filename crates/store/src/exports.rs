@@ -98,11 +98,22 @@ pub struct AgentLiveCounts {
 const UNATTENDED: &str =
     "CASE WHEN c.first_reply_created_at IS NULL OR c.waiting_since IS NOT NULL THEN 1 ELSE 0 END";
 
+/// The columns of an exported message, up to `WHERE`.
+const MESSAGES_FROM: &str =
+    "SELECT m.id, m.conversation_id, m.message_type, m.private, m.content, m.sender_type,
+            COALESCE(u.display_name, u.name, ct.name) AS sender_name, m.created_at
+       FROM messages m
+       LEFT JOIN users u ON m.sender_type = 'User' AND u.id = m.sender_id
+       LEFT JOIN contacts ct ON m.sender_type = 'Contact' AND ct.id = m.sender_id
+      WHERE";
+
 /// `FROM conversations c … WHERE` with the filter's conditions.
-fn conversations_from(f: &ExportFilter) -> Sql {
+/// `from` is where the range of `created_at` starts: `since`, or a page's keyset (one lower
+/// bound, so both backends seek the index there).
+fn conversations_from(f: &ExportFilter, from: i64) -> Sql {
     let mut q = Sql::new(" FROM conversations c");
     q.push(" WHERE c.account_id = ?", Arg::I(f.account_id));
-    q.push(" AND c.created_at >= ?", Arg::I(f.since));
+    q.push(" AND c.created_at >= ?", Arg::I(from.max(f.since)));
     q.push(" AND c.created_at < ?", Arg::I(f.until));
     q.push(" AND c.id <= ?", Arg::I(f.max_conversation_id));
     if let Some(v) = f.inbox_id {
@@ -140,7 +151,7 @@ impl Store {
 
     /// How many conversations and file rows the export of `f` holds.
     pub async fn export_size(&self, f: &ExportFilter) -> Result<ExportSize> {
-        let mut q = conversations_from(f);
+        let mut q = conversations_from(f, f.since);
         let n = q.args.len() + 1;
         q.args.push(Arg::I(f.max_message_id));
         let sql = format!(
@@ -165,14 +176,12 @@ impl Store {
         after: Option<(i64, i64)>,
         limit: i64,
     ) -> Result<Vec<ExportConversation>> {
-        let mut q = conversations_from(f);
+        // The range starts at the keyset (an OR alone would scan from `since` on every
+        // page); the OR only sorts out the rows of the keyset's own instant.
+        let mut q = conversations_from(f, after.map_or(f.since, |(at, _)| at));
         if let Some((at, id)) = after {
             q.push(" AND (c.created_at > ?", Arg::I(at));
-            let n = q.args.len();
-            q.push(
-                &format!(" OR (c.created_at = ${n} AND c.id > ?))"),
-                Arg::I(id),
-            );
+            q.push(" OR c.id > ?)", Arg::I(id));
         }
         let sql = format!(
             "SELECT c.id, c.display_id, c.status, c.created_at, i.name AS inbox_name,
@@ -215,6 +224,11 @@ impl Store {
 
     /// The next `limit` messages (up to `max_message_id`) of `conversations`, by
     /// conversation id then message id, after `after` (`(conversation id, message id)`).
+    ///
+    /// Two reads, each starting from a seek in `messages (conversation_id, id)`: the rest of
+    /// the conversation `after` is in (so a conversation of 100,000 messages is read page
+    /// by page, not from its start every time), then, if the page is not full, the
+    /// conversations after it.
     pub async fn export_messages(
         &self,
         conversations: &[i64],
@@ -222,18 +236,32 @@ impl Store {
         after: Option<(i64, i64)>,
         limit: i64,
     ) -> Result<Vec<ExportMessage>> {
-        if conversations.is_empty() {
-            return Ok(Vec::new());
+        let limit = limit.clamp(1, 10_000);
+        let mut out = Vec::new();
+        let rest: Vec<i64> = match after {
+            Some((conv, id)) => {
+                let mut q = Sql::new(MESSAGES_FROM);
+                q.push(" m.conversation_id = ?", Arg::I(conv));
+                q.push(" AND m.id > ?", Arg::I(id));
+                q.push(" AND m.id <= ?", Arg::I(max_message_id));
+                q.raw(&format!(" ORDER BY m.id LIMIT {limit}"));
+                let query = sqlx::query_as::<_, ExportMessage>(sqlx::AssertSqlSafe(q.text));
+                out = bind_as(query, &q.args).fetch_all(self.reader()).await?;
+                conversations
+                    .iter()
+                    .copied()
+                    .filter(|c| *c > conv)
+                    .collect()
+            }
+            None => conversations.to_vec(),
+        };
+        let left = limit - out.len() as i64;
+        if left <= 0 || rest.is_empty() {
+            return Ok(out);
         }
-        let mut q = Sql::new(
-            "SELECT m.id, m.conversation_id, m.message_type, m.private, m.content, m.sender_type,
-                    COALESCE(u.display_name, u.name, ct.name) AS sender_name, m.created_at
-               FROM messages m
-               LEFT JOIN users u ON m.sender_type = 'User' AND u.id = m.sender_id
-               LEFT JOIN contacts ct ON m.sender_type = 'Contact' AND ct.id = m.sender_id
-              WHERE m.conversation_id IN (",
-        );
-        for (n, id) in conversations.iter().enumerate() {
+        let mut q = Sql::new(MESSAGES_FROM);
+        q.raw(" m.conversation_id IN (");
+        for (n, id) in rest.iter().enumerate() {
             if n > 0 {
                 q.raw(", ");
             }
@@ -241,20 +269,10 @@ impl Store {
         }
         q.raw(")");
         q.push(" AND m.id <= ?", Arg::I(max_message_id));
-        if let Some((conv, id)) = after {
-            q.push(" AND (m.conversation_id > ?", Arg::I(conv));
-            let n = q.args.len();
-            q.push(
-                &format!(" OR (m.conversation_id = ${n} AND m.id > ?))"),
-                Arg::I(id),
-            );
-        }
-        q.raw(&format!(
-            " ORDER BY m.conversation_id, m.id LIMIT {}",
-            limit.clamp(1, 10_000)
-        ));
+        q.raw(&format!(" ORDER BY m.conversation_id, m.id LIMIT {left}"));
         let query = sqlx::query_as::<_, ExportMessage>(sqlx::AssertSqlSafe(q.text));
-        Ok(bind_as(query, &q.args).fetch_all(self.reader()).await?)
+        out.extend(bind_as(query, &q.args).fetch_all(self.reader()).await?);
+        Ok(out)
     }
 
     /// Open, unattended and unassigned conversations of the account now, and pending ones.
