@@ -20,11 +20,13 @@ pub mod contacts;
 pub mod continuity;
 pub mod conversations;
 pub mod delivery;
+pub mod exports;
 pub mod health;
 pub mod http_client;
 pub mod inboxes;
 pub mod jobs;
 pub mod labels;
+pub mod live_metrics;
 pub mod mail;
 pub mod mentions;
 pub mod messages;
@@ -43,6 +45,7 @@ pub mod socket_queue;
 pub mod standards;
 pub mod teams;
 pub mod texts;
+pub mod transcripts;
 pub mod transfer;
 mod typing_hooks;
 pub mod uploads;
@@ -150,6 +153,8 @@ pub struct Services {
     /// The channel providers (Telegram…) the binary registered: the outbox delivers
     /// through them, inbox creation checks settings with them.
     pub providers: Arc<delivery::Providers>,
+    /// Running exports and the transcript e-mail budget (bounds what a user can start).
+    pub export_limits: Arc<exports::ExportLimits>,
     /// Signals the channel runtime that an inbox was created, changed or deleted.
     /// A counter that moves on every change: each channel's runtime watches it (a
     /// `Notify` would wake only one of several runtimes).
@@ -237,6 +242,7 @@ impl Services {
             presence: Arc::default(),
             mailer: Arc::new(mail::NoMailer),
             providers: Arc::default(),
+            export_limits: Arc::default(),
             channels_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
             typing_gate: Arc::default(),
         }

@@ -8,7 +8,7 @@ use parley_core::texts::Lang;
 use parley_store::report_queries::Dimension;
 
 use crate::context::AccountCtx;
-use crate::reports::{Checked, SummaryRow, TrafficView};
+use crate::reports::{Checked, SourceRow, SummaryRow, TrafficView};
 use crate::{Result, Services};
 
 /// The byte-order mark that tells Excel the file is UTF-8.
@@ -22,7 +22,7 @@ pub struct CsvFile {
 }
 
 /// One CSV cell, quoted when needed and defused against formula injection.
-fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
@@ -35,7 +35,8 @@ fn cell(s: &str) -> String {
     }
 }
 
-fn line(out: &mut String, cells: &[String]) {
+/// Appends one CSV line (CRLF-terminated) of `cells`.
+pub(crate) fn line(out: &mut String, cells: &[String]) {
     let row: Vec<String> = cells.iter().map(|c| cell(c)).collect();
     out.push_str(&row.join(","));
     out.push_str("\r\n");
@@ -163,7 +164,64 @@ pub fn traffic_csv(lang: Lang, t: &TrafficView) -> String {
     out
 }
 
+/// Visitor sources as CSV: the period, a header, one line per source (conversion rate in
+/// percent with one decimal).
+pub fn sources_csv(lang: Lang, r: &Checked, by: &str, rows: &[SourceRow]) -> String {
+    let mut out = String::from(BOM);
+    line(&mut out, &[period_line(lang, r)]);
+    let first = match (lang, by) {
+        (Lang::Ru, "medium") => "Тип трафика (utm_medium)",
+        (Lang::Ru, "campaign") => "Кампания (utm_campaign)",
+        (Lang::Ru, "referrer") => "Сайт-источник",
+        (Lang::Ru, _) => "Источник (utm_source)",
+        (Lang::En, "medium") => "Medium (utm_medium)",
+        (Lang::En, "campaign") => "Campaign (utm_campaign)",
+        (Lang::En, "referrer") => "Referrer",
+        (Lang::En, _) => "Source (utm_source)",
+    };
+    let rest = match lang {
+        Lang::Ru => ["Диалогов", "Конверсий", "Конверсия, %"],
+        Lang::En => ["Conversations", "Conversions", "Conversion rate (%)"],
+    };
+    let mut h = vec![first.to_string()];
+    h.extend(rest.iter().map(|s| s.to_string()));
+    line(&mut out, &h);
+    let none = match lang {
+        Lang::Ru => "(не указан)",
+        Lang::En => "(none)",
+    };
+    for s in rows {
+        line(
+            &mut out,
+            &[
+                s.key.clone().unwrap_or_else(|| none.to_string()),
+                s.conversations_count.to_string(),
+                s.conversions_count.to_string(),
+                format!("{:.1}", s.conversion_rate * 100.0),
+            ],
+        );
+    }
+    out
+}
+
 impl Services {
+    /// Visitor sources as a file (`reports/sources`; `by` as for `summary_reports/sources`).
+    pub async fn report_sources_csv(
+        &self,
+        ctx: &AccountCtx,
+        r: &Checked,
+        by: Option<&str>,
+        lang: Option<&str>,
+    ) -> Result<CsvFile> {
+        let rows = self.report_sources(ctx, r, by).await?;
+        let lang = self.report_lang(ctx, lang).await;
+        let by = by.filter(|b| !b.is_empty()).unwrap_or("source");
+        Ok(CsvFile {
+            filename: format!("sources_{by}_report.csv"),
+            body: sources_csv(lang, r, by, &rows),
+        })
+    }
+
     /// A breakdown report as a file (`reports/agents` and the like).
     pub async fn report_breakdown_csv(
         &self,
@@ -202,7 +260,8 @@ impl Services {
         })
     }
 
-    async fn report_lang(&self, ctx: &AccountCtx, lang: Option<&str>) -> Lang {
+    /// The language of a file: `lang` when given and known, else the account's.
+    pub(crate) async fn report_lang(&self, ctx: &AccountCtx, lang: Option<&str>) -> Lang {
         match lang.and_then(Lang::parse) {
             Some(l) => l,
             None => self.account_lang(ctx.account_id).await,

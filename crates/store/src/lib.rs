@@ -22,6 +22,7 @@ pub mod contact_merge;
 pub mod contacts;
 pub mod conversations;
 pub mod events;
+pub mod exports;
 pub mod inboxes;
 pub mod invitations;
 pub mod jobs;

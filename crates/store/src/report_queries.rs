@@ -121,14 +121,14 @@ pub struct CsatRow {
     pub created_at: i64,
 }
 
-/// SQL under construction with its numbered arguments.
-struct Sql {
-    text: String,
-    args: Vec<Arg>,
+/// SQL under construction with its numbered arguments (also used by [`crate::exports`]).
+pub(crate) struct Sql {
+    pub(crate) text: String,
+    pub(crate) args: Vec<Arg>,
 }
 
 impl Sql {
-    fn new(text: &str) -> Self {
+    pub(crate) fn new(text: &str) -> Self {
         Sql {
             text: text.to_string(),
             args: Vec::new(),
@@ -136,13 +136,13 @@ impl Sql {
     }
 
     /// Appends `clause`, each `?` becoming the next placeholder bound to `arg`.
-    fn push(&mut self, clause: &str, arg: Arg) {
+    pub(crate) fn push(&mut self, clause: &str, arg: Arg) {
         self.args.push(arg);
         self.text
             .push_str(&clause.replace('?', &format!("${}", self.args.len())));
     }
 
-    fn raw(&mut self, s: &str) {
+    pub(crate) fn raw(&mut self, s: &str) {
         self.text.push_str(s);
     }
 }

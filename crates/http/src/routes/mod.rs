@@ -13,6 +13,7 @@ pub mod canned;
 pub mod contact_merge;
 pub mod contacts;
 pub mod conversations;
+pub mod exports;
 pub mod inboxes;
 pub mod invitations;
 pub mod labels;
@@ -62,6 +63,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(account_webhooks::routes())
         .merge(search::routes())
         .merge(reports::routes())
+        .merge(exports::routes())
         .merge(automation::routes())
         .merge(campaigns::routes())
 }

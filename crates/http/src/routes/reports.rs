@@ -73,13 +73,13 @@ pub struct ReportQueryDoc {
 }
 
 /// Parsed query pairs: the report parameters, `format`, `lang`.
-struct Parsed {
-    params: ReportParams,
-    format: Option<String>,
-    lang: Option<String>,
+pub(crate) struct Parsed {
+    pub(crate) params: ReportParams,
+    pub(crate) format: Option<String>,
+    pub(crate) lang: Option<String>,
 }
 
-fn parse(pairs: Vec<(String, String)>) -> Result<Parsed, ApiError> {
+pub(crate) fn parse(pairs: Vec<(String, String)>) -> Result<Parsed, ApiError> {
     if pairs.len() > 32 {
         return Err(ApiError::bad_request(
             "invalid_query",
@@ -119,7 +119,7 @@ fn parse(pairs: Vec<(String, String)>) -> Result<Parsed, ApiError> {
 }
 
 /// A CSV file response, sent as it is (the body is bounded by the account's entities).
-fn csv(file: CsvFile) -> Response {
+pub(crate) fn csv(file: CsvFile) -> Response {
     let mut res = Response::new(Body::from(file.body));
     let h = res.headers_mut();
     h.insert(

@@ -25,6 +25,7 @@ mod contacts;
 mod conversations;
 mod docs;
 mod email;
+mod exports;
 mod mail;
 mod multinode;
 mod multinode_timers;

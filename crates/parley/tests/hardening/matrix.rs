@@ -153,6 +153,9 @@ const SUPERVISORS: &[(&str, &str)] = &[
         "GET",
         "/api/v2/accounts/{account_id}/summary_reports/sources",
     ),
+    ("GET", "/api/v2/accounts/{account_id}/reports/sources"),
+    ("GET", "/api/v2/accounts/{account_id}/reports/conversations"),
+    ("GET", "/api/v2/accounts/{account_id}/exports/conversations"),
     ("GET", "/api/v1/accounts/{account_id}/csat_survey_responses"),
     (
         "GET",
@@ -324,6 +327,14 @@ const MEMBER: &[(&str, &str)] = &[
     (
         "POST",
         "/api/v1/accounts/{account_id}/conversations/{conversation_id}/transfer",
+    ),
+    (
+        "GET",
+        "/api/v1/accounts/{account_id}/conversations/{conversation_id}/transcript",
+    ),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/conversations/{conversation_id}/transcript",
     ),
     (
         "POST",

@@ -12,6 +12,7 @@ import { slaChip, queueChip } from '../routing.js';
 import { mentionPicker, mentionNodes, conversationSeen } from '../mentions.js';
 import { subjectLine, letterParts, replyNotice } from './mail-letter.js';
 import { runnableMacros } from './automation.js';
+import { downloadTranscript, mailTranscript } from './exports.js';
 
 const drafts = new Map();
 const PRIORITIES = ['urgent', 'high', 'medium', 'low'];
@@ -299,6 +300,7 @@ export class ConversationView {
         btn('priority', 'flag', c.priority ? t(`priority.${c.priority}`) : t('conv.priority'), null),
         btn('labels', 'tag', t('conv.labels'), 'L'),
         btn('macros', 'keyboard', t('conv.macros'), 'M'),
+        btn('transcript', 'download', t('transcript.title'), null),
         c.status !== 'resolved' ? btn('snooze', 'snooze', t('conv.snooze'), 'S') : null,
         c.muted ? btn('unmute', 'bell', t('conv.unmute'), null) : btn('mute', 'bellOff', t('conv.mute'), null),
         c.status === 'resolved' ? btn('reopen', 'refresh', t('conv.reopen'), 'O', { primary: true }) : btn('resolve', 'checkCircle', t('conv.resolve'), 'E', { primary: true }),
@@ -365,6 +367,12 @@ export class ConversationView {
           break;
         case 'macros':
           await this.macrosMenu(anchor);
+          break;
+        case 'transcript':
+          popover(anchor, [
+            { label: t('transcript.download'), onclick: () => downloadTranscript(this.id) },
+            { label: t('transcript.email'), onclick: () => mailTranscript(this.id) },
+          ]);
           break;
         case 'resolve':
           await post(acct(`/conversations/${this.id}/toggle_status`), { status: 'resolved' });

@@ -1,7 +1,8 @@
 // Reports (supervisors and administrators; docs/reports.md): a period with the period before
 // it, summary cards, conversations per day and the weekday × hour traffic as inline SVG with
 // their numbers in tables, breakdowns per agent, team, inbox, channel, label and source with
-// their CSV files, and the satisfaction answers with their comments.
+// their CSV files, and the satisfaction answers with their comments; above them the live
+// "now" strip, below them the conversations export (views/exports.js).
 
 import { h, replace } from '../dom.js';
 import { t, getLang, locale, fullStamp } from '../i18n.js';
@@ -9,6 +10,7 @@ import { getAccount, get, qs, ApiError } from '../api.js';
 import { agentById, inboxById } from '../store.js';
 import { icon, errorText, channelName, ratingStars, toast } from '../ui.js';
 import * as notify from '../notify.js';
+import { liveStrip, exportSection } from './exports.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const DAY = 86400;
@@ -31,14 +33,14 @@ const CARDS = [
   ['conversions_count', 'count'],
 ];
 
-/** Breakdown tabs: the summary_reports dimension and its CSV file (sources have none). */
+/** Breakdown tabs: the summary_reports dimension and its CSV file. */
 const DIMS = [
   ['agent', 'agents'],
   ['team', 'teams'],
   ['inbox', 'inboxes'],
   ['channel', 'channels'],
   ['label', 'labels'],
-  ['sources', null],
+  ['sources', 'sources'],
 ];
 
 const v2 = (path) => `/api/v2/accounts/${getAccount()}${path}`;
@@ -101,6 +103,7 @@ export class ReportsPage {
         { class: 'page wide-page reports-page', dataset: { page: 'reports' } },
         h('header', { class: 'page-head' }, h('h1', null, t('nav.reports'))),
         h('p', { class: 'muted small' }, t('reports.hint')),
+        liveStrip(),
         this.controlsEl,
         this.bodyEl,
       ),
@@ -230,6 +233,7 @@ export class ReportsPage {
         this.heatMap(traffic),
         h('section', { class: 'report-section', dataset: { section: 'breakdown' } }, h('h2', null, t('reports.breakdown')), this.breakdownEl),
         this.csatSection(csatMetrics),
+        exportSection(() => this.period()),
       );
       this.bodyEl.removeAttribute('aria-busy');
       this.renderCsatList(csat && csat.length === 25);
@@ -445,7 +449,8 @@ export class ReportsPage {
   async download(file, btn) {
     btn.disabled = true;
     try {
-      const res = await fetch(v2(`/reports/${file}${qs({ ...this.params, lang: getLang() })}`), { credentials: 'same-origin', headers: { Accept: 'text/csv' } });
+      const by = file === 'sources' ? this.sourcesBy : null;
+      const res = await fetch(v2(`/reports/${file}${qs({ ...this.params, by, lang: getLang() })}`), { credentials: 'same-origin', headers: { Accept: 'text/csv' } });
       if (!res.ok) throw new ApiError(res.status, 'http_error', `HTTP ${res.status}`);
       const blob = await res.blob();
       const m = /filename="?([^";]+)"?/.exec(res.headers.get('content-disposition') || '');
