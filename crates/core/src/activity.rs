@@ -41,6 +41,8 @@ pub const KINDS: &[&str] = &[
     "taken_missed",
     "transferred",
     "automation",
+    "handed_off",
+    "handoff_requested",
 ];
 
 /// One activity line. Serialised with its `kind` as the tag:
@@ -110,6 +112,11 @@ pub enum Activity {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<String>,
     },
+    /// A pending conversation (a bot's) was opened for agents by `by` (the bot, or a
+    /// person): it enters routing now.
+    HandedOff { by: String },
+    /// The customer wrote one of the bot's hand-off words; bot `by` handed off.
+    HandoffRequested { by: String },
 }
 
 impl Activity {
@@ -137,6 +144,8 @@ impl Activity {
             Activity::TakenMissed { .. } => "taken_missed",
             Activity::Transferred { .. } => "transferred",
             Activity::Automation { .. } => "automation",
+            Activity::HandedOff { .. } => "handed_off",
+            Activity::HandoffRequested { .. } => "handoff_requested",
         }
     }
 
@@ -207,6 +216,10 @@ impl Activity {
                     Some(v) => format!("{who}: {what} {v}"),
                     None => format!("{who}: {what}"),
                 }
+            }
+            Activity::HandedOff { by } => format!("Conversation was handed off to agents by {by}"),
+            Activity::HandoffRequested { by } => {
+                format!("The customer asked for a person; {by} handed the conversation to agents")
             }
         }
     }
@@ -291,6 +304,8 @@ mod tests {
                 value: Some(s("payments")),
                 by: None,
             },
+            Activity::HandedOff { by: s("Bot") },
+            Activity::HandoffRequested { by: s("Bot") },
         ]
     }
 

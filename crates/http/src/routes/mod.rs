@@ -6,6 +6,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::AppState;
 
 pub mod account_webhooks;
+pub mod agent_bots;
 pub mod agents;
 pub mod automation;
 pub mod canned;
@@ -62,6 +63,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(search::routes())
         .merge(reports::routes())
         .merge(automation::routes())
+        .merge(agent_bots::routes())
 }
 
 /// Stored milliseconds to Chatwoot's epoch seconds, and stored JSON text to an object:

@@ -21,7 +21,7 @@ use crate::common::{Actor, TestServer, assert_error};
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Got {
+pub(crate) struct Got {
     headers: HeaderMap,
     body: String,
     /// The status the receiver answered.
@@ -29,10 +29,10 @@ struct Got {
 }
 
 impl Got {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
-    fn header(&self, name: &str) -> String {
+    pub(crate) fn header(&self, name: &str) -> String {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
@@ -44,14 +44,14 @@ impl Got {
 /// A webhook receiver on 127.0.0.1:0 that records every request and answers 500 to the
 /// first `fail_first` of them (or to all while `down` is set), 200 otherwise.
 #[derive(Clone)]
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     got: Arc<Mutex<Vec<Got>>>,
     down: Arc<AtomicUsize>,
 }
 
 impl Receiver {
-    async fn start(fail_first: usize) -> Receiver {
+    pub(crate) async fn start(fail_first: usize) -> Receiver {
         let got: Arc<Mutex<Vec<Got>>> = Arc::default();
         let fail = Arc::new(AtomicUsize::new(fail_first));
         let down = Arc::new(AtomicUsize::new(0));
@@ -87,7 +87,7 @@ impl Receiver {
         }
     }
 
-    fn got(&self) -> Vec<Got> {
+    pub(crate) fn got(&self) -> Vec<Got> {
         self.got.lock().unwrap().clone()
     }
 
@@ -104,7 +104,7 @@ impl Receiver {
     }
 
     /// Waits until `cond` holds over the requests so far.
-    async fn until(&self, what: &str, cond: impl Fn(&[Got]) -> bool) -> Vec<Got> {
+    pub(crate) async fn until(&self, what: &str, cond: impl Fn(&[Got]) -> bool) -> Vec<Got> {
         let mut n = 0u64;
         loop {
             let got = self.got();
@@ -133,7 +133,7 @@ fn fast_retry(pause_after: i64) -> parley::StartOptions {
     }
 }
 
-fn verify(secret: &str, g: &Got) -> bool {
+pub(crate) fn verify(secret: &str, g: &Got) -> bool {
     let ts = g.header("x-parley-timestamp");
     let sig = g.header("x-parley-signature");
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();

@@ -103,6 +103,19 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
         "POST",
         "/api/v1/accounts/{account_id}/automation_rules/dry_run",
     ),
+    ("GET", "/api/v1/accounts/{account_id}/agent_bots"),
+    ("POST", "/api/v1/accounts/{account_id}/agent_bots"),
+    ("GET", "/api/v1/accounts/{account_id}/agent_bots/{id}"),
+    ("PATCH", "/api/v1/accounts/{account_id}/agent_bots/{id}"),
+    ("DELETE", "/api/v1/accounts/{account_id}/agent_bots/{id}"),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/agent_bots/{id}/reset_access_token",
+    ),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/inboxes/{id}/set_agent_bot",
+    ),
     ("GET", "/api/v1/accounts/{account_id}/webhooks"),
     ("POST", "/api/v1/accounts/{account_id}/webhooks"),
     ("PATCH", "/api/v1/accounts/{account_id}/webhooks/{id}"),
@@ -426,6 +439,19 @@ async fn build_world(s: &TestServer, token: &str, account_id: i64) -> World {
             .to_string(),
     );
 
+    let (st, bot) = s
+        .post(
+            token,
+            &format!("{base}/agent_bots"),
+            json!({"name": "A's bot", "bot_type": "builtin"}),
+        )
+        .await;
+    assert!(st.is_success(), "create bot: {st} {bot}");
+    ids.insert(
+        "agent_bots",
+        bot["id"].as_i64().expect("bot id").to_string(),
+    );
+
     let (st, rule) = s
         .post(
             token,
@@ -552,6 +578,9 @@ fn admin_body(method: &Method, path: &str, inbox_id: i64, user_id: i64) -> Value
             json!({"url": "https://agent.example.test/", "subscriptions": ["inbox_created"]})
         }
         ("PATCH", "{id}") if path.contains("/webhooks/") => json!({"name": "Agent's"}),
+        ("POST", "agent_bots") => json!({"name": "Agent's bot", "bot_type": "builtin"}),
+        ("PATCH", "{id}") if path.contains("/agent_bots/") => json!({"name": "Agent's"}),
+        ("POST", "set_agent_bot") => json!({"agent_bot": null}),
         ("POST", "automation_rules") => {
             json!({"name": "Agent's rule", "event_name": "conversation_created",
             "conditions": [{"attribute_key": "status", "filter_operator": "equal_to", "values": ["open"]}],
