@@ -1,6 +1,6 @@
 // Administrator settings: the list of inboxes and the new-inbox dialog (one inbox's page is
 // inbox-settings.js), agents, teams, labels, canned responses, the account's routing rules
-// outgoing webhooks (webhooks.js), automation rules and macros (automation.js).
+// outgoing webhooks (webhooks.js), agent bots (bots.js), automation rules and macros (automation.js).
 
 import { h, replace } from '../dom.js';
 import { t } from '../i18n.js';
@@ -13,6 +13,7 @@ import { inboxDetail, pageHead, saveButton, CONNECTION } from './inbox-settings.
 import { connectionFields, testConnection, MAILBOX_DEFAULTS } from './channel-connection.js';
 import { webhooksSettings } from './webhooks.js';
 import { automationSettings, macrosSettings } from './automation.js';
+import { botsSettings } from './bots.js';
 
 const SECTIONS = [
   ['inboxes', 'inbox'],
@@ -22,6 +23,7 @@ const SECTIONS = [
   ['canned', 'message'],
   ['routing', 'queue'],
   ['webhooks', 'code'],
+  ['bots', 'chat'],
   ['automation', 'refresh'],
   ['macros', 'keyboard'],
 ];
@@ -70,7 +72,7 @@ export function renderSettings(section, sub) {
       ),
     );
     notify.setBaseTitle(`${t(`settings.${sec}`)} · Parley`);
-    const render = { inboxes: s ? inboxDetail : inboxesList, agents, teams: s ? teamDetail : teams, labels, canned, routing: routingSettings, webhooks: webhooksSettings, automation: automationSettings, macros: macrosSettings }[sec] || inboxesList;
+    const render = { inboxes: s ? inboxDetail : inboxesList, agents, teams: s ? teamDetail : teams, labels, canned, routing: routingSettings, webhooks: webhooksSettings, bots: botsSettings, automation: automationSettings, macros: macrosSettings }[sec] || inboxesList;
     render(content, s, live);
   }
   draw(section, sub);
