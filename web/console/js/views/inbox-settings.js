@@ -447,7 +447,7 @@ function routingCard(inbox) {
 
 /** The agent bot that answers the inbox's new conversations first (Settings → Bots). */
 function botCard(inbox) {
-  const select = h('select', { name: 'agent_bot', dataset: { setting: 'agent_bot' } }, options([['', t('bots.noBot')]], ''));
+  const select = h('select', { name: 'agent_bot', dataset: { inboxBot: '' } }, options([['', t('bots.noBot')]], ''));
   Promise.all([get(acct('/agent_bots')), get(acct(`/inboxes/${inbox.id}/agent_bot`))])
     .then(([bots, current]) => {
       const now = current.agent_bot ? current.agent_bot.id : '';
