@@ -176,7 +176,10 @@ fn account_route(path: &str) -> bool {
 /// Operations any member may call (reads and conversation work). Together with
 /// [`ADMIN_ONLY`] and [`SUPERVISORS`] this must be exactly the document's account operations.
 const MEMBER: &[(&str, &str)] = &[
-    ("GET", "/api/v1/accounts/{account_id}/inboxes/{id}/agent_bot"),
+    (
+        "GET",
+        "/api/v1/accounts/{account_id}/inboxes/{id}/agent_bot",
+    ),
     (
         "POST",
         "/api/v1/accounts/{account_id}/actions/contact_merge",
