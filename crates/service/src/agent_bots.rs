@@ -267,6 +267,26 @@ impl Services {
         Ok(agent_bot_view(&row, inboxes, Some(token)))
     }
 
+    /// A page of the deliveries to the bot's `outgoing_url`, newest first
+    /// (administrators): the same log as a webhook's.
+    pub async fn agent_bot_deliveries(
+        &self,
+        ctx: &AccountCtx,
+        id: i64,
+        before: Option<i64>,
+    ) -> Result<crate::webhooks::DeliveryPage> {
+        self.agent_bot_row(ctx, id).await?;
+        let page = crate::webhooks::LOG_PAGE;
+        let deliveries = self.store.agent_bot_deliveries(id, before, page).await?;
+        let next_before = (deliveries.len() as i64 == page)
+            .then(|| deliveries.last().map(|d| d.id))
+            .flatten();
+        Ok(crate::webhooks::DeliveryPage {
+            deliveries,
+            next_before,
+        })
+    }
+
     /// Attaches a bot to an inbox, or detaches it with `None` (administrators).
     pub async fn set_inbox_agent_bot(
         &self,

@@ -590,6 +590,27 @@ impl Store {
             .await?)
     }
 
+    /// The deliveries to an agent bot's `outgoing_url` (its receivers in every inbox it
+    /// handles), newest first.
+    pub async fn agent_bot_deliveries(
+        &self,
+        bot_id: i64,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRow>> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLS} FROM webhook_deliveries
+             WHERE webhook_id IN (SELECT id FROM webhooks WHERE agent_bot_id = $1) AND id < $2
+             ORDER BY id DESC LIMIT $3"
+        );
+        Ok(sqlx::query_as::<_, DeliveryRow>(sqlx::AssertSqlSafe(sql))
+            .bind(bot_id)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit)
+            .fetch_all(self.reader())
+            .await?)
+    }
+
     /// One delivery of a receiver.
     pub async fn webhook_delivery(&self, webhook_id: i64, id: i64) -> Result<Option<DeliveryRow>> {
         let sql = format!(

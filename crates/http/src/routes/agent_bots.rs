@@ -13,15 +13,18 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::Acct;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Json, JsonObject, Path, present};
+use crate::extract::{Json, JsonObject, Path, Query, present};
+use crate::routes::account_webhooks::{DeliveriesQuery, DeliveryList, DeliveryListMeta};
 use parley_service::agent_bots::AgentBotInput;
 use parley_service::views::agent_bots::AgentBotView;
+use parley_service::views::webhooks::delivery_view;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(show, update, remove))
         .routes(routes!(reset_access_token))
+        .routes(routes!(deliveries))
         .routes(routes!(set_agent_bot))
         .routes(routes!(inbox_agent_bot))
 }
@@ -167,6 +170,28 @@ async fn reset_access_token(
     Path(path): Path<(i64, i64)>,
 ) -> ApiResult<Json<AgentBotView>> {
     Ok(Json(st.svc.reset_agent_bot_token(&ctx, path.1).await?))
+}
+
+/// The log of the requests to the bot's `outgoing_url`, 25 per page, newest first
+/// (administrators).
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/agent_bots/{id}/deliveries", tag = "Agent bots",
+    security(("api_access_token" = [])),
+    params(("account_id" = i64, Path, description = "Account id"), ("id" = i64, Path, description = "Bot id"), DeliveriesQuery),
+    responses((status = 200, body = DeliveryList), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn deliveries(
+    State(st): State<AppState>,
+    Acct(ctx): Acct,
+    Path(path): Path<(i64, i64)>,
+    Query(q): Query<DeliveriesQuery>,
+) -> ApiResult<Json<DeliveryList>> {
+    let page = st.svc.agent_bot_deliveries(&ctx, path.1, q.before).await?;
+    Ok(Json(DeliveryList {
+        payload: page.deliveries.iter().map(delivery_view).collect(),
+        meta: DeliveryListMeta {
+            next_before: page.next_before,
+        },
+    }))
 }
 
 /// `{"agent_bot": id}` attaches a bot to the inbox, `{"agent_bot": null}` detaches it.

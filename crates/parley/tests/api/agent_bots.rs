@@ -390,6 +390,35 @@ async fn external_bot_gets_signed_events_and_answers_with_its_token(s: &TestServ
         "{st}"
     );
 
+    // The delivery log, as a webhook's: administrators only.
+    let id = b["id"].as_i64().expect("id");
+    let log = until("the delivery in the bot's log", || async {
+        let (st, v) = s
+            .get(
+                &w.admin.token,
+                &format!("{base}/agent_bots/{id}/deliveries"),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let rows = v["payload"].as_array().cloned().unwrap_or_default();
+        rows.iter()
+            .any(|d| d["event"] == "message_created" && d["status"] == "delivered")
+            .then_some(rows)
+    })
+    .await;
+    assert!(
+        log.iter()
+            .all(|d| d["response_code"] == 200 || d["status"] != "delivered"),
+        "{log:?}"
+    );
+    let (st, v) = s
+        .get(
+            &w.agent.token,
+            &format!("{base}/agent_bots/{id}/deliveries"),
+        )
+        .await;
+    assert_error(st, &v, 403, "forbidden");
+
     // The bot's own reply reached it too (Chatwoot sends a bot every message).
     r.until("the bot's own reply", |g| {
         g.iter().any(|x| {

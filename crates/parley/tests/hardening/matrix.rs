@@ -113,6 +113,10 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
         "/api/v1/accounts/{account_id}/agent_bots/{id}/reset_access_token",
     ),
     (
+        "GET",
+        "/api/v1/accounts/{account_id}/agent_bots/{id}/deliveries",
+    ),
+    (
         "POST",
         "/api/v1/accounts/{account_id}/inboxes/{id}/set_agent_bot",
     ),
