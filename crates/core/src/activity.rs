@@ -43,6 +43,8 @@ pub const KINDS: &[&str] = &[
     "automation",
     "muted",
     "unmuted",
+    "handed_off",
+    "handoff_requested",
 ];
 
 /// One activity line. Serialised with its `kind` as the tag:
@@ -116,6 +118,11 @@ pub enum Activity {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<String>,
     },
+    /// A pending conversation (a bot's) was opened for agents by `by` (the bot, or a
+    /// person): it enters routing now.
+    HandedOff { by: String },
+    /// The customer wrote one of the bot's hand-off words; bot `by` handed off.
+    HandoffRequested { by: String },
 }
 
 impl Activity {
@@ -145,6 +152,8 @@ impl Activity {
             Activity::Automation { .. } => "automation",
             Activity::Muted { .. } => "muted",
             Activity::Unmuted { .. } => "unmuted",
+            Activity::HandedOff { .. } => "handed_off",
+            Activity::HandoffRequested { .. } => "handoff_requested",
         }
     }
 
@@ -217,6 +226,10 @@ impl Activity {
                     Some(v) => format!("{who}: {what} {v}"),
                     None => format!("{who}: {what}"),
                 }
+            }
+            Activity::HandedOff { by } => format!("Conversation was handed off to agents by {by}"),
+            Activity::HandoffRequested { by } => {
+                format!("The customer asked for a person; {by} handed the conversation to agents")
             }
         }
     }
@@ -374,6 +387,8 @@ mod tests {
             },
             Activity::Muted { by: s("Maria") },
             Activity::Unmuted { by: s("Maria") },
+            Activity::HandedOff { by: s("Bot") },
+            Activity::HandoffRequested { by: s("Bot") },
         ]
     }
 

@@ -6,6 +6,7 @@
 
 pub mod activity;
 pub mod automation;
+pub mod bot;
 pub mod calendar;
 pub mod campaign;
 pub mod contact_match;

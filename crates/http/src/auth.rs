@@ -53,6 +53,32 @@ pub(crate) fn header_token(parts: &Parts) -> Option<String> {
     auth.strip_prefix("Bearer ").map(|t| t.trim().to_string())
 }
 
+/// How an agent bot's API token starts (users' tokens are plain hex).
+const BOT_TOKEN_PREFIX: &str = "bot_";
+
+/// What an agent bot may call with its token: its inboxes' conversations (the service
+/// checks the inbox), their messages, status, labels, priority and custom attributes.
+fn bot_may_call(method: &Method, path: &str, account: &str) -> bool {
+    let prefix = format!("/api/v1/accounts/{account}/conversations/");
+    let Some(rest) = path.strip_prefix(&prefix) else {
+        return false;
+    };
+    let rest = rest.trim_end_matches('/');
+    let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    matches!(
+        (method.as_str(), tail),
+        ("GET", "")
+            | ("GET" | "POST", "messages")
+            | ("POST", "toggle_status")
+            | ("POST", "toggle_priority")
+            | ("GET" | "POST", "labels")
+            | ("POST", "custom_attributes")
+    )
+}
+
 fn same_origin_or_xhr(parts: &Parts) -> bool {
     parts.headers.contains_key("x-requested-with") || same_origin(parts)
 }
@@ -133,6 +159,20 @@ impl FromRequestParts<AppState> for Acct {
         let account_id: i64 = raw
             .parse()
             .map_err(|_| ApiError::bad_request("invalid_path", "account_id must be an integer"))?;
+        if let Some(token) = header_token(parts).filter(|t| t.starts_with(BOT_TOKEN_PREFIX)) {
+            if !bot_may_call(&parts.method, parts.uri.path(), &raw) {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "an agent bot's token reaches only the conversations of its inboxes \
+                     (messages, status, labels, priority, custom attributes)",
+                ));
+            }
+            return match state.svc.authenticate_bot(&token, account_id).await? {
+                Some(ctx) => Ok(Acct(ctx)),
+                None => Err(ApiError::unauthorized()),
+            };
+        }
         let auth = Auth::from_request_parts(parts, state).await?;
         auth.principal
             .in_account(account_id)

@@ -35,6 +35,7 @@ impl Principal {
                 user_id: self.user.id,
                 role: m.role(),
                 user_name: self.user.name.clone(),
+                bot: None,
             })
     }
 }

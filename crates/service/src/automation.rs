@@ -486,7 +486,9 @@ impl Services {
                 Some(Rule { row, conditions })
             })
             .collect();
-        let (rows, to) = if rules.is_empty() {
+        // Inboxes with an agent bot: each customer message there is a bot job.
+        let bot_inboxes = self.bot_inbox_ids(account_id).await?;
+        let (rows, to) = if rules.is_empty() && bot_inboxes.is_empty() {
             (Vec::new(), head)
         } else {
             let rows = self
@@ -509,6 +511,7 @@ impl Services {
         let now = self.store.now();
         let mut keys = Vec::new();
         let mut payloads = Vec::new();
+        let mut kinds = Vec::new();
         let mut cache = FactsCache::default();
         for row in rows {
             if row.origin.is_some() {
@@ -518,6 +521,23 @@ impl Services {
                 continue;
             };
             let payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
+            if row.name == "message.created"
+                && row.inbox_id.is_some_and(|i| bot_inboxes.contains(&i))
+                && payload.get("message_type").and_then(Value::as_i64) == Some(0)
+                && payload.get("private").and_then(Value::as_bool) != Some(true)
+                && let Some(message_id) = payload.get("id").and_then(Value::as_i64)
+            {
+                keys.push(format!("{}:{message_id}", crate::agent_bots::BOT_JOB));
+                payloads.push(
+                    json!({
+                        "account_id": account_id,
+                        "conversation_id": conversation_id,
+                        "message_id": message_id,
+                    })
+                    .to_string(),
+                );
+                kinds.push(crate::agent_bots::BOT_JOB);
+            }
             let events = rule_events(&row, &payload);
             if events.is_empty()
                 || !rules
@@ -551,6 +571,7 @@ impl Services {
                 if !rules::conditions_hold(&r.conditions, &facts) {
                     continue;
                 }
+                kinds.push(AUTOMATION_JOB);
                 keys.push(format!(
                     "automation:{}:{}:{}",
                     r.row.id, row.seq, conversation_id
@@ -569,9 +590,10 @@ impl Services {
         let jobs: Vec<NewJob<'_>> = keys
             .iter()
             .zip(payloads)
-            .map(|(key, payload)| NewJob {
+            .zip(kinds)
+            .map(|((key, payload), kind)| NewJob {
                 key,
-                kind: AUTOMATION_JOB,
+                kind,
                 account_id: Some(account_id),
                 payload,
                 run_at: now,
@@ -670,6 +692,7 @@ impl Services {
             user_id: 0,
             role: Role::Administrator,
             user_name: format!("automation rule «{}»", rule.name),
+            bot: None,
         };
         let origin = format!("automation_rule:{}", rule.id);
         let who = Who {

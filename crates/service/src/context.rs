@@ -33,12 +33,23 @@ pub struct AccountCtx {
     pub user_id: i64,
     pub role: Role,
     pub user_name: String,
+    /// Set when an agent bot acts with its own token: it reaches only the conversations of
+    /// the inboxes it handles, and what it sends is the bot's (docs/bots.md).
+    pub bot: Option<BotActor>,
+}
+
+/// An agent bot acting through the Application API.
+#[derive(Debug, Clone)]
+pub struct BotActor {
+    pub bot_id: i64,
+    /// The inboxes the bot handles when its token was checked.
+    pub inbox_ids: Vec<i64>,
 }
 
 impl AccountCtx {
     /// Only administrators change the account's configuration.
     pub fn require_admin(&self) -> Result<()> {
-        if self.role == Role::Administrator {
+        if self.role == Role::Administrator && self.bot.is_none() {
             Ok(())
         } else {
             Err(ServiceError::Forbidden(
@@ -49,6 +60,6 @@ impl AccountCtx {
 
     /// Administrators and supervisors see every inbox; agents only those they are members of.
     pub fn sees_all_inboxes(&self) -> bool {
-        self.role.sees_all_inboxes()
+        self.bot.is_none() && self.role.sees_all_inboxes()
     }
 }

@@ -189,6 +189,12 @@ impl Services {
             .conversation(ctx.account_id, display_id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
+        if let Some(bot) = &ctx.bot {
+            if !bot.inbox_ids.contains(&c.inbox_id) {
+                return Err(ServiceError::NotFound("conversation"));
+            }
+            return Ok(c);
+        }
         if !ctx.sees_all_inboxes() && !self.store.is_inbox_member(c.inbox_id, ctx.user_id).await? {
             return Err(ServiceError::NotFound("conversation"));
         }
@@ -651,6 +657,10 @@ impl Services {
         let by = ctx.user_name.clone();
         let activity = match target {
             ConversationStatus::Resolved => Activity::Resolved { by },
+            // A bot's pending conversation opened for agents: the hand-off.
+            ConversationStatus::Open if c.status() == ConversationStatus::Pending => {
+                Activity::HandedOff { by }
+            }
             ConversationStatus::Open => Activity::Reopened { by },
             ConversationStatus::Pending => Activity::Pending { by },
             ConversationStatus::Snoozed => Activity::Snoozed { by },
@@ -666,7 +676,7 @@ impl Services {
 
     /// Applies a status change with its activity line (which says who changed it) and
     /// events.
-    async fn set_status(
+    pub(crate) async fn set_status(
         &self,
         c: &ConversationRow,
         target: ConversationStatus,

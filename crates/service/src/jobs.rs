@@ -232,6 +232,8 @@ impl Services {
             }
             // `automation::AUTOMATION_JOB` (named here: jobs sit below the use cases).
             "automation" => self.run_automation_job(&payload).await,
+            // `agent_bots::BOT_JOB`.
+            "agent_bot" => self.run_bot_job(&payload).await,
             "offhours_digest" => {
                 self.offhours_digest(
                     field(&payload, "account_id")?,

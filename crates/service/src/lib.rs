@@ -9,6 +9,7 @@ pub mod hashing;
 pub mod ratelimit;
 pub mod signin_limits;
 
+pub mod agent_bots;
 pub mod agents;
 pub mod automation;
 pub mod campaigns;
@@ -60,7 +61,7 @@ use parley_bus::EventBus;
 use parley_store::Store;
 
 pub use auth::{AdminCreated, Principal, SetupDone};
-pub use context::AccountCtx;
+pub use context::{AccountCtx, BotActor};
 pub use error::{OrNotFound, ServiceError};
 
 /// Result of a use case.

@@ -44,8 +44,11 @@ pub enum Sender {
     User(i64),
     /// The contact (contact id).
     Contact(i64),
-    /// Parley itself: activity messages, bots, templates.
+    /// Parley itself: activity messages, templates.
     System,
+    /// An agent bot (its id): an external bot answering through the API with its token,
+    /// or the built-in bot. Shown as Chatwoot shows bots (`sender_type` `AgentBot`).
+    AgentBot(i64),
 }
 
 /// An uploaded file, already bounded in size by the HTTP layer.
@@ -526,7 +529,10 @@ impl Services {
             })?,
         };
         let sender = match message_type {
-            MessageType::Outgoing => Sender::User(ctx.user_id),
+            MessageType::Outgoing => match &ctx.bot {
+                Some(b) => Sender::AgentBot(b.bot_id),
+                None => Sender::User(ctx.user_id),
+            },
             MessageType::Template => Sender::System,
             MessageType::Incoming => {
                 // Only API inboxes take incoming messages posted by an integration on the
@@ -950,6 +956,7 @@ fn sender_columns(sender: Sender) -> (Option<String>, Option<i64>) {
         Sender::User(id) => (Some("User".to_string()), Some(id)),
         Sender::Contact(id) => (Some("Contact".to_string()), Some(id)),
         Sender::System => (None, None),
+        Sender::AgentBot(id) => (Some("AgentBot".to_string()), Some(id)),
     }
 }
 

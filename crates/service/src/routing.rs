@@ -905,6 +905,8 @@ impl Services {
                 .await?
                 .1;
         }
+        // An inbox with a bot: the conversation waits for the bot, unrouted.
+        let row = self.hold_for_bot(row).await?;
         if inbox.enable_auto_assignment == 0
             || row.assignee_id.is_some()
             || row.status() != ConversationStatus::Open

@@ -302,10 +302,13 @@ impl Services {
             (None, Some(_)) => texts.render(lang, "offhours_reply", &vars),
             (None, None) => texts.render(lang, "offhours_reply_later", &vars),
         };
-        let mut input = MessageInput::text(MessageType::Template, text);
-        input.content_attributes =
-            Some(json!({"offhours": true, "next_open_at": next_open.map(secs)}));
-        self.create_message(c, Sender::System, input).await?;
+        // A built-in bot that tells the hours itself answers instead (docs/bots.md).
+        if !self.bot_tells_hours(c).await? {
+            let mut input = MessageInput::text(MessageType::Template, text);
+            input.content_attributes =
+                Some(json!({"offhours": true, "next_open_at": next_open.map(secs)}));
+            self.create_message(c, Sender::System, input).await?;
+        }
 
         if routing.offhours_notify_emails.is_empty() {
             return Ok(());

@@ -726,6 +726,7 @@ impl Services {
                 .and_then(Value::as_i64)
                 .unwrap_or(-1);
             if w.inbox_id.is_some()
+                && w.agent_bot_id.is_none()
                 && name == "message_created"
                 && (code == 1 || code == 3)
                 && obj.get("status").and_then(Value::as_str) == Some("progress")

@@ -13,6 +13,7 @@ pub mod health;
 mod pool;
 
 pub mod accounts;
+pub mod agent_bots;
 pub mod agents;
 pub mod automation;
 pub mod campaigns;

@@ -123,14 +123,15 @@ pub(crate) struct JoinedRow {
 pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, m.account_id, m.inbox_id, m.conversation_id, m.message_type, m.content,
     m.content_type, m.content_attributes, m.additional_attributes, m.private, m.status, m.sender_type, m.sender_id,
     m.echo_id, m.source_id, m.external_error, m.created_at, m.updated_at, c.display_id,
-    COALESCE(u.name, ct.name) AS sender_name, u.display_name AS sender_display_name,
-    COALESCE(u.avatar_url, ct.avatar_url) AS sender_avatar_url, COALESCE(u.email, ct.email) AS sender_email,
+    COALESCE(u.name, ct.name, b.name) AS sender_name, u.display_name AS sender_display_name,
+    COALESCE(u.avatar_url, ct.avatar_url, b.avatar_url) AS sender_avatar_url, COALESCE(u.email, ct.email) AS sender_email,
     a.id AS a_id, a.file_type AS a_file_type, a.file_name AS a_file_name, a.content_type AS a_content_type,
     a.file_size AS a_file_size, a.storage_key AS a_storage_key, a.created_at AS a_created_at
   FROM messages m
   JOIN conversations c ON c.id = m.conversation_id
   LEFT JOIN users u ON m.sender_type = 'User' AND u.id = m.sender_id
   LEFT JOIN contacts ct ON m.sender_type = 'Contact' AND ct.id = m.sender_id
+  LEFT JOIN agent_bots b ON m.sender_type = 'AgentBot' AND b.id = m.sender_id
   LEFT JOIN attachments a ON a.message_id = m.id";
 
 /// Groups joined rows (ordered by message id, then attachment id) into messages.

@@ -32,10 +32,12 @@ pub struct WebhookRow {
     pub pause_reason: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Set for an agent bot's `outgoing_url` in the inbox it handles.
+    pub agent_bot_id: Option<i64>,
 }
 
 const WEBHOOK_COLS: &str = "id, account_id, inbox_id, name, url, subscriptions, secret, cursor, \
-     failures, paused_at, pause_reason, created_at, updated_at";
+     failures, paused_at, pause_reason, created_at, updated_at, agent_bot_id";
 
 /// One delivery as its log shows it.
 #[derive(Debug, Clone, FromRow, PartialEq)]
@@ -153,7 +155,9 @@ impl Store {
 
     /// The receiver of an API channel inbox, if it has a `webhook_url`.
     pub async fn inbox_webhook(&self, inbox_id: i64) -> Result<Option<WebhookRow>> {
-        let sql = format!("SELECT {WEBHOOK_COLS} FROM webhooks WHERE inbox_id = $1");
+        let sql = format!(
+            "SELECT {WEBHOOK_COLS} FROM webhooks WHERE inbox_id = $1 AND agent_bot_id IS NULL"
+        );
         Ok(sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
             .bind(inbox_id)
             .fetch_optional(self.reader())
@@ -298,7 +302,7 @@ impl Store {
         let now = self.now();
         match url {
             None => {
-                sqlx::query("DELETE FROM webhooks WHERE inbox_id = $1")
+                sqlx::query("DELETE FROM webhooks WHERE inbox_id = $1 AND agent_bot_id IS NULL")
                     .bind(inbox_id)
                     .execute(self.writer())
                     .await?;
@@ -309,7 +313,8 @@ impl Store {
                         cursor, created_at, updated_at)
                      VALUES ($1, $2, $3, $4, '',
                         COALESCE((SELECT seq FROM event_heads WHERE account_id = $1), 0), $5, $5)
-                     ON CONFLICT (inbox_id) WHERE inbox_id IS NOT NULL DO UPDATE
+                     ON CONFLICT (inbox_id) WHERE inbox_id IS NOT NULL AND agent_bot_id IS NULL
+                     DO UPDATE
                         SET url = excluded.url, subscriptions = excluded.subscriptions,
                             updated_at = excluded.updated_at",
                 )
@@ -525,6 +530,8 @@ impl Store {
     pub async fn webhook_target(&self, webhook_id: i64) -> Result<Option<(String, String)>> {
         Ok(sqlx::query_as(
             "SELECT w.url, CASE WHEN w.inbox_id IS NULL THEN w.secret
+                WHEN w.agent_bot_id IS NOT NULL
+                    THEN (SELECT secret FROM agent_bots WHERE id = w.agent_bot_id)
                 ELSE (SELECT hmac_token FROM inboxes WHERE id = w.inbox_id) END
              FROM webhooks w WHERE w.id = $1",
         )
@@ -613,6 +620,27 @@ impl Store {
         );
         Ok(sqlx::query_as::<_, DeliveryRow>(sqlx::AssertSqlSafe(sql))
             .bind(webhook_id)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit)
+            .fetch_all(self.reader())
+            .await?)
+    }
+
+    /// The deliveries to an agent bot's `outgoing_url` (its receivers in every inbox it
+    /// handles), newest first.
+    pub async fn agent_bot_deliveries(
+        &self,
+        bot_id: i64,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRow>> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLS} FROM webhook_deliveries
+             WHERE webhook_id IN (SELECT id FROM webhooks WHERE agent_bot_id = $1) AND id < $2
+             ORDER BY id DESC LIMIT $3"
+        );
+        Ok(sqlx::query_as::<_, DeliveryRow>(sqlx::AssertSqlSafe(sql))
+            .bind(bot_id)
             .bind(before.unwrap_or(i64::MAX))
             .bind(limit)
             .fetch_all(self.reader())

@@ -6,6 +6,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::AppState;
 
 pub mod account_webhooks;
+pub mod agent_bots;
 pub mod agents;
 pub mod automation;
 pub mod campaigns;
@@ -66,6 +67,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(exports::routes())
         .merge(automation::routes())
         .merge(campaigns::routes())
+        .merge(agent_bots::routes())
 }
 
 /// Stored milliseconds to Chatwoot's epoch seconds, and stored JSON text to an object:

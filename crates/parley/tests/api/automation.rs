@@ -26,21 +26,21 @@ both_backends!(
 
 /// An account with an API inbox, an agent in it, a Payments team with that agent, and a
 /// contact.
-struct Shop {
-    admin: Actor,
-    agent: Actor,
-    inbox_id: i64,
-    team_id: i64,
-    contact_id: i64,
+pub(crate) struct Shop {
+    pub(crate) admin: Actor,
+    pub(crate) agent: Actor,
+    pub(crate) inbox_id: i64,
+    pub(crate) team_id: i64,
+    pub(crate) contact_id: i64,
 }
 
 impl Shop {
-    fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         format!("/api/v1/accounts/{}", self.admin.account_id)
     }
 }
 
-async fn shop(s: &TestServer) -> Shop {
+pub(crate) async fn shop(s: &TestServer) -> Shop {
     let admin = s.admin("Shop").await;
     let base = format!("/api/v1/accounts/{}", admin.account_id);
     let t = admin.token.as_str();
@@ -94,7 +94,7 @@ async fn shop(s: &TestServer) -> Shop {
     }
 }
 
-async fn new_conversation(s: &TestServer, w: &Shop, extra: Value) -> i64 {
+pub(crate) async fn new_conversation(s: &TestServer, w: &Shop, extra: Value) -> i64 {
     let mut body = json!({"inbox_id": w.inbox_id, "contact_id": w.contact_id});
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
         b.extend(e);
@@ -106,7 +106,7 @@ async fn new_conversation(s: &TestServer, w: &Shop, extra: Value) -> i64 {
     c["id"].as_i64().expect("id")
 }
 
-async fn incoming(s: &TestServer, w: &Shop, d: i64, text: &str) {
+pub(crate) async fn incoming(s: &TestServer, w: &Shop, d: i64, text: &str) {
     let (st, m) = s
         .post(
             &w.admin.token,
@@ -137,7 +137,7 @@ async fn show(s: &TestServer, w: &Shop, d: i64) -> Value {
     c
 }
 
-async fn messages(s: &TestServer, w: &Shop, d: i64) -> Vec<Value> {
+pub(crate) async fn messages(s: &TestServer, w: &Shop, d: i64) -> Vec<Value> {
     let (st, m) = s
         .get(
             &w.admin.token,
@@ -166,7 +166,7 @@ async fn labels(s: &TestServer, w: &Shop, d: i64) -> Vec<String> {
 }
 
 /// Polls `probe` until it returns something (the engine works in the background).
-async fn until<T, F, Fut>(what: &str, mut probe: F) -> T
+pub(crate) async fn until<T, F, Fut>(what: &str, mut probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,

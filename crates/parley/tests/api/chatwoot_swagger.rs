@@ -35,16 +35,6 @@ const FIXTURE: &str = include_str!("chatwoot_swagger/requests.json");
 const NOT_SERVED: &[(&str, &str, &str)] = &[
     (
         "*",
-        "/api/v1/accounts/{}/agent_bots",
-        "no agent bots in Parley",
-    ),
-    (
-        "*",
-        "/api/v1/accounts/{}/agent_bots/{}",
-        "no agent bots in Parley",
-    ),
-    (
-        "*",
         "/api/v1/accounts/{}",
         "account settings are not an API resource in Parley",
     ),
@@ -100,16 +90,6 @@ const NOT_SERVED: &[(&str, &str, &str)] = &[
     ),
     (
         "*",
-        "/api/v1/accounts/{}/inboxes/{}/agent_bot",
-        "no agent bots in Parley",
-    ),
-    (
-        "*",
-        "/api/v1/accounts/{}/inboxes/{}/set_agent_bot",
-        "no agent bots in Parley",
-    ),
-    (
-        "*",
         "/api/v1/accounts/{}/integrations/apps",
         "no integrations catalogue; webhooks instead",
     ),
@@ -147,6 +127,18 @@ const NOT_SERVED: &[(&str, &str, &str)] = &[
 
 /// Operations Parley serves but refuses with the spec's own body, with the status and why.
 const REFUSED: &[(&str, &str, u16, &str)] = &[
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/agent_bots",
+        422,
+        "`avatar` is an upload (binary); Parley takes the picture as `avatar_url`",
+    ),
+    (
+        "PATCH",
+        "/api/v1/accounts/{account_id}/agent_bots/{id}",
+        422,
+        "`avatar` is an upload (binary); Parley takes the picture as `avatar_url`",
+    ),
     (
         "POST",
         "/api/v1/accounts/{account_id}/automation_rules",
@@ -223,6 +215,7 @@ struct World {
     canned_id: i64,
     webhook_id: i64,
     rule_id: i64,
+    bot_id: i64,
     contact_id: i64,
     /// The contact's identity in the inbox (a conversation's `source_id`).
     contact_source_id: String,
@@ -267,6 +260,7 @@ impl World {
             ("canned_responses", _) => self.canned_id.to_string(),
             ("webhooks", _) => self.webhook_id.to_string(),
             ("automation_rules", _) => self.rule_id.to_string(),
+            ("agent_bots", _) => self.bot_id.to_string(),
             ("contacts", _) => self.contact_id.to_string(),
             ("agents", _) => self.agent.user_id.to_string(),
             // Resources Parley lacks: an id nobody has.
@@ -308,6 +302,7 @@ impl World {
             "canned_response_id" => self.canned_id,
             "conversation_id" => self.conversation,
             "message_id" => self.message_id,
+            "agent_bot" => self.bot_id,
             _ => return None,
         })
     }
@@ -459,6 +454,14 @@ async fn build_world(s: &TestServer) -> World {
         )
         .await;
     ok("automation rule", st, &rule);
+    let (st, bot) = s
+        .post(
+            t,
+            &format!("{base}/agent_bots"),
+            json!({"name": "Spec bot", "outgoing_url": "https://bot.example.test/hook"}),
+        )
+        .await;
+    ok("agent bot", st, &bot);
     let (st, c) = s
         .post(
             t,
@@ -532,6 +535,7 @@ async fn build_world(s: &TestServer) -> World {
             .as_i64()
             .expect("webhook id"),
         rule_id: rule["id"].as_i64().expect("rule id"),
+        bot_id: bot["id"].as_i64().expect("bot id"),
         contact_id,
         contact_source_id,
         visitor,

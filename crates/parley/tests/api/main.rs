@@ -10,6 +10,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod agent_bots;
 mod automation;
 mod campaigns;
 mod canned_render;

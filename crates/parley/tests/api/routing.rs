@@ -30,7 +30,7 @@ const MIN: i64 = 60_000;
 
 /// Waits (polling the API) until `check` holds for the conversation; the safety limit only
 /// turns a hang into a clear failure.
-async fn conversation_until(
+pub(crate) async fn conversation_until(
     s: &TestServer,
     who: &Actor,
     id: i64,
@@ -87,7 +87,7 @@ async fn activity_until(
 }
 
 /// Makes an agent available for routing without a console connection.
-async fn set_online(s: &TestServer, admin: &Actor, agent: &Actor) {
+pub(crate) async fn set_online(s: &TestServer, admin: &Actor, agent: &Actor) {
     let (st, body) = s
         .patch(
             &admin.token,

@@ -32,7 +32,7 @@ impl Got {
     pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
-    fn header(&self, name: &str) -> String {
+    pub(crate) fn header(&self, name: &str) -> String {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
@@ -87,7 +87,7 @@ impl Receiver {
         }
     }
 
-    fn got(&self) -> Vec<Got> {
+    pub(crate) fn got(&self) -> Vec<Got> {
         self.got.lock().unwrap().clone()
     }
 
@@ -133,7 +133,7 @@ fn fast_retry(pause_after: i64) -> parley::StartOptions {
     }
 }
 
-fn verify(secret: &str, g: &Got) -> bool {
+pub(crate) fn verify(secret: &str, g: &Got) -> bool {
     let ts = g.header("x-parley-timestamp");
     let sig = g.header("x-parley-signature");
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();

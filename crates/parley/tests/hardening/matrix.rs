@@ -108,6 +108,23 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
         "POST",
         "/api/v1/accounts/{account_id}/automation_rules/dry_run",
     ),
+    ("GET", "/api/v1/accounts/{account_id}/agent_bots"),
+    ("POST", "/api/v1/accounts/{account_id}/agent_bots"),
+    ("GET", "/api/v1/accounts/{account_id}/agent_bots/{id}"),
+    ("PATCH", "/api/v1/accounts/{account_id}/agent_bots/{id}"),
+    ("DELETE", "/api/v1/accounts/{account_id}/agent_bots/{id}"),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/agent_bots/{id}/reset_access_token",
+    ),
+    (
+        "GET",
+        "/api/v1/accounts/{account_id}/agent_bots/{id}/deliveries",
+    ),
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/inboxes/{id}/set_agent_bot",
+    ),
     ("GET", "/api/v1/accounts/{account_id}/webhooks"),
     ("POST", "/api/v1/accounts/{account_id}/webhooks"),
     ("PATCH", "/api/v1/accounts/{account_id}/webhooks/{id}"),
@@ -171,6 +188,10 @@ fn account_route(path: &str) -> bool {
 /// Operations any member may call (reads and conversation work). Together with
 /// [`ADMIN_ONLY`] and [`SUPERVISORS`] this must be exactly the document's account operations.
 const MEMBER: &[(&str, &str)] = &[
+    (
+        "GET",
+        "/api/v1/accounts/{account_id}/inboxes/{id}/agent_bot",
+    ),
     (
         "POST",
         "/api/v1/accounts/{account_id}/actions/contact_merge",
@@ -450,6 +471,19 @@ async fn build_world(s: &TestServer, token: &str, account_id: i64) -> World {
             .to_string(),
     );
 
+    let (st, bot) = s
+        .post(
+            token,
+            &format!("{base}/agent_bots"),
+            json!({"name": "A's bot", "bot_type": "builtin"}),
+        )
+        .await;
+    assert!(st.is_success(), "create bot: {st} {bot}");
+    ids.insert(
+        "agent_bots",
+        bot["id"].as_i64().expect("bot id").to_string(),
+    );
+
     let (st, rule) = s
         .post(
             token,
@@ -576,6 +610,9 @@ fn admin_body(method: &Method, path: &str, inbox_id: i64, user_id: i64) -> Value
             json!({"url": "https://agent.example.test/", "subscriptions": ["inbox_created"]})
         }
         ("PATCH", "{id}") if path.contains("/webhooks/") => json!({"name": "Agent's"}),
+        ("POST", "agent_bots") => json!({"name": "Agent's bot", "bot_type": "builtin"}),
+        ("PATCH", "{id}") if path.contains("/agent_bots/") => json!({"name": "Agent's"}),
+        ("POST", "set_agent_bot") => json!({"agent_bot": null}),
         ("POST", "automation_rules") => {
             json!({"name": "Agent's rule", "event_name": "conversation_created",
             "conditions": [{"attribute_key": "status", "filter_operator": "equal_to", "values": ["open"]}],

@@ -177,6 +177,7 @@ fn sender_view(m: &MessageWithAttachments, audience: &Audience) -> Option<Sender
     let kind = match r.sender_type.as_deref() {
         Some("User") => "user",
         Some("Contact") => "contact",
+        Some("AgentBot") => "agent_bot",
         _ => return None,
     };
     let avatar = r.sender_avatar_url.clone().unwrap_or_default();

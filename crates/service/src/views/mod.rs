@@ -8,6 +8,7 @@
 //! This module sits low in the crate: it depends only on the typed settings and on the
 //! rows it renders, never on the use cases, so every use case may render.
 
+pub mod agent_bots;
 pub mod agents;
 pub mod automation;
 pub mod campaigns;

@@ -107,7 +107,7 @@ export async function inboxDetail(el, id, live) {
       h('span', { class: 'inbox-title' }, channelIcon(inbox.channel_type, 16), inbox.name, h('small', { class: 'muted' }, channelName(inbox.channel_type))),
       h('a', { class: 'btn', href: '#/settings/inboxes' }, t('common.back')),
     ),
-    h('div', { class: 'cards' }, snippet, h('section', { class: 'card', dataset: { card: 'general' } }, h('h3', null, t('settings.general')), general), widgetCards, identifier, routingCard(inbox), slaCard(inbox), workingHours(inbox), textsCard(inbox), membersCard(id, members)),
+    h('div', { class: 'cards' }, snippet, h('section', { class: 'card', dataset: { card: 'general' } }, h('h3', null, t('settings.general')), general), widgetCards, identifier, routingCard(inbox), botCard(inbox), slaCard(inbox), workingHours(inbox), textsCard(inbox), membersCard(id, members)),
     h(
       'section',
       { class: 'card danger-zone' },
@@ -443,6 +443,36 @@ function routingCard(inbox) {
     saveButton(),
   );
   return h('section', { class: 'card', dataset: { card: 'routing' } }, h('h3', null, t('settings.assignment')), form);
+}
+
+/** The agent bot that answers the inbox's new conversations first (Settings → Bots). */
+function botCard(inbox) {
+  const select = h('select', { name: 'agent_bot', dataset: { inboxBot: '' } }, options([['', t('bots.noBot')]], ''));
+  Promise.all([get(acct('/agent_bots')), get(acct(`/inboxes/${inbox.id}/agent_bot`))])
+    .then(([bots, current]) => {
+      const now = current.agent_bot ? current.agent_bot.id : '';
+      replace(select, options([['', t('bots.noBot')], ...bots.map((b) => [b.id, `${b.name} (${t(`bots.type.${b.bot_type}`)})`])], now));
+    })
+    .catch((ex) => toast(errorText(ex), 'error'));
+  const form = h(
+    'form',
+    {
+      class: 'stack narrow',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          await post(acct(`/inboxes/${inbox.id}/set_agent_bot`), { agent_bot: select.value ? Number(select.value) : null });
+          toast(t('common.saved'));
+        } catch (ex) {
+          toast(errorText(ex), 'error');
+        }
+      },
+    },
+    field(t('bots.inboxBot'), select, t('bots.inboxBotHint')),
+    h('p', { class: 'small' }, h('a', { href: '#/settings/bots' }, t('bots.manage'))),
+    saveButton(),
+  );
+  return h('section', { class: 'card', dataset: { card: 'bot' } }, h('h3', null, t('settings.bots')), form);
 }
 
 const SLA_PRIORITIES = ['none', 'low', 'medium', 'high', 'urgent'];

@@ -1,7 +1,7 @@
 // Administrator settings: the list of inboxes and the new-inbox dialog (one inbox's page is
 // inbox-settings.js), agents, teams, labels, canned responses, the account's routing rules
-// outgoing webhooks (webhooks.js), automation rules and macros (automation.js), proactive
-// invitations (campaigns.js).
+// outgoing webhooks (webhooks.js), agent bots (bots.js), automation rules and macros
+// (automation.js), proactive invitations (campaigns.js).
 
 import { h, replace } from '../dom.js';
 import { t } from '../i18n.js';
@@ -15,6 +15,7 @@ import { connectionFields, testConnection, MAILBOX_DEFAULTS } from './channel-co
 import { webhooksSettings } from './webhooks.js';
 import { automationSettings, macrosSettings } from './automation.js';
 import { campaignsSettings } from './campaigns.js';
+import { botsSettings } from './bots.js';
 
 const SECTIONS = [
   ['inboxes', 'inbox'],
@@ -24,6 +25,7 @@ const SECTIONS = [
   ['canned', 'message'],
   ['routing', 'queue'],
   ['webhooks', 'code'],
+  ['bots', 'chat'],
   ['automation', 'refresh'],
   ['macros', 'keyboard'],
   ['campaigns', 'flag'],
@@ -73,7 +75,7 @@ export function renderSettings(section, sub) {
       ),
     );
     notify.setBaseTitle(`${t(`settings.${sec}`)} · Parley`);
-    const render = { inboxes: s ? inboxDetail : inboxesList, agents, teams: s ? teamDetail : teams, labels, canned, routing: routingSettings, webhooks: webhooksSettings, automation: automationSettings, macros: macrosSettings, campaigns: campaignsSettings }[sec] || inboxesList;
+    const render = { inboxes: s ? inboxDetail : inboxesList, agents, teams: s ? teamDetail : teams, labels, canned, routing: routingSettings, webhooks: webhooksSettings, bots: botsSettings, automation: automationSettings, macros: macrosSettings, campaigns: campaignsSettings }[sec] || inboxesList;
     render(content, s, live);
   }
   draw(section, sub);
