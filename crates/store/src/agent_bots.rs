@@ -149,14 +149,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let r = sqlx::query("DELETE FROM agent_bots WHERE account_id = $1 AND id = $2")
-            .bind(account_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        crate::delete_in_account(&mut *tx, "agent_bots", account_id, id).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -164,14 +164,7 @@ impl Store {
 
     /// Deletes a rule (its webhook receivers and their deliveries go with it).
     pub async fn delete_automation_rule(&self, account_id: i64, id: i64) -> Result<()> {
-        let r = sqlx::query("DELETE FROM automation_rules WHERE account_id = $1 AND id = $2")
-            .bind(account_id)
-            .bind(id)
-            .execute(self.writer())
-            .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        crate::delete_in_account(self.writer(), "automation_rules", account_id, id).await?;
         Ok(())
     }
 
@@ -306,14 +299,7 @@ impl Store {
 
     /// Deletes a macro.
     pub async fn delete_macro(&self, account_id: i64, id: i64) -> Result<()> {
-        let r = sqlx::query("DELETE FROM macros WHERE account_id = $1 AND id = $2")
-            .bind(account_id)
-            .bind(id)
-            .execute(self.writer())
-            .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        crate::delete_in_account(self.writer(), "macros", account_id, id).await?;
         Ok(())
     }
 

@@ -174,14 +174,7 @@ impl Store {
 
     /// Deletes a campaign (its conversations keep existing, without it).
     pub async fn delete_campaign(&self, account_id: i64, id: i64) -> Result<()> {
-        let r = sqlx::query("DELETE FROM campaigns WHERE account_id = $1 AND id = $2")
-            .bind(account_id)
-            .bind(id)
-            .execute(self.writer())
-            .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        crate::delete_in_account(self.writer(), "campaigns", account_id, id).await?;
         Ok(())
     }
 

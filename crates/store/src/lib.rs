@@ -74,6 +74,30 @@ impl Store {
 
 /// A 0/1 flag as stored.
 #[allow(dead_code)] // used by the feature modules
+/// Deletes row `id` of `table` when it belongs to `account_id` (the settings an
+/// administrator removes: rules, macros, campaigns, bots); [`StoreError::NotFound`] when no
+/// such row is in the account, so another account's ids read as unknown.
+pub(crate) async fn delete_in_account<'c, E>(
+    conn: E,
+    table: &'static str,
+    account_id: i64,
+    id: i64,
+) -> Result<()>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let sql = format!("DELETE FROM {table} WHERE account_id = $1 AND id = $2");
+    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(account_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 pub(crate) fn flag(b: bool) -> i64 {
     i64::from(b)
 }

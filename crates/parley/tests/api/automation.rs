@@ -805,7 +805,7 @@ async fn actions_on_conversation_events(s: &TestServer) {
     .await;
     let named = lines_naming(&msgs, "«New chat»");
     for needle in [
-        "Assigned to",
+        "assign agent Maria",
         "add label new, web",
         "change priority urgent",
         "send email to team",

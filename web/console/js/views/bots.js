@@ -10,6 +10,7 @@ import { get, post, patch, del, acct } from '../api.js';
 import { app } from '../store.js';
 import { field, toast, errorText, icon, confirmDialog, modal, copyText, options } from '../ui.js';
 import { pageHead } from './inbox-settings.js';
+import { listPage, formDialog } from './settings_list.js';
 
 export function botsSettings(el, sub, live) {
   if (sub) return botDetail(el, sub, live);
@@ -18,15 +19,7 @@ export function botsSettings(el, sub, live) {
 
 const inboxName = (id) => (app.inboxes.find((i) => i.id === id) || { name: `#${id}` }).name;
 
-async function botList(el, live) {
-  let bots;
-  try {
-    bots = await get(acct('/agent_bots'));
-  } catch (e) {
-    if (live()) replace(el, h('p', { class: 'form-error' }, errorText(e)));
-    return;
-  }
-  if (!live()) return;
+function botList(el, live) {
   const newBtn = h('button', { type: 'button', class: 'btn primary', dataset: { action: 'new-bot' }, onclick: async () => {
     const created = await newBotForm();
     if (created) {
@@ -34,32 +27,23 @@ async function botList(el, live) {
       location.hash = `#/settings/bots/${created.id}`;
     }
   } }, icon('plus', { size: 15 }), t('bots.new'));
-  replace(
-    el,
-    pageHead(t('settings.bots'), newBtn),
-    h('p', { class: 'muted' }, t('bots.hint')),
-    bots.length
-      ? h(
-          'table',
-          { class: 'data', dataset: { list: 'bots' } },
-          h('thead', null, h('tr', null, [t('settings.name'), t('bots.type'), t('bots.inboxes'), ''].map((x) => h('th', null, x)))),
-          h(
-            'tbody',
-            null,
-            bots.map((b) =>
-              h(
-                'tr',
-                { dataset: { bot: b.id } },
-                h('td', null, h('a', { href: `#/settings/bots/${b.id}` }, b.name), b.description ? h('div', { class: 'muted small' }, b.description) : null),
-                h('td', null, t(`bots.type.${b.bot_type}`)),
-                h('td', null, b.inbox_ids.length ? b.inbox_ids.map(inboxName).join(', ') : h('span', { class: 'muted' }, t('bots.noInboxes'))),
-                h('td', { class: 'right' }, h('a', { class: 'btn small', href: `#/settings/bots/${b.id}` }, t('webhooks.open'))),
-              ),
-            ),
-          ),
-        )
-      : h('p', { class: 'muted empty-note' }, t('bots.none')),
-  );
+  return listPage(el, live, () => get(acct('/agent_bots')), {
+    title: t('settings.bots'),
+    button: newBtn,
+    hint: t('bots.hint'),
+    list: 'bots',
+    columns: [t('settings.name'), t('bots.type'), t('bots.inboxes'), ''],
+    empty: t('bots.none'),
+    row: (b) =>
+      h(
+        'tr',
+        { dataset: { bot: b.id } },
+        h('td', null, h('a', { href: `#/settings/bots/${b.id}` }, b.name), b.description ? h('div', { class: 'muted small' }, b.description) : null),
+        h('td', null, t(`bots.type.${b.bot_type}`)),
+        h('td', null, b.inbox_ids.length ? b.inbox_ids.map(inboxName).join(', ') : h('span', { class: 'muted' }, t('bots.noInboxes'))),
+        h('td', { class: 'right' }, h('a', { class: 'btn small', href: `#/settings/bots/${b.id}` }, t('webhooks.open'))),
+      ),
+  });
 }
 
 /** The new-bot dialog: name and kind; resolves with the created bot (with its token). */
@@ -73,41 +57,15 @@ function newBotForm() {
   };
   type.addEventListener('change', syncType);
   syncType();
-  return modal(t('bots.new'), (close) => {
-    const err = h('div', { class: 'form-error', hidden: true, role: 'alert', dataset: { error: 'bot' } });
-    const btn = h('button', { type: 'submit', class: 'btn primary' }, t('common.create'));
-    return h(
-      'form',
-      {
-        class: 'modal-body stack',
-        novalidate: true,
-        onsubmit: async (e) => {
-          e.preventDefault();
-          err.hidden = true;
-          if (!name.value.trim()) {
-            err.hidden = false;
-            err.textContent = t('bots.nameRequired');
-            return;
-          }
-          btn.disabled = true;
-          try {
-            const body = { name: name.value.trim(), bot_type: type.value };
-            if (type.value === 'webhook') body.outgoing_url = url.value.trim();
-            close(await post(acct('/agent_bots'), body));
-          } catch (ex) {
-            err.hidden = false;
-            err.textContent = errorText(ex);
-            btn.disabled = false;
-          }
-        },
-      },
-      field(t('settings.name'), name),
-      field(t('bots.type'), type, t('bots.typeHint')),
-      urlField,
-      err,
-      h('div', { class: 'actions' }, btn),
-    );
-  });
+  return formDialog(t('bots.new'), { error: 'bot', submit: t('common.create'), narrow: true }, () => ({
+    fields: [field(t('settings.name'), name), field(t('bots.type'), type, t('bots.typeHint')), urlField],
+    check: () => (name.value.trim() ? null : t('bots.nameRequired')),
+    save: () => {
+      const body = { name: name.value.trim(), bot_type: type.value };
+      if (type.value === 'webhook') body.outgoing_url = url.value.trim();
+      return post(acct('/agent_bots'), body);
+    },
+  }));
 }
 
 /** Shows a bot's token once (it is stored hashed and cannot be shown again). */

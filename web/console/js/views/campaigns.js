@@ -2,12 +2,12 @@
 // beside its button (docs/campaigns.md). The list shows each campaign's counters (shown,
 // accepted, converted) and turns it on or off; the dialog edits every setting the API has.
 
-import { h, replace } from '../dom.js';
+import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post, patch, del, acct } from '../api.js';
 import { app } from '../store.js';
-import { field, toast, errorText, icon, confirmDialog, modal, check } from '../ui.js';
-import { pageHead } from './inbox-settings.js';
+import { field, toast, errorText, icon, check } from '../ui.js';
+import { listPage, rowButton, formDialog } from './settings_list.js';
 
 const websiteInboxes = () => app.inboxes.filter((i) => i.channel_type === 'Channel::WebWidget');
 const agentName = (id) => {
@@ -15,15 +15,7 @@ const agentName = (id) => {
   return a ? a.available_name || a.name : '';
 };
 
-export async function campaignsSettings(el, _sub, live) {
-  let list;
-  try {
-    list = await get(acct('/campaigns'));
-  } catch (e) {
-    if (live()) replace(el, h('p', { class: 'form-error' }, errorText(e)));
-    return;
-  }
-  if (!live()) return;
+export function campaignsSettings(el, _sub, live) {
   const redraw = () => campaignsSettings(el, null, live);
   const edit = async (c) => {
     if (await campaignForm(c)) redraw();
@@ -39,51 +31,34 @@ export async function campaignsSettings(el, _sub, live) {
     }
     redraw();
   };
-  const remove = async (c) => {
-    if (!(await confirmDialog(t('campaigns.deleteConfirm', { title: c.title }), t('common.delete')))) return;
-    try {
-      await del(acct(`/campaigns/${c.id}`));
-      redraw();
-    } catch (ex) {
-      toast(errorText(ex), 'error');
-    }
-  };
-  replace(
-    el,
-    pageHead(t('settings.campaigns'), newBtn),
-    h('p', { class: 'muted' }, t('campaigns.hint')),
-    list.length
-      ? h(
-          'table',
-          { class: 'data', dataset: { list: 'campaigns' } },
-          h('thead', null, h('tr', null, [t('campaigns.title'), t('campaigns.inbox'), t('campaigns.shown'), t('campaigns.accepted'), t('campaigns.converted'), t('campaigns.enabled'), ''].map((x) => h('th', null, x)))),
-          h(
-            'tbody',
-            null,
-            list.map((c) => {
-              const on = h('input', { type: 'checkbox', checked: c.enabled, 'aria-label': t('campaigns.enabled'), dataset: { action: 'toggle-campaign' }, onchange: (e) => toggle(c, e.target.checked) });
-              return h(
-                'tr',
-                { dataset: { campaign: c.id } },
-                h('td', null, h('strong', null, c.title), h('div', { class: 'muted small' }, c.sender_id ? `${agentName(c.sender_id)}: ${c.message}` : c.message)),
-                h('td', null, inboxName(c.inbox_id)),
-                h('td', { dataset: { count: 'shown' } }, String(c.shown_count)),
-                h('td', { dataset: { count: 'accepted' } }, String(c.accepted_count)),
-                h('td', { dataset: { count: 'converted' } }, String(c.converted_count)),
-                h('td', null, on),
-                h(
-                  'td',
-                  { class: 'right' },
-                  h('button', { type: 'button', class: 'btn small', dataset: { action: 'edit-campaign' }, onclick: () => edit(c) }, t('common.edit')),
-                  ' ',
-                  h('button', { type: 'button', class: 'btn small danger', 'aria-label': t('common.delete'), onclick: () => remove(c) }, icon('trash', { size: 14 })),
-                ),
-              );
-            }),
-          ),
-        )
-      : h('p', { class: 'muted empty-note' }, websiteInboxes().length ? t('campaigns.none') : t('campaigns.noWebsite')),
-  );
+  return listPage(el, live, () => get(acct('/campaigns')), {
+    title: t('settings.campaigns'),
+    button: newBtn,
+    hint: t('campaigns.hint'),
+    list: 'campaigns',
+    columns: [t('campaigns.title'), t('campaigns.inbox'), t('campaigns.shown'), t('campaigns.accepted'), t('campaigns.converted'), t('campaigns.enabled'), ''],
+    empty: websiteInboxes().length ? t('campaigns.none') : t('campaigns.noWebsite'),
+    row: (c) => {
+      const on = h('input', { type: 'checkbox', checked: c.enabled, 'aria-label': t('campaigns.enabled'), dataset: { action: 'toggle-campaign' }, onchange: (e) => toggle(c, e.target.checked) });
+      return h(
+        'tr',
+        { dataset: { campaign: c.id } },
+        h('td', null, h('strong', null, c.title), h('div', { class: 'muted small' }, c.sender_id ? `${agentName(c.sender_id)}: ${c.message}` : c.message)),
+        h('td', null, inboxName(c.inbox_id)),
+        h('td', { dataset: { count: 'shown' } }, String(c.shown_count)),
+        h('td', { dataset: { count: 'accepted' } }, String(c.accepted_count)),
+        h('td', { dataset: { count: 'converted' } }, String(c.converted_count)),
+        h('td', null, on),
+        h(
+          'td',
+          { class: 'right nowrap' },
+          h('button', { type: 'button', class: 'btn small', dataset: { action: 'edit-campaign' }, onclick: () => edit(c) }, t('common.edit')),
+          ' ',
+          rowButton(t('common.delete'), 'delete-campaign', () => del(acct(`/campaigns/${c.id}`)), redraw, t('campaigns.deleteConfirm', { title: c.title })),
+        ),
+      );
+    },
+  });
 }
 
 /** A number input that may stay empty (the rule is off). */
@@ -121,56 +96,8 @@ function campaignForm(c) {
   const enabled = check(t('campaigns.enabled'), { name: 'enabled', checked: c ? c.enabled : true });
   const again = numberInput('show_again_after_days', c ? c.show_again_after_days : 30, 365);
   const num = (input) => (input.value.trim() === '' ? undefined : Number(input.value));
-  return modal(c ? t('campaigns.edit') : t('campaigns.new'), (close) => {
-    const err = h('div', { class: 'form-error', hidden: true, role: 'alert', dataset: { error: 'campaign' } });
-    const btn = h('button', { type: 'submit', class: 'btn primary' }, c ? t('common.save') : t('common.create'));
-    return h(
-      'form',
-      {
-        class: 'modal-body stack',
-        novalidate: true,
-        onsubmit: async (e) => {
-          e.preventDefault();
-          err.hidden = true;
-          const problem = !title.value.trim() ? t('campaigns.needTitle') : !message.value.trim() ? t('campaigns.needMessage') : !inbox.value ? t('campaigns.noWebsite') : null;
-          if (problem) {
-            err.hidden = false;
-            err.textContent = problem;
-            return;
-          }
-          const rules = {
-            url: url.value.trim() || undefined,
-            time_on_page: num(onPage),
-            time_on_site: num(onSite),
-            pages_viewed: num(pages),
-            exit_intent: exit.input.checked || undefined,
-            returning_visitor: returning.value === '' ? undefined : returning.value === 'true',
-            utm_source: utm.value.trim() || undefined,
-          };
-          const body = {
-            title: title.value.trim(),
-            message: message.value.trim(),
-            description: description.value.trim() || null,
-            inbox_id: Number(inbox.value),
-            sender_id: sender.value ? Number(sender.value) : null,
-            enabled: enabled.input.checked,
-            trigger_only_during_business_hours: hours.input.checked,
-            only_when_agents_available: capacity.input.checked,
-            show_again_after_days: num(again) ?? 30,
-            trigger_rules: JSON.parse(JSON.stringify(rules)),
-          };
-          btn.disabled = true;
-          try {
-            const saved = c ? await patch(acct(`/campaigns/${c.id}`), body) : await post(acct('/campaigns'), body);
-            toast(t('common.saved'));
-            close(saved);
-          } catch (ex) {
-            err.hidden = false;
-            err.textContent = errorText(ex);
-            btn.disabled = false;
-          }
-        },
-      },
+  return formDialog(c ? t('campaigns.edit') : t('campaigns.new'), { error: 'campaign', submit: c ? t('common.save') : t('common.create') }, () => ({
+    fields: [
       field(t('campaigns.title'), title),
       field(t('campaigns.message'), message, t('campaigns.messageHint')),
       field(t('campaigns.description'), description, t('campaigns.descriptionHint')),
@@ -193,8 +120,31 @@ function campaignForm(c) {
       capacity.el,
       field(t('campaigns.showAgain'), again, t('campaigns.showAgainHint')),
       enabled.el,
-      err,
-      h('div', { class: 'actions' }, btn),
-    );
-  }, { wide: true });
+    ],
+    check: () => (!title.value.trim() ? t('campaigns.needTitle') : !message.value.trim() ? t('campaigns.needMessage') : !inbox.value ? t('campaigns.noWebsite') : null),
+    save: () => {
+      const rules = {
+        url: url.value.trim() || undefined,
+        time_on_page: num(onPage),
+        time_on_site: num(onSite),
+        pages_viewed: num(pages),
+        exit_intent: exit.input.checked || undefined,
+        returning_visitor: returning.value === '' ? undefined : returning.value === 'true',
+        utm_source: utm.value.trim() || undefined,
+      };
+      const body = {
+        title: title.value.trim(),
+        message: message.value.trim(),
+        description: description.value.trim() || null,
+        inbox_id: Number(inbox.value),
+        sender_id: sender.value ? Number(sender.value) : null,
+        enabled: enabled.input.checked,
+        trigger_only_during_business_hours: hours.input.checked,
+        only_when_agents_available: capacity.input.checked,
+        show_again_after_days: num(again) ?? 30,
+        trigger_rules: JSON.parse(JSON.stringify(rules)),
+      };
+      return c ? patch(acct(`/campaigns/${c.id}`), body) : post(acct('/campaigns'), body);
+    },
+  }));
 }

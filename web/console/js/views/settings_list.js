@@ -67,9 +67,10 @@ export function rowButton(label, action, run, done, confirm) {
  * `{fields, buttons, check(), save(), failure(ex)}`: `fields` the nodes above the error
  * line, `buttons` shown before the submit button, `check()` a problem to show before
  * sending (or null), `save()` sends and resolves with what the dialog resolves with,
- * `failure(ex)` (optional) the words for a refused save. `names` = `{error, submit}`: the
- * error line's `data-error` and the submit button's label. Resolves with the saved value,
- * or undefined when dismissed.
+ * `failure(ex)` (optional) the words for a refused save. `names` = `{error, submit, narrow}`:
+ * the error line's `data-error`, the submit button's label, and whether the dialog is the
+ * narrow one (a form of two or three fields). Resolves with the saved value, or undefined
+ * when dismissed.
  */
 export function formDialog(title, names, build) {
   return modal(title, (close) => {
@@ -105,5 +106,5 @@ export function formDialog(title, names, build) {
       err,
       h('div', { class: 'actions' }, ...(form.buttons || []), btn),
     );
-  }, { wide: true });
+  }, { wide: !names.narrow });
 }
