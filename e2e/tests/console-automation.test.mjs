@@ -178,3 +178,27 @@ test('the automation and macros pages in Russian', async () => {
   assert.deepEqual(errors, []);
   await close();
 });
+
+test('an agent mutes a conversation from its header (in Russian) and the customer does not reopen it', async () => {
+  const conv = await conversationWith('Казино, бонусы, выигрыш!');
+  const { page, errors, close } = await openPage(browser, { viewport: { width: 1366, height: 900 }, locale: 'ru-RU' });
+  await signIn(page, server.base, ADMIN.email, ADMIN.password);
+  await page.goto(`${server.base}/app/#/conversations/${conv.id}`);
+  await page.getByRole('button', { name: 'Заглушить' }).click();
+  await page.getByText('Разговор решён и заглушён на 6 часов').waitFor();
+  await page.getByRole('button', { name: 'Снять заглушение' }).waitFor();
+  await page.getByText(/заглушил\(а\) разговор/).waitFor();
+  let c = await api('GET', `/conversations/${conv.id}`);
+  assert.equal(c.status, 'resolved');
+  assert.equal(c.muted, true);
+  // The customer writes again: the conversation stays resolved.
+  await api('POST', `/conversations/${conv.id}/messages`, { content: 'Ещё бонусы!', message_type: 'incoming' });
+  c = await api('GET', `/conversations/${conv.id}`);
+  assert.equal(c.status, 'resolved');
+  await page.screenshot({ path: shot('console-muted-ru'), fullPage: false });
+  await page.getByRole('button', { name: 'Снять заглушение' }).click();
+  await page.getByRole('button', { name: 'Заглушить' }).waitFor();
+  assert.equal((await api('GET', `/conversations/${conv.id}`)).muted, false);
+  assert.deepEqual(errors, []);
+  await close();
+});

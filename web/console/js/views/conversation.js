@@ -302,7 +302,12 @@ export class ConversationView {
         btn('macros', 'keyboard', t('conv.macros'), 'M'),
         btn('transcript', 'download', t('transcript.title'), null),
         c.status !== 'resolved' ? btn('snooze', 'snooze', t('conv.snooze'), 'S') : null,
-        c.muted ? btn('unmute', 'bell', t('conv.unmute'), null) : btn('mute', 'bellOff', t('conv.mute'), null),
+        // Muting is rare: an icon, named by its title and label.
+        h(
+          'button',
+          { type: 'button', class: ['icon-btn', c.muted && 'active'], dataset: { action: c.muted ? 'unmute' : 'mute' }, title: t(c.muted ? 'conv.unmute' : 'conv.mute'), 'aria-label': t(c.muted ? 'conv.unmute' : 'conv.mute'), onclick: (e) => this.action(c.muted ? 'unmute' : 'mute', e.currentTarget) },
+          icon(c.muted ? 'bell' : 'bellOff', { size: 18 }),
+        ),
         c.status === 'resolved' ? btn('reopen', 'refresh', t('conv.reopen'), 'O', { primary: true }) : btn('resolve', 'checkCircle', t('conv.resolve'), 'E', { primary: true }),
         h(
           'button',
