@@ -162,3 +162,42 @@ test('the bots pages in Russian', async () => {
   assert.deepEqual(errors, []);
   await close();
 });
+
+test('an outside bot’s page shows what was sent to its address', async () => {
+  // The bot's own receiver on loopback (the server allows private targets on a loopback listen).
+  const { createServer } = await import('node:http');
+  const got = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      got.push(body);
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  try {
+    const api = await w.agent.call('POST', '/inboxes', { name: 'Bridge', channel: { type: 'api' } });
+    const bot = await w.agent.call('POST', '/agent_bots', { name: 'Order bot', bot_type: 'webhook', outgoing_url: `http://127.0.0.1:${receiver.address().port}/bot` });
+    assert.ok(bot.status < 300, JSON.stringify(bot.body));
+    await w.agent.call('POST', `/inboxes/${api.body.id}/set_agent_bot`, { agent_bot: bot.body.id });
+    const contact = (await w.agent.call('POST', '/contacts', { name: 'Oleg', inbox_id: api.body.id })).body.payload.contact;
+    await w.agent.call('POST', '/conversations', { inbox_id: api.body.id, contact_id: contact.id });
+    await until(() => got.length > 0, 'a delivery to the bot');
+
+    const { page, errors, close } = await openPage(browser, { viewport: { width: 1366, height: 900 } });
+    await signIn(page, w.server.base, 'maria@shop.test', 'correct horse battery');
+    await page.goto(`${w.server.base}/app/#/settings/bots/${bot.body.id}`);
+    await page.getByRole('heading', { name: 'Deliveries' }).waitFor();
+    const row = page.locator('[data-log="bot"] tr[data-delivery]').first();
+    await row.waitFor();
+    assert.equal(await row.getAttribute('data-status'), 'delivered');
+    // A bot's log has no "send again": its deliveries are the bot's conversation.
+    assert.equal(await page.locator('[data-log="bot"] [data-action="redeliver"]').count(), 0);
+    await page.screenshot({ path: shot('console-bot-log-en'), fullPage: true });
+    assert.deepEqual(errors, []);
+    await close();
+  } finally {
+    receiver.close();
+  }
+});

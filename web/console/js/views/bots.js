@@ -11,6 +11,7 @@ import { app } from '../store.js';
 import { field, toast, errorText, icon, confirmDialog, modal, copyText, options } from '../ui.js';
 import { pageHead } from './inbox-settings.js';
 import { listPage, formDialog } from './settings_list.js';
+import { deliveryLog } from './webhooks.js';
 
 export function botsSettings(el, sub, live) {
   if (sub) return botDetail(el, sub, live);
@@ -188,6 +189,7 @@ async function botDetail(el, id, live) {
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn primary', dataset: { action: 'save-inboxes' } }, t('common.save'))),
   );
 
+  const log = h('div', { dataset: { log: 'bot' } });
   const secret = h('input', { readOnly: true, value: b.secret, class: 'mono', dataset: { secret: '' }, 'aria-label': t('webhooks.secret') });
   replace(
     el,
@@ -227,5 +229,8 @@ async function botDetail(el, id, live) {
         b.outgoing_url ? h('div', { class: 'actions left' }, h('button', { type: 'button', class: 'btn', dataset: { action: 'copy-secret' }, onclick: () => copyText(b.secret) }, t('webhooks.copy'))) : null,
       ),
     ),
+    b.outgoing_url ? [h('h3', null, t('webhooks.log')), log] : null,
   );
+  // What was sent to the bot's address and what it answered.
+  if (b.outgoing_url) deliveryLog(log, `/agent_bots/${b.id}`, null, live, redraw, false);
 }

@@ -154,17 +154,21 @@ async function webhookDetail(el, id, live) {
     h('h3', null, t('webhooks.log')),
     log,
   );
-  loadLog(log, w, null, live, redraw);
+  deliveryLog(log, `/webhooks/${w.id}`, null, live, redraw, true);
 }
 
 function when(ms) {
   return ms ? new Date(ms).toLocaleString() : '';
 }
 
-async function loadLog(box, w, before, live, redraw) {
+/**
+ * The delivery log of a receiver at `base` (`/webhooks/7`, `/agent_bots/3`: whatever has
+ * `…/deliveries`), newest first with "more"; with `redeliver`, each row can be sent again.
+ */
+export async function deliveryLog(box, base, before, live, redraw, redeliver) {
   let page;
   try {
-    page = await get(acct(`/webhooks/${w.id}/deliveries${qs({ before })}`));
+    page = await get(acct(`${base}/deliveries${qs({ before })}`));
   } catch (e) {
     if (live()) box.append(h('p', { class: 'form-error' }, errorText(e)));
     return;
@@ -203,9 +207,9 @@ async function loadLog(box, w, before, live, redraw) {
         h(
           'td',
           { class: 'right' },
-          h('button', { type: 'button', class: 'btn small', dataset: { action: 'redeliver' }, onclick: async () => {
+          redeliver && h('button', { type: 'button', class: 'btn small', dataset: { action: 'redeliver' }, onclick: async () => {
             try {
-              await post(acct(`/webhooks/${w.id}/deliveries/${d.id}/redeliver`));
+              await post(acct(`${base}/deliveries/${d.id}/redeliver`));
               toast(t('webhooks.redelivered'));
               redraw();
             } catch (ex) {
@@ -220,6 +224,6 @@ async function loadLog(box, w, before, live, redraw) {
   const old = box.querySelector('[data-action="more"]');
   if (old) old.remove();
   if (page.meta.next_before) {
-    box.append(h('button', { type: 'button', class: 'btn small', dataset: { action: 'more' }, onclick: () => loadLog(box, w, page.meta.next_before, live, redraw) }, t('webhooks.more')));
+    box.append(h('button', { type: 'button', class: 'btn small', dataset: { action: 'more' }, onclick: () => deliveryLog(box, base, page.meta.next_before, live, redraw, redeliver) }, t('webhooks.more')));
   }
 }
