@@ -67,8 +67,9 @@ pub const RESPONSE_SNIPPET_BYTES: usize = 4096;
 pub const LOG_PAGE: i64 = 25;
 /// Events read per receiver per dispatch round.
 const DISPATCH_PAGE: i64 = 200;
-/// Deliveries claimed per round.
-const CLAIM_BATCH: i64 = 16;
+/// Deliveries claimed (and sent at once) per round: one per conversation and receiver at
+/// a time, so this is also how many conversations' backlogs move together.
+const CLAIM_BATCH: i64 = 64;
 /// How long a claimed delivery is reserved for its node (well above the request timeout).
 const LEASE_MS: i64 = 120_000;
 
@@ -601,39 +602,56 @@ impl Services {
     }
 
     /// Starts this node's webhook worker: it stores deliveries for new events, sends the
-    /// due ones, and prunes the log, looking at least every `poll`.
+    /// due ones, and prunes the log, looking at least every `poll`. Storing and sending are
+    /// two loops of the one task, so rendering a long backlog of events never holds up the
+    /// sending of what is already stored (and the other way round); storing wakes the
+    /// sender at once.
     pub fn spawn_webhook_worker(&self, poll: Duration) -> tokio::task::JoinHandle<()> {
         let svc = self.clone();
         tokio::spawn(async move {
-            let mut last_prune: Option<Instant> = None;
-            loop {
-                if last_prune.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
-                    last_prune = Some(Instant::now());
-                    let before = svc.store.now() - svc.webhook_settings().log_retention_ms;
-                    match svc.store.prune_webhook_deliveries(before).await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(deleted = n, "pruned old webhook deliveries"),
-                        Err(e) => tracing::warn!(error = %e, "pruning webhook deliveries failed"),
+            let stored = tokio::sync::Notify::new();
+            let dispatch = async {
+                let mut last_prune: Option<Instant> = None;
+                loop {
+                    if last_prune.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
+                        last_prune = Some(Instant::now());
+                        let before = svc.store.now() - svc.webhook_settings().log_retention_ms;
+                        match svc.store.prune_webhook_deliveries(before).await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(deleted = n, "pruned old webhook deliveries"),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "pruning webhook deliveries failed")
+                            }
+                        }
+                    }
+                    match svc.dispatch_webhooks().await {
+                        Ok(0) => tokio::time::sleep(poll).await,
+                        Ok(_) => stored.notify_one(),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "webhook dispatch failed");
+                            tokio::time::sleep(poll).await;
+                        }
                     }
                 }
-                let enqueued = match svc.dispatch_webhooks().await {
-                    Ok(n) => n,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "webhook dispatch failed");
-                        0
+            };
+            let send = async {
+                loop {
+                    let sent = match svc.send_due_webhooks().await {
+                        Ok(n) => n,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "webhook sending failed");
+                            0
+                        }
+                    };
+                    if sent < CLAIM_BATCH as usize {
+                        tokio::select! {
+                            _ = tokio::time::sleep(poll) => {}
+                            _ = stored.notified() => {}
+                        }
                     }
-                };
-                let sent = match svc.send_due_webhooks().await {
-                    Ok(n) => n,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "webhook sending failed");
-                        0
-                    }
-                };
-                if enqueued == 0 && sent < CLAIM_BATCH as usize {
-                    tokio::time::sleep(poll).await;
                 }
-            }
+            };
+            tokio::join!(dispatch, send);
         })
     }
 
