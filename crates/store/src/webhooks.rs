@@ -556,26 +556,14 @@ impl Store {
             AttemptEnd::RetryAt(at) => ("pending", at),
             AttemptEnd::GaveUp => ("failed", now),
         };
+        // The receiver's row first, then the delivery's: the order a webhook's deletion takes
+        // (the row, then its deliveries by cascade), so the two never wait on each other
+        // (PostgreSQL would break such a deadlock by failing one of them). A delivered
+        // attempt writes the row only when it ends a run of failures.
         let mut tx = self.writer().begin().await?;
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = $2, next_at = $3, locked_until = NULL,
-                locked_by = NULL, response_code = $4, response_body = $5, error = $6,
-                duration_ms = $7, attempted_at = $8
-             WHERE id = $1",
-        )
-        .bind(d.id)
-        .bind(status)
-        .bind(next_at)
-        .bind(attempt.response_code)
-        .bind(attempt.response_body.clone())
-        .bind(attempt.error.clone())
-        .bind(attempt.duration_ms)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
         let mut out = Recorded::default();
         if end == AttemptEnd::Delivered {
-            sqlx::query("UPDATE webhooks SET failures = 0 WHERE id = $1")
+            sqlx::query("UPDATE webhooks SET failures = 0 WHERE id = $1 AND failures <> 0")
                 .bind(d.webhook_id)
                 .execute(&mut *tx)
                 .await?;
@@ -603,6 +591,22 @@ impl Store {
                 out.paused_now = true;
             }
         }
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = $2, next_at = $3, locked_until = NULL,
+                locked_by = NULL, response_code = $4, response_body = $5, error = $6,
+                duration_ms = $7, attempted_at = $8
+             WHERE id = $1",
+        )
+        .bind(d.id)
+        .bind(status)
+        .bind(next_at)
+        .bind(attempt.response_code)
+        .bind(attempt.response_body.clone())
+        .bind(attempt.error.clone())
+        .bind(attempt.duration_ms)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(out)
     }
