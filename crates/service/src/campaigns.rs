@@ -34,7 +34,7 @@ use utoipa::ToSchema;
 
 use crate::conversations::PublicConversationView;
 use crate::messages::{MessageInput, Sender};
-use crate::widget::WidgetAgent;
+use crate::widget::{WidgetAgent, WidgetCampaign};
 use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
 
 const DAY_MS: i64 = 86_400_000;
@@ -56,23 +56,6 @@ pub struct CampaignInput {
     pub trigger_rules: Option<TriggerRules>,
     /// `ongoing` (the only kind Parley has); `one_off` is refused.
     pub campaign_type: Option<String>,
-}
-
-/// An enabled campaign as the widget sees it: what to match in the browser and what to
-/// show (Chatwoot's widget `campaigns` list).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct WidgetCampaign {
-    pub id: i64,
-    /// The invitation's text.
-    pub message: String,
-    /// The agent the invitation comes from; null: the inbox itself.
-    pub sender: Option<WidgetAgent>,
-    /// `{url, time_on_page, time_on_site, pages_viewed, exit_intent, returning_visitor,
-    /// utm_source}`; the widget waits until all that are set hold.
-    #[schema(value_type = Object)]
-    pub trigger_rules: Value,
-    /// The visitor sees it at most once per this many days (0: whenever it triggers).
-    pub show_again_after_days: i64,
 }
 
 /// The server's answer when a widget asks to show an invitation.

@@ -42,6 +42,23 @@ pub struct WidgetAgent {
     pub availability_status: String,
 }
 
+/// An enabled campaign as the widget sees it: what to match in the browser and what to
+/// show (Chatwoot's widget `campaigns` list).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WidgetCampaign {
+    pub id: i64,
+    /// The invitation's text.
+    pub message: String,
+    /// The agent the invitation comes from; null: the inbox itself.
+    pub sender: Option<WidgetAgent>,
+    /// `{url, time_on_page, time_on_site, pages_viewed, exit_intent, returning_visitor,
+    /// utm_source}`; the widget waits until all that are set hold.
+    #[schema(value_type = Object)]
+    pub trigger_rules: Value,
+    /// The visitor sees it at most once per this many days (0: whenever it triggers).
+    pub show_again_after_days: i64,
+}
+
 /// An inbox as the public API shows it: Chatwoot's `public_inbox` fields, then the widget's
 /// own settings and the live state it needs to decide between chat and offline form.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -93,7 +110,7 @@ pub struct PublicInboxView {
     /// and browser say. Null: the page's `<html lang>`, else the browser's language.
     pub locale: Option<String>,
     /// The inbox's enabled proactive invitations (docs/campaigns.md).
-    pub campaigns: Vec<crate::campaigns::WidgetCampaign>,
+    pub campaigns: Vec<WidgetCampaign>,
 }
 
 /// A department the visitor may choose.
