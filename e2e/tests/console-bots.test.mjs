@@ -182,8 +182,11 @@ test('an outside bot’s page shows what was sent to its address', async () => {
     assert.ok(bot.status < 300, JSON.stringify(bot.body));
     await w.agent.call('POST', `/inboxes/${api.body.id}/set_agent_bot`, { agent_bot: bot.body.id });
     const contact = (await w.agent.call('POST', '/contacts', { name: 'Oleg', inbox_id: api.body.id })).body.payload.contact;
-    await w.agent.call('POST', '/conversations', { inbox_id: api.body.id, contact_id: contact.id });
-    await until(() => got.length > 0, 'a delivery to the bot');
+    const conv = await w.agent.call('POST', '/conversations', { inbox_id: api.body.id, contact_id: contact.id });
+    // Bots hear what Chatwoot sends them (not conversation_created): the customer's message.
+    const sent = await w.agent.call('POST', `/conversations/${conv.body.id}/messages`, { content: 'Where is my order?', message_type: 'incoming' });
+    assert.ok(sent.status < 300, JSON.stringify(sent.body));
+    await until(() => got.some((b) => JSON.parse(b).event === 'message_created'), 'a delivery to the bot');
 
     const { page, errors, close } = await openPage(browser, { viewport: { width: 1366, height: 900 } });
     await signIn(page, w.server.base, 'maria@shop.test', 'correct horse battery');

@@ -101,3 +101,41 @@ test('a desktop notification and the title count while the console is in the bac
   assert.deepEqual(errors, []);
   await close();
 });
+
+// A conversation that starts while the list's first page is on its way: the page was read
+// before it existed, and arriving must not wipe out the row its live event already brought.
+test('a conversation that starts while the list is loading stays when the page arrives', async () => {
+  const { page, errors, close } = await openPage(w.browser, { viewport: { width: 1366, height: 768 } });
+  await signIn(page, w.server.base, ADMIN.email, ADMIN.password);
+  await page.goto(`${w.server.base}/app/#/conversations/all`);
+  await page.locator('body[data-realtime="live"]').waitFor({ timeout: 5000 });
+
+  // The Unassigned tab's first page is read by the server now and answered only later.
+  let release;
+  const held = new Promise((r) => {
+    release = r;
+  });
+  let read;
+  const wasRead = new Promise((r) => {
+    read = r;
+  });
+  await page.route(/\/api\/v1\/accounts\/\d+\/conversations\?.*assignee_type=unassigned/, async (route) => {
+    const answer = await route.fetch();
+    read();
+    await held;
+    await route.fulfill({ response: answer });
+  });
+  await page.goto(`${w.server.base}/app/#/conversations/unassigned`);
+  await wasRead;
+
+  // Meanwhile a visitor starts a conversation; its event reaches the console (the title
+  // counts it) before the stale page does.
+  const late = await w.s.visitor({ name: 'Mid Load', email: 'midload@example.test', message: 'Hi while you load' });
+  await page.waitForFunction(() => /^\(\d+\) /.test(document.title), null, { timeout: 5000 });
+  release();
+  await page.waitForFunction(() => !document.querySelector('.list-pane.loading'), null, { timeout: 5000 });
+  await page.locator(`.conv-row[data-id="${late.convId}"] .preview`, { hasText: 'Hi while you load' }).waitFor({ timeout: 5000 });
+
+  assert.deepEqual(errors, []);
+  await close();
+});

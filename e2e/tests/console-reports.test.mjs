@@ -185,3 +185,35 @@ for (const lang of ['en', 'ru']) {
     }
   });
 }
+
+// A database upgraded from before reports existed: until the background backfill has
+// counted the older conversations, the page says how far it is (the server's answer is
+// stood in for here; the route itself is tested in the API suite). Finished: no notice.
+for (const lang of ['en', 'ru']) {
+  test(`while older conversations are still being counted the page says so (${lang})`, async () => {
+    const opened = await openPage(browser, { locale: lang === 'ru' ? 'ru-RU' : 'en-US', viewport: { width: 1366, height: 768 } });
+    const { page, errors, blocked, close } = opened;
+    try {
+      await signIn(page, server.base, ADMIN.email, ADMIN.password);
+      const real = await call(server.base, 'GET', `/api/v2/accounts/${s.accountId}/reports/status`, { token: s.token });
+      assert.deepEqual(real, { backfill_complete: true, progress: 1 });
+      await page.goto(`${server.base}/app/#/reports`);
+      await page.waitForSelector('[data-section=cards] .report-card');
+      assert.equal(await page.locator('[data-notice=backfill]').count(), 0, 'nothing to count: no notice');
+
+      await page.route('**/reports/status', (route) =>
+        route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ backfill_complete: false, progress: 0.427 }) }),
+      );
+      await page.click('[data-range="30"]');
+      const notice = page.locator('[data-notice=backfill]');
+      await notice.waitFor();
+      assert.equal(await notice.getAttribute('role'), 'status');
+      assert.match(await notice.textContent(), lang === 'ru' ? /ещё подсчитываются \(готово 42%\)/ : /still being counted \(42% done\)/);
+      await page.screenshot({ path: join(SHOTS, `console-${lang}-reports-backfill.png`) });
+      assert.deepEqual(blocked, []);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+}

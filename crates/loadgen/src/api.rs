@@ -416,6 +416,37 @@ fn save(path: &Path, setup: &Setup) -> Result<()> {
 
 /// A setup file with `n` visitors, each with a conversation, for tests against
 /// [`crate::fake`].
+/// One timed `GET` with an access token for the read benchmarks (`search`, `reports`): the
+/// time to the whole body, and the body; a non-2xx answer is an error naming `path`.
+pub async fn timed_get(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    path: &str,
+) -> Result<(Duration, bytes::Bytes)> {
+    let started = std::time::Instant::now();
+    let request = |e| Error::Request {
+        what: url.to_string(),
+        source: e,
+    };
+    let resp = http
+        .get(url)
+        .header("api_access_token", token)
+        .send()
+        .await
+        .map_err(request)?;
+    let status = resp.status();
+    let body = resp.bytes().await.map_err(request)?;
+    let took = started.elapsed();
+    if !status.is_success() {
+        return Err(Error::usage(format!(
+            "GET {path}: {status} {}",
+            String::from_utf8_lossy(&body)
+        )));
+    }
+    Ok((took, body))
+}
+
 #[cfg(test)]
 pub fn write_test_setup(path: &Path, base: &str, n: usize) {
     let s = Setup {

@@ -41,6 +41,9 @@ Examples:
   loadgen messages --url http://127.0.0.1:8080 --token T --account 1 --visitors 10000 \\
       --agents 3 --rate 10000 --duration 30 --source-addrs 127.0.0.2 --server-pid P
   loadgen messages … --transport rest --visitors 1000 --rate 500 --duration 20
+  loadgen messages --url http://127.0.0.1:18081 --token T --visitors 1000 --agents 5 \\
+      --visitor-nodes http://127.0.0.1:18081,http://127.0.0.1:18082,http://127.0.0.1:18083 \\
+      --agent-nodes http://127.0.0.1:18084,http://127.0.0.1:18085 --rate 200 --duration 60
   PARLEY_TELEGRAM_API_URL=http://127.0.0.1:18091 parley serve …   # then:
   loadgen telegram --url http://127.0.0.1:8080 --token T --account 1 --rate 500 --duration 30
   loadgen commit-baseline --database-url sqlite:///tmp/baseline.db --rows 2000
@@ -91,6 +94,22 @@ pub enum Mode {
     /// latency percentiles per filter and the read round trips per page from the server's
     /// parley_store_reads_total (keep other load off the server while it runs).
     List(ListArgs),
+    /// Fill a database with an account of --messages messages of generated Russian and
+    /// English text (Zipf-like word frequencies, inflected forms, phones, e-mails, order
+    /// numbers, a rare word) with their search-index rows, for `loadgen search`. Run with
+    /// the server stopped. Prints the tokens and the index size per message.
+    SearchSeed(SearchSeedArgs),
+    /// Archive-search latency per kind of query (RU morphology, common, rare, phrase,
+    /// phone, e-mail, order number; with and without filters), as an administrator and
+    /// as an agent, through `search/messages`, and the conversation search
+    /// (`conversations/search`, common word with and without filters); p50/p99 per kind.
+    Search(SearchArgs),
+    /// Fill a database with a year of an account's conversations, messages and report
+    /// facts (as the live path writes them) for --agents agents, for `loadgen reports`.
+    ReportsSeed(ReportsSeedArgs),
+    /// Reports latency over the seeded year: reports/summary, the time series,
+    /// summary_reports per agent, team and inbox, the traffic heat map; p50/p99 each.
+    Reports(ReportsArgs),
     /// One abuse at a time, with the server's peak RSS, /healthz latency and a legitimate
     /// agent's API calls measured alongside (docs/benchmarks.md, "Under abuse").
     ///
@@ -223,6 +242,78 @@ pub struct SeedArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+pub struct SearchSeedArgs {
+    /// sqlite:///path/to/parley.db or postgres://user@127.0.0.1/db (loopback only).
+    #[arg(long, env = "LOADGEN_DATABASE_URL")]
+    pub database_url: String,
+    #[arg(long, default_value_t = 10_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub messages: u64,
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=50_000_000))]
+    pub conversations: u64,
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub inboxes: u64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SearchArgs {
+    /// Parley's base URL; must be a loopback address.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// An administrator's api_access_token (`loadgen search-seed` prints one).
+    #[arg(long, env = "LOADGEN_TOKEN")]
+    pub token: String,
+    /// An agent's token (member of two inboxes), for the restricted view.
+    #[arg(long)]
+    pub agent_token: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    pub account: u64,
+    /// An inbox id for the filtered queries.
+    #[arg(long)]
+    pub inbox: Option<i64>,
+    /// Requests per kind of query and role.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rounds: u32,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReportsSeedArgs {
+    /// sqlite:///path/to/parley.db or postgres://user@127.0.0.1/db (loopback only).
+    #[arg(long, env = "LOADGEN_DATABASE_URL")]
+    pub database_url: String,
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub agents: u64,
+    /// Conversations per day over the year.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub per_day: u64,
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    pub inboxes: u64,
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    pub teams: u64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReportsArgs {
+    /// Parley's base URL; must be a loopback address.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// An administrator's api_access_token (`loadgen reports-seed` prints one).
+    #[arg(long, env = "LOADGEN_TOKEN")]
+    pub token: String,
+    #[arg(long, default_value_t = 1)]
+    pub account: u64,
+    /// An agent, team and inbox id for the per-target reports.
+    #[arg(long)]
+    pub agent: Option<i64>,
+    #[arg(long)]
+    pub team: Option<i64>,
+    #[arg(long)]
+    pub inbox: Option<i64>,
+    /// Requests per endpoint.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rounds: u32,
+}
+
+#[derive(Args, Debug, Clone)]
 pub struct ListArgs {
     /// Parley's base URL; must be a loopback address.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -304,7 +395,7 @@ pub struct IdleArgs {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
     pub settle: u64,
     /// Seconds to hold all connections idle at the end (60 covers two server
-    /// heartbeats).
+    /// heartbeats). SIGINT (Ctrl-C) ends the hold early, still with the report.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub hold: u64,
 }
@@ -327,6 +418,21 @@ pub struct MessagesArgs {
     /// Agent sockets; every message should be delivered to each.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(0..=10_000))]
     pub agents: u64,
+    /// Cluster run: the nodes visitor sockets start on (base URLs, comma-separated;
+    /// visitor i on the (i mod n)-th). Default: --url. The setup (REST) always uses --url.
+    #[arg(long, value_name = "URL,URL…")]
+    pub visitor_nodes: Option<String>,
+    /// Cluster run: the nodes agent sockets start on (agent j on the (j mod n)-th).
+    /// Default: --url.
+    ///
+    /// A socket whose node goes away (closed, refused, killed) reconnects to another node of
+    /// --url, --visitor-nodes and --agent-nodes together, spread by client, with the
+    /// cursor of the last event it received. A visitor then re-sends what was not yet
+    /// acknowledged with the same echo_id (Parley stores a repeated echo_id once and
+    /// acknowledges it again), so every acknowledged message must reach every agent
+    /// exactly once. Delivery latency is reported across nodes and on the same node.
+    #[arg(long, value_name = "URL,URL…")]
+    pub agent_nodes: Option<String>,
     /// Aggregate messages per second, spread round-robin over the visitors.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub rate: u64,

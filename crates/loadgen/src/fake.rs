@@ -5,7 +5,13 @@
 //! check that losses are reported; `kick_agent_after` closes the first agent socket with
 //! 4008 after that many events, and an agent reconnecting with `?cursor=N` gets the events
 //! after N replayed before `ready`, as the real server does.
+//!
+//! `start_cluster` runs several such nodes over one log (a shared database and bus), and
+//! stores a repeated `echo_id` once, acknowledging it again, as Parley does. One node can
+//! die: after it has stored and broadcast its N-th message it drops every connection
+//! without sending that message's ack and stops accepting, as a `kill -9` would leave it.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,18 +20,30 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+/// The event log (cursor = index + 1), the live agent sockets and the stored messages by
+/// echo_id, under one lock so a reconnecting agent's replay and its registration see the
+/// same log.
+type Log = (
+    Vec<String>,
+    Vec<mpsc::UnboundedSender<String>>,
+    HashMap<String, Value>,
+);
+
 #[derive(Default)]
 struct State {
-    /// The event log (cursor = index + 1) and the live agent sockets, under one lock so a
-    /// reconnecting agent's replay and its registration see the same log.
-    log_and_agents: Mutex<(Vec<String>, Vec<mpsc::UnboundedSender<String>>)>,
+    log_and_agents: Mutex<Log>,
     received: AtomicU64,
+    /// Per node: set once the node is dead.
+    dead: Vec<watch::Sender<bool>>,
+    /// (node, n): that node dies after storing its n-th message.
+    die: Option<(usize, u64)>,
+    received_on: Vec<AtomicU64>,
     drop_every: u64,
     kick_agent_after: u64,
     kicked: std::sync::atomic::AtomicBool,
@@ -38,22 +56,61 @@ pub async fn start(drop_every: u64) -> SocketAddr {
 
 /// [`start`], closing the first agent socket with 4008 after `kick_agent_after` events.
 pub async fn start_with(drop_every: u64, kick_agent_after: u64) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let state = Arc::new(State {
+    let state = State {
         drop_every,
         kick_agent_after,
         ..State::default()
-    });
-    tokio::spawn(async move {
-        while let Ok((s, _)) = listener.accept().await {
-            tokio::spawn(serve(s, state.clone()));
-        }
-    });
-    addr
+    };
+    start_nodes(state, 1).await[0]
 }
 
-async fn serve(mut s: TcpStream, state: Arc<State>) {
+/// `nodes` fake nodes over one log; node `die.0` dies after storing its `die.1`-th message
+/// (`die.1` = 0: none dies).
+pub async fn start_cluster(nodes: usize, die: (usize, u64)) -> Vec<SocketAddr> {
+    let state = State {
+        die: (die.1 > 0).then_some(die),
+        ..State::default()
+    };
+    start_nodes(state, nodes).await
+}
+
+async fn start_nodes(mut state: State, nodes: usize) -> Vec<SocketAddr> {
+    state.dead = (0..nodes).map(|_| watch::channel(false).0).collect();
+    state.received_on = (0..nodes).map(|_| AtomicU64::new(0)).collect();
+    let state = Arc::new(state);
+    let mut addrs = Vec::new();
+    for node in 0..nodes {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        addrs.push(listener.local_addr().unwrap());
+        let state = state.clone();
+        let mut dead = state.dead[node].subscribe();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    a = listener.accept() => match a {
+                        Ok((s, _)) => {
+                            let state = state.clone();
+                            let mut dead = state.dead[node].subscribe();
+                            // A dead node's connections all drop at once.
+                            tokio::spawn(async move {
+                                tokio::select! {
+                                    _ = serve(s, state.clone(), node) => {}
+                                    _ = dead.wait_for(|d| *d) => {}
+                                }
+                            });
+                        }
+                        Err(_) => return,
+                    },
+                    // The listener is dropped: new connections are refused.
+                    _ = dead.wait_for(|d| *d) => return,
+                }
+            }
+        });
+    }
+    addrs
+}
+
+async fn serve(mut s: TcpStream, state: Arc<State>, node: usize) {
     // Peek at the request head: a WebSocket upgrade goes to tungstenite untouched.
     let mut buf = vec![0u8; 4096];
     let head = loop {
@@ -152,19 +209,34 @@ async fn serve(mut s: TcpStream, state: Arc<State>) {
         if state.drop_every > 0 && n.is_multiple_of(state.drop_every) {
             continue;
         }
+        let here = state.received_on[node].fetch_add(1, Ordering::Relaxed) + 1;
         let echo = v["echo_id"].clone();
         let data = {
             let Ok(mut g) = state.log_and_agents.lock() else {
                 return;
             };
-            let cursor = g.0.len() + 1;
-            let data = json!({"id": cursor, "content": v["content"], "echo_id": echo});
-            let created =
-                json!({"event": "message.created", "cursor": cursor, "data": data}).to_string();
-            g.0.push(created.clone());
-            g.1.retain(|a| a.send(created.clone()).is_ok());
-            data
+            let key = echo.as_str().unwrap_or_default().to_string();
+            match g.2.get(&key) {
+                // A retry: the stored message, acknowledged again, not broadcast again.
+                Some(d) => d.clone(),
+                None => {
+                    let cursor = g.0.len() + 1;
+                    let data = json!({"id": cursor, "content": v["content"], "echo_id": echo});
+                    let created =
+                        json!({"event": "message.created", "cursor": cursor, "data": data})
+                            .to_string();
+                    g.0.push(created.clone());
+                    g.1.retain(|a| a.send(created.clone()).is_ok());
+                    g.2.insert(key, data.clone());
+                    data
+                }
+            }
         };
+        if state.die == Some((node, here)) {
+            // Stored and broadcast, but the ack never leaves: the node dies here.
+            state.dead[node].send_replace(true);
+            return;
+        }
         let ack = json!({"event": "message.ack", "echo_id": echo, "data": data}).to_string();
         if sink.send(Message::text(ack)).await.is_err() {
             return;

@@ -125,7 +125,11 @@ pub async fn run(args: &IdleArgs) -> Result<IdleReport> {
     let mut from = 0u64;
     for (k, to) in bounds.iter().copied().enumerate() {
         let t0 = Instant::now();
-        let results: Vec<Result<Ws>> = stream::iter(from..to)
+        // Each socket is read (so the server's pings get their pongs) from the moment it
+        // is open, not from the end of its step: a step that takes longer than two server
+        // heartbeats to open (a busy machine, a cluster's worth of sockets) would otherwise
+        // lose its first sockets to `heartbeat_timeout` before they were ever held.
+        let results: Vec<Result<()>> = stream::iter(from..to)
             .map(|i| {
                 let url = target.ws_url(&format!(
                     "/public/api/v1/realtime?pubsub_token={}",
@@ -133,7 +137,13 @@ pub async fn run(args: &IdleArgs) -> Result<IdleReport> {
                 ));
                 let sources = sources.as_ref();
                 let server = target.addr;
-                async move { conn::open_ready(server, sources, i as usize, &url, None).await }
+                let (held, stop_rx) = (held.clone(), stop_rx.clone());
+                async move {
+                    let ws = conn::open_ready(server, sources, i as usize, &url, None).await?;
+                    held.open.fetch_add(1, Ordering::Relaxed);
+                    tokio::spawn(hold(ws, held, stop_rx));
+                    Ok(())
+                }
             })
             .buffer_unordered(s.connect_concurrency as usize)
             .collect()
@@ -142,11 +152,7 @@ pub async fn run(args: &IdleArgs) -> Result<IdleReport> {
         let mut ok_in_step = 0u64;
         for r in results {
             match r {
-                Ok(ws) => {
-                    ok_in_step += 1;
-                    held.open.fetch_add(1, Ordering::Relaxed);
-                    tokio::spawn(hold(ws, held.clone(), stop_rx.clone()));
-                }
+                Ok(()) => ok_in_step += 1,
                 Err(e) => failures.add(conn::error_key(&e)),
             }
         }
@@ -180,7 +186,12 @@ pub async fn run(args: &IdleArgs) -> Result<IdleReport> {
     }
     let after_steps = steps.last().and_then(|st| st.server_rss_bytes);
     eprintln!("idle: holding {opened} connections for {} s", args.hold);
-    tokio::time::sleep(Duration::from_secs(args.hold)).await;
+    // SIGINT ends the hold early with a full report: a script that runs other load while
+    // these sockets are held (the cluster run) ends the hold when that load is done.
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_secs(args.hold)) => {}
+        _ = tokio::signal::ctrl_c() => eprintln!("idle: interrupted, ending the hold"),
+    }
     let after_hold = rss();
     let held_at_end = held.open.load(Ordering::Relaxed);
     let disconnects = held.disconnects.snapshot();

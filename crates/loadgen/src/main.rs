@@ -17,6 +17,7 @@ mod abuse;
 mod api;
 mod baseline;
 mod cli;
+mod cluster;
 mod conn;
 mod email;
 mod error;
@@ -29,6 +30,8 @@ mod list;
 mod messages;
 mod pacing;
 mod procfs;
+mod reports;
+mod search;
 mod seed;
 mod sightings;
 mod stats;
@@ -64,6 +67,10 @@ fn main() -> ExitCode {
             Mode::CommitBaseline(a) => baseline::run(a).await.map(|r| emit(json, &r, || r.print())),
             Mode::ListSeed(a) => seed::run(a).await.map(|r| emit(json, &r, || r.print())),
             Mode::List(a) => list::run(a).await.map(|r| emit(json, &r, || r.print())),
+            Mode::SearchSeed(a) => search::seed(a).await.map(|r| emit(json, &r, || r.print())),
+            Mode::Search(a) => search::run(a).await.map(|r| emit(json, &r, || r.print())),
+            Mode::ReportsSeed(a) => reports::seed(a).await.map(|r| emit(json, &r, || r.print())),
+            Mode::Reports(a) => reports::run(a).await.map(|r| emit(json, &r, || r.print())),
             Mode::Abuse(a) => abuse::run(a).await.map(|r| emit(json, &r, || r.print())),
             Mode::Telegram(a) => telegram::run(a).await.map(|r| emit(json, &r, || r.print())),
             Mode::EmailBacklog(a) => email::run(a).await.map(|r| emit(json, &r, || r.print())),

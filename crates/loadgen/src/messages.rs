@@ -14,7 +14,8 @@
 //! measured window (after the warm-up); latencies count messages scheduled in it.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::api::{self, Api, SetupNeeds, Visitor};
 use crate::cli::{MessagesArgs, Transport};
+use crate::cluster::Cluster;
 use crate::conn::{self, Tally};
 use crate::error::{Error, Result};
 use crate::hooks;
@@ -32,6 +34,7 @@ use crate::limits;
 use crate::pacing::Schedule;
 use crate::procfs::{self, CpuMark, CpuUse};
 use crate::stats::{Latency, LatencySummary};
+use crate::target::Target;
 use crate::ws::{Frame, Ws, echo_index};
 
 /// A fixed-size set of message indices, shared between tasks.
@@ -130,6 +133,12 @@ struct Shared {
     open_visitors: AtomicU64,
     open_agents: AtomicU64,
     agent_reconnects: AtomicU64,
+    visitor_reconnects: AtomicU64,
+    /// Unacknowledged messages sent again (same echo_id) after their visitor reconnected.
+    resent: AtomicU64,
+    /// The node each message was last sent through (`NO_NODE` before it is sent), so an
+    /// agent can tell a delivery across nodes from one on its own node.
+    sent_node: Vec<AtomicU8>,
     /// Messages whose `message_created` reached loadgen's webhook receiver.
     hook_seen: AtomicBits,
     hook_count: AtomicU64,
@@ -164,6 +173,9 @@ impl Shared {
             open_visitors: AtomicU64::new(0),
             open_agents: AtomicU64::new(0),
             agent_reconnects: AtomicU64::new(0),
+            visitor_reconnects: AtomicU64::new(0),
+            resent: AtomicU64::new(0),
+            sent_node: (0..total).map(|_| AtomicU8::new(NO_NODE)).collect(),
             hook_seen: AtomicBits::new(total),
             hook_count: AtomicU64::new(0),
             hook_in_window: AtomicU64::new(0),
@@ -224,11 +236,27 @@ impl Shared {
         }
     }
 
+    /// Message `i` goes out through node `node`.
+    fn sending_through(&self, i: u64, node: usize) {
+        if let Some(n) = self.sent_node.get(i as usize) {
+            n.store(node.min(NO_NODE as usize - 1) as u8, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether message `i` reached an agent on `node` from another node (`None`: unknown).
+    fn crossed(&self, i: u64, node: usize) -> Option<bool> {
+        let from = self.sent_node.get(i as usize)?.load(Ordering::Relaxed);
+        (from != NO_NODE).then_some(from as usize != node)
+    }
+
     fn on_failure(&self, code: &str) {
         self.failed_count.fetch_add(1, Ordering::Relaxed);
         self.errors.add(code.to_string());
     }
 }
+
+/// `Shared::sent_node` of a message not sent yet.
+const NO_NODE: u8 = u8::MAX;
 
 #[derive(Debug, Serialize)]
 pub struct MessagesReport {
@@ -241,8 +269,15 @@ pub struct MessagesReport {
     pub measured_seconds: u64,
     pub visitor_sockets_held: u64,
     pub agent_sockets_held: u64,
-    /// Agent sockets reopened with their last cursor after the server closed them.
+    /// Nodes the sockets were spread over (--url, --visitor-nodes, --agent-nodes).
+    pub nodes: usize,
+    /// Agent sockets reopened with their last cursor after the server closed them (or
+    /// their node went away: then on another node).
     pub agent_reconnects: u64,
+    /// Visitor sockets reopened (on another node when there is one) after losing theirs.
+    pub visitor_reconnects: u64,
+    /// Unacknowledged messages sent again with the same echo_id after a reconnect.
+    pub resent: u64,
     pub connect_seconds: f64,
     pub scheduled: u64,
     pub sent: u64,
@@ -270,6 +305,11 @@ pub struct MessagesReport {
     pub ack_latency: LatencySummary,
     pub ack_service_time: LatencySummary,
     pub deliver_latency: LatencySummary,
+    /// Deliveries to an agent on another node than the one the message was sent through
+    /// (a cluster run only).
+    pub cross_node_deliver_latency: Option<LatencySummary>,
+    /// Deliveries to an agent on the node the message was sent through (a cluster run).
+    pub same_node_deliver_latency: Option<LatencySummary>,
     /// The furthest loadgen fell behind its own schedule (its own overload, not the
     /// server's).
     pub max_pacer_lag_ms: f64,
@@ -299,6 +339,8 @@ pub struct WebhookReport {
 /// What an agent task hands back.
 struct AgentResult {
     latency: Latency,
+    cross_node: Latency,
+    same_node: Latency,
     delivered: Bits,
     duplicates: u64,
 }
@@ -307,6 +349,11 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
     let s = &args.server;
     let target = s.target()?;
     let sources = s.sources(&target)?;
+    let cluster = Arc::new(Cluster::parse(
+        &target,
+        args.visitor_nodes.as_deref(),
+        args.agent_nodes.as_deref(),
+    )?);
     s.check_pid()?;
     let schedule = Schedule::for_duration(args.rate, args.send_time(), args.messages);
     args.check_visitor_budget(schedule.total())?;
@@ -363,24 +410,26 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
 
     // Agents first, so they see every message from the first one on.
     let connect_started = Instant::now();
-    let agent_url = target.ws_url(&format!("/api/v1/accounts/{}/realtime", s.account));
+    let agent_path = format!("/api/v1/accounts/{}/realtime", s.account);
     let mut agent_handles = Vec::new();
-    for a in 0..args.agents {
+    for a in 0..args.agents as usize {
+        let dial = Dial {
+            cluster: cluster.clone(),
+            client: a,
+            source: sources.as_ref().map(|r| r.for_connection(a)),
+            path: agent_path.clone(),
+            token: Some(api.token().to_string()),
+            node: cluster.agent_home(a),
+        };
         let ws = conn::open_ready(
-            target.addr,
+            dial.target().addr,
             sources.as_ref(),
-            a as usize,
-            &agent_url,
+            a,
+            &dial.url(dial.node, None),
             Some(api.token()),
         )
         .await?;
         shared.open_agents.fetch_add(1, Ordering::Relaxed);
-        let dial = AgentDial {
-            server: target.addr,
-            source: sources.as_ref().map(|r| r.for_connection(a as usize)),
-            url: agent_url.clone(),
-            token: api.token().to_string(),
-        };
         agent_handles.push(tokio::spawn(agent(
             ws,
             dial,
@@ -391,21 +440,32 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
 
     let mut senders: Vec<mpsc::UnboundedSender<u64>> = Vec::new();
     if ws_transport {
-        let opened: Vec<(usize, Result<Ws>)> = stream::iter(0..args.visitors as usize)
+        let opened: Vec<(Dial, Result<Ws>)> = stream::iter(0..args.visitors as usize)
             .map(|i| {
-                let url = target.ws_url(&format!(
-                    "/public/api/v1/realtime?pubsub_token={}",
-                    visitors[i].pubsub_token
-                ));
-                let sources = sources.as_ref();
-                let server = target.addr;
                 let n = args.agents as usize + i;
-                async move { (i, conn::open_ready(server, sources, n, &url, None).await) }
+                let dial = Dial {
+                    cluster: cluster.clone(),
+                    client: i,
+                    source: sources.as_ref().map(|r| r.for_connection(n)),
+                    path: format!(
+                        "/public/api/v1/realtime?pubsub_token={}",
+                        visitors[i].pubsub_token
+                    ),
+                    token: None,
+                    node: cluster.visitor_home(i),
+                };
+                let sources = sources.as_ref();
+                async move {
+                    let url = dial.url(dial.node, None);
+                    let ws = conn::open_ready(dial.target().addr, sources, n, &url, None).await;
+                    (dial, ws)
+                }
             })
             .buffered(s.connect_concurrency as usize)
             .collect()
             .await;
-        for (i, r) in opened {
+        for (dial, r) in opened {
+            let i = dial.client;
             let ws = r?;
             let conv = visitors[i].conversation_id.ok_or_else(|| {
                 Error::Protocol(format!("visitor {i} has no conversation after setup"))
@@ -415,6 +475,7 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
             shared.open_visitors.fetch_add(1, Ordering::Relaxed);
             tokio::spawn(visitor(
                 ws,
+                dial,
                 conv,
                 rx,
                 shared.clone(),
@@ -508,12 +569,16 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
     let _ = stop_tx.send(true);
 
     let mut deliver_latency = Latency::new();
+    let mut cross_node = Latency::new();
+    let mut same_node = Latency::new();
     let mut missing = 0;
     let mut unacked = 0;
     let mut duplicates = 0;
     for h in agent_handles {
         if let Ok(r) = h.await {
             deliver_latency.merge(&r.latency);
+            cross_node.merge(&r.cross_node);
+            same_node.merge(&r.same_node);
             let (m, u) = r.delivered.diff(&shared.acked);
             missing += m;
             unacked += u;
@@ -543,7 +608,10 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
         measured_seconds: args.duration,
         visitor_sockets_held,
         agent_sockets_held,
+        nodes: cluster.nodes.len(),
         agent_reconnects: shared.agent_reconnects.load(Ordering::Relaxed),
+        visitor_reconnects: shared.visitor_reconnects.load(Ordering::Relaxed),
+        resent: shared.resent.load(Ordering::Relaxed),
         connect_seconds,
         scheduled: total,
         sent,
@@ -563,6 +631,8 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
         ack_latency: summary(&shared.ack_latency),
         ack_service_time: summary(&shared.service_latency),
         deliver_latency: deliver_latency.summary(),
+        cross_node_deliver_latency: cluster.is_multi().then(|| cross_node.summary()),
+        same_node_deliver_latency: cluster.is_multi().then(|| same_node.summary()),
         max_pacer_lag_ms: max_lag.as_secs_f64() * 1000.0,
         cpu_in_window: cpu,
         server_rss_before_bytes: rss_before,
@@ -597,110 +667,218 @@ pub fn create_frame(conversation_id: i64, content: &str, run: &str, i: u64) -> S
     )
 }
 
+/// How a socket (re)connects: which node it is on, where it may go, and as whom.
+struct Dial {
+    cluster: Arc<Cluster>,
+    /// The client's number among its kind: spreads the clients of a dead node over the
+    /// others.
+    client: usize,
+    source: Option<IpAddr>,
+    /// Path and query on any node, without the cursor.
+    path: String,
+    /// An agent's api_access_token (visitors authenticate by the path's pubsub token).
+    token: Option<String>,
+    /// The node it is connected to (an index into `cluster.nodes`).
+    node: usize,
+}
+
+/// Connection attempts after losing a socket before the client gives up; with five nodes
+/// that is every other node twice, and more than a whole node being down needs.
+const DIAL_ATTEMPTS: u32 = 10;
+
+/// Reconnections one socket may make in a run before it gives up.
+const MAX_RECONNECTS: u32 = 20;
+
+impl Dial {
+    fn target(&self) -> &Target {
+        &self.cluster.nodes[self.node]
+    }
+
+    /// The socket's URL on `node`, resuming after `cursor` when there is one.
+    fn url(&self, node: usize, cursor: Option<i64>) -> String {
+        let t = &self.cluster.nodes[node];
+        match cursor {
+            Some(c) => {
+                let sep = if self.path.contains('?') { '&' } else { '?' };
+                t.ws_url(&format!("{}{sep}cursor={c}", self.path))
+            }
+            None => t.ws_url(&self.path),
+        }
+    }
+
+    /// Reconnects after the socket on `self.node` was lost: tries the other nodes in turn
+    /// (the same node on a one-node run), pausing a little longer after each refusal.
+    /// `Ok(None)`: the run stopped meanwhile; `Err`: no node took it (the last error).
+    async fn redial(
+        &mut self,
+        cursor: Option<i64>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> std::result::Result<Option<Ws>, String> {
+        let lost = self.node;
+        let mut last = String::new();
+        for attempt in 0..DIAL_ATTEMPTS {
+            let node = self.cluster.failover(lost, self.client, attempt);
+            let url = self.url(node, cursor);
+            let addr = self.cluster.nodes[node].addr;
+            let tried = tokio::select! {
+                w = crate::ws::connect(addr, self.source, &url, self.token.as_deref()) => w,
+                _ = stop.changed() => return Ok(None),
+            };
+            match tried {
+                Ok(ws) => {
+                    self.node = node;
+                    return Ok(Some(ws));
+                }
+                Err(e) => last = conn::error_key(&e),
+            }
+            let pause = Duration::from_millis(50 * u64::from(attempt + 1));
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = stop.changed() => return Ok(None),
+            }
+        }
+        Err(last)
+    }
+}
+
 /// One visitor socket: sends the messages the pacer hands it, matches `message.ack` and
 /// `error` frames to them.
+///
+/// When the socket is lost (its node killed, say), it reconnects to another node with the
+/// cursor of the last event it received and sends again, with the same `echo_id`, every
+/// message not yet answered: Parley stores a repeated `echo_id` of a conversation once and
+/// acknowledges it again, so a message the dead node had committed is neither lost nor
+/// stored twice. What is still unanswered when no node takes the visitor counts as failed.
+#[allow(clippy::too_many_arguments)]
 async fn visitor(
     ws: Ws,
+    mut dial: Dial,
     conversation_id: i64,
     mut rx: mpsc::UnboundedReceiver<u64>,
     shared: Arc<Shared>,
     content: Arc<str>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let (mut sink, mut stream) = ws.split();
-    // Messages sent and not yet answered, oldest first, with the actual send time.
+    let mut ws = ws;
+    // Messages sent and not yet answered, oldest first, with the first send time.
     let mut outstanding: VecDeque<(u64, Instant)> = VecDeque::new();
     let mut rx_open = true;
-    let ended = loop {
-        if !rx_open && outstanding.is_empty() {
-            break None;
+    let mut cursor: Option<i64> = None;
+    let mut reconnects = 0u32;
+    let gave_up = loop {
+        let (mut sink, mut stream) = ws.split();
+        let mut ended = None;
+        // After a reconnect: what the lost socket left unanswered goes out again first.
+        for &(i, _) in &outstanding {
+            shared.resent.fetch_add(1, Ordering::Relaxed);
+            shared.sending_through(i, dial.node);
+            let frame = create_frame(conversation_id, &content, &shared.run, i);
+            if let Err(e) = sink.send(Message::text(frame)).await {
+                ended = Some(format!("send error: {e}"));
+                break;
+            }
         }
-        tokio::select! {
-            i = rx.recv(), if rx_open => match i {
-                Some(i) => {
-                    let frame = create_frame(conversation_id, &content, &shared.run, i);
-                    outstanding.push_back((i, Instant::now()));
-                    if let Err(e) = sink.send(Message::text(frame)).await {
-                        shared.on_failure("send failed");
-                        outstanding.pop_back();
-                        break Some(format!("send error: {e}"));
-                    }
+        let ended = match ended {
+            Some(e) => Some(e),
+            None => loop {
+                if !rx_open && outstanding.is_empty() {
+                    break None;
                 }
-                None => rx_open = false,
-            },
-            m = stream.next() => match m {
-                Some(Ok(Message::Text(t))) => {
-                    let now = Instant::now();
-                    let Some(f) = Frame::parse(&t) else { continue };
-                    let ev = f.event.as_ref();
-                    if ev != "message.ack" && ev != "error" {
-                        continue;
-                    }
-                    let Some(i) = f.echo_id.as_deref().and_then(|e| echo_index(&shared.run, e)) else {
-                        if ev == "error" {
-                            let code = f.error.as_ref().and_then(|e| e.code.as_deref()).unwrap_or("?");
-                            shared.errors.add(format!("error frame without our echo_id: {code}"));
+                tokio::select! {
+                    i = rx.recv(), if rx_open => match i {
+                        Some(i) => {
+                            let frame = create_frame(conversation_id, &content, &shared.run, i);
+                            outstanding.push_back((i, Instant::now()));
+                            shared.sending_through(i, dial.node);
+                            if let Err(e) = sink.send(Message::text(frame)).await {
+                                break Some(format!("send error: {e}"));
+                            }
                         }
-                        continue;
-                    };
-                    let sent_at = outstanding
-                        .iter()
-                        .position(|(j, _)| *j == i)
-                        .and_then(|p| outstanding.remove(p))
-                        .map(|(_, t)| t);
-                    if ev == "message.ack" {
-                        shared.on_ack(i, now, sent_at);
-                    } else {
-                        let code = f.error.as_ref().and_then(|e| e.code.as_deref()).unwrap_or("?");
-                        shared.on_failure(&format!("error {code}"));
-                    }
+                        None => rx_open = false,
+                    },
+                    m = stream.next() => match m {
+                        Some(Ok(Message::Text(t))) => {
+                            let now = Instant::now();
+                            let Some(f) = Frame::parse(&t) else { continue };
+                            if let Some(c) = f.cursor {
+                                cursor = Some(cursor.map_or(c, |old| old.max(c)));
+                            }
+                            let ev = f.event.as_ref();
+                            if ev != "message.ack" && ev != "error" {
+                                continue;
+                            }
+                            let Some(i) = f.echo_id.as_deref().and_then(|e| echo_index(&shared.run, e)) else {
+                                if ev == "error" {
+                                    let code = f.error.as_ref().and_then(|e| e.code.as_deref()).unwrap_or("?");
+                                    shared.errors.add(format!("error frame without our echo_id: {code}"));
+                                }
+                                continue;
+                            };
+                            let Some(p) = outstanding.iter().position(|(j, _)| *j == i) else {
+                                // An answer to a message this visitor no longer waits for.
+                                continue;
+                            };
+                            let sent_at = outstanding.remove(p).map(|(_, t)| t);
+                            if ev == "message.ack" {
+                                shared.on_ack(i, now, sent_at);
+                            } else {
+                                let code = f.error.as_ref().and_then(|e| e.code.as_deref()).unwrap_or("?");
+                                shared.on_failure(&format!("error {code}"));
+                            }
+                        }
+                        Some(Ok(Message::Close(c))) => break Some(conn::close_reason(c.as_ref())),
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => break Some(format!("error: {e}")),
+                        None => break Some("eof".into()),
+                    },
+                    _ = stop.changed() => break None,
                 }
-                Some(Ok(Message::Close(c))) => break Some(conn::close_reason(c.as_ref())),
-                Some(Ok(_)) => {}
-                Some(Err(e)) => break Some(format!("error: {e}")),
-                None => break Some("eof".into()),
             },
-            _ = stop.changed() => break None,
-        }
-    };
-    if let Some(reason) = ended {
+        };
+        drop((sink, stream));
+        let Some(reason) = ended else { return };
         shared.open_visitors.fetch_sub(1, Ordering::Relaxed);
         shared.disconnects.add(format!("visitor {reason}"));
-        for _ in &outstanding {
-            shared.on_failure("visitor disconnected before ack");
+        if reconnects >= MAX_RECONNECTS {
+            break "visitor gave up reconnecting".to_string();
         }
-        // Whatever the pacer still hands this visitor fails too.
-        rx.close();
-        while rx.recv().await.is_some() {
-            shared.on_failure("visitor socket closed before send");
+        reconnects += 1;
+        match dial.redial(cursor, &mut stop).await {
+            Ok(Some(w)) => {
+                ws = w;
+                shared.open_visitors.fetch_add(1, Ordering::Relaxed);
+                shared.visitor_reconnects.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(None) => return,
+            Err(e) => break format!("visitor could not reconnect: {e}"),
         }
+    };
+    shared.disconnects.add(gave_up);
+    for _ in &outstanding {
+        shared.on_failure("visitor disconnected before ack");
+    }
+    // Whatever the pacer still hands this visitor fails too.
+    rx.close();
+    while rx.recv().await.is_some() {
+        shared.on_failure("visitor socket closed before send");
     }
 }
 
-/// How an agent socket reconnects: the same URL and token from the same source address.
-struct AgentDial {
-    server: std::net::SocketAddr,
-    source: Option<std::net::IpAddr>,
-    url: String,
-    token: String,
-}
-
-/// Reconnections one agent socket may make before it gives up.
-const MAX_RECONNECTS: u32 = 20;
-
 /// One agent socket: counts `message.created` of this run's messages. When the server
-/// closes it (a slow consumer, say), it reconnects with the cursor of the last stored event
-/// it received, as a real client does, so the run checks that resuming loses nothing: the
-/// replayed events count as deliveries (once), and anything still missing at the end is
-/// reported as missing.
+/// closes it (a slow consumer, say) or its node goes away, it reconnects (to another node
+/// when there is one) with the cursor of the last stored event it received, as a real
+/// client does, so the run checks that resuming loses nothing: the replayed events count
+/// as deliveries (once), and anything still missing at the end is reported as missing.
 async fn agent(
     mut ws: Ws,
-    dial: AgentDial,
+    mut dial: Dial,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) -> AgentResult {
     let mut r = AgentResult {
         latency: Latency::new(),
+        cross_node: Latency::new(),
+        same_node: Latency::new(),
         delivered: Bits::new(shared.schedule.total()),
         duplicates: 0,
     };
@@ -736,6 +914,11 @@ async fn agent(
                         }
                         if i >= shared.warm_index && let Some(d) = shared.since_scheduled(i, now) {
                             r.latency.record(d);
+                            match shared.crossed(i, dial.node) {
+                                Some(true) => r.cross_node.record(d),
+                                Some(false) => r.same_node.record(d),
+                                None => {}
+                            }
                         }
                     }
                     Some(Ok(Message::Close(c))) => break Some(conn::close_reason(c.as_ref())),
@@ -748,30 +931,23 @@ async fn agent(
         };
         let Some(reason) = ended else { return r };
         shared.disconnects.add(format!("agent {reason}"));
+        shared.open_agents.fetch_sub(1, Ordering::Relaxed);
         if reconnects >= MAX_RECONNECTS {
-            shared.open_agents.fetch_sub(1, Ordering::Relaxed);
+            shared.disconnects.add("agent gave up reconnecting");
             return r;
         }
         reconnects += 1;
-        let url = match cursor {
-            Some(c) => format!("{}?cursor={c}", dial.url),
-            None => dial.url.clone(),
-        };
-        let again = tokio::select! {
-            w = crate::ws::connect(dial.server, dial.source, &url, Some(&dial.token)) => w,
-            _ = stop.changed() => return r,
-        };
-        match again {
-            Ok(w) => {
+        match dial.redial(cursor, &mut stop).await {
+            Ok(Some(w)) => {
                 ws = w;
+                shared.open_agents.fetch_add(1, Ordering::Relaxed);
                 shared.agent_reconnects.fetch_add(1, Ordering::Relaxed);
             }
+            Ok(None) => return r,
             Err(e) => {
-                shared.open_agents.fetch_sub(1, Ordering::Relaxed);
-                shared.disconnects.add(format!(
-                    "agent could not reconnect: {}",
-                    conn::error_key(&e)
-                ));
+                shared
+                    .disconnects
+                    .add(format!("agent could not reconnect: {e}"));
                 return r;
             }
         }
@@ -827,11 +1003,12 @@ impl MessagesReport {
             self.warmup_seconds
         );
         println!(
-            "  sockets held         {} visitor, {} agent (connected in {:.1} s; {} agent reconnects with cursor)",
-            self.visitor_sockets_held,
-            self.agent_sockets_held,
-            self.connect_seconds,
-            self.agent_reconnects
+            "  sockets held         {} visitor, {} agent over {} node(s) (connected in {:.1} s)",
+            self.visitor_sockets_held, self.agent_sockets_held, self.nodes, self.connect_seconds
+        );
+        println!(
+            "  reconnects           {} agent, {} visitor (with cursor); {} unacked messages re-sent with their echo_id",
+            self.agent_reconnects, self.visitor_reconnects, self.resent
         );
         println!(
             "  messages             {} scheduled, {} sent, {} acked, {} failed, {} unanswered",
@@ -861,6 +1038,12 @@ impl MessagesReport {
         println!("  {}", LatencySummary::header());
         println!("  {}", self.ack_latency.row("send→ack"));
         println!("  {}", self.deliver_latency.row("send→deliver"));
+        if let Some(l) = &self.cross_node_deliver_latency {
+            println!("  {}", l.row("…across nodes"));
+        }
+        if let Some(l) = &self.same_node_deliver_latency {
+            println!("  {}", l.row("…same node"));
+        }
         println!("  {}", self.ack_service_time.row("ack from send"));
         println!("  (send→… count from the scheduled time; 'ack from send' from the actual send)");
         println!("  max pacer lag        {:.2} ms", self.max_pacer_lag_ms);
@@ -1057,6 +1240,69 @@ mod tests {
         assert!(!r.drained, "the lost messages never arrive");
         assert_eq!(r.deliveries, 180);
         assert_eq!(r.deliveries_missing, 0);
+        std::fs::remove_dir_all(setup.parent().unwrap()).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_killed_node_loses_nothing_its_clients_move_and_resend() {
+        // Three nodes over one log; node 1 dies after storing its 40th message without
+        // acknowledging it (its visitor must send it again elsewhere, and it must reach each
+        // agent once), taking one agent and a third of the visitors with it.
+        let addrs = crate::fake::start_cluster(3, (1, 40)).await;
+        let urls: Vec<String> = addrs.iter().map(|a| format!("http://{a}")).collect();
+        let all = urls.join(",");
+        let setup = temp_setup("cluster", &urls[0], 6);
+        let a = args(
+            &urls[0],
+            &setup,
+            &[
+                "--visitors",
+                "6",
+                "--agents",
+                "3",
+                "--visitor-nodes",
+                &all,
+                "--agent-nodes",
+                &all,
+                "--rate",
+                "200",
+                "--warmup",
+                "0",
+                "--duration",
+                "2",
+                "--drain",
+                "30",
+                "--visitor-limit-per-min",
+                "0",
+            ],
+        );
+        let r = run(&a).await.unwrap();
+        assert_eq!(r.nodes, 3);
+        assert_eq!(r.scheduled, 400);
+        assert_eq!(r.acked, 400, "{r:?}");
+        assert_eq!(r.failed, 0, "{r:?}");
+        assert_eq!(
+            r.visitor_reconnects, 2,
+            "two of six visitors were on node 1: {r:?}"
+        );
+        assert_eq!(r.agent_reconnects, 1, "{r:?}");
+        assert!(
+            r.resent >= 1,
+            "the unacknowledged message went out again: {r:?}"
+        );
+        assert_eq!(r.deliveries, 1200, "{r:?}");
+        assert_eq!(r.deliveries_missing, 0);
+        assert_eq!(
+            r.deliveries_duplicate, 0,
+            "the re-sent message was stored once"
+        );
+        assert_eq!(r.delivered_unacked, 0);
+        assert_eq!((r.visitor_sockets_held, r.agent_sockets_held), (6, 3));
+        assert!(r.drained);
+        let cross = r.cross_node_deliver_latency.unwrap();
+        let same = r.same_node_deliver_latency.unwrap();
+        assert_eq!(cross.count + same.count, 1200);
+        assert!(cross.count > same.count, "{cross:?} {same:?}");
         std::fs::remove_dir_all(setup.parent().unwrap()).unwrap();
     }
 

@@ -73,10 +73,10 @@ impl SeedReport {
 }
 
 /// xorshift64*: tiny, fast and fixed-seed; statistical quality is beside the point here.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -84,12 +84,12 @@ impl Rng {
     }
 
     /// Uniform in `0..n` (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 
     /// True with probability `percent` / 100.
-    fn chance(&mut self, percent: u64) -> bool {
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
 }
@@ -98,7 +98,7 @@ impl Rng {
 /// into transactions. A batch of child rows (messages, labels) must not commit before the
 /// parent rows it refers to: those are `followers` and commit only when `commit` is
 /// called for them, right after their parent batch.
-struct Batch<'a> {
+pub(crate) struct Batch<'a> {
     pool: &'a AnyPool,
     head: &'static str,
     follower: bool,
@@ -109,11 +109,11 @@ struct Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
-    fn new(pool: &'a AnyPool, head: &'static str) -> Self {
+    pub(crate) fn new(pool: &'a AnyPool, head: &'static str) -> Self {
         Self::with_role(pool, head, false)
     }
 
-    fn follower(pool: &'a AnyPool, head: &'static str) -> Self {
+    pub(crate) fn follower(pool: &'a AnyPool, head: &'static str) -> Self {
         Self::with_role(pool, head, true)
     }
 
@@ -130,7 +130,7 @@ impl<'a> Batch<'a> {
     }
 
     /// Adds a row; true when a leader just committed (its followers should commit now).
-    async fn push(&mut self, row: &str) -> Result<bool> {
+    pub(crate) async fn push(&mut self, row: &str) -> Result<bool> {
         if self.rows > 0 {
             self.sql.push(',');
         }
@@ -150,11 +150,19 @@ impl<'a> Batch<'a> {
         Ok(false)
     }
 
-    async fn commit(&mut self) -> Result<()> {
+    pub(crate) async fn commit(&mut self) -> Result<()> {
         if self.tx_rows.is_empty() {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
+        // A seed that dies is run again from scratch, so its transactions need not wait
+        // for the WAL flush (PostgreSQL; this transaction only, the server's setting
+        // stays).
+        if tx.backend_name().eq_ignore_ascii_case("postgresql") {
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await?;
+        }
         for stmt in self.tx_rows.drain(..) {
             sqlx::query(sqlx::AssertSqlSafe(stmt))
                 .execute(&mut *tx)
@@ -164,7 +172,7 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
-    async fn finish(mut self) -> Result<u64> {
+    pub(crate) async fn finish(mut self) -> Result<u64> {
         if self.rows > 0 {
             self.tx_rows.push(format!(
                 "{} VALUES {}",
@@ -177,14 +185,88 @@ impl<'a> Batch<'a> {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
 
-async fn insert_id(pool: &AnyPool, sql: String) -> Result<i64> {
+/// What every seeding command starts with: an account, its administrator, inboxes and
+/// teams, written directly (no API round trips).
+pub(crate) struct SeededAccount {
+    pub account: i64,
+    pub admin_id: i64,
+    pub admin_token: String,
+    pub inbox_ids: Vec<i64>,
+    pub team_ids: Vec<i64>,
+}
+
+/// Creates the account `"{name} {now}"` with its administrator (`{prefix}admin-{id}`),
+/// `inboxes` web-widget inboxes and `teams` teams.
+pub(crate) async fn seed_account(
+    pool: &AnyPool,
+    name: &str,
+    locale: &str,
+    prefix: &str,
+    inboxes: u64,
+    teams: u64,
+    now: i64,
+) -> Result<SeededAccount> {
+    let account = insert_id(
+        pool,
+        format!(
+            "INSERT INTO accounts (name, locale, created_at, updated_at) \
+             VALUES ('{name} {now}', '{locale}', {now}, {now}) RETURNING id"
+        ),
+    )
+    .await?;
+    let (admin_id, admin_token) = user(
+        pool,
+        account,
+        &format!("{prefix}admin-{account}"),
+        "administrator",
+        now,
+    )
+    .await?;
+    let mut inbox_ids = Vec::new();
+    for i in 0..inboxes {
+        let ident = parley_store::random_token(12);
+        inbox_ids.push(
+            insert_id(
+                pool,
+                format!(
+                    "INSERT INTO inboxes (account_id, name, channel_type, identifier, hmac_token, \
+                     enable_auto_assignment, created_at, updated_at) \
+                     VALUES ({account}, 'Inbox {i}', 'Channel::WebWidget', '{ident}', '{ident}', 0, {now}, {now}) RETURNING id"
+                ),
+            )
+            .await?,
+        );
+    }
+    let mut team_ids = Vec::new();
+    for i in 0..teams {
+        team_ids.push(
+            insert_id(
+                pool,
+                format!(
+                    "INSERT INTO teams (account_id, name, allow_auto_assign, created_at, updated_at) \
+                     VALUES ({account}, 'Team {i}', 0, {now}, {now}) RETURNING id"
+                ),
+            )
+            .await?,
+        );
+    }
+    Ok(SeededAccount {
+        account,
+        admin_id,
+        admin_token,
+        inbox_ids,
+        team_ids,
+    })
+}
+
+pub(crate) async fn insert_id(pool: &AnyPool, sql: String) -> Result<i64> {
     let (id,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .fetch_one(pool)
         .await?;
@@ -192,7 +274,7 @@ async fn insert_id(pool: &AnyPool, sql: String) -> Result<i64> {
 }
 
 /// A user with a membership and a known API token.
-async fn user(
+pub(crate) async fn user(
     pool: &AnyPool,
     account: i64,
     name: &str,
@@ -235,51 +317,13 @@ pub async fn run(args: &SeedArgs) -> Result<SeedReport> {
     let now = now_ms();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
 
-    let account = insert_id(
-        pool,
-        format!(
-            "INSERT INTO accounts (name, locale, created_at, updated_at) \
-             VALUES ('Bench {now}', 'en', {now}, {now}) RETURNING id"
-        ),
-    )
-    .await?;
-    let (admin_id, admin_token) = user(
-        pool,
+    let SeededAccount {
         account,
-        &format!("admin-{account}"),
-        "administrator",
-        now,
-    )
-    .await?;
-
-    let mut inbox_ids = Vec::new();
-    for i in 0..args.inboxes {
-        let ident = parley_store::random_token(12);
-        inbox_ids.push(
-            insert_id(
-                pool,
-                format!(
-                    "INSERT INTO inboxes (account_id, name, channel_type, identifier, hmac_token, \
-                     enable_auto_assignment, created_at, updated_at) \
-                     VALUES ({account}, 'Inbox {i}', 'Channel::WebWidget', '{ident}', '{ident}', 0, {now}, {now}) RETURNING id"
-                ),
-            )
-            .await?,
-        );
-    }
-    let mut team_ids = Vec::new();
-    for i in 0..args.teams {
-        team_ids.push(
-            insert_id(
-                pool,
-                format!(
-                    "INSERT INTO teams (account_id, name, allow_auto_assign, created_at, updated_at) \
-                     VALUES ({account}, 'Team {i}', 0, {now}, {now}) RETURNING id"
-                ),
-            )
-            .await?,
-        );
-    }
+        admin_id,
+        admin_token,
+        inbox_ids,
+        team_ids,
+    } = seed_account(pool, "Bench", "en", "", args.inboxes, args.teams, now).await?;
     let labels: Vec<String> = (0..args.labels).map(|i| format!("label-{i:02}")).collect();
     for l in &labels {
         sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -510,7 +554,7 @@ pub async fn run(args: &SeedArgs) -> Result<SeedReport> {
 }
 
 /// The next free id of a table (its rows are inserted with explicit ids).
-async fn next_id(pool: &AnyPool, table: &str) -> Result<i64> {
+pub(crate) async fn next_id(pool: &AnyPool, table: &str) -> Result<i64> {
     let (max,): (Option<i64>,) =
         sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT MAX(id) FROM {table}")))
             .fetch_one(pool)

@@ -9,8 +9,13 @@
 //!   the Application API with the bot's own token, which reaches only the conversations
 //!   of its inboxes ([`BotActor`]).
 //! - **The built-in bot** needs no service: the automation scan schedules one durable job
-//!   per customer message in its inboxes (so it runs once across nodes and survives a
-//!   restart), and the job plays `parley_core::bot::built_in_turn`.
+//!   per conversation of its inboxes, run again for each customer message (so it runs once
+//!   across nodes, survives a restart, and two quick messages never race over the
+//!   dialogue); the job plays `parley_core::bot::built_in_turn` for each message the bot
+//!   has not handled yet.
+//! - **Back to the bot.** A resolved conversation the customer writes to again is the bot's
+//!   again (`pending`, Chatwoot's `reopen_resolved_conversation`), and so is one someone
+//!   sets `pending`: the dialogue starts afresh from the next message.
 
 use parley_core::activity::Activity;
 use parley_core::bot::{self, BotConfig, Dialog, Situation, Turn};
@@ -36,16 +41,27 @@ pub const MAX_NAME_CHARS: usize = 255;
 /// Longest description.
 pub const MAX_DESCRIPTION_CHARS: usize = 1000;
 
-/// The job that runs a bot's reaction to one customer message.
+/// The job that runs a bot's turn in one conversation.
 pub const BOT_JOB: &str = "agent_bot";
 
-/// The events a bot's `outgoing_url` receives for its inboxes (Chatwoot's names).
+/// Customer messages a bot's run reads at once.
+const BOT_BATCH: i64 = 50;
+
+/// The key of a conversation's bot job: one per conversation, so its runs never overlap
+/// on one node and a new message while one runs makes one more run (`OnExisting::Again`).
+pub(crate) fn bot_job_key(conversation_id: i64) -> String {
+    format!("{BOT_JOB}:conversation:{conversation_id}")
+}
+
+/// The events a bot's `outgoing_url` receives for its inboxes: those Chatwoot's
+/// `AgentBotListener` sends bots, under its names (`webhooks::bot_event`), which are not
+/// the account webhooks' (no `conversation_status_changed`).
 pub const BOT_EVENTS: &[&str] = &[
-    "conversation_created",
-    "conversation_status_changed",
-    "conversation_updated",
+    "conversation_opened",
+    "conversation_resolved",
     "message_created",
     "message_updated",
+    "webwidget_triggered",
 ];
 
 /// Fields of a bot create or update request; `None` means "not given".
@@ -109,11 +125,8 @@ impl Services {
     }
 
     async fn agent_bot_row(&self, ctx: &AccountCtx, id: i64) -> Result<AgentBotRow> {
-        ctx.require_admin()?;
-        self.store
-            .agent_bot(ctx.account_id, id)
-            .await?
-            .ok_or(ServiceError::NotFound("agent_bot"))
+        ctx.admin_one("agent_bot", self.store.agent_bot(ctx.account_id, id))
+            .await
     }
 
     /// One bot (administrators).
@@ -379,48 +392,113 @@ impl Services {
             .1)
     }
 
-    /// Runs a bot's reaction to one customer message (a `BOT_JOB`): the hand-off words for
-    /// every bot, the built-in bot's dialogue for a built-in one. Only while the
+    /// Runs a bot's turn in one conversation (a `BOT_JOB`, one per conversation): every
+    /// customer message after the last one it handled, in order, each once. The hand-off
+    /// words for every bot, the built-in bot's dialogue for a built-in one; only while the
     /// conversation is still the bot's (`pending`).
+    ///
+    /// Each message's replies carry an echo id of that message, and the dialogue moves with
+    /// its mark in one conditional statement after them: a run retried after a crash says
+    /// nothing twice, and a run that finds the mark moved by another (a second node's) stops.
     pub(crate) async fn run_bot_job(&self, payload: &Value) -> Result<()> {
-        let field = |k: &str| {
-            payload
-                .get(k)
-                .and_then(Value::as_i64)
-                .ok_or_else(|| ServiceError::Internal(format!("bot job lacks {k}")))
-        };
-        let (conversation_id, message_id) = (field("conversation_id")?, field("message_id")?);
+        let conversation_id = payload
+            .get("conversation_id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| ServiceError::Internal("bot job lacks conversation_id".into()))?;
         let Some(c) = self.store.conversation_by_id(conversation_id).await? else {
             return Ok(());
         };
-        if c.status() != ConversationStatus::Pending {
-            return Ok(());
-        }
         let Some(bot) = self.store.inbox_agent_bot(c.inbox_id).await? else {
             return Ok(());
         };
-        let Some(m) = self.store.message_by_id(message_id).await? else {
-            return Ok(());
-        };
-        let text = m.message.content.clone().unwrap_or_default();
-        let cfg = BotConfig::parse(&bot.bot_config);
-        if bot.bot_type != "builtin" {
-            if cfg.wants_handoff(&text) {
-                self.bot_hand_off(&c, &bot, true).await?;
-            }
-            return Ok(());
-        }
         let inbox = self
             .store
             .inbox_by_id(c.inbox_id)
             .await?
             .ok_or(ServiceError::NotFound("inbox"))?;
-        let dialog: Dialog = match self.store.bot_dialog(c.id).await? {
-            Some(s) => serde_json::from_str(&s).unwrap_or_default(),
-            None => Dialog::default(),
-        };
+        let cfg = BotConfig::parse(&bot.bot_config);
+        let stored = self.store.bot_dialog(c.id).await?;
+        let mut read = stored.as_ref().map(|d| d.handled_message_id);
+        let mut dialog: Dialog = stored
+            .and_then(|d| serde_json::from_str(&d.state).ok())
+            .unwrap_or_default();
+        let mut situation: Option<Situation> = None;
+        loop {
+            let batch = self
+                .store
+                .customer_messages_after(c.id, read.unwrap_or(0), BOT_BATCH)
+                .await?;
+            let more = batch.len() as i64 == BOT_BATCH;
+            for (message_id, content) in batch {
+                // Re-read: an agent (or a rule) may have taken it while the bot talked.
+                let Some(c) = self.store.conversation_by_id(conversation_id).await? else {
+                    return Ok(());
+                };
+                if c.status() != ConversationStatus::Pending {
+                    return Ok(());
+                }
+                let text = content.unwrap_or_default();
+                let (turns, next) = if bot.bot_type == "builtin" {
+                    let s = match &mut situation {
+                        Some(s) => s,
+                        None => situation.insert(self.bot_situation(&c, &inbox, &cfg).await?),
+                    };
+                    let (turns, mut next) = bot::built_in_turn(&cfg, &dialog, &text, s);
+                    let lang = match bot::language_of(&text)
+                        .or_else(|| dialog.lang.as_deref().and_then(Lang::parse))
+                    {
+                        Some(l) => l,
+                        None => self.customer_lang(&c, &inbox).await,
+                    };
+                    next.lang = Some(lang.as_str().to_string());
+                    self.bot_play(&c, &bot, &inbox, s, lang, message_id, &turns)
+                        .await?;
+                    (turns, next)
+                } else {
+                    let turns = if cfg.wants_handoff(&text) {
+                        vec![Turn::HandOff {
+                            name: None,
+                            phone: None,
+                        }]
+                    } else {
+                        Vec::new()
+                    };
+                    (turns, dialog.clone())
+                };
+                let state = serde_json::to_string(&next).unwrap_or_else(|_| "{}".into());
+                if !self
+                    .store
+                    .save_bot_turn(c.id, read, message_id, &state)
+                    .await?
+                {
+                    tracing::info!(
+                        conversation = c.id,
+                        "another run of the bot moved on; stopping"
+                    );
+                    return Ok(());
+                }
+                read = Some(message_id);
+                dialog = next;
+                if turns.iter().any(|t| matches!(t, Turn::HandOff { .. })) {
+                    return self.bot_hand_off(&c, &bot, true).await;
+                }
+            }
+            if !more {
+                return Ok(());
+            }
+        }
+    }
+
+    /// What the built-in bot knows about a conversation besides the messages: whether the
+    /// inbox is closed now, whether the contact has a phone, the canned responses.
+    async fn bot_situation(
+        &self,
+        c: &ConversationRow,
+        inbox: &parley_store::inboxes::InboxRow,
+        cfg: &BotConfig,
+    ) -> Result<Situation> {
         let now = self.store.now();
-        let calendar = inbox_calendar(&inbox);
+        let calendar = inbox_calendar(inbox);
         let contact = self.store.contact(c.account_id, c.contact_id).await?;
         let canned: Vec<(String, String)> = if cfg.answer_from_canned {
             self.store
@@ -432,23 +510,31 @@ impl Services {
         } else {
             Vec::new()
         };
-        let situation = Situation {
+        Ok(Situation {
             closed: calendar.as_ref().is_some_and(|cal| !cal.is_open(now)),
             has_phone: contact
                 .phone_number
                 .as_deref()
                 .is_some_and(|p| !p.trim().is_empty()),
             canned,
-        };
-        let (turns, mut next) = bot::built_in_turn(&cfg, &dialog, &text, &situation);
-        let lang = match bot::language_of(&text)
-            .or_else(|| dialog.lang.as_deref().and_then(Lang::parse))
-        {
-            Some(l) => l,
-            None => self.customer_lang(&c, &inbox).await,
-        };
-        next.lang = Some(lang.as_str().to_string());
-        let texts = InboxTexts::of_inbox(&inbox);
+        })
+    }
+
+    /// Says the built-in bot's `turns` for customer message `message_id` (each reply's echo
+    /// id names that message and the turn, so a retried run says it once) and stores the
+    /// contact details a hand-off collected.
+    #[allow(clippy::too_many_arguments)]
+    async fn bot_play(
+        &self,
+        c: &ConversationRow,
+        bot: &AgentBotRow,
+        inbox: &parley_store::inboxes::InboxRow,
+        situation: &Situation,
+        lang: Lang,
+        message_id: i64,
+        turns: &[Turn],
+    ) -> Result<()> {
+        let texts = InboxTexts::of_inbox(inbox);
         let vars = |extra: Option<(&'static str, String)>| {
             let mut v = vec![("inbox_name", inbox.name.clone())];
             v.extend(extra);
@@ -459,15 +545,16 @@ impl Services {
             match turn {
                 Turn::Say(id) => {
                     let t = texts.render(lang, id, &vars(None));
-                    self.bot_say(&c, &bot, t, echo).await?;
+                    self.bot_say(c, bot, t, echo).await?;
                 }
                 Turn::Canned(i) => {
                     if let Some((_, content)) = situation.canned.get(*i) {
-                        self.bot_say(&c, &bot, content.clone(), echo).await?;
+                        self.bot_say(c, bot, content.clone(), echo).await?;
                     }
                 }
                 Turn::OffHours => {
-                    let when = calendar
+                    let now = self.store.now();
+                    let when = inbox_calendar(inbox)
                         .as_ref()
                         .and_then(|cal| cal.next_open(now))
                         .map(|t| core_texts::when_label(lang, &inbox.timezone, t));
@@ -477,23 +564,26 @@ impl Services {
                         }
                         None => texts.render(lang, "offhours_reply_later", &vars(None)),
                     };
-                    self.bot_say(&c, &bot, t, echo).await?;
+                    self.bot_say(c, bot, t, echo).await?;
                 }
                 Turn::HandOff { name, phone } => {
                     if name.is_some() || phone.is_some() {
-                        self.bot_store_contact(&c, &bot, name.clone(), phone.clone())
+                        self.bot_store_contact(c, bot, name.clone(), phone.clone())
                             .await;
                     }
                     let t = texts.render(lang, "bot_handoff", &vars(None));
-                    self.bot_say(&c, &bot, t, echo).await?;
+                    self.bot_say(c, bot, t, echo).await?;
                 }
             }
         }
-        self.store
-            .set_bot_dialog(c.id, &serde_json::to_string(&next).unwrap_or_default())
-            .await?;
-        if turns.iter().any(|t| matches!(t, Turn::HandOff { .. })) {
-            self.bot_hand_off(&c, &bot, true).await?;
+        Ok(())
+    }
+
+    /// A conversation came back to its inbox's bot (set `pending` by someone): the bot's
+    /// dialogue starts afresh from the next customer message.
+    pub(crate) async fn bot_takes_over(&self, c: &ConversationRow) -> Result<()> {
+        if self.store.inbox_agent_bot(c.inbox_id).await?.is_some() {
+            self.store.restart_bot_dialog(c.id).await?;
         }
         Ok(())
     }

@@ -29,7 +29,7 @@ use parley_store::automation::RuleFields;
 pub use parley_store::automation::{MacroRow, RuleRow};
 use parley_store::conversations::ConversationRow;
 use parley_store::events::{EventRow, EventScope};
-use parley_store::jobs::NewJob;
+use parley_store::jobs::{NewJob, OnExisting};
 use parley_store::webhooks::NewDelivery;
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -38,7 +38,7 @@ use crate::mail::Email;
 use crate::messages::{MessageInput, Sender};
 use crate::routing_config::inbox_calendar;
 use crate::views::json_obj;
-use crate::{AccountCtx, Result, ServiceError, Services};
+use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
 
 /// The job kind that runs one rule's actions on one conversation.
 pub const AUTOMATION_JOB: &str = "automation";
@@ -164,11 +164,11 @@ impl Services {
 
     /// One rule (administrators only).
     pub async fn automation_rule(&self, ctx: &AccountCtx, id: i64) -> Result<RuleRow> {
-        ctx.require_admin()?;
-        self.store
-            .automation_rule(ctx.account_id, id)
-            .await?
-            .ok_or(ServiceError::NotFound("automation rule"))
+        ctx.admin_one(
+            "automation rule",
+            self.store.automation_rule(ctx.account_id, id),
+        )
+        .await
     }
 
     /// Checks a rule's fields against the account (teams, agents, webhook targets exist
@@ -350,10 +350,7 @@ impl Services {
         self.store
             .delete_automation_rule(ctx.account_id, id)
             .await
-            .map_err(|e| match e {
-                parley_store::StoreError::NotFound => ServiceError::NotFound("automation rule"),
-                other => other.into(),
-            })
+            .or_not_found("automation rule")
     }
 
     /// Which conversations active in the last 7 days (newest first, at most 500) a rule
@@ -453,7 +450,8 @@ impl Services {
     }
 
     /// Evaluates rules on the events the engine has not seen; returns how many accounts
-    /// moved on.
+    /// moved on with work done (an account without rules or bots moves its cursor but does
+    /// not count, so the engine sleeps its poll).
     pub async fn scan_automation(&self) -> Result<usize> {
         let behind = self.store.automation_behind(100).await?;
         let mut moved = 0;
@@ -488,7 +486,8 @@ impl Services {
             .collect();
         // Inboxes with an agent bot: each customer message there is a bot job.
         let bot_inboxes = self.bot_inbox_ids(account_id).await?;
-        let (rows, to) = if rules.is_empty() && bot_inboxes.is_empty() {
+        let idle = rules.is_empty() && bot_inboxes.is_empty();
+        let (rows, to) = if idle {
             (Vec::new(), head)
         } else {
             let rows = self
@@ -525,18 +524,19 @@ impl Services {
                 && row.inbox_id.is_some_and(|i| bot_inboxes.contains(&i))
                 && payload.get("message_type").and_then(Value::as_i64) == Some(0)
                 && payload.get("private").and_then(Value::as_bool) != Some(true)
-                && let Some(message_id) = payload.get("id").and_then(Value::as_i64)
             {
-                keys.push(format!("{}:{message_id}", crate::agent_bots::BOT_JOB));
+                // One job per conversation, run again for each new message: it reads the
+                // messages the bot has not handled yet (`run_bot_job`), so two messages in
+                // quick succession never race over the dialogue.
+                keys.push(crate::agent_bots::bot_job_key(conversation_id));
                 payloads.push(
                     json!({
                         "account_id": account_id,
                         "conversation_id": conversation_id,
-                        "message_id": message_id,
                     })
                     .to_string(),
                 );
-                kinds.push(crate::agent_bots::BOT_JOB);
+                kinds.push((crate::agent_bots::BOT_JOB, OnExisting::Again));
             }
             let events = rule_events(&row, &payload);
             if events.is_empty()
@@ -571,7 +571,7 @@ impl Services {
                 if !rules::conditions_hold(&r.conditions, &facts) {
                     continue;
                 }
-                kinds.push(AUTOMATION_JOB);
+                kinds.push((AUTOMATION_JOB, OnExisting::Ignore));
                 keys.push(format!(
                     "automation:{}:{}:{}",
                     r.row.id, row.seq, conversation_id
@@ -587,16 +587,19 @@ impl Services {
                 );
             }
         }
-        let jobs: Vec<NewJob<'_>> = keys
+        let jobs: Vec<(NewJob<'_>, OnExisting)> = keys
             .iter()
             .zip(payloads)
             .zip(kinds)
-            .map(|((key, payload), kind)| NewJob {
-                key,
-                kind,
-                account_id: Some(account_id),
-                payload,
-                run_at: now,
+            .map(|((key, payload), (kind, on_existing))| {
+                let job = NewJob {
+                    key,
+                    kind,
+                    account_id: Some(account_id),
+                    payload,
+                    run_at: now,
+                };
+                (job, on_existing)
             })
             .collect();
         let moved = self
@@ -606,7 +609,10 @@ impl Services {
         if moved && !jobs.is_empty() {
             metrics::counter!("parley_automation_matches_total").increment(jobs.len() as u64);
         }
-        Ok(moved)
+        // An account without rules or bots only has its cursor carried to the head: that is
+        // not work to come straight back for, or under load the engine would spin on cursor
+        // writes through the one SQLite writer the message path needs.
+        Ok(moved && !idle)
     }
 
     /// What a rule's conditions read about a conversation now.

@@ -34,6 +34,8 @@ use utoipa::ToSchema;
 
 use crate::conversations::PublicConversationView;
 use crate::messages::{MessageInput, Sender};
+use crate::views::agents::agent_view;
+use crate::views::campaigns::{CampaignView, campaign_view};
 use crate::widget::{WidgetAgent, WidgetCampaign};
 use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
 
@@ -97,11 +99,51 @@ impl Services {
 
     /// One campaign (administrators only).
     pub async fn campaign(&self, ctx: &AccountCtx, id: i64) -> Result<CampaignRow> {
-        ctx.require_admin()?;
-        self.store
-            .campaign(ctx.account_id, id)
+        ctx.admin_one("campaign", self.store.campaign(ctx.account_id, id))
+            .await
+    }
+
+    /// Campaigns as the API shows them: each with its whole inbox and sender, as Chatwoot
+    /// renders them (the account's inboxes and agents read once for the list).
+    pub async fn campaign_views(
+        &self,
+        ctx: &AccountCtx,
+        rows: &[CampaignRow],
+    ) -> Result<Vec<CampaignView>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let inbox_rows: Vec<_> = self
+            .list_inboxes(ctx)
             .await?
-            .ok_or(ServiceError::NotFound("campaign"))
+            .into_iter()
+            .filter(|i| rows.iter().any(|c| c.inbox_id == i.id))
+            .collect();
+        let inboxes = self.inbox_views(ctx, &inbox_rows).await?;
+        let agents = if rows.iter().any(|c| c.sender_id.is_some()) {
+            self.list_agents(ctx).await?
+        } else {
+            Vec::new()
+        };
+        Ok(rows
+            .iter()
+            .map(|c| {
+                let inbox = inboxes.iter().find(|i| i.id == c.inbox_id).cloned();
+                let sender = c
+                    .sender_id
+                    .and_then(|id| agents.iter().find(|a| a.id == id))
+                    .map(agent_view);
+                campaign_view(c, inbox, sender)
+            })
+            .collect())
+    }
+
+    /// One campaign as the API shows it (see [`Services::campaign_views`]).
+    pub async fn campaign_view(&self, ctx: &AccountCtx, row: &CampaignRow) -> Result<CampaignView> {
+        self.campaign_views(ctx, std::slice::from_ref(row))
+            .await?
+            .pop()
+            .ok_or_else(|| ServiceError::Internal("campaign view missing".into()))
     }
 
     /// Checks a campaign's fields against the account (a website inbox of the account,

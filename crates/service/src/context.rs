@@ -58,6 +58,18 @@ impl AccountCtx {
         }
     }
 
+    /// An administrator's read of one setting of the account (a rule, a campaign, a bot):
+    /// refused to anyone else before `fetch` runs (a future does nothing until awaited),
+    /// `NotFound(what)` when the account has no such row.
+    pub(crate) async fn admin_one<T>(
+        &self,
+        what: &'static str,
+        fetch: impl std::future::Future<Output = parley_store::Result<Option<T>>>,
+    ) -> Result<T> {
+        self.require_admin()?;
+        crate::OrNotFound::or_not_found(fetch.await, what)
+    }
+
     /// Administrators and supervisors see every inbox; agents only those they are members of.
     pub fn sees_all_inboxes(&self) -> bool {
         self.bot.is_none() && self.role.sees_all_inboxes()

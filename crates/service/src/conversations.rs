@@ -264,7 +264,7 @@ impl Services {
                     .map_err(|e| validate::FieldError::new("q", e.to_string()))?;
                 // Only punctuation parses to no term: an empty expression, which the
                 // store reads as "matches nothing" rather than everything.
-                Some(self.store.search_match(&parsed))
+                Some(self.store.search_match_sized(&parsed).await?)
             }
         };
         f.rating = parse_rating_filter(q.rating.as_deref())?;
@@ -288,6 +288,28 @@ impl Services {
         &self,
         ctx: &AccountCtx,
         q: &ListQuery,
+    ) -> Result<ConversationPage> {
+        self.conversation_page(ctx, q, true).await
+    }
+
+    /// [`Services::list_conversations`] without the tab counts, for answers that do not
+    /// carry them (the archive search's `payload.conversations`): with a text search the
+    /// counts are the costly part (each walks up to [`COUNT_CAP`] conversations testing
+    /// the index: seconds for a common word over 10M messages, docs/benchmarks.md
+    /// session 15), and they were read and thrown away.
+    pub async fn list_conversations_uncounted(
+        &self,
+        ctx: &AccountCtx,
+        q: &ListQuery,
+    ) -> Result<ConversationPage> {
+        self.conversation_page(ctx, q, false).await
+    }
+
+    async fn conversation_page(
+        &self,
+        ctx: &AccountCtx,
+        q: &ListQuery,
+        with_counts: bool,
     ) -> Result<ConversationPage> {
         let start = match (&q.cursor, q.page) {
             (Some(_), Some(_)) => {
@@ -327,8 +349,10 @@ impl Services {
         };
         let counts = async {
             Ok::<_, ServiceError>(match start {
-                ListStart::After(_) => None,
-                ListStart::Offset(_) => Some(self.store.count_conversations(&f, COUNT_CAP).await?),
+                ListStart::Offset(_) if with_counts => {
+                    Some(self.store.count_conversations(&f, COUNT_CAP).await?)
+                }
+                _ => None,
             })
         };
         let ((payload, next_cursor), counts) = tokio::try_join!(page, counts)?;
@@ -694,6 +718,9 @@ impl Services {
             if target == ConversationStatus::Resolved {
                 self.send_csat_survey(&after).await?;
             }
+            if after.status() == ConversationStatus::Pending && before.status != after.status {
+                self.bot_takes_over(&after).await?;
+            }
             if let Err(e) = self.on_status_changed(&before, &after).await {
                 tracing::warn!(conversation = after.id, error = %e, "routing after a status change failed");
             }
@@ -1042,7 +1069,8 @@ impl Services {
             name == "conversation.typing_on",
             user.clone(),
             is_private,
-        );
+        )
+        .await;
         self.emit_ephemeral(Event {
             account_id: c.account_id,
             name: name.into(),
@@ -1070,7 +1098,8 @@ impl Services {
         let c = self.public_conversation_row(ident, display_id).await?;
         let name = typing_event(typing_status)?;
         let user = serde_json::json!({"id": ident.contact_id, "type": "contact"});
-        self.typing_webhooks(&c, name == "conversation.typing_on", user, false);
+        self.typing_webhooks(&c, name == "conversation.typing_on", user, false)
+            .await;
         self.emit_ephemeral(Event {
             account_id: c.account_id,
             name: name.into(),

@@ -42,6 +42,11 @@ const PERIODIC: &[Periodic] = &[
         kind: "search_reindex",
         every_ms: 1_000,
     },
+    // Report facts of conversations older than the facts table, in batches.
+    Periodic {
+        kind: "reports_backfill",
+        every_ms: 1_000,
+    },
     // Stored events older than `event_retention_ms`.
     Periodic {
         kind: "prune_events",
@@ -287,6 +292,7 @@ impl Services {
             }
             "sweep" => self.sweep().await,
             "search_reindex" => self.reindex_search().await,
+            "reports_backfill" => self.backfill_reports().await,
             "reopen_snoozed" => match self.reopen_due_snoozed().await? {
                 0 => Ok(()),
                 n => {

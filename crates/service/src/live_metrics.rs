@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use crate::context::AccountCtx;
 use crate::views::agents::agent_view;
-use crate::{Result, ServiceError, Services};
+use crate::{Result, Services};
 
 /// Agents per page of `type=agent` (Chatwoot's page size).
 pub const AGENTS_PER_PAGE: usize = 25;
@@ -68,11 +68,7 @@ impl Services {
         kind: Option<&str>,
         page: Option<&str>,
     ) -> Result<LiveMetricsView> {
-        if !ctx.sees_all_inboxes() {
-            return Err(ServiceError::Forbidden(
-                "reports are for administrators and supervisors".into(),
-            ));
-        }
+        crate::reports::require_reports(ctx)?;
         let page = match page.map(str::trim).filter(|p| !p.is_empty()) {
             None => 1,
             Some(p) => p

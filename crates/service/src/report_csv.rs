@@ -21,9 +21,22 @@ pub struct CsvFile {
     pub body: String,
 }
 
-/// One CSV cell, quoted when needed and defused against formula injection.
+/// A phone number as people write it: `+`, then only digits, spaces, dashes and
+/// parentheses, with at least one digit. No spreadsheet can run it as a formula (no
+/// function name, no reference), so it is written as it is instead of with an apostrophe.
+fn is_phone(s: &str) -> bool {
+    s.strip_prefix('+').is_some_and(|rest| {
+        rest.chars().any(|c| c.is_ascii_digit())
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')'))
+    })
+}
+
+/// One CSV cell, quoted when needed and defused against formula injection (a leading
+/// `=`, `+`, `-`, `@`, tab or carriage return gets an apostrophe), except a phone number.
 pub(crate) fn cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_phone(s) {
         format!("'{s}")
     } else {
         s.to_string()
@@ -279,5 +292,17 @@ mod tests {
         assert_eq!(cell("a,b"), "\"a,b\"");
         assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(cell("=SUM(A1)"), "'=SUM(A1)");
+        // Phone numbers stay as written; '+' followed by anything else is still defused.
+        assert_eq!(cell("+79991234567"), "+79991234567");
+        assert_eq!(cell("+7 (999) 123-45-67"), "+7 (999) 123-45-67");
+        assert_eq!(cell("+1 415-555-0100"), "+1 415-555-0100");
+        assert_eq!(cell("+"), "'+");
+        assert_eq!(cell("+ -()"), "'+ -()");
+        assert_eq!(cell("+7+cmd|' /C calc'!A0"), "'+7+cmd|' /C calc'!A0");
+        assert_eq!(cell("+79991234567*2"), "'+79991234567*2");
+        assert_eq!(cell("+SUM(1)"), "'+SUM(1)");
+        assert_eq!(cell("-79991234567"), "'-79991234567");
+        assert_eq!(cell("=79991234567"), "'=79991234567");
+        assert_eq!(cell("@79991234567"), "'@79991234567");
     }
 }

@@ -17,6 +17,7 @@ pub use parley_store::report_queries::Dimension;
 use parley_store::report_queries::{FactGroup, ReportScope};
 use parley_store::reports::{FactName, POSITIVE_RATING, WorkingTime};
 use serde::Serialize;
+use tracing::Instrument;
 use utoipa::ToSchema;
 
 use crate::context::AccountCtx;
@@ -114,11 +115,7 @@ fn flag(field: &str, v: Option<&str>) -> Result<bool> {
 /// Parses and checks the common parameters; the target must exist in the account.
 impl Services {
     pub async fn report_request(&self, ctx: &AccountCtx, p: &ReportParams) -> Result<Checked> {
-        if !ctx.sees_all_inboxes() {
-            return Err(ServiceError::Forbidden(
-                "reports are for administrators and supervisors".into(),
-            ));
-        }
+        require_reports(ctx)?;
         let since = epoch_secs("since", p.since.as_deref())?;
         let until = epoch_secs("until", p.until.as_deref())?;
         if until <= since {
@@ -895,5 +892,73 @@ impl Services {
                 created_at: c.created_at.div_euclid(1_000),
             })
             .collect())
+    }
+}
+
+/// Wall time one run of the reports backfill works before it yields to other jobs.
+const BACKFILL_SLICE_MS: u128 = 500;
+
+impl Services {
+    /// One slice of the reports backfill (the `reports_backfill` periodic job): facts of
+    /// conversations older than the facts table, batch by batch, until done or until the
+    /// slice's time is up, so other jobs and requests are never held up.
+    pub(crate) async fn backfill_reports(&self) -> Result<()> {
+        let started = std::time::Instant::now();
+        if self.store.reports_backfill_status().await?.complete() {
+            return Ok(());
+        }
+        async {
+            loop {
+                let after = self
+                    .store
+                    .reports_backfill_step(parley_store::reports_backfill::BACKFILL_BATCH)
+                    .await?;
+                if after.complete() {
+                    tracing::info!("reports: every older conversation has its facts");
+                    return Ok(());
+                }
+                if started.elapsed().as_millis() >= BACKFILL_SLICE_MS {
+                    tracing::debug!(progress = after.progress(), "reports backfill continues");
+                    return Ok(());
+                }
+            }
+        }
+        .instrument(tracing::info_span!("reports_backfill"))
+        .await
+    }
+}
+
+/// How far the reports backfill is (`GET /api/v2/accounts/{id}/reports/status`): reports
+/// of a database upgraded from before the facts existed are incomplete until it finishes,
+/// and the console says so instead of showing small numbers as if they were the truth.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ReportsStatus)]
+pub struct ReportsStatusView {
+    /// Every conversation older than the facts table has its facts.
+    pub backfill_complete: bool,
+    /// Share of those older conversations done, 0–1.
+    pub progress: f64,
+}
+
+/// Reports (and the live figures beside them) are for administrators and supervisors.
+pub(crate) fn require_reports(ctx: &AccountCtx) -> Result<()> {
+    if ctx.sees_all_inboxes() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(
+            "reports are for administrators and supervisors".into(),
+        ))
+    }
+}
+
+impl Services {
+    /// The reports backfill's progress, for administrators and supervisors.
+    pub async fn reports_status(&self, ctx: &AccountCtx) -> Result<ReportsStatusView> {
+        require_reports(ctx)?;
+        let s = self.store.reports_backfill_status().await?;
+        Ok(ReportsStatusView {
+            backfill_complete: s.complete(),
+            progress: s.progress(),
+        })
     }
 }

@@ -312,7 +312,7 @@ impl Services {
                 },
                 ..ListQuery::default()
             };
-            let page = self.list_conversations(ctx, &list).await?;
+            let page = self.list_conversations_uncounted(ctx, &list).await?;
             if kind == SearchKind::Conversations {
                 next_cursor = page.meta.next_cursor.clone();
             }
@@ -333,15 +333,19 @@ impl Services {
         let started = std::time::Instant::now();
         loop {
             let status = self.store.reindex_status().await?;
-            if status.complete() {
+            // Not `complete()`: after it the older message rows still get their inbox
+            // tokens (SQLite, migration 0722), which only this job writes.
+            if status.finished() {
                 return Ok(());
             }
             let after = self
                 .store
                 .reindex_step(parley_store::search::REINDEX_BATCH)
                 .await?;
-            if after.complete() {
+            if after.complete() && !status.complete() {
                 tracing::info!("search index: every older row is indexed");
+            }
+            if after.finished() {
                 return Ok(());
             }
             if started.elapsed().as_millis() >= REINDEX_SLICE_MS {

@@ -56,10 +56,12 @@ impl TypingGate {
 }
 
 impl Services {
-    /// Hands a typing event of `c` to the webhooks subscribed to it, in the background (the
-    /// typing request is not held up by it). `user` is who types, as Chatwoot describes
-    /// them (`{id, name, type}`).
-    pub(crate) fn typing_webhooks(
+    /// Hands a typing event of `c` to the webhooks subscribed to it. Queued before the
+    /// typing request is answered, so a client's "started" then "stopped" reach the queue
+    /// (and the receiver) in that order; the gate makes that a write on a change of state
+    /// only. A queueing failure is logged, not the typing request's error. `user` is who
+    /// types, as Chatwoot describes them (`{id, name, type}`).
+    pub(crate) async fn typing_webhooks(
         &self,
         c: &ConversationRow,
         on: bool,
@@ -69,22 +71,19 @@ impl Services {
         if !self.typing_gate.pass(c.id, on, Instant::now()) {
             return;
         }
-        let svc = self.clone();
-        let c = c.clone();
         let event = if on {
             "conversation_typing_on"
         } else {
             "conversation_typing_off"
         };
         let span = tracing::info_span!("typing_webhooks", conversation = c.id, event);
-        tokio::spawn(
-            async move {
-                if let Err(e) = svc.deliver_typing(&c, event, user, private).await {
-                    tracing::warn!(error = %e, "typing webhooks not queued");
-                }
-            }
-            .instrument(span),
-        );
+        if let Err(e) = self
+            .deliver_typing(c, event, user, private)
+            .instrument(span)
+            .await
+        {
+            tracing::warn!(error = %e, "typing webhooks not queued");
+        }
     }
 
     async fn deliver_typing(

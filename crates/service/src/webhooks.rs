@@ -336,6 +336,35 @@ pub fn webhook_event(name: &str) -> Option<&'static str> {
     })
 }
 
+/// The name a bot's `outgoing_url` gets a stored event under, if bots get it: what
+/// Chatwoot's `AgentBotListener` sends them. A status change is `conversation_opened` or
+/// `conversation_resolved` (no other status is sent); messages only when Chatwoot's
+/// `webhook_sendable?` (incoming, outgoing, template: not activity lines); no
+/// `conversation_created` / `_updated` / `_status_changed`, contacts or inboxes.
+pub fn bot_event(name: &str, payload: &str) -> Option<&'static str> {
+    let parsed = || serde_json::from_str::<Value>(payload).unwrap_or(Value::Null);
+    match name {
+        "message.created" | "message.updated" => {
+            let code = parsed().get("message_type").and_then(Value::as_i64);
+            if !matches!(code, Some(0 | 1 | 3)) {
+                return None;
+            }
+            Some(if name == "message.created" {
+                "message_created"
+            } else {
+                "message_updated"
+            })
+        }
+        "conversation.status_changed" => match parsed().get("status").and_then(Value::as_str) {
+            Some("open") => Some("conversation_opened"),
+            Some("resolved") => Some("conversation_resolved"),
+            _ => None,
+        },
+        "webwidget.triggered" => Some("webwidget_triggered"),
+        _ => None,
+    }
+}
+
 fn message_type_name(code: i64) -> &'static str {
     match code {
         0 => "incoming",
@@ -698,15 +727,36 @@ impl Services {
             head
         };
         let subs: HashSet<String> = serde_json::from_str(&w.subscriptions).unwrap_or_default();
-        let mut drafts = Vec::new();
+        let mut parsed = Vec::new();
+        let mut conversations = Vec::new();
         for row in rows {
-            let Some(name) = webhook_event(&row.name) else {
+            let name = if w.agent_bot_id.is_some() {
+                bot_event(&row.name, &row.payload)
+            } else {
+                webhook_event(&row.name)
+            };
+            let Some(name) = name else {
                 continue;
             };
             if !subs.contains(name) {
                 continue;
             }
-            drafts.push(self.render_delivery(w, name, row, cache).await);
+            let obj = match serde_json::from_str::<Value>(&row.payload) {
+                Ok(Value::Object(m)) => m,
+                _ => Map::new(),
+            };
+            if name.starts_with("message_")
+                && let Some(display_id) = obj.get("conversation_id").and_then(Value::as_i64)
+            {
+                conversations.push(display_id);
+            }
+            parsed.push((name, row, obj));
+        }
+        self.prefetch_conversations(w.account_id, conversations, cache)
+            .await;
+        let mut drafts = Vec::with_capacity(parsed.len());
+        for (name, row, obj) in parsed {
+            drafts.push(self.render_delivery(w, name, row, obj, cache).await);
         }
         let stored = self
             .store
@@ -726,12 +776,9 @@ impl Services {
         w: &WebhookRow,
         name: &'static str,
         row: EventRow,
+        mut obj: Map<String, Value>,
         cache: &mut RenderCache,
     ) -> NewDelivery {
-        let mut obj = match serde_json::from_str::<Value>(&row.payload) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
-        };
         let account = self.account_ref(row.account_id, cache).await;
         let inbox = match row.inbox_id {
             Some(i) => Some(self.inbox_ref(i, cache).await),
@@ -805,6 +852,47 @@ impl Services {
         v
     }
 
+    /// Renders the conversations of a page of events at once (two queries for the page
+    /// instead of two per conversation), into the round's cache; the bodies are the same
+    /// as [`Self::conversation_ref`] renders one by one. What fails or is not found here is
+    /// left to `conversation_ref`.
+    async fn prefetch_conversations(
+        &self,
+        account_id: i64,
+        mut display_ids: Vec<i64>,
+        cache: &mut RenderCache,
+    ) {
+        display_ids.sort_unstable();
+        display_ids.dedup();
+        display_ids.retain(|d| !cache.conversations.contains_key(&(account_id, *d)));
+        if display_ids.is_empty() {
+            return;
+        }
+        let rows = match self
+            .store
+            .conversation_details(account_id, &display_ids)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::debug!(error = %e, "prefetching conversations failed");
+                return;
+            }
+        };
+        let views = match self.render_conversations(rows).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::debug!(error = %e, "prefetching conversations failed");
+                return;
+            }
+        };
+        for v in views {
+            let display_id = v.id;
+            let value = serde_json::to_value(v).unwrap_or(Value::Null);
+            cache.conversations.insert((account_id, display_id), value);
+        }
+    }
+
     async fn conversation_ref(
         &self,
         account_id: i64,
@@ -825,7 +913,10 @@ impl Services {
     }
 
     /// Claims the due deliveries and sends them (concurrently: a conversation's order is
-    /// the claim's business); returns how many were attempted.
+    /// the claim's business); returns how many were attempted. The batch costs one read
+    /// of its receivers' targets and one write transaction for all its attempts, whatever
+    /// its size: per delivery, those two were what held the sender far below the rate
+    /// events are produced (docs/benchmarks.md, sessions 12 and 13).
     pub async fn send_due_webhooks(&self) -> Result<usize> {
         let now = self.store.now();
         if self
@@ -841,50 +932,32 @@ impl Services {
             .claim_deliveries(&self.node_id, now, LEASE_MS, CLAIM_BATCH)
             .await?;
         let n = claimed.len();
-        let sends = claimed.into_iter().map(|d| {
+        if n == 0 {
+            return Ok(0);
+        }
+        let ids: Vec<i64> = claimed.iter().map(|d| d.webhook_id).collect();
+        let targets = self.store.webhook_targets(&ids).await?;
+        // A receiver deleted since the claim took its deliveries with it: nothing to send.
+        let sends = claimed.into_iter().filter_map(|d| {
+            let (url, secret) = targets.get(&d.webhook_id)?;
             let span = tracing::info_span!("webhook_delivery", delivery = d.id, webhook = d.webhook_id, event = %d.event, attempt = d.attempts);
-            async move {
-                if let Err(e) = self.send_one(&d).await {
-                    tracing::warn!(delivery = d.id, error = %e, "recording a webhook attempt failed");
+            Some(
+                async move {
+                    let (attempt, end) = self.attempt(&d, url, secret).await;
+                    (d, attempt, end)
                 }
-            }
-            .instrument(span)
+                .instrument(span),
+            )
         });
-        futures::future::join_all(sends).await;
+        let done = futures::future::join_all(sends).await;
+        self.record_attempts(&done).await?;
         Ok(n)
     }
 
-    fn http_client(&self) -> HttpClient {
-        static CLIENTS: OnceLock<std::sync::Mutex<HashMap<(bool, u64), HttpClient>>> =
-            OnceLock::new();
-        let s = self.webhook_settings();
-        let key = (
-            s.allow_private_targets,
-            s.request_timeout.as_millis() as u64,
-        );
-        let map = CLIENTS.get_or_init(Default::default);
-        let mut map = match map.lock() {
-            Ok(m) => m,
-            Err(p) => p.into_inner(),
-        };
-        map.entry(key)
-            .or_insert_with(|| {
-                HttpClient::new(s.request_timeout, "Parley-Webhooks/1")
-                    .with_resolver(Arc::new(GuardedResolver {
-                        allow_private: s.allow_private_targets,
-                    }))
-                    .with_connect_timeout(s.request_timeout.min(Duration::from_secs(5)))
-            })
-            .clone()
-    }
-
-    /// One attempt of one delivery, and what becomes of it.
-    async fn send_one(&self, d: &ClaimedDelivery) -> Result<()> {
+    /// One attempt of one delivery, and where the delivery goes next.
+    async fn attempt(&self, d: &ClaimedDelivery, url: &str, secret: &str) -> (Attempt, AttemptEnd) {
         let started = Instant::now();
-        let attempt = match self.store.webhook_target(d.webhook_id).await? {
-            Some((url, secret)) => self.post(d, &url, &secret).await,
-            None => return Ok(()),
-        };
+        let attempt = self.post(d, url, secret).await;
         let attempt = Attempt {
             duration_ms: started.elapsed().as_millis() as i64,
             ..attempt
@@ -910,35 +983,48 @@ impl Services {
         if !ok {
             tracing::warn!(code = ?attempt.response_code, error = ?attempt.error, outcome, "webhook attempt failed");
         }
-        let reason = format!(
-            "{} failed attempts in a row; last: {}",
-            s.pause_after_failures,
-            attempt
-                .error
-                .clone()
-                .unwrap_or_else(|| format!("HTTP {}", attempt.response_code.unwrap_or(0)))
-        );
-        let recorded = self
+        (attempt, end)
+    }
+
+    /// Records a batch's attempts (one transaction), then tells administrators of the
+    /// receivers it paused and moves the API channel replies it finished to `sent` or
+    /// `failed`.
+    async fn record_attempts(&self, done: &[(ClaimedDelivery, Attempt, AttemptEnd)]) -> Result<()> {
+        let s = self.webhook_settings();
+        let paused = self
             .store
-            .record_attempt(d, &attempt, end, s.pause_after_failures, &reason)
+            .record_attempts(done, s.pause_after_failures, |attempt| {
+                format!(
+                    "{} failed attempts in a row; last: {}",
+                    s.pause_after_failures,
+                    attempt_error(attempt)
+                )
+            })
             .await?;
-        if recorded.paused_now {
+        for webhook_id in paused {
             tracing::warn!(
-                webhook = d.webhook_id,
+                webhook = webhook_id,
                 "webhook paused after repeated failures"
             );
-            if let Err(e) = self.notify_paused(d.account_id, d.webhook_id).await {
-                tracing::warn!(webhook = d.webhook_id, error = %e, "pause notice failed");
+            let Some(account_id) = done
+                .iter()
+                .find(|(d, _, _)| d.webhook_id == webhook_id)
+                .map(|(d, _, _)| d.account_id)
+            else {
+                continue;
+            };
+            if let Err(e) = self.notify_paused(account_id, webhook_id).await {
+                tracing::warn!(webhook = webhook_id, error = %e, "pause notice failed");
             }
         }
-        if let Some(message_id) = d.message_id {
+        for (d, attempt, end) in done {
+            let Some(message_id) = d.message_id else {
+                continue;
+            };
             match end {
                 AttemptEnd::Delivered => self.api_message_status(message_id, None).await,
                 AttemptEnd::GaveUp => {
-                    let why = attempt
-                        .error
-                        .clone()
-                        .unwrap_or_else(|| format!("HTTP {}", attempt.response_code.unwrap_or(0)));
+                    let why = attempt_error(attempt);
                     self.api_message_status(message_id, Some(format!("webhook_url: {why}")))
                         .await
                 }
@@ -946,6 +1032,30 @@ impl Services {
             }
         }
         Ok(())
+    }
+
+    fn http_client(&self) -> HttpClient {
+        static CLIENTS: OnceLock<std::sync::Mutex<HashMap<(bool, u64), HttpClient>>> =
+            OnceLock::new();
+        let s = self.webhook_settings();
+        let key = (
+            s.allow_private_targets,
+            s.request_timeout.as_millis() as u64,
+        );
+        let map = CLIENTS.get_or_init(Default::default);
+        let mut map = match map.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        map.entry(key)
+            .or_insert_with(|| {
+                HttpClient::new(s.request_timeout, "Parley-Webhooks/1")
+                    .with_resolver(Arc::new(GuardedResolver {
+                        allow_private: s.allow_private_targets,
+                    }))
+                    .with_connect_timeout(s.request_timeout.min(Duration::from_secs(5)))
+            })
+            .clone()
     }
 
     async fn post(&self, d: &ClaimedDelivery, url: &str, secret: &str) -> Attempt {
@@ -1073,6 +1183,15 @@ impl Services {
     }
 }
 
+/// What went wrong in a failed attempt, for the log, the pause reason and the message's
+/// `external_error`.
+fn attempt_error(attempt: &Attempt) -> String {
+    attempt
+        .error
+        .clone()
+        .unwrap_or_else(|| format!("HTTP {}", attempt.response_code.unwrap_or(0)))
+}
+
 /// The wait before attempt `attempts + 1`: `base · 2^(attempts-1)`, at most `max`, ±25 %.
 fn backoff_ms(s: &WebhookSettings, attempts: i64) -> i64 {
     let exp = (attempts - 1).clamp(0, 30) as u32;
@@ -1122,6 +1241,53 @@ mod tests {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(forbidden_reason(ip).is_none(), "{ip} should be allowed");
         }
+    }
+
+    #[test]
+    fn bots_get_chatwoots_bot_event_names() {
+        let status = |s: &str| json!({"id": 1, "status": s}).to_string();
+        assert_eq!(
+            bot_event("conversation.status_changed", &status("open")),
+            Some("conversation_opened")
+        );
+        assert_eq!(
+            bot_event("conversation.status_changed", &status("resolved")),
+            Some("conversation_resolved")
+        );
+        for other in ["pending", "snoozed"] {
+            assert_eq!(
+                bot_event("conversation.status_changed", &status(other)),
+                None
+            );
+        }
+        let message = |t: i64| json!({"id": 1, "message_type": t}).to_string();
+        for t in [0, 1, 3] {
+            assert_eq!(
+                bot_event("message.created", &message(t)),
+                Some("message_created")
+            );
+            assert_eq!(
+                bot_event("message.updated", &message(t)),
+                Some("message_updated")
+            );
+        }
+        assert_eq!(bot_event("message.created", &message(2)), None, "activity");
+        assert_eq!(
+            bot_event("webwidget.triggered", "{}"),
+            Some("webwidget_triggered")
+        );
+        for name in [
+            "conversation.created",
+            "conversation.updated",
+            "contact.updated",
+        ] {
+            assert_eq!(bot_event(name, "{}"), None, "{name}");
+        }
+        // Account webhooks keep their names.
+        assert_eq!(
+            webhook_event("conversation.status_changed"),
+            Some("conversation_status_changed")
+        );
     }
 
     #[test]

@@ -51,12 +51,7 @@ impl Store {
 
     /// One bot of the account.
     pub async fn agent_bot(&self, account_id: i64, id: i64) -> Result<Option<AgentBotRow>> {
-        let sql = format!("SELECT {BOT_COLS} FROM agent_bots WHERE account_id = $1 AND id = $2");
-        Ok(sqlx::query_as::<_, AgentBotRow>(sqlx::AssertSqlSafe(sql))
-            .bind(account_id)
-            .bind(id)
-            .fetch_optional(self.writer())
-            .await?)
+        crate::fetch_in_account(self.writer(), "agent_bots", BOT_COLS, account_id, id).await
     }
 
     /// Creates a bot with its API token (stored hashed) and signing secret.
@@ -255,6 +250,20 @@ impl Store {
             .bind(account_id)
             .execute(&mut *tx)
             .await?;
+            // Conversations already pending there are the bot's from their next message:
+            // what was written before is not its to answer.
+            sqlx::query(
+                "INSERT INTO agent_bot_dialogs (conversation_id, state, handled_message_id,
+                    updated_at)
+                 SELECT c.id, '{}', COALESCE((SELECT MAX(m.id) FROM messages m
+                                              WHERE m.conversation_id = c.id), 0), $2
+                 FROM conversations c WHERE c.inbox_id = $1 AND c.status = 'pending'
+                 ON CONFLICT (conversation_id) DO NOTHING",
+            )
+            .bind(inbox_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query(
                 "INSERT INTO agent_bot_inboxes (inbox_id, agent_bot_id, account_id, created_at)
                  VALUES ($1, $2, $3, $4)",
@@ -317,28 +326,120 @@ impl Store {
         Ok(())
     }
 
-    /// The built-in bot's state in a conversation (JSON), if it started.
-    pub async fn bot_dialog(&self, conversation_id: i64) -> Result<Option<String>> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT state FROM agent_bot_dialogs WHERE conversation_id = $1")
-                .bind(conversation_id)
-                .fetch_optional(self.writer())
-                .await?;
-        Ok(row.map(|(s,)| s))
-    }
-
-    /// Stores the built-in bot's state in a conversation.
-    pub async fn set_bot_dialog(&self, conversation_id: i64, state: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO agent_bot_dialogs (conversation_id, state, updated_at) VALUES ($1, $2, $3)
-             ON CONFLICT (conversation_id) DO UPDATE
-                SET state = excluded.state, updated_at = excluded.updated_at",
+    /// The bot's state in a conversation: the built-in bot's dialogue (JSON) and the last
+    /// customer message it handled; `None` before its first turn there.
+    pub async fn bot_dialog(&self, conversation_id: i64) -> Result<Option<BotDialogRow>> {
+        Ok(sqlx::query_as::<_, BotDialogRow>(
+            "SELECT state, handled_message_id FROM agent_bot_dialogs WHERE conversation_id = $1",
         )
         .bind(conversation_id)
-        .bind(state.to_string())
-        .bind(self.now())
-        .execute(self.writer())
-        .await?;
-        Ok(())
+        .fetch_optional(self.writer())
+        .await?)
     }
+
+    /// Stores the bot's state after it handled message `handled`, only if the state is
+    /// still the one it read (`read`, `None` for no row yet): one statement moves the
+    /// dialogue and the mark together, so a run that lost a race (another node's run of the
+    /// same conversation, a restart of the dialogue) changes nothing and learns it (`false`).
+    pub async fn save_bot_turn(
+        &self,
+        conversation_id: i64,
+        read: Option<i64>,
+        handled: i64,
+        state: &str,
+    ) -> Result<bool> {
+        let r = match read {
+            None => {
+                sqlx::query(
+                    "INSERT INTO agent_bot_dialogs (conversation_id, state, handled_message_id,
+                        updated_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (conversation_id) DO NOTHING",
+                )
+                .bind(conversation_id)
+                .bind(state.to_string())
+                .bind(handled)
+                .bind(self.now())
+                .execute(self.writer())
+                .await?
+            }
+            Some(mark) => {
+                sqlx::query(
+                    "UPDATE agent_bot_dialogs SET state = $2, handled_message_id = $3,
+                        updated_at = $4
+                     WHERE conversation_id = $1 AND handled_message_id = $5",
+                )
+                .bind(conversation_id)
+                .bind(state.to_string())
+                .bind(handled)
+                .bind(self.now())
+                .bind(mark)
+                .execute(self.writer())
+                .await?
+            }
+        };
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// The customer's public messages in a conversation after message `after`, oldest
+    /// first, at most `limit`: what the bot has not handled yet (`(id, content)`).
+    pub async fn customer_messages_after(
+        &self,
+        conversation_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, Option<String>)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, content FROM messages
+             WHERE conversation_id = $1 AND id > $2 AND message_type = 0 AND private = 0
+             ORDER BY id LIMIT $3",
+        )
+        .bind(conversation_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.writer())
+        .await?)
+    }
+
+    /// Starts the bot's dialogue in a conversation afresh (it came back to the bot): the
+    /// messages up to now are not the bot's to answer.
+    pub async fn restart_bot_dialog(&self, conversation_id: i64) -> Result<()> {
+        let mut conn = self.writer().acquire().await?;
+        let (mark,): (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(id) FROM messages WHERE conversation_id = $1")
+                .bind(conversation_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        restart_bot_dialog_in(&mut conn, conversation_id, mark.unwrap_or(0), self.now()).await
+    }
+}
+
+/// The bot's state in a conversation.
+#[derive(Debug, Clone, FromRow)]
+pub struct BotDialogRow {
+    /// The built-in bot's dialogue (JSON).
+    pub state: String,
+    /// The last customer message the bot handled (`0`: none).
+    pub handled_message_id: i64,
+}
+
+/// Starts the bot's dialogue in a conversation afresh on `conn` (inside the caller's
+/// transaction): an empty state, and `handled` as the last message it is not to answer.
+pub(crate) async fn restart_bot_dialog_in(
+    conn: &mut sqlx::AnyConnection,
+    conversation_id: i64,
+    handled: i64,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO agent_bot_dialogs (conversation_id, state, handled_message_id, updated_at)
+         VALUES ($1, '{}', $2, $3)
+         ON CONFLICT (conversation_id) DO UPDATE SET state = excluded.state,
+            handled_message_id = excluded.handled_message_id, updated_at = excluded.updated_at",
+    )
+    .bind(conversation_id)
+    .bind(handled)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

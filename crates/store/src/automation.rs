@@ -79,13 +79,7 @@ impl Store {
 
     /// One rule of the account.
     pub async fn automation_rule(&self, account_id: i64, id: i64) -> Result<Option<RuleRow>> {
-        let sql =
-            format!("SELECT {RULE_COLS} FROM automation_rules WHERE account_id = $1 AND id = $2");
-        Ok(sqlx::query_as::<_, RuleRow>(sqlx::AssertSqlSafe(sql))
-            .bind(account_id)
-            .bind(id)
-            .fetch_optional(self.writer())
-            .await?)
+        crate::fetch_in_account(self.writer(), "automation_rules", RULE_COLS, account_id, id).await
     }
 
     /// Stores a new rule, unless the account already has `max` rules (then `None`). The
@@ -180,15 +174,15 @@ impl Store {
         .await?)
     }
 
-    /// Moves the account's cursor from `from` to `to` and schedules `jobs` (keys that are
-    /// already pending are kept), in one transaction; `false` (nothing scheduled) when
+    /// Moves the account's cursor from `from` to `to` and schedules `jobs` (each with how
+    /// it treats a job already pending under its key), in one transaction; `false` (nothing scheduled) when
     /// the cursor is no longer at `from`: another node took these events.
     pub async fn advance_automation(
         &self,
         account_id: i64,
         from: i64,
         to: i64,
-        jobs: &[NewJob<'_>],
+        jobs: &[(NewJob<'_>, OnExisting)],
     ) -> Result<bool> {
         let Some(mut tx) = self
             .begin_cursor_move(
@@ -201,8 +195,8 @@ impl Store {
             return Ok(false);
         };
         let now = self.now();
-        for job in jobs {
-            insert_job_in(&mut tx, job, OnExisting::Ignore, now).await?;
+        for (job, on_existing) in jobs {
+            insert_job_in(&mut tx, job, *on_existing, now).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -224,12 +218,7 @@ impl Store {
 
     /// One macro of the account, whoever may see it.
     pub async fn macro_row(&self, account_id: i64, id: i64) -> Result<Option<MacroRow>> {
-        let sql = format!("SELECT {MACRO_COLS} FROM macros WHERE account_id = $1 AND id = $2");
-        Ok(sqlx::query_as::<_, MacroRow>(sqlx::AssertSqlSafe(sql))
-            .bind(account_id)
-            .bind(id)
-            .fetch_optional(self.writer())
-            .await?)
+        crate::fetch_in_account(self.writer(), "macros", MACRO_COLS, account_id, id).await
     }
 
     /// Stores a new macro unless the account has `max` already (`None`).

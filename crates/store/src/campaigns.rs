@@ -33,16 +33,14 @@ pub struct CampaignRow {
     pub updated_at: i64,
 }
 
-const SELECT: &str =
-    "SELECT id, account_id, inbox_id, sender_id, title, description, message, enabled,
+const COLS: &str = "id, account_id, inbox_id, sender_id, title, description, message, enabled,
         trigger_only_during_business_hours, only_when_agents_available, show_again_after_days,
         trigger_rules, shown_count,
         (SELECT COUNT(*) FROM conversations c WHERE c.campaign_id = campaigns.id) AS accepted_count,
         (SELECT COUNT(*) FROM conversations c WHERE c.campaign_id = campaigns.id AND EXISTS
             (SELECT 1 FROM report_facts f WHERE f.conversation_id = c.id AND f.name = 'conversion'))
             AS converted_count,
-        created_at, updated_at
-     FROM campaigns";
+        created_at, updated_at";
 
 /// A campaign's fields as written.
 #[derive(Debug, Clone)]
@@ -62,7 +60,7 @@ pub struct CampaignFields {
 impl Store {
     /// The account's campaigns, oldest first.
     pub async fn campaigns(&self, account_id: i64) -> Result<Vec<CampaignRow>> {
-        let sql = format!("{SELECT} WHERE account_id = $1 ORDER BY id");
+        let sql = format!("SELECT {COLS} FROM campaigns WHERE account_id = $1 ORDER BY id");
         Ok(sqlx::query_as::<_, CampaignRow>(sqlx::AssertSqlSafe(sql))
             .bind(account_id)
             .fetch_all(self.reader())
@@ -86,12 +84,7 @@ impl Store {
 
     /// One campaign of the account.
     pub async fn campaign(&self, account_id: i64, id: i64) -> Result<Option<CampaignRow>> {
-        let sql = format!("{SELECT} WHERE account_id = $1 AND id = $2");
-        Ok(sqlx::query_as::<_, CampaignRow>(sqlx::AssertSqlSafe(sql))
-            .bind(account_id)
-            .bind(id)
-            .fetch_optional(self.writer())
-            .await?)
+        crate::fetch_in_account(self.writer(), "campaigns", COLS, account_id, id).await
     }
 
     /// Stores a new campaign, unless the account already has `max` (then `None`).

@@ -10,6 +10,7 @@ use parley_core::{AssigneeFilter, ConversationStatus};
 use sqlx::any::AnyArguments;
 use sqlx::{Any, FromRow};
 
+use crate::pool::Backend;
 use crate::reports::{self, Fact, FactName};
 use crate::{Result, Store, StoreError, random_token};
 
@@ -371,10 +372,16 @@ fn filter_sql(f: &ConversationFilter, with_assignee: bool) -> (String, Vec<Arg>)
         sql.push_str(" AND 1 = 0");
     } else if let Some(m) = &f.search {
         // Every `?` of the clause is the one expression parameter.
+        let in_messages = if m.common {
+            crate::search::conversation_has_matching_message(m.backend, "?")
+        } else {
+            format!(
+                "c.id IN (SELECT sm.conversation_id FROM messages sm WHERE sm.account_id = $1 AND sm.id IN ({}))",
+                crate::search::message_ids_matching(m.backend, "?")
+            )
+        };
         let clause = format!(
-            " AND (c.id IN (SELECT sm.conversation_id FROM messages sm WHERE sm.account_id = $1 AND sm.id IN ({})) \
-               OR c.contact_id IN ({}) OR c.id IN ({}))",
-            crate::search::message_ids_matching(m.backend, "?"),
+            " AND ({in_messages} OR c.contact_id IN ({}) OR c.id IN ({}))",
             crate::search::contact_ids_matching(m.backend, "?"),
             crate::search::conversation_ids_matching(m.backend, "?"),
         );
@@ -416,6 +423,48 @@ pub(crate) fn id_list(ids: &[i64]) -> String {
         .join(", ")
 }
 
+/// `col IN (…)` for an id list that differs from call to call (a page's conversations, a
+/// batch's messages).
+///
+/// On PostgreSQL the ids travel as one array parameter, so the statement's text is the same
+/// for every list and each connection prepares it once: an inlined list is a new text each
+/// time, parsed, described and planned anew, and it churns sqlx's statement cache (the
+/// conversation list's p99 on PostgreSQL, docs/benchmarks.md). SQLite prepares in process
+/// for next to nothing and its planner likes the literal integers, so there the list stays
+/// inlined and nothing is bound.
+pub(crate) struct IdSet<'a> {
+    postgres: bool,
+    ids: &'a [i64],
+}
+
+impl<'a> IdSet<'a> {
+    pub(crate) fn new(postgres: bool, ids: &'a [i64]) -> Self {
+        IdSet { postgres, ids }
+    }
+
+    /// The condition on `col`; on PostgreSQL it reads the array from placeholder `$n` (the
+    /// caller binds [`IdSet::bind`] there; the condition may repeat with the same `n`).
+    pub(crate) fn clause(&self, col: &str, n: usize) -> String {
+        if self.postgres {
+            format!("{col} = ANY(CAST(${n} AS BIGINT[]))")
+        } else {
+            format!("{col} IN ({})", id_list(self.ids))
+        }
+    }
+
+    /// Binds the array (PostgreSQL only) as the next parameter.
+    pub(crate) fn bind<'q, O>(
+        &self,
+        q: sqlx::query::QueryAs<'q, Any, O, AnyArguments>,
+    ) -> sqlx::query::QueryAs<'q, Any, O, AnyArguments> {
+        if self.postgres {
+            q.bind(format!("{{{}}}", id_list(self.ids).replace(' ', "")))
+        } else {
+            q
+        }
+    }
+}
+
 impl Store {
     /// One page of conversations matching `f`, newest activity first, with joined details
     /// and labels, in one query.
@@ -425,7 +474,30 @@ impl Store {
         limit: i64,
         start: ListStart,
     ) -> Result<Vec<ConversationDetailRow>> {
-        let (mut where_sql, mut args) = filter_sql(f, true);
+        // One label on PostgreSQL: the page is a range of the label's rows in activity order
+        // (migration 0750 keeps each label row's copy of its conversation's activity), not
+        // a walk of the account's list testing each row's labels.
+        let by_label = self.backend() == crate::Backend::Postgres && f.labels.len() == 1;
+        let (mut where_sql, mut args) = if by_label {
+            let unlabelled = ConversationFilter {
+                labels: Vec::new(),
+                ..f.clone()
+            };
+            let (mut sql, mut args) = filter_sql(&unlabelled, true);
+            args.push(Arg::S(f.labels[0].clone()));
+            sql.push_str(&format!(
+                " AND lf.account_id = $1 AND lf.label = ${}",
+                args.len()
+            ));
+            (sql, args)
+        } else {
+            filter_sql(f, true)
+        };
+        let (key_activity, key_id) = if by_label {
+            ("lf.last_activity_at", "lf.conversation_id")
+        } else {
+            ("c.last_activity_at", "c.id")
+        };
         let offset = match start {
             ListStart::Offset(o) => o.max(0),
             ListStart::After(k) => {
@@ -434,7 +506,7 @@ impl Store {
                 args.push(Arg::I(k.last_activity_at));
                 args.push(Arg::I(k.id));
                 where_sql.push_str(&format!(
-                    " AND (c.last_activity_at, c.id) < (${}, ${})",
+                    " AND ({key_activity}, {key_id}) < (${}, ${})",
                     args.len() - 1,
                     args.len()
                 ));
@@ -457,9 +529,14 @@ impl Store {
         } else {
             ""
         };
+        let from = if by_label {
+            "conversation_labels lf JOIN conversations c ON c.id = lf.conversation_id".to_string()
+        } else {
+            format!("conversations c{hint}")
+        };
         let page = format!(
-            "(SELECT * FROM conversations c{hint} WHERE {where_sql} \
-              ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ${} OFFSET ${})",
+            "(SELECT c.* FROM {from} WHERE {where_sql} \
+              ORDER BY {key_activity} DESC, {key_id} DESC LIMIT ${} OFFSET ${})",
             n + 1,
             n + 2
         );
@@ -588,6 +665,37 @@ impl Store {
             .next())
     }
 
+    /// Several conversations by their per-account numbers, with joined details (as
+    /// [`Store::conversation_detail`] gives one), in one query: the webhook dispatcher
+    /// renders a page of events' conversations at once. Unknown numbers are left out.
+    pub async fn conversation_details(
+        &self,
+        account_id: i64,
+        display_ids: &[i64],
+    ) -> Result<Vec<ConversationDetailRow>> {
+        if display_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let agg = match self.backend() {
+            crate::Backend::Sqlite => "group_concat(cl.label, ',')",
+            crate::Backend::Postgres => "string_agg(cl.label, ',')",
+        };
+        let source = format!(
+            "(SELECT * FROM conversations c WHERE c.account_id = $1 AND c.display_id IN ({}))",
+            id_list(display_ids)
+        );
+        let sql = DETAIL_SELECT
+            .replace("{COLS}", CONVERSATION_COLS_C)
+            .replace("{AGG}", agg)
+            .replace("{SOURCE}", &source);
+        Ok(
+            sqlx::query_as::<_, ConversationDetailRow>(sqlx::AssertSqlSafe(sql))
+                .bind(account_id)
+                .fetch_all(self.reader())
+                .await?,
+        )
+    }
+
     /// One conversation by its per-account number.
     pub async fn conversation(
         &self,
@@ -638,13 +746,13 @@ impl Store {
         if conversation_ids.is_empty() {
             return Ok(Vec::new());
         }
+        let ids = IdSet::new(self.backend() == Backend::Postgres, conversation_ids);
         let sql = format!(
-            "SELECT conversation_id, label FROM conversation_labels WHERE conversation_id IN ({}) ORDER BY label",
-            id_list(conversation_ids)
+            "SELECT conversation_id, label FROM conversation_labels WHERE {} ORDER BY label",
+            ids.clause("conversation_id", 1)
         );
-        Ok(sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql))
-            .fetch_all(self.reader())
-            .await?)
+        let q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+        Ok(ids.bind(q).fetch_all(self.reader()).await?)
     }
 
     /// Replaces the labels of a conversation; returns them sorted.
@@ -689,13 +797,8 @@ impl Store {
 
     /// An inbox of an account.
     pub async fn inbox_ref(&self, account_id: i64, inbox_id: i64) -> Result<Option<InboxRef>> {
-        Ok(sqlx::query_as::<_, InboxRef>(
-            "SELECT id, account_id, name, channel_type, identifier FROM inboxes WHERE account_id = $1 AND id = $2",
-        )
-        .bind(account_id)
-        .bind(inbox_id)
-        .fetch_optional(self.reader())
-        .await?)
+        let cols = "id, account_id, name, channel_type, identifier";
+        crate::fetch_in_account(self.reader(), "inboxes", cols, account_id, inbox_id).await
     }
 
     /// The contact whose identity in `inbox_id` has this source id.
@@ -716,13 +819,8 @@ impl Store {
 
     /// A team of an account.
     pub async fn team_ref(&self, account_id: i64, team_id: i64) -> Result<Option<TeamRef>> {
-        Ok(sqlx::query_as::<_, TeamRef>(
-            "SELECT id, account_id, name, description, allow_auto_assign FROM teams WHERE account_id = $1 AND id = $2",
-        )
-        .bind(account_id)
-        .bind(team_id)
-        .fetch_optional(self.reader())
-        .await?)
+        let cols = "id, account_id, name, description, allow_auto_assign";
+        crate::fetch_in_account(self.reader(), "teams", cols, account_id, team_id).await
     }
 
     /// Creates a conversation with the account's next `display_id`, finding or creating

@@ -36,6 +36,13 @@ pub enum OnExisting {
     /// cause (an automation rule's match on one event) and must not run a second time
     /// because its cause was seen again while it ran.
     Ignore,
+    /// Run (once more) for a new cause, whatever the payload: a job queued and not yet
+    /// started stays one job (due at the sooner of the two times, its give-up count reset);
+    /// a job that is running runs once more after it finishes (its version moves, so
+    /// [`Store::finish_job`] releases it instead of deleting it). Work that reads its
+    /// causes from the database when it runs (the bot's turn in a conversation) coalesces
+    /// this way and never misses one.
+    Again,
 }
 
 /// Which jobs a runner claims. Deliveries to outside providers (a bot API that answers in
@@ -79,6 +86,11 @@ pub(crate) async fn insert_job_in(
         }
         OnExisting::Keep => "DO UPDATE SET version = jobs.version + 1",
         OnExisting::Ignore => "DO NOTHING",
+        OnExisting::Again => {
+            "DO UPDATE SET version = jobs.version + 1, attempts = 0, \
+             run_at = CASE WHEN excluded.run_at < jobs.run_at THEN excluded.run_at \
+                           ELSE jobs.run_at END"
+        }
     };
     let sql = format!(
         "INSERT INTO jobs (key, kind, account_id, payload, run_at, created_at)

@@ -35,6 +35,7 @@ pub mod onboarding;
 pub mod public;
 pub mod report_queries;
 pub mod reports;
+pub mod reports_backfill;
 pub mod routing;
 pub mod search;
 pub mod teams;
@@ -74,6 +75,28 @@ impl Store {
 
 /// A 0/1 flag as stored.
 #[allow(dead_code)] // used by the feature modules
+/// Row `id` of `table` when it belongs to `account_id` (`cols` as `R` reads them), the one
+/// query behind every "one setting of the account" read (rules, macros, campaigns, bots):
+/// another account's id reads as missing, exactly like an unknown one.
+pub(crate) async fn fetch_in_account<'c, E, R>(
+    conn: E,
+    table: &'static str,
+    cols: &'static str,
+    account_id: i64,
+    id: i64,
+) -> Result<Option<R>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+    R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    let sql = format!("SELECT {cols} FROM {table} WHERE account_id = $1 AND id = $2");
+    Ok(sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql))
+        .bind(account_id)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
+}
+
 /// Deletes row `id` of `table` when it belongs to `account_id` (the settings an
 /// administrator removes: rules, macros, campaigns, bots); [`StoreError::NotFound`] when no
 /// such row is in the account, so another account's ids read as unknown.

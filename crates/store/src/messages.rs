@@ -11,8 +11,9 @@
 use crate::durable::Durable;
 use sqlx::FromRow;
 
-use crate::conversations::{CONVERSATION_COLS, ConversationRow, id_list};
+use crate::conversations::{CONVERSATION_COLS, ConversationRow, IdSet, id_list};
 use crate::events::{EventDraft, EventRow, append_in};
+use crate::pool::Backend;
 use crate::reports::{self, CountKey, Fact, MessageCounts, ReplyClocks, WorkingTimeSlot};
 use crate::{Result, Store, StoreError};
 use parley_core::MessageType;
@@ -381,17 +382,17 @@ impl Store {
         if conversation_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let ids = id_list(conversation_ids);
+        let ids = IdSet::new(self.backend() == Backend::Postgres, conversation_ids);
+        let within = ids.clause("conversation_id", 1);
         let sql = format!(
             "{MESSAGE_SELECT} WHERE m.id IN (
-                SELECT MAX(id) FROM messages WHERE conversation_id IN ({ids}) GROUP BY conversation_id
+                SELECT MAX(id) FROM messages WHERE {within} GROUP BY conversation_id
                 UNION
-                SELECT MAX(id) FROM messages WHERE conversation_id IN ({ids}) AND message_type <> 2 GROUP BY conversation_id
+                SELECT MAX(id) FROM messages WHERE {within} AND message_type <> 2 GROUP BY conversation_id
              ) ORDER BY m.id, a.id"
         );
-        let rows = sqlx::query_as::<_, JoinedRow>(sqlx::AssertSqlSafe(sql))
-            .fetch_all(self.reader())
-            .await?;
+        let q = sqlx::query_as::<_, JoinedRow>(sqlx::AssertSqlSafe(sql));
+        let rows = ids.bind(q).fetch_all(self.reader()).await?;
         Ok(group(rows))
     }
 
@@ -466,13 +467,14 @@ impl Store {
         account_id: i64,
         attachment_id: i64,
     ) -> Result<Option<(AttachmentRow, ConversationRow, bool)>> {
-        let sql =
-            format!("SELECT {ATTACHMENT_COLS} FROM attachments WHERE account_id = $1 AND id = $2");
-        let Some(att) = sqlx::query_as::<_, AttachmentRow>(sqlx::AssertSqlSafe(sql))
-            .bind(account_id)
-            .bind(attachment_id)
-            .fetch_optional(self.reader())
-            .await?
+        let Some(att) = crate::fetch_in_account::<_, AttachmentRow>(
+            self.reader(),
+            "attachments",
+            ATTACHMENT_COLS,
+            account_id,
+            attachment_id,
+        )
+        .await?
         else {
             return Ok(None);
         };
@@ -686,14 +688,30 @@ async fn insert_in(
         (before, clocks)
     };
     let after = if fx.reopen && matches!(before.status.as_str(), "resolved" | "snoozed") {
+        // As Chatwoot's `reopen_resolved_conversation`: a resolved conversation of an inbox
+        // with a bot goes back to the bot (`pending`), whose dialogue starts afresh with this
+        // message; a snoozed one was put aside by agents and opens for them.
         let reopen = format!(
-            "UPDATE conversations SET status = 'open', snoozed_until = NULL
+            "UPDATE conversations SET snoozed_until = NULL,
+                status = CASE WHEN status = 'resolved' AND EXISTS
+                    (SELECT 1 FROM agent_bot_inboxes x WHERE x.inbox_id = conversations.inbox_id)
+                    THEN 'pending' ELSE 'open' END
              WHERE id = $1 RETURNING {CONVERSATION_COLS}"
         );
-        sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(reopen))
+        let after = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(reopen))
             .bind(m.conversation_id)
             .fetch_one(&mut *conn)
-            .await?
+            .await?;
+        if after.status == "pending" {
+            crate::agent_bots::restart_bot_dialog_in(
+                &mut *conn,
+                m.conversation_id,
+                message_id - 1,
+                now,
+            )
+            .await?;
+        }
+        after
     } else {
         before.clone()
     };
@@ -850,13 +868,13 @@ async fn finish_batch_in(
     let mut stored: std::collections::HashMap<i64, MessageWithAttachments> =
         std::collections::HashMap::with_capacity(ids.len());
     if !ids.is_empty() {
+        let set = IdSet::new(conn.backend_name() == "PostgreSQL", &ids);
         let sql = format!(
-            "{MESSAGE_SELECT} WHERE m.id IN ({}) ORDER BY m.id, a.id",
-            id_list(&ids)
+            "{MESSAGE_SELECT} WHERE {} ORDER BY m.id, a.id",
+            set.clause("m.id", 1)
         );
-        let rows = sqlx::query_as::<_, JoinedRow>(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&mut *conn)
-            .await?;
+        let q = sqlx::query_as::<_, JoinedRow>(sqlx::AssertSqlSafe(sql));
+        let rows = set.bind(q).fetch_all(&mut *conn).await?;
         for m in group(rows) {
             stored.insert(m.message.id, m);
         }

@@ -57,6 +57,8 @@ pub struct Store {
     pub(crate) health: Arc<crate::health::WriteHealth>,
     /// How report facts measure working time (see [`crate::reports`]).
     pub(crate) working_time: crate::reports::WorkingTimeSlot,
+    /// How reports choose between rollups and facts (see [`crate::report_queries`]).
+    pub(crate) report_tuning: Arc<crate::report_queries::ReportTuning>,
 }
 
 impl Store {
@@ -88,6 +90,7 @@ impl Store {
                     reads: Arc::default(),
                     health: Arc::default(),
                     working_time: Default::default(),
+                    report_tuning: Arc::default(),
                 })
             }
             Backend::Postgres => {
@@ -101,6 +104,12 @@ impl Store {
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute("SET synchronous_commit = on").await?;
+                            // No JIT: Parley's statements are short reads and writes, and
+                            // PostgreSQL decides to compile from cost estimates, which a
+                            // walk bounded by LIMIT inflates. The conversation search's tab
+                            // counts over a common word spent 1.6 s compiling for a 0.4 s
+                            // run (docs/benchmarks.md, session 15).
+                            conn.execute("SET jit = off").await?;
                             Ok(())
                         })
                     })
@@ -114,6 +123,7 @@ impl Store {
                     reads: Arc::default(),
                     health: Arc::default(),
                     working_time: Default::default(),
+                    report_tuning: Arc::default(),
                 })
             }
         }

@@ -173,6 +173,11 @@ fn dims_of(c: &ConversationRow) -> Dims {
 }
 
 impl Fact {
+    /// When the fact happened (epoch ms): the backfill keeps only facts before its cutoff.
+    pub(crate) fn at(&self) -> i64 {
+        self.at
+    }
+
     /// A fact about `c` (its dimensions as they are now) measuring `from..to`, at `to`.
     pub(crate) fn of(
         c: &ConversationRow,
@@ -355,15 +360,330 @@ impl Store {
     }
 }
 
+/// Milliseconds in a day: the bucket of the daily rollups.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// The UTC month of a day number (days since 1970-01-01), as the day number of the month's
+/// first day: the key of the monthly rollups; the same months as migration 0740's
+/// `report_calendar`.
+pub fn month_of(day: i64) -> i64 {
+    let (_, _, d) = parley_core::report_period::civil_from_days(day);
+    day - i64::from(d) + 1
+}
+
+/// The first day of the month after the one starting at `month` (a month is at most 31
+/// days, so `month + 31` lies in the next one and never beyond it).
+pub fn next_month(month: i64) -> i64 {
+    month_of(month + 31)
+}
+
+/// The metrics whose medians are kept as per-day histograms (the summary's medians).
+pub const MEDIAN_NAMES: [&str; 3] = ["first_response", "reply_time", "conversation_resolved"];
+
+/// Daily rollup rows named `csat:<score>` count the ratings of each score.
+pub const CSAT_SCORE_PREFIX: &str = "csat:";
+
+/// How many histogram buckets there are (the migration 0710 writes the same bounds).
+const BUCKETS: usize = 1_701;
+
+/// The lower bounds of the median histogram's buckets, in milliseconds: whole seconds
+/// below a minute (buckets 0–59), then each bucket 1 % wider than the one before
+/// (`lo(k+1) = lo(k) + lo(k) div 100`), up to ~20 years; the last bucket is open-ended.
+/// Integer arithmetic, so SQL (migration 0710) and Rust agree exactly.
+pub fn bucket_bounds() -> &'static [i64] {
+    static BOUNDS: OnceLock<Vec<i64>> = OnceLock::new();
+    BOUNDS.get_or_init(|| {
+        let mut b = Vec::with_capacity(BUCKETS);
+        for k in 0..BUCKETS as i64 {
+            let lo = if k < 60 {
+                k * 1_000
+            } else {
+                let prev: i64 = b.last().copied().unwrap_or(0);
+                if k == 60 { 60_000 } else { prev + prev / 100 }
+            };
+            b.push(lo);
+        }
+        b
+    })
+}
+
+/// The histogram bucket of a value in milliseconds.
+pub fn histogram_bucket(v: i64) -> i64 {
+    let b = bucket_bounds();
+    (b.partition_point(|lo| *lo <= v).max(1) - 1) as i64
+}
+
+/// The value a bucket stands for: the middle of its range (so a median read from the
+/// histogram is at most half a bucket off: 0.5 s below a minute, 0.5 % above).
+pub fn bucket_value(bucket: i64) -> f64 {
+    let b = bucket_bounds();
+    let i = bucket.clamp(0, b.len() as i64 - 1) as usize;
+    match b.get(i + 1) {
+        Some(hi) => (b[i] + hi) as f64 / 2.0,
+        None => b[i] as f64,
+    }
+}
+
+/// A fact as stored: what the rollups are made of (and what a replaced rating takes
+/// out of them).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct StoredFact {
+    account_id: i64,
+    name: String,
+    inbox_id: i64,
+    team_id: Option<i64>,
+    user_id: Option<i64>,
+    offline: i64,
+    value: i64,
+    value_bh: i64,
+    created_at: i64,
+    utm_source: Option<String>,
+    utm_medium: Option<String>,
+    utm_campaign: Option<String>,
+    referrer_domain: Option<String>,
+}
+
+const STORED_FACT_COLS: &str = "account_id, name, inbox_id, team_id, user_id, offline, value, \
+     value_bh, created_at, utm_source, utm_medium, utm_campaign, referrer_domain";
+
+/// The metrics counted per visitor source (`report_source_days`).
+pub const SOURCE_NAMES: [&str; 2] = ["conversation_created", "conversion"];
+
+type DayKey = (i64, i64, i64, String, i64, i64);
+type HourKey = (i64, String, i64, i64, i64);
+type HistKey = (i64, String, i64, i64, i64);
+/// (account, kind, name, day, known, source)
+type SourceKey = (i64, i64, String, i64, i64, String);
+
+/// Changes to the rollup tables of one transaction, summed per row and applied in key
+/// order (days, months, hours, histograms, month histograms, sources), so two writers
+/// cannot deadlock.
+#[derive(Debug, Default)]
+struct Rollups {
+    days: BTreeMap<DayKey, (i64, i64, i64)>,
+    /// The same keys with the month (its first day) in place of the day.
+    months: BTreeMap<DayKey, (i64, i64, i64)>,
+    hours: BTreeMap<HourKey, (i64, i64, i64)>,
+    hist: BTreeMap<HistKey, i64>,
+    /// The same keys with the month in place of the day.
+    hist_months: BTreeMap<HistKey, i64>,
+    sources: BTreeMap<SourceKey, i64>,
+}
+
+impl Rollups {
+    /// Adds (`sign` 1) or takes out (`sign` -1) one fact.
+    fn add(&mut self, f: &StoredFact, sign: i64) {
+        let day = f.created_at.div_euclid(DAY_MS);
+        let month = month_of(day);
+        let hour = f.created_at.div_euclid(HOUR_MS);
+        let delta = (sign, sign * f.value, sign * f.value_bh);
+        let add3 = |e: &mut (i64, i64, i64)| {
+            e.0 += delta.0;
+            e.1 += delta.1;
+            e.2 += delta.2;
+        };
+        let dims = [
+            (0, 0),
+            (1, f.inbox_id),
+            (2, f.team_id.unwrap_or(0)),
+            (3, f.user_id.unwrap_or(0)),
+        ];
+        let offlines: &[i64] = if f.offline != 0 { &[0, 1] } else { &[0] };
+        // A rating is also counted under `csat:<score>`: the score distribution.
+        let mut names = vec![f.name.clone()];
+        if f.name == FactName::Csat.as_str() {
+            names.push(format!("{CSAT_SCORE_PREFIX}{}", f.value));
+        }
+        for &off in offlines {
+            for (dim, id) in dims {
+                for name in &names {
+                    add3(
+                        self.days
+                            .entry((f.account_id, dim, id, name.clone(), off, day))
+                            .or_default(),
+                    );
+                    add3(
+                        self.months
+                            .entry((f.account_id, dim, id, name.clone(), off, month))
+                            .or_default(),
+                    );
+                }
+            }
+            add3(
+                self.hours
+                    .entry((f.account_id, f.name.clone(), off, hour, f.inbox_id))
+                    .or_default(),
+            );
+        }
+        if SOURCE_NAMES.contains(&f.name.as_str()) {
+            let kinds = [
+                &f.utm_source,
+                &f.utm_medium,
+                &f.utm_campaign,
+                &f.referrer_domain,
+            ];
+            for (kind, v) in kinds.into_iter().enumerate() {
+                let key = (
+                    f.account_id,
+                    kind as i64,
+                    f.name.clone(),
+                    day,
+                    i64::from(v.is_some()),
+                    v.clone().unwrap_or_default(),
+                );
+                *self.sources.entry(key).or_default() += sign;
+            }
+        }
+        if MEDIAN_NAMES.contains(&f.name.as_str()) {
+            for (bh, v) in [(0, f.value), (1, f.value_bh)] {
+                let bucket = histogram_bucket(v);
+                *self
+                    .hist
+                    .entry((f.account_id, f.name.clone(), bh, day, bucket))
+                    .or_default() += sign;
+                *self
+                    .hist_months
+                    .entry((f.account_id, f.name.clone(), bh, month, bucket))
+                    .or_default() += sign;
+            }
+        }
+    }
+
+    async fn apply(&self, conn: &mut sqlx::AnyConnection) -> Result<()> {
+        const DAYS: &str = "INSERT INTO report_fact_days (account_id, dim, dim_id, name, offline, day, n, total, total_bh)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (account_id, dim, dim_id, name, offline, day) DO UPDATE SET
+                n = report_fact_days.n + excluded.n,
+                total = report_fact_days.total + excluded.total,
+                total_bh = report_fact_days.total_bh + excluded.total_bh";
+        const MONTHS: &str = "INSERT INTO report_fact_months (account_id, dim, dim_id, name, offline, month, n, total, total_bh)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (account_id, dim, dim_id, name, offline, month) DO UPDATE SET
+                n = report_fact_months.n + excluded.n,
+                total = report_fact_months.total + excluded.total,
+                total_bh = report_fact_months.total_bh + excluded.total_bh";
+        for ((account, dim, id, name, off, day), (n, total, total_bh), sql) in self
+            .days
+            .iter()
+            .map(|(k, v)| (k, v, DAYS))
+            .chain(self.months.iter().map(|(k, v)| (k, v, MONTHS)))
+        {
+            if (*n, *total, *total_bh) == (0, 0, 0) {
+                continue;
+            }
+            sqlx::query(sql)
+                .bind(*account)
+                .bind(*dim)
+                .bind(*id)
+                .bind(name.as_str())
+                .bind(*off)
+                .bind(*day)
+                .bind(*n)
+                .bind(*total)
+                .bind(*total_bh)
+                .execute(&mut *conn)
+                .await?;
+        }
+        for ((account, name, off, hour, inbox), (n, total, total_bh)) in &self.hours {
+            if (*n, *total, *total_bh) == (0, 0, 0) {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO report_fact_hours (account_id, name, offline, hour, inbox_id, n, total, total_bh)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (account_id, name, offline, hour, inbox_id) DO UPDATE SET
+                    n = report_fact_hours.n + excluded.n,
+                    total = report_fact_hours.total + excluded.total,
+                    total_bh = report_fact_hours.total_bh + excluded.total_bh",
+            )
+            .bind(*account)
+            .bind(name.as_str())
+            .bind(*off)
+            .bind(*hour)
+            .bind(*inbox)
+            .bind(*n)
+            .bind(*total)
+            .bind(*total_bh)
+            .execute(&mut *conn)
+            .await?;
+        }
+        const HIST: &str =
+            "INSERT INTO report_fact_histograms (account_id, name, bh, day, bucket, n)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (account_id, name, bh, day, bucket) DO UPDATE SET
+                n = report_fact_histograms.n + excluded.n";
+        const HIST_MONTHS: &str =
+            "INSERT INTO report_histogram_months (account_id, name, bh, month, bucket, n)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (account_id, name, bh, month, bucket) DO UPDATE SET
+                n = report_histogram_months.n + excluded.n";
+        for ((account, name, bh, day, bucket), n, sql) in self
+            .hist
+            .iter()
+            .map(|(k, v)| (k, v, HIST))
+            .chain(self.hist_months.iter().map(|(k, v)| (k, v, HIST_MONTHS)))
+        {
+            if *n == 0 {
+                continue;
+            }
+            sqlx::query(sql)
+                .bind(*account)
+                .bind(name.as_str())
+                .bind(*bh)
+                .bind(*day)
+                .bind(*bucket)
+                .bind(*n)
+                .execute(&mut *conn)
+                .await?;
+        }
+        for ((account, kind, name, day, known, source), n) in &self.sources {
+            if *n == 0 {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO report_source_days (account_id, kind, name, day, known, source, n)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (account_id, kind, name, day, known, source) DO UPDATE SET
+                    n = report_source_days.n + excluded.n",
+            )
+            .bind(*account)
+            .bind(*kind)
+            .bind(name.as_str())
+            .bind(*day)
+            .bind(*known)
+            .bind(source.as_str())
+            .bind(*n)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
 /// Writes facts on `conn` (inside the caller's transaction), with their working-hours
-/// part measured by `working`.
+/// part measured by `working`, and adds them to the rollups.
 pub(crate) async fn record_in(
     conn: &mut sqlx::AnyConnection,
     wt: &WorkingTimeSlot,
     facts: &[Fact],
 ) -> Result<()> {
+    record_replacing_in(conn, wt, facts, &[]).await
+}
+
+/// Writes `facts` and takes `removed` (facts just deleted in this transaction) out of the
+/// rollups, in one ordered pass over the rollup rows.
+async fn record_replacing_in(
+    conn: &mut sqlx::AnyConnection,
+    wt: &WorkingTimeSlot,
+    facts: &[Fact],
+    removed: &[StoredFact],
+) -> Result<()> {
+    let mut rollups = Rollups::default();
+    for r in removed {
+        rollups.add(r, -1);
+    }
     if facts.is_empty() {
-        return Ok(());
+        return rollups.apply(conn).await;
     }
     let working = wt.0.get().cloned();
     // The inboxes whose calendars the durations need, read once for all facts.
@@ -419,12 +739,30 @@ pub(crate) async fn record_in(
         .bind(f.at)
         .execute(&mut *conn)
         .await?;
+        rollups.add(
+            &StoredFact {
+                account_id: f.account_id,
+                name: f.name.as_str().to_string(),
+                inbox_id: f.inbox_id,
+                team_id: f.team_id,
+                user_id: f.user_id,
+                offline: i64::from(f.dims.offline),
+                value,
+                value_bh,
+                created_at: f.at,
+                utm_source: f.dims.utm_source.clone(),
+                utm_medium: f.dims.utm_medium.clone(),
+                utm_campaign: f.dims.utm_campaign.clone(),
+                referrer_domain: f.dims.referrer_domain.clone(),
+            },
+            1,
+        );
     }
-    Ok(())
+    rollups.apply(conn).await
 }
 
 /// Replaces the conversation's rating fact (the latest answer counts) and records a
-/// conversion for a positive one.
+/// conversion for a positive one; the replaced rating leaves the rollups.
 pub(crate) async fn record_rating_in(
     conn: &mut sqlx::AnyConnection,
     wt: &WorkingTimeSlot,
@@ -432,15 +770,27 @@ pub(crate) async fn record_rating_in(
     rating: i64,
     now: i64,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM report_facts WHERE conversation_id = $1 AND name = 'csat'")
-        .bind(c.id)
-        .execute(&mut *conn)
-        .await?;
-    record_in(&mut *conn, wt, &[Fact::rating(c, rating, now)]).await?;
-    if rating >= POSITIVE_RATING {
-        record_conversion_in(conn, wt, c, now).await?;
+    let removed = sqlx::query_as::<_, StoredFact>(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM report_facts WHERE conversation_id = $1 AND name = 'csat' RETURNING {STORED_FACT_COLS}"
+    )))
+    .bind(c.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut facts = vec![Fact::rating(c, rating, now)];
+    if rating >= POSITIVE_RATING && !converted(conn, c.id).await? {
+        facts.push(Fact::event(c, FactName::Conversion, c.assignee_id, now));
     }
-    Ok(())
+    record_replacing_in(conn, wt, &facts, &removed).await
+}
+
+async fn converted(conn: &mut sqlx::AnyConnection, conversation_id: i64) -> Result<bool> {
+    let seen: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM report_facts WHERE conversation_id = $1 AND name = 'conversion' LIMIT 1",
+    )
+    .bind(conversation_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(seen.is_some())
 }
 
 /// Records that the conversation converted, once.
@@ -450,13 +800,7 @@ pub(crate) async fn record_conversion_in(
     c: &ConversationRow,
     now: i64,
 ) -> Result<()> {
-    let seen: Option<(i64,)> = sqlx::query_as(
-        "SELECT id FROM report_facts WHERE conversation_id = $1 AND name = 'conversion' LIMIT 1",
-    )
-    .bind(c.id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if seen.is_none() {
+    if !converted(conn, c.id).await? {
         record_in(
             conn,
             wt,
@@ -465,6 +809,40 @@ pub(crate) async fn record_conversion_in(
         .await?;
     }
     Ok(())
+}
+
+/// The rollup tables, emptied and filled again from the facts (the same statements as
+/// migrations 0710 and 0740): for tools that write facts directly (`loadgen reports-seed`).
+pub const ROLLUP_REBUILD: &[&str] = &[
+    "DELETE FROM report_fact_months",
+    "DELETE FROM report_histogram_months",
+    "DELETE FROM report_fact_days",
+    "DELETE FROM report_fact_hours",
+    "DELETE FROM report_fact_histograms",
+    "DELETE FROM report_message_days",
+    "DELETE FROM report_source_days",
+    include_str!("rollup_sql/fill_days.sql"),
+    include_str!("rollup_sql/fill_source_days.sql"),
+    include_str!("rollup_sql/fill_csat_scores.sql"),
+    include_str!("rollup_sql/fill_message_days.sql"),
+    include_str!("rollup_sql/fill_hours.sql"),
+    include_str!("rollup_sql/fill_histograms.sql"),
+    include_str!("rollup_sql/fill_months.sql"),
+    include_str!("rollup_sql/fill_histogram_months.sql"),
+];
+
+impl Store {
+    /// Empties the report rollups and fills them again from the facts, in one transaction.
+    pub async fn rebuild_report_rollups(&self) -> Result<()> {
+        let mut tx = self.writer().begin().await?;
+        for stmt in ROLLUP_REBUILD {
+            sqlx::query(sqlx::AssertSqlSafe(*stmt))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 /// Adds a batch's message counts (keys in ascending order, so two writers touching the
@@ -491,6 +869,33 @@ pub(crate) async fn count_messages_in(
         .execute(&mut *conn)
         .await?;
     }
+    // The same per UTC day, for the whole account and per inbox, team and agent.
+    let mut days: BTreeMap<(i64, i64, i64, i64), (i64, i64)> = BTreeMap::new();
+    for (k, (incoming, outgoing)) in counts {
+        let day = (k.hour * HOUR_MS).div_euclid(DAY_MS);
+        for (dim, id) in [(0, 0), (1, k.inbox_id), (2, k.team_id), (3, k.user_id)] {
+            let e = days.entry((k.account_id, dim, id, day)).or_default();
+            e.0 += incoming;
+            e.1 += outgoing;
+        }
+    }
+    for ((account, dim, id, day), (incoming, outgoing)) in &days {
+        sqlx::query(
+            "INSERT INTO report_message_days (account_id, dim, dim_id, day, incoming, outgoing)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (account_id, dim, dim_id, day) DO UPDATE SET
+                incoming = report_message_days.incoming + excluded.incoming,
+                outgoing = report_message_days.outgoing + excluded.outgoing",
+        )
+        .bind(*account)
+        .bind(*dim)
+        .bind(*id)
+        .bind(*day)
+        .bind(*incoming)
+        .bind(*outgoing)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 
@@ -510,5 +915,56 @@ mod tests {
         );
         assert_eq!(domain_of("ftp://x"), None);
         assert_eq!(domain_of("https://"), None);
+    }
+}
+
+#[cfg(test)]
+mod bucket_tests {
+    use super::{bucket_bounds, bucket_value, histogram_bucket, month_of, next_month};
+
+    #[test]
+    fn months_are_utc_calendar_months() {
+        // 2026-03-02 is day 20,514; March 2026 began on day 20,513.
+        assert_eq!(month_of(20_514), 20_513);
+        assert_eq!(month_of(20_513), 20_513);
+        assert_eq!(month_of(20_512), 20_513 - 28);
+        assert_eq!(next_month(20_513), 20_513 + 31);
+        // Leap years: February 2024 had 29 days, 2100 will have 28, 2000 had 29.
+        let feb_2024 = 19_754;
+        assert_eq!(next_month(feb_2024) - feb_2024, 29);
+        assert_eq!(month_of(0), 0);
+        let mut m = 0;
+        let mut lengths = Vec::new();
+        while m < 20_513 {
+            let n = next_month(m);
+            assert!((28..=31).contains(&(n - m)), "{m}");
+            assert!((m..n).all(|d| month_of(d) == m), "{m}");
+            lengths.push(n - m);
+            m = n;
+        }
+        assert_eq!(m, 20_513);
+        // 56 years and two months since 1970.
+        assert_eq!(lengths.len(), 56 * 12 + 2);
+    }
+
+    #[test]
+    fn buckets_are_seconds_then_one_percent() {
+        let b = bucket_bounds();
+        assert_eq!(&b[..3], &[0, 1_000, 2_000]);
+        assert_eq!(
+            (b[59], b[60], b[61], b[62]),
+            (59_000, 60_000, 60_600, 61_206)
+        );
+        assert!(b.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(histogram_bucket(0), 0);
+        assert_eq!(histogram_bucket(59_999), 59);
+        assert_eq!(histogram_bucket(60_000), 60);
+        assert_eq!(histogram_bucket(i64::MAX), b.len() as i64 - 1);
+        assert_eq!(bucket_value(1), 1_500.0);
+        // Half a bucket at most: 0.5 % above a minute.
+        for v in [61_000_i64, 3_600_000, 86_400_000, 30 * 86_400_000] {
+            let r = bucket_value(histogram_bucket(v));
+            assert!((r - v as f64).abs() <= v as f64 * 0.005 + 1.0, "{v} {r}");
+        }
     }
 }

@@ -52,33 +52,73 @@ fn tsvector_literal(tokens: &str) -> String {
 /// The engine's match expression for a parsed query: every term quoted, the prefix
 /// marked as one. Never built from raw input, only from the normaliser's terms.
 pub fn match_expression(backend: Backend, q: &ParsedQuery) -> String {
-    let clean = |t: &str| {
-        t.chars()
-            .filter(|c| c.is_alphanumeric())
-            .collect::<String>()
-    };
     match backend {
-        Backend::Sqlite => {
+        Backend::Sqlite => sqlite_expression(q, None),
+        Backend::Postgres => {
             let mut parts: Vec<String> = q
                 .terms
                 .iter()
-                .map(|t| format!("\"{}\"", clean(t)))
+                .map(|t| format!("'{}'", clean_term(t)))
                 .collect();
             if let Some(p) = &q.prefix {
-                parts.push(format!("\"{}\"*", clean(p)));
-            }
-            parts.join(" ")
-        }
-        Backend::Postgres => {
-            let mut parts: Vec<String> =
-                q.terms.iter().map(|t| format!("'{}'", clean(t))).collect();
-            if let Some(p) = &q.prefix {
-                parts.push(format!("'{}':*", clean(p)));
+                parts.push(format!("'{}':*", clean_term(p)));
             }
             parts.join(" & ")
         }
     }
 }
+
+/// Letters and digits only: what a query term may put into a match expression.
+fn clean_term(t: &str) -> String {
+    t.chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+/// The FTS5 expression of `q`: its terms quoted and ANDed, the prefix either as FTS5's
+/// own prefix query (`"p"*`) or, when `prefix_terms` lists the terms it stands for, as
+/// an OR of those exact terms (see [`Store::match_expression_for`] for why).
+fn sqlite_expression(q: &ParsedQuery, prefix_terms: Option<&[String]>) -> String {
+    let mut parts: Vec<String> = q
+        .terms
+        .iter()
+        .map(|t| format!("\"{}\"", clean_term(t)))
+        .collect();
+    match (prefix_terms, &q.prefix) {
+        (Some([one]), Some(_)) => parts.push(format!("\"{one}\"")),
+        (Some(terms), Some(_)) if !terms.is_empty() => parts.push(format!(
+            "({})",
+            terms
+                .iter()
+                .map(|t| format!("\"{t}\""))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        )),
+        (_, Some(p)) => parts.push(format!("\"{}\"*", clean_term(p))),
+        (_, None) => {}
+    }
+    // FTS5 reads juxtaposition as AND only between phrases; before a bracket it must
+    // be written out.
+    parts.join(" AND ")
+}
+
+/// The first character of the inbox token every message carries in SQLite's
+/// `message_search` ([`inbox_token`]): a private-use character, which FTS5's `unicode61`
+/// keeps inside a token but which no query term can hold (terms are letters and digits,
+/// [`clean_term`]), so no search text can match an inbox token.
+pub const INBOX_TOKEN_MARK: char = '\u{E000}';
+
+/// The reserved token of inbox `id` in a message's SQLite index row: with it FTS5
+/// intersects the words with the inbox (`"word" AND ("<inbox 3>" OR …)`) instead of the
+/// store walking every match newest first and dropping those of other inboxes (3.5 s p99
+/// for a phrase in one inbox of twenty over 10M messages; docs/benchmarks.md, session
+/// 15). A message never changes inbox (conversations do not move between inboxes), so
+/// the token is written once with the message's tokens.
+pub fn inbox_token(id: i64) -> String {
+    format!("{INBOX_TOKEN_MARK}i{id}")
+}
+
+/// At most this many terms stand in for a prefix on SQLite; a prefix with more (two
+/// letters, the start of a number) stays an FTS5 prefix query.
+pub const MAX_PREFIX_TERMS: usize = 64;
 
 /// A subquery of the ids of messages matching the expression bound at `param`.
 pub(crate) fn message_ids_matching(backend: Backend, param: &str) -> String {
@@ -123,6 +163,52 @@ pub(crate) fn conversation_ids_matching(backend: Backend, param: &str) -> String
 pub struct SearchMatch {
     pub backend: Backend,
     pub expression: String,
+    /// At least [`COMMON_MESSAGE_MATCHES`] messages match (PostgreSQL: at least
+    /// [`COMMON_SAMPLE_MATCHES`] of the newest [`COMMON_SAMPLE`]): the list checks each
+    /// conversation it walks (newest first) instead of collecting every match first.
+    pub common: bool,
+}
+
+/// From this many matching messages on, a conversation search walks the conversations
+/// and checks each one's messages against the index (a page of a common word is found in
+/// the first few hundred conversations) rather than collecting the ids of every matching
+/// message (18 s for a word in a third of 10M messages on SQLite; docs/benchmarks.md,
+/// session 14). Below it, collecting is the faster way: the walk would read far for a
+/// rare word.
+pub const COMMON_MESSAGE_MATCHES: i64 = 50_000;
+
+/// PostgreSQL's probe reads the newest this many index rows (3 ms) and calls a query
+/// common when at least [`COMMON_SAMPLE_MATCHES`] of them match.
+///
+/// Counting up to [`COMMON_MESSAGE_MATCHES`] as SQLite does is no cheap probe there: the
+/// planner reads a common word's matches by a sequential scan testing every row (110 ms
+/// for `заказ` over only 200,000 messages) and a middling word's by a GIN bitmap of all
+/// its matches. What the walk costs depends on how dense the matches are among the newest
+/// messages, which is what the sample measures, in constant time.
+pub const COMMON_SAMPLE: i64 = 10_000;
+/// Matches in [`COMMON_SAMPLE`] from which a query is common: 0.5 %, the density of
+/// [`COMMON_MESSAGE_MATCHES`] in the 10M messages of the benchmark.
+pub const COMMON_SAMPLE_MATCHES: i64 = 50;
+
+/// A correlated condition: the conversation `c` has a message matching the expression
+/// bound at `param` (the form for common words, see [`SearchMatch::common`]).
+pub(crate) fn conversation_has_matching_message(backend: Backend, param: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!(
+            "EXISTS (SELECT 1 FROM messages sm CROSS JOIN message_search s ON s.rowid = sm.id \
+             WHERE sm.conversation_id = c.id AND message_search MATCH {param})"
+        ),
+        // `OFFSET 0` keeps the subquery correlated. Without it PostgreSQL turns an EXISTS
+        // under OR into a hashed subplan: every matching message joined and hashed before
+        // the first conversation is tested (1 s for a common word over 200,000 messages,
+        // tens of seconds over 10M; docs/benchmarks.md, session 15), which is the very
+        // collecting this form exists to avoid. With it, each conversation walked probes
+        // its own messages (`messages_conversation`) and their index rows by key.
+        Backend::Postgres => format!(
+            "EXISTS (SELECT 1 FROM messages sm JOIN message_search s ON s.message_id = sm.id \
+             WHERE sm.conversation_id = c.id AND s.tokens @@ {param}::tsquery OFFSET 0)"
+        ),
+    }
 }
 
 /// The tokens a message is indexed under; activity lines and deleted messages (content
@@ -236,6 +322,14 @@ async fn replace_rows(
                 sql.push_str(", ");
             }
             match backend {
+                // A message's row also carries its inbox's token (read from the message
+                // row, written earlier in the same transaction).
+                Backend::Sqlite if table == "message_search" => sql.push_str(&format!(
+                    "(${a}, ${b} || COALESCE((SELECT ' ' || char({mark}) || 'i' || inbox_id FROM messages WHERE id = ${a}), ''))",
+                    a = 2 * n + 1,
+                    b = 2 * n + 2,
+                    mark = INBOX_TOKEN_MARK as u32
+                )),
                 Backend::Sqlite => sql.push_str(&format!("(${}, ${})", 2 * n + 1, 2 * n + 2)),
                 Backend::Postgres => {
                     sql.push_str(&format!("(${}, ${}::tsvector)", 2 * n + 1, 2 * n + 2))
@@ -249,6 +343,36 @@ async fn replace_rows(
                 Backend::Postgres => tsvector_literal(tokens),
             };
             q = q.bind(*id).bind(value);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    if backend == Backend::Sqlite {
+        let mut terms: Vec<&str> = rows
+            .iter()
+            .flat_map(|r| r.1.split(' '))
+            .filter(|t| !t.is_empty())
+            .collect();
+        terms.sort_unstable();
+        terms.dedup();
+        remember_terms(conn, &terms).await?;
+    }
+    Ok(())
+}
+
+/// Adds tokens to the SQLite vocabulary `search_terms` (migration 0720), which
+/// [`Store::match_expression_for`] reads a prefix's terms from.
+async fn remember_terms(conn: &mut AnyConnection, terms: &[&str]) -> Result<()> {
+    for chunk in terms.chunks(200) {
+        let mut sql = String::from("INSERT OR IGNORE INTO search_terms (term) VALUES ");
+        for n in 0..chunk.len() {
+            if n > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${})", n + 1));
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for t in chunk {
+            q = q.bind(t.to_string());
         }
         q.execute(&mut *conn).await?;
     }
@@ -340,14 +464,24 @@ pub struct ReindexStatus {
     pub contacts_upto: i64,
     pub conversations_position: i64,
     pub conversations_upto: i64,
+    /// SQLite: the rewrite that gives older message rows their inbox token (migration
+    /// 0722). It changes no hit, only how fast an inbox filter is answered.
+    pub message_inboxes_position: i64,
+    pub message_inboxes_upto: i64,
 }
 
 impl ReindexStatus {
-    /// Every row stored before the index existed is indexed.
+    /// Every row stored before the index existed is indexed (searches find everything).
     pub fn complete(&self) -> bool {
         self.messages_position >= self.messages_upto
             && self.contacts_position >= self.contacts_upto
             && self.conversations_position >= self.conversations_upto
+    }
+
+    /// Nothing is left for the background reindex: [`ReindexStatus::complete`], and the
+    /// older message rows carry their inbox tokens.
+    pub fn finished(&self) -> bool {
+        self.complete() && self.message_inboxes_position >= self.message_inboxes_upto
     }
 }
 
@@ -375,14 +509,123 @@ impl Store {
         SearchMatch {
             backend: self.backend(),
             expression: match_expression(self.backend(), q),
+            common: false,
         }
+    }
+
+    /// The match expression of `q` for this store's backend. On SQLite the prefix (the
+    /// last word, matched while it is typed) becomes an OR of the exact terms it stands
+    /// for, read from the vocabulary `search_terms`: FTS5 answers `"p"*` by merging the
+    /// whole doclists of every such term before the first row (271 ms for `заказ` over
+    /// 10M messages), while an OR of terms streams newest first like one term does
+    /// (docs/benchmarks.md, session 15). The vocabulary holds every term of the index
+    /// (a superset), so the hits are the same. With no term or more than
+    /// [`MAX_PREFIX_TERMS`], the prefix query stays.
+    pub async fn match_expression_for(&self, q: &ParsedQuery) -> Result<String> {
+        let (Backend::Sqlite, Some(prefix)) = (self.backend(), &q.prefix) else {
+            return Ok(match_expression(self.backend(), q));
+        };
+        let p = clean_term(prefix);
+        let found: Vec<(String,)> = sqlx::query_as(
+            "SELECT term FROM search_terms WHERE term >= $1 AND term < $2 ORDER BY term LIMIT $3",
+        )
+        .bind(p.clone())
+        .bind(format!("{p}{}", char::MAX))
+        .bind(MAX_PREFIX_TERMS as i64 + 1)
+        .fetch_all(self.reader())
+        .await?;
+        let terms: Vec<String> = found
+            .into_iter()
+            .map(|t| t.0)
+            .filter(|t| t.starts_with(&p))
+            .collect();
+        // A term FTS5 would read as syntax cannot come from its own tokenizer; refuse it
+        // anyway rather than build an expression from it.
+        if terms.is_empty()
+            || terms.len() > MAX_PREFIX_TERMS
+            || terms.iter().any(|t| t.contains('"'))
+        {
+            return Ok(match_expression(self.backend(), q));
+        }
+        Ok(sqlite_expression(q, Some(&terms)))
+    }
+
+    /// Refills the SQLite vocabulary `search_terms` from the index itself: for a tool
+    /// that wrote index rows behind the store's back (`loadgen search-seed`). Does
+    /// nothing on PostgreSQL, which matches prefixes without it.
+    pub async fn refill_search_terms(&self) -> Result<()> {
+        if self.backend() != Backend::Sqlite {
+            return Ok(());
+        }
+        let mut conn = self.writer().acquire().await?;
+        for table in ["message_search", "contact_search", "conversation_search"] {
+            for sql in [
+                format!(
+                    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.{table}_vocab USING fts5vocab(main, {table}, row)"
+                ),
+                format!(
+                    "INSERT OR IGNORE INTO search_terms (term) SELECT term FROM temp.{table}_vocab"
+                ),
+                format!("DROP TABLE temp.{table}_vocab"),
+            ] {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Store::search_match`] that also counts (up to [`COMMON_MESSAGE_MATCHES`]; on
+    /// PostgreSQL among the newest [`COMMON_SAMPLE`]) the messages matching, so the
+    /// conversation list picks the faster plan. Either plan finds the same rows.
+    pub async fn search_match_sized(&self, q: &ParsedQuery) -> Result<SearchMatch> {
+        let mut m = self.search_match(q);
+        if m.expression.is_empty() {
+            return Ok(m);
+        }
+        m.expression = self.match_expression_for(q).await?;
+        m.common = match self.backend() {
+            Backend::Sqlite => {
+                let sql = format!(
+                    "SELECT COUNT(*) FROM ({} LIMIT {COMMON_MESSAGE_MATCHES}) x",
+                    message_ids_matching(self.backend(), "$1")
+                );
+                let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(m.expression.clone())
+                    .fetch_one(self.reader())
+                    .await?;
+                n >= COMMON_MESSAGE_MATCHES
+            }
+            Backend::Postgres => self.sample_matches(&m.expression).await? >= COMMON_SAMPLE_MATCHES,
+        };
+        Ok(m)
+    }
+
+    /// PostgreSQL: how many of the newest [`COMMON_SAMPLE`] index rows match the `tsquery`
+    /// expression (3 ms for the full sample).
+    async fn sample_matches(&self, expression: &str) -> Result<i64> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT tokens FROM message_search \
+             ORDER BY message_id DESC LIMIT {COMMON_SAMPLE}) x WHERE tokens @@ $1::tsquery"
+        );
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(expression.to_string())
+            .fetch_one(self.reader())
+            .await?;
+        Ok(n)
     }
 
     /// Messages matching a search, newest first, with the cursor of the next page.
     /// Phrases are checked on the candidates' text; at most [`MAX_PHRASE_SCAN`]
     /// candidates are read for one page.
     pub async fn search_messages(&self, s: &MessageSearch) -> Result<MessageHits> {
-        if s.query.is_empty() || s.inboxes.as_ref().is_some_and(Vec::is_empty) {
+        // An inbox filter outside the agent's inboxes matches nothing; said here, because
+        // PostgreSQL's planner does not see that `inbox_id IN (1, 2) AND inbox_id = 3` is
+        // empty and would walk the whole index newest first looking for a row.
+        let foreign_inbox =
+            matches!((&s.inboxes, s.inbox_id), (Some(ids), Some(i)) if !ids.contains(&i));
+        if s.query.is_empty() || s.inboxes.as_ref().is_some_and(Vec::is_empty) || foreign_inbox {
             return Ok(MessageHits {
                 messages: Vec::new(),
                 next_cursor: None,
@@ -390,15 +633,73 @@ impl Store {
         }
         let limit = s.limit.clamp(1, 100);
         let phrases = !s.query.phrases.is_empty();
-        let mut args = vec![
-            Arg::I(s.account_id),
-            Arg::S(match_expression(self.backend(), &s.query)),
-        ];
-        let mut sql = format!(
-            "SELECT m.id, m.content FROM messages m JOIN conversations c ON c.id = m.conversation_id
-             WHERE m.account_id = $1 AND m.id IN ({}) AND m.message_type <> 2",
-            message_ids_matching(self.backend(), "$2")
-        );
+        let expression = self.match_expression_for(&s.query).await?;
+        let mut args = vec![Arg::I(s.account_id), Arg::S(expression.clone())];
+        // SQLite: the inbox filter (one inbox, or an agent's inboxes) goes into the match
+        // as inbox tokens once every older row carries one ([`inbox_token`]); the SQL
+        // conditions on `m.inbox_id` below stay, so the hits are the same either way.
+        if self.backend() == Backend::Sqlite
+            && (s.inbox_id.is_some() || s.inboxes.is_some())
+            && self.inbox_tokens_complete().await?
+        {
+            // A foreign inbox and an empty list were answered above.
+            let wanted: Vec<i64> = match (s.inbox_id, &s.inboxes) {
+                (Some(one), _) => vec![one],
+                (None, ids) => ids.clone().unwrap_or_default(),
+            };
+            let tokens = wanted
+                .iter()
+                .map(|i| format!("\"{}\"", inbox_token(*i)))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            if let Arg::S(e) = &mut args[1] {
+                *e = format!("{e} AND ({tokens})");
+            }
+        }
+        // The index drives, newest first: a page of a common word is the first few
+        // entries of its list, each checked against its message and conversation, instead
+        // of every match collected and sorted (1.3–2 s for a common word over 10M
+        // messages; docs/benchmarks.md, session 14). `CROSS JOIN` keeps SQLite from
+        // reordering the loop.
+        let mut collected = false;
+        let mut sql = match self.backend() {
+            Backend::Sqlite => "SELECT m.id, m.content FROM message_search s
+                 CROSS JOIN messages m ON m.id = s.rowid
+                 CROSS JOIN conversations c ON c.id = m.conversation_id
+                 WHERE message_search MATCH $2 AND m.account_id = $1 AND m.message_type <> 2"
+                .to_string(),
+            // PostgreSQL's planner estimates any word missing from its statistics at 0.5 %
+            // of the rows and then walks the primary key newest first testing each row: 1.4 s
+            // for a word in 100 of 10M messages, 8.8 s for an e-mail address (docs/
+            // benchmarks.md, session 15). So the sample of the newest index rows decides: a
+            // dense query walks (the plain join, which the planner walks for a frequent
+            // word), a sparse one collects its matches from the GIN index first
+            // (an array of ids, read by the primary key: joined as a set, the planner merged
+            // it against every message newest first, 6 s for the same word).
+            Backend::Postgres => {
+                let hits = self.sample_matches(&expression).await?;
+                if hits >= COMMON_SAMPLE_MATCHES {
+                    "SELECT m.id, m.content FROM message_search s
+                     JOIN messages m ON m.id = s.message_id
+                     JOIN conversations c ON c.id = m.conversation_id
+                     WHERE s.tokens @@ $2::tsquery AND m.account_id = $1 AND m.message_type <> 2"
+                        .to_string()
+                } else {
+                    collected = true;
+                    "SELECT m.id, m.content FROM messages m
+                     JOIN conversations c ON c.id = m.conversation_id
+                     WHERE m.id = ANY(ARRAY(
+                         SELECT message_id FROM message_search WHERE tokens @@ $2::tsquery))
+                       AND m.account_id = $1 AND m.message_type <> 2"
+                        .to_string()
+                }
+            }
+        };
+        let key = match self.backend() {
+            Backend::Sqlite => "s.rowid",
+            Backend::Postgres if collected => "m.id",
+            Backend::Postgres => "s.message_id",
+        };
         let mut push = |sql: &mut String, clause: &str, arg: Arg| {
             args.push(arg);
             sql.push_str(&clause.replace('?', &format!("${}", args.len())));
@@ -445,7 +746,7 @@ impl Store {
         }
         push(
             &mut sql,
-            " AND m.id < ?",
+            &format!(" AND {key} < ?"),
             Arg::I(s.before_id.unwrap_or(i64::MAX)),
         );
         // Phrases read candidates in chunks until the page is full or the scan bound is hit.
@@ -454,7 +755,11 @@ impl Store {
         } else {
             limit + 1
         };
-        push(&mut sql, " ORDER BY m.id DESC LIMIT ?", Arg::I(chunk));
+        push(
+            &mut sql,
+            &format!(" ORDER BY {key} DESC LIMIT ?"),
+            Arg::I(chunk),
+        );
         // The cursor is the next-to-last parameter, the chunk size the last.
         let cursor_idx = args.len() - 2;
         let mut before = s.before_id.unwrap_or(i64::MAX);
@@ -554,6 +859,17 @@ impl Store {
         )
     }
 
+    /// Whether every message row of SQLite's index carries its inbox token: rows indexed
+    /// before migration 0722 get it from the background reindex (`message_inboxes` in
+    /// `search_reindex`). Always false on PostgreSQL, which filters inboxes in SQL.
+    pub async fn inbox_tokens_complete(&self) -> Result<bool> {
+        if self.backend() != Backend::Sqlite {
+            return Ok(false);
+        }
+        let s = self.reindex_status().await?;
+        Ok(s.message_inboxes_position >= s.message_inboxes_upto)
+    }
+
     /// Where the background reindex stands.
     pub async fn reindex_status(&self) -> Result<ReindexStatus> {
         let rows: Vec<(String, i64, i64)> =
@@ -567,6 +883,9 @@ impl Store {
                 "contacts" => (s.contacts_position, s.contacts_upto) = (position, upto),
                 "conversations" => {
                     (s.conversations_position, s.conversations_upto) = (position, upto)
+                }
+                "message_inboxes" => {
+                    (s.message_inboxes_position, s.message_inboxes_upto) = (position, upto)
                 }
                 _ => {}
             }
@@ -590,9 +909,11 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         let now = self.now();
-        // In descending order of name: messages, then contacts, then conversations.
+        // In descending order of name: messages, message_inboxes, conversations, contacts.
         if let Some((name, position, upto)) = rows.into_iter().find(|r| r.1 < r.2) {
-            let last = if name == "messages" {
+            // `message_inboxes` (SQLite, migration 0722) rewrites the older message rows
+            // so that each carries its inbox token: the same work as indexing them.
+            let last = if name == "messages" || name == "message_inboxes" {
                 let found: Vec<(i64, i64, Option<String>, String)> = sqlx::query_as(
                     "SELECT id, message_type, content, content_attributes FROM messages
                      WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3",
@@ -680,6 +1001,18 @@ impl Store {
             sqlx::query(stmt).execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks every stored message row as lacking its inbox token, as migration 0722 leaves
+    /// an existing SQLite database (the rows are rewritten by the background reindex).
+    pub async fn restart_inbox_tokens(&self) -> Result<()> {
+        sqlx::query(
+            "UPDATE search_reindex SET position = 0, upto = (SELECT COALESCE(MAX(id), 0) FROM messages)
+             WHERE name = 'message_inboxes'",
+        )
+        .execute(self.writer())
+        .await?;
         Ok(())
     }
 }

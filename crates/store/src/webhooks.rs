@@ -11,6 +11,8 @@
 //! on PostgreSQL), oldest first, and a delivery is claimable only when no older delivery
 //! of the same receiver and conversation is still pending: per-conversation order.
 
+use std::collections::{BTreeMap, HashMap};
+
 use sqlx::FromRow;
 
 use crate::{Backend, Result, Store, StoreError};
@@ -110,13 +112,6 @@ pub enum AttemptEnd {
     RetryAt(i64),
     /// Retries are exhausted.
     GaveUp,
-}
-
-/// What recording a failed attempt did to the receiver.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Recorded {
-    /// The receiver has just been paused by this attempt.
-    pub paused_now: bool,
 }
 
 /// Fields of a receiver to change; `None` keeps a field.
@@ -525,90 +520,148 @@ impl Store {
         Ok(())
     }
 
-    /// The URL and signing secret of a receiver (an inbox's receiver signs with the
-    /// inbox's `hmac_token`).
-    pub async fn webhook_target(&self, webhook_id: i64) -> Result<Option<(String, String)>> {
-        Ok(sqlx::query_as(
-            "SELECT w.url, CASE WHEN w.inbox_id IS NULL THEN w.secret
+    /// The URL and signing secret of each receiver of `webhook_ids` that still exists (an
+    /// inbox's receiver signs with the inbox's `hmac_token`, a bot's with the bot's
+    /// secret): one query for a claimed batch, whatever its size.
+    pub async fn webhook_targets(
+        &self,
+        webhook_ids: &[i64],
+    ) -> Result<HashMap<i64, (String, String)>> {
+        if webhook_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut ids = webhook_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let sql = format!(
+            "SELECT w.id, w.url, CASE WHEN w.inbox_id IS NULL THEN w.secret
                 WHEN w.agent_bot_id IS NOT NULL
                     THEN (SELECT secret FROM agent_bots WHERE id = w.agent_bot_id)
                 ELSE (SELECT hmac_token FROM inboxes WHERE id = w.inbox_id) END
-             FROM webhooks w WHERE w.id = $1",
-        )
-        .bind(webhook_id)
-        .fetch_optional(self.reader())
-        .await?)
+             FROM webhooks w WHERE w.id IN ({})",
+            crate::conversations::id_list(&ids)
+        );
+        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.reader())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, url, secret)| (id, (url, secret.unwrap_or_default())))
+            .collect())
     }
 
-    /// Records an attempt of a claimed delivery: its outcome, the receiver's failure count
-    /// (reset by a 2xx), and a pause when the count reaches `pause_after` (0 = never).
-    pub async fn record_attempt(
+    /// Records the attempts of claimed deliveries in one transaction: each delivery's
+    /// outcome, each receiver's failure count (reset by a 2xx, written only when it was
+    /// nonzero) and a pause when the count reaches `pause_after` (0 = never), with
+    /// `pause_reason` of the attempt that reached it. Attempts count in the order given, as
+    /// if recorded one by one. Returns the receivers this call paused (each once).
+    ///
+    /// Why one transaction: every write on SQLite goes through one connection, and a
+    /// transaction per attempt capped the sender at the commit rate.
+    pub async fn record_attempts(
         &self,
-        d: &ClaimedDelivery,
-        attempt: &Attempt,
-        end: AttemptEnd,
+        attempts: &[(ClaimedDelivery, Attempt, AttemptEnd)],
         pause_after: i64,
-        pause_reason: &str,
-    ) -> Result<Recorded> {
+        pause_reason: impl Fn(&Attempt) -> String,
+    ) -> Result<Vec<i64>> {
+        if attempts.is_empty() {
+            return Ok(Vec::new());
+        }
         let now = self.now();
-        let (status, next_at) = match end {
-            AttemptEnd::Delivered => ("delivered", now),
-            AttemptEnd::RetryAt(at) => ("pending", at),
-            AttemptEnd::GaveUp => ("failed", now),
-        };
-        // The receiver's row first, then the delivery's: the order a webhook's deletion takes
-        // (the row, then its deliveries by cascade), so the two never wait on each other
-        // (PostgreSQL would break such a deadlock by failing one of them). A delivered
-        // attempt writes the row only when it ends a run of failures.
+        // Per receiver, its attempts in the order given.
+        let mut by_webhook: BTreeMap<i64, Vec<&(ClaimedDelivery, Attempt, AttemptEnd)>> =
+            BTreeMap::new();
+        for a in attempts {
+            by_webhook.entry(a.0.webhook_id).or_default().push(a);
+        }
+        let mut paused = Vec::new();
         let mut tx = self.writer().begin().await?;
-        let mut out = Recorded::default();
-        if end == AttemptEnd::Delivered {
-            sqlx::query("UPDATE webhooks SET failures = 0 WHERE id = $1 AND failures <> 0")
-                .bind(d.webhook_id)
-                .execute(&mut *tx)
-                .await?;
-        } else {
-            let row: Option<(i64, Option<i64>)> = sqlx::query_as(
-                "UPDATE webhooks SET failures = failures + 1 WHERE id = $1
-                 RETURNING failures, paused_at",
-            )
-            .bind(d.webhook_id)
+        // Every receiver's row first (in id order), then the deliveries' rows: the order a
+        // receiver's deletion takes (the row, then its deliveries by cascade), so the two
+        // never wait on each other (PostgreSQL would break such a deadlock by failing one
+        // of them). The row is locked even when every attempt was delivered: this
+        // transaction writes several of the receiver's deliveries, which a cascade could
+        // otherwise take in another order. KEY SHARE does not hold up the dispatcher's
+        // cursor move; only a deletion waits.
+        for (webhook_id, list) in &by_webhook {
+            let any_failed = list.iter().any(|a| a.2 != AttemptEnd::Delivered);
+            let lock = match (self.backend(), any_failed) {
+                (Backend::Sqlite, _) => "",
+                (Backend::Postgres, true) => "FOR NO KEY UPDATE",
+                (Backend::Postgres, false) => "FOR KEY SHARE",
+            };
+            let row: Option<(i64, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT failures, paused_at FROM webhooks WHERE id = $1 {lock}"
+            )))
+            .bind(*webhook_id)
             .fetch_optional(&mut *tx)
             .await?;
-            if let Some((failures, None)) = row
-                && pause_after > 0
-                && failures >= pause_after
-            {
+            // Deleted: its deliveries went with it.
+            let Some((before, paused_at)) = row else {
+                continue;
+            };
+            let mut failures = before;
+            let mut is_paused = paused_at.is_some();
+            let mut reason = None;
+            for (_, attempt, end) in list.iter().map(|a| (&a.0, &a.1, a.2)) {
+                if end == AttemptEnd::Delivered {
+                    failures = 0;
+                } else {
+                    failures += 1;
+                    if !is_paused && pause_after > 0 && failures >= pause_after {
+                        is_paused = true;
+                        reason = Some(pause_reason(attempt));
+                    }
+                }
+            }
+            if let Some(reason) = reason {
                 sqlx::query(
-                    "UPDATE webhooks SET paused_at = $2, pause_reason = $3, updated_at = $2
+                    "UPDATE webhooks SET failures = $2, paused_at = $3, pause_reason = $4,
+                        updated_at = $3
                      WHERE id = $1",
                 )
-                .bind(d.webhook_id)
+                .bind(*webhook_id)
+                .bind(failures)
                 .bind(now)
-                .bind(pause_reason.to_string())
+                .bind(reason)
                 .execute(&mut *tx)
                 .await?;
-                out.paused_now = true;
+                paused.push(*webhook_id);
+            } else if failures != before {
+                sqlx::query("UPDATE webhooks SET failures = $2 WHERE id = $1")
+                    .bind(*webhook_id)
+                    .bind(failures)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = $2, next_at = $3, locked_until = NULL,
-                locked_by = NULL, response_code = $4, response_body = $5, error = $6,
-                duration_ms = $7, attempted_at = $8
-             WHERE id = $1",
-        )
-        .bind(d.id)
-        .bind(status)
-        .bind(next_at)
-        .bind(attempt.response_code)
-        .bind(attempt.response_body.clone())
-        .bind(attempt.error.clone())
-        .bind(attempt.duration_ms)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        let mut ordered: Vec<&(ClaimedDelivery, Attempt, AttemptEnd)> = attempts.iter().collect();
+        ordered.sort_by_key(|a| (a.0.webhook_id, a.0.id));
+        for (d, attempt, end) in ordered.into_iter().map(|a| (&a.0, &a.1, a.2)) {
+            let (status, next_at) = match end {
+                AttemptEnd::Delivered => ("delivered", now),
+                AttemptEnd::RetryAt(at) => ("pending", at),
+                AttemptEnd::GaveUp => ("failed", now),
+            };
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = $2, next_at = $3, locked_until = NULL,
+                    locked_by = NULL, response_code = $4, response_body = $5, error = $6,
+                    duration_ms = $7, attempted_at = $8
+                 WHERE id = $1",
+            )
+            .bind(d.id)
+            .bind(status)
+            .bind(next_at)
+            .bind(attempt.response_code)
+            .bind(attempt.response_body.clone())
+            .bind(attempt.error.clone())
+            .bind(attempt.duration_ms)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
-        Ok(out)
+        Ok(paused)
     }
 
     /// A page of a receiver's delivery log, newest first, before delivery id `before`.

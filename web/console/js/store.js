@@ -113,6 +113,21 @@ export function putConversation(c) {
   const prev = app.convs.get(c.id);
   // An event may carry an older snapshot than a REST answer we already have.
   if (prev && prev.updated_at > c.updated_at && prev.last_activity_at >= c.last_activity_at) return;
+  // Times are whole seconds, so a snapshot rendered before the conversation's newest
+  // message (its `conversation.created` overtaken by the `message.created` after it) can
+  // look as new as what we have: it never takes the newer message and what came with it
+  // (preview, unread count, waiting since) back.
+  const lastId = (x) => (x && x.last_non_activity_message ? x.last_non_activity_message.id : 0);
+  if (prev && lastId(prev) > lastId(c)) {
+    c = {
+      ...c,
+      last_non_activity_message: prev.last_non_activity_message,
+      messages: prev.messages,
+      last_activity_at: Math.max(prev.last_activity_at || 0, c.last_activity_at || 0),
+      unread_count: Math.max(prev.unread_count || 0, c.unread_count || 0),
+      waiting_since: prev.waiting_since,
+    };
+  }
   if (c.id === app.openId) c.unread_count = 0;
   app.convs.set(c.id, c);
   emit('conversation', c);

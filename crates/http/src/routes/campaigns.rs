@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use parley_core::campaign::TriggerRules;
 use parley_service::campaigns::{CampaignInput, CampaignTrigger};
-use parley_service::views::campaigns::{CampaignView, campaign_view};
+use parley_service::views::campaigns::CampaignView;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
@@ -107,14 +107,8 @@ fn campaign_input(mut body: Map<String, Value>) -> Result<CampaignInput, ApiErro
     params(("account_id" = i64, Path, description = "Account id")),
     responses((status = 200, body = Vec<CampaignView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list(State(st): State<AppState>, Acct(ctx): Acct) -> ApiResult<Json<Vec<CampaignView>>> {
-    Ok(Json(
-        st.svc
-            .list_campaigns(&ctx)
-            .await?
-            .iter()
-            .map(campaign_view)
-            .collect(),
-    ))
+    let rows = st.svc.list_campaigns(&ctx).await?;
+    Ok(Json(st.svc.campaign_views(&ctx, &rows).await?))
 }
 
 /// Creates an `ongoing` campaign (administrators only; at most 100 per account).
@@ -129,7 +123,7 @@ async fn create(
     JsonObject(body): JsonObject<Map<String, Value>>,
 ) -> ApiResult<Json<CampaignView>> {
     let c = st.svc.create_campaign(&ctx, campaign_input(body)?).await?;
-    Ok(Json(campaign_view(&c)))
+    Ok(Json(st.svc.campaign_view(&ctx, &c).await?))
 }
 
 /// Shows a campaign (administrators only).
@@ -142,7 +136,8 @@ async fn show(
     Acct(ctx): Acct,
     Path(path): Path<(i64, i64)>,
 ) -> ApiResult<Json<CampaignView>> {
-    Ok(Json(campaign_view(&st.svc.campaign(&ctx, path.1).await?)))
+    let c = st.svc.campaign(&ctx, path.1).await?;
+    Ok(Json(st.svc.campaign_view(&ctx, &c).await?))
 }
 
 /// Changes a campaign (administrators only); fields left out keep their values.
@@ -161,7 +156,7 @@ async fn update(
         .svc
         .update_campaign(&ctx, path.1, campaign_input(body)?)
         .await?;
-    Ok(Json(campaign_view(&c)))
+    Ok(Json(st.svc.campaign_view(&ctx, &c).await?))
 }
 
 /// Deletes a campaign (administrators only); conversations it started stay.

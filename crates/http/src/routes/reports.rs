@@ -12,8 +12,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use parley_service::report_csv::CsvFile;
 use parley_service::reports::{
-    CsatMetrics, CsatResponse, Dimension, ReportParams, ReportSummaryView, SeriesPoint, SourceRow,
-    SummaryRow, TrafficView,
+    CsatMetrics, CsatResponse, Dimension, ReportParams, ReportSummaryView, ReportsStatusView,
+    SeriesPoint, SourceRow, SummaryRow, TrafficView,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -43,6 +43,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(summary_sources))
         .routes(routes!(csat_responses))
         .routes(routes!(csat_metrics))
+        .routes(routes!(status))
 }
 
 /// Query parameters of a report.
@@ -412,4 +413,14 @@ async fn csat_metrics(
     let p = parse(pairs)?;
     let r = st.svc.report_request(&ctx, &p.params).await?;
     Ok(Json(st.svc.report_csat_metrics(&ctx, &r).await?))
+}
+
+/// Whether reports cover the conversations stored before reports existed yet: the
+/// background backfill's progress (Parley's own; Chatwoot has no such route).
+#[utoipa::path(get, path = "/api/v2/accounts/{account_id}/reports/status", tag = "Reports",
+    security(("api_access_token" = [])), params(("account_id" = i64, Path)),
+    responses((status = 200, body = ReportsStatusView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn status(State(st): State<AppState>, Acct(ctx): Acct) -> ApiResult<Json<ReportsStatusView>> {
+    Ok(Json(st.svc.reports_status(&ctx).await?))
 }

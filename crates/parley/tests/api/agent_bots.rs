@@ -21,6 +21,8 @@ both_backends!(
     built_in_bot_answers_from_canned_responses,
     built_in_bot_tells_working_hours,
     built_in_bot_collects_name_and_phone_then_hands_off,
+    built_in_bot_answers_a_burst_once_each_in_order,
+    resolved_bot_conversation_goes_back_to_the_bot,
 );
 
 async fn create_bot(s: &TestServer, w: &Shop, body: Value) -> Value {
@@ -671,4 +673,192 @@ async fn built_in_bot_collects_name_and_phone_then_hands_off(s: &TestServer) {
         .await;
     assert!(st.is_success(), "{m}");
     assert_eq!(bot_says(&messages(s, &w, d).await).len(), 5);
+}
+
+/// Messages sent back to back, without waiting for the bot: one run of the conversation's
+/// job (or a few, coalesced) handles each message once, in order, with the dialogue state
+/// each left behind: the name is taken as a name because the question before it was
+/// handled first, and the hand-off comes after every answer.
+async fn built_in_bot_answers_a_burst_once_each_in_order(s: &TestServer) {
+    let w = shop(s).await;
+    let base = w.base();
+    set_online(s, &w.admin, &w.agent).await;
+    for (code, content) in [
+        ("delivery", "Доставка по Москве занимает 2–3 дня."),
+        ("payment", "Оплатить можно картой или наличными курьеру."),
+    ] {
+        let (st, v) = s
+            .post(
+                &w.admin.token,
+                &format!("{base}/canned_responses"),
+                json!({"short_code": code, "content": content}),
+            )
+            .await;
+        assert!(st.is_success(), "{v}");
+    }
+    built_in(s, &w, json!({"handoff_words": ["оператор"]})).await;
+    let d = new_conversation(s, &w, json!({})).await;
+    for text in [
+        "Сколько дней идёт доставка?",
+        "А оплата картой возможна? Какие способы оплаты?",
+        "Позовите оператора",
+        "Анна Петрова",
+        "+7 999 123-45-67",
+    ] {
+        incoming(s, &w, d, text).await;
+    }
+    let agent_id = w.agent.user_id;
+    conversation_until(s, &w.admin, d, "handed off after the burst", |c| {
+        c["status"] == "open" && c["meta"]["assignee"]["id"] == agent_id
+    })
+    .await;
+    // The hand-off is the run's last step: every answer is in by now.
+    let said = bot_says(&messages(s, &w, d).await);
+    assert_eq!(said.len(), 5, "one answer per message: {said:?}");
+    assert_eq!(said[0], "Доставка по Москве занимает 2–3 дня.");
+    assert_eq!(said[1], "Оплатить можно картой или наличными курьеру.");
+    assert!(said[2].contains("Как к вам обращаться"), "{said:?}");
+    assert!(said[3].contains("номер телефона"), "{said:?}");
+    assert!(said[4].contains("Передаю разговор оператору"), "{said:?}");
+    let (st, c) = s
+        .get(&w.admin.token, &format!("{base}/contacts/{}", w.contact_id))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(c["payload"]["name"], "Анна Петрова", "{c}");
+    assert_eq!(c["payload"]["phone_number"], "+7 999 123-45-67", "{c}");
+}
+
+/// Chatwoot's `reopen_resolved_conversation`: a resolved conversation of a bot's inbox the
+/// customer writes to again is the bot's again (`pending`, the dialogue afresh); a muted one
+/// stays resolved; a snoozed one opens for agents. The bot's `outgoing_url` gets Chatwoot's
+/// bot events for it: `conversation_opened` / `conversation_resolved`, never the account
+/// webhooks' `conversation_status_changed`.
+async fn resolved_bot_conversation_goes_back_to_the_bot(s: &TestServer) {
+    let w = shop(s).await;
+    let base = w.base();
+    let (st, v) = s
+        .post(
+            &w.admin.token,
+            &format!("{base}/canned_responses"),
+            json!({"short_code": "delivery", "content": "Доставка по Москве занимает 2–3 дня."}),
+        )
+        .await;
+    assert!(st.is_success(), "{v}");
+    let r = Receiver::start(0).await;
+    let b = create_bot(
+        s,
+        &w,
+        json!({"name": "Помощник", "bot_type": "builtin", "outgoing_url": r.url,
+               "bot_config": {"collect_contact": false, "handoff_words": ["оператор"]}}),
+    )
+    .await;
+    attach(s, &w, w.inbox_id, b["id"].clone()).await;
+    let d = new_conversation(s, &w, json!({})).await;
+    let status = |body: Value| {
+        let base = base.clone();
+        let token = w.admin.token.clone();
+        async move {
+            let (st, v) = s
+                .post(
+                    &token,
+                    &format!("{base}/conversations/{d}/toggle_status"),
+                    body,
+                )
+                .await;
+            assert_eq!(st, StatusCode::OK, "{v}");
+        }
+    };
+
+    // The hand-off, then an agent resolves it.
+    incoming(s, &w, d, "Позовите оператора").await;
+    conversation_until(s, &w.admin, d, "handed off", |c| c["status"] == "open").await;
+    r.until("conversation_opened at the bot", |g| {
+        g.iter()
+            .any(|x| x.header("x-parley-event") == "conversation_opened")
+    })
+    .await;
+    status(json!({"status": "resolved"})).await;
+    let got = r
+        .until("conversation_resolved at the bot", |g| {
+            g.iter()
+                .any(|x| x.header("x-parley-event") == "conversation_resolved")
+        })
+        .await;
+    let resolved = got
+        .iter()
+        .find(|x| x.header("x-parley-event") == "conversation_resolved")
+        .expect("resolved")
+        .json();
+    assert_eq!(resolved["event"], "conversation_resolved");
+    assert_eq!(resolved["id"], d, "the conversation's fields: {resolved}");
+    assert_eq!(resolved["status"], "resolved");
+
+    // The customer writes again: back to the bot, which answers afresh (its dialogue had
+    // ended with the hand-off).
+    incoming(s, &w, d, "Сколько дней идёт доставка?").await;
+    assert_eq!(conversation(s, &w, d).await["status"], "pending");
+    let said = bot_said(s, &w, d, 2).await;
+    assert_eq!(said[1], "Доставка по Москве занимает 2–3 дня.", "{said:?}");
+    // The bot never got the account webhooks' names.
+    let got = r
+        .until("the customer's new message at the bot", |g| {
+            g.iter()
+                .any(|x| x.json()["content"] == "Сколько дней идёт доставка?")
+        })
+        .await;
+    let events: Vec<String> = got
+        .iter()
+        .map(|x| x.header("x-parley-event").to_string())
+        .collect();
+    for never in [
+        "conversation_status_changed",
+        "conversation_created",
+        "conversation_updated",
+    ] {
+        assert!(!events.iter().any(|e| e == never), "{never}: {events:?}");
+    }
+    assert!(
+        got.iter().all(|x| x.json()["message_type"] != "activity"),
+        "activity lines are not sent to bots (Chatwoot's webhook_sendable?)"
+    );
+
+    // Muted: stays resolved, the bot says nothing.
+    let (st, v) = s
+        .post(
+            &w.admin.token,
+            &format!("{base}/conversations/{d}/mute"),
+            json!({}),
+        )
+        .await;
+    assert!(st.is_success(), "{v}");
+    incoming(s, &w, d, "Ещё вопрос про доставку").await;
+    let c = conversation(s, &w, d).await;
+    assert_eq!(c["status"], "resolved", "{c}");
+    let (st, v) = s
+        .post(
+            &w.admin.token,
+            &format!("{base}/conversations/{d}/unmute"),
+            json!({}),
+        )
+        .await;
+    assert!(st.is_success(), "{v}");
+
+    // Snoozed by agents: the customer's message opens it for them, not for the bot.
+    status(json!({"status": "open"})).await;
+    let until_ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        + 86_400;
+    status(json!({"status": "snoozed", "snoozed_until": until_ts})).await;
+    incoming(s, &w, d, "Вы тут?").await;
+    assert_eq!(conversation(s, &w, d).await["status"], "open");
+
+    // Without a bot, a resolved conversation reopens for agents as before.
+    attach(s, &w, w.inbox_id, Value::Null).await;
+    status(json!({"status": "resolved"})).await;
+    incoming(s, &w, d, "И снова здравствуйте").await;
+    assert_eq!(conversation(s, &w, d).await["status"], "open");
+    // Two bot answers in all: the muted and snoozed messages were not the bot's.
+    assert_eq!(bot_says(&messages(s, &w, d).await).len(), 2);
 }

@@ -141,8 +141,16 @@ async fn crud_roles_and_bad_input(s: &TestServer) {
     assert_eq!(c["campaign_type"], "ongoing");
     assert_eq!(c["enabled"], true);
     assert_eq!(c["inbox_id"], w.inbox_id);
+    // The inbox and the sender are whole objects, as Chatwoot renders them.
     assert_eq!(c["inbox"]["id"], w.inbox_id);
+    assert_eq!(c["inbox"]["channel_type"], "Channel::WebWidget", "{c}");
+    assert!(c["inbox"]["name"].is_string(), "{c}");
     assert_eq!(c["sender"]["id"], w.agent.user_id);
+    assert_eq!(c["sender"]["role"], "agent", "{c}");
+    assert!(c["sender"]["available_name"].is_string(), "{c}");
+    let (_, listed) = s.get(t, &url).await;
+    assert_eq!(listed[0]["inbox"], c["inbox"], "{listed}");
+    assert_eq!(listed[0]["sender"], c["sender"], "{listed}");
     assert_eq!(c["trigger_only_during_business_hours"], false);
     assert_eq!(c["only_when_agents_available"], true);
     assert_eq!(c["show_again_after_days"], 30);

@@ -555,6 +555,37 @@ async fn list_by_cursor_with_fixed_queries_per_page(s: &TestServer) {
     assert_eq!(ids_of(&f2).len(), 4);
     assert!(f2["data"]["meta"]["next_cursor"].is_null());
     assert!(ids_of(&f2).iter().all(|id| id % 2 == 1));
+    // A label's list follows activity: its oldest conversation gets a message and leads
+    // the label's first page (on PostgreSQL the page is read from the label rows' copy of
+    // the activity, which must move with the conversation).
+    let oldest_vip = *ids_of(&f2).last().unwrap();
+    send(
+        s,
+        &w,
+        &w.admin.token,
+        oldest_vip,
+        json!({"content": "vip bump"}),
+    )
+    .await;
+    let (_, f3) = s
+        .get(
+            &w.admin.token,
+            &format!("{}?labels[]=vip&status=all", base(&w)),
+        )
+        .await;
+    assert_eq!(ids_of(&f3)[0], oldest_vip, "the bumped conversation leads");
+    assert_eq!(f3["data"]["meta"]["all_count"], 29);
+    let f3c = f3["data"]["meta"]["next_cursor"].as_str().unwrap();
+    let (_, f4) = s
+        .get(
+            &w.admin.token,
+            &format!("{}?labels[]=vip&status=all&cursor={f3c}", base(&w)),
+        )
+        .await;
+    let mut walked = [ids_of(&f3), ids_of(&f4)].concat();
+    walked.sort_unstable();
+    walked.dedup();
+    assert_eq!(walked.len(), 29, "every labelled conversation once");
 
     // A fixed number of queries whatever the page holds (no query per row): the same
     // for 25 rows as for one; a cursor page skips the counts.

@@ -268,7 +268,7 @@ async fn export_of_a_known_scenario(s: &TestServer, clock: Arc<ManualClock>) {
     );
     assert_eq!(rows_header(&h, "x-export-rows"), 4);
     assert_eq!(rows_header(&h, "x-export-conversations"), 2);
-    let conv = "\"Иван \"\"Ваня\"\", Петров\",ivan@buyer.test,'+79991234567";
+    let conv = "\"Иван \"\"Ваня\"\", Петров\",ivan@buyer.test,+79991234567";
     let expected = format!(
         "\u{feff}Conversation,Started (UTC),Status,Inbox,Team,Assignee,Contact,Contact e-mail,Contact phone,Labels,Message,Sent (UTC),Type,Private note,Sender,Content\r\n\
          {a},2026-03-02 00:01:00,open,Сайт,,,{conv},доставка,{m1},2026-03-02 00:02:00,incoming,no,\"Иван \"\"Ваня\"\", Петров\",\"Здравствуйте, где заказ?\"\r\n\

@@ -24,6 +24,8 @@ both_backends!(
     filters_and_cursor_pages,
     agents_find_only_their_inboxes,
     index_follows_edits_deletions_contacts_and_merges,
+    prefix_finds_every_continuation,
+    conversation_search_in_one_inbox_of_every_status,
 );
 
 struct World {
@@ -731,6 +733,24 @@ async fn background_reindex(s: TestServer, clock: Arc<ManualClock>) {
     }
     let found = message_ids(&s, a, "доставка 7", "&limit=50").await;
     assert_eq!(found, vec![ids_written[7]]);
+    // SQLite: on a database whose rows are all indexed, migration 0722 leaves the older
+    // rows without their inbox tokens; the same job writes them, after which an inbox
+    // filter is matched in the index, and it still finds the message.
+    s.store().restart_inbox_tokens().await.unwrap();
+    let mut slices = 0;
+    while s.store().backend() == parley_store::Backend::Sqlite
+        && !s.store().inbox_tokens_complete().await.unwrap()
+    {
+        slices += 1;
+        assert!(
+            slices < 2_000,
+            "the inbox tokens of older rows were never written"
+        );
+        clock.advance(2_000);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let found = message_ids(&s, a, "доставка 7", &format!("&inbox_id={}", w.inbox)).await;
+    assert_eq!(found, vec![ids_written[7]]);
     let (_, b) = s
         .get(
             &a.token,
@@ -843,4 +863,121 @@ async fn same_results_on_both_backends() {
     assert_eq!(get("\"доставка курьером\""), vec![0]);
     sqlite.stop().await;
     pg.stop().await;
+}
+
+/// The last word matches as the start of a word on both backends, however SQLite answers
+/// it (an OR of the vocabulary's terms, or FTS5's own prefix query past
+/// `MAX_PREFIX_TERMS` of them): the same hits as the reference says.
+async fn prefix_finds_every_continuation(s: &TestServer) {
+    let w = world(s, "Shop").await;
+    let a = &w.admin;
+    let c = conversation(s, &w, w.inbox, w.contact).await;
+    let customer = say(s, &w, c, json!({"content": "Заказчик приехал"})).await;
+    let placed = say(s, &w, c, json!({"content": "заказ оформлен"})).await;
+    let ordering = say(s, &w, c, json!({"content": "заказывали вчера"})).await;
+    let other = say(s, &w, c, json!({"content": "доставка оформлена"})).await;
+    assert_eq!(
+        message_ids(s, a, "заказ", "").await,
+        vec![ordering, placed, customer]
+    );
+    assert_eq!(message_ids(s, a, "заказчик", "").await, vec![customer]);
+    // Other words and the prefix together: every word, the last one as a prefix.
+    assert_eq!(message_ids(s, a, "оформлен заказ", "").await, vec![placed]);
+    assert_eq!(message_ids(s, a, "оформлен", "").await, vec![other, placed]);
+    assert!(message_ids(s, a, "заказх", "").await.is_empty());
+    // More continuations than SQLite spells out: still every one found.
+    let many: Vec<String> = (0..80)
+        .map(|n| {
+            format!(
+                "zeta{}{}",
+                char::from(b'a' + (n / 26) as u8),
+                char::from(b'a' + (n % 26) as u8)
+            )
+        })
+        .collect();
+    let wide = say(s, &w, c, json!({"content": many.join(" ")})).await;
+    let single = say(s, &w, c, json!({"content": "zetazz"})).await;
+    assert_eq!(message_ids(s, a, "zeta", "").await, vec![single, wide]);
+    assert_eq!(message_ids(s, a, "zetab", "").await, vec![wide]);
+    assert_eq!(message_ids(s, a, "zetazz", "").await, vec![single]);
+    // A contact's name by its beginning, through the conversation search.
+    let (st, b) = s
+        .get(
+            &a.token,
+            &format!("{}/search/conversations?q=petr", acct(a)),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(ids(&b["payload"]["conversations"]), vec![c]);
+}
+
+/// The conversation search filtered to one inbox, without a status (the list's `q` with
+/// `status=all`, which SQLite now walks by `conversations_inbox_recent`): that inbox's
+/// conversations of every status and nothing else.
+async fn conversation_search_in_one_inbox_of_every_status(s: &TestServer) {
+    let w = world(s, "Shop").await;
+    let a = &w.admin;
+    let old = conversation(s, &w, w.inbox, w.contact).await;
+    let elsewhere = conversation(s, &w, w.api_inbox, w.contact).await;
+    let newer = conversation(s, &w, w.inbox, w.contact).await;
+    let silent = conversation(s, &w, w.inbox, w.contact).await;
+    say(s, &w, old, json!({"content": "где мой заказ"})).await;
+    say(s, &w, elsewhere, json!({"content": "заказ через API"})).await;
+    say(s, &w, newer, json!({"content": "заказы пришли"})).await;
+    say(s, &w, silent, json!({"content": "просто привет"})).await;
+    let (st, b) = s
+        .post(
+            &a.token,
+            &format!("{}/conversations/{old}/toggle_status", acct(a)),
+            json!({"status": "resolved"}),
+        )
+        .await;
+    assert!(st.is_success(), "{b}");
+    // Both of the inbox, the resolved one too; not the other inbox's, not the silent one.
+    let (st, b) = s
+        .get(
+            &a.token,
+            &format!(
+                "{}/search/conversations?q={}&inbox_id={}",
+                acct(a),
+                enc("заказ"),
+                w.inbox
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let found = ids(&b["payload"]["conversations"]);
+    assert_eq!(
+        {
+            let mut f = found.clone();
+            f.sort_unstable();
+            f
+        },
+        vec![old, newer],
+        "{b}"
+    );
+    let (st, b) = s
+        .get(
+            &a.token,
+            &format!(
+                "{}/conversations?status=all&q={}&inbox_id={}",
+                acct(a),
+                enc("заказ"),
+                w.api_inbox
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(ids(&b["data"]["payload"]), vec![elsewhere], "{b}");
+    // Without a word: the inbox's whole list, every status.
+    let (st, b) = s
+        .get(
+            &a.token,
+            &format!("{}/conversations?status=all&inbox_id={}", acct(a), w.inbox),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let mut all = ids(&b["data"]["payload"]);
+    all.sort_unstable();
+    assert_eq!(all, vec![old, newer, silent], "{b}");
 }

@@ -48,6 +48,12 @@ pub(crate) struct Receiver {
     pub(crate) url: String,
     got: Arc<Mutex<Vec<Got>>>,
     down: Arc<AtomicUsize>,
+    /// Answer 500 to bodies containing this.
+    fail_matching: Arc<Mutex<Option<String>>>,
+    /// While true, requests wait before they are answered.
+    hold: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Requests that came in (answered or still held).
+    arrived: Arc<AtomicUsize>,
 }
 
 impl Receiver {
@@ -55,11 +61,25 @@ impl Receiver {
         let got: Arc<Mutex<Vec<Got>>> = Arc::default();
         let fail = Arc::new(AtomicUsize::new(fail_first));
         let down = Arc::new(AtomicUsize::new(0));
+        let fail_matching: Arc<Mutex<Option<String>>> = Arc::default();
+        let hold = Arc::new(tokio::sync::watch::channel(false).0);
+        let arrived = Arc::new(AtomicUsize::new(0));
         let (g, f, d) = (got.clone(), fail.clone(), down.clone());
+        let (m, h, a) = (fail_matching.clone(), hold.clone(), arrived.clone());
         let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
             let (g, f, d) = (g.clone(), f.clone(), d.clone());
+            let (m, mut h, a) = (m.clone(), h.subscribe(), a.clone());
             async move {
+                a.fetch_add(1, Ordering::SeqCst);
+                let _ = h.wait_for(|held| !*held).await;
+                let body = String::from_utf8_lossy(&body).into_owned();
+                let matching = m
+                    .lock()
+                    .unwrap()
+                    .as_deref()
+                    .is_some_and(|needle| body.contains(needle));
                 let failing = d.load(Ordering::SeqCst) > 0
+                    || matching
                     || f.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                         .is_ok();
                 let status = if failing {
@@ -69,7 +89,7 @@ impl Receiver {
                 };
                 g.lock().unwrap().push(Got {
                     headers,
-                    body: String::from_utf8_lossy(&body).into_owned(),
+                    body,
                     answered: status.as_u16(),
                 });
                 (status, if failing { "nope" } else { "thanks" })
@@ -84,7 +104,24 @@ impl Receiver {
             url: format!("http://{addr}/hook"),
             got,
             down,
+            fail_matching,
+            hold,
+            arrived,
         }
+    }
+
+    /// Answers 500 to the bodies containing `needle` from now on (200 to the others).
+    fn fail_bodies_containing(&self, needle: &str) {
+        *self.fail_matching.lock().unwrap() = Some(needle.to_string());
+    }
+
+    /// Holds requests unanswered (true) or lets them all be answered (false).
+    fn set_hold(&self, held: bool) {
+        self.hold.send_replace(held);
+    }
+
+    fn arrived(&self) -> usize {
+        self.arrived.load(Ordering::SeqCst)
     }
 
     pub(crate) fn got(&self) -> Vec<Got> {
@@ -269,6 +306,8 @@ with_opts! {
     api_reply_given_up_is_failed_then_retried => short_window(), |_| {};
     contact_and_inbox_events => fast_retry(0), |_| {};
     typing_events => fast_retry(0), |_| {};
+    batch_of_mixed_answers => fast_retry(3), |_| {};
+    receiver_deleted_while_its_batch_is_in_flight => fast_retry(0), |_| {};
 }
 
 /// Deliveries are given up after 300 ms of failures instead of 24 hours.
@@ -1113,5 +1152,168 @@ async fn typing_events(s: TestServer) {
         )
         .await;
     assert_error(st, &v, 422, "invalid_field");
+    s.stop().await;
+}
+
+/// The webhook's view in the account's list.
+async fn hook_view(s: &TestServer, a: &Actor, id: i64) -> Value {
+    let (st, list) = s
+        .get(
+            &a.token,
+            &format!("/api/v1/accounts/{}/webhooks", a.account_id),
+        )
+        .await;
+    assert!(st.is_success(), "{st} {list}");
+    list["payload"]["webhooks"]
+        .as_array()
+        .and_then(|l| l.iter().find(|w| w["id"] == id).cloned())
+        .unwrap_or(Value::Null)
+}
+
+async fn until_paused(s: &TestServer, a: &Actor, id: i64) -> Value {
+    let mut n = 0u64;
+    loop {
+        let hook = hook_view(s, a, id).await;
+        if hook["status"] == "paused" {
+            return hook;
+        }
+        n += 1;
+        if n.is_multiple_of(200) {
+            eprintln!("waiting for the pause: {hook}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// One claimed batch whose receiver answers 2xx to some deliveries and 500 to others:
+/// each delivery's log is its own answer, the 2xx ones are sent once, the failure count
+/// follows the attempts in order (the 2xx ones after the failed one reset it), and the
+/// failing one alone then pauses the receiver at exactly `pause_after` (3).
+async fn batch_of_mixed_answers(s: TestServer) {
+    let a = s.admin("Shop").await;
+    let r = Receiver::start(0).await;
+    r.set_down(true);
+    r.set_hold(true);
+    let w = create_hook(&s, &a, &r.url, &["message_created"]).await;
+    let id = w["id"].as_i64().unwrap();
+    let mut convs = Vec::new();
+    for _ in 0..4 {
+        convs.push(conversation(&s, &a, json!({"type": "api"})).await.1);
+    }
+    // Four deliveries stored (the receiver holds the first attempt), then failing until
+    // the receiver is paused: all four wait, in four conversations.
+    say(&s, &a, convs[0], "bad one").await;
+    for (n, c) in convs[1..].iter().enumerate() {
+        say(&s, &a, *c, &format!("good {n}")).await;
+    }
+    log_until(&s, &a, id, "four deliveries stored", |rows| rows.len() == 4).await;
+    r.set_hold(false);
+    until_paused(&s, &a, id).await;
+    let before = r.got().len();
+    // Resumed: the four are due at once and claimed in one batch; the first answers 500,
+    // the three others 2xx.
+    r.set_down(false);
+    r.fail_bodies_containing("bad one");
+    let (st, body) = s
+        .post(
+            &a.token,
+            &format!("/api/v1/accounts/{}/webhooks/{id}/resume", a.account_id),
+            json!({}),
+        )
+        .await;
+    assert!(st.is_success(), "{st} {body}");
+    r.until("the three good ones", |g| {
+        g.iter().filter(|g| g.answered == 200).count() == 3
+    })
+    .await;
+    let hook = until_paused(&s, &a, id).await;
+    // Resume set 0; the batch: 1, then 0 after the 2xx ones; then 1, 2, 3 alone.
+    assert_eq!(hook["failures"], 3, "{hook}");
+    assert!(
+        hook["pause_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("500")),
+        "{hook}"
+    );
+    let got = r.got()[before..].to_vec();
+    for n in 0..3 {
+        let ok: Vec<&Got> = got
+            .iter()
+            .filter(|g| g.json()["content"] == format!("good {n}"))
+            .collect();
+        assert_eq!(ok.len(), 1, "good {n} sent once: {ok:?}");
+        assert_eq!(ok[0].answered, 200);
+    }
+    let bad = got
+        .iter()
+        .filter(|g| g.json()["content"] == "bad one")
+        .count();
+    assert_eq!(bad, 4, "1 in the batch + 3 alone");
+    let rows = log(&s, &a, id).await;
+    assert_eq!(rows.len(), 4);
+    for row in &rows {
+        let body: Value = serde_json::from_str(row["request_body"].as_str().unwrap()).unwrap();
+        if body["content"] == "bad one" {
+            assert_eq!(row["status"], "pending", "{row}");
+            assert_eq!(row["response_code"], 500, "{row}");
+            assert_eq!(row["response_body"], "nope", "{row}");
+        } else {
+            assert_eq!(row["status"], "delivered", "{row}");
+            assert_eq!(row["response_code"], 200, "{row}");
+            assert_eq!(row["response_body"], "thanks", "{row}");
+            assert!(row["error"].is_null(), "{row}");
+            assert!(row["next_attempt_at"].is_null(), "{row}");
+        }
+    }
+    s.stop().await;
+}
+
+/// Deleting a receiver while its batch is being sent (and recorded, the two racing on
+/// purpose) answers 2xx every time, never deadlocks on PostgreSQL, and leaves the worker
+/// delivering to the next receiver.
+async fn receiver_deleted_while_its_batch_is_in_flight(s: TestServer) {
+    let a = s.admin("Shop").await;
+    let r = Receiver::start(0).await;
+    let base = format!("/api/v1/accounts/{}/webhooks", a.account_id);
+    let mut convs = Vec::new();
+    for _ in 0..3 {
+        convs.push(conversation(&s, &a, json!({"type": "api"})).await.1);
+    }
+    for round in 0..5 {
+        let w = create_hook(&s, &a, &r.url, &["message_created"]).await;
+        let id = w["id"].as_i64().unwrap();
+        r.set_hold(true);
+        let before = r.arrived();
+        for c in &convs {
+            say(&s, &a, *c, &format!("round {round}")).await;
+        }
+        let mut n = 0u64;
+        while r.arrived() < before + convs.len() {
+            n += 1;
+            if n.is_multiple_of(200) {
+                eprintln!("waiting for the batch to be in flight: {}", r.arrived());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // The answers go out and the receiver goes away at the same moment.
+        r.set_hold(false);
+        let (st, body) = s.delete(&a.token, &format!("{base}/{id}")).await;
+        assert!(st.is_success(), "round {round}: delete: {st} {body}");
+        assert_eq!(hook_view(&s, &a, id).await, Value::Null, "round {round}");
+    }
+    // The worker is still sending.
+    let w = create_hook(&s, &a, &r.url, &["message_created"]).await;
+    let id = w["id"].as_i64().unwrap();
+    say(&s, &a, convs[0], "after the deletions").await;
+    let rows = log_until(&s, &a, id, "the last one delivered", |rows| {
+        rows.first().is_some_and(|d| d["status"] == "delivered")
+    })
+    .await;
+    assert_eq!(rows.len(), 1);
+    assert!(
+        r.got()
+            .iter()
+            .any(|g| g.json()["content"] == "after the deletions" && g.answered == 200)
+    );
     s.stop().await;
 }

@@ -143,8 +143,14 @@ impl TestServer {
             .await
             .expect("server starts");
         let base = format!("http://{}", server.addr);
+        // The server closes a keep-alive connection that sends no request for its header
+        // timeout (10 s by default). A pooled connection idle for about that long can be
+        // picked for a request at the moment the server closes it ("incomplete message"),
+        // the race every HTTP client has with a server's keep-alive limit; like a
+        // well-configured client, this one lets idle connections go well before that.
         let http = reqwest::Client::builder()
             .cookie_store(true)
+            .pool_idle_timeout(std::time::Duration::from_secs(4))
             .build()
             .expect("client");
         TestServer {

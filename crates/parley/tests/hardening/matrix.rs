@@ -149,6 +149,7 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
 const SUPERVISORS: &[(&str, &str)] = &[
     ("GET", "/api/v2/accounts/{account_id}/reports"),
     ("GET", "/api/v2/accounts/{account_id}/reports/summary"),
+    ("GET", "/api/v2/accounts/{account_id}/reports/status"),
     ("GET", "/api/v2/accounts/{account_id}/reports/agents"),
     ("GET", "/api/v2/accounts/{account_id}/reports/inboxes"),
     ("GET", "/api/v2/accounts/{account_id}/reports/teams"),

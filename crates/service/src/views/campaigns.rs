@@ -6,13 +6,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+use super::agents::AgentView;
+use super::inboxes::InboxView;
 use super::secs;
-
-/// A reference to the inbox or agent of a campaign (`{id}`).
-#[derive(Serialize, ToSchema, Debug)]
-pub struct CampaignRef {
-    pub id: i64,
-}
 
 /// A campaign.
 #[derive(Serialize, ToSchema, Debug)]
@@ -30,9 +26,11 @@ pub struct CampaignView {
     pub campaign_status: String,
     pub enabled: bool,
     pub inbox_id: i64,
-    pub inbox: CampaignRef,
+    /// The inbox as `GET /inboxes/{id}` shows it (Chatwoot renders the whole inbox).
+    pub inbox: Option<InboxView>,
     pub sender_id: Option<i64>,
-    pub sender: Option<CampaignRef>,
+    /// The agent the invitation speaks as, as `GET /agents` shows them; null: none.
+    pub sender: Option<AgentView>,
     pub trigger_only_during_business_hours: bool,
     /// `{url, time_on_page, time_on_site, pages_viewed, exit_intent, returning_visitor,
     /// utm_source}`: the rules that are set.
@@ -58,8 +56,13 @@ pub struct CampaignView {
     pub updated_at: i64,
 }
 
-/// Renders a campaign.
-pub fn campaign_view(c: &CampaignRow) -> CampaignView {
+/// Renders a campaign with its inbox and sender already rendered (see
+/// `Services::campaign_views`, which reads them once for a whole list).
+pub fn campaign_view(
+    c: &CampaignRow,
+    inbox: Option<InboxView>,
+    sender: Option<AgentView>,
+) -> CampaignView {
     CampaignView {
         id: c.id,
         display_id: c.id,
@@ -76,9 +79,9 @@ pub fn campaign_view(c: &CampaignRow) -> CampaignView {
         .into(),
         enabled: c.enabled != 0,
         inbox_id: c.inbox_id,
-        inbox: CampaignRef { id: c.inbox_id },
+        inbox,
         sender_id: c.sender_id,
-        sender: c.sender_id.map(|id| CampaignRef { id }),
+        sender,
         trigger_only_during_business_hours: c.trigger_only_during_business_hours != 0,
         trigger_rules: serde_json::from_str(&c.trigger_rules).unwrap_or_else(|_| json!({})),
         only_when_agents_available: c.only_when_agents_available != 0,

@@ -14,7 +14,7 @@ use crate::texts::TEXT_KEYS;
 
 /// An inbox, with Chatwoot's field names. Channel options that do not apply to the
 /// inbox's channel are `null`.
-#[derive(Serialize, ToSchema, Debug)]
+#[derive(Serialize, ToSchema, Debug, Clone)]
 pub struct InboxView {
     pub id: i64,
     pub account_id: i64,

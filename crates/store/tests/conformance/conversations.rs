@@ -278,6 +278,30 @@ async fn list_filters_counts_and_order(s: &Store) {
     assert_eq!(capped.assigned_count, 6);
     let capped = s.count_conversations(&f, 11).await.unwrap();
     assert_eq!((capped.all_count, capped.assigned_count), (11, 10));
+    // A common word's plan (each conversation walked is checked against the index)
+    // finds exactly what the rare word's plan (every match collected first) finds.
+    let q = parley_core::search_query::ParsedQuery::parse("m").expect("query");
+    let sized = s.search_match_sized(&q).await.unwrap();
+    assert!(!sized.common, "a handful of matches is not common");
+    let page = |f: &ConversationFilter| {
+        let f = f.clone();
+        async move {
+            s.list_conversations(&f, 50, ListStart::Offset(0))
+                .await
+                .unwrap()
+                .iter()
+                .map(|c| c.conv.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let collected = page(&f).await;
+    assert_eq!(collected.len(), 25);
+    f.search = Some(parley_store::search::SearchMatch {
+        common: true,
+        ..sized
+    });
+    assert_eq!(page(&f).await, collected);
+    assert_eq!(s.count_conversations(&f, 10_000).await.unwrap(), counts);
     f.search = None;
 
     f.assignee = AssigneeFilter::Me;

@@ -9,4 +9,5 @@ mod common;
 mod config;
 mod contacts;
 mod conversations;
+mod jobs;
 mod search;

@@ -26,7 +26,9 @@ macro_rules! both_backends {
 
 both_backends!(
     writer_batches_are_indexed_as_the_reference_says,
-    edits_deletions_and_reindex
+    edits_deletions_and_reindex,
+    common_probe,
+    inbox_filter_outside_the_allowed_inboxes
 );
 
 const KEEP: ConversationEffects = ConversationEffects {
@@ -247,4 +249,66 @@ async fn edits_deletions_and_reindex(s: &Store) {
     }
     // Once complete a step changes nothing.
     assert!(s.reindex_step(3).await.unwrap().complete());
+}
+
+/// Which plan the conversation search picks for a word: SQLite counts the matches up to
+/// `COMMON_MESSAGE_MATCHES`, PostgreSQL samples the newest `COMMON_SAMPLE` index rows and
+/// calls a word common from `COMMON_SAMPLE_MATCHES` matches among them.
+async fn common_probe(s: &Store) {
+    use parley_store::search::COMMON_SAMPLE_MATCHES;
+    let a = s.create_account("A", "en").await.unwrap();
+    let (_, c) = conversation(s, a.id).await;
+    // Fewer than SQLite's count threshold, all within PostgreSQL's sample.
+    let dense = COMMON_SAMPLE_MATCHES + 5;
+    for n in 0..dense {
+        created(
+            s.insert_message(&msg(&c, &format!("заказ {n}")), KEEP)
+                .await
+                .unwrap(),
+        );
+    }
+    created(s.insert_message(&msg(&c, "фламинго"), KEEP).await.unwrap());
+    let sized = |q: &'static str| async move {
+        s.search_match_sized(&ParsedQuery::parse(q).unwrap())
+            .await
+            .unwrap()
+            .common
+    };
+    // Every one of the newest messages matches: dense for PostgreSQL's sample, far below
+    // SQLite's count.
+    assert_eq!(
+        sized("заказ").await,
+        s.backend() == parley_store::Backend::Postgres
+    );
+    assert!(!sized("фламинго").await, "one match is never common");
+    assert!(!sized("бандероль").await);
+}
+
+/// An agent filtering on an inbox that is not theirs finds nothing, and on one of theirs
+/// finds its messages.
+async fn inbox_filter_outside_the_allowed_inboxes(s: &Store) {
+    let a = s.create_account("A", "en").await.unwrap();
+    let (inbox, c) = conversation(s, a.id).await;
+    let (other, _) = conversation(s, a.id).await;
+    let id = created(s.insert_message(&msg(&c, "доставка"), KEEP).await.unwrap());
+    let find = |inboxes: Option<Vec<i64>>, inbox_id: Option<i64>| async move {
+        s.search_messages(&MessageSearch {
+            account_id: a.id,
+            query: ParsedQuery::parse("доставка").unwrap(),
+            inboxes,
+            inbox_id,
+            limit: 20,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .messages
+        .iter()
+        .map(|m| m.message.id)
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(find(Some(vec![inbox]), Some(inbox)).await, vec![id]);
+    assert_eq!(find(None, Some(inbox)).await, vec![id]);
+    assert!(find(Some(vec![other]), Some(inbox)).await.is_empty());
+    assert!(find(Some(vec![inbox]), Some(other)).await.is_empty());
 }

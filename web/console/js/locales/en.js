@@ -780,6 +780,7 @@ export default {
   'reports.badOrder': 'The start date must not be after the end date.',
   'reports.tooLong': 'Choose at most {n} days.',
   'reports.businessHours': 'Working hours only',
+  'reports.backfilling': 'Conversations from before reports were switched on are still being counted ({pct}% done): the figures for older dates will grow until this finishes.',
   'reports.businessHoursHint': 'Count only the minutes when the inbox was open by its working hours',
   'reports.forbidden': 'Reports are for supervisors and administrators.',
   'reports.summary': 'Summary',

@@ -357,6 +357,9 @@ export class ConversationsPage {
   // nor repeated.
   async load(cursor, replaceAll = false) {
     const seq = ++this.loadSeq;
+    // Conversations that live events bring while the page is on its way: a first page
+    // read before they existed must not wipe them out when it arrives.
+    if (replaceAll) this.liveDuringLoad = new Set();
     this.loading = true;
     this.listPane.classList.add('loading');
     try {
@@ -377,6 +380,13 @@ export class ConversationsPage {
         // Keep a copy that live events already made newer.
         if (!prev || prev.last_activity_at <= c.last_activity_at || prev.updated_at <= c.updated_at) app.convs.set(c.id, c);
         if (!this.ids.includes(c.id)) this.ids.push(c.id);
+      }
+      if (replaceAll && this.liveDuringLoad) {
+        for (const id of this.liveDuringLoad) {
+          const c = app.convs.get(id);
+          if (c && !this.ids.includes(id) && this.matches(c)) this.ids.push(id);
+        }
+        this.liveDuringLoad = null;
       }
       this.cursor = (data.meta && data.meta.next_cursor) || null;
       this.hasMore = !!this.cursor;
@@ -430,6 +440,7 @@ export class ConversationsPage {
   }
 
   upsert(c) {
+    if (this.loading && this.liveDuringLoad) this.liveDuringLoad.add(c.id);
     const had = this.ids.includes(c.id);
     const fits = this.matches(c);
     if (fits && !had) this.ids.push(c.id);

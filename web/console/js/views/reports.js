@@ -46,6 +46,16 @@ const DIMS = [
 const v2 = (path) => `/api/v2/accounts/${getAccount()}${path}`;
 
 /** "45 s", "12 min", "1 h 5 min", "2 d 3 h": a duration of seconds. */
+/**
+ * While conversations stored before reports existed are still being counted in the
+ * background, says how far it is: the numbers are short until then.
+ */
+function backfillNotice(status) {
+  if (!status || status.backfill_complete) return null;
+  const pct = Math.floor((status.progress || 0) * 100);
+  return h('p', { class: 'notice', role: 'status', dataset: { notice: 'backfill' } }, t('reports.backfilling', { pct }));
+}
+
 export function duration(secs) {
   const s = Math.round(Number(secs) || 0);
   if (s < 60) return t('time.seconds', { n: s });
@@ -215,12 +225,13 @@ export class ReportsPage {
     this.csatPage = 1;
     this.bodyEl.setAttribute('aria-busy', 'true');
     try {
-      const [summary, series, traffic, csat, csatMetrics] = await Promise.all([
+      const [summary, series, traffic, csat, csatMetrics, status] = await Promise.all([
         get(v2(`/reports/summary${qs(p)}`)),
         get(v2(`/reports${qs({ ...p, metric: 'conversations_count', group_by: 'day' })}`)),
         get(v2(`/reports/conversation_traffic${qs({ ...p, format: 'json' })}`)),
         get(`/api/v1/accounts/${getAccount()}/csat_survey_responses${qs({ ...p, page: 1 })}`),
         get(`/api/v1/accounts/${getAccount()}/csat_survey_responses/metrics${qs(p)}`),
+        get(v2('/reports/status')),
       ]);
       if (seq !== this.seq) return;
       this.breakdownEl = h('div', { class: 'report-breakdown' });
@@ -228,6 +239,7 @@ export class ReportsPage {
       this.csatListEl = h('div', { class: 'csat-list' });
       replace(
         this.bodyEl,
+        backfillNotice(status),
         this.cards(summary),
         this.seriesChart(series || []),
         this.heatMap(traffic),
