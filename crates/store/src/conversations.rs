@@ -762,6 +762,18 @@ impl Store {
         labels: &[String],
     ) -> Result<Vec<String>> {
         let mut tx = self.writer().begin().await?;
+        // The conversation's row first, then its label rows: the order a message takes
+        // (its update of the conversation moves the label rows, migration 0750). Labels
+        // first and the conversation last deadlocked with a message arriving meanwhile
+        // on PostgreSQL.
+        let sql = format!(
+            "UPDATE conversations SET updated_at = $2 WHERE id = $1 RETURNING {CONVERSATION_COLS}"
+        );
+        let row = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+            .bind(conversation_id)
+            .bind(self.now())
+            .fetch_optional(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM conversation_labels WHERE conversation_id = $1")
             .bind(conversation_id)
             .execute(&mut *tx)
@@ -775,14 +787,6 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let sql = format!(
-            "UPDATE conversations SET updated_at = $2 WHERE id = $1 RETURNING {CONVERSATION_COLS}"
-        );
-        let row = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
-            .bind(conversation_id)
-            .bind(self.now())
-            .fetch_optional(&mut *tx)
-            .await?;
         if let Some(c) = &row
             && labels.iter().any(|l| l == reports::CONVERTED_LABEL)
         {

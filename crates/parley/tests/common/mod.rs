@@ -139,6 +139,14 @@ impl TestServer {
         dir: tempfile::TempDir,
         opts: parley::StartOptions,
     ) -> TestServer {
+        // `PARLEY_TEST_LOG=warn` (an `EnvFilter`) prints the servers' logs: the cause
+        // behind a 500 a test saw.
+        if let Ok(filter) = std::env::var("PARLEY_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
         let server = parley::start_with(&cfg, opts.clone())
             .await
             .expect("server starts");

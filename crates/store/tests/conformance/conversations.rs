@@ -29,6 +29,7 @@ both_backends!(
     tab_counters_follow_every_change,
     group_commit_writer,
     event_log_cursors_are_dense_and_scoped,
+    labels_change_while_messages_arrive,
 );
 
 struct World {
@@ -1066,4 +1067,36 @@ async fn event_log_cursors_are_dense_and_scoped(s: &Store) {
         .await
         .unwrap();
     assert_eq!(next.seq, 21);
+}
+
+/// Replacing a conversation's labels while its messages arrive: each message moves the
+/// conversation's activity and, on PostgreSQL, its label rows with it (migration 0750), so
+/// both writers must take the conversation's row before its label rows. Taken the other way
+/// round the two deadlocked (seen as a 500 on an automation rule's `add_label`).
+async fn labels_change_while_messages_arrive(s: &Store) {
+    let w = world(s, "Race").await;
+    let c = s.create_conversation(&new_conv(&w)).await.unwrap();
+    s.replace_conversation_labels(c.id, &["vip".into()])
+        .await
+        .unwrap();
+    let sets: [&[&str]; 3] = [&["vip", "billing"], &["vip"], &["billing", "delivery"]];
+    for round in 0..60 {
+        let labels: Vec<String> = sets[round % 3].iter().map(|l| l.to_string()).collect();
+        let message = msg(&c, 0, &format!("m{round}"));
+        let (m, l) = tokio::join!(
+            s.insert_message(&message, KEEP),
+            s.replace_conversation_labels(c.id, &labels),
+        );
+        m.unwrap_or_else(|e| panic!("round {round}: the message: {e}"));
+        l.unwrap_or_else(|e| panic!("round {round}: the labels: {e}"));
+    }
+    let mut have: Vec<String> = s
+        .labels_of(&[c.id])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect();
+    have.sort();
+    assert_eq!(have, vec!["billing", "delivery"], "the last round's set");
 }
