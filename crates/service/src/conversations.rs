@@ -42,6 +42,18 @@ use crate::{AccountCtx, OrNotFound, Result, ServiceError, Services};
 pub const PAGE_SIZE: i64 = 25;
 /// Tab counts stop here (see `Store::count_conversations`).
 pub const COUNT_CAP: i64 = 10_000;
+/// Tab counts under a text search stop here: each conversation counted is tested against
+/// the archive index, so the cap is what a request may make the server walk.
+pub const TEXT_COUNT_CAP: i64 = 1_000;
+
+/// The cap of the tab counts under a filter.
+fn count_cap(f: &parley_store::conversations::ConversationFilter) -> i64 {
+    if f.search.is_some() {
+        TEXT_COUNT_CAP
+    } else {
+        COUNT_CAP
+    }
+}
 /// Most conversations returned for one contact (the contact panel's history).
 pub const CONTACT_CONVERSATIONS_LIMIT: i64 = 100;
 
@@ -294,9 +306,8 @@ impl Services {
 
     /// [`Services::list_conversations`] without the tab counts, for answers that do not
     /// carry them (the archive search's `payload.conversations`): with a text search the
-    /// counts are the costly part (each walks up to [`COUNT_CAP`] conversations testing
-    /// the index: seconds for a common word over 10M messages, docs/benchmarks.md
-    /// session 15), and they were read and thrown away.
+    /// counts are the costly part (a walk over up to [`TEXT_COUNT_CAP`] matches, testing
+    /// the index on each conversation passed), and they were read and thrown away.
     pub async fn list_conversations_uncounted(
         &self,
         ctx: &AccountCtx,
@@ -350,7 +361,7 @@ impl Services {
         let counts = async {
             Ok::<_, ServiceError>(match start {
                 ListStart::Offset(_) if with_counts => {
-                    Some(self.store.count_conversations(&f, COUNT_CAP).await?)
+                    Some(self.store.count_conversations(&f, count_cap(&f)).await?)
                 }
                 _ => None,
             })
@@ -369,7 +380,7 @@ impl Services {
         q: &ListQuery,
     ) -> Result<ConversationCounts> {
         let f = self.list_filter(ctx, q).await?;
-        Ok(self.store.count_conversations(&f, COUNT_CAP).await?)
+        Ok(self.store.count_conversations(&f, count_cap(&f)).await?)
     }
 
     /// The conversations of one contact the caller may see, newest activity first

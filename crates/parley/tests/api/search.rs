@@ -212,6 +212,26 @@ async fn word_forms_case_yo_and_snippets(s: &TestServer) {
         .await;
     assert_eq!(st, StatusCode::OK, "{b}");
     assert_eq!(ids(&b["data"]["payload"]), vec![c]);
+    // Its tab counts are exact below their limit, which the meta names (a count that
+    // reaches it reads "at least"); the plain list's counts are exact and name none.
+    assert_eq!(b["data"]["meta"]["all_count"], 1, "{b}");
+    assert_eq!(b["data"]["meta"]["count_limit"], 1000, "{b}");
+    let (_, l) = s
+        .get(&a.token, &format!("{}/conversations?status=all", acct(a)))
+        .await;
+    assert!(l["data"]["meta"]["all_count"].is_i64(), "{l}");
+    assert_eq!(l["data"]["meta"]["count_limit"], Value::Null, "{l}");
+    let (_, m) = s
+        .get(
+            &a.token,
+            &format!("{}/conversations/meta?q=ёлка&status=all", acct(a)),
+        )
+        .await;
+    assert_eq!(
+        (&m["meta"]["all_count"], &m["meta"]["count_limit"]),
+        (&json!(1), &json!(1000)),
+        "{m}"
+    );
     let (_, b) = s
         .get(
             &a.token,

@@ -172,6 +172,12 @@ pub struct ListMeta {
     pub assigned_count: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub all_count: Option<i64>,
+    /// With the counts: the number they stopped at (a text search, several labels, a
+    /// rating), a count equal to it meaning "at least"; `null` when they are exact
+    /// (Parley's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
+    pub count_limit: Option<Option<i64>>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
@@ -183,6 +189,7 @@ impl ListMeta {
             unassigned_count: counts.map(|c| c.unassigned_count),
             assigned_count: counts.map(|c| c.assigned_count),
             all_count: counts.map(|c| c.all_count),
+            count_limit: counts.map(|c| c.count_limit),
             next_cursor,
         }
     }

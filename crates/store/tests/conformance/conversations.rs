@@ -266,19 +266,41 @@ async fn list_filters_counts_and_order(s: &Store) {
     );
     assert_eq!(counts.assigned_count, 25 - counts.unassigned_count);
     // Status, inbox and team filters count exactly from the counters, whatever the cap.
+    assert_eq!(counts.count_limit, None, "exact counts carry no limit");
     assert_eq!(s.count_conversations(&f, 6).await.unwrap(), counts);
-    // Filters the counters do not cover (here: text search) stop at the cap, each count
-    // on its own.
+    // A text search counts the tabs within its first `cap` matches, in one walk: exact
+    // below the cap, and marked with it.
     f.search =
         Some(s.search_match(&parley_core::search_query::ParsedQuery::parse("m").expect("query")));
-    assert_eq!(s.count_conversations(&f, 10_000).await.unwrap(), counts);
+    let limited = |cap: i64| parley_store::conversations::ConversationCounts {
+        count_limit: Some(cap),
+        ..counts
+    };
+    assert_eq!(
+        s.count_conversations(&f, 10_000).await.unwrap(),
+        limited(10_000)
+    );
+    assert_eq!(s.count_conversations(&f, 25).await.unwrap(), limited(25));
     let capped = s.count_conversations(&f, 6).await.unwrap();
-    assert_eq!(capped.all_count, 6);
-    assert_eq!(capped.mine_count, 5, "below the cap stays exact");
-    assert_eq!(capped.unassigned_count, 6);
-    assert_eq!(capped.assigned_count, 6);
-    let capped = s.count_conversations(&f, 11).await.unwrap();
-    assert_eq!((capped.all_count, capped.assigned_count), (11, 10));
+    assert_eq!((capped.all_count, capped.count_limit), (6, Some(6)));
+    assert_eq!(capped.unassigned_count + capped.assigned_count, 6);
+    assert!(
+        capped.mine_count <= capped.assigned_count.min(5),
+        "{capped:?}"
+    );
+    // Several labels (not text) still stop each count on its own.
+    f.search = None;
+    f.labels = vec!["nowhere".into(), "none".into()];
+    assert_eq!(
+        s.count_conversations(&f, 6).await.unwrap(),
+        parley_store::conversations::ConversationCounts {
+            count_limit: Some(6),
+            ..Default::default()
+        }
+    );
+    f.labels.clear();
+    f.search =
+        Some(s.search_match(&parley_core::search_query::ParsedQuery::parse("m").expect("query")));
     // A common word's plan (each conversation walked is checked against the index)
     // finds exactly what the rare word's plan (every match collected first) finds.
     let q = parley_core::search_query::ParsedQuery::parse("m").expect("query");
@@ -302,7 +324,10 @@ async fn list_filters_counts_and_order(s: &Store) {
         ..sized
     });
     assert_eq!(page(&f).await, collected);
-    assert_eq!(s.count_conversations(&f, 10_000).await.unwrap(), counts);
+    assert_eq!(
+        s.count_conversations(&f, 10_000).await.unwrap(),
+        limited(10_000)
+    );
     f.search = None;
 
     f.assignee = AssigneeFilter::Me;

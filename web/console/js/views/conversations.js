@@ -19,6 +19,11 @@ const STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'all'];
 /** Values of the list's rating filter (`rating=` on the API; '' shows every conversation). */
 const RATINGS = ['', 'any', 'none', 'low', 'high', '1', '2', '3', '4', '5'];
 
+/** A tab's count; one that reached the server's `count_limit` is "at least" that many. */
+export function countText(n, limit) {
+  return limit && n >= limit ? `${limit}+` : String(n);
+}
+
 export class ConversationsPage {
   constructor({ tab, id }) {
     const saved = app.settings.filters || {};
@@ -154,9 +159,10 @@ export class ConversationsPage {
           },
           // The mentions tab is an "@" (its name in the tooltip), so four tabs fit the pane.
           tab === 'mentions' ? h('span', { class: 'tab-at', 'aria-hidden': 'true' }, '@') : h('span', { class: 'tab-label' }, t(`list.tab.${tab}`)),
-          // Counts under a label or text filter stop at 10,000 on the server; the
-          // mentions tab has none (the rail's bell counts unread mentions).
-          tab === 'mentions' ? null : h('span', { class: 'count' }, (count[tab] ?? 0) >= 10000 ? '9999+' : String(count[tab] ?? 0)),
+          // Counts under some filters stop on the server (`count_limit`: 1,000 under a
+          // text search, 10,000 under several labels); the mentions tab has none (the
+          // rail's bell counts unread mentions).
+          tab === 'mentions' ? null : h('span', { class: 'count' }, countText(count[tab] ?? 0, this.counts.count_limit)),
         ),
       ),
     );
