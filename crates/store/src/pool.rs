@@ -59,6 +59,8 @@ pub struct Store {
     pub(crate) working_time: crate::reports::WorkingTimeSlot,
     /// How reports choose between rollups and facts (see [`crate::report_queries`]).
     pub(crate) report_tuning: Arc<crate::report_queries::ReportTuning>,
+    /// Where the archive search switches plans (see [`crate::search`]).
+    pub(crate) search_tuning: Arc<crate::search::SearchTuning>,
 }
 
 impl Store {
@@ -91,6 +93,7 @@ impl Store {
                     health: Arc::default(),
                     working_time: Default::default(),
                     report_tuning: Arc::default(),
+                    search_tuning: Arc::default(),
                 })
             }
             Backend::Postgres => {
@@ -124,6 +127,7 @@ impl Store {
                     health: Arc::default(),
                     working_time: Default::default(),
                     report_tuning: Arc::default(),
+                    search_tuning: Arc::default(),
                 })
             }
         }

@@ -177,6 +177,36 @@ pub struct SearchMatch {
 /// rare word.
 pub const COMMON_MESSAGE_MATCHES: i64 = 50_000;
 
+/// The store's [`COMMON_MESSAGE_MATCHES`], lowered by tests to reach the plans' switch
+/// without writing 50,000 messages.
+#[derive(Debug)]
+pub(crate) struct SearchTuning {
+    common_message_matches: std::sync::atomic::AtomicI64,
+}
+
+impl Default for SearchTuning {
+    fn default() -> Self {
+        SearchTuning {
+            common_message_matches: std::sync::atomic::AtomicI64::new(COMMON_MESSAGE_MATCHES),
+        }
+    }
+}
+
+impl Store {
+    /// Test hook (no route reaches it): a query is common from `n` matching messages.
+    pub fn set_search_common_matches(&self, n: i64) {
+        self.search_tuning
+            .common_message_matches
+            .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn common_message_matches(&self) -> i64 {
+        self.search_tuning
+            .common_message_matches
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// PostgreSQL's probe reads the newest this many index rows (3 ms) and calls a query
 /// common when at least [`COMMON_SAMPLE_MATCHES`] of them match.
 ///
@@ -587,19 +617,40 @@ impl Store {
         m.expression = self.match_expression_for(q).await?;
         m.common = match self.backend() {
             Backend::Sqlite => {
+                let common = self.common_message_matches();
                 let sql = format!(
-                    "SELECT COUNT(*) FROM ({} LIMIT {COMMON_MESSAGE_MATCHES}) x",
+                    "SELECT COUNT(*) FROM ({} LIMIT {common}) x",
                     message_ids_matching(self.backend(), "$1")
                 );
                 let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(m.expression.clone())
                     .fetch_one(self.reader())
                     .await?;
-                n >= COMMON_MESSAGE_MATCHES
+                n >= common
             }
-            Backend::Postgres => self.sample_matches(&m.expression).await? >= COMMON_SAMPLE_MATCHES,
+            Backend::Postgres => self.dense_on_postgres(&m.expression).await?,
         };
         Ok(m)
+    }
+
+    /// PostgreSQL: whether a query is common enough to walk (see [`COMMON_SAMPLE`]). A query sparse among the newest messages is collected, so it is
+    /// also counted up to [`COMMON_MESSAGE_MATCHES`]: a word frequent in old messages but
+    /// absent from the newest would otherwise have every one of its matches collected into
+    /// one array (unbounded memory and time for one request); from that many on it walks.
+    async fn dense_on_postgres(&self, expression: &str) -> Result<bool> {
+        if self.sample_matches(expression).await? >= COMMON_SAMPLE_MATCHES {
+            return Ok(true);
+        }
+        let common = self.common_message_matches();
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM message_search WHERE tokens @@ $1::tsquery \
+             LIMIT {common}) x"
+        );
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(expression.to_string())
+            .fetch_one(self.reader())
+            .await?;
+        Ok(n >= common)
     }
 
     /// PostgreSQL: how many of the newest [`COMMON_SAMPLE`] index rows match the `tsquery`
@@ -673,12 +724,12 @@ impl Store {
             // for a word in 100 of 10M messages, 8.8 s for an e-mail address (docs/
             // benchmarks.md, session 15). So the sample of the newest index rows decides: a
             // dense query walks (the plain join, which the planner walks for a frequent
-            // word), a sparse one collects its matches from the GIN index first
+            // word), a sparse one (fewer than COMMON_MESSAGE_MATCHES in all: the array is
+            // bounded) collects its matches from the GIN index first
             // (an array of ids, read by the primary key: joined as a set, the planner merged
             // it against every message newest first, 6 s for the same word).
             Backend::Postgres => {
-                let hits = self.sample_matches(&expression).await?;
-                if hits >= COMMON_SAMPLE_MATCHES {
+                if self.dense_on_postgres(&expression).await? {
                     "SELECT m.id, m.content FROM message_search s
                      JOIN messages m ON m.id = s.message_id
                      JOIN conversations c ON c.id = m.conversation_id

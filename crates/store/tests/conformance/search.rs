@@ -282,6 +282,33 @@ async fn common_probe(s: &Store) {
     );
     assert!(!sized("фламинго").await, "one match is never common");
     assert!(!sized("бандероль").await);
+
+    // A word frequent in old messages and absent from the newest: sparse in PostgreSQL's
+    // sample, but counted past the common threshold too, so it walks instead of
+    // collecting every match into one array. Both plans find the same messages.
+    s.set_search_common_matches(20);
+    let mut old = Vec::new();
+    for n in 0..25 {
+        old.push(created(
+            s.insert_message(&msg(&c, &format!("патефон {n}")), KEEP)
+                .await
+                .unwrap(),
+        ));
+    }
+    for n in 0..COMMON_SAMPLE_MATCHES + 10 {
+        created(
+            s.insert_message(&msg(&c, &format!("новости {n}")), KEEP)
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(sized("патефон").await, "25 matches of a threshold of 20");
+    assert!(!sized("фламинго").await);
+    old.reverse();
+    assert_eq!(search(s, a.id, "патефон").await, old);
+    s.set_search_common_matches(parley_store::search::COMMON_MESSAGE_MATCHES);
+    assert!(!sized("патефон").await);
+    assert_eq!(search(s, a.id, "патефон").await, old);
 }
 
 /// An agent filtering on an inbox that is not theirs finds nothing, and on one of theirs
