@@ -246,12 +246,27 @@ test('a Telegram user writes; a refused reply shows failed with the reason, Retr
     // The customer's Telegram profile is linked.
     assert.equal(await conv.locator('a.tg-link[data-telegram="ivan_p"]').first().getAttribute('href'), 'https://t.me/ivan_p');
 
-    // Telegram refuses: the user blocked the bot.
+    // Telegram refuses: the user blocked the bot. The answer to the send is held back
+    // until the socket has told of the refusal (seen once in CI: the answer, which carries
+    // the message as it was created, came second and put the "failed" mark back to a clock).
     fake.st.refuse = true;
+    const sendAnswer = /\/conversations\/\d+\/messages$/;
+    let released;
+    const refusalShown = new Promise((resolve) => { released = resolve; });
+    await page.route(sendAnswer, async (route) => {
+      if (route.request().method() !== 'POST') return route.fallback();
+      const r = await route.fetch();
+      await refusalShown;
+      await route.fulfill({ response: r });
+    });
     const input = conv.locator('textarea.composer-input');
     await input.fill('Your order ships today.');
     await input.press('Enter');
     const msg = conv.locator('.msg.out', { hasText: 'Your order ships today.' });
+    await msg.locator('[data-receipt="failed"]').waitFor(LIVE);
+    released();
+    await page.unroute(sendAnswer);
+    await conv.locator('.msg.pending').waitFor({ state: 'detached', ...LIVE });
     await msg.locator('[data-receipt="failed"]').waitFor(LIVE);
     assert.match(await msg.getAttribute('class'), /\bfailed\b/);
     await msg.locator('.msg-failure .error-text', { hasText: 'Forbidden: bot was blocked by the user' }).waitFor();

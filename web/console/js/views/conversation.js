@@ -1186,7 +1186,14 @@ export class ConversationView {
       const m = await request('POST', acct(`/conversations/${this.id}/messages`), body);
       if (m && typeof m.id === 'number') {
         if (!m.echo_id) m.echo_id = echo;
-        this.addMessage(m);
+        if (this.msgs.has(m.id)) {
+          // The socket was faster: what it brought is as new as this answer or newer (a
+          // channel that refused the message at once: `failed` with the reason), so the
+          // answer only takes the bubble away.
+          this.addMessage({ ...this.msgs.get(m.id), echo_id: m.echo_id });
+        } else {
+          this.addMessage(m);
+        }
         emit('message-sent', m);
       }
     } catch (e) {
