@@ -373,41 +373,38 @@ fn filter_sql(f: &ConversationFilter, with_assignee: bool) -> (String, Vec<Arg>)
         && m.expression.is_empty()
     {
         sql.push_str(" AND 1 = 0");
-    } else if let Some(m) = &f.search
-        && !m.common
-        && m.backend == Backend::Postgres
-    {
-        // A rare query on PostgreSQL: its conversations collected into one array, read by
-        // the primary key. Under `OR` the three sets were hashed subplans tested on every
-        // conversation of the account (a sequential scan, 160–200 ms for a word in 100 of
-        // 10M messages, docs/benchmarks.md session 16), and as one `IN (… UNION …)` the
-        // planner took the GIN estimate (0.5 % of messages) and hash-joined against every
-        // conversation just the same. Rare means fewer than COMMON_MESSAGE_MATCHES
-        // messages (`search_match_sized`), which bounds the array's message part.
-        let clause = format!(
-            " AND c.id = ANY(ARRAY(SELECT sm.conversation_id FROM messages sm WHERE sm.account_id = $1 AND sm.id IN ({}) \
-             UNION SELECT cc.id FROM conversations cc WHERE cc.account_id = $1 AND cc.contact_id IN ({}) \
-             UNION {}))",
-            crate::search::message_ids_matching(m.backend, "?"),
-            crate::search::contact_ids_matching(m.backend, "?"),
-            crate::search::conversation_ids_matching(m.backend, "?"),
-        );
-        push(&mut sql, &clause, Arg::S(m.expression.clone()));
     } else if let Some(m) = &f.search {
         // Every `?` of the clause is the one expression parameter.
-        let in_messages = if m.common {
-            crate::search::conversation_has_matching_message(m.backend, "?")
+        let contacts = crate::search::contact_ids_matching(m.backend, "?");
+        let custom = crate::search::conversation_ids_matching(m.backend, "?");
+        let by_message = format!(
+            "SELECT sm.conversation_id FROM messages sm WHERE sm.account_id = $1 AND sm.id IN ({})",
+            crate::search::message_ids_matching(m.backend, "?")
+        );
+        let clause = if m.common {
+            format!(
+                " AND ({} OR c.contact_id IN ({contacts}) OR c.id IN ({custom}))",
+                crate::search::conversation_has_matching_message(m.backend, "?")
+            )
+        } else if m.backend == Backend::Postgres {
+            // A rare query on PostgreSQL: its conversations collected into one array, read
+            // by the primary key. Under `OR` the three sets were hashed subplans tested on
+            // every conversation of the account (a sequential scan, 160–200 ms for a word
+            // in 100 of 10M messages, docs/benchmarks.md session 16), and as one
+            // `IN (… UNION …)` the planner took the GIN estimate (0.5 % of messages) and
+            // hash-joined against every conversation just the same. Rare means fewer than
+            // COMMON_MESSAGE_MATCHES messages (`search_match_sized`), which bounds the
+            // array's message part.
+            format!(
+                " AND c.id = ANY(ARRAY({by_message} \
+                 UNION SELECT cc.id FROM conversations cc WHERE cc.account_id = $1 AND cc.contact_id IN ({contacts}) \
+                 UNION {custom}))"
+            )
         } else {
             format!(
-                "c.id IN (SELECT sm.conversation_id FROM messages sm WHERE sm.account_id = $1 AND sm.id IN ({}))",
-                crate::search::message_ids_matching(m.backend, "?")
+                " AND (c.id IN ({by_message}) OR c.contact_id IN ({contacts}) OR c.id IN ({custom}))"
             )
         };
-        let clause = format!(
-            " AND ({in_messages} OR c.contact_id IN ({}) OR c.id IN ({}))",
-            crate::search::contact_ids_matching(m.backend, "?"),
-            crate::search::conversation_ids_matching(m.backend, "?"),
-        );
         push(&mut sql, &clause, Arg::S(m.expression.clone()));
     }
     match f.rating {

@@ -622,10 +622,7 @@ export class ConversationView {
     const known = this.msgs.has(m.id);
     this.msgs.set(m.id, m);
     // Our own send coming back (over the socket or the REST answer): the pending bubble goes.
-    if (m.echo_id && this.pending.has(m.echo_id)) {
-      this.pending.get(m.echo_id).el.remove();
-      this.pending.delete(m.echo_id);
-    }
+    this.dropPending(m.echo_id);
     if (known) {
       // An update (or the second copy of a message: REST answer and socket event).
       const old = this.historyEl.querySelector(`[data-id="${m.id}"]`);
@@ -649,6 +646,14 @@ export class ConversationView {
     }
     if (atEnd || (m.message_type !== 0 && m.sender && app.me && m.sender.id === app.me.id)) this.scrollToEnd(true);
     else if (m.message_type === 0) this.newPill.hidden = false;
+  }
+
+  /** Takes away the "sending" bubble of our own send `echo`, if it is still there. */
+  dropPending(echo) {
+    if (echo && this.pending.has(echo)) {
+      this.pending.get(echo).el.remove();
+      this.pending.delete(echo);
+    }
   }
 
   messageEl(m, { readOnly = false } = {}) {
@@ -1186,14 +1191,11 @@ export class ConversationView {
       const m = await request('POST', acct(`/conversations/${this.id}/messages`), body);
       if (m && typeof m.id === 'number') {
         if (!m.echo_id) m.echo_id = echo;
-        if (this.msgs.has(m.id)) {
-          // The socket was faster: what it brought is as new as this answer or newer (a
-          // channel that refused the message at once: `failed` with the reason), so the
-          // answer only takes the bubble away.
-          this.addMessage({ ...this.msgs.get(m.id), echo_id: m.echo_id });
-        } else {
-          this.addMessage(m);
-        }
+        // When the socket was faster, what it brought is as new as this answer or newer
+        // (a channel that refused the message at once: `failed` with the reason), so the
+        // answer only takes the bubble away.
+        if (this.msgs.has(m.id)) this.dropPending(m.echo_id);
+        else this.addMessage(m);
         emit('message-sent', m);
       }
     } catch (e) {
