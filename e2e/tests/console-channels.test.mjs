@@ -285,8 +285,18 @@ test('a Telegram user writes; a refused reply shows failed with the reason, Retr
 
     // Telegram accepts again, slowly: after Retry the message waits with a clock, the
     // failure gone; when Telegram answers, Retry has sent it once and the mark is "sent".
+    // The retry's own answer (the message as `progress`) is held back until Telegram's
+    // acceptance is shown: coming second, it must not put the message back to a clock.
     fake.st.refuse = false;
     fake.st.hold = true;
+    const retryAnswer = /\/messages\/\d+\/retry$/;
+    let sentShown;
+    const accepted = new Promise((resolve) => { sentShown = resolve; });
+    await page.route(retryAnswer, async (route) => {
+      const r = await route.fetch();
+      await accepted;
+      await route.fulfill({ response: r });
+    });
     await retry.click();
     const again = conv.locator(`.msg.out[data-id="${id}"]`);
     await again.locator('[data-receipt="progress"]').waitFor(LIVE);
@@ -294,6 +304,13 @@ test('a Telegram user writes; a refused reply shows failed with the reason, Retr
     await eventually(() => fake.st.held.length === 1, 'the send reached Telegram');
     fake.release();
     await again.locator('[data-receipt="sent"]').waitFor(LIVE);
+    const answered = page.waitForEvent('requestfinished', (r) => retryAnswer.test(r.url()));
+    sentShown();
+    await answered;
+    await page.unroute(retryAnswer);
+    // The page has handled the answer once its task queue has run.
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
+    assert.equal(await again.locator('[data-receipt]').getAttribute('data-receipt'), 'sent');
     assert.doesNotMatch(await again.getAttribute('class'), /\bfailed\b/);
     assert.equal(await again.locator('[data-action="retry"]').count(), 0);
     assert.equal(await again.locator('.error-text').count(), 0);

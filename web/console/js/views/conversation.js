@@ -23,6 +23,10 @@ export class ConversationView {
     this.tab = tab;
     this.conv = app.convs.get(id) || null;
     this.msgs = new Map();
+    // Which socket event last brought each message (a running count): a copy read over
+    // REST after the request went out must not overwrite it (see `fresherLive`).
+    this.liveTick = 0;
+    this.liveAt = new Map();
     this.pending = new Map();
     this.oldestId = null;
     this.moreBefore = false;
@@ -73,6 +77,7 @@ export class ConversationView {
       }),
       on('message', (m) => {
         if (m.conversation_id !== this.id) return;
+        this.liveAt.set(m.id, ++this.liveTick);
         this.addMessage(m);
         if (m.message_type === 0 && document.visibilityState === 'visible') this.markSeen();
         if (m.message_type === 0) this.setTyping('contact', false);
@@ -114,6 +119,7 @@ export class ConversationView {
   // ---- loading ----
 
   async load(refresh) {
+    const since = this.liveTick;
     try {
       const [conv, page] = await Promise.all([
         get(acct(`/conversations/${this.id}`)),
@@ -121,8 +127,9 @@ export class ConversationView {
       ]);
       this.conv = conv;
       putConversation(conv);
-      if (!refresh) this.msgs.clear();
-      for (const m of page.payload || []) this.msgs.set(m.id, m);
+      // What the socket brought while the page was on its way stays (it may be newer than
+      // the page, or not in it at all).
+      for (const m of page.payload || []) if (!this.fresherLive(m, since)) this.msgs.set(m.id, m);
       const ids = (page.payload || []).map((m) => m.id);
       if (!refresh || this.oldestId === null) {
         this.oldestId = ids.length ? Math.min(...ids) : null;
@@ -150,10 +157,11 @@ export class ConversationView {
     if (!this.moreBefore || this.oldestId === null || this.loadingOlder) return;
     this.loadingOlder = true;
     const h0 = this.scroller.scrollHeight;
+    const since = this.liveTick;
     try {
       const page = await get(acct(`/conversations/${this.id}/messages?before=${this.oldestId}`));
       const list = page.payload || [];
-      for (const m of list) this.msgs.set(m.id, m);
+      for (const m of list) if (!this.fresherLive(m, since)) this.msgs.set(m.id, m);
       if (list.length) this.oldestId = Math.min(this.oldestId, ...list.map((m) => m.id));
       this.moreBefore = list.length >= 20;
       this.renderHistory();
@@ -471,9 +479,10 @@ export class ConversationView {
   async catchUp() {
     const ids = [...this.msgs.keys()];
     if (!ids.length) return;
+    const since = this.liveTick;
     try {
       const page = await get(acct(`/conversations/${this.id}/messages?after=${Math.max(...ids)}`));
-      for (const m of page.payload || []) this.addMessage(m);
+      for (const m of page.payload || []) this.restMessage(m, since);
     } catch {
       // shown on the next load
     }
@@ -543,6 +552,7 @@ export class ConversationView {
   // One request: the server stores the new assignee or team, the note and the activity
   // line together, or nothing (then the dialog stays open with the server's reason).
   async transferDialog() {
+    const since = this.liveTick;
     const c = this.conv;
     const teamNow = c.meta.team ? c.meta.team.id : null;
     const result = await modal(t('transfer.title'), (close) => {
@@ -585,7 +595,7 @@ export class ConversationView {
       );
     });
     if (!result) return;
-    for (const m of result.messages || []) this.addMessage(m);
+    for (const m of result.messages || []) this.restMessage(m, since);
     if (result.conversation) {
       this.conv = result.conversation;
       putConversation(result.conversation);
@@ -648,6 +658,22 @@ export class ConversationView {
     else if (m.message_type === 0) this.newPill.hidden = false;
   }
 
+  /**
+   * Whether the socket brought message `m` after a REST request for it went out (when the
+   * running count stood at `since`). Every change of a message is announced on the socket,
+   * so that copy is as new as the request's answer or newer: an answer that comes second
+   * (a retry's `progress` after the provider's `sent`) must not put the message back.
+   */
+  fresherLive(m, since) {
+    return (this.liveAt.get(m.id) || 0) > since;
+  }
+
+  /** Shows a copy of a message read over REST since `since`, unless the socket's is newer. */
+  restMessage(m, since) {
+    if (this.fresherLive(m, since)) this.dropPending(m.echo_id);
+    else this.addMessage(m);
+  }
+
   /** Takes away the "sending" bubble of our own send `echo`, if it is still there. */
   dropPending(echo) {
     if (echo && this.pending.has(echo)) {
@@ -706,8 +732,11 @@ export class ConversationView {
               dataset: { action: 'retry' },
               onclick: async (e) => {
                 e.currentTarget.disabled = true;
+                const since = this.liveTick;
                 try {
-                  this.addMessage(await post(acct(`/conversations/${this.id}/messages/${m.id}/retry`), {}));
+                  // The answer is the message as the retry left it (`progress`); when the
+                  // provider was faster, the socket has already brought `sent` or `failed`.
+                  this.restMessage(await post(acct(`/conversations/${this.id}/messages/${m.id}/retry`), {}), since);
                 } catch (ex) {
                   toast(errorText(ex), 'error');
                 }
