@@ -814,50 +814,6 @@ async fn finish_batch_in(
     wt: &WorkingTimeSlot,
     now: i64,
 ) -> Result<Vec<Result<MessageInsert>>> {
-    // The batch's report facts and message counters, in the same transaction.
-    let mut facts = Vec::new();
-    let mut counts = MessageCounts::new();
-    for r in &inserted {
-        if let Ok(Inserted::Created {
-            facts: f, count, ..
-        }) = r
-        {
-            facts.extend(f.iter().cloned());
-            if let Some((key, incoming)) = count {
-                let e = counts.entry(*key).or_insert((0, 0));
-                if *incoming {
-                    e.0 += 1;
-                } else {
-                    e.1 += 1;
-                }
-            }
-        }
-    }
-    reports::record_in(&mut *conn, wt, &facts).await?;
-    reports::count_messages_in(&mut *conn, &counts).await?;
-    // Contacts who just wrote: the contact list sorts and filters by this. One statement
-    // for the batch.
-    let writers: Vec<i64> = inserted
-        .iter()
-        .filter_map(|r| match r {
-            Ok(Inserted::Created {
-                after,
-                incoming: true,
-                ..
-            }) => Some(after.contact_id),
-            _ => None,
-        })
-        .collect();
-    if !writers.is_empty() {
-        let sql = format!(
-            "UPDATE contacts SET last_activity_at = $1 WHERE id IN ({})",
-            id_list(&writers)
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-    }
     let ids: Vec<i64> = inserted
         .iter()
         .filter_map(|r| match r {
@@ -914,6 +870,53 @@ async fn finish_batch_in(
                 origin: None,
             });
         }
+    }
+    // The rows other writers share (rollups, contacts, then the account's event counter)
+    // come last, so each is locked for the shortest time before the commit: on PostgreSQL
+    // another lane's batch waits on them (see `MessageWriter`). Every writer takes them in
+    // this order. The batch's report facts and message counters, in the same transaction.
+    let mut facts = Vec::new();
+    let mut counts = MessageCounts::new();
+    for r in &inserted {
+        if let Ok(Inserted::Created {
+            facts: f, count, ..
+        }) = r
+        {
+            facts.extend(f.iter().cloned());
+            if let Some((key, incoming)) = count {
+                let e = counts.entry(*key).or_insert((0, 0));
+                if *incoming {
+                    e.0 += 1;
+                } else {
+                    e.1 += 1;
+                }
+            }
+        }
+    }
+    reports::record_in(&mut *conn, wt, &facts).await?;
+    reports::count_messages_in(&mut *conn, &counts).await?;
+    // Contacts who just wrote: the contact list sorts and filters by this. One statement
+    // for the batch.
+    let writers: Vec<i64> = inserted
+        .iter()
+        .filter_map(|r| match r {
+            Ok(Inserted::Created {
+                after,
+                incoming: true,
+                ..
+            }) => Some(after.contact_id),
+            _ => None,
+        })
+        .collect();
+    if !writers.is_empty() {
+        let sql = format!(
+            "UPDATE contacts SET last_activity_at = $1 WHERE id IN ({})",
+            id_list(&writers)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
     }
     let mut events = append_in(&mut *conn, drafts, now).await?.into_iter();
     let mut out = Vec::with_capacity(inserted.len());
@@ -976,9 +979,15 @@ struct WriteJob {
 /// events, commits once, and only then answers each sender. It never waits to fill a
 /// batch: under light load a batch is one message and costs what a direct insert costs;
 /// under heavy load batches grow by themselves while the previous commit is in flight.
+///
+/// On PostgreSQL several such writers (lanes) run side by side, each on its own connection,
+/// so one batch's statements overlap the previous batch's commit and fsync. A conversation
+/// always goes to the same lane, which keeps its messages in arrival order; the account's
+/// event counter row, taken last in every batch and held to the commit, keeps cursors in
+/// commit order across lanes. SQLite has one writer connection, so one lane.
 #[derive(Clone)]
 pub struct MessageWriter {
-    jobs: tokio::sync::mpsc::Sender<WriteJob>,
+    lanes: std::sync::Arc<[tokio::sync::mpsc::Sender<WriteJob>]>,
     store: Store,
 }
 
@@ -992,9 +1001,14 @@ impl MessageWriter {
         renderer: std::sync::Arc<dyn MessageRenderer>,
     ) -> MessageWriter {
         let max_batch = max_batch.max(1);
-        let (jobs, rx) = tokio::sync::mpsc::channel(max_batch * 4);
-        tokio::spawn(write_loop(store.clone(), rx, max_batch, renderer));
-        MessageWriter { jobs, store }
+        let lanes = (0..store.write_lanes())
+            .map(|_| {
+                let (jobs, rx) = tokio::sync::mpsc::channel(max_batch * 4);
+                tokio::spawn(write_loop(store.clone(), rx, max_batch, renderer.clone()));
+                jobs
+            })
+            .collect();
+        MessageWriter { lanes, store }
     }
 
     /// Same contract as [`Store::insert_message`], acknowledged after the batch commit.
@@ -1010,7 +1024,11 @@ impl MessageWriter {
             done,
         };
         let closed = || StoreError::Corrupt("the message writer has stopped".into());
-        self.jobs.send(job).await.map_err(|_| closed())?;
+        let lane = job
+            .message
+            .conversation_id
+            .rem_euclid(self.lanes.len() as i64) as usize;
+        self.lanes[lane].send(job).await.map_err(|_| closed())?;
         let (result, message) = answer.await.map_err(|_| closed())?;
         self.store.settle_duplicate(result, &message).await
     }

@@ -61,6 +61,9 @@ pub struct Store {
     pub(crate) report_tuning: Arc<crate::report_queries::ReportTuning>,
     /// Where the archive search switches plans (see [`crate::search`]).
     pub(crate) search_tuning: Arc<crate::search::SearchTuning>,
+    /// How many group-commit writers of messages run side by side (see
+    /// [`crate::messages::MessageWriter`]).
+    write_lanes: usize,
 }
 
 impl Store {
@@ -94,6 +97,7 @@ impl Store {
                     working_time: Default::default(),
                     report_tuning: Arc::default(),
                     search_tuning: Arc::default(),
+                    write_lanes: 1,
                 })
             }
             Backend::Postgres => {
@@ -128,6 +132,7 @@ impl Store {
                     working_time: Default::default(),
                     report_tuning: Arc::default(),
                     search_tuning: Arc::default(),
+                    write_lanes: postgres_write_lanes(opts.max_connections),
                 })
             }
         }
@@ -174,6 +179,12 @@ impl Store {
     /// The backend in use.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// How many group-commit writers of messages run side by side: one on SQLite (one
+    /// writer connection), several on PostgreSQL.
+    pub fn write_lanes(&self) -> usize {
+        self.write_lanes
     }
 
     /// A cheap round trip for health checks, bounded by [`PING_TIMEOUT`].
@@ -235,6 +246,14 @@ impl Store {
         self.write.close().await;
         self.read.close().await;
     }
+}
+
+/// Message writer lanes on PostgreSQL for a pool of `max_connections`: each holds a
+/// connection while its batch runs, so they take at most half the pool and reads keep
+/// the rest. Four lanes carried 1.9× the messages of one on the reference machine, and
+/// eight no more than four (docs/benchmarks.md, session 17).
+fn postgres_write_lanes(max_connections: u32) -> usize {
+    (max_connections as usize / 2).clamp(1, 4)
 }
 
 /// `sqlite://path` with `mode=rwc` so a fresh data directory just works.

@@ -28,6 +28,7 @@ both_backends!(
     status_priority_assignee_updates,
     tab_counters_follow_every_change,
     group_commit_writer,
+    writer_lanes_keep_order_and_commit_order,
     event_log_cursors_are_dense_and_scoped,
     labels_change_while_messages_arrive,
 );
@@ -973,6 +974,99 @@ async fn group_commit_writer(s: &Store) {
         writer.insert(again, incoming).await.unwrap(),
         MessageInsert::Duplicate { .. }
     ));
+}
+
+/// The message writer's lanes (several on PostgreSQL): each conversation's messages keep
+/// their arrival order, cursors stay dense, and an acknowledged cursor is never ahead of an
+/// uncommitted one (the hub delivers in cursor order and fills holes from the log, so a
+/// cursor committed before a smaller one would be skipped as pruned).
+async fn writer_lanes_keep_order_and_commit_order(s: &Store) {
+    use parley_store::events::EventScope;
+    match s.backend() {
+        parley_store::Backend::Postgres => assert!(s.write_lanes() > 1, "lanes on PostgreSQL"),
+        parley_store::Backend::Sqlite => assert_eq!(s.write_lanes(), 1),
+    }
+    let w = world(s, "A").await;
+    let mut convs = Vec::new();
+    for _ in 0..4 {
+        convs.push(s.create_conversation(&new_conv(&w)).await.unwrap());
+    }
+    let render =
+        |m: &parley_store::messages::MessageWithAttachments| format!("{{\"id\":{}}}", m.message.id);
+    let writer = MessageWriter::spawn(s.clone(), 3, std::sync::Arc::new(render));
+    let incoming = ConversationEffects {
+        first_reply: false,
+        waiting: Waiting::Start,
+        reopen: true,
+    };
+    const PER: usize = 60;
+    let mut tasks = Vec::new();
+    for conv in &convs {
+        let (writer, conv, store) = (writer.clone(), conv.clone(), s.clone());
+        tasks.push(tokio::spawn(async move {
+            // All of a conversation's messages are handed to the writer at once, in order
+            // (join_all polls them in order, and the writer's queue is first come, first
+            // served); each sender checks its acknowledgement against the log.
+            let sends = (0..PER).map(|i| {
+                let (writer, store) = (writer.clone(), store.clone());
+                let m = msg(&conv, 0, &format!("c{}-m{i}", conv.id));
+                async move {
+                    let MessageInsert::Created { message, event, .. } =
+                        writer.insert(m, incoming).await.unwrap()
+                    else {
+                        panic!("created");
+                    };
+                    // Everything up to the acknowledged cursor is committed.
+                    let seen = store
+                        .events_after(
+                            conv.account_id,
+                            &EventScope::Account,
+                            0,
+                            Some(event.seq + 1),
+                            10_000,
+                        )
+                        .await
+                        .unwrap();
+                    let seqs: Vec<i64> = seen.iter().map(|e| e.seq).collect();
+                    assert_eq!(
+                        seqs,
+                        (1..=event.seq).collect::<Vec<i64>>(),
+                        "committed up to {}",
+                        event.seq
+                    );
+                    (message.message.id, event.seq)
+                }
+            });
+            futures::future::join_all(sends).await
+        }));
+    }
+    let mut all = Vec::new();
+    for (conv, t) in convs.iter().zip(tasks) {
+        let acks = t.await.unwrap();
+        // Arrival order within the conversation: ids and cursors both increase.
+        assert!(
+            acks.windows(2).all(|p| p[0].0 < p[1].0 && p[0].1 < p[1].1),
+            "conversation {} in order: {acks:?}",
+            conv.id
+        );
+        let page = s
+            .messages_page(conv.id, None, None, 100, false)
+            .await
+            .unwrap();
+        let contents: Vec<String> = page
+            .iter()
+            .map(|m| m.message.content.clone().unwrap())
+            .collect();
+        let want: Vec<String> = (0..PER).map(|i| format!("c{}-m{i}", conv.id)).collect();
+        assert_eq!(contents, want);
+        all.extend(acks.into_iter().map(|a| a.1));
+    }
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (1..=(4 * PER) as i64).collect::<Vec<i64>>(),
+        "dense cursors, one per message"
+    );
 }
 
 async fn event_log_cursors_are_dense_and_scoped(s: &Store) {
