@@ -344,37 +344,53 @@ async fn replace_rows(
             .await?;
     }
     let rows: Vec<&(i64, String)> = rows.iter().filter(|r| !r.1.is_empty()).collect();
-    // Chunks keep a statement's placeholders well under both engines' limits.
-    for chunk in rows.chunks(200) {
-        let mut sql = format!("INSERT INTO {table} ({key}, tokens) VALUES ");
-        for n in 0..chunk.len() {
-            if n > 0 {
-                sql.push_str(", ");
-            }
-            match backend {
-                // A message's row also carries its inbox's token (read from the message
-                // row, written earlier in the same transaction).
-                Backend::Sqlite if table == "message_search" => sql.push_str(&format!(
-                    "(${a}, ${b} || COALESCE((SELECT ' ' || char({mark}) || 'i' || inbox_id FROM messages WHERE id = ${a}), ''))",
-                    a = 2 * n + 1,
-                    b = 2 * n + 2,
-                    mark = INBOX_TOKEN_MARK as u32
-                )),
-                Backend::Sqlite => sql.push_str(&format!("(${}, ${})", 2 * n + 1, 2 * n + 2)),
-                Backend::Postgres => {
-                    sql.push_str(&format!("(${}, ${}::tsvector)", 2 * n + 1, 2 * n + 2))
+    if rows.is_empty() {
+        return Ok(());
+    }
+    if backend == Backend::Sqlite {
+        // On SQLite the whole batch is one JSON parameter read by `json_each`: one
+        // statement text for every batch size (prepared once and cached), and no
+        // per-placeholder cost (sqlx looks up each `$N`'s name, linear in the
+        // statement's placeholders: quadratic over a multi-row VALUES list).
+        let value = if table == "message_search" {
+            // A message's row also carries its inbox's token (read from the message row,
+            // written earlier in the same transaction).
+            format!(
+                "json_extract(j.value, '$[1]') || COALESCE((SELECT ' ' || char({mark}) || 'i' || inbox_id FROM messages WHERE id = json_extract(j.value, '$[0]')), '')",
+                mark = INBOX_TOKEN_MARK as u32
+            )
+        } else {
+            "json_extract(j.value, '$[1]')".to_string()
+        };
+        let sql = format!(
+            "INSERT INTO {table} (rowid, tokens) SELECT json_extract(j.value, '$[0]'), {value} FROM json_each($1) j"
+        );
+        let json = serde_json::Value::Array(
+            rows.iter()
+                .map(|(id, tokens)| serde_json::json!([id, tokens]))
+                .collect(),
+        )
+        .to_string();
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(json)
+            .execute(&mut *conn)
+            .await?;
+    } else {
+        // Chunks keep a statement's placeholders well under PostgreSQL's limit.
+        for chunk in rows.chunks(200) {
+            let mut sql = format!("INSERT INTO {table} ({key}, tokens) VALUES ");
+            for n in 0..chunk.len() {
+                if n > 0 {
+                    sql.push_str(", ");
                 }
+                sql.push_str(&format!("(${}, ${}::tsvector)", 2 * n + 1, 2 * n + 2));
             }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, tokens) in chunk {
+                q = q.bind(*id).bind(tsvector_literal(tokens));
+            }
+            q.execute(&mut *conn).await?;
         }
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (id, tokens) in chunk {
-            let value = match backend {
-                Backend::Sqlite => tokens.clone(),
-                Backend::Postgres => tsvector_literal(tokens),
-            };
-            q = q.bind(*id).bind(value);
-        }
-        q.execute(&mut *conn).await?;
     }
     if backend == Backend::Sqlite {
         let mut terms: Vec<&str> = rows
@@ -392,20 +408,15 @@ async fn replace_rows(
 /// Adds tokens to the SQLite vocabulary `search_terms` (migration 0720), which
 /// [`Store::match_expression_for`] reads a prefix's terms from.
 async fn remember_terms(conn: &mut AnyConnection, terms: &[&str]) -> Result<()> {
-    for chunk in terms.chunks(200) {
-        let mut sql = String::from("INSERT OR IGNORE INTO search_terms (term) VALUES ");
-        for n in 0..chunk.len() {
-            if n > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("(${})", n + 1));
-        }
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for t in chunk {
-            q = q.bind(t.to_string());
-        }
-        q.execute(&mut *conn).await?;
+    if terms.is_empty() {
+        return Ok(());
     }
+    // One JSON parameter for the batch's terms (see `replace_rows`).
+    let json = serde_json::Value::from(terms.to_vec()).to_string();
+    sqlx::query("INSERT OR IGNORE INTO search_terms (term) SELECT value FROM json_each($1)")
+        .bind(json)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
