@@ -589,13 +589,7 @@ async fn insert_in(
     .await?;
     let Some((message_id,)) = inserted else {
         // The echo id is taken: this is a retry of a message already stored.
-        let (id,): (i64,) =
-            sqlx::query_as("SELECT id FROM messages WHERE conversation_id = $1 AND echo_id = $2")
-                .bind(m.conversation_id)
-                .bind(m.echo_id.clone())
-                .fetch_one(&mut *conn)
-                .await?;
-        return Ok(Inserted::Duplicate { message_id: id });
+        return echo_duplicate(conn, m).await;
     };
     for a in &m.attachments {
         sqlx::query(
@@ -613,6 +607,19 @@ async fn insert_in(
         .execute(&mut *conn)
         .await?;
     }
+    apply_in(conn, m, fx, message_id, now).await
+}
+
+/// The part of storing a message that follows its row: the delivery job, the channel's
+/// cursor, and the message's effects on its conversation (one statement, plus reopening),
+/// with the report facts and counters it causes.
+async fn apply_in(
+    conn: &mut sqlx::AnyConnection,
+    m: &NewMessage,
+    fx: ConversationEffects,
+    message_id: i64,
+    now: i64,
+) -> Result<Inserted> {
     if m.deliver {
         crate::channels::schedule_delivery_in(&mut *conn, m.account_id, message_id, now).await?;
     }
@@ -748,6 +755,110 @@ async fn insert_in(
     })
 }
 
+/// The stored message whose echo id `m` repeats (a retry of a message already stored).
+async fn echo_duplicate(conn: &mut sqlx::AnyConnection, m: &NewMessage) -> Result<Inserted> {
+    let (id,): (i64,) =
+        sqlx::query_as("SELECT id FROM messages WHERE conversation_id = $1 AND echo_id = $2")
+            .bind(m.conversation_id)
+            .bind(m.echo_id.clone())
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(Inserted::Duplicate { message_id: id })
+}
+
+/// `n` new message ids, ascending, for a batch's rows (so a conversation's messages keep
+/// their order). PostgreSQL: from the identity's sequence (an id a duplicate does not use
+/// is skipped, as with any failed insert). SQLite: after the largest id ever given
+/// (`AUTOINCREMENT` never reuses one); the batch runs on the single writer connection,
+/// inside its transaction, so nothing else inserts meanwhile.
+async fn allocate_message_ids(conn: &mut sqlx::AnyConnection, n: usize) -> Result<Vec<i64>> {
+    if conn.backend_name() == "PostgreSQL" {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, $1)",
+        )
+        .bind(n as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut ids: Vec<i64> = rows.into_iter().map(|r| r.0).collect();
+        ids.sort_unstable();
+        Ok(ids)
+    } else {
+        let (last,): (i64,) = sqlx::query_as(
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0),
+                        COALESCE((SELECT MAX(id) FROM messages), 0))",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok((1..=n as i64).map(|k| last + k).collect())
+    }
+}
+
+/// Inserts a batch's message rows (none with a `source_id` or attachments) with the ids
+/// given, in one statement whose only parameter is the rows as JSON; returns the ids
+/// stored (a row whose echo id is taken is not).
+async fn insert_rows_in(
+    conn: &mut sqlx::AnyConnection,
+    batch: &[(&NewMessage, ConversationEffects)],
+    ids: &[i64],
+    now: i64,
+) -> Result<std::collections::HashSet<i64>> {
+    let rows: Vec<serde_json::Value> = batch
+        .iter()
+        .zip(ids)
+        .map(|((m, _), id)| {
+            serde_json::json!({
+                "id": id,
+                "account_id": m.account_id,
+                "inbox_id": m.inbox_id,
+                "conversation_id": m.conversation_id,
+                "message_type": m.message_type,
+                "content": m.content,
+                "content_type": m.content_type,
+                "content_attributes": m.content_attributes,
+                "additional_attributes": m.additional_attributes,
+                "private": i64::from(m.private),
+                "status": m.status,
+                "sender_type": m.sender_type,
+                "sender_id": m.sender_id,
+                "echo_id": m.echo_id,
+            })
+        })
+        .collect();
+    const COLS: &str = "id, account_id, inbox_id, conversation_id, message_type, content, content_type,
+        content_attributes, additional_attributes, private, status, sender_type, sender_id, echo_id";
+    let sql = if conn.backend_name() == "PostgreSQL" {
+        format!(
+            "INSERT INTO messages ({COLS}, created_at, updated_at)
+             SELECT {COLS}, $2, $2 FROM json_to_recordset($1::json) AS x(id BIGINT,
+                account_id BIGINT, inbox_id BIGINT, conversation_id BIGINT, message_type BIGINT,
+                content TEXT, content_type TEXT, content_attributes TEXT,
+                additional_attributes TEXT, private BIGINT, status TEXT, sender_type TEXT,
+                sender_id BIGINT, echo_id TEXT)
+             ON CONFLICT (conversation_id, echo_id) WHERE echo_id IS NOT NULL DO NOTHING
+             RETURNING id"
+        )
+    } else {
+        let fields = COLS
+            .split(',')
+            .map(|c| format!("json_extract(j.value, '$.{}')", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // `WHERE true`: SQLite's grammar needs it between a SELECT and an upsert clause.
+        format!(
+            "INSERT INTO messages ({COLS}, created_at, updated_at)
+             SELECT {fields}, $2, $2 FROM json_each($1) j WHERE true
+             ON CONFLICT (conversation_id, echo_id) WHERE echo_id IS NOT NULL DO NOTHING
+             RETURNING id"
+        )
+    };
+    let stored: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(stored.into_iter().map(|r| r.0).collect())
+}
+
 /// Stores a batch on `conn` (one open transaction), optimistically without savepoints: any
 /// failure fails the call, and the writer then redoes the batch with a savepoint per message
 /// ([`write_batch_isolated`]) so the bad message fails alone. Then it reads the created messages back in one query, renders
@@ -767,11 +878,27 @@ pub(crate) async fn write_batch_in(
             Ok(r) => inserted.push(Ok(r)),
             Err(e) => return Ok(vec![Err(e)]),
         }
+    } else if batch
+        .iter()
+        .all(|(m, _)| m.source_id.is_none() && m.attachments.is_empty())
+    {
+        // Optimistic, and the common case under load (text messages of the widget and
+        // the API): every row in one statement, then each message's effects. A failing
+        // statement poisons the transaction, so the caller retries the batch with one
+        // savepoint per message (`write_batch_isolated`).
+        let ids = allocate_message_ids(&mut *conn, batch.len()).await?;
+        let stored = insert_rows_in(&mut *conn, batch, &ids, now).await?;
+        for ((m, fx), id) in batch.iter().zip(ids) {
+            if stored.contains(&id) {
+                inserted.push(Ok(apply_in(&mut *conn, m, *fx, id, now).await?));
+            } else {
+                // The echo id is taken (a retry, or twice in this batch).
+                inserted.push(Ok(echo_duplicate(&mut *conn, m).await?));
+            }
+        }
     } else {
         for (m, fx) in batch {
-            // Optimistic: no savepoints (two statements less per message). A failing
-            // statement poisons the transaction, so the caller retries the batch with one
-            // savepoint per message (`write_batch_isolated`).
+            // Optimistic: no savepoints (two statements less per message), as above.
             inserted.push(Ok(insert_in(&mut *conn, m, *fx, now).await?));
         }
     }

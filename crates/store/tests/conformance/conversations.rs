@@ -29,6 +29,7 @@ both_backends!(
     tab_counters_follow_every_change,
     group_commit_writer,
     writer_lanes_keep_order_and_commit_order,
+    batch_ids_never_reuse_deleted_ones,
     event_log_cursors_are_dense_and_scoped,
     labels_change_while_messages_arrive,
 );
@@ -1067,6 +1068,82 @@ async fn writer_lanes_keep_order_and_commit_order(s: &Store) {
         (1..=(4 * PER) as i64).collect::<Vec<i64>>(),
         "dense cursors, one per message"
     );
+}
+
+/// A batch's messages get their ids in one step (ascending, in the batch's order); ids of
+/// messages deleted with their account are never given again, on either backend.
+async fn batch_ids_never_reuse_deleted_ones(s: &Store) {
+    let render =
+        |m: &parley_store::messages::MessageWithAttachments| format!("{{\"id\":{}}}", m.message.id);
+    let writer = MessageWriter::spawn(s.clone(), 64, std::sync::Arc::new(render));
+    let incoming = ConversationEffects {
+        first_reply: false,
+        waiting: Waiting::Start,
+        reopen: true,
+    };
+    let burst = |conv: parley_store::conversations::ConversationRow, tag: &'static str| {
+        let writer = writer.clone();
+        async move {
+            let sends = (0..40).map(|i| {
+                let writer = writer.clone();
+                let mut m = msg(&conv, 0, &format!("{tag}{i}"));
+                // Every fourth message repeats the previous one's echo id: a duplicate
+                // inside the same batch.
+                m.echo_id = Some(format!("{tag}-{}", i - i32::from(i % 4 == 3)));
+                async move { writer.insert(m, incoming).await.unwrap() }
+            });
+            futures::future::join_all(sends).await
+        }
+    };
+    let a = world(s, "A").await;
+    let ca = s.create_conversation(&new_conv(&a)).await.unwrap();
+    let first = burst(ca.clone(), "a").await;
+    let created = |r: &[MessageInsert]| {
+        r.iter()
+            .filter_map(|x| match x {
+                MessageInsert::Created { message_id, .. } => Some(*message_id),
+                MessageInsert::Duplicate { .. } => None,
+            })
+            .collect::<Vec<i64>>()
+    };
+    let old = created(&first);
+    assert_eq!(old.len(), 30, "10 of 40 repeat an echo id");
+    assert_eq!(s.count_messages(ca.id).await.unwrap(), 30);
+    // The duplicates name the message stored under their echo id.
+    for r in &first {
+        if let MessageInsert::Duplicate { message_id } = r {
+            assert!(old.contains(message_id));
+        }
+    }
+    let old_max = *old.iter().max().unwrap();
+    sqlx::query("DELETE FROM accounts WHERE id = $1")
+        .bind(a.account)
+        .execute(s.writer())
+        .await
+        .unwrap();
+    let b = world(s, "B").await;
+    let cb = s.create_conversation(&new_conv(&b)).await.unwrap();
+    let new = created(&burst(cb.clone(), "b").await);
+    assert_eq!(new.len(), 30);
+    assert!(
+        new.iter().all(|id| *id > old_max),
+        "ids after {old_max}: {new:?}"
+    );
+    // In the order they were sent.
+    assert!(new.windows(2).all(|p| p[0] < p[1]), "{new:?}");
+    let page = s
+        .messages_page(cb.id, None, None, 100, false)
+        .await
+        .unwrap();
+    let contents: Vec<String> = page
+        .iter()
+        .map(|m| m.message.content.clone().unwrap())
+        .collect();
+    let want: Vec<String> = (0..40)
+        .filter(|i| i % 4 != 3)
+        .map(|i| format!("b{i}"))
+        .collect();
+    assert_eq!(contents, want);
 }
 
 async fn event_log_cursors_are_dense_and_scoped(s: &Store) {
