@@ -64,6 +64,9 @@ export class ContactPanel {
     this.history = [];
     this.ratings = [];
     this.notes = [];
+    // Bumped by every note added or deleted here: a load that started before keeps the
+    // list as it is (its answer is older than what this console just did).
+    this.notesGen = 0;
     this.duplicates = [];
     this.el = h('aside', { class: 'contact-panel', 'aria-label': t('contact.panel') }, h('p', { class: 'muted small pad' }, t('common.loading')));
     // Another console merged this contact (or one into it): show the merged history.
@@ -88,6 +91,7 @@ export class ContactPanel {
 
   async load() {
     const id = this.conv.contact_id;
+    const gen = this.notesGen;
     try {
       const [contact, labels, convs, notes, dups] = await Promise.all([
         get(acct(`/contacts/${id}`)),
@@ -97,7 +101,7 @@ export class ContactPanel {
         get(acct(`/contacts/${id}/duplicates`)).catch(() => ({ payload: [] })),
       ]);
       if (!this.conv || this.conv.contact_id !== id) return; // a newer load is under way
-      this.notes = Array.isArray(notes) ? notes : [];
+      if (this.notesGen === gen) this.notes = Array.isArray(notes) ? notes : [];
       this.contact = contact.payload || contact;
       this.labels = labels.payload || [];
       this.history = convs.payload || [];
@@ -370,6 +374,7 @@ export class ContactPanel {
         add.disabled = true;
         try {
           const note = await post(acct(`/contacts/${id}/notes`), { content });
+          this.notesGen++;
           this.notes = [note, ...this.notes];
           this.noteDraft = '';
           this.render();
@@ -394,6 +399,7 @@ export class ContactPanel {
               onclick: async () => {
                 try {
                   await del(acct(`/contacts/${id}/notes/${n.id}`));
+                  this.notesGen++;
                   this.notes = this.notes.filter((x) => x.id !== n.id);
                   this.render();
                 } catch (ex) {
