@@ -977,6 +977,16 @@ async fn group_commit_writer(s: &Store) {
     ));
 }
 
+/// A conversation's message contents, oldest first (its first 100).
+async fn contents_of(s: &Store, conversation_id: i64) -> Vec<String> {
+    s.messages_page(conversation_id, None, None, 100, false)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.message.content.clone().unwrap())
+        .collect()
+}
+
 /// The message writer's lanes (several on PostgreSQL): each conversation's messages keep
 /// their arrival order, cursors stay dense, and an acknowledged cursor is never ahead of an
 /// uncommitted one (the hub delivers in cursor order and fills holes from the log, so a
@@ -1050,14 +1060,7 @@ async fn writer_lanes_keep_order_and_commit_order(s: &Store) {
             "conversation {} in order: {acks:?}",
             conv.id
         );
-        let page = s
-            .messages_page(conv.id, None, None, 100, false)
-            .await
-            .unwrap();
-        let contents: Vec<String> = page
-            .iter()
-            .map(|m| m.message.content.clone().unwrap())
-            .collect();
+        let contents = contents_of(s, conv.id).await;
         let want: Vec<String> = (0..PER).map(|i| format!("c{}-m{i}", conv.id)).collect();
         assert_eq!(contents, want);
         all.extend(acks.into_iter().map(|a| a.1));
@@ -1131,14 +1134,7 @@ async fn batch_ids_never_reuse_deleted_ones(s: &Store) {
     );
     // In the order they were sent.
     assert!(new.windows(2).all(|p| p[0] < p[1]), "{new:?}");
-    let page = s
-        .messages_page(cb.id, None, None, 100, false)
-        .await
-        .unwrap();
-    let contents: Vec<String> = page
-        .iter()
-        .map(|m| m.message.content.clone().unwrap())
-        .collect();
+    let contents = contents_of(s, cb.id).await;
     let want: Vec<String> = (0..40)
         .filter(|i| i % 4 != 3)
         .map(|i| format!("b{i}"))
