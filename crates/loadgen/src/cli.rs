@@ -470,6 +470,11 @@ pub struct MessagesArgs {
     /// removed after); none of them matches the run's messages.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100))]
     pub rules: u64,
+    /// The server's PostgreSQL (postgres://…, loopback): read its WAL and commit counters
+    /// before the first message and after the drain, and report them per acknowledged
+    /// message. The counters are the whole database server's: use one nothing else writes to.
+    #[arg(long, value_name = "URL")]
+    pub wal_stats_url: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -37,6 +37,7 @@ mod sightings;
 mod stats;
 mod target;
 mod telegram;
+mod walstats;
 mod ws;
 
 use std::process::ExitCode;

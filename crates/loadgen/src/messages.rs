@@ -321,6 +321,8 @@ pub struct MessagesReport {
     pub automation_rules: u64,
     /// Deliveries to loadgen's webhook receiver (`--webhook-listen`).
     pub webhook: Option<WebhookReport>,
+    /// What PostgreSQL wrote per message (`--wal-stats-url`).
+    pub wal: Option<crate::walstats::WalReport>,
 }
 
 /// The webhook fan-out of a run: every acknowledged message should reach the receiver once.
@@ -498,6 +500,14 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
 
     let rss = || s.server_pid.and_then(|p| procfs::rss_bytes(p).ok());
     let rss_before = rss();
+    let mut wal_probe = match &args.wal_stats_url {
+        Some(url) => {
+            let mut probe = crate::walstats::WalProbe::connect(url).await?;
+            let before = probe.read().await?;
+            Some((probe, before))
+        }
+        None => None,
+    };
     let start = Instant::now();
     let _ = shared.start.set(start);
     let sem = Arc::new(Semaphore::new(args.max_inflight as usize));
@@ -564,6 +574,19 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let rss_after = rss();
+    let wal = match wal_probe.as_mut() {
+        Some((probe, before)) => {
+            // Backends report their WAL counters at most about once a second.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let after = probe.read().await?;
+            Some(crate::walstats::report(
+                *before,
+                after,
+                shared.acked_count.load(Ordering::Relaxed),
+            ))
+        }
+        None => None,
+    };
     let visitor_sockets_held = shared.open_visitors.load(Ordering::Relaxed);
     let agent_sockets_held = shared.open_agents.load(Ordering::Relaxed);
     let _ = stop_tx.send(true);
@@ -640,6 +663,7 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
         loadavg_1m: procfs::loadavg(),
         automation_rules: args.rules,
         webhook,
+        wal,
     })
 }
 
@@ -1061,6 +1085,9 @@ impl MessagesReport {
             "  load average (1 min) {}",
             self.loadavg_1m.map_or("n/a".into(), |l| format!("{l:.2}"))
         );
+        if let Some(w) = &self.wal {
+            w.print();
+        }
     }
 }
 

@@ -611,8 +611,8 @@ async fn insert_in(
 }
 
 /// The part of storing a message that follows its row: the delivery job, the channel's
-/// cursor, and the message's effects on its conversation (one statement, plus reopening),
-/// with the report facts and counters it causes.
+/// cursor, and the message's effects on its conversation, with the report facts and
+/// counters it causes. See [`apply_batch_in`].
 async fn apply_in(
     conn: &mut sqlx::AnyConnection,
     m: &NewMessage,
@@ -620,80 +620,185 @@ async fn apply_in(
     message_id: i64,
     now: i64,
 ) -> Result<Inserted> {
-    if m.deliver {
-        crate::channels::schedule_delivery_in(&mut *conn, m.account_id, message_id, now).await?;
+    apply_batch_in(conn, &[(m, fx, message_id)], now)
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("empty batch result".into()))
+}
+
+/// The part of storing a batch's messages that follows their rows (`(message, effects,
+/// id)`, in the batch's order): each one's delivery job and channel cursor, then the
+/// conversations' bookkeeping in one statement per *round* (round k holds the k-th
+/// message of each conversation in the batch, so a conversation's messages apply in
+/// order), plus reopening (rare, one statement each). Returns one result per message,
+/// in order.
+async fn apply_batch_in(
+    conn: &mut sqlx::AnyConnection,
+    items: &[(&NewMessage, ConversationEffects, i64)],
+    now: i64,
+) -> Result<Vec<Inserted>> {
+    for (m, _, message_id) in items {
+        if m.deliver {
+            crate::channels::schedule_delivery_in(&mut *conn, m.account_id, *message_id, now)
+                .await?;
+        }
+        if let Some(cursor) = &m.cursor {
+            let inbox = m.cursor_inbox_id.unwrap_or(m.inbox_id);
+            crate::channels::set_cursor_in(&mut *conn, inbox, cursor, now).await?;
+        }
     }
-    if let Some(cursor) = &m.cursor {
-        let inbox = m.cursor_inbox_id.unwrap_or(m.inbox_id);
-        crate::channels::set_cursor_in(&mut *conn, inbox, cursor, now).await?;
+    let mut seen: std::collections::HashMap<i64, usize> =
+        std::collections::HashMap::with_capacity(items.len());
+    let rounds: Vec<usize> = items
+        .iter()
+        .map(|(m, _, _)| {
+            let k = seen.entry(m.conversation_id).or_insert(0);
+            *k += 1;
+            *k - 1
+        })
+        .collect();
+    let mut out: Vec<Option<Inserted>> = (0..items.len()).map(|_| None).collect();
+    for round in 0..=rounds.iter().copied().max().unwrap_or(0) {
+        let members: Vec<usize> = (0..items.len()).filter(|&i| rounds[i] == round).collect();
+        let updates: Vec<(i64, ConversationEffects)> = members
+            .iter()
+            .map(|&i| (items[i].0.conversation_id, items[i].1))
+            .collect();
+        let mut updated = update_conversations_in(&mut *conn, &updates, now).await?;
+        for i in members {
+            let (m, fx, message_id) = items[i];
+            let (before, clocks) = updated
+                .remove(&m.conversation_id)
+                .ok_or_else(|| StoreError::Corrupt("conversation of a message not found".into()))?;
+            let clocks = clocks.filter(|_| fx.waiting == Waiting::Stop);
+            out[i] = Some(conclude_in(&mut *conn, m, fx, message_id, before, clocks, now).await?);
+        }
     }
-    let waiting = match fx.waiting {
-        Waiting::Keep => 0i64,
-        Waiting::Start => 1,
-        Waiting::Stop => 2,
-    };
-    // One statement for the bookkeeping. It leaves the status alone, so what it returns is
-    // also the status before the message; reopening (rare) is a second statement. An
-    // agent's reply ends a wait, and the report needs the clocks it stops: on PostgreSQL the
-    // same statement returns them from the locked row as it was (a self-join); SQLite's
-    // RETURNING cannot name a joined table, so there they are read first (in process, and
-    // no other writer exists between the two).
+    out.into_iter()
+        .map(|r| r.ok_or_else(|| StoreError::Corrupt("message left out of its batch".into())))
+        .collect()
+}
+
+/// The bookkeeping of one message in each of several conversations (at most one message
+/// per conversation), in one statement. It leaves the status alone, so each row it returns
+/// is also the status before the message; reopening is the caller's. An agent's reply ends
+/// a wait, and the report needs the clocks it stops, so the rows come with their reply
+/// clocks from before: on PostgreSQL from the locked rows as they were (a self-join, locked
+/// in id order); SQLite's `RETURNING` cannot name a joined table, so there they are read
+/// first (in process, and no other writer exists between the two).
+async fn update_conversations_in(
+    conn: &mut sqlx::AnyConnection,
+    updates: &[(i64, ConversationEffects)],
+    now: i64,
+) -> Result<std::collections::HashMap<i64, (ConversationRow, Option<ReplyClocks>)>> {
+    let rows: Vec<serde_json::Value> = updates
+        .iter()
+        .map(|(id, fx)| {
+            serde_json::json!({
+                "id": id,
+                "first_reply": i64::from(fx.first_reply),
+                "waiting": match fx.waiting {
+                    Waiting::Keep => 0i64,
+                    Waiting::Start => 1,
+                    Waiting::Stop => 2,
+                },
+            })
+        })
+        .collect();
+    let json = serde_json::Value::Array(rows).to_string();
     let set = "last_activity_at = $2, updated_at = $2,
-            first_reply_created_at = CASE WHEN $3 = 1 AND first_reply_created_at IS NULL THEN $2
-                                          ELSE first_reply_created_at END,
-            waiting_since = CASE WHEN $4 = 1 THEN COALESCE(waiting_since, $2)
-                                 WHEN $4 = 2 THEN NULL ELSE waiting_since END,
-            last_incoming_at = CASE WHEN $4 = 1 THEN $2 ELSE last_incoming_at END,
-            last_reply_at = CASE WHEN $4 = 2 THEN $2 ELSE last_reply_at END,
-            sla_kind = CASE WHEN $4 = 2 THEN NULL ELSE sla_kind END,
-            sla_due_at = CASE WHEN $4 = 2 THEN NULL ELSE sla_due_at END,
-            sla_overdue_at = CASE WHEN $4 = 2 THEN NULL ELSE sla_overdue_at END";
-    let stops_wait = fx.waiting == Waiting::Stop;
-    let postgres = conn.backend_name() == "PostgreSQL";
-    let (before, clocks) = if stops_wait && postgres {
+            first_reply_created_at = CASE WHEN x.x_first_reply = 1 AND first_reply_created_at IS NULL
+                                          THEN $2 ELSE first_reply_created_at END,
+            waiting_since = CASE WHEN x.x_waiting = 1 THEN COALESCE(waiting_since, $2)
+                                 WHEN x.x_waiting = 2 THEN NULL ELSE waiting_since END,
+            last_incoming_at = CASE WHEN x.x_waiting = 1 THEN $2 ELSE last_incoming_at END,
+            last_reply_at = CASE WHEN x.x_waiting = 2 THEN $2 ELSE last_reply_at END,
+            sla_kind = CASE WHEN x.x_waiting = 2 THEN NULL ELSE sla_kind END,
+            sla_due_at = CASE WHEN x.x_waiting = 2 THEN NULL ELSE sla_due_at END,
+            sla_overdue_at = CASE WHEN x.x_waiting = 2 THEN NULL ELSE sla_overdue_at END";
+    let mut out = std::collections::HashMap::with_capacity(updates.len());
+    if conn.backend_name() == "PostgreSQL" {
         let upd = format!(
             "UPDATE conversations SET {set}
-             FROM (SELECT id AS old_id, waiting_since AS old_waiting_since,
-                          first_reply_created_at AS old_first_reply_created_at,
-                          sla_due_at AS old_sla_due_at, sla_overdue_at AS old_sla_overdue_at
-                   FROM conversations WHERE id = $1 FOR UPDATE) old
-             WHERE id = $1 AND old.old_id = $1
+             FROM (SELECT j.id AS x_id, j.first_reply AS x_first_reply, j.waiting AS x_waiting,
+                          c.waiting_since AS old_waiting_since,
+                          c.first_reply_created_at AS old_first_reply_created_at,
+                          c.sla_due_at AS old_sla_due_at, c.sla_overdue_at AS old_sla_overdue_at
+                   FROM json_to_recordset($1::json) AS j(id BIGINT, first_reply BIGINT, waiting BIGINT)
+                   JOIN conversations c ON c.id = j.id
+                   ORDER BY c.id FOR UPDATE OF c) x
+             WHERE conversations.id = x.x_id
              RETURNING {CONVERSATION_COLS}, old_waiting_since, old_first_reply_created_at,
                        old_sla_due_at, old_sla_overdue_at"
         );
-        let row = sqlx::query_as::<_, reports::RowWithClocks>(sqlx::AssertSqlSafe(upd))
-            .bind(m.conversation_id)
+        let rows = sqlx::query_as::<_, reports::RowWithClocks>(sqlx::AssertSqlSafe(upd))
+            .bind(json)
             .bind(now)
-            .bind(i64::from(fx.first_reply))
-            .bind(waiting)
-            .fetch_one(&mut *conn)
+            .fetch_all(&mut *conn)
             .await?;
-        (row.conv, Some(row.clocks))
+        for r in rows {
+            out.insert(r.conv.id, (r.conv, Some(r.clocks)));
+        }
     } else {
-        let clocks = if stops_wait {
-            sqlx::query_as::<_, ReplyClocks>(
-                "SELECT waiting_since AS old_waiting_since,
+        #[derive(sqlx::FromRow)]
+        struct IdClocks {
+            id: i64,
+            #[sqlx(flatten)]
+            clocks: ReplyClocks,
+        }
+        let stops: Vec<i64> = updates
+            .iter()
+            .filter(|(_, fx)| fx.waiting == Waiting::Stop)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut clocks = std::collections::HashMap::with_capacity(stops.len());
+        if !stops.is_empty() {
+            let read = sqlx::query_as::<_, IdClocks>(
+                "SELECT id, waiting_since AS old_waiting_since,
                         first_reply_created_at AS old_first_reply_created_at,
                         sla_due_at AS old_sla_due_at, sla_overdue_at AS old_sla_overdue_at
-                 FROM conversations WHERE id = $1",
+                 FROM conversations WHERE id IN (SELECT value FROM json_each($1))",
             )
-            .bind(m.conversation_id)
-            .fetch_optional(&mut *conn)
-            .await?
-        } else {
-            None
-        };
-        let upd =
-            format!("UPDATE conversations SET {set} WHERE id = $1 RETURNING {CONVERSATION_COLS}");
-        let before = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(upd))
-            .bind(m.conversation_id)
-            .bind(now)
-            .bind(i64::from(fx.first_reply))
-            .bind(waiting)
-            .fetch_one(&mut *conn)
+            .bind(serde_json::to_string(&stops).unwrap_or_else(|_| "[]".into()))
+            .fetch_all(&mut *conn)
             .await?;
-        (before, clocks)
-    };
+            for r in read {
+                clocks.insert(r.id, r.clocks);
+            }
+        }
+        let upd = format!(
+            "UPDATE conversations SET {set}
+             FROM (SELECT json_extract(j.value, '$.id') AS x_id,
+                          json_extract(j.value, '$.first_reply') AS x_first_reply,
+                          json_extract(j.value, '$.waiting') AS x_waiting
+                   FROM json_each($1) j) AS x
+             WHERE conversations.id = x.x_id
+             RETURNING {CONVERSATION_COLS}"
+        );
+        let rows = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(upd))
+            .bind(json)
+            .bind(now)
+            .fetch_all(&mut *conn)
+            .await?;
+        for r in rows {
+            let c = clocks.remove(&r.id);
+            out.insert(r.id, (r, c));
+        }
+    }
+    Ok(out)
+}
+
+/// A message's effects after its conversation's bookkeeping (`before`): reopening a
+/// resolved or snoozed conversation, and the report facts and counters.
+async fn conclude_in(
+    conn: &mut sqlx::AnyConnection,
+    m: &NewMessage,
+    fx: ConversationEffects,
+    message_id: i64,
+    before: ConversationRow,
+    clocks: Option<ReplyClocks>,
+    now: i64,
+) -> Result<Inserted> {
     let after = if fx.reopen && matches!(before.status.as_str(), "resolved" | "snoozed") {
         // As Chatwoot's `reopen_resolved_conversation`: a resolved conversation of an inbox
         // with a bot goes back to the bot (`pending`), whose dialogue starts afresh with this
@@ -888,9 +993,19 @@ pub(crate) async fn write_batch_in(
         // savepoint per message (`write_batch_isolated`).
         let ids = allocate_message_ids(&mut *conn, batch.len()).await?;
         let stored = insert_rows_in(&mut *conn, batch, &ids, now).await?;
-        for ((m, fx), id) in batch.iter().zip(ids) {
-            if stored.contains(&id) {
-                inserted.push(Ok(apply_in(&mut *conn, m, *fx, id, now).await?));
+        let created: Vec<(&NewMessage, ConversationEffects, i64)> = batch
+            .iter()
+            .zip(&ids)
+            .filter(|(_, id)| stored.contains(id))
+            .map(|((m, fx), id)| (*m, *fx, *id))
+            .collect();
+        let mut applied = apply_batch_in(&mut *conn, &created, now).await?.into_iter();
+        for ((m, _), id) in batch.iter().zip(&ids) {
+            if stored.contains(id) {
+                let r = applied
+                    .next()
+                    .ok_or_else(|| StoreError::Corrupt("message left out of its batch".into()))?;
+                inserted.push(Ok(r));
             } else {
                 // The echo id is taken (a retry, or twice in this batch).
                 inserted.push(Ok(echo_duplicate(&mut *conn, m).await?));

@@ -30,6 +30,7 @@ both_backends!(
     group_commit_writer,
     writer_lanes_keep_order_and_commit_order,
     batch_ids_never_reuse_deleted_ones,
+    batch_bookkeeping_applies_in_send_order,
     event_log_cursors_are_dense_and_scoped,
     labels_change_while_messages_arrive,
 );
@@ -1140,6 +1141,101 @@ async fn batch_ids_never_reuse_deleted_ones(s: &Store) {
         .map(|i| format!("b{i}"))
         .collect();
     assert_eq!(contents, want);
+}
+
+/// A batch's conversation bookkeeping is one statement per round (the k-th message of each
+/// conversation), so several messages of one conversation in one batch must still apply one
+/// after the other: each sees what the previous one left (reopening, the waiting clock,
+/// the first reply), exactly as when they are sent one at a time.
+async fn batch_bookkeeping_applies_in_send_order(s: &Store) {
+    let render =
+        |m: &parley_store::messages::MessageWithAttachments| format!("{{\"id\":{}}}", m.message.id);
+    let writer = MessageWriter::spawn(s.clone(), 64, std::sync::Arc::new(render));
+    let incoming = ConversationEffects {
+        first_reply: false,
+        waiting: Waiting::Start,
+        reopen: true,
+    };
+    let reply = ConversationEffects {
+        first_reply: true,
+        waiting: Waiting::Stop,
+        reopen: false,
+    };
+    let w = world(s, "A").await;
+    let agent = user(s, w.account, "agent@example.com", Role::Agent).await;
+    // Per conversation: the customer writes (reopening it), an agent answers, the
+    // customer writes twice more. Conversation 0 is sent one message at a time, the others
+    // all at once, interleaved, so the writer batches them.
+    let mut convs = Vec::new();
+    for _ in 0..4 {
+        let c = s.create_conversation(&new_conv(&w)).await.unwrap();
+        s.set_conversation_status(c.id, ConversationStatus::Resolved, None)
+            .await
+            .unwrap();
+        convs.push(c);
+    }
+    let script = |c: &parley_store::conversations::ConversationRow| {
+        let mut answer = msg(c, 1, "answer");
+        answer.sender_type = Some("User".into());
+        answer.sender_id = Some(agent);
+        vec![
+            (msg(c, 0, "q1"), incoming),
+            (answer, reply),
+            (msg(c, 0, "q2"), incoming),
+            (msg(c, 0, "q3"), incoming),
+        ]
+    };
+    let mut alone = Vec::new();
+    for (m, fx) in script(&convs[0]) {
+        alone.push(writer.insert(m, fx).await.unwrap());
+    }
+    let scripts: Vec<_> = convs[1..].iter().map(script).collect();
+    let mut sends = Vec::new();
+    for step in 0..4 {
+        for sc in &scripts {
+            let (m, fx) = sc[step].clone();
+            let writer = writer.clone();
+            sends.push(async move { writer.insert(m, fx).await.unwrap() });
+        }
+    }
+    let together = futures::future::join_all(sends).await;
+    // What each message saw: (status before, status after, waiting before, first reply set).
+    let seen = |r: &MessageInsert| match r {
+        MessageInsert::Created { before, after, .. } => (
+            before.status.clone(),
+            after.status.clone(),
+            before.waiting_since.is_some(),
+            before.first_reply_created_at.is_some(),
+        ),
+        MessageInsert::Duplicate { .. } => panic!("nothing repeats an echo id here"),
+    };
+    let want: Vec<_> = alone.iter().map(seen).collect();
+    assert_eq!(
+        want,
+        vec![
+            ("resolved".to_string(), "open".to_string(), true, false),
+            ("open".into(), "open".into(), false, true),
+            ("open".into(), "open".into(), true, true),
+            ("open".into(), "open".into(), true, true),
+        ]
+    );
+    for (k, _) in scripts.iter().enumerate() {
+        let got: Vec<_> = (0..4).map(|step| seen(&together[step * 3 + k])).collect();
+        assert_eq!(got, want, "conversation {k} of the batch");
+    }
+    for c in &convs {
+        let row = s
+            .conversation(c.account_id, c.display_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.status, "open");
+        assert!(row.waiting_since.is_some(), "the customer wrote last");
+        assert!(row.first_reply_created_at.is_some());
+        assert!(row.last_reply_at.is_some());
+        assert!(row.last_reply_at <= row.last_incoming_at);
+        assert_eq!(contents_of(s, c.id).await, vec!["q1", "answer", "q2", "q3"]);
+    }
 }
 
 async fn event_log_cursors_are_dense_and_scoped(s: &Store) {
