@@ -108,44 +108,45 @@ pub async fn append_in(
             origin: d.origin,
         });
     }
-    // Multi-row inserts: one statement per chunk instead of one per event.
-    for chunk in rows.chunks(100) {
-        let mut sql = format!("INSERT INTO events ({EVENT_COLS}) VALUES ");
-        for i in 0..chunk.len() {
-            let b = i * 10;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8,
-                b + 9,
-                b + 10
-            ));
-        }
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for r in chunk {
-            q = q
-                .bind(r.account_id)
-                .bind(r.seq)
-                .bind(r.name.clone())
-                .bind(r.conversation_id)
-                .bind(r.inbox_id)
-                .bind(r.contact_id)
-                .bind(r.public)
-                .bind(r.payload.clone())
-                .bind(r.created_at)
-                .bind(r.origin.clone());
-        }
-        q.execute(&mut *conn).await?;
-    }
+    // All rows in one statement whose only parameter is the rows as JSON: its text is the
+    // same for every batch (prepared once per connection), and SQLite's cost of binding
+    // grows with the square of a statement's placeholders (docs/benchmarks.md, session 16).
+    let json: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "account_id": r.account_id,
+                "seq": r.seq,
+                "name": r.name,
+                "conversation_id": r.conversation_id,
+                "inbox_id": r.inbox_id,
+                "contact_id": r.contact_id,
+                "public": r.public,
+                "payload": r.payload,
+                "created_at": r.created_at,
+                "origin": r.origin,
+            })
+        })
+        .collect();
+    let sql = if conn.backend_name() == "PostgreSQL" {
+        format!(
+            "INSERT INTO events ({EVENT_COLS})
+             SELECT {EVENT_COLS} FROM json_to_recordset($1::json) AS x(account_id BIGINT,
+                seq BIGINT, name TEXT, conversation_id BIGINT, inbox_id BIGINT,
+                contact_id BIGINT, public BIGINT, payload TEXT, created_at BIGINT, origin TEXT)"
+        )
+    } else {
+        let fields = EVENT_COLS
+            .split(',')
+            .map(|c| format!("json_extract(j.value, '$.{}')", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("INSERT INTO events ({EVENT_COLS}) SELECT {fields} FROM json_each($1) j")
+    };
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(serde_json::Value::Array(json).to_string())
+        .execute(&mut *conn)
+        .await?;
     Ok(rows)
 }
 

@@ -851,24 +851,25 @@ pub(crate) async fn count_messages_in(
     conn: &mut sqlx::AnyConnection,
     counts: &MessageCounts,
 ) -> Result<()> {
-    for (k, (incoming, outgoing)) in counts {
-        sqlx::query(
-            "INSERT INTO report_message_counts (account_id, hour, inbox_id, team_id, user_id, incoming, outgoing)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (account_id, hour, inbox_id, team_id, user_id) DO UPDATE SET
-                incoming = report_message_counts.incoming + excluded.incoming,
-                outgoing = report_message_counts.outgoing + excluded.outgoing",
-        )
-        .bind(k.account_id)
-        .bind(k.hour)
-        .bind(k.inbox_id)
-        .bind(k.team_id)
-        .bind(k.user_id)
-        .bind(*incoming)
-        .bind(*outgoing)
-        .execute(&mut *conn)
-        .await?;
+    if counts.is_empty() {
+        return Ok(());
     }
+    // Each table's rows in one statement whose only parameter is the rows as JSON (the
+    // statement's text is the same for every batch), in ascending key order.
+    let hours: Vec<serde_json::Value> = counts
+        .iter()
+        .map(|(k, (incoming, outgoing))| {
+            serde_json::json!([
+                k.account_id,
+                k.hour,
+                k.inbox_id,
+                k.team_id,
+                k.user_id,
+                incoming,
+                outgoing
+            ])
+        })
+        .collect();
     // The same per UTC day, for the whole account and per inbox, team and agent.
     let mut days: BTreeMap<(i64, i64, i64, i64), (i64, i64)> = BTreeMap::new();
     for (k, (incoming, outgoing)) in counts {
@@ -879,23 +880,52 @@ pub(crate) async fn count_messages_in(
             e.1 += outgoing;
         }
     }
-    for ((account, dim, id, day), (incoming, outgoing)) in &days {
-        sqlx::query(
-            "INSERT INTO report_message_days (account_id, dim, dim_id, day, incoming, outgoing)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (account_id, dim, dim_id, day) DO UPDATE SET
-                incoming = report_message_days.incoming + excluded.incoming,
-                outgoing = report_message_days.outgoing + excluded.outgoing",
-        )
-        .bind(*account)
-        .bind(*dim)
-        .bind(*id)
-        .bind(*day)
-        .bind(*incoming)
-        .bind(*outgoing)
+    let days: Vec<serde_json::Value> = days
+        .iter()
+        .map(|((account, dim, id, day), (incoming, outgoing))| {
+            serde_json::json!([account, dim, id, day, incoming, outgoing])
+        })
+        .collect();
+    let postgres = conn.backend_name() == "PostgreSQL";
+    // Column `i` of row `j` of the JSON array of arrays.
+    let col = |i: usize| {
+        if postgres {
+            format!("CAST(j.value->>{i} AS BIGINT)")
+        } else {
+            format!("json_extract(j.value, '$[{i}]')")
+        }
+    };
+    let rows_of = if postgres {
+        "json_array_elements($1::json) j"
+    } else {
+        "json_each($1) j"
+    };
+    let cols = |n: usize| (0..n).map(col).collect::<Vec<_>>().join(", ");
+    // `WHERE true`: SQLite's grammar needs it between a SELECT and an upsert clause.
+    let hour_sql = format!(
+        "INSERT INTO report_message_counts (account_id, hour, inbox_id, team_id, user_id, incoming, outgoing)
+         SELECT {} FROM {rows_of} WHERE true
+         ON CONFLICT (account_id, hour, inbox_id, team_id, user_id) DO UPDATE SET
+            incoming = report_message_counts.incoming + excluded.incoming,
+            outgoing = report_message_counts.outgoing + excluded.outgoing",
+        cols(7)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(hour_sql))
+        .bind(serde_json::Value::Array(hours).to_string())
         .execute(&mut *conn)
         .await?;
-    }
+    let day_sql = format!(
+        "INSERT INTO report_message_days (account_id, dim, dim_id, day, incoming, outgoing)
+         SELECT {} FROM {rows_of} WHERE true
+         ON CONFLICT (account_id, dim, dim_id, day) DO UPDATE SET
+            incoming = report_message_days.incoming + excluded.incoming,
+            outgoing = report_message_days.outgoing + excluded.outgoing",
+        cols(6)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(day_sql))
+        .bind(serde_json::Value::Array(days).to_string())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

@@ -376,21 +376,22 @@ async fn replace_rows(
             .execute(&mut *conn)
             .await?;
     } else {
-        // Chunks keep a statement's placeholders well under PostgreSQL's limit.
-        for chunk in rows.chunks(200) {
-            let mut sql = format!("INSERT INTO {table} ({key}, tokens) VALUES ");
-            for n in 0..chunk.len() {
-                if n > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("(${}, ${}::tsvector)", 2 * n + 1, 2 * n + 2));
-            }
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (id, tokens) in chunk {
-                q = q.bind(*id).bind(tsvector_literal(tokens));
-            }
-            q.execute(&mut *conn).await?;
-        }
+        // The same on PostgreSQL: one statement text for every batch size.
+        let json = serde_json::Value::Array(
+            rows.iter()
+                .map(|(id, tokens)| serde_json::json!([id, tsvector_literal(tokens)]))
+                .collect(),
+        )
+        .to_string();
+        let sql = format!(
+            "INSERT INTO {table} ({key}, tokens)
+             SELECT CAST(j.value->>0 AS BIGINT), CAST(j.value->>1 AS tsvector)
+             FROM json_array_elements($1::json) j"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(json)
+            .execute(&mut *conn)
+            .await?;
     }
     if backend == Backend::Sqlite {
         let mut terms: Vec<&str> = rows
