@@ -683,8 +683,8 @@ async fn apply_batch_in(
 /// per conversation), in one statement. It leaves the status alone, so each row it returns
 /// is also the status before the message; reopening is the caller's. An agent's reply ends
 /// a wait, and the report needs the clocks it stops, so the rows come with their reply
-/// clocks from before: on PostgreSQL from the locked rows as they were (a self-join, locked
-/// in id order); SQLite's `RETURNING` cannot name a joined table, so there they are read
+/// clocks from before (when one of them is a reply): on PostgreSQL from the locked rows as they
+/// were (a self-join, locked in id order); SQLite's `RETURNING` cannot name a joined table, so there they are read
 /// first (in process, and no other writer exists between the two).
 async fn update_conversations_in(
     conn: &mut sqlx::AnyConnection,
@@ -695,9 +695,9 @@ async fn update_conversations_in(
         .iter()
         .map(|(id, fx)| {
             serde_json::json!({
-                "id": id,
-                "first_reply": i64::from(fx.first_reply),
-                "waiting": match fx.waiting {
+                "x_id": id,
+                "x_first_reply": i64::from(fx.first_reply),
+                "x_waiting": match fx.waiting {
                     Waiting::Keep => 0i64,
                     Waiting::Start => 1,
                     Waiting::Stop => 2,
@@ -717,15 +717,34 @@ async fn update_conversations_in(
             sla_due_at = CASE WHEN x.x_waiting = 2 THEN NULL ELSE sla_due_at END,
             sla_overdue_at = CASE WHEN x.x_waiting = 2 THEN NULL ELSE sla_overdue_at END";
     let mut out = std::collections::HashMap::with_capacity(updates.len());
-    if conn.backend_name() == "PostgreSQL" {
+    let stops = updates.iter().any(|(_, fx)| fx.waiting == Waiting::Stop);
+    if conn.backend_name() == "PostgreSQL" && !stops {
+        // No reply among them: no clocks to read, so no row lock before the update (each
+        // one is a WAL record of its own).
         let upd = format!(
             "UPDATE conversations SET {set}
-             FROM (SELECT j.id AS x_id, j.first_reply AS x_first_reply, j.waiting AS x_waiting,
+             FROM json_to_recordset($1::json) AS x(x_id BIGINT, x_first_reply BIGINT, x_waiting BIGINT)
+             WHERE conversations.id = x.x_id
+             RETURNING {CONVERSATION_COLS}"
+        );
+        let rows = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(upd))
+            .bind(json)
+            .bind(now)
+            .fetch_all(&mut *conn)
+            .await?;
+        for r in rows {
+            out.insert(r.id, (r, None));
+        }
+    } else if conn.backend_name() == "PostgreSQL" {
+        let upd = format!(
+            "UPDATE conversations SET {set}
+             FROM (SELECT j.x_id, j.x_first_reply, j.x_waiting,
                           c.waiting_since AS old_waiting_since,
                           c.first_reply_created_at AS old_first_reply_created_at,
                           c.sla_due_at AS old_sla_due_at, c.sla_overdue_at AS old_sla_overdue_at
-                   FROM json_to_recordset($1::json) AS j(id BIGINT, first_reply BIGINT, waiting BIGINT)
-                   JOIN conversations c ON c.id = j.id
+                   FROM json_to_recordset($1::json)
+                        AS j(x_id BIGINT, x_first_reply BIGINT, x_waiting BIGINT)
+                   JOIN conversations c ON c.id = j.x_id
                    ORDER BY c.id FOR UPDATE OF c) x
              WHERE conversations.id = x.x_id
              RETURNING {CONVERSATION_COLS}, old_waiting_since, old_first_reply_created_at,
@@ -746,20 +765,20 @@ async fn update_conversations_in(
             #[sqlx(flatten)]
             clocks: ReplyClocks,
         }
-        let stops: Vec<i64> = updates
+        let stopped: Vec<i64> = updates
             .iter()
             .filter(|(_, fx)| fx.waiting == Waiting::Stop)
             .map(|(id, _)| *id)
             .collect();
-        let mut clocks = std::collections::HashMap::with_capacity(stops.len());
-        if !stops.is_empty() {
+        let mut clocks = std::collections::HashMap::with_capacity(stopped.len());
+        if !stopped.is_empty() {
             let read = sqlx::query_as::<_, IdClocks>(
                 "SELECT id, waiting_since AS old_waiting_since,
                         first_reply_created_at AS old_first_reply_created_at,
                         sla_due_at AS old_sla_due_at, sla_overdue_at AS old_sla_overdue_at
                  FROM conversations WHERE id IN (SELECT value FROM json_each($1))",
             )
-            .bind(serde_json::to_string(&stops).unwrap_or_else(|_| "[]".into()))
+            .bind(serde_json::to_string(&stopped).unwrap_or_else(|_| "[]".into()))
             .fetch_all(&mut *conn)
             .await?;
             for r in read {
@@ -768,9 +787,9 @@ async fn update_conversations_in(
         }
         let upd = format!(
             "UPDATE conversations SET {set}
-             FROM (SELECT json_extract(j.value, '$.id') AS x_id,
-                          json_extract(j.value, '$.first_reply') AS x_first_reply,
-                          json_extract(j.value, '$.waiting') AS x_waiting
+             FROM (SELECT json_extract(j.value, '$.x_id') AS x_id,
+                          json_extract(j.value, '$.x_first_reply') AS x_first_reply,
+                          json_extract(j.value, '$.x_waiting') AS x_waiting
                    FROM json_each($1) j) AS x
              WHERE conversations.id = x.x_id
              RETURNING {CONVERSATION_COLS}"
