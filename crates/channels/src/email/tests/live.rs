@@ -304,7 +304,20 @@ async fn sending_failures_are_permanent_or_transient() {
         None,
     ))
     .expect("compose");
-    match smtp::send(&sys.submission(user, SmtpSecurity::StartTls), &c.message).await {
+    // Dovecot's submission relays to OpenSMTPD, which refuses the unknown domain: a
+    // permanent 5xx. On a busy machine the relay can answer `421` (transient) while it is
+    // still starting, which is what a transient answer is for: try again, as the outbox
+    // would.
+    let submission = sys.submission(user, SmtpSecurity::StartTls);
+    let mut outcome = smtp::send(&submission, &c.message).await;
+    for _ in 0..20 {
+        if !matches!(outcome, Err(SendError::Transient { .. })) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        outcome = smtp::send(&submission, &c.message).await;
+    }
+    match outcome {
         Err(SendError::Permanent {
             code: Some(code),
             text,
