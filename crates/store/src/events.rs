@@ -108,9 +108,7 @@ pub async fn append_in(
             origin: d.origin,
         });
     }
-    // All rows in one statement whose only parameter is the rows as JSON: its text is the
-    // same for every batch (prepared once per connection), and SQLite's cost of binding
-    // grows with the square of a statement's placeholders (docs/benchmarks.md, session 16).
+    // All rows in one statement with one JSON parameter (`json_rows`).
     let json: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
@@ -128,21 +126,22 @@ pub async fn append_in(
             })
         })
         .collect();
-    let sql = if conn.backend_name() == "PostgreSQL" {
-        format!(
-            "INSERT INTO events ({EVENT_COLS})
-             SELECT {EVENT_COLS} FROM json_to_recordset($1::json) AS x(account_id BIGINT,
-                seq BIGINT, name TEXT, conversation_id BIGINT, inbox_id BIGINT,
-                contact_id BIGINT, public BIGINT, payload TEXT, created_at BIGINT, origin TEXT)"
-        )
-    } else {
-        let fields = EVENT_COLS
-            .split(',')
-            .map(|c| format!("json_extract(j.value, '$.{}')", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        format!("INSERT INTO events ({EVENT_COLS}) SELECT {fields} FROM json_each($1) j")
-    };
+    let rows_sql = crate::json_rows::rows_of_param(
+        conn.backend_name() == "PostgreSQL",
+        &[
+            ("account_id", "BIGINT"),
+            ("seq", "BIGINT"),
+            ("name", "TEXT"),
+            ("conversation_id", "BIGINT"),
+            ("inbox_id", "BIGINT"),
+            ("contact_id", "BIGINT"),
+            ("public", "BIGINT"),
+            ("payload", "TEXT"),
+            ("created_at", "BIGINT"),
+            ("origin", "TEXT"),
+        ],
+    );
+    let sql = format!("INSERT INTO events ({EVENT_COLS}) {rows_sql}");
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(serde_json::Value::Array(json).to_string())
         .execute(&mut *conn)

@@ -10,6 +10,7 @@
 mod durable;
 mod error;
 pub mod health;
+mod json_rows;
 mod pool;
 
 pub mod accounts;

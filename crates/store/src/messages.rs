@@ -717,34 +717,28 @@ async fn update_conversations_in(
             sla_due_at = CASE WHEN x.x_waiting = 2 THEN NULL ELSE sla_due_at END,
             sla_overdue_at = CASE WHEN x.x_waiting = 2 THEN NULL ELSE sla_overdue_at END";
     let mut out = std::collections::HashMap::with_capacity(updates.len());
-    let stops = updates.iter().any(|(_, fx)| fx.waiting == Waiting::Stop);
-    if conn.backend_name() == "PostgreSQL" && !stops {
-        // No reply among them: no clocks to read, so no row lock before the update (each
-        // one is a WAL record of its own).
-        let upd = format!(
-            "UPDATE conversations SET {set}
-             FROM json_to_recordset($1::json) AS x(x_id BIGINT, x_first_reply BIGINT, x_waiting BIGINT)
-             WHERE conversations.id = x.x_id
-             RETURNING {CONVERSATION_COLS}"
-        );
-        let rows = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(upd))
-            .bind(json)
-            .bind(now)
-            .fetch_all(&mut *conn)
-            .await?;
-        for r in rows {
-            out.insert(r.id, (r, None));
-        }
-    } else if conn.backend_name() == "PostgreSQL" {
+    let postgres = conn.backend_name() == "PostgreSQL";
+    let source = crate::json_rows::rows_of_param(
+        postgres,
+        &[
+            ("x_id", "BIGINT"),
+            ("x_first_reply", "BIGINT"),
+            ("x_waiting", "BIGINT"),
+        ],
+    );
+    let stopped: Vec<i64> = updates
+        .iter()
+        .filter(|(_, fx)| fx.waiting == Waiting::Stop)
+        .map(|(id, _)| *id)
+        .collect();
+    if postgres && !stopped.is_empty() {
         let upd = format!(
             "UPDATE conversations SET {set}
              FROM (SELECT j.x_id, j.x_first_reply, j.x_waiting,
                           c.waiting_since AS old_waiting_since,
                           c.first_reply_created_at AS old_first_reply_created_at,
                           c.sla_due_at AS old_sla_due_at, c.sla_overdue_at AS old_sla_overdue_at
-                   FROM json_to_recordset($1::json)
-                        AS j(x_id BIGINT, x_first_reply BIGINT, x_waiting BIGINT)
-                   JOIN conversations c ON c.id = j.x_id
+                   FROM ({source}) j JOIN conversations c ON c.id = j.x_id
                    ORDER BY c.id FOR UPDATE OF c) x
              WHERE conversations.id = x.x_id
              RETURNING {CONVERSATION_COLS}, old_waiting_since, old_first_reply_created_at,
@@ -758,51 +752,44 @@ async fn update_conversations_in(
         for r in rows {
             out.insert(r.conv.id, (r.conv, Some(r.clocks)));
         }
-    } else {
-        #[derive(sqlx::FromRow)]
-        struct IdClocks {
-            id: i64,
-            #[sqlx(flatten)]
-            clocks: ReplyClocks,
+        return Ok(out);
+    }
+    // No reply among them on PostgreSQL: no clocks to read, so no row lock before the
+    // update (each one is a WAL record of its own). SQLite reads the replies' clocks first.
+    #[derive(sqlx::FromRow)]
+    struct IdClocks {
+        id: i64,
+        #[sqlx(flatten)]
+        clocks: ReplyClocks,
+    }
+    let mut clocks = std::collections::HashMap::with_capacity(stopped.len());
+    if !stopped.is_empty() {
+        let read = sqlx::query_as::<_, IdClocks>(
+            "SELECT id, waiting_since AS old_waiting_since,
+                    first_reply_created_at AS old_first_reply_created_at,
+                    sla_due_at AS old_sla_due_at, sla_overdue_at AS old_sla_overdue_at
+             FROM conversations WHERE id IN (SELECT value FROM json_each($1))",
+        )
+        .bind(serde_json::to_string(&stopped).unwrap_or_else(|_| "[]".into()))
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in read {
+            clocks.insert(r.id, r.clocks);
         }
-        let stopped: Vec<i64> = updates
-            .iter()
-            .filter(|(_, fx)| fx.waiting == Waiting::Stop)
-            .map(|(id, _)| *id)
-            .collect();
-        let mut clocks = std::collections::HashMap::with_capacity(stopped.len());
-        if !stopped.is_empty() {
-            let read = sqlx::query_as::<_, IdClocks>(
-                "SELECT id, waiting_since AS old_waiting_since,
-                        first_reply_created_at AS old_first_reply_created_at,
-                        sla_due_at AS old_sla_due_at, sla_overdue_at AS old_sla_overdue_at
-                 FROM conversations WHERE id IN (SELECT value FROM json_each($1))",
-            )
-            .bind(serde_json::to_string(&stopped).unwrap_or_else(|_| "[]".into()))
-            .fetch_all(&mut *conn)
-            .await?;
-            for r in read {
-                clocks.insert(r.id, r.clocks);
-            }
-        }
-        let upd = format!(
-            "UPDATE conversations SET {set}
-             FROM (SELECT json_extract(j.value, '$.x_id') AS x_id,
-                          json_extract(j.value, '$.x_first_reply') AS x_first_reply,
-                          json_extract(j.value, '$.x_waiting') AS x_waiting
-                   FROM json_each($1) j) AS x
-             WHERE conversations.id = x.x_id
-             RETURNING {CONVERSATION_COLS}"
-        );
-        let rows = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(upd))
-            .bind(json)
-            .bind(now)
-            .fetch_all(&mut *conn)
-            .await?;
-        for r in rows {
-            let c = clocks.remove(&r.id);
-            out.insert(r.id, (r, c));
-        }
+    }
+    let upd = format!(
+        "UPDATE conversations SET {set} FROM ({source}) AS x
+         WHERE conversations.id = x.x_id
+         RETURNING {CONVERSATION_COLS}"
+    );
+    let rows = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(upd))
+        .bind(json)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?;
+    for r in rows {
+        let c = clocks.remove(&r.id);
+        out.insert(r.id, (r, c));
     }
     Ok(out)
 }
@@ -950,31 +937,32 @@ async fn insert_rows_in(
         .collect();
     const COLS: &str = "id, account_id, inbox_id, conversation_id, message_type, content, content_type,
         content_attributes, additional_attributes, private, status, sender_type, sender_id, echo_id";
-    let sql = if conn.backend_name() == "PostgreSQL" {
-        format!(
-            "INSERT INTO messages ({COLS}, created_at, updated_at)
-             SELECT {COLS}, $2, $2 FROM json_to_recordset($1::json) AS x(id BIGINT,
-                account_id BIGINT, inbox_id BIGINT, conversation_id BIGINT, message_type BIGINT,
-                content TEXT, content_type TEXT, content_attributes TEXT,
-                additional_attributes TEXT, private BIGINT, status TEXT, sender_type TEXT,
-                sender_id BIGINT, echo_id TEXT)
-             ON CONFLICT (conversation_id, echo_id) WHERE echo_id IS NOT NULL DO NOTHING
-             RETURNING id"
-        )
-    } else {
-        let fields = COLS
-            .split(',')
-            .map(|c| format!("json_extract(j.value, '$.{}')", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        // `WHERE true`: SQLite's grammar needs it between a SELECT and an upsert clause.
-        format!(
-            "INSERT INTO messages ({COLS}, created_at, updated_at)
-             SELECT {fields}, $2, $2 FROM json_each($1) j WHERE true
-             ON CONFLICT (conversation_id, echo_id) WHERE echo_id IS NOT NULL DO NOTHING
-             RETURNING id"
-        )
-    };
+    let source = crate::json_rows::rows_of_param(
+        conn.backend_name() == "PostgreSQL",
+        &[
+            ("id", "BIGINT"),
+            ("account_id", "BIGINT"),
+            ("inbox_id", "BIGINT"),
+            ("conversation_id", "BIGINT"),
+            ("message_type", "BIGINT"),
+            ("content", "TEXT"),
+            ("content_type", "TEXT"),
+            ("content_attributes", "TEXT"),
+            ("additional_attributes", "TEXT"),
+            ("private", "BIGINT"),
+            ("status", "TEXT"),
+            ("sender_type", "TEXT"),
+            ("sender_id", "BIGINT"),
+            ("echo_id", "TEXT"),
+        ],
+    );
+    // `WHERE true`: SQLite's grammar needs it between a SELECT and an upsert clause.
+    let sql = format!(
+        "INSERT INTO messages ({COLS}, created_at, updated_at)
+         SELECT {COLS}, $2, $2 FROM ({source}) x WHERE true
+         ON CONFLICT (conversation_id, echo_id) WHERE echo_id IS NOT NULL DO NOTHING
+         RETURNING id"
+    );
     let stored: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(serde_json::Value::Array(rows).to_string())
         .bind(now)

@@ -854,20 +854,20 @@ pub(crate) async fn count_messages_in(
     if counts.is_empty() {
         return Ok(());
     }
-    // Each table's rows in one statement whose only parameter is the rows as JSON (the
-    // statement's text is the same for every batch), in ascending key order.
+    // Each table's rows in one statement with one JSON parameter (`json_rows`), in
+    // ascending key order.
     let hours: Vec<serde_json::Value> = counts
         .iter()
         .map(|(k, (incoming, outgoing))| {
-            serde_json::json!([
-                k.account_id,
-                k.hour,
-                k.inbox_id,
-                k.team_id,
-                k.user_id,
-                incoming,
-                outgoing
-            ])
+            serde_json::json!({
+                "account_id": k.account_id,
+                "hour": k.hour,
+                "inbox_id": k.inbox_id,
+                "team_id": k.team_id,
+                "user_id": k.user_id,
+                "incoming": incoming,
+                "outgoing": outgoing,
+            })
         })
         .collect();
     // The same per UTC day, for the whole account and per inbox, team and agent.
@@ -883,32 +883,31 @@ pub(crate) async fn count_messages_in(
     let days: Vec<serde_json::Value> = days
         .iter()
         .map(|((account, dim, id, day), (incoming, outgoing))| {
-            serde_json::json!([account, dim, id, day, incoming, outgoing])
+            serde_json::json!({
+                "account_id": account,
+                "dim": dim,
+                "dim_id": id,
+                "day": day,
+                "incoming": incoming,
+                "outgoing": outgoing,
+            })
         })
         .collect();
     let postgres = conn.backend_name() == "PostgreSQL";
-    // Column `i` of row `j` of the JSON array of arrays.
-    let col = |i: usize| {
-        if postgres {
-            format!("CAST(j.value->>{i} AS BIGINT)")
-        } else {
-            format!("json_extract(j.value, '$[{i}]')")
-        }
+    let bigints = |names: &[&'static str]| -> Vec<(&'static str, &'static str)> {
+        names.iter().map(|n| (*n, "BIGINT")).collect()
     };
-    let rows_of = if postgres {
-        "json_array_elements($1::json) j"
-    } else {
-        "json_each($1) j"
-    };
-    let cols = |n: usize| (0..n).map(col).collect::<Vec<_>>().join(", ");
     // `WHERE true`: SQLite's grammar needs it between a SELECT and an upsert clause.
     let hour_sql = format!(
         "INSERT INTO report_message_counts (account_id, hour, inbox_id, team_id, user_id, incoming, outgoing)
-         SELECT {} FROM {rows_of} WHERE true
+         SELECT * FROM ({}) x WHERE true
          ON CONFLICT (account_id, hour, inbox_id, team_id, user_id) DO UPDATE SET
             incoming = report_message_counts.incoming + excluded.incoming,
             outgoing = report_message_counts.outgoing + excluded.outgoing",
-        cols(7)
+        crate::json_rows::rows_of_param(
+            postgres,
+            &bigints(&["account_id", "hour", "inbox_id", "team_id", "user_id", "incoming", "outgoing"])
+        )
     );
     sqlx::query(sqlx::AssertSqlSafe(hour_sql))
         .bind(serde_json::Value::Array(hours).to_string())
@@ -916,11 +915,14 @@ pub(crate) async fn count_messages_in(
         .await?;
     let day_sql = format!(
         "INSERT INTO report_message_days (account_id, dim, dim_id, day, incoming, outgoing)
-         SELECT {} FROM {rows_of} WHERE true
+         SELECT * FROM ({}) x WHERE true
          ON CONFLICT (account_id, dim, dim_id, day) DO UPDATE SET
             incoming = report_message_days.incoming + excluded.incoming,
             outgoing = report_message_days.outgoing + excluded.outgoing",
-        cols(6)
+        crate::json_rows::rows_of_param(
+            postgres,
+            &bigints(&["account_id", "dim", "dim_id", "day", "incoming", "outgoing"])
+        )
     );
     sqlx::query(sqlx::AssertSqlSafe(day_sql))
         .bind(serde_json::Value::Array(days).to_string())

@@ -347,52 +347,40 @@ async fn replace_rows(
     if rows.is_empty() {
         return Ok(());
     }
-    if backend == Backend::Sqlite {
-        // On SQLite the whole batch is one JSON parameter read by `json_each`: one
-        // statement text for every batch size (prepared once and cached), and no
-        // per-placeholder cost (sqlx looks up each `$N`'s name, linear in the
-        // statement's placeholders: quadratic over a multi-row VALUES list).
-        let value = if table == "message_search" {
-            // A message's row also carries its inbox's token (read from the message row,
-            // written earlier in the same transaction).
-            format!(
-                "json_extract(j.value, '$[1]') || COALESCE((SELECT ' ' || char({mark}) || 'i' || inbox_id FROM messages WHERE id = json_extract(j.value, '$[0]')), '')",
-                mark = INBOX_TOKEN_MARK as u32
-            )
-        } else {
-            "json_extract(j.value, '$[1]')".to_string()
-        };
-        let sql = format!(
-            "INSERT INTO {table} (rowid, tokens) SELECT json_extract(j.value, '$[0]'), {value} FROM json_each($1) j"
-        );
-        let json = serde_json::Value::Array(
-            rows.iter()
-                .map(|(id, tokens)| serde_json::json!([id, tokens]))
-                .collect(),
+    // The whole batch is one JSON parameter (`json_rows`): one statement text for every
+    // batch size, and no per-placeholder cost.
+    let postgres = backend == Backend::Postgres;
+    let json = serde_json::Value::Array(
+        rows.iter()
+            .map(|(id, tokens)| {
+                let tokens = if postgres {
+                    tsvector_literal(tokens)
+                } else {
+                    tokens.to_string()
+                };
+                serde_json::json!({"id": id, "tokens": tokens})
+            })
+            .collect(),
+    )
+    .to_string();
+    let value = if postgres {
+        "CAST(x.tokens AS tsvector)".to_string()
+    } else if table == "message_search" {
+        // A message's row also carries its inbox's token (read from the message row,
+        // written earlier in the same transaction).
+        format!(
+            "x.tokens || COALESCE((SELECT ' ' || char({mark}) || 'i' || inbox_id FROM messages WHERE id = x.id), '')",
+            mark = INBOX_TOKEN_MARK as u32
         )
-        .to_string();
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(json)
-            .execute(&mut *conn)
-            .await?;
     } else {
-        // The same on PostgreSQL: one statement text for every batch size.
-        let json = serde_json::Value::Array(
-            rows.iter()
-                .map(|(id, tokens)| serde_json::json!([id, tsvector_literal(tokens)]))
-                .collect(),
-        )
-        .to_string();
-        let sql = format!(
-            "INSERT INTO {table} ({key}, tokens)
-             SELECT CAST(j.value->>0 AS BIGINT), CAST(j.value->>1 AS tsvector)
-             FROM json_array_elements($1::json) j"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(json)
-            .execute(&mut *conn)
-            .await?;
-    }
+        "x.tokens".to_string()
+    };
+    let source = crate::json_rows::rows_of_param(postgres, &[("id", "BIGINT"), ("tokens", "TEXT")]);
+    let sql = format!("INSERT INTO {table} ({key}, tokens) SELECT x.id, {value} FROM ({source}) x");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(json)
+        .execute(&mut *conn)
+        .await?;
     if backend == Backend::Sqlite {
         let mut terms: Vec<&str> = rows
             .iter()

@@ -100,6 +100,20 @@ const KEEP: ConversationEffects = ConversationEffects {
     reopen: false,
 };
 
+/// A contact's message: the customer waits, and a resolved conversation reopens.
+const INCOMING: ConversationEffects = ConversationEffects {
+    first_reply: false,
+    waiting: Waiting::Start,
+    reopen: true,
+};
+
+/// An agent's public reply: it ends the wait and may be the first reply.
+const REPLY: ConversationEffects = ConversationEffects {
+    first_reply: true,
+    waiting: Waiting::Stop,
+    reopen: false,
+};
+
 async fn user(s: &Store, account: i64, email: &str, role: Role) -> i64 {
     let u = s
         .create_user(&NewUser {
@@ -432,16 +446,8 @@ async fn message_effects_on_conversation(s: &Store) {
     let w = world(s, "A").await;
     let agent = user(s, w.account, "a@x.test", Role::Agent).await;
     let c = s.create_conversation(&new_conv(&w)).await.unwrap();
-    let incoming = ConversationEffects {
-        first_reply: false,
-        waiting: Waiting::Start,
-        reopen: true,
-    };
-    let reply = ConversationEffects {
-        first_reply: true,
-        waiting: Waiting::Stop,
-        reopen: false,
-    };
+    let incoming = INCOMING;
+    let reply = REPLY;
     let (_, after) = created(s.insert_message(&msg(&c, 0, "hi"), incoming).await.unwrap());
     let waiting = after.waiting_since.expect("waiting starts");
     assert!(after.first_reply_created_at.is_none());
@@ -907,11 +913,7 @@ async fn group_commit_writer(s: &Store) {
         )
     };
     let writer = MessageWriter::spawn(s.clone(), 16, std::sync::Arc::new(render));
-    let incoming = ConversationEffects {
-        first_reply: false,
-        waiting: Waiting::Start,
-        reopen: true,
-    };
+    let incoming = INCOMING;
     let mut tasks = Vec::new();
     for i in 0..60 {
         let writer = writer.clone();
@@ -1006,11 +1008,7 @@ async fn writer_lanes_keep_order_and_commit_order(s: &Store) {
     let render =
         |m: &parley_store::messages::MessageWithAttachments| format!("{{\"id\":{}}}", m.message.id);
     let writer = MessageWriter::spawn(s.clone(), 3, std::sync::Arc::new(render));
-    let incoming = ConversationEffects {
-        first_reply: false,
-        waiting: Waiting::Start,
-        reopen: true,
-    };
+    let incoming = INCOMING;
     const PER: usize = 60;
     let mut tasks = Vec::new();
     for conv in &convs {
@@ -1080,11 +1078,7 @@ async fn batch_ids_never_reuse_deleted_ones(s: &Store) {
     let render =
         |m: &parley_store::messages::MessageWithAttachments| format!("{{\"id\":{}}}", m.message.id);
     let writer = MessageWriter::spawn(s.clone(), 64, std::sync::Arc::new(render));
-    let incoming = ConversationEffects {
-        first_reply: false,
-        waiting: Waiting::Start,
-        reopen: true,
-    };
+    let incoming = INCOMING;
     let burst = |conv: parley_store::conversations::ConversationRow, tag: &'static str| {
         let writer = writer.clone();
         async move {
@@ -1151,16 +1145,8 @@ async fn batch_bookkeeping_applies_in_send_order(s: &Store) {
     let render =
         |m: &parley_store::messages::MessageWithAttachments| format!("{{\"id\":{}}}", m.message.id);
     let writer = MessageWriter::spawn(s.clone(), 64, std::sync::Arc::new(render));
-    let incoming = ConversationEffects {
-        first_reply: false,
-        waiting: Waiting::Start,
-        reopen: true,
-    };
-    let reply = ConversationEffects {
-        first_reply: true,
-        waiting: Waiting::Stop,
-        reopen: false,
-    };
+    let incoming = INCOMING;
+    let reply = REPLY;
     let w = world(s, "A").await;
     let agent = user(s, w.account, "agent@example.com", Role::Agent).await;
     // Per conversation: the customer writes (reopening it), an agent answers, the

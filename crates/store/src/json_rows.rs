@@ -1,0 +1,29 @@
+//! A batch's rows as one JSON parameter.
+//!
+//! The group-commit writer inserts and updates many rows per statement. As a multi-row
+//! `VALUES` list, each batch size is a statement text of its own (prepared anew, churning
+//! sqlx's statement cache), and on SQLite sqlx's binding cost grows with the square of the
+//! placeholders (docs/benchmarks.md, session 16). As one JSON array bound as `$1`, the text
+//! is the same for every batch; each backend reads it with its own JSON functions.
+
+/// `SELECT <name>, … FROM …` over the JSON array of objects bound as `$1`, each object
+/// holding the columns `cols` (`(name, PostgreSQL type)`) by name; a missing key reads as
+/// NULL. Use it as a subquery or after `INSERT INTO t (…)`.
+pub(crate) fn rows_of_param(postgres: bool, cols: &[(&str, &str)]) -> String {
+    let names = cols.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
+    if postgres {
+        let types = cols
+            .iter()
+            .map(|(n, t)| format!("{n} {t}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("SELECT {names} FROM json_to_recordset($1::json) AS j({types})")
+    } else {
+        let fields = cols
+            .iter()
+            .map(|(n, _)| format!("json_extract(j.value, '$.{n}') AS {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("SELECT {fields} FROM json_each($1) j")
+    }
+}
