@@ -683,9 +683,10 @@ async fn apply_batch_in(
 /// per conversation), in one statement. It leaves the status alone, so each row it returns
 /// is also the status before the message; reopening is the caller's. An agent's reply ends
 /// a wait, and the report needs the clocks it stops, so the rows come with their reply
-/// clocks from before (when one of them is a reply): on PostgreSQL from the locked rows as they
-/// were (a self-join, locked in id order); SQLite's `RETURNING` cannot name a joined table, so there they are read
-/// first (in process, and no other writer exists between the two).
+/// clocks from before (when one of them is a reply): on PostgreSQL from the locked rows as
+/// they were (a self-join, locked in id order); SQLite's `RETURNING` cannot name a joined
+/// table, so there they are read first (in process, and no other writer exists between
+/// the two).
 async fn update_conversations_in(
     conn: &mut sqlx::AnyConnection,
     updates: &[(i64, ConversationEffects)],
