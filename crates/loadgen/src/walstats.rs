@@ -52,8 +52,8 @@ impl WalProbe {
     pub async fn connect(url: &str) -> Result<Self> {
         check_database_url(url)?;
         if !url.starts_with("postgres") {
-            return Err(Error::Usage(
-                "--wal-stats-url must be a postgres:// URL (pg_stat_wal is PostgreSQL's)".into(),
+            return Err(Error::usage(
+                "--wal-stats-url must be a postgres:// URL (pg_stat_wal is PostgreSQL's)",
             ));
         }
         let conn = PgConnection::connect_with(&PgConnectOptions::from_str(url)?).await?;
