@@ -28,7 +28,8 @@ both_backends!(
     writer_batches_are_indexed_as_the_reference_says,
     edits_deletions_and_reindex,
     common_probe,
-    inbox_filter_outside_the_allowed_inboxes
+    inbox_filter_outside_the_allowed_inboxes,
+    phrase_scan_reads_past_its_first_chunk_and_stops_at_its_bound
 );
 
 const KEEP: ConversationEffects = ConversationEffects {
@@ -338,4 +339,72 @@ async fn inbox_filter_outside_the_allowed_inboxes(s: &Store) {
     assert_eq!(find(None, Some(inbox)).await, vec![id]);
     assert!(find(Some(vec![other]), Some(inbox)).await.is_empty());
     assert!(find(Some(vec![inbox]), Some(other)).await.is_empty());
+}
+
+/// A phrase's candidates (messages holding its words) are read newest first: past a first
+/// chunk without a hit, and no further than `MAX_PHRASE_SCAN` per page, whose cursor then
+/// continues the scan where it stopped.
+async fn phrase_scan_reads_past_its_first_chunk_and_stops_at_its_bound(s: &Store) {
+    use parley_store::search::MAX_PHRASE_SCAN;
+    let a = s.create_account("A", "en").await.unwrap();
+    let (_, c) = conversation(s, a.id).await;
+    let writer = MessageWriter::spawn(
+        s.clone(),
+        64,
+        Arc::new(|_: &parley_store::messages::MessageWithAttachments| "{}".to_string()),
+    );
+    // Writes `n` messages through the writer, in batches, and returns their ids in order.
+    let write = |text: &'static str, n: usize| {
+        let writer = writer.clone();
+        let c = c.clone();
+        async move {
+            let mut ids = Vec::new();
+            for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
+                let tasks: Vec<_> = chunk
+                    .iter()
+                    .map(|_| {
+                        let w = writer.clone();
+                        let m = msg(&c, text);
+                        tokio::spawn(async move { w.insert(m, KEEP).await })
+                    })
+                    .collect();
+                for t in tasks {
+                    ids.push(created(t.await.unwrap().unwrap()));
+                }
+            }
+            ids
+        }
+    };
+    let page = |before: Option<i64>| async move {
+        let hits = s
+            .search_messages(&MessageSearch {
+                account_id: a.id,
+                query: ParsedQuery::parse("\"где мой заказ\"").unwrap(),
+                before_id: before,
+                limit: 2,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let ids: Vec<i64> = hits.messages.iter().map(|m| m.message.id).collect();
+        (ids, hits.next_cursor)
+    };
+    let mut hits = write("где мой заказ?", 3).await;
+    hits.sort_unstable();
+    // Newer than the hits: the words, never next to each other, more than a first chunk.
+    write("заказ: где он, мой курьер?", 20).await;
+    let (first, cursor) = page(None).await;
+    assert_eq!(first, vec![hits[2], hits[1]]);
+    assert_eq!(cursor, Some(hits[1]));
+    assert_eq!(page(cursor).await, (vec![hits[0]], None));
+    // Past the scan bound: a page ends early with the cursor of the last candidate read,
+    // and the next page goes on from there.
+    let mut misses = write("мой заказ где?", MAX_PHRASE_SCAN as usize + 5).await;
+    misses.sort_unstable();
+    let (first, cursor) = page(None).await;
+    assert!(first.is_empty());
+    let bound = misses[misses.len() - MAX_PHRASE_SCAN as usize];
+    assert_eq!(cursor, Some(bound));
+    let (second, _) = page(cursor).await;
+    assert_eq!(second, vec![hits[2], hits[1]]);
 }
