@@ -356,15 +356,15 @@ pub async fn seed(args: &SearchSeedArgs) -> Result<SearchSeedReport> {
             ms.push(&row).await?;
             let tokens = parley_store::search::message_tokens(kind, Some(&content), "{}");
             row.clear();
-            // With its inbox's reserved token, as the store writes it (an inbox filter
-            // reads the token once the reindex says every row has one).
-            let tokens = if tokens.is_empty() {
-                tokens
-            } else {
-                format!("{tokens} {}", parley_store::search::inbox_token(inbox))
-            };
             match backend {
                 Backend::Sqlite => {
+                    // With its inbox's reserved token, as the store writes it (an inbox
+                    // filter reads the token once the reindex says every row has one).
+                    let tokens = if tokens.is_empty() {
+                        tokens
+                    } else {
+                        format!("{tokens} {}", parley_store::search::inbox_token(inbox))
+                    };
                     let _ = write!(row, "({msg_id}, {})", lit(&tokens));
                 }
                 Backend::Postgres => {

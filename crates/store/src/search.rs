@@ -100,19 +100,18 @@ fn sqlite_expression(q: &ParsedQuery, prefix_terms: Option<&[String]>) -> String
     parts.join(" AND ")
 }
 
-/// The first character of the inbox token every message carries in `message_search`
-/// ([`inbox_token`]): a private-use character, which FTS5's `unicode61` keeps inside a
-/// token (PostgreSQL's lexeme is written quoted) but which no query term can hold (terms
-/// are letters and digits, [`clean_term`]), so no search text can match an inbox token.
+/// The first character of the inbox token every message carries in SQLite's
+/// `message_search` ([`inbox_token`]): a private-use character, which FTS5's `unicode61`
+/// keeps inside a token but which no query term can hold (terms are letters and digits,
+/// [`clean_term`]), so no search text can match an inbox token.
 pub const INBOX_TOKEN_MARK: char = '\u{E000}';
 
-/// The reserved token of inbox `id` in a message's index row: with it the index
-/// intersects the words with the inbox (`"word" AND ("<inbox 3>" OR …)` in FTS5, `'word' &
-/// ('<inbox 3>' | …)` with PostgreSQL's GIN) instead of the store walking every match
-/// newest first and dropping those of other inboxes (3.5 s p99 for a phrase in one inbox
-/// of twenty over 10M messages on SQLite, docs/benchmarks.md session 15; 0.7 s on
-/// PostgreSQL, session 19). A message never changes inbox (conversations do not move
-/// between inboxes), so the token is written once with the message's tokens.
+/// The reserved token of inbox `id` in a message's SQLite index row: with it FTS5
+/// intersects the words with the inbox (`"word" AND ("<inbox 3>" OR …)`) instead of the
+/// store walking every match newest first and dropping those of other inboxes (3.5 s p99
+/// for a phrase in one inbox of twenty over 10M messages; docs/benchmarks.md, session
+/// 15). A message never changes inbox (conversations do not move between inboxes), so
+/// the token is written once with the message's tokens.
 pub fn inbox_token(id: i64) -> String {
     format!("{INBOX_TOKEN_MARK}i{id}")
 }
@@ -364,13 +363,7 @@ async fn replace_rows(
             .collect(),
     )
     .to_string();
-    let value = if postgres && table == "message_search" {
-        // As on SQLite below, with the lexeme quoted (the mark is no letter).
-        format!(
-            "CAST(x.tokens AS tsvector) || COALESCE((SELECT CAST('''' || chr({mark}) || 'i' || inbox_id || '''' AS tsvector) FROM messages WHERE id = x.id), ''::tsvector)",
-            mark = INBOX_TOKEN_MARK as u32
-        )
-    } else if postgres {
+    let value = if postgres {
         "CAST(x.tokens AS tsvector)".to_string()
     } else if table == "message_search" {
         // A message's row also carries its inbox's token (read from the message row,
@@ -501,9 +494,8 @@ pub struct ReindexStatus {
     pub contacts_upto: i64,
     pub conversations_position: i64,
     pub conversations_upto: i64,
-    /// The rewrite that gives older message rows their inbox token (migration 0722 on
-    /// SQLite, 0760 on PostgreSQL). It changes no hit, only how fast an inbox filter is
-    /// answered.
+    /// SQLite: the rewrite that gives older message rows their inbox token (migration
+    /// 0722). It changes no hit, only how fast an inbox filter is answered.
     pub message_inboxes_position: i64,
     pub message_inboxes_upto: i64,
 }
@@ -692,31 +684,29 @@ impl Store {
         }
         let limit = s.limit.clamp(1, 100);
         let phrases = !s.query.phrases.is_empty();
-        let mut expression = self.match_expression_for(&s.query).await?;
-        // The inbox filter (one inbox, or an agent's inboxes) goes into the match as inbox
-        // tokens once every older row carries one ([`inbox_token`]); the SQL conditions on
-        // `m.inbox_id` below stay, so the hits are the same either way. On PostgreSQL the
-        // density probe below then measures the filtered query, so a query dense in the
-        // account but sparse in one inbox is collected from the GIN index instead of
-        // walked.
-        if (s.inbox_id.is_some() || s.inboxes.is_some()) && self.inbox_tokens_complete().await? {
+        let expression = self.match_expression_for(&s.query).await?;
+        let mut args = vec![Arg::I(s.account_id), Arg::S(expression.clone())];
+        // SQLite: the inbox filter (one inbox, or an agent's inboxes) goes into the match
+        // as inbox tokens once every older row carries one ([`inbox_token`]); the SQL
+        // conditions on `m.inbox_id` below stay, so the hits are the same either way.
+        if self.backend() == Backend::Sqlite
+            && (s.inbox_id.is_some() || s.inboxes.is_some())
+            && self.inbox_tokens_complete().await?
+        {
             // A foreign inbox and an empty list were answered above.
             let wanted: Vec<i64> = match (s.inbox_id, &s.inboxes) {
                 (Some(one), _) => vec![one],
                 (None, ids) => ids.clone().unwrap_or_default(),
             };
-            let (quote, or, and) = match self.backend() {
-                Backend::Sqlite => ('"', " OR ", " AND "),
-                Backend::Postgres => ('\'', " | ", " & "),
-            };
             let tokens = wanted
                 .iter()
-                .map(|i| format!("{quote}{}{quote}", inbox_token(*i)))
+                .map(|i| format!("\"{}\"", inbox_token(*i)))
                 .collect::<Vec<_>>()
-                .join(or);
-            expression = format!("{expression}{and}({tokens})");
+                .join(" OR ");
+            if let Arg::S(e) = &mut args[1] {
+                *e = format!("{e} AND ({tokens})");
+            }
         }
-        let mut args = vec![Arg::I(s.account_id), Arg::S(expression.clone())];
         // The index drives, newest first: a page of a common word is the first few
         // entries of its list, each checked against its message and conversation, instead
         // of every match collected and sorted (1.3–2 s for a common word over 10M
@@ -813,10 +803,9 @@ impl Store {
         // Phrases read candidates in at most two chunks: a small one, which fills the page
         // when the phrase is frequent among its words' matches, then the rest of the scan
         // bound at once. Each chunk is a query of its own, and most of a query's cost is
-        // FTS5 positioning its reverse iterators on the words' doclists, not the rows read:
-        // ten chunks of 100 took 43 ms (admin) to 88 ms (one inbox) for a rare phrase of
-        // common words over 10M messages, one chunk of 1,000 took 19–36 ms
-        // (docs/benchmarks.md, session 19).
+        // the engine positioning on the words' lists, not the rows read: for a rare phrase
+        // of common words over 10M messages on SQLite, ten chunks of 100 took 38–84 ms
+        // (p50; one inbox the most), two chunks 17–41 ms (docs/benchmarks.md, session 19).
         let mut chunk = if phrases {
             (limit * 4).min(MAX_PHRASE_SCAN)
         } else {
@@ -929,10 +918,13 @@ impl Store {
         )
     }
 
-    /// Whether every message row of the index carries its inbox token: rows indexed
-    /// before migration 0722 (SQLite) or 0760 (PostgreSQL) get it from the background
-    /// reindex (`message_inboxes` in `search_reindex`).
+    /// Whether every message row of SQLite's index carries its inbox token: rows indexed
+    /// before migration 0722 get it from the background reindex (`message_inboxes` in
+    /// `search_reindex`). Always false on PostgreSQL, which filters inboxes in SQL.
     pub async fn inbox_tokens_complete(&self) -> Result<bool> {
+        if self.backend() != Backend::Sqlite {
+            return Ok(false);
+        }
         let s = self.reindex_status().await?;
         Ok(s.message_inboxes_position >= s.message_inboxes_upto)
     }
@@ -978,7 +970,7 @@ impl Store {
         let now = self.now();
         // In descending order of name: messages, message_inboxes, conversations, contacts.
         if let Some((name, position, upto)) = rows.into_iter().find(|r| r.1 < r.2) {
-            // `message_inboxes` (migrations 0722 and 0760) rewrites the older message rows
+            // `message_inboxes` (SQLite, migration 0722) rewrites the older message rows
             // so that each carries its inbox token: the same work as indexing them.
             let last = if name == "messages" || name == "message_inboxes" {
                 let found: Vec<(i64, i64, Option<String>, String)> = sqlx::query_as(
@@ -1071,9 +1063,8 @@ impl Store {
         Ok(())
     }
 
-    /// Marks every stored message row as lacking its inbox token, as migration 0722 (0760
-    /// on PostgreSQL) leaves an existing database (the rows are rewritten by the background
-    /// reindex).
+    /// Marks every stored message row as lacking its inbox token, as migration 0722 leaves
+    /// an existing SQLite database (the rows are rewritten by the background reindex).
     pub async fn restart_inbox_tokens(&self) -> Result<()> {
         sqlx::query(
             "UPDATE search_reindex SET position = 0, upto = (SELECT COALESCE(MAX(id), 0) FROM messages)

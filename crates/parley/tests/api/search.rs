@@ -753,14 +753,14 @@ async fn background_reindex(s: TestServer, clock: Arc<ManualClock>) {
     }
     let found = message_ids(&s, a, "доставка 7", "&limit=50").await;
     assert_eq!(found, vec![ids_written[7]]);
-    // On a database whose rows are all indexed, migration 0722 (SQLite) or 0760
-    // (PostgreSQL) leaves the older rows without their inbox tokens; the same job writes
-    // them, after which an inbox filter is matched in the index, and it still finds the
-    // message.
+    // SQLite: on a database whose rows are all indexed, migration 0722 leaves the older
+    // rows without their inbox tokens; the same job writes them, after which an inbox
+    // filter is matched in the index, and it still finds the message.
     s.store().restart_inbox_tokens().await.unwrap();
-    assert!(!s.store().inbox_tokens_complete().await.unwrap());
     let mut slices = 0;
-    while !s.store().inbox_tokens_complete().await.unwrap() {
+    while s.store().backend() == parley_store::Backend::Sqlite
+        && !s.store().inbox_tokens_complete().await.unwrap()
+    {
         slices += 1;
         assert!(
             slices < 2_000,
