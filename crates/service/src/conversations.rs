@@ -45,8 +45,9 @@ pub const COUNT_CAP: i64 = 10_000;
 /// Tab counts under a text search stop here: each conversation counted is tested against
 /// the archive index (about 0.3 ms each for a common word over 10M messages on SQLite, so
 /// 1,000 took 250–380 ms beside a 20 ms page; docs/benchmarks.md, session 16), and the cap
-/// is what one request may make the server walk.
-pub const TEXT_COUNT_CAP: i64 = 100;
+/// is what one request may make the server walk. At 100 the counts took 2–3 times the
+/// page (49–73 ms against 24–25 ms, p99 up to 138 ms in one inbox; session 19).
+pub const TEXT_COUNT_CAP: i64 = 50;
 
 /// The cap of the tab counts under a filter.
 fn count_cap(f: &parley_store::conversations::ConversationFilter) -> i64 {

@@ -159,7 +159,7 @@ export class ConversationsPage {
           },
           // The mentions tab is an "@" (its name in the tooltip), so four tabs fit the pane.
           tab === 'mentions' ? h('span', { class: 'tab-at', 'aria-hidden': 'true' }, '@') : h('span', { class: 'tab-label' }, t(`list.tab.${tab}`)),
-          // Counts under some filters stop on the server (`count_limit`: 100 under a
+          // Counts under some filters stop on the server (`count_limit`: 50 under a
           // text search, 10,000 under several labels); the mentions tab has none (the
           // rail's bell counts unread mentions).
           tab === 'mentions' ? null : h('span', { class: 'count' }, countText(count[tab] ?? 0, this.counts.count_limit)),
