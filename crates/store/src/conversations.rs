@@ -383,8 +383,10 @@ fn filter_sql(f: &ConversationFilter, with_assignee: bool) -> (String, Vec<Arg>)
         );
         let clause = if m.common {
             format!(
-                " AND ({} OR c.contact_id IN ({contacts}) OR c.id IN ({custom}))",
-                crate::search::conversation_has_matching_message(m.backend, "?")
+                " AND ({} OR {} OR {})",
+                crate::search::conversation_has_matching_message(m.backend, "?"),
+                crate::search::conversation_contact_matches(m.backend, "?"),
+                crate::search::conversation_attributes_match(m.backend, "?")
             )
         } else if m.backend == Backend::Postgres {
             // A rare query on PostgreSQL: its conversations collected into one array, read
@@ -393,8 +395,8 @@ fn filter_sql(f: &ConversationFilter, with_assignee: bool) -> (String, Vec<Arg>)
             // in 100 of 10M messages, docs/benchmarks.md session 16), and as one
             // `IN (… UNION …)` the planner took the GIN estimate (0.5 % of messages) and
             // hash-joined against every conversation just the same. Rare means fewer than
-            // COMMON_MESSAGE_MATCHES messages (`search_match_sized`), which bounds the
-            // array's message part.
+            // COMMON_MESSAGE_MATCHES messages and fewer than COMMON_CONTACT_MATCHES
+            // contacts and conversations (`search_match_sized`), which bounds the array.
             format!(
                 " AND c.id = ANY(ARRAY({by_message} \
                  UNION SELECT cc.id FROM conversations cc WHERE cc.account_id = $1 AND cc.contact_id IN ({contacts}) \

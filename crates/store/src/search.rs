@@ -164,8 +164,10 @@ pub struct SearchMatch {
     pub backend: Backend,
     pub expression: String,
     /// At least [`COMMON_MESSAGE_MATCHES`] messages match (PostgreSQL: at least
-    /// [`COMMON_SAMPLE_MATCHES`] of the newest [`COMMON_SAMPLE`]): the list checks each
-    /// conversation it walks (newest first) instead of collecting every match first.
+    /// [`COMMON_SAMPLE_MATCHES`] of the newest [`COMMON_SAMPLE`]), or at least
+    /// [`COMMON_CONTACT_MATCHES`] contacts or conversations by their attributes: the list
+    /// checks each conversation it walks (newest first) instead of collecting every match
+    /// first.
     pub common: bool,
 }
 
@@ -177,33 +179,69 @@ pub struct SearchMatch {
 /// rare word.
 pub const COMMON_MESSAGE_MATCHES: i64 = 50_000;
 
-/// The store's [`COMMON_MESSAGE_MATCHES`], lowered by tests to reach the plans' switch
-/// without writing 50,000 messages.
+/// From this many matching contacts (or conversations by their custom attributes) on, a
+/// conversation search walks too, whatever its messages: collected, every conversation of
+/// every matching contact went into the set first (2.2–3.0 s on PostgreSQL for a word in
+/// the names of all 500,000 contacts of the 10M-message seed; docs/benchmarks.md, session
+/// 19). Counting this many index rows costs a few milliseconds.
+pub const COMMON_CONTACT_MATCHES: i64 = 5_000;
+
+/// The store's [`COMMON_MESSAGE_MATCHES`] and [`COMMON_CONTACT_MATCHES`], lowered by tests
+/// to reach the plans' switch without writing 50,000 messages.
 #[derive(Debug)]
 pub(crate) struct SearchTuning {
     common_message_matches: std::sync::atomic::AtomicI64,
+    common_contact_matches: std::sync::atomic::AtomicI64,
 }
 
 impl Default for SearchTuning {
     fn default() -> Self {
         SearchTuning {
             common_message_matches: std::sync::atomic::AtomicI64::new(COMMON_MESSAGE_MATCHES),
+            common_contact_matches: std::sync::atomic::AtomicI64::new(COMMON_CONTACT_MATCHES),
         }
     }
 }
 
 impl Store {
-    /// Test hook (no route reaches it): a query is common from `n` matching messages.
+    /// Test hook (no route reaches it): a query is common from `n` matching messages, or
+    /// `n` matching contacts or conversation attributes.
     pub fn set_search_common_matches(&self, n: i64) {
         self.search_tuning
             .common_message_matches
             .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+        let contacts = if n >= COMMON_MESSAGE_MATCHES {
+            COMMON_CONTACT_MATCHES
+        } else {
+            n.max(1)
+        };
+        self.search_tuning
+            .common_contact_matches
+            .store(contacts, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn common_message_matches(&self) -> i64 {
         self.search_tuning
             .common_message_matches
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn common_contact_matches(&self) -> i64 {
+        self.search_tuning
+            .common_contact_matches
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether `ids` (a subquery of one index, its expression at `$1`) yields at least
+    /// [`COMMON_CONTACT_MATCHES`] rows, read no further than that.
+    async fn many_matches(&self, ids: &str, expression: &str) -> Result<bool> {
+        let bound = self.common_contact_matches();
+        let sql = format!("SELECT COUNT(*) FROM ({ids} LIMIT {bound}) x");
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(expression.to_string())
+            .fetch_one(self.reader())
+            .await?;
+        Ok(n >= bound)
     }
 }
 
@@ -219,6 +257,38 @@ pub const COMMON_SAMPLE: i64 = 10_000;
 /// Matches in [`COMMON_SAMPLE`] from which a query is common: 0.5 %, the density of
 /// [`COMMON_MESSAGE_MATCHES`] in the 10M messages of the benchmark.
 pub const COMMON_SAMPLE_MATCHES: i64 = 50;
+
+/// A correlated condition: the contact of the conversation `c` matches the expression
+/// bound at `param` (the walk's form, see [`SearchMatch::common`]): one probe by key per
+/// conversation walked, where `c.contact_id IN (…)` read every matching contact first.
+pub(crate) fn conversation_contact_matches(backend: Backend, param: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!(
+            "EXISTS (SELECT 1 FROM contact_search WHERE contact_search MATCH {param} \
+             AND rowid = c.contact_id)"
+        ),
+        // `OFFSET 0` keeps it correlated, as in [`conversation_has_matching_message`].
+        Backend::Postgres => format!(
+            "EXISTS (SELECT 1 FROM contact_search cs WHERE cs.contact_id = c.contact_id \
+             AND cs.tokens @@ {param}::tsquery OFFSET 0)"
+        ),
+    }
+}
+
+/// A correlated condition: the custom attributes of the conversation `c` match the
+/// expression bound at `param` (the walk's form, as [`conversation_contact_matches`]).
+pub(crate) fn conversation_attributes_match(backend: Backend, param: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!(
+            "EXISTS (SELECT 1 FROM conversation_search WHERE conversation_search MATCH {param} \
+             AND rowid = c.id)"
+        ),
+        Backend::Postgres => format!(
+            "EXISTS (SELECT 1 FROM conversation_search cs WHERE cs.conversation_id = c.id \
+             AND cs.tokens @@ {param}::tsquery OFFSET 0)"
+        ),
+    }
+}
 
 /// A correlated condition: the conversation `c` has a message matching the expression
 /// bound at `param` (the form for common words, see [`SearchMatch::common`]).
@@ -630,6 +700,18 @@ impl Store {
             }
             Backend::Postgres => self.dense_on_postgres(&m.expression).await?,
         };
+        // A word rare in messages may still be in many contacts (a common name, an e-mail
+        // domain): then the conversations are walked too, each one's contact and
+        // attributes probed by key ([`conversation_contact_matches`]).
+        if !m.common {
+            let backend = self.backend();
+            m.common = self
+                .many_matches(&contact_ids_matching(backend, "$1"), &m.expression)
+                .await?
+                || self
+                    .many_matches(&conversation_ids_matching(backend, "$1"), &m.expression)
+                    .await?;
+        }
         Ok(m)
     }
 

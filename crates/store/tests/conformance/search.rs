@@ -29,7 +29,8 @@ both_backends!(
     edits_deletions_and_reindex,
     common_probe,
     inbox_filter_outside_the_allowed_inboxes,
-    phrase_scan_reads_past_its_first_chunk_and_stops_at_its_bound
+    phrase_scan_reads_past_its_first_chunk_and_stops_at_its_bound,
+    many_matching_contacts_walk_and_find_the_same
 );
 
 const KEEP: ConversationEffects = ConversationEffects {
@@ -407,4 +408,80 @@ async fn phrase_scan_reads_past_its_first_chunk_and_stops_at_its_bound(s: &Store
     assert_eq!(cursor, Some(bound));
     let (second, _) = page(cursor).await;
     assert_eq!(second, vec![hits[2], hits[1]]);
+}
+
+/// A word in many contacts' names (or conversations' attributes) and in few messages makes
+/// the conversation search walk, probing each conversation's contact and attributes by
+/// key instead of collecting every matching contact's conversations first, and both plans
+/// list the same conversations in the same order.
+async fn many_matching_contacts_walk_and_find_the_same(s: &Store) {
+    use parley_store::conversations::{ConversationFilter, ListStart};
+    let a = s.create_account("A", "en").await.unwrap();
+    let (inbox, _) = fixtures::inbox(s, a.id, "Site", "Channel::WebWidget")
+        .await
+        .unwrap();
+    let open = |contact: i64, ci: i64, attributes: &'static str| async move {
+        s.create_conversation(&NewConversation {
+            account_id: a.id,
+            inbox_id: inbox,
+            contact_id: contact,
+            contact_inbox_id: Some(ci),
+            source_id: None,
+            status: ConversationStatus::Open,
+            assignee_id: None,
+            team_id: None,
+            custom_attributes: attributes.into(),
+            additional_attributes: "{}".into(),
+        })
+        .await
+        .unwrap()
+    };
+    let mut expected = Vec::new();
+    for n in 0..25 {
+        let (contact, ci, _) = fixtures::contact(s, a.id, inbox, &format!("Патефонов {n}"))
+            .await
+            .unwrap();
+        expected.push(open(contact, ci, "{}").await.id);
+        // Contacts and conversations that do not match, in between.
+        let (other, oci, _) = fixtures::contact(s, a.id, inbox, &format!("Иван {n}"))
+            .await
+            .unwrap();
+        open(other, oci, "{}").await;
+    }
+    // One match by a message, one by a custom attribute.
+    let (other, oci, _) = fixtures::contact(s, a.id, inbox, "Пётр").await.unwrap();
+    let by_message = open(other, oci, "{}").await;
+    created(
+        s.insert_message(&msg(&by_message, "патефонов привезли"), KEEP)
+            .await
+            .unwrap(),
+    );
+    expected.push(by_message.id);
+    let (other, oci, _) = fixtures::contact(s, a.id, inbox, "Анна").await.unwrap();
+    expected.push(open(other, oci, r#"{"gift":"патефонов"}"#).await.id);
+    let list = || async {
+        let q = ParsedQuery::parse("патефонов ").unwrap();
+        let m = s.search_match_sized(&q).await.unwrap();
+        let mut f = ConversationFilter::all(a.id, 0);
+        let common = m.common;
+        f.search = Some(m);
+        let rows = s
+            .list_conversations(&f, 100, ListStart::Offset(0))
+            .await
+            .unwrap();
+        (common, rows.iter().map(|r| r.conv.id).collect::<Vec<_>>())
+    };
+    let (common, collected) = list().await;
+    assert!(!common, "27 matches of the default thresholds");
+    let mut sorted = expected.clone();
+    sorted.sort_unstable();
+    let mut found = collected.clone();
+    found.sort_unstable();
+    assert_eq!(found, sorted);
+    // Past the contacts' threshold (and far from the messages'), the walk finds the same.
+    s.set_search_common_matches(20);
+    let (common, walked) = list().await;
+    s.set_search_common_matches(parley_store::search::COMMON_MESSAGE_MATCHES);
+    assert!(common, "25 matching contacts of a threshold of 20");
+    assert_eq!(walked, collected);
 }
