@@ -3,8 +3,9 @@
 //!
 //! `search-seed` writes an account with `--messages` messages of generated Russian and
 //! English text over `--conversations` conversations straight into a database Parley's
-//! migrations created (as `list-seed` does), with their search-index rows computed by the
-//! store's own tokeniser, so the index is exactly what the server would have written.
+//! migrations created (as `list-seed` does), with their search-index rows (and their
+//! contacts') computed by the store's own tokeniser, so the index is exactly what the
+//! server would have written.
 //! Words are drawn with Zipf-like frequencies from a vocabulary with Russian inflected
 //! forms; some messages carry phone numbers (written in several ways), e-mail addresses
 //! and order numbers; one word in a hundred thousand messages is rare.
@@ -197,6 +198,22 @@ fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+/// `(id, tokens)` of an index row for `backend`: FTS5 takes the tokens as text,
+/// PostgreSQL as a `tsvector` literal of quoted lexemes.
+fn index_row(backend: Backend, id: i64, tokens: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("({id}, {})", lit(tokens)),
+        Backend::Postgres => {
+            let v: Vec<String> = tokens
+                .split(' ')
+                .filter(|t| !t.is_empty())
+                .map(|t| format!("'{}'", t.replace('\'', "''")))
+                .collect();
+            format!("({id}, {}::tsvector)", lit(&v.join(" ")))
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct SearchSeedReport {
     pub database: String,
@@ -288,19 +305,38 @@ pub async fn seed(args: &SearchSeedArgs) -> Result<SearchSeedReport> {
         pool,
         "INSERT INTO contacts (id, account_id, name, email, phone_number, search_text, last_activity_at, created_at, updated_at)",
     );
+    // The contacts' index rows, as the store writes them (a search for a name or an e-mail
+    // domain matches every contact here).
+    let mut cx = Batch::follower(
+        pool,
+        match backend {
+            Backend::Sqlite => "INSERT INTO contact_search (rowid, tokens)",
+            Backend::Postgres => "INSERT INTO contact_search (contact_id, tokens)",
+        },
+    );
     let mut row = String::new();
     for k in 0..contacts {
         let id = base_contact + k as i64;
         let p = phone(&mut Rng(k + 1), k);
+        let (name, email) = (format!("Клиент {k}"), format!("client{k}@mail.example"));
         row.clear();
         let _ = write!(
             row,
-            "({id}, {account}, 'Клиент {k}', 'client{k}@mail.example', {}, 'клиент {k}', {now}, {now}, {now})",
+            "({id}, {account}, {}, {}, {}, 'клиент {k}', {now}, {now}, {now})",
+            lit(&name),
+            lit(&email),
             lit(&p)
         );
-        ct.push(&row).await?;
+        let flushed = ct.push(&row).await?;
+        let tokens =
+            parley_store::search::contact_tokens(Some(&name), Some(&email), Some(&p), None, "{}");
+        cx.push(&index_row(backend, id, &tokens)).await?;
+        if flushed {
+            cx.commit().await?;
+        }
     }
     ct.finish().await?;
+    cx.finish().await?;
 
     let mut cv = Batch::new(
         pool,
@@ -354,29 +390,13 @@ pub async fn seed(args: &SearchSeedArgs) -> Result<SearchSeedReport> {
                 lit(&content)
             );
             ms.push(&row).await?;
-            let tokens = parley_store::search::message_tokens(kind, Some(&content), "{}");
-            row.clear();
-            match backend {
-                Backend::Sqlite => {
-                    // With its inbox's reserved token, as the store writes it (an inbox
-                    // filter reads the token once the reindex says every row has one).
-                    let tokens = if tokens.is_empty() {
-                        tokens
-                    } else {
-                        format!("{tokens} {}", parley_store::search::inbox_token(inbox))
-                    };
-                    let _ = write!(row, "({msg_id}, {})", lit(&tokens));
-                }
-                Backend::Postgres => {
-                    let v: Vec<String> = tokens
-                        .split(' ')
-                        .filter(|t| !t.is_empty())
-                        .map(|t| format!("'{}'", t.replace('\'', "''")))
-                        .collect();
-                    let _ = write!(row, "({msg_id}, {}::tsvector)", lit(&v.join(" ")));
-                }
+            let mut tokens = parley_store::search::message_tokens(kind, Some(&content), "{}");
+            // SQLite's rows carry their inbox's reserved token, as the store writes them (an
+            // inbox filter reads the token once the reindex says every row has one).
+            if backend == Backend::Sqlite && !tokens.is_empty() {
+                tokens = format!("{tokens} {}", parley_store::search::inbox_token(inbox));
             }
-            ix.push(&row).await?;
+            ix.push(&index_row(backend, msg_id, &tokens)).await?;
             msg_id += 1;
         }
         if flushed {

@@ -262,29 +262,37 @@ pub const COMMON_SAMPLE_MATCHES: i64 = 50;
 /// bound at `param` (the walk's form, see [`SearchMatch::common`]): one probe by key per
 /// conversation walked, where `c.contact_id IN (…)` read every matching contact first.
 pub(crate) fn conversation_contact_matches(backend: Backend, param: &str) -> String {
-    match backend {
-        Backend::Sqlite => format!(
-            "EXISTS (SELECT 1 FROM contact_search WHERE contact_search MATCH {param} \
-             AND rowid = c.contact_id)"
-        ),
-        // `OFFSET 0` keeps it correlated, as in [`conversation_has_matching_message`].
-        Backend::Postgres => format!(
-            "EXISTS (SELECT 1 FROM contact_search cs WHERE cs.contact_id = c.contact_id \
-             AND cs.tokens @@ {param}::tsquery OFFSET 0)"
-        ),
-    }
+    row_matches(
+        backend,
+        "contact_search",
+        "contact_id",
+        "c.contact_id",
+        param,
+    )
 }
 
 /// A correlated condition: the custom attributes of the conversation `c` match the
 /// expression bound at `param` (the walk's form, as [`conversation_contact_matches`]).
 pub(crate) fn conversation_attributes_match(backend: Backend, param: &str) -> String {
+    row_matches(
+        backend,
+        "conversation_search",
+        "conversation_id",
+        "c.id",
+        param,
+    )
+}
+
+/// `EXISTS`: the row of index `table` keyed `outer` matches the expression at `param`.
+/// `OFFSET 0` keeps it correlated on PostgreSQL, as in
+/// [`conversation_has_matching_message`].
+fn row_matches(backend: Backend, table: &str, pg_key: &str, outer: &str, param: &str) -> String {
     match backend {
         Backend::Sqlite => format!(
-            "EXISTS (SELECT 1 FROM conversation_search WHERE conversation_search MATCH {param} \
-             AND rowid = c.id)"
+            "EXISTS (SELECT 1 FROM {table} WHERE {table} MATCH {param} AND rowid = {outer})"
         ),
         Backend::Postgres => format!(
-            "EXISTS (SELECT 1 FROM conversation_search cs WHERE cs.conversation_id = c.id \
+            "EXISTS (SELECT 1 FROM {table} cs WHERE cs.{pg_key} = {outer} \
              AND cs.tokens @@ {param}::tsquery OFFSET 0)"
         ),
     }

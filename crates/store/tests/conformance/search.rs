@@ -87,22 +87,33 @@ async fn conversation(
         .await
         .unwrap();
     let (contact, ci, _) = fixtures::contact(s, account, inbox, "Ivan").await.unwrap();
-    let c = s
-        .create_conversation(&NewConversation {
-            account_id: account,
-            inbox_id: inbox,
-            contact_id: contact,
-            contact_inbox_id: Some(ci),
-            source_id: None,
-            status: ConversationStatus::Open,
-            assignee_id: None,
-            team_id: None,
-            custom_attributes: "{}".into(),
-            additional_attributes: "{}".into(),
-        })
-        .await
-        .unwrap();
+    let c = open_conversation(s, account, inbox, (contact, ci), "{}").await;
     (inbox, c)
+}
+
+/// An open conversation of `contact` (its id and contact-inbox id) with these custom
+/// attributes.
+async fn open_conversation(
+    s: &Store,
+    account: i64,
+    inbox: i64,
+    (contact, ci): (i64, i64),
+    custom_attributes: &str,
+) -> parley_store::conversations::ConversationRow {
+    s.create_conversation(&NewConversation {
+        account_id: account,
+        inbox_id: inbox,
+        contact_id: contact,
+        contact_inbox_id: Some(ci),
+        source_id: None,
+        status: ConversationStatus::Open,
+        assignee_id: None,
+        team_id: None,
+        custom_attributes: custom_attributes.into(),
+        additional_attributes: "{}".into(),
+    })
+    .await
+    .unwrap()
 }
 
 fn msg(c: &parley_store::conversations::ConversationRow, content: &str) -> NewMessage {
@@ -420,21 +431,8 @@ async fn many_matching_contacts_walk_and_find_the_same(s: &Store) {
     let (inbox, _) = fixtures::inbox(s, a.id, "Site", "Channel::WebWidget")
         .await
         .unwrap();
-    let open = |contact: i64, ci: i64, attributes: &'static str| async move {
-        s.create_conversation(&NewConversation {
-            account_id: a.id,
-            inbox_id: inbox,
-            contact_id: contact,
-            contact_inbox_id: Some(ci),
-            source_id: None,
-            status: ConversationStatus::Open,
-            assignee_id: None,
-            team_id: None,
-            custom_attributes: attributes.into(),
-            additional_attributes: "{}".into(),
-        })
-        .await
-        .unwrap()
+    let open = |contact: i64, ci: i64, attributes: &'static str| {
+        open_conversation(s, a.id, inbox, (contact, ci), attributes)
     };
     let mut expected = Vec::new();
     for n in 0..25 {
