@@ -127,7 +127,7 @@ pub async fn append_in(
         })
         .collect();
     let rows_sql = crate::json_rows::rows_of_param(
-        conn.backend_name() == "PostgreSQL",
+        crate::Backend::of(conn),
         &[
             ("account_id", "BIGINT"),
             ("seq", "BIGINT"),

@@ -6,12 +6,14 @@
 //! placeholders (docs/benchmarks.md, session 16). As one JSON array bound as `$1`, the text
 //! is the same for every batch; each backend reads it with its own JSON functions.
 
+use crate::Backend;
+
 /// `SELECT <name>, … FROM …` over the JSON array of objects bound as `$1`, each object
 /// holding the columns `cols` (`(name, PostgreSQL type)`) by name; a missing key reads as
 /// NULL. Use it as a subquery or after `INSERT INTO t (…)`.
-pub(crate) fn rows_of_param(postgres: bool, cols: &[(&str, &str)]) -> String {
+pub(crate) fn rows_of_param(backend: Backend, cols: &[(&str, &str)]) -> String {
     let names = cols.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
-    if postgres {
+    if backend == Backend::Postgres {
         let types = cols
             .iter()
             .map(|(n, t)| format!("{n} {t}"))

@@ -718,9 +718,10 @@ async fn update_conversations_in(
             sla_due_at = CASE WHEN x.x_waiting = 2 THEN NULL ELSE sla_due_at END,
             sla_overdue_at = CASE WHEN x.x_waiting = 2 THEN NULL ELSE sla_overdue_at END";
     let mut out = std::collections::HashMap::with_capacity(updates.len());
-    let postgres = conn.backend_name() == "PostgreSQL";
+    let backend = crate::Backend::of(conn);
+    let postgres = backend == crate::Backend::Postgres;
     let source = crate::json_rows::rows_of_param(
-        postgres,
+        backend,
         &[
             ("x_id", "BIGINT"),
             ("x_first_reply", "BIGINT"),
@@ -884,7 +885,7 @@ async fn echo_duplicate(conn: &mut sqlx::AnyConnection, m: &NewMessage) -> Resul
 /// (`AUTOINCREMENT` never reuses one); the batch runs on the single writer connection,
 /// inside its transaction, so nothing else inserts meanwhile.
 async fn allocate_message_ids(conn: &mut sqlx::AnyConnection, n: usize) -> Result<Vec<i64>> {
-    if conn.backend_name() == "PostgreSQL" {
+    if crate::Backend::of(conn) == crate::Backend::Postgres {
         let rows: Vec<(i64,)> = sqlx::query_as(
             "SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, $1)",
         )
@@ -939,7 +940,7 @@ async fn insert_rows_in(
     const COLS: &str = "id, account_id, inbox_id, conversation_id, message_type, content, content_type,
         content_attributes, additional_attributes, private, status, sender_type, sender_id, echo_id";
     let source = crate::json_rows::rows_of_param(
-        conn.backend_name() == "PostgreSQL",
+        crate::Backend::of(conn),
         &[
             ("id", "BIGINT"),
             ("account_id", "BIGINT"),
@@ -1074,7 +1075,7 @@ async fn finish_batch_in(
     let mut stored: std::collections::HashMap<i64, MessageWithAttachments> =
         std::collections::HashMap::with_capacity(ids.len());
     if !ids.is_empty() {
-        let set = IdSet::new(conn.backend_name() == "PostgreSQL", &ids);
+        let set = IdSet::new(crate::Backend::of(conn) == crate::Backend::Postgres, &ids);
         let sql = format!(
             "{MESSAGE_SELECT} WHERE {} ORDER BY m.id, a.id",
             set.clause("m.id", 1)

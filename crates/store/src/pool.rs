@@ -21,6 +21,17 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The backend of a connection (the writer's transactions only know their connection).
+    pub(crate) fn of(conn: &sqlx::AnyConnection) -> Backend {
+        if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
 /// Connection settings that are not part of the URL.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {

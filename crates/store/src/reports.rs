@@ -893,7 +893,7 @@ pub(crate) async fn count_messages_in(
             })
         })
         .collect();
-    let postgres = conn.backend_name() == "PostgreSQL";
+    let backend = crate::Backend::of(conn);
     let bigints = |names: &[&'static str]| -> Vec<(&'static str, &'static str)> {
         names.iter().map(|n| (*n, "BIGINT")).collect()
     };
@@ -905,7 +905,7 @@ pub(crate) async fn count_messages_in(
             incoming = report_message_counts.incoming + excluded.incoming,
             outgoing = report_message_counts.outgoing + excluded.outgoing",
         crate::json_rows::rows_of_param(
-            postgres,
+            backend,
             &bigints(&["account_id", "hour", "inbox_id", "team_id", "user_id", "incoming", "outgoing"])
         )
     );
@@ -920,7 +920,7 @@ pub(crate) async fn count_messages_in(
             incoming = report_message_days.incoming + excluded.incoming,
             outgoing = report_message_days.outgoing + excluded.outgoing",
         crate::json_rows::rows_of_param(
-            postgres,
+            backend,
             &bigints(&["account_id", "dim", "dim_id", "day", "incoming", "outgoing"])
         )
     );

@@ -29,15 +29,6 @@ pub const REINDEX_BATCH: i64 = 500;
 /// in Rust, so a phrase of common words must not read the whole archive.
 pub const MAX_PHRASE_SCAN: i64 = 1_000;
 
-/// The backend of a connection (the writer's transactions only know their connection).
-pub(crate) fn backend_of(conn: &AnyConnection) -> Backend {
-    if conn.backend_name().eq_ignore_ascii_case("postgresql") {
-        Backend::Postgres
-    } else {
-        Backend::Sqlite
-    }
-}
-
 /// A `tsvector` literal of space-separated tokens. Tokens are letters and digits only
 /// (see `search_text`), so quoting cannot be broken out of; quotes are doubled anyway.
 fn tsvector_literal(tokens: &str) -> String {
@@ -204,19 +195,18 @@ impl Default for SearchTuning {
 }
 
 impl Store {
-    /// Test hook (no route reaches it): a query is common from `n` matching messages, or
-    /// `n` matching contacts or conversation attributes.
-    pub fn set_search_common_matches(&self, n: i64) {
-        self.search_tuning
-            .common_message_matches
-            .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
-        let contacts = if n >= COMMON_MESSAGE_MATCHES {
-            COMMON_CONTACT_MATCHES
-        } else {
-            n.max(1)
+    /// Test hook (no route reaches it): with `Some(n)` a query is common from `n`
+    /// matching messages, or `n` matching contacts or conversation attributes; `None`
+    /// restores [`COMMON_MESSAGE_MATCHES`] and [`COMMON_CONTACT_MATCHES`].
+    pub fn set_search_common_matches(&self, n: Option<i64>) {
+        let (messages, contacts) = match n {
+            Some(n) => (n.max(1), n.max(1)),
+            None => (COMMON_MESSAGE_MATCHES, COMMON_CONTACT_MATCHES),
         };
-        self.search_tuning
-            .common_contact_matches
+        let t = &self.search_tuning;
+        t.common_message_matches
+            .store(messages, std::sync::atomic::Ordering::Relaxed);
+        t.common_contact_matches
             .store(contacts, std::sync::atomic::Ordering::Relaxed);
     }
 
@@ -407,7 +397,7 @@ async fn replace_rows(
     if rows.is_empty() {
         return Ok(());
     }
-    let backend = backend_of(conn);
+    let backend = Backend::of(conn);
     let key = match (backend, table) {
         (Backend::Sqlite, _) => "rowid",
         (Backend::Postgres, "message_search") => "message_id",
@@ -453,7 +443,7 @@ async fn replace_rows(
     } else {
         "x.tokens".to_string()
     };
-    let source = crate::json_rows::rows_of_param(postgres, &[("id", "BIGINT"), ("tokens", "TEXT")]);
+    let source = crate::json_rows::rows_of_param(backend, &[("id", "BIGINT"), ("tokens", "TEXT")]);
     let sql = format!("INSERT INTO {table} ({key}, tokens) SELECT x.id, {value} FROM ({source}) x");
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(json)

@@ -299,7 +299,7 @@ async fn common_probe(s: &Store) {
     // A word frequent in old messages and absent from the newest: sparse in PostgreSQL's
     // sample, but counted past the common threshold too, so it walks instead of
     // collecting every match into one array. Both plans find the same messages.
-    s.set_search_common_matches(20);
+    s.set_search_common_matches(Some(20));
     let mut old = Vec::new();
     for n in 0..25 {
         old.push(created(
@@ -319,7 +319,7 @@ async fn common_probe(s: &Store) {
     assert!(!sized("фламинго").await);
     old.reverse();
     assert_eq!(search(s, a.id, "патефон").await, old);
-    s.set_search_common_matches(parley_store::search::COMMON_MESSAGE_MATCHES);
+    s.set_search_common_matches(None);
     assert!(!sized("патефон").await);
     assert_eq!(search(s, a.id, "патефон").await, old);
 }
@@ -477,9 +477,9 @@ async fn many_matching_contacts_walk_and_find_the_same(s: &Store) {
     found.sort_unstable();
     assert_eq!(found, sorted);
     // Past the contacts' threshold (and far from the messages'), the walk finds the same.
-    s.set_search_common_matches(20);
+    s.set_search_common_matches(Some(20));
     let (common, walked) = list().await;
-    s.set_search_common_matches(parley_store::search::COMMON_MESSAGE_MATCHES);
+    s.set_search_common_matches(None);
     assert!(common, "25 matching contacts of a threshold of 20");
     assert_eq!(walked, collected);
 }
