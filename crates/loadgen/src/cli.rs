@@ -136,6 +136,14 @@ pub enum Mode {
     /// per second from the inbox's creation, missing, duplicates, the server's CPU and
     /// peak RSS (--server-pid).
     EmailBacklog(EmailBacklogArgs),
+    /// The group-commit message writer's ceiling, in process, without HTTP or sockets.
+    ///
+    /// Migrates --database-url (a fresh database), creates --conversations open
+    /// conversations, then --senders in-process senders store visitor messages through the
+    /// store's writer as fast as it acknowledges them (closed loop) for --duration seconds
+    /// after --warmup. Reports messages per second, ack percentiles, the process's CPU and
+    /// the share of SQLite's worker threads.
+    Writer(WriterArgs),
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -589,6 +597,31 @@ pub fn check_database_url(url: &str) -> Result<()> {
         ))),
         None => Ok(()),
     }
+}
+
+#[derive(Args, Debug)]
+pub struct WriterArgs {
+    /// sqlite:///path/to/new.db or postgres://user@127.0.0.1/db (a fresh database).
+    #[arg(long, env = "LOADGEN_DATABASE_URL")]
+    pub database_url: String,
+    /// Open conversations the messages go to, one contact each.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub conversations: u64,
+    /// Concurrent senders, each waiting for its acknowledgement before the next message.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub senders: u64,
+    /// Messages per transaction at most (the server uses 256).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_batch: u64,
+    /// Bytes of each message's text (as `loadgen messages --content-bytes`).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub content_bytes: u64,
+    /// Seconds of sending before the measurement.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub warmup: u64,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub duration: u64,
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ mod stats;
 mod target;
 mod telegram;
 mod walstats;
+mod writer;
 mod ws;
 
 use std::process::ExitCode;
@@ -75,6 +76,7 @@ fn main() -> ExitCode {
             Mode::Abuse(a) => abuse::run(a).await.map(|r| emit(json, &r, || r.print())),
             Mode::Telegram(a) => telegram::run(a).await.map(|r| emit(json, &r, || r.print())),
             Mode::EmailBacklog(a) => email::run(a).await.map(|r| emit(json, &r, || r.print())),
+            Mode::Writer(a) => writer::run(a).await.map(|r| emit(json, &r, || r.print())),
         }
     });
     // Idle and message runs leave sockets and tasks behind; do not wait for them.

@@ -39,6 +39,17 @@ pub fn cpu_time(pid: Option<u32>) -> Result<Duration> {
     Ok(Duration::from_nanos(ticks * 1_000_000_000 / hz))
 }
 
+/// User + system CPU time of one thread of this process.
+pub fn thread_cpu_time(tid: u32) -> Result<Duration> {
+    let path = format!("/proc/self/task/{tid}/stat");
+    let s = std::fs::read_to_string(&path).map_err(|e| Error::io(path.clone(), e))?;
+    let ticks = parse_stat_ticks(&s).ok_or_else(|| Error::Protocol(format!("{path}: bad")))?;
+    // SAFETY: as in `cpu_time`.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let hz = if hz > 0 { hz as u64 } else { 100 };
+    Ok(Duration::from_nanos(ticks * 1_000_000_000 / hz))
+}
+
 /// utime + stime (fields 14 and 15) from a `/proc/<pid>/stat` line. The command name in
 /// parentheses may contain spaces, so fields are counted after the last `)`.
 fn parse_stat_ticks(stat: &str) -> Option<u64> {

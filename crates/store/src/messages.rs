@@ -1255,7 +1255,12 @@ impl MessageWriter {
         let lanes = (0..store.write_lanes())
             .map(|_| {
                 let (jobs, rx) = tokio::sync::mpsc::channel(max_batch * 4);
-                tokio::spawn(write_loop(store.clone(), rx, max_batch, renderer.clone()));
+                let run = write_loop(store.clone(), rx, max_batch, renderer.clone());
+                if store.backend() == crate::Backend::Sqlite {
+                    on_own_thread(run);
+                } else {
+                    tokio::spawn(run);
+                }
                 jobs
             })
             .collect();
@@ -1282,6 +1287,42 @@ impl MessageWriter {
         self.lanes[lane].send(job).await.map_err(|_| closed())?;
         let (result, message) = answer.await.map_err(|_| closed())?;
         self.store.settle_duplicate(result, &message).await
+    }
+}
+
+/// Runs SQLite's writer loop on a thread of its own (with a single-threaded runtime).
+///
+/// Why: a batch is a dozen statements, each a round trip between the writer and the
+/// connection's worker thread. On the server's shared runtime every return of that round
+/// trip waited in the run queue behind the socket tasks a busy server has, so the one
+/// writer — the whole server's write throughput — went idle between its statements. On
+/// its own thread it is woken at once. (PostgreSQL's lanes stay on the shared runtime:
+/// their connections' sockets belong to its I/O driver, and they overlap each other.)
+fn on_own_thread(run: impl std::future::Future<Output = ()> + Send + 'static) {
+    // The future stays reachable here until the thread takes it, so a thread that cannot
+    // start leaves it to the shared runtime (slower, but writing).
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(run)));
+    let started = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| {
+            let slot = slot.clone();
+            std::thread::Builder::new()
+                .name("parley-writer".into())
+                .spawn(move || {
+                    let run = slot.lock().ok().and_then(|mut s| s.take());
+                    if let Some(run) = run {
+                        rt.block_on(run);
+                    }
+                })
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = started {
+        tracing::warn!(error = %e, "message writer thread not started; writing on the shared runtime");
+        if let Some(run) = slot.lock().ok().and_then(|mut s| s.take()) {
+            tokio::spawn(run);
+        }
     }
 }
 
