@@ -28,6 +28,7 @@ both_backends!(
     status_priority_assignee_updates,
     tab_counters_follow_every_change,
     group_commit_writer,
+    batched_messages_come_back_as_stored,
     writer_lanes_keep_order_and_commit_order,
     batch_ids_never_reuse_deleted_ones,
     batch_bookkeeping_applies_in_send_order,
@@ -978,6 +979,85 @@ async fn group_commit_writer(s: &Store) {
         writer.insert(again, incoming).await.unwrap(),
         MessageInsert::Duplicate { .. }
     ));
+}
+
+/// The writer builds a batch's text messages from what it inserted instead of reading
+/// them back: what it returns (and renders into the events) must be the stored message,
+/// sender details included, for each kind of sender and for one that does not exist.
+async fn batched_messages_come_back_as_stored(s: &Store) {
+    let w = world(s, "A").await;
+    let conv = s.create_conversation(&new_conv(&w)).await.unwrap();
+    let agent = user(s, w.account, "agent@example.com", Role::Agent).await;
+    sqlx::query("UPDATE users SET display_name = 'Kate', avatar_url = 'https://a.example/k.png' WHERE id = $1")
+        .bind(agent)
+        .execute(s.writer())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE contacts SET email = 'ivan@example.com', avatar_url = 'https://a.example/i.png' WHERE id = $1")
+        .bind(w.contact)
+        .execute(s.writer())
+        .await
+        .unwrap();
+    let (bot,): (i64,) = sqlx::query_as(
+        "INSERT INTO agent_bots (account_id, name, description, outgoing_url, avatar_url, bot_type,
+            bot_config, token_hash, secret, created_at, updated_at)
+         VALUES ($1, 'Robo', '', NULL, 'https://a.example/r.png', 'webhook', '{}', 'h', 's', 0, 0) RETURNING id",
+    )
+    .bind(w.account)
+    .fetch_one(s.writer())
+    .await
+    .unwrap();
+    let render = |m: &parley_store::messages::MessageWithAttachments| {
+        format!(
+            "{}|{:?}|{:?}|{:?}|{:?}|{}",
+            m.message.id,
+            m.message.sender_name,
+            m.message.sender_display_name,
+            m.message.sender_avatar_url,
+            m.message.sender_email,
+            m.message.display_id
+        )
+    };
+    let writer = MessageWriter::spawn(s.clone(), 8, std::sync::Arc::new(render));
+    let senders: [(Option<&str>, Option<i64>, i64, ConversationEffects); 5] = [
+        (Some("Contact"), Some(w.contact), 0, INCOMING),
+        (Some("User"), Some(agent), 1, REPLY),
+        (Some("AgentBot"), Some(bot), 1, REPLY),
+        (Some("Contact"), Some(987_654_321), 0, INCOMING),
+        (None, None, 2, KEEP),
+    ];
+    let sends = (0..40).map(|i| {
+        let (kind, id, t, fx) = senders[i % senders.len()];
+        let mut m = msg(&conv, t, &format!("m{i}"));
+        m.sender_type = kind.map(String::from);
+        m.sender_id = id;
+        m.echo_id = Some(format!("b{i}"));
+        m.content_attributes = format!("{{\"n\":{i}}}");
+        let writer = writer.clone();
+        async move { writer.insert(m, fx).await.unwrap() }
+    });
+    let mut named = 0;
+    for r in futures::future::join_all(sends).await {
+        let MessageInsert::Created { message, event, .. } = r else {
+            panic!("created");
+        };
+        let stored = s
+            .message(conv.id, message.message.id)
+            .await
+            .unwrap()
+            .expect("stored");
+        assert_eq!(
+            format!("{:?}", message.message),
+            format!("{:?}", stored.message)
+        );
+        assert!(stored.attachments.is_empty() && message.attachments.is_empty());
+        assert_eq!(event.payload, render(&stored));
+        named += usize::from(stored.message.sender_name.is_some());
+    }
+    assert_eq!(
+        named, 24,
+        "contact, agent and bot messages carry their sender's name"
+    );
 }
 
 /// A conversation's message contents, oldest first (its first 100).
