@@ -21,11 +21,14 @@ pub(crate) fn rows_of_param(backend: Backend, cols: &[(&str, &str)]) -> String {
             .join(", ");
         format!("SELECT {names} FROM json_to_recordset($1::json) AS j({types})")
     } else {
+        // `jsonb_each`: each row object comes out in SQLite's binary JSON, which `->>` reads
+        // as it is. With `json_each` every object was turned back into text and parsed again
+        // for its fields, which was a quarter of the message writer's time in SQLite.
         let fields = cols
             .iter()
-            .map(|(n, _)| format!("json_extract(j.value, '$.{n}') AS {n}"))
+            .map(|(n, _)| format!("j.value ->> '$.{n}' AS {n}"))
             .collect::<Vec<_>>()
             .join(", ");
-        format!("SELECT {fields} FROM json_each($1) j")
+        format!("SELECT {fields} FROM jsonb_each($1) j")
     }
 }
