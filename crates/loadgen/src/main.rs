@@ -49,6 +49,11 @@ use serde::Serialize;
 use crate::cli::{Cli, Mode};
 use crate::error::Error;
 
+/// As the server's (`crates/parley/src/main.rs`): loadgen shares the machine's cores with
+/// the server it measures, so its own allocation costs come out of the server's figures.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
