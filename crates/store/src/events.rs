@@ -10,7 +10,7 @@
 
 use sqlx::FromRow;
 
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
 
 /// An event to store; its cursor is assigned by [`append_in`].
 #[derive(Debug, Clone)]
@@ -108,22 +108,34 @@ pub async fn append_in(
             origin: d.origin,
         });
     }
-    // All rows in one statement with one JSON parameter (`json_rows`).
-    let json: Vec<serde_json::Value> = rows
+    // All rows in one statement with one JSON parameter (`json_rows`), serialised straight
+    // from the rows (the payloads are most of a batch's bytes).
+    #[derive(serde::Serialize)]
+    struct Param<'a> {
+        account_id: i64,
+        seq: i64,
+        name: &'a str,
+        conversation_id: Option<i64>,
+        inbox_id: Option<i64>,
+        contact_id: Option<i64>,
+        public: i64,
+        payload: &'a str,
+        created_at: i64,
+        origin: &'a Option<String>,
+    }
+    let json: Vec<Param> = rows
         .iter()
-        .map(|r| {
-            serde_json::json!({
-                "account_id": r.account_id,
-                "seq": r.seq,
-                "name": r.name,
-                "conversation_id": r.conversation_id,
-                "inbox_id": r.inbox_id,
-                "contact_id": r.contact_id,
-                "public": r.public,
-                "payload": r.payload,
-                "created_at": r.created_at,
-                "origin": r.origin,
-            })
+        .map(|r| Param {
+            account_id: r.account_id,
+            seq: r.seq,
+            name: &r.name,
+            conversation_id: r.conversation_id,
+            inbox_id: r.inbox_id,
+            contact_id: r.contact_id,
+            public: r.public,
+            payload: &r.payload,
+            created_at: r.created_at,
+            origin: &r.origin,
         })
         .collect();
     let rows_sql = crate::json_rows::rows_of_param(
@@ -143,7 +155,7 @@ pub async fn append_in(
     );
     let sql = format!("INSERT INTO events ({EVENT_COLS}) {rows_sql}");
     sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(serde_json::Value::Array(json).to_string())
+        .bind(serde_json::to_string(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?)
         .execute(&mut *conn)
         .await?;
     Ok(rows)

@@ -915,26 +915,42 @@ async fn insert_rows_in(
     ids: &[i64],
     now: i64,
 ) -> Result<std::collections::HashSet<i64>> {
-    let rows: Vec<serde_json::Value> = batch
+    /// One row of the parameter, serialised straight from the message (no JSON tree).
+    #[derive(serde::Serialize)]
+    struct Row<'a> {
+        id: i64,
+        account_id: i64,
+        inbox_id: i64,
+        conversation_id: i64,
+        message_type: i64,
+        content: &'a Option<String>,
+        content_type: &'a str,
+        content_attributes: &'a str,
+        additional_attributes: &'a str,
+        private: i64,
+        status: &'a str,
+        sender_type: &'a Option<String>,
+        sender_id: Option<i64>,
+        echo_id: &'a Option<String>,
+    }
+    let rows: Vec<Row> = batch
         .iter()
         .zip(ids)
-        .map(|((m, _), id)| {
-            serde_json::json!({
-                "id": id,
-                "account_id": m.account_id,
-                "inbox_id": m.inbox_id,
-                "conversation_id": m.conversation_id,
-                "message_type": m.message_type,
-                "content": m.content,
-                "content_type": m.content_type,
-                "content_attributes": m.content_attributes,
-                "additional_attributes": m.additional_attributes,
-                "private": i64::from(m.private),
-                "status": m.status,
-                "sender_type": m.sender_type,
-                "sender_id": m.sender_id,
-                "echo_id": m.echo_id,
-            })
+        .map(|((m, _), id)| Row {
+            id: *id,
+            account_id: m.account_id,
+            inbox_id: m.inbox_id,
+            conversation_id: m.conversation_id,
+            message_type: m.message_type,
+            content: &m.content,
+            content_type: &m.content_type,
+            content_attributes: &m.content_attributes,
+            additional_attributes: &m.additional_attributes,
+            private: i64::from(m.private),
+            status: &m.status,
+            sender_type: &m.sender_type,
+            sender_id: m.sender_id,
+            echo_id: &m.echo_id,
         })
         .collect();
     const COLS: &str = "id, account_id, inbox_id, conversation_id, message_type, content, content_type,
@@ -966,7 +982,7 @@ async fn insert_rows_in(
          RETURNING id"
     );
     let stored: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(serde_json::to_string(&rows).map_err(|e| StoreError::Corrupt(e.to_string()))?)
         .bind(now)
         .fetch_all(&mut *conn)
         .await?;
