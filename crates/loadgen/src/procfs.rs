@@ -31,20 +31,19 @@ pub fn cpu_time(pid: Option<u32>) -> Result<Duration> {
         Some(p) => format!("/proc/{p}/stat"),
         None => "/proc/self/stat".to_string(),
     };
-    let s = std::fs::read_to_string(&path).map_err(|e| Error::io(path.clone(), e))?;
-    let ticks = parse_stat_ticks(&s).ok_or_else(|| Error::Protocol(format!("{path}: bad")))?;
-    // SAFETY: sysconf has no memory effects; _SC_CLK_TCK is always valid.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let hz = if hz > 0 { hz as u64 } else { 100 };
-    Ok(Duration::from_nanos(ticks * 1_000_000_000 / hz))
+    stat_cpu_time(&path)
 }
 
 /// User + system CPU time of one thread of this process.
 pub fn thread_cpu_time(tid: u32) -> Result<Duration> {
-    let path = format!("/proc/self/task/{tid}/stat");
-    let s = std::fs::read_to_string(&path).map_err(|e| Error::io(path.clone(), e))?;
+    stat_cpu_time(&format!("/proc/self/task/{tid}/stat"))
+}
+
+/// User + system CPU time from a process's or thread's `stat` file.
+fn stat_cpu_time(path: &str) -> Result<Duration> {
+    let s = std::fs::read_to_string(path).map_err(|e| Error::io(path.to_string(), e))?;
     let ticks = parse_stat_ticks(&s).ok_or_else(|| Error::Protocol(format!("{path}: bad")))?;
-    // SAFETY: as in `cpu_time`.
+    // SAFETY: sysconf has no memory effects; _SC_CLK_TCK is always valid.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     let hz = if hz > 0 { hz as u64 } else { 100 };
     Ok(Duration::from_nanos(ticks * 1_000_000_000 / hz))
