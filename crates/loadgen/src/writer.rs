@@ -11,8 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use parley_core::ConversationStatus;
-use parley_store::conversations::{NewConversation, fixtures};
+use parley_store::conversations::fixtures;
 use parley_store::messages::{
     ConversationEffects, MessageInsert, MessageWithAttachments, MessageWriter, NewMessage, Waiting,
 };
@@ -63,20 +62,7 @@ pub async fn run(args: &WriterArgs) -> Result<WriterReport> {
     for i in 0..args.conversations {
         let (contact, ci, _) =
             fixtures::contact(&store, account.id, inbox, &format!("Visitor {i}")).await?;
-        let c = store
-            .create_conversation(&NewConversation {
-                account_id: account.id,
-                inbox_id: inbox,
-                contact_id: contact,
-                contact_inbox_id: Some(ci),
-                source_id: None,
-                status: ConversationStatus::Open,
-                assignee_id: None,
-                team_id: None,
-                custom_attributes: "{}".into(),
-                additional_attributes: "{}".into(),
-            })
-            .await?;
+        let c = fixtures::open_conversation(&store, account.id, inbox, (contact, ci)).await?;
         targets.push((c.id, contact));
     }
     let renderer = |m: &MessageWithAttachments| {

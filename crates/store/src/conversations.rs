@@ -1185,6 +1185,28 @@ pub mod fixtures {
         Ok(())
     }
 
+    /// An open, unassigned conversation of a contact's identity in `inbox_id`.
+    pub async fn open_conversation(
+        s: &Store,
+        account_id: i64,
+        inbox_id: i64,
+        (contact_id, contact_inbox_id): (i64, i64),
+    ) -> Result<super::ConversationRow> {
+        s.create_conversation(&super::NewConversation {
+            account_id,
+            inbox_id,
+            contact_id,
+            contact_inbox_id: Some(contact_inbox_id),
+            source_id: None,
+            status: parley_core::ConversationStatus::Open,
+            assignee_id: None,
+            team_id: None,
+            custom_attributes: "{}".into(),
+            additional_attributes: "{}".into(),
+        })
+        .await
+    }
+
     /// A team; returns its id.
     pub async fn team(s: &Store, account_id: i64, name: &str) -> Result<i64> {
         let (id,): (i64,) = sqlx::query_as(

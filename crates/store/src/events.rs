@@ -31,8 +31,8 @@ pub struct EventDraft {
     pub origin: Option<String>,
 }
 
-/// A stored event.
-#[derive(Debug, Clone, FromRow, PartialEq)]
+/// A stored event. Serialises to the row's columns (the writer's JSON parameter).
+#[derive(Debug, Clone, FromRow, PartialEq, serde::Serialize)]
 pub struct EventRow {
     pub account_id: i64,
     pub seq: i64,
@@ -110,34 +110,6 @@ pub async fn append_in(
     }
     // All rows in one statement with one JSON parameter (`json_rows`), serialised straight
     // from the rows (the payloads are most of a batch's bytes).
-    #[derive(serde::Serialize)]
-    struct Param<'a> {
-        account_id: i64,
-        seq: i64,
-        name: &'a str,
-        conversation_id: Option<i64>,
-        inbox_id: Option<i64>,
-        contact_id: Option<i64>,
-        public: i64,
-        payload: &'a str,
-        created_at: i64,
-        origin: &'a Option<String>,
-    }
-    let json: Vec<Param> = rows
-        .iter()
-        .map(|r| Param {
-            account_id: r.account_id,
-            seq: r.seq,
-            name: &r.name,
-            conversation_id: r.conversation_id,
-            inbox_id: r.inbox_id,
-            contact_id: r.contact_id,
-            public: r.public,
-            payload: &r.payload,
-            created_at: r.created_at,
-            origin: &r.origin,
-        })
-        .collect();
     let rows_sql = crate::json_rows::rows_of_param(
         crate::Backend::of(conn),
         &[
@@ -155,7 +127,7 @@ pub async fn append_in(
     );
     let sql = format!("INSERT INTO events ({EVENT_COLS}) {rows_sql}");
     sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(serde_json::to_string(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(serde_json::to_string(&rows).map_err(|e| StoreError::Corrupt(e.to_string()))?)
         .execute(&mut *conn)
         .await?;
     Ok(rows)

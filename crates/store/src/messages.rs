@@ -1074,7 +1074,8 @@ async fn write_batch_isolated(
 }
 
 /// The batch's shared work after its inserts: contacts' activity times, the new messages
-/// as stored (see [`stored_messages_in`]), their events.
+/// as stored ([`built_messages_in`] for a batch inserted from `known`, else
+/// [`read_messages_in`]), their events.
 async fn finish_batch_in(
     conn: &mut sqlx::AnyConnection,
     inserted: Vec<Result<Inserted>>,
@@ -1254,15 +1255,32 @@ async fn built_messages_in(
             _ => None,
         })
         .collect();
-    let mut senders: [BTreeSet<i64>; 3] = Default::default();
-    const KINDS: [&str; 3] = ["User", "Contact", "AgentBot"];
-    for (m, _, _) in &created {
-        if let (Some(kind), Some(id)) = (m.sender_type.as_deref(), m.sender_id)
-            && let Some(k) = KINDS.iter().position(|x| *x == kind)
-        {
-            senders[k].insert(id);
-        }
-    }
+    // Each kind of sender as MESSAGE_SELECT's joins name it.
+    const KINDS: [(&str, &str); 3] = [
+        (
+            "User",
+            "SELECT CAST('User' AS TEXT) AS kind, id, name, display_name, avatar_url, email FROM users",
+        ),
+        (
+            "Contact",
+            "SELECT CAST('Contact' AS TEXT) AS kind, id, name, CAST(NULL AS TEXT) AS display_name, avatar_url, email FROM contacts",
+        ),
+        (
+            "AgentBot",
+            "SELECT CAST('AgentBot' AS TEXT) AS kind, id, name, CAST(NULL AS TEXT) AS display_name, avatar_url, CAST(NULL AS TEXT) AS email FROM agent_bots",
+        ),
+    ];
+    let ids: Vec<Vec<i64>> = KINDS
+        .iter()
+        .map(|(kind, _)| {
+            let set: BTreeSet<i64> = created
+                .iter()
+                .filter(|(m, _, _)| m.sender_type.as_deref() == Some(*kind))
+                .filter_map(|(m, _, _)| m.sender_id)
+                .collect();
+            set.into_iter().collect()
+        })
+        .collect();
     #[derive(FromRow)]
     struct Sender {
         kind: String,
@@ -1273,34 +1291,22 @@ async fn built_messages_in(
         email: Option<String>,
     }
     let mut found: HashMap<(String, i64), Sender> = HashMap::new();
-    if senders.iter().any(|s| !s.is_empty()) {
-        let postgres = crate::Backend::of(conn) == crate::Backend::Postgres;
-        let lists: Vec<Vec<i64>> = senders
+    let postgres = crate::Backend::of(conn) == crate::Backend::Postgres;
+    let sets: Vec<(IdSet, &str)> = KINDS
+        .iter()
+        .zip(&ids)
+        .filter(|(_, ids)| !ids.is_empty())
+        .map(|((_, select), ids)| (IdSet::new(postgres, ids), *select))
+        .collect();
+    if !sets.is_empty() {
+        let sql = sets
             .iter()
-            .map(|s| s.iter().copied().collect())
-            .collect();
-        let sets: Vec<IdSet> = lists.iter().map(|l| IdSet::new(postgres, l)).collect();
-        // Each as MESSAGE_SELECT's joins name it.
-        const PARTS: [&str; 3] = [
-            "SELECT CAST('User' AS TEXT) AS kind, id, name, display_name, avatar_url, email FROM users",
-            "SELECT CAST('Contact' AS TEXT) AS kind, id, name, CAST(NULL AS TEXT) AS display_name, avatar_url, email FROM contacts",
-            "SELECT CAST('AgentBot' AS TEXT) AS kind, id, name, CAST(NULL AS TEXT) AS display_name, avatar_url, CAST(NULL AS TEXT) AS email FROM agent_bots",
-        ];
-        let mut parts = Vec::new();
-        let mut used = Vec::new();
-        for (k, set) in sets.iter().enumerate() {
-            if !lists[k].is_empty() {
-                used.push(set);
-                parts.push(format!(
-                    "{} WHERE {}",
-                    PARTS[k],
-                    set.clause("id", used.len())
-                ));
-            }
-        }
-        let sql = parts.join(" UNION ALL ");
+            .enumerate()
+            .map(|(n, (set, select))| format!("{select} WHERE {}", set.clause("id", n + 1)))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
         let mut q = sqlx::query_as::<_, Sender>(sqlx::AssertSqlSafe(sql));
-        for set in used {
+        for (set, _) in &sets {
             q = set.bind(q);
         }
         for s in q.fetch_all(&mut *conn).await? {
