@@ -485,6 +485,18 @@ impl<'a> IdSet<'a> {
             q
         }
     }
+
+    /// [`IdSet::bind`] for a statement that returns no rows.
+    pub(crate) fn bind_to<'q>(
+        &self,
+        q: sqlx::query::Query<'q, Any, AnyArguments>,
+    ) -> sqlx::query::Query<'q, Any, AnyArguments> {
+        if self.postgres {
+            q.bind(format!("{{{}}}", id_list(self.ids).replace(' ', "")))
+        } else {
+            q
+        }
+    }
 }
 
 impl Store {

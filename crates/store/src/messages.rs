@@ -11,7 +11,7 @@
 use crate::durable::Durable;
 use sqlx::FromRow;
 
-use crate::conversations::{CONVERSATION_COLS, ConversationRow, IdSet, id_list};
+use crate::conversations::{CONVERSATION_COLS, ConversationRow, IdSet};
 use crate::events::{EventDraft, EventRow, append_in};
 use crate::pool::Backend;
 use crate::reports::{self, CountKey, Fact, MessageCounts, ReplyClocks, WorkingTimeSlot};
@@ -854,6 +854,7 @@ async fn conclude_in(
                 } else {
                     after.assignee_id.unwrap_or(0)
                 },
+                shard: reports::count_shard(crate::Backend::of(conn), m.conversation_id),
             },
             counted_in,
         )
@@ -1133,10 +1134,33 @@ async fn finish_batch_in(
             });
         }
     }
-    // The rows other writers share (rollups, contacts, then the account's event counter)
-    // come last, so each is locked for the shortest time before the commit: on PostgreSQL
-    // another lane's batch waits on them (see `MessageWriter`). Every writer takes them in
-    // this order. The batch's report facts and message counters, in the same transaction.
+    // Contacts who just wrote: the contact list sorts and filters by this. One statement
+    // for the batch.
+    let writers: Vec<i64> = inserted
+        .iter()
+        .filter_map(|r| match r {
+            Ok(Inserted::Created {
+                after,
+                incoming: true,
+                ..
+            }) => Some(after.contact_id),
+            _ => None,
+        })
+        .collect();
+    if !writers.is_empty() {
+        let set = IdSet::new(Backend::of(conn) == Backend::Postgres, &writers);
+        let sql = format!(
+            "UPDATE contacts SET last_activity_at = $1 WHERE {}",
+            set.clause("id", 2)
+        );
+        set.bind_to(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now))
+            .execute(&mut *conn)
+            .await?;
+    }
+    // The rows other writers share (rollups, then the account's event counter) come last,
+    // so each is locked for the shortest time before the commit: on PostgreSQL another
+    // lane's batch waits on them (see `MessageWriter`). Every writer takes them in this
+    // order. The batch's report facts and message counters, in the same transaction.
     let mut facts = Vec::new();
     let mut counts = MessageCounts::new();
     for r in &inserted {
@@ -1157,29 +1181,6 @@ async fn finish_batch_in(
     }
     reports::record_in(&mut *conn, wt, &facts).await?;
     reports::count_messages_in(&mut *conn, &counts).await?;
-    // Contacts who just wrote: the contact list sorts and filters by this. One statement
-    // for the batch.
-    let writers: Vec<i64> = inserted
-        .iter()
-        .filter_map(|r| match r {
-            Ok(Inserted::Created {
-                after,
-                incoming: true,
-                ..
-            }) => Some(after.contact_id),
-            _ => None,
-        })
-        .collect();
-    if !writers.is_empty() {
-        let sql = format!(
-            "UPDATE contacts SET last_activity_at = $1 WHERE id IN ({})",
-            id_list(&writers)
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-    }
     let mut events = append_in(&mut *conn, drafts, now).await?.into_iter();
     let mut out = Vec::with_capacity(inserted.len());
     for r in inserted {
@@ -1388,7 +1389,8 @@ struct WriteJob {
 /// under heavy load batches grow by themselves while the previous commit is in flight.
 ///
 /// On PostgreSQL several such writers (lanes) run side by side, each on its own connection,
-/// so one batch's statements overlap the previous batch's commit and fsync. A conversation
+/// so one batch's statements overlap the previous batch's commit and fsync. The lanes
+/// share one thread of their own (see `on_own_thread`). A conversation
 /// always goes to the same lane, which keeps its messages in arrival order; the account's
 /// event counter row, taken last in every batch and held to the commit, keeps cursors in
 /// commit order across lanes. SQLite has one writer connection, so one lane.
@@ -1408,18 +1410,42 @@ impl MessageWriter {
         renderer: std::sync::Arc<dyn MessageRenderer>,
     ) -> MessageWriter {
         let max_batch = max_batch.max(1);
+        let mut receivers = Vec::with_capacity(store.write_lanes());
         let lanes = (0..store.write_lanes())
             .map(|_| {
                 let (jobs, rx) = tokio::sync::mpsc::channel(max_batch * 4);
-                let run = write_loop(store.clone(), rx, max_batch, renderer.clone());
-                if store.backend() == crate::Backend::Sqlite {
-                    on_own_thread(run);
-                } else {
-                    tokio::spawn(run);
-                }
+                receivers.push(rx);
                 jobs
             })
             .collect();
+        let writer_store = store.clone();
+        on_own_thread(async move {
+            // The lanes' pool is opened here, so its sockets belong to this thread's
+            // runtime (see `Store::lanes_pool`).
+            let pool = match writer_store.lanes_pool() {
+                Ok(pool) => pool,
+                Err(e) => {
+                    tracing::warn!(error = %e, "message writer pool not opened; writing through the shared pool");
+                    writer_store.writer().clone()
+                }
+            };
+            let running: Vec<_> = receivers
+                .into_iter()
+                .map(|rx| {
+                    let lane = write_loop(
+                        writer_store.clone(),
+                        pool.clone(),
+                        rx,
+                        max_batch,
+                        renderer.clone(),
+                    );
+                    tokio::spawn(lane)
+                })
+                .collect();
+            for lane in running {
+                let _ = lane.await;
+            }
+        });
         MessageWriter { lanes, store }
     }
 
@@ -1446,14 +1472,15 @@ impl MessageWriter {
     }
 }
 
-/// Runs SQLite's writer loop on a thread of its own (with a single-threaded runtime).
+/// Runs the writer's lanes on a thread of their own (with a single-threaded runtime).
 ///
-/// Why: a batch is a dozen statements, each a round trip between the writer and the
-/// connection's worker thread. On the server's shared runtime every return of that round
-/// trip waited in the run queue behind the socket tasks a busy server has, so the one
-/// writer — the whole server's write throughput — went idle between its statements. On
-/// its own thread it is woken at once. (PostgreSQL's lanes stay on the shared runtime:
-/// their connections' sockets belong to its I/O driver, and they overlap each other.)
+/// Why: a batch is a dozen statements, each a round trip between a lane and its
+/// connection (sqlx's worker thread on SQLite, the server's socket on PostgreSQL). On the
+/// server's shared runtime every return of that round trip waited in the run queue behind
+/// the socket tasks a busy server has, so the writer — the whole server's write
+/// throughput, and every message's acknowledgement — went idle between its statements. On
+/// its own thread a lane is woken at once (on PostgreSQL its connections are opened there
+/// too, see `Store::lanes_pool`).
 fn on_own_thread(run: impl std::future::Future<Output = ()> + Send + 'static) {
     // The future stays reachable here until the thread takes it, so a thread that cannot
     // start leaves it to the shared runtime (slower, but writing).
@@ -1484,6 +1511,7 @@ fn on_own_thread(run: impl std::future::Future<Output = ()> + Send + 'static) {
 
 async fn write_loop(
     store: Store,
+    pool: sqlx::AnyPool,
     mut rx: tokio::sync::mpsc::Receiver<WriteJob>,
     max_batch: usize,
     renderer: std::sync::Arc<dyn MessageRenderer>,
@@ -1499,14 +1527,19 @@ async fn write_loop(
         }
         metrics::histogram!("parley_message_batch_size").record(batch.len() as f64);
         let span = tracing::debug_span!("job", name = "message_batch", size = batch.len());
-        commit_batch(&store, batch, renderer.as_ref())
+        commit_batch(&store, &pool, batch, renderer.as_ref())
             .instrument(span)
             .await;
     }
 }
 
 /// Stores a batch in one transaction and answers every sender after the commit.
-async fn commit_batch(store: &Store, mut batch: Vec<WriteJob>, renderer: &dyn MessageRenderer) {
+async fn commit_batch(
+    store: &Store,
+    pool: &sqlx::AnyPool,
+    mut batch: Vec<WriteJob>,
+    renderer: &dyn MessageRenderer,
+) {
     // Conversation rows are locked in ascending id order, so two nodes' writers cannot
     // deadlock on them (a stable sort keeps each conversation's messages in arrival order).
     batch.sort_by_key(|j| j.message.conversation_id);
@@ -1514,7 +1547,7 @@ async fn commit_batch(store: &Store, mut batch: Vec<WriteJob>, renderer: &dyn Me
         batch.iter().map(|j| (&j.message, j.effects)).collect();
     let now = store.now();
     let outcome: Result<Vec<Result<MessageInsert>>> = async {
-        let mut tx = store.writer().begin().await?;
+        let mut tx = pool.begin().await?;
         match write_batch_in(&mut tx, &items, renderer, store.working_time(), now).await {
             Ok(results) => {
                 finish(tx, &results).await?;
@@ -1525,7 +1558,7 @@ async fn commit_batch(store: &Store, mut batch: Vec<WriteJob>, renderer: &dyn Me
                 // per message so only that one fails.
                 tracing::debug!(error = %e, "batch failed; retrying message by message");
                 tx.rollback().await?;
-                let mut tx = store.writer().begin().await?;
+                let mut tx = pool.begin().await?;
                 let results =
                     write_batch_isolated(&mut tx, &items, renderer, store.working_time(), now)
                         .await?;

@@ -75,6 +75,18 @@ pub struct Store {
     /// How many group-commit writers of messages run side by side (see
     /// [`crate::messages::MessageWriter`]).
     write_lanes: usize,
+    /// Where the message writer's lanes connect on PostgreSQL (see [`Store::lanes_pool`]).
+    lanes_url: Option<Redacted>,
+}
+
+/// A database URL kept for later connections, never printed: it may hold a password.
+#[derive(Clone)]
+struct Redacted(Arc<str>);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<database url>")
+    }
 }
 
 impl Store {
@@ -109,30 +121,13 @@ impl Store {
                     report_tuning: Arc::default(),
                     search_tuning: Arc::default(),
                     write_lanes: 1,
+                    lanes_url: None,
                 })
             }
             Backend::Postgres => {
-                let pool = AnyPoolOptions::new()
-                    .max_connections(opts.max_connections.max(2))
-                    .acquire_timeout(Duration::from_secs(10))
-                    .after_release(|conn, _| Box::pin(release_clean(conn)))
-                    .before_acquire(|conn, _| {
-                        Box::pin(async move { Ok(!conn.is_in_transaction()) })
-                    })
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute("SET synchronous_commit = on").await?;
-                            // No JIT: Parley's statements are short reads and writes, and
-                            // PostgreSQL decides to compile from cost estimates, which a
-                            // walk bounded by LIMIT inflates. The conversation search's tab
-                            // counts over a common word spent 1.6 s compiling for a 0.4 s
-                            // run (docs/benchmarks.md, session 15).
-                            conn.execute("SET jit = off").await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(url)
-                    .await?;
+                let lanes = postgres_write_lanes(opts.max_connections);
+                let shared = (opts.max_connections as usize).saturating_sub(lanes).max(2);
+                let pool = postgres_pool_options(shared as u32).connect(url).await?;
                 Ok(Store {
                     backend,
                     read: pool.clone(),
@@ -143,7 +138,8 @@ impl Store {
                     working_time: Default::default(),
                     report_tuning: Arc::default(),
                     search_tuning: Arc::default(),
-                    write_lanes: postgres_write_lanes(opts.max_connections),
+                    write_lanes: lanes,
+                    lanes_url: Some(Redacted(url.into())),
                 })
             }
         }
@@ -252,6 +248,23 @@ impl Store {
         &self.write
     }
 
+    /// The pool the message writer's lanes write through.
+    ///
+    /// On PostgreSQL it is a pool of their own (one connection per lane, taken from
+    /// `db_max_connections`), connected lazily by whoever first uses it. Why: a socket
+    /// belongs to the I/O driver of the runtime that opened it, and the lanes run on a
+    /// thread of their own ([`crate::messages::MessageWriter`]); opened there, each answer
+    /// of the database wakes a lane at once instead of waiting for the busy shared runtime
+    /// to poll its driver. On SQLite it is the one writer connection.
+    pub(crate) fn lanes_pool(&self) -> Result<AnyPool> {
+        match &self.lanes_url {
+            Some(Redacted(url)) => {
+                Ok(postgres_pool_options(self.write_lanes as u32).connect_lazy(url)?)
+            }
+            None => Ok(self.write.clone()),
+        }
+    }
+
     /// Closes both pools, waiting for connections to finish.
     pub async fn close(&self) {
         self.write.close().await;
@@ -259,9 +272,28 @@ impl Store {
     }
 }
 
-/// Message writer lanes on PostgreSQL for a pool of `max_connections`: each holds a
-/// connection while its batch runs, so they take at most half the pool and reads keep
-/// the rest. Four lanes carried 1.9× the messages of one on the reference machine, and
+/// A PostgreSQL pool of at most `max` connections, each set up for Parley's statements.
+fn postgres_pool_options(max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_release(|conn, _| Box::pin(release_clean(conn)))
+        .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("SET synchronous_commit = on").await?;
+                // No JIT: Parley's statements are short reads and writes, and PostgreSQL
+                // decides to compile from cost estimates, which a walk bounded by LIMIT
+                // inflates. The conversation search's tab counts over a common word spent
+                // 1.6 s compiling for a 0.4 s run (docs/benchmarks.md, session 15).
+                conn.execute("SET jit = off").await?;
+                Ok(())
+            })
+        })
+}
+
+/// Message writer lanes on PostgreSQL for `max_connections` in all: each has a connection
+/// of its own ([`Store::lanes_pool`]), so they take at most half and reads keep the rest. Four lanes carried 1.9× the messages of one on the reference machine, and
 /// eight no more than four (docs/benchmarks.md, session 17).
 fn postgres_write_lanes(max_connections: u32) -> usize {
     (max_connections as usize / 2).clamp(1, 4)

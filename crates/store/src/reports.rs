@@ -343,6 +343,22 @@ pub(crate) struct CountKey {
     pub inbox_id: i64,
     pub team_id: i64,
     pub user_id: i64,
+    /// Which of the key's rows takes the count (see [`count_shard`]).
+    pub shard: i64,
+}
+
+/// The row of a count key that a conversation's messages add to.
+///
+/// Why: a counter row updated in a message's transaction stays locked until its commit, so
+/// on PostgreSQL, where the message writer runs parallel lanes that divide conversations by
+/// id, one row per hour and inbox made every lane wait for the others' commits (migration
+/// 0760). Dividing the rows as the lanes divide conversations (at most 4 lanes) lets each
+/// lane add to its own; readers sum over them. SQLite has one writer: one row.
+pub(crate) fn count_shard(backend: crate::Backend, conversation_id: i64) -> i64 {
+    match backend {
+        crate::Backend::Postgres => conversation_id.rem_euclid(4),
+        crate::Backend::Sqlite => 0,
+    }
 }
 
 /// Messages of a batch counted per key: `(incoming, outgoing)`.
@@ -865,29 +881,33 @@ pub(crate) async fn count_messages_in(
                 "inbox_id": k.inbox_id,
                 "team_id": k.team_id,
                 "user_id": k.user_id,
+                "shard": k.shard,
                 "incoming": incoming,
                 "outgoing": outgoing,
             })
         })
         .collect();
     // The same per UTC day, for the whole account and per inbox, team and agent.
-    let mut days: BTreeMap<(i64, i64, i64, i64), (i64, i64)> = BTreeMap::new();
+    let mut days: BTreeMap<(i64, i64, i64, i64, i64), (i64, i64)> = BTreeMap::new();
     for (k, (incoming, outgoing)) in counts {
         let day = (k.hour * HOUR_MS).div_euclid(DAY_MS);
         for (dim, id) in [(0, 0), (1, k.inbox_id), (2, k.team_id), (3, k.user_id)] {
-            let e = days.entry((k.account_id, dim, id, day)).or_default();
+            let e = days
+                .entry((k.account_id, dim, id, day, k.shard))
+                .or_default();
             e.0 += incoming;
             e.1 += outgoing;
         }
     }
     let days: Vec<serde_json::Value> = days
         .iter()
-        .map(|((account, dim, id, day), (incoming, outgoing))| {
+        .map(|((account, dim, id, day, shard), (incoming, outgoing))| {
             serde_json::json!({
                 "account_id": account,
                 "dim": dim,
                 "dim_id": id,
                 "day": day,
+                "shard": shard,
                 "incoming": incoming,
                 "outgoing": outgoing,
             })
@@ -899,29 +919,30 @@ pub(crate) async fn count_messages_in(
     };
     // `WHERE true`: SQLite's grammar needs it between a SELECT and an upsert clause.
     let hour_sql = format!(
-        "INSERT INTO report_message_counts (account_id, hour, inbox_id, team_id, user_id, incoming, outgoing)
+        "INSERT INTO report_message_counts (account_id, hour, inbox_id, team_id, user_id, shard, incoming, outgoing)
          SELECT * FROM ({}) x WHERE true
-         ON CONFLICT (account_id, hour, inbox_id, team_id, user_id) DO UPDATE SET
+         ON CONFLICT (account_id, hour, inbox_id, team_id, user_id, shard) DO UPDATE SET
             incoming = report_message_counts.incoming + excluded.incoming,
             outgoing = report_message_counts.outgoing + excluded.outgoing",
         crate::json_rows::rows_of_param(
             backend,
-            &bigints(&["account_id", "hour", "inbox_id", "team_id", "user_id", "incoming", "outgoing"])
+            &bigints(&["account_id", "hour", "inbox_id", "team_id", "user_id", "shard", "incoming", "outgoing"])
         )
     );
     sqlx::query(sqlx::AssertSqlSafe(hour_sql))
         .bind(serde_json::Value::Array(hours).to_string())
         .execute(&mut *conn)
         .await?;
-    let day_sql = format!(
-        "INSERT INTO report_message_days (account_id, dim, dim_id, day, incoming, outgoing)
+    let day_sql =
+        format!(
+        "INSERT INTO report_message_days (account_id, dim, dim_id, day, shard, incoming, outgoing)
          SELECT * FROM ({}) x WHERE true
-         ON CONFLICT (account_id, dim, dim_id, day) DO UPDATE SET
+         ON CONFLICT (account_id, dim, dim_id, day, shard) DO UPDATE SET
             incoming = report_message_days.incoming + excluded.incoming,
             outgoing = report_message_days.outgoing + excluded.outgoing",
         crate::json_rows::rows_of_param(
             backend,
-            &bigints(&["account_id", "dim", "dim_id", "day", "incoming", "outgoing"])
+            &bigints(&["account_id", "dim", "dim_id", "day", "shard", "incoming", "outgoing"])
         )
     );
     sqlx::query(sqlx::AssertSqlSafe(day_sql))

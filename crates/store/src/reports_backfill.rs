@@ -140,6 +140,7 @@ pub(crate) fn derive(
             inbox_id: c.inbox_id,
             team_id: c.team_id.unwrap_or(0),
             user_id,
+            shard: 0,
         };
         if m.message_type == MessageType::Incoming.code() {
             counts
