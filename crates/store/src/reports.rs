@@ -888,7 +888,9 @@ pub(crate) async fn count_messages_in(
         })
         .collect();
     // The same per UTC day, for the whole account and per inbox, team and agent.
-    let mut days: BTreeMap<(i64, i64, i64, i64, i64), (i64, i64)> = BTreeMap::new();
+    // (account, dimension, its id, day, shard) → (incoming, outgoing)
+    type DayKey = (i64, i64, i64, i64, i64);
+    let mut days: BTreeMap<DayKey, (i64, i64)> = BTreeMap::new();
     for (k, (incoming, outgoing)) in counts {
         let day = (k.hour * HOUR_MS).div_euclid(DAY_MS);
         for (dim, id) in [(0, 0), (1, k.inbox_id), (2, k.team_id), (3, k.user_id)] {
