@@ -483,6 +483,12 @@ pub struct MessagesArgs {
     /// message. The counters are the whole database server's: use one nothing else writes to.
     #[arg(long, value_name = "URL")]
     pub wal_stats_url: Option<String>,
+    /// The server's PostgreSQL (postgres://…, loopback): `ANALYZE` the tables the setup
+    /// filled (contacts, conversations) before the first message, as autovacuum does
+    /// within a minute of such growth. Without it a fresh database plans the run's
+    /// statements with the statistics of empty tables (docs/benchmarks.md, session 21).
+    #[arg(long, value_name = "URL")]
+    pub analyze_url: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -487,6 +487,9 @@ pub async fn run(args: &MessagesArgs) -> Result<MessagesReport> {
         }
     }
     let connect_seconds = connect_started.elapsed().as_secs_f64();
+    if let Some(url) = &args.analyze_url {
+        crate::walstats::analyze_setup(url).await?;
+    }
     eprintln!(
         "messages: {} agent and {} visitor sockets open in {connect_seconds:.1} s; sending {} \
          messages at {}/s ({} s warm-up + {} s measured)",

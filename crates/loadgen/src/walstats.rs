@@ -79,6 +79,22 @@ impl WalProbe {
     }
 }
 
+/// Analyses the tables a setup filled, on the PostgreSQL server behind `url`: what
+/// autovacuum does within its first minute after a table grows from nothing. The tables the
+/// run itself fills (messages, events) are left alone, as autovacuum would not have seen
+/// them yet; analysed empty, they would be planned as empty while they fill.
+pub async fn analyze_setup(url: &str) -> Result<()> {
+    check_database_url(url)?;
+    if !url.starts_with("postgres") {
+        return Err(Error::usage("--analyze-url must be a postgres:// URL"));
+    }
+    let mut conn = PgConnection::connect_with(&PgConnectOptions::from_str(url)?).await?;
+    sqlx::query("ANALYZE contacts, contact_inboxes, conversations")
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}
+
 /// The growth from `before` to `after`, per message of `messages`.
 pub fn report(before: WalCounters, after: WalCounters, messages: u64) -> WalReport {
     let per = |d: i64| {

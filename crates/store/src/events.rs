@@ -73,11 +73,86 @@ pub async fn append_in(
         return Ok(Vec::new());
     }
     let mut counts: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
-    for d in &drafts {
-        *counts.entry(d.account_id).or_default() += 1;
+    // Each draft's place among its account's drafts, from 1: its cursor is the account's
+    // head before the batch plus this.
+    let mut rows: Vec<EventRow> = drafts
+        .into_iter()
+        .map(|d| {
+            let k = counts.entry(d.account_id).or_default();
+            *k += 1;
+            EventRow {
+                account_id: d.account_id,
+                seq: *k,
+                name: d.name,
+                conversation_id: d.conversation_id,
+                inbox_id: d.inbox_id,
+                contact_id: d.contact_id,
+                public: i64::from(d.public),
+                payload: d.payload,
+                created_at: now,
+                origin: d.origin,
+            }
+        })
+        .collect();
+    let backend = crate::Backend::of(conn);
+    let cols = [
+        ("account_id", "BIGINT"),
+        ("seq", "BIGINT"),
+        ("name", "TEXT"),
+        ("conversation_id", "BIGINT"),
+        ("inbox_id", "BIGINT"),
+        ("contact_id", "BIGINT"),
+        ("public", "BIGINT"),
+        ("payload", "TEXT"),
+        ("created_at", "BIGINT"),
+        ("origin", "TEXT"),
+    ];
+    if backend == crate::Backend::Postgres {
+        // The counters and the rows in one statement. A counter row stays locked from its
+        // update to the commit, and every writer of the account waits on it (the message
+        // writer's parallel lanes most of all), so the statements between the two were
+        // time that no other batch of the account could commit in: now the lock is held
+        // for this statement and the commit only.
+        let heads: Vec<serde_json::Value> = counts
+            .iter()
+            .map(|(account_id, n)| serde_json::json!({"account_id": account_id, "n": n}))
+            .collect();
+        let rows_sql = crate::json_rows::rows_of_param(backend, &cols);
+        let sql = format!(
+            "WITH counts AS (
+                 SELECT account_id, n FROM json_to_recordset($2::json) AS c(account_id BIGINT, n BIGINT)
+             ), heads AS (
+                 INSERT INTO event_heads (account_id, seq)
+                 SELECT account_id, n FROM counts ORDER BY account_id
+                 ON CONFLICT (account_id) DO UPDATE SET seq = event_heads.seq + excluded.seq
+                 RETURNING account_id, seq
+             ), written AS (
+                 INSERT INTO events ({EVENT_COLS})
+                 SELECT r.account_id, h.seq - c.n + r.seq, r.name, r.conversation_id, r.inbox_id,
+                        r.contact_id, r.public, r.payload, r.created_at, r.origin
+                 FROM ({rows_sql}) r
+                 JOIN heads h ON h.account_id = r.account_id
+                 JOIN counts c ON c.account_id = r.account_id
+                 RETURNING 1
+             )
+             SELECT account_id, seq FROM heads"
+        );
+        let last: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(serde_json::to_string(&rows).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+            .bind(serde_json::Value::Array(heads).to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+        let last: std::collections::HashMap<i64, i64> = last.into_iter().collect();
+        for r in &mut rows {
+            let (Some(head), Some(n)) = (last.get(&r.account_id), counts.get(&r.account_id)) else {
+                return Err(StoreError::Corrupt("event counter not returned".into()));
+            };
+            r.seq += head - n;
+        }
+        return Ok(rows);
     }
-    // Next cursor to hand out, per account.
-    let mut next: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+    // SQLite: one writer at a time, so the counters and the rows take two statements.
+    let mut base: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
     for (&account_id, &n) in &counts {
         let (last,): (i64,) = sqlx::query_as(
             "INSERT INTO event_heads (account_id, seq) VALUES ($1, $2)
@@ -88,43 +163,14 @@ pub async fn append_in(
         .bind(n)
         .fetch_one(&mut *conn)
         .await?;
-        next.insert(account_id, last - n + 1);
+        base.insert(account_id, last - n);
     }
-    let mut rows = Vec::with_capacity(drafts.len());
-    for d in drafts {
-        let slot = next.entry(d.account_id).or_default();
-        let seq = *slot;
-        *slot += 1;
-        rows.push(EventRow {
-            account_id: d.account_id,
-            seq,
-            name: d.name,
-            conversation_id: d.conversation_id,
-            inbox_id: d.inbox_id,
-            contact_id: d.contact_id,
-            public: i64::from(d.public),
-            payload: d.payload,
-            created_at: now,
-            origin: d.origin,
-        });
+    for r in &mut rows {
+        r.seq += base.get(&r.account_id).copied().unwrap_or(0);
     }
     // All rows in one statement with one JSON parameter (`json_rows`), serialised straight
     // from the rows (the payloads are most of a batch's bytes).
-    let rows_sql = crate::json_rows::rows_of_param(
-        crate::Backend::of(conn),
-        &[
-            ("account_id", "BIGINT"),
-            ("seq", "BIGINT"),
-            ("name", "TEXT"),
-            ("conversation_id", "BIGINT"),
-            ("inbox_id", "BIGINT"),
-            ("contact_id", "BIGINT"),
-            ("public", "BIGINT"),
-            ("payload", "TEXT"),
-            ("created_at", "BIGINT"),
-            ("origin", "TEXT"),
-        ],
-    );
+    let rows_sql = crate::json_rows::rows_of_param(backend, &cols);
     let sql = format!("INSERT INTO events ({EVENT_COLS}) {rows_sql}");
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(serde_json::to_string(&rows).map_err(|e| StoreError::Corrupt(e.to_string()))?)

@@ -728,6 +728,15 @@ async fn update_conversations_in(
             ("x_waiting", "BIGINT"),
         ],
     );
+    // PostgreSQL also gets the ids as an array: it estimates a JSON row source at 100 rows
+    // whatever its length, and with that a hash join over a sequential scan of every
+    // conversation looked cheaper than an index probe per row while the table was small
+    // (2,000 conversations: 60 % of the statement's time, docs/benchmarks.md session 21).
+    // A condition on the id array makes each row a probe of the primary key at any size.
+    let id_list: Vec<i64> = updates.iter().map(|(id, _)| *id).collect();
+    let id_set = IdSet::new(postgres, &id_list);
+    let ids = id_set.clause("conversations.id", 3);
+    let ids_c = id_set.clause("c.id", 3);
     let stopped: Vec<i64> = updates
         .iter()
         .filter(|(_, fx)| fx.waiting == Waiting::Stop)
@@ -741,16 +750,16 @@ async fn update_conversations_in(
                           c.first_reply_created_at AS old_first_reply_created_at,
                           c.sla_due_at AS old_sla_due_at, c.sla_overdue_at AS old_sla_overdue_at
                    FROM ({source}) j JOIN conversations c ON c.id = j.x_id
+                   WHERE {ids_c}
                    ORDER BY c.id FOR UPDATE OF c) x
-             WHERE conversations.id = x.x_id
+             WHERE conversations.id = x.x_id AND {ids}
              RETURNING {CONVERSATION_COLS}, old_waiting_since, old_first_reply_created_at,
                        old_sla_due_at, old_sla_overdue_at"
         );
         let rows = sqlx::query_as::<_, reports::RowWithClocks>(sqlx::AssertSqlSafe(upd))
             .bind(json)
-            .bind(now)
-            .fetch_all(&mut *conn)
-            .await?;
+            .bind(now);
+        let rows = id_set.bind(rows).fetch_all(&mut *conn).await?;
         for r in rows {
             out.insert(r.conv.id, (r.conv, Some(r.clocks)));
         }
@@ -781,14 +790,18 @@ async fn update_conversations_in(
     }
     let upd = format!(
         "UPDATE conversations SET {set} FROM ({source}) AS x
-         WHERE conversations.id = x.x_id
-         RETURNING {CONVERSATION_COLS}"
+         WHERE conversations.id = x.x_id{}
+         RETURNING {CONVERSATION_COLS}",
+        if postgres {
+            format!(" AND {ids}")
+        } else {
+            String::new()
+        }
     );
     let rows = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(upd))
         .bind(json)
-        .bind(now)
-        .fetch_all(&mut *conn)
-        .await?;
+        .bind(now);
+    let rows = id_set.bind(rows).fetch_all(&mut *conn).await?;
     for r in rows {
         let c = clocks.remove(&r.id);
         out.insert(r.id, (r, c));

@@ -1421,6 +1421,52 @@ async fn event_log_cursors_are_dense_and_scoped(s: &Store) {
         .await
         .unwrap();
     assert_eq!(next.seq, 21);
+
+    // One batch across both accounts, interleaved (as the message writer appends): each
+    // account's drafts take its next cursors in the order given, and what comes back is
+    // what was stored.
+    let batch = vec![
+        draft(&b, "m1", b.inbox, b.contact, true),
+        draft(&a, "m2", a.inbox, a.contact, true),
+        draft(&b, "m3", b.inbox, b.contact, false),
+        draft(&a, "m4", a.inbox, a.contact, true),
+        draft(&a, "m5", a.inbox, a.contact, true),
+    ];
+    let mut tx = s.writer().begin().await.unwrap();
+    let rows = parley_store::events::append_in(&mut tx, batch, s.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.account_id, r.seq, r.name.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            (b.account, 21, "m1"),
+            (a.account, 22, "m2"),
+            (b.account, 22, "m3"),
+            (a.account, 23, "m4"),
+            (a.account, 24, "m5"),
+        ]
+    );
+    for account in [a.account, b.account] {
+        let stored = s
+            .events_after(account, &EventScope::Account, 20, None, 10)
+            .await
+            .unwrap();
+        let returned: Vec<_> = rows
+            .iter()
+            .filter(|r| r.account_id == account && r.seq > 20)
+            .cloned()
+            .collect();
+        let stored: Vec<_> = stored
+            .into_iter()
+            .filter(|r| r.name != "after-prune")
+            .collect();
+        assert_eq!(stored, returned);
+    }
+    assert_eq!(s.event_head(a.account).await.unwrap(), 24);
+    assert_eq!(s.event_head(b.account).await.unwrap(), 22);
 }
 
 /// Replacing a conversation's labels while its messages arrive: each message moves the
