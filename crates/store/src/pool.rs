@@ -292,11 +292,15 @@ fn postgres_pool_options(max: u32) -> AnyPoolOptions {
         })
 }
 
-/// Message writer lanes on PostgreSQL for `max_connections` in all: each has a connection
-/// of its own ([`Store::lanes_pool`]), so they take at most half and reads keep the rest. Four lanes carried 1.9× the messages of one on the reference machine, and
-/// eight no more than four (docs/benchmarks.md, session 17).
+/// Message writer lanes on PostgreSQL for `max_connections` in all, each with a connection
+/// of its own ([`Store::lanes_pool`]): two, or one below four connections. Two lanes let one
+/// batch's statements run while the other's commit waits for its fsync. More lanes made
+/// smaller batches, so more statements and commits for the same messages, and on the
+/// reference machine (2 cores shared with PostgreSQL) that cost more than the overlap
+/// gained: at 5,000 msg/s ack p99 was 25–27 ms with two lanes, 27–30 with three, 34–57
+/// with four, and two saturated highest (docs/benchmarks.md, session 21).
 fn postgres_write_lanes(max_connections: u32) -> usize {
-    (max_connections as usize / 2).clamp(1, 4)
+    if max_connections >= 4 { 2 } else { 1 }
 }
 
 /// `sqlite://path` with `mode=rwc` so a fresh data directory just works.
