@@ -55,7 +55,8 @@ impl Default for StoreOptions {
 ///
 /// On SQLite all writes go through one connection (`write`), which serialises writers
 /// in-process instead of letting them collide on the file lock, while reads use a pool
-/// of WAL readers. On PostgreSQL both handles are the same pool.
+/// of WAL readers. On PostgreSQL both handles are the same pool, and the message writer's
+/// lanes have connections of their own ([`Store::lanes_pool`]).
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
