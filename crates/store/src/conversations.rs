@@ -480,10 +480,15 @@ impl<'a> IdSet<'a> {
         q: sqlx::query::QueryAs<'q, Any, O, AnyArguments>,
     ) -> sqlx::query::QueryAs<'q, Any, O, AnyArguments> {
         if self.postgres {
-            q.bind(format!("{{{}}}", id_list(self.ids).replace(' ', "")))
+            q.bind(self.array())
         } else {
             q
         }
+    }
+
+    /// The ids as PostgreSQL's array literal, `{1,2,3}`.
+    fn array(&self) -> String {
+        format!("{{{}}}", id_list(self.ids).replace(' ', ""))
     }
 
     /// [`IdSet::bind`] for a statement that returns no rows.
@@ -492,7 +497,7 @@ impl<'a> IdSet<'a> {
         q: sqlx::query::Query<'q, Any, AnyArguments>,
     ) -> sqlx::query::Query<'q, Any, AnyArguments> {
         if self.postgres {
-            q.bind(format!("{{{}}}", id_list(self.ids).replace(' ', "")))
+            q.bind(self.array())
         } else {
             q
         }

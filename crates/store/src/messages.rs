@@ -735,14 +735,14 @@ async fn update_conversations_in(
     // A condition on the id array makes each row a probe of the primary key at any size.
     let id_list: Vec<i64> = updates.iter().map(|(id, _)| *id).collect();
     let id_set = IdSet::new(postgres, &id_list);
-    let ids = id_set.clause("conversations.id", 3);
-    let ids_c = id_set.clause("c.id", 3);
     let stopped: Vec<i64> = updates
         .iter()
         .filter(|(_, fx)| fx.waiting == Waiting::Stop)
         .map(|(id, _)| *id)
         .collect();
     if postgres && !stopped.is_empty() {
+        let ids = id_set.clause("conversations.id", 3);
+        let ids_c = id_set.clause("c.id", 3);
         let upd = format!(
             "UPDATE conversations SET {set}
              FROM (SELECT j.x_id, j.x_first_reply, j.x_waiting,
@@ -793,7 +793,7 @@ async fn update_conversations_in(
          WHERE conversations.id = x.x_id{}
          RETURNING {CONVERSATION_COLS}",
         if postgres {
-            format!(" AND {ids}")
+            format!(" AND {}", id_set.clause("conversations.id", 3))
         } else {
             String::new()
         }
@@ -1423,14 +1423,9 @@ impl MessageWriter {
         renderer: std::sync::Arc<dyn MessageRenderer>,
     ) -> MessageWriter {
         let max_batch = max_batch.max(1);
-        let mut receivers = Vec::with_capacity(store.write_lanes());
-        let lanes = (0..store.write_lanes())
-            .map(|_| {
-                let (jobs, rx) = tokio::sync::mpsc::channel(max_batch * 4);
-                receivers.push(rx);
-                jobs
-            })
-            .collect();
+        let (lanes, receivers): (Vec<_>, Vec<_>) = (0..store.write_lanes())
+            .map(|_| tokio::sync::mpsc::channel(max_batch * 4))
+            .unzip();
         let writer_store = store.clone();
         on_own_thread(async move {
             // The lanes' pool is opened here, so its sockets belong to this thread's
@@ -1459,7 +1454,10 @@ impl MessageWriter {
                 let _ = lane.await;
             }
         });
-        MessageWriter { lanes, store }
+        MessageWriter {
+            lanes: lanes.into(),
+            store,
+        }
     }
 
     /// Same contract as [`Store::insert_message`], acknowledged after the batch commit.

@@ -352,8 +352,9 @@ pub(crate) struct CountKey {
 /// Why: a counter row updated in a message's transaction stays locked until its commit, so
 /// on PostgreSQL, where the message writer runs parallel lanes that divide conversations by
 /// id, one row per hour and inbox made every lane wait for the others' commits (migration
-/// 0760). Dividing the rows as the lanes divide conversations (at most 4 lanes) lets each
-/// lane add to its own; readers sum over them. SQLite has one writer: one row.
+/// 0760). Dividing the rows by conversation id modulo 4, as the lanes divide
+/// conversations modulo their number (2, or 1: see `postgres_write_lanes`), gives each lane
+/// rows of its own; readers sum over them. SQLite has one writer: one row.
 pub(crate) fn count_shard(backend: crate::Backend, conversation_id: i64) -> i64 {
     match backend {
         crate::Backend::Postgres => conversation_id.rem_euclid(4),
